@@ -1,0 +1,8 @@
+//! guichet: serves ChatMD help chatbots where school staff already talk (Matrix, Discord,
+//! a terminal), with one conversation engine behind every platform.
+//!
+//! The core is sans-I/O: [`kb`] reads the knowledge base into a typed model, the engine
+//! decides replies, renderers turn them into each platform's format. Platform adapters sit
+//! behind cargo features so the core builds and tests in seconds.
+
+pub mod kb;
