@@ -1,0 +1,156 @@
+//! One user's conversation: what the engine remembers between two messages.
+//!
+//! Everything refers to responses by title, not by index, so a conversation stays meaningful
+//! after the knowledge base is edited and reloaded; a title that disappeared sends the user
+//! back to the welcome message.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// Where a choice leads, as remembered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChoiceTarget {
+    Welcome,
+    Response(String),
+    Url(String),
+}
+
+/// A choice as it was offered to the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferedChoice {
+    /// The label as written (assignment text included): what typed-label matching compares.
+    pub raw_label: String,
+    /// What the user saw.
+    pub label: String,
+    pub target: ChoiceTarget,
+    /// `@var=value` to perform when picked (value as written; `calc(…)` evaluated then).
+    pub assignment: Option<(String, String)>,
+    /// False for choices ChatMD does not let users type (the quiz skip button, internal
+    /// links turned into buttons).
+    pub typed: bool,
+}
+
+/// Which message a pending quiz question came from, to ask it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MessageRef {
+    Welcome,
+    Response(String),
+}
+
+/// A `!Next` question waiting for its answer (FORMAT.md §7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingNext {
+    pub target: String,
+    pub retry: Option<String>,
+    pub ignore_keywords: bool,
+    pub never_skip: bool,
+    pub question: MessageRef,
+}
+
+/// The state the engine keeps per (platform, scope, user).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Conversation {
+    /// Dynamic variables (the role lives here, e.g. `type_user`).
+    pub variables: BTreeMap<String, String>,
+    /// Variables whose value came from what the user typed: escaped wherever shown.
+    pub user_variables: BTreeSet<String>,
+    /// ChatMD's "last options": typed labels are matched against these (MATCHING.md §3).
+    pub last_options: Vec<OfferedChoice>,
+    /// The choices of the last message shown: what a pick (button, number) refers to.
+    pub shown: Vec<OfferedChoice>,
+    pub next: Option<PendingNext>,
+    /// How many times the pending question was displayed (the skip button comes at 3).
+    pub next_displays: u32,
+    /// Legacy capture `` `@var = @INPUT : Title` ``: (variable, title).
+    pub capture: Option<(String, String)>,
+    /// The welcome message was shown once: its show-once parts are not shown again.
+    pub welcome_seen: bool,
+    /// Titles of the menus shown, most recent last, for "previous menu".
+    pub back: Vec<String>,
+    /// Indices of the last default messages used, most recent last.
+    pub recent_fallbacks: Vec<usize>,
+    /// Unix milliseconds of the last message.
+    pub updated_at: i64,
+}
+
+/// How many menus "previous menu" can go back.
+const BACK_STACK_LIMIT: usize = 20;
+
+impl Conversation {
+    /// The state as JSON, for a [`crate::store::StateStore`].
+    pub fn to_json(&self) -> String {
+        // Serialising plain maps, vectors and strings cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// A stored conversation; unreadable data (from a much older version) starts afresh.
+    pub fn from_json(data: &str) -> Self {
+        serde_json::from_str(data).unwrap_or_default()
+    }
+
+    /// Resets the position (not the variables) after `idle_reset` without messages: the user
+    /// starts again from the welcome message but keeps their role.
+    pub fn reset_position_if_idle(&mut self, now_ms: i64, idle_reset_ms: i64) -> bool {
+        if self.updated_at > 0 && now_ms.saturating_sub(self.updated_at) > idle_reset_ms {
+            self.reset_position();
+            return true;
+        }
+        false
+    }
+
+    /// Back to the start: the welcome's choices, nothing pending.
+    pub fn reset_position(&mut self) {
+        self.last_options.clear();
+        self.shown.clear();
+        self.next = None;
+        self.next_displays = 0;
+        self.capture = None;
+        self.back.clear();
+    }
+
+    pub(crate) fn push_back(&mut self, title: &str) {
+        if self.back.last().is_some_and(|t| t == title) {
+            return;
+        }
+        self.back.push(title.to_string());
+        if self.back.len() > BACK_STACK_LIMIT {
+            self.back.remove(0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_and_garbage() {
+        let mut c = Conversation::default();
+        c.variables.insert("role".into(), "prof".into());
+        c.next = Some(PendingNext {
+            target: "Q".into(),
+            retry: None,
+            ignore_keywords: true,
+            never_skip: false,
+            question: MessageRef::Response("Quiz".into()),
+        });
+        assert_eq!(Conversation::from_json(&c.to_json()), c);
+        assert_eq!(Conversation::from_json("not json"), Conversation::default());
+    }
+
+    #[test]
+    fn idle_reset_keeps_the_role() {
+        let mut c = Conversation {
+            updated_at: 1_000,
+            ..Conversation::default()
+        };
+        c.variables.insert("role".into(), "prof".into());
+        c.back.push("Menu".into());
+        assert!(!c.reset_position_if_idle(2_000, 5_000));
+        assert!(c.reset_position_if_idle(10_000, 5_000));
+        assert!(c.back.is_empty());
+        assert_eq!(c.variables["role"], "prof");
+    }
+}

@@ -1,0 +1,546 @@
+//! The conversation engine: given a knowledge base, a user's conversation and what they
+//! typed or picked, decide the reply and the new state. Pure and deterministic given the
+//! random seed: no I/O, no clock, no platform.
+//!
+//! In ChatMD-compatible mode (`matching = "chatmd"`) the answer is the one ChatMD 8.12 gives
+//! for the same file and the same messages (MATCHING.md §1), to the last digit of the score.
+
+pub mod chatmd;
+pub mod conversation;
+pub mod display;
+pub mod eval;
+pub mod rng;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::kb::KnowledgeBase;
+use crate::strings::Strings;
+
+pub use conversation::{ChoiceTarget, Conversation, MessageRef, OfferedChoice};
+pub use rng::Rng;
+
+use chatmd::{BadWords, Candidates, PreparedInput, PreparedResponse};
+use display::Displayer;
+
+/// How typed messages are matched to responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchingMode {
+    /// Exactly ChatMD 8.12's algorithm.
+    #[default]
+    Chatmd,
+}
+
+/// What the user did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// The conversation opens: show the welcome message.
+    Start,
+    /// A typed message.
+    Text(String),
+    /// A pick of one of the choices last shown (0-based), by button or number.
+    Pick(usize),
+}
+
+/// A choice as shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownChoice {
+    pub label: String,
+    /// Stable across restarts and reloads for the same label and target.
+    pub id: String,
+}
+
+/// One bot message, platform-neutral.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BotMessage {
+    /// Markdown after variables, conditions, alternatives and show-once parts.
+    pub markdown: String,
+    pub choices: Vec<ShownChoice>,
+    /// A quiz question (`!Next`) waits for a typed answer.
+    pub expects_answer: bool,
+}
+
+/// What was answered, in the terms of ChatMD's golden files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer {
+    /// A response, by title.
+    Response(String),
+    /// Nothing matched; `shown` is the YAML `fallback` response when it redirected.
+    Fallback {
+        shown: Option<String>,
+    },
+    /// The welcome message (start, or a choice with an empty target).
+    Initial,
+    BadWords,
+    /// A quiz answer was refused; the question is asked again.
+    NextRetry,
+    /// A picked choice led nowhere (its target names no response) or was out of range.
+    Nothing,
+}
+
+impl Answer {
+    /// The name used by ChatMD's golden files and `guichet replay`: the response title, or
+    /// `FALLBACK`, `INITIAL`, `BADWORDS`, `NEXT_RETRY`, `NOTHING`.
+    pub fn name(&self) -> &str {
+        match self {
+            Answer::Response(title) => title,
+            Answer::Fallback { .. } => "FALLBACK",
+            Answer::Initial => "INITIAL",
+            Answer::BadWords => "BADWORDS",
+            Answer::NextRetry => "NEXT_RETRY",
+            Answer::Nothing => "NOTHING",
+        }
+    }
+}
+
+/// How the answer was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerPath {
+    Start,
+    Pick,
+    Option,
+    Keywords,
+    Next,
+    Fallback,
+    Badwords,
+    Initial,
+}
+
+/// The engine's decision for one input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// Usually one; a retry adds the question again, `!SelectNext` a follow-up.
+    pub messages: Vec<BotMessage>,
+    pub answer: Answer,
+    pub path: AnswerPath,
+    /// The best score of the scoring step (0 when nothing scored or nothing was scored).
+    pub score: f64,
+}
+
+/// ChatMD's default-message history length (MATCHING.md §12).
+const FALLBACK_HISTORY: usize = 5;
+/// A custom default-message list shorter than this is repeated (FORMAT.md §15).
+const FALLBACK_MIN_LIST: usize = 5;
+/// Bounds chains of `!SelectNext` follow-ups (a response may select itself).
+const MAX_FOLLOW_UPS: usize = 8;
+
+/// A knowledge base prepared for answering: everything that does not depend on the message
+/// is computed once here.
+#[derive(Debug)]
+pub struct Engine {
+    kb: Arc<KnowledgeBase>,
+    prepared: Vec<PreparedResponse>,
+    synonyms: Vec<Vec<String>>,
+    bad_words: Option<BadWords>,
+    mode: MatchingMode,
+    strings: Strings,
+}
+
+impl Engine {
+    pub fn new(
+        kb: Arc<KnowledgeBase>,
+        synonyms: &[Vec<String>],
+        mode: MatchingMode,
+        strings: Strings,
+    ) -> Self {
+        let prepared = kb
+            .responses
+            .iter()
+            .map(|r| {
+                let keywords: Vec<String> = r.keywords.iter().map(|k| k.text.clone()).collect();
+                let content: Vec<String> = r
+                    .message
+                    .lines
+                    .iter()
+                    .map(|l| content_search_line(&l.text))
+                    .collect();
+                PreparedResponse::new(&r.title, &keywords, &content, kb.settings.content_search)
+            })
+            .collect();
+        let entries: Vec<String> = synonyms.iter().map(|g| g.join(", ")).collect();
+        let bad_words = kb.settings.bad_words.then(BadWords::french);
+        Self {
+            prepared,
+            synonyms: chatmd::prepare_synonym_groups(&entries),
+            bad_words,
+            mode,
+            strings,
+            kb,
+        }
+    }
+
+    pub fn knowledge_base(&self) -> &Arc<KnowledgeBase> {
+        &self.kb
+    }
+
+    pub fn mode(&self) -> MatchingMode {
+        self.mode
+    }
+
+    /// Decides the reply to `input` and updates `conversation`.
+    pub fn reply(&self, conversation: &mut Conversation, input: Input, rng: &mut Rng) -> Reply {
+        match input {
+            Input::Start => {
+                let message = self.show_welcome(conversation, rng, true);
+                Reply {
+                    messages: vec![message],
+                    answer: Answer::Initial,
+                    path: AnswerPath::Start,
+                    score: 0.0,
+                }
+            }
+            Input::Pick(index) => self.pick(conversation, index, rng),
+            Input::Text(text) => self.typed(conversation, &text, rng),
+        }
+    }
+
+    fn displayer<'a>(
+        &'a self,
+        conversation: &'a mut Conversation,
+        rng: &'a mut Rng,
+    ) -> Displayer<'a> {
+        Displayer {
+            kb: &self.kb,
+            conversation,
+            rng,
+            default_choice: &self.strings.default_choice,
+            skip_label: &self.strings.next_skip,
+        }
+    }
+
+    /// The welcome message. At the start of a conversation its choices become the options
+    /// typed labels are matched against; when re-shown through an empty target they do not
+    /// (FORMAT.md §18.29), but they are what a number or button picks.
+    fn show_welcome(
+        &self,
+        conversation: &mut Conversation,
+        rng: &mut Rng,
+        start: bool,
+    ) -> BotMessage {
+        let show_once = !conversation.welcome_seen;
+        conversation.welcome_seen = true;
+        let (message, _) = self.displayer(conversation, rng).display(
+            &self.kb.welcome,
+            MessageRef::Welcome,
+            show_once,
+            start,
+        );
+        message
+    }
+
+    /// Shows a response and its `!SelectNext` follow-ups.
+    fn show_response(
+        &self,
+        conversation: &mut Conversation,
+        index: usize,
+        rng: &mut Rng,
+    ) -> Vec<BotMessage> {
+        let mut messages = Vec::new();
+        let mut current = Some(index);
+        for _ in 0..MAX_FOLLOW_UPS {
+            let Some(index) = current.take() else { break };
+            let Some(response) = self.kb.responses.get(index) else {
+                break;
+            };
+            let (message, effects) = self.displayer(conversation, rng).display(
+                &response.message,
+                MessageRef::Response(response.title.clone()),
+                false,
+                true,
+            );
+            if !message.markdown.is_empty() || !message.choices.is_empty() {
+                messages.push(message);
+            }
+            if let Some(titles) = effects.select_next {
+                let title = titles
+                    .get(rng.below(titles.len()))
+                    .cloned()
+                    .unwrap_or_default();
+                // MATCHING.md §9: the drawn title is "typed" with only that response as
+                // candidate; it matches itself unless it does not exist.
+                let input = PreparedInput::new(&title, &[], self.kb.settings.content_search);
+                let scores =
+                    chatmd::score_all(&self.prepared, &input, Candidates::Selected(&title));
+                match chatmd::best_of(scores) {
+                    Some((next, _)) => current = Some(next),
+                    None => messages.push(self.fallback_message(conversation, rng).0),
+                }
+            }
+        }
+        messages
+    }
+
+    fn pick(&self, conversation: &mut Conversation, index: usize, rng: &mut Rng) -> Reply {
+        let Some(choice) = conversation.shown.get(index).cloned() else {
+            return Reply {
+                messages: Vec::new(),
+                answer: Answer::Nothing,
+                path: AnswerPath::Pick,
+                score: 0.0,
+            };
+        };
+        // A click resets the quiz error counter and cancels a pending question.
+        conversation.next = None;
+        conversation.next_displays = 0;
+        if let Some((name, value)) = &choice.assignment {
+            display::perform_assignment(conversation, name, value, rng);
+        }
+        match &choice.target {
+            ChoiceTarget::Welcome => Reply {
+                messages: vec![self.show_welcome(conversation, rng, false)],
+                answer: Answer::Initial,
+                path: AnswerPath::Pick,
+                score: 0.0,
+            },
+            ChoiceTarget::Response(title) => match self.kb.response_index(title) {
+                Some(i) => Reply {
+                    messages: self.show_response(conversation, i, rng),
+                    answer: Answer::Response(title.clone()),
+                    path: AnswerPath::Pick,
+                    score: 0.0,
+                },
+                None => Reply {
+                    messages: Vec::new(),
+                    answer: Answer::Nothing,
+                    path: AnswerPath::Pick,
+                    score: 0.0,
+                },
+            },
+            ChoiceTarget::Url(url) => Reply {
+                messages: vec![BotMessage {
+                    markdown: format!("<{url}>"),
+                    choices: Vec::new(),
+                    expects_answer: false,
+                }],
+                answer: Answer::Nothing,
+                path: AnswerPath::Pick,
+                score: 0.0,
+            },
+        }
+    }
+
+    /// MATCHING.md §1 for a typed message.
+    fn typed(&self, conversation: &mut Conversation, raw: &str, rng: &mut Rng) -> Reply {
+        let settings = &self.kb.settings;
+        let mut input = raw.to_string();
+        if settings.dynamic_content {
+            conversation
+                .variables
+                .insert("INPUT".into(), raw.to_string());
+            conversation.user_variables.insert("INPUT".into());
+        }
+        // Legacy capture: store what was typed, then answer as if the title had been typed.
+        if let Some((variable, target)) = conversation.capture.take() {
+            conversation
+                .variables
+                .insert(variable.clone(), raw.to_string());
+            conversation.user_variables.insert(variable);
+            if conversation.next.is_none() {
+                input = target;
+            }
+        }
+
+        if let Some(words) = &self.bad_words
+            && chatmd::is_bad_words(&input, words)
+        {
+            let index = rng.below(self.strings.bad_words.len());
+            return Reply {
+                messages: vec![BotMessage {
+                    markdown: self
+                        .strings
+                        .bad_words
+                        .get(index)
+                        .cloned()
+                        .unwrap_or_default(),
+                    ..BotMessage::default()
+                }],
+                answer: Answer::BadWords,
+                path: AnswerPath::Badwords,
+                score: 0.0,
+            };
+        }
+
+        let next = conversation.next.clone();
+        let synonyms: &[Vec<String>] = if next.is_some() { &[] } else { &self.synonyms };
+        let prepared = PreparedInput::new(&input, synonyms, settings.content_search);
+        let candidates = match &next {
+            Some(n) => Candidates::Next {
+                target: &n.target,
+                ignore_keywords: n.ignore_keywords,
+            },
+            None => Candidates::All,
+        };
+        let scores = chatmd::score_all(&self.prepared, &prepared, candidates);
+        let best = chatmd::best_of(scores.iter().copied());
+        let best_score = best.map_or(0.0, |(_, s)| s);
+
+        // Typed option label (MATCHING.md §3).
+        let normalised = chatmd::normalize(&input);
+        let option = conversation
+            .last_options
+            .iter()
+            .find(|o| o.typed && chatmd::label_matches(&o.raw_label, &normalised))
+            .cloned();
+        if let Some(option) = option {
+            match &option.target {
+                ChoiceTarget::Welcome => {
+                    return Reply {
+                        messages: vec![self.show_welcome(conversation, rng, false)],
+                        answer: Answer::Initial,
+                        path: AnswerPath::Option,
+                        score: best_score,
+                    };
+                }
+                ChoiceTarget::Response(title) => {
+                    if let Some(i) = self.kb.response_index(title) {
+                        return Reply {
+                            messages: self.show_response(conversation, i, rng),
+                            answer: Answer::Response(title.clone()),
+                            path: AnswerPath::Option,
+                            score: best_score,
+                        };
+                    }
+                }
+                ChoiceTarget::Url(_) => {}
+            }
+        }
+
+        if let Some(next) = next {
+            // MATCHING.md §8: only the target was scored.
+            if let Some((index, score)) = best
+                && score >= chatmd::NEXT_ACCEPT_THRESHOLD
+            {
+                if score > chatmd::NEXT_ACCEPT_THRESHOLD {
+                    conversation.next = None;
+                    conversation.next_displays = 0;
+                }
+                return Reply {
+                    messages: self.show_response(conversation, index, rng),
+                    answer: Answer::Response(self.kb.responses[index].title.clone()),
+                    path: AnswerPath::Next,
+                    score,
+                };
+            }
+            let retry = next
+                .retry
+                .clone()
+                .unwrap_or_else(|| self.strings.next_retry.clone());
+            let mut messages = vec![BotMessage {
+                markdown: retry,
+                ..BotMessage::default()
+            }];
+            match &next.question {
+                MessageRef::Welcome => messages.push(self.show_welcome(conversation, rng, false)),
+                MessageRef::Response(title) => match self.kb.response_index(title) {
+                    Some(i) => messages.extend(self.show_response(conversation, i, rng)),
+                    None => conversation.next = None,
+                },
+            }
+            return Reply {
+                messages,
+                answer: Answer::NextRetry,
+                path: AnswerPath::Next,
+                score: best_score,
+            };
+        }
+
+        match best {
+            Some((index, score)) => Reply {
+                messages: self.show_response(conversation, index, rng),
+                answer: Answer::Response(self.kb.responses[index].title.clone()),
+                path: AnswerPath::Keywords,
+                score,
+            },
+            None => {
+                let (message, shown) = self.fallback_message(conversation, rng);
+                Reply {
+                    messages: vec![message],
+                    answer: Answer::Fallback { shown },
+                    path: AnswerPath::Fallback,
+                    score: 0.0,
+                }
+            }
+        }
+    }
+
+    /// MATCHING.md §12: the `fallback` response, else a default message never repeating one
+    /// of the last few (without ChatMD's hang when exactly five are given).
+    fn fallback_message(
+        &self,
+        conversation: &mut Conversation,
+        rng: &mut Rng,
+    ) -> (BotMessage, Option<String>) {
+        let settings = &self.kb.settings;
+        if let Some(title) = &settings.fallback
+            && !settings.obfuscate
+            && let Some(index) = self.kb.response_index(title)
+        {
+            let mut messages = self.show_response(conversation, index, rng);
+            let first = if messages.is_empty() {
+                BotMessage::default()
+            } else {
+                messages.remove(0)
+            };
+            return (first, Some(title.clone()));
+        }
+        let list: Vec<String> = match &settings.default_messages {
+            Some(custom) if !custom.is_empty() => {
+                let mut list = custom.clone();
+                while list.len() < FALLBACK_MIN_LIST {
+                    list.extend(custom.iter().cloned());
+                }
+                list
+            }
+            _ => self.strings.fallback.clone(),
+        };
+        let avoid = FALLBACK_HISTORY.min(list.len().saturating_sub(1));
+        let recent: Vec<usize> = conversation
+            .recent_fallbacks
+            .iter()
+            .rev()
+            .take(avoid)
+            .copied()
+            .collect();
+        let allowed: Vec<usize> = (0..list.len()).filter(|i| !recent.contains(i)).collect();
+        let index = allowed.get(rng.below(allowed.len())).copied().unwrap_or(0);
+        conversation.recent_fallbacks.push(index);
+        if conversation.recent_fallbacks.len() > FALLBACK_HISTORY {
+            conversation.recent_fallbacks.remove(0);
+        }
+        (
+            BotMessage {
+                markdown: list.get(index).cloned().unwrap_or_default(),
+                ..BotMessage::default()
+            },
+            None,
+        )
+    }
+}
+
+/// Content lines as ChatMD's matcher sees them: its parser has already turned internal links
+/// `[x](#y)` into HTML anchors (FORMAT.md §5.1), whose text then takes part in content search.
+fn content_search_line(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 16);
+    let mut rest = line;
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find("](#").map(|c| open + c) else {
+            break;
+        };
+        let Some(end) = rest[close + 3..].find(')').map(|e| close + 3 + e) else {
+            break;
+        };
+        let label = &rest[open + 1..close];
+        out.push_str(&rest[..open]);
+        out.push_str(&format!(
+            "<a href=\"{}\">{}</a>",
+            &rest[close + 2..end],
+            label
+        ));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}

@@ -1,0 +1,561 @@
+//! Conversation state store: each user's conversation survives restarts, and adapters remember
+//! which platform events they have already answered, so a crash repeats no reply.
+//!
+//! One store is shared by every platform adapter of the process, hence `&self` methods and
+//! `Send + Sync`. Calls are plain blocking calls: every SQLite statement here is a short
+//! indexed lookup or write.
+
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long an unused conversation is kept before [`StateStore::forget_unused_since`] deletes
+/// it (config key `forget_after`): nothing about a person outlives this (RGPD).
+pub const DEFAULT_FORGET_AFTER: Duration = Duration::from_secs(90 * 24 * 60 * 60);
+
+/// How long claimed event ids are kept. It only has to outlast the window in which a platform
+/// may deliver an event again (a Matrix catch-up after downtime, a Discord gateway resume);
+/// a week leaves a wide margin while keeping the table small.
+pub const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Errors of the state store. Messages name the database file where one is involved, since
+/// the admin fixes these by looking at `state_dir`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the state store {}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "{} is not a readable SQLite database (corrupt, or another kind of file): \
+         move it away or point `state_dir` elsewhere",
+        path.display()
+    )]
+    NotADatabase {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "{} is an SQLite database but not a guichet state store: refusing to write into it",
+        path.display()
+    )]
+    ForeignDatabase { path: PathBuf },
+    #[error(
+        "the state store {} has schema version {found}, newer than version {supported} that \
+         this guichet understands: run a newer guichet or restore a backup",
+        path.display()
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("cannot migrate the state store {} to schema version {version}", path.display())]
+    Migration {
+        path: PathBuf,
+        version: i64,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("state store operation failed")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Who a conversation belongs to. `scope` is the room or channel id in group rooms, so one
+/// person keeps a separate position per room, and empty in direct messages.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ConversationKey {
+    pub platform: String,
+    pub scope: String,
+    pub user: String,
+}
+
+impl ConversationKey {
+    pub fn new(
+        platform: impl Into<String>,
+        scope: impl Into<String>,
+        user: impl Into<String>,
+    ) -> Self {
+        Self {
+            platform: platform.into(),
+            scope: scope.into(),
+            user: user.into(),
+        }
+    }
+
+    /// The key of a direct-message conversation (empty scope).
+    pub fn direct(platform: impl Into<String>, user: impl Into<String>) -> Self {
+        Self::new(platform, String::new(), user)
+    }
+}
+
+// The user id is personal data: a stray `?key` in an `info!` must not leak it.
+impl fmt::Debug for ConversationKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConversationKey")
+            .field("platform", &self.platform)
+            .field("scope", &self.scope)
+            .field("user", &format_args!("<redacted>"))
+            .finish()
+    }
+}
+
+/// A conversation as the store keeps it: the engine's own JSON, opaque here, and the time of
+/// its last use, which drives the privacy purge.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredConversation {
+    pub data: String,
+    /// Unix time in milliseconds.
+    pub updated_at: i64,
+}
+
+impl StoredConversation {
+    pub fn new(data: impl Into<String>, updated_at: i64) -> Self {
+        Self {
+            data: data.into(),
+            updated_at,
+        }
+    }
+}
+
+// The data holds variables and `@INPUT` values, i.e. what the user typed.
+impl fmt::Debug for StoredConversation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredConversation")
+            .field("data", &format_args!("<{} bytes>", self.data.len()))
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+/// Where conversation state and handled event ids live. Object-safe: the daemon holds one
+/// `Arc<dyn StateStore>` for every adapter.
+///
+/// Exactly-once replies: an adapter computes the reply, then calls [`Self::save_for_event`],
+/// and sends the reply only if it returned `true`. A crash before that call leaves nothing
+/// behind, so the redelivered event is handled afresh; a crash after it loses at most that
+/// one reply but never sends it twice, nor applies the turn twice to the conversation.
+pub trait StateStore: Send + Sync {
+    fn load(&self, key: &ConversationKey) -> Result<Option<StoredConversation>>;
+
+    /// Inserts or replaces the conversation of `key`.
+    fn save(&self, key: &ConversationKey, conversation: &StoredConversation) -> Result<()>;
+
+    /// Claims `event_id` for `key.platform` and saves `conversation`, atomically. Returns
+    /// `false` and saves nothing when the event was already claimed.
+    fn save_for_event(
+        &self,
+        key: &ConversationKey,
+        conversation: &StoredConversation,
+        event_id: &str,
+        now_ms: i64,
+    ) -> Result<bool>;
+
+    /// Returns whether a conversation was there.
+    fn delete(&self, key: &ConversationKey) -> Result<bool>;
+
+    /// Privacy purge: deletes every conversation whose `updated_at` is strictly before
+    /// `cutoff_ms` (see [`forget_cutoff`]) and returns how many went.
+    fn forget_unused_since(&self, cutoff_ms: i64) -> Result<usize>;
+
+    fn conversation_count(&self) -> Result<usize>;
+
+    /// `true` the first time `event_id` is claimed for `platform`, `false` afterwards, for
+    /// events that change no conversation.
+    fn claim_event(&self, platform: &str, event_id: &str, now_ms: i64) -> Result<bool>;
+
+    /// Forgets events claimed strictly before `cutoff_ms` and returns how many went.
+    fn forget_events_before(&self, cutoff_ms: i64) -> Result<usize>;
+
+    /// Small values adapters keep across restarts (a sync token…). Keys are namespaced by
+    /// convention as `<platform>.<name>`, e.g. `matrix.sync_token`.
+    fn get_meta(&self, key: &str) -> Result<Option<String>>;
+
+    /// Inserts or replaces a meta value.
+    fn set_meta(&self, key: &str, value: &str) -> Result<()>;
+
+    /// Makes everything saved so far durable, for a graceful shutdown.
+    fn flush(&self) -> Result<()>;
+}
+
+// Compile-time proof that the trait stays object-safe and shareable between adapters.
+const _: fn() = || {
+    fn shareable<T: Send + Sync + ?Sized>() {}
+    shareable::<dyn StateStore>();
+};
+
+/// The cutoff to pass to [`StateStore::forget_unused_since`] so that conversations unused for
+/// `forget_after` at `now_ms` are deleted. Saturates instead of overflowing on absurd inputs.
+pub fn forget_cutoff(now_ms: i64, forget_after: Duration) -> i64 {
+    let after_ms = i64::try_from(forget_after.as_millis()).unwrap_or(i64::MAX);
+    now_ms.saturating_sub(after_ms)
+}
+
+/// Generates the behaviour suite, one `#[test]` per behaviour, for a store implementation.
+/// `$open` names a function of the calling module returning `(store, guard)`: the guard (e.g. a
+/// temporary directory) lives as long as the test.
+#[cfg(test)]
+macro_rules! store_behaviour_suite {
+    ($open:ident) => {
+        mod behaviour {
+            use $crate::store::{ConversationKey, StateStore, StoredConversation};
+
+            fn conversation(data: &str, updated_at: i64) -> StoredConversation {
+                StoredConversation::new(data, updated_at)
+            }
+
+            #[test]
+            fn save_then_load_round_trips() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                let key = ConversationKey::direct("matrix", "@alice:example.org");
+                assert_eq!(store.load(&key).unwrap(), None);
+                let saved = conversation(r#"{"vars":{"type_user":"prof"}}"#, 1_000);
+                store.save(&key, &saved).unwrap();
+                assert_eq!(store.load(&key).unwrap(), Some(saved));
+            }
+
+            #[test]
+            fn save_overwrites_the_previous_conversation() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                let key = ConversationKey::direct("discord", "42");
+                store.save(&key, &conversation("first", 1)).unwrap();
+                store.save(&key, &conversation("second", 2)).unwrap();
+                assert_eq!(store.load(&key).unwrap(), Some(conversation("second", 2)));
+                assert_eq!(store.conversation_count().unwrap(), 1);
+            }
+
+            #[test]
+            fn keys_differing_in_any_part_are_separate_conversations() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                let keys = [
+                    ConversationKey::direct("matrix", "@bob:example.org"),
+                    ConversationKey::new("matrix", "!room1:example.org", "@bob:example.org"),
+                    ConversationKey::new("matrix", "!room2:example.org", "@bob:example.org"),
+                    ConversationKey::direct("discord", "@bob:example.org"),
+                    // A store keying on a naive concatenation would merge these three.
+                    ConversationKey::new("a", "b:c", "d"),
+                    ConversationKey::new("a:b", "c", "d"),
+                    ConversationKey::new("a", "b", "c:d"),
+                ];
+                for (index, key) in keys.iter().enumerate() {
+                    store
+                        .save(key, &conversation(&format!("conversation {index}"), 7))
+                        .unwrap();
+                }
+                for (index, key) in keys.iter().enumerate() {
+                    let loaded = store.load(key).unwrap();
+                    assert_eq!(
+                        loaded,
+                        Some(conversation(&format!("conversation {index}"), 7))
+                    );
+                }
+                assert_eq!(store.conversation_count().unwrap(), keys.len());
+            }
+
+            #[test]
+            fn delete_removes_only_its_key() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                let gone = ConversationKey::new("matrix", "!room:example.org", "@carol:x");
+                let kept = ConversationKey::direct("matrix", "@carol:x");
+                store.save(&gone, &conversation("gone", 1)).unwrap();
+                store.save(&kept, &conversation("kept", 1)).unwrap();
+                assert!(store.delete(&gone).unwrap());
+                assert!(
+                    !store.delete(&gone).unwrap(),
+                    "a second delete finds nothing"
+                );
+                assert_eq!(store.load(&gone).unwrap(), None);
+                assert_eq!(store.load(&kept).unwrap(), Some(conversation("kept", 1)));
+                assert_eq!(store.conversation_count().unwrap(), 1);
+            }
+
+            #[test]
+            fn forget_unused_since_deletes_strictly_older_conversations() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                let cases = [
+                    ("old", 10, false),
+                    ("older", -5, false),
+                    ("at_cutoff", 100, true),
+                    ("recent", 500, true),
+                ];
+                for (user, updated_at, _) in cases {
+                    store
+                        .save(
+                            &ConversationKey::direct("t", user),
+                            &conversation(user, updated_at),
+                        )
+                        .unwrap();
+                }
+                assert_eq!(store.forget_unused_since(100).unwrap(), 2);
+                for (user, updated_at, kept) in cases {
+                    let loaded = store.load(&ConversationKey::direct("t", user)).unwrap();
+                    assert_eq!(loaded.is_some(), kept, "{user} at {updated_at}");
+                }
+                assert_eq!(store.conversation_count().unwrap(), 2);
+                assert_eq!(
+                    store.forget_unused_since(100).unwrap(),
+                    0,
+                    "nothing left to purge"
+                );
+                assert_eq!(store.forget_unused_since(i64::MIN).unwrap(), 0);
+                assert_eq!(store.forget_unused_since(i64::MAX).unwrap(), 2);
+                assert_eq!(store.conversation_count().unwrap(), 0);
+            }
+
+            #[test]
+            fn count_follows_saves_deletes_and_purges() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                assert_eq!(store.conversation_count().unwrap(), 0);
+                for user in 0..10 {
+                    let key = ConversationKey::direct("t", user.to_string());
+                    store.save(&key, &conversation("{}", user)).unwrap();
+                }
+                assert_eq!(store.conversation_count().unwrap(), 10);
+                store.delete(&ConversationKey::direct("t", "3")).unwrap();
+                assert_eq!(store.conversation_count().unwrap(), 9);
+                assert_eq!(store.forget_unused_since(5).unwrap(), 4);
+                assert_eq!(store.conversation_count().unwrap(), 5);
+            }
+
+            #[test]
+            fn claim_event_succeeds_once_per_platform_until_forgotten() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                assert!(store.claim_event("matrix", "$old", 10).unwrap());
+                assert!(!store.claim_event("matrix", "$old", 11).unwrap());
+                assert!(!store.claim_event("matrix", "$old", 1_000).unwrap());
+                assert!(
+                    store.claim_event("discord", "$old", 10).unwrap(),
+                    "ids are per platform"
+                );
+                assert!(store.claim_event("matrix", "$recent", 500).unwrap());
+
+                assert_eq!(store.forget_events_before(100).unwrap(), 2);
+                assert!(
+                    !store.claim_event("matrix", "$recent", 501).unwrap(),
+                    "recent claims stay"
+                );
+                assert!(
+                    store.claim_event("matrix", "$old", 600).unwrap(),
+                    "forgotten claims go"
+                );
+                assert_eq!(store.forget_events_before(100).unwrap(), 0);
+            }
+
+            #[test]
+            fn save_for_event_applies_a_turn_once() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                let key = ConversationKey::new("matrix", "!room:x", "@dan:x");
+                assert!(
+                    store
+                        .save_for_event(&key, &conversation("turn 1", 1), "$e1", 1)
+                        .unwrap()
+                );
+                assert!(
+                    !store
+                        .save_for_event(&key, &conversation("replayed", 2), "$e1", 2)
+                        .unwrap()
+                );
+                assert_eq!(store.load(&key).unwrap(), Some(conversation("turn 1", 1)));
+                assert!(
+                    !store.claim_event("matrix", "$e1", 3).unwrap(),
+                    "the event is claimed"
+                );
+                assert!(
+                    store
+                        .save_for_event(&key, &conversation("turn 2", 4), "$e2", 4)
+                        .unwrap()
+                );
+                assert_eq!(store.load(&key).unwrap(), Some(conversation("turn 2", 4)));
+
+                assert!(store.claim_event("matrix", "$e3", 5).unwrap());
+                assert!(
+                    !store
+                        .save_for_event(&key, &conversation("turn 3", 6), "$e3", 6)
+                        .unwrap()
+                );
+                assert_eq!(store.load(&key).unwrap(), Some(conversation("turn 2", 4)));
+            }
+
+            #[test]
+            fn meta_round_trips_and_overwrites() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                assert_eq!(store.get_meta("matrix.sync_token").unwrap(), None);
+                store.set_meta("matrix.sync_token", "s1").unwrap();
+                store.set_meta("discord.session", "d1").unwrap();
+                store.set_meta("matrix.sync_token", "s2").unwrap();
+                assert_eq!(
+                    store.get_meta("matrix.sync_token").unwrap().as_deref(),
+                    Some("s2")
+                );
+                assert_eq!(
+                    store.get_meta("discord.session").unwrap().as_deref(),
+                    Some("d1")
+                );
+                store.set_meta("empty", "").unwrap();
+                assert_eq!(store.get_meta("empty").unwrap().as_deref(), Some(""));
+            }
+
+            #[test]
+            fn unicode_and_unusual_characters_survive() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                let keys = [
+                    ConversationKey::new("matrix", "!salle-é:exemple.fr", "@élève_😀:exemple.fr"),
+                    ConversationKey::new(
+                        "matrix",
+                        "!salle-e\u{301}:exemple.fr",
+                        "@élève_😀:exemple.fr",
+                    ),
+                    ConversationKey::new("terminal", "with\0nul", "quote' \"; DROP TABLE x; --"),
+                    ConversationKey::direct("", ""),
+                ];
+                let data_of =
+                    |index| format!(r#"{{"réponse":"Ça marche ✅ {index}","nul":"a\u0000b"}}"#);
+                for (index, key) in keys.iter().enumerate() {
+                    store.save(key, &conversation(&data_of(index), 1)).unwrap();
+                }
+                for (index, key) in keys.iter().enumerate() {
+                    let expected = conversation(&data_of(index), 1);
+                    assert_eq!(store.load(key).unwrap(), Some(expected));
+                }
+                // Composed and decomposed "é" are different ids to the platforms too.
+                assert_eq!(store.conversation_count().unwrap(), keys.len());
+                store.set_meta("matrix.clé 🔑", "valeur\0é").unwrap();
+                assert_eq!(
+                    store.get_meta("matrix.clé 🔑").unwrap().as_deref(),
+                    Some("valeur\0é")
+                );
+                assert!(store.claim_event("matrix", "$évènement😀", 1).unwrap());
+                assert!(!store.claim_event("matrix", "$évènement😀", 1).unwrap());
+            }
+
+            #[test]
+            fn large_conversations_round_trip() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                let key = ConversationKey::direct("matrix", "@big:x");
+                let data: String = (0..4 * 1024 * 1024)
+                    .map(|index| char::from(b'a' + (index % 26) as u8))
+                    .collect();
+                store.save(&key, &conversation(&data, 9)).unwrap();
+                let loaded = store.load(&key).unwrap().unwrap();
+                assert_eq!(loaded.data.len(), data.len());
+                assert!(loaded.data == data, "the large data came back altered");
+            }
+
+            #[test]
+            fn shared_between_threads_each_event_is_claimed_once() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                let threads: usize = 4;
+                let events: i64 = 50;
+                let claimed: usize = std::thread::scope(|scope| {
+                    let workers: Vec<_> = (0..threads)
+                        .map(|thread| {
+                            scope.spawn(move || {
+                                let mut won = 0;
+                                for event in 0..events {
+                                    let key =
+                                        ConversationKey::direct("t", format!("{thread}-{event}"));
+                                    store.save(&key, &conversation("{}", event)).unwrap();
+                                    if store
+                                        .claim_event("t", &format!("$e{event}"), event)
+                                        .unwrap()
+                                    {
+                                        won += 1;
+                                    }
+                                }
+                                won
+                            })
+                        })
+                        .collect();
+                    workers
+                        .into_iter()
+                        .map(|worker| worker.join().unwrap())
+                        .sum()
+                });
+                assert_eq!(claimed, events as usize);
+                assert_eq!(
+                    store.conversation_count().unwrap(),
+                    threads * events as usize
+                );
+            }
+
+            #[test]
+            fn flush_keeps_everything() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                let key = ConversationKey::direct("matrix", "@eve:x");
+                store.save(&key, &conversation("kept", 3)).unwrap();
+                store.set_meta("matrix.sync_token", "s9").unwrap();
+                store.flush().unwrap();
+                store.flush().unwrap();
+                assert_eq!(store.load(&key).unwrap(), Some(conversation("kept", 3)));
+                assert_eq!(
+                    store.get_meta("matrix.sync_token").unwrap().as_deref(),
+                    Some("s9")
+                );
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+pub(crate) use store_behaviour_suite;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forget_cutoff_subtracts_and_saturates() {
+        let day_ms = 24 * 60 * 60 * 1000;
+        let cases = [
+            (100 * day_ms, DEFAULT_FORGET_AFTER, 10 * day_ms),
+            (5_000, Duration::from_secs(2), 3_000),
+            (5_000, Duration::ZERO, 5_000),
+            (i64::MIN + 1, Duration::from_secs(1), i64::MIN),
+            (0, Duration::MAX, i64::MIN + 1),
+        ];
+        for (now_ms, forget_after, expected) in cases {
+            assert_eq!(
+                forget_cutoff(now_ms, forget_after),
+                expected,
+                "{now_ms} {forget_after:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_user_ids_and_conversation_data() {
+        let key = ConversationKey::new("matrix", "!room:x", "@secret-user:x");
+        let conversation = StoredConversation::new("typed by the user", 5);
+        let shown = format!("{key:?} {conversation:?}");
+        assert!(!shown.contains("secret-user"), "{shown}");
+        assert!(!shown.contains("typed by the user"), "{shown}");
+        assert!(
+            shown.contains("!room:x") && shown.contains("17 bytes"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,576 @@
+//! SQLite state store: one file in `state_dir` that keeps every committed conversation through
+//! a crash or a `kill -9` of the process.
+//!
+//! Durability: WAL journal with `synchronous = NORMAL`. A commit returns once its pages are
+//! written into the WAL file, i.e. handed to the operating system; only checkpoints fsync.
+//! The OS page cache outlives the process, so a crash or kill of guichet loses nothing
+//! committed; an OS crash or power cut keeps the database consistent but may roll back the
+//! last commits since the previous checkpoint (some positions revert, some events could be
+//! answered again). `FULL` would fsync on every commit to close that window too; for a
+//! chatbot, one fsync per message buys little, and the brief's guarantee is about the
+//! process. Switch `SYNCHRONOUS` to `"FULL"` if machine crashes must be covered.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use tracing::{debug, info, warn};
+
+use super::{ConversationKey, Result, StateStore, StoreError, StoredConversation};
+
+/// "GUIC" in ASCII, stored in the file header: another program's SQLite database is refused
+/// rather than getting our tables added to it.
+const APPLICATION_ID: i32 = 0x4755_4943;
+
+const SYNCHRONOUS: &str = "NORMAL";
+
+/// Another process (a backup, `sqlite3` opened by an admin) may hold the lock briefly.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Every statement below is cached; this leaves room for all of them.
+const STATEMENT_CACHE_CAPACITY: usize = 32;
+
+/// Schema migrations: step `n` (from 0) takes the schema from version `n` to `n + 1`, the
+/// version being `PRAGMA user_version`. Append only: a released step is never edited.
+const MIGRATIONS: &[&str] = &[
+    // Version 1. Conversations keep a rowid because their data can span many pages;
+    // the `updated_at` and `claimed_at` indexes serve the purges.
+    "CREATE TABLE conversation (
+        platform TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (platform, scope, user_id)
+    ) STRICT;
+    CREATE INDEX conversation_by_updated_at ON conversation (updated_at);
+    CREATE TABLE handled_event (
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        claimed_at INTEGER NOT NULL,
+        PRIMARY KEY (platform, event_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX handled_event_by_claimed_at ON handled_event (claimed_at);
+    CREATE TABLE meta (
+        key TEXT NOT NULL PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;",
+];
+
+/// The state store on disk. One connection behind a mutex: writes are serialised anyway by
+/// SQLite, and each call holds the lock for one short statement or transaction.
+pub struct SqliteStore {
+    path: PathBuf,
+    connection: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating the file and bringing its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let mut connection = Connection::open(path).map_err(|source| open_error(path, source))?;
+        connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|source| open_error(path, source))?;
+        // Migrating first checks that the file is ours before anything changes it: the
+        // journal mode set next is persistent, and must not be forced on another program's
+        // database.
+        migrate(&mut connection, path, MIGRATIONS)?;
+        configure(&connection).map_err(|source| open_error(path, source))?;
+        Ok(Self {
+            path: path.to_owned(),
+            connection: Mutex::new(connection),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connection(&self) -> MutexGuard<'_, Connection> {
+        // A panic while the lock was held dropped any open transaction, which rolls it back:
+        // the connection is still sound, and refusing it would stop every adapter for good.
+        self.connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
+    let path = path.to_owned();
+    match source.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            StoreError::NotADatabase { path, source }
+        }
+        _ => StoreError::Open { path, source },
+    }
+}
+
+fn configure(connection: &Connection) -> rusqlite::Result<()> {
+    let mode: String =
+        connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        // Some network file systems cannot share the WAL index; the rollback journal that
+        // SQLite kept instead is slower but just as safe against a crash of the process.
+        warn!(journal_mode = %mode, "state store could not switch to WAL journaling");
+    }
+    connection.pragma_update(None, "synchronous", SYNCHRONOUS)?;
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    Ok(())
+}
+
+/// Brings the schema from its `user_version` to `steps.len()`, all steps in one transaction
+/// so that a failed step leaves the file as it was.
+fn migrate(connection: &mut Connection, path: &Path, steps: &[&str]) -> Result<()> {
+    let supported = i64::try_from(steps.len()).unwrap_or(i64::MAX);
+    // IMMEDIATE takes the write lock before reading the version: two processes opening a new
+    // file at once cannot both migrate it.
+    // The first statements to read the file header: a non-database fails here, untouched.
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|source| open_error(path, source))?;
+    let read_header = || -> rusqlite::Result<(i64, i32, bool)> {
+        let version = transaction.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let application_id =
+            transaction.pragma_query_value(None, "application_id", |row| row.get(0))?;
+        let has_schema =
+            transaction.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema)", [], |row| {
+                row.get(0)
+            })?;
+        Ok((version, application_id, has_schema))
+    };
+    let (found, application_id, has_schema) =
+        read_header().map_err(|source| open_error(path, source))?;
+
+    let is_new_file = found == 0 && application_id == 0 && !has_schema;
+    if found < 0 || !(application_id == APPLICATION_ID || is_new_file) {
+        return Err(StoreError::ForeignDatabase {
+            path: path.to_owned(),
+        });
+    }
+    if found > supported {
+        return Err(StoreError::NewerSchema {
+            path: path.to_owned(),
+            found,
+            supported,
+        });
+    }
+    if found == supported {
+        return Ok(());
+    }
+
+    let pending = steps
+        .iter()
+        .skip(usize::try_from(found).unwrap_or(usize::MAX));
+    for (version, step) in (found + 1..).zip(pending) {
+        transaction
+            .execute_batch(step)
+            .map_err(|source| StoreError::Migration {
+                path: path.to_owned(),
+                version,
+                source,
+            })?;
+    }
+    let finish = || -> rusqlite::Result<()> {
+        transaction.pragma_update(None, "application_id", APPLICATION_ID)?;
+        transaction.pragma_update(None, "user_version", supported)?;
+        transaction.commit()
+    };
+    finish().map_err(|source| StoreError::Migration {
+        path: path.to_owned(),
+        version: supported,
+        source,
+    })?;
+    info!(
+        path = %path.display(),
+        from = found,
+        to = supported,
+        "state store schema migrated"
+    );
+    Ok(())
+}
+
+fn upsert_conversation(
+    connection: &Connection,
+    key: &ConversationKey,
+    conversation: &StoredConversation,
+) -> rusqlite::Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO conversation (platform, scope, user_id, data, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (platform, scope, user_id)
+             DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            key.platform,
+            key.scope,
+            key.user,
+            conversation.data,
+            conversation.updated_at
+        ])?;
+    Ok(())
+}
+
+fn insert_claim(
+    connection: &Connection,
+    platform: &str,
+    event_id: &str,
+    now_ms: i64,
+) -> rusqlite::Result<bool> {
+    let inserted = connection
+        .prepare_cached(
+            "INSERT INTO handled_event (platform, event_id, claimed_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (platform, event_id) DO NOTHING",
+        )?
+        .execute(params![platform, event_id, now_ms])?;
+    Ok(inserted == 1)
+}
+
+impl StateStore for SqliteStore {
+    fn load(&self, key: &ConversationKey) -> Result<Option<StoredConversation>> {
+        let connection = self.connection();
+        let mut statement = connection.prepare_cached(
+            "SELECT data, updated_at FROM conversation
+             WHERE platform = ?1 AND scope = ?2 AND user_id = ?3",
+        )?;
+        let conversation = statement
+            .query_row(params![key.platform, key.scope, key.user], |row| {
+                Ok(StoredConversation {
+                    data: row.get(0)?,
+                    updated_at: row.get(1)?,
+                })
+            })
+            .optional()?;
+        Ok(conversation)
+    }
+
+    fn save(&self, key: &ConversationKey, conversation: &StoredConversation) -> Result<()> {
+        upsert_conversation(&self.connection(), key, conversation)?;
+        Ok(())
+    }
+
+    fn save_for_event(
+        &self,
+        key: &ConversationKey,
+        conversation: &StoredConversation,
+        event_id: &str,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let mut connection = self.connection();
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if !insert_claim(&transaction, &key.platform, event_id, now_ms)? {
+            return Ok(false);
+        }
+        upsert_conversation(&transaction, key, conversation)?;
+        transaction.commit()?;
+        Ok(true)
+    }
+
+    fn delete(&self, key: &ConversationKey) -> Result<bool> {
+        let deleted = self
+            .connection()
+            .prepare_cached(
+                "DELETE FROM conversation WHERE platform = ?1 AND scope = ?2 AND user_id = ?3",
+            )?
+            .execute(params![key.platform, key.scope, key.user])?;
+        Ok(deleted > 0)
+    }
+
+    fn forget_unused_since(&self, cutoff_ms: i64) -> Result<usize> {
+        let forgotten = self
+            .connection()
+            .prepare_cached("DELETE FROM conversation WHERE updated_at < ?1")?
+            .execute([cutoff_ms])?;
+        debug!(forgotten, "unused conversations forgotten");
+        Ok(forgotten)
+    }
+
+    fn conversation_count(&self) -> Result<usize> {
+        let count: i64 = self
+            .connection()
+            .prepare_cached("SELECT count(*) FROM conversation")?
+            .query_row([], |row| row.get(0))?;
+        // count(*) is never negative; rusqlite reads no usize without a feature.
+        Ok(usize::try_from(count).unwrap_or_default())
+    }
+
+    fn claim_event(&self, platform: &str, event_id: &str, now_ms: i64) -> Result<bool> {
+        Ok(insert_claim(
+            &self.connection(),
+            platform,
+            event_id,
+            now_ms,
+        )?)
+    }
+
+    fn forget_events_before(&self, cutoff_ms: i64) -> Result<usize> {
+        let forgotten = self
+            .connection()
+            .prepare_cached("DELETE FROM handled_event WHERE claimed_at < ?1")?
+            .execute([cutoff_ms])?;
+        debug!(forgotten, "old event claims forgotten");
+        Ok(forgotten)
+    }
+
+    fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        let value = self
+            .connection()
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |row| row.get(0))
+            .optional()?;
+        Ok(value)
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.connection()
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute([key, value])?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<()> {
+        // TRUNCATE copies the WAL into the database, fsyncs both and empties the WAL, so a
+        // stopped container leaves one self-contained file.
+        let busy: i64 =
+            self.connection()
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+        if busy != 0 {
+            warn!(
+                path = %self.path.display(),
+                "state store checkpoint incomplete: another process is reading the file"
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use tempfile::TempDir;
+
+    const LATEST: i64 = MIGRATIONS.len() as i64;
+
+    fn temp_dir() -> TempDir {
+        tempfile::tempdir().unwrap()
+    }
+
+    fn open() -> (SqliteStore, TempDir) {
+        let dir = temp_dir();
+        let store = SqliteStore::open(dir.path().join("state.sqlite3")).unwrap();
+        (store, dir)
+    }
+
+    crate::store::store_behaviour_suite!(open);
+
+    fn user_version(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap()
+    }
+
+    fn table_names(connection: &Connection) -> Vec<String> {
+        let mut statement = connection
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn everything_survives_a_reopen() {
+        let dir = temp_dir();
+        let path = dir.path().join("state.sqlite3");
+        let key = ConversationKey::new("matrix", "!room:x", "@alice:x");
+        let conversation = StoredConversation::new(r#"{"vars":{"type_user":"prof"}}"#, 42);
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            store.save(&key, &conversation).unwrap();
+            assert!(store.claim_event("matrix", "$e", 1).unwrap());
+            store.set_meta("matrix.sync_token", "s72").unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.load(&key).unwrap(), Some(conversation));
+        assert!(!store.claim_event("matrix", "$e", 2).unwrap());
+        assert_eq!(
+            store.get_meta("matrix.sync_token").unwrap().as_deref(),
+            Some("s72")
+        );
+        assert_eq!(store.conversation_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn opens_in_wal_mode_with_the_configured_synchronous_level() {
+        let (store, _dir) = open();
+        let connection = store.connection();
+        let mode: String = connection
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .unwrap();
+        let synchronous: i64 = connection
+            .pragma_query_value(None, "synchronous", |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(synchronous, 1, "1 is NORMAL");
+    }
+
+    #[test]
+    fn a_new_or_empty_file_gets_the_latest_schema_and_reopening_changes_nothing() {
+        let dir = temp_dir();
+        let missing = dir.path().join("missing.sqlite3");
+        let empty = dir.path().join("empty.sqlite3");
+        fs::write(&empty, b"").unwrap();
+        for path in [missing, empty] {
+            let key = ConversationKey::direct("terminal", "me");
+            {
+                let store = SqliteStore::open(&path).unwrap();
+                store.save(&key, &StoredConversation::new("{}", 1)).unwrap();
+            }
+            assert_eq!(user_version(&path), LATEST, "{}", path.display());
+            let store = SqliteStore::open(&path).unwrap();
+            assert_eq!(user_version(&path), LATEST);
+            assert_eq!(
+                store.load(&key).unwrap(),
+                Some(StoredConversation::new("{}", 1))
+            );
+            assert_eq!(
+                table_names(&store.connection()),
+                ["conversation", "handled_event", "meta"]
+            );
+        }
+    }
+
+    #[test]
+    fn migrations_apply_only_the_missing_steps() {
+        let dir = temp_dir();
+        let path = dir.path().join("state.sqlite3");
+        let mut connection = Connection::open(&path).unwrap();
+        migrate(&mut connection, &path, &MIGRATIONS[..1]).unwrap();
+        assert_eq!(user_version(&path), 1);
+
+        // Re-running a step would fail: "table extra already exists".
+        let upgraded = [MIGRATIONS[0], "CREATE TABLE extra (x INTEGER) STRICT;"];
+        migrate(&mut connection, &path, &upgraded).unwrap();
+        migrate(&mut connection, &path, &upgraded).unwrap();
+        assert_eq!(user_version(&path), 2);
+        assert!(table_names(&connection).contains(&"extra".to_owned()));
+    }
+
+    #[test]
+    fn a_failed_migration_leaves_the_file_untouched() {
+        let dir = temp_dir();
+        let path = dir.path().join("state.sqlite3");
+        let mut connection = Connection::open(&path).unwrap();
+        let broken = [MIGRATIONS[0], "CREATE TABLE broken ("];
+        let error = migrate(&mut connection, &path, &broken).unwrap_err();
+        assert!(
+            matches!(error, StoreError::Migration { version: 2, .. }),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains(&path.display().to_string()));
+        assert_eq!(user_version(&path), 0);
+        assert!(
+            table_names(&connection).is_empty(),
+            "step 1 was rolled back"
+        );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_left_as_is() {
+        let dir = temp_dir();
+        let path = dir.path().join("state.sqlite3");
+        drop(SqliteStore::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", LATEST + 1)
+            .unwrap();
+
+        let error = SqliteStore::open(&path).unwrap_err();
+        match &error {
+            StoreError::NewerSchema {
+                found, supported, ..
+            } => assert_eq!((*found, *supported), (LATEST + 1, LATEST)),
+            other => panic!("expected NewerSchema, got {other:?}"),
+        }
+        assert!(error.to_string().contains(&path.display().to_string()));
+        assert_eq!(user_version(&path), LATEST + 1, "no silent downgrade");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_refused_naming_its_path() {
+        let dir = temp_dir();
+        let long_text = "ceci n'est pas une base de données\n".repeat(200);
+        let cases: [(&str, &[u8]); 3] = [
+            ("short.sqlite3", b"hello"),
+            ("text.sqlite3", long_text.as_bytes()),
+            ("binary.sqlite3", &[0xff; 8192]),
+        ];
+        for (name, content) in cases {
+            let path = dir.path().join(name);
+            fs::write(&path, content).unwrap();
+            let error = SqliteStore::open(&path).unwrap_err();
+            assert!(
+                matches!(error, StoreError::NotADatabase { .. }),
+                "{name}: {error:?}"
+            );
+            assert!(
+                error.to_string().contains(&path.display().to_string()),
+                "{error}"
+            );
+            assert_eq!(fs::read(&path).unwrap(), content, "{name} was modified");
+        }
+    }
+
+    #[test]
+    fn another_programs_database_is_refused() {
+        let dir = temp_dir();
+        let path = dir.path().join("other.sqlite3");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE notes (body TEXT);")
+            .unwrap();
+        let error = SqliteStore::open(&path).unwrap_err();
+        assert!(
+            matches!(error, StoreError::ForeignDatabase { .. }),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains(&path.display().to_string()));
+        let connection = Connection::open(&path).unwrap();
+        assert_eq!(table_names(&connection), ["notes"]);
+        let mode: String = connection
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete", "the journal mode was left alone");
+    }
+
+    #[test]
+    fn an_unopenable_path_is_an_error_naming_it() {
+        let dir = temp_dir();
+        let cases = [
+            dir.path().to_owned(),
+            dir.path().join("no such dir").join("state.sqlite3"),
+        ];
+        for path in cases {
+            let error = SqliteStore::open(&path).unwrap_err();
+            assert!(matches!(error, StoreError::Open { .. }), "{error:?}");
+            assert!(error.to_string().contains(&path.display().to_string()));
+        }
+    }
+}
