@@ -7,5 +7,9 @@
 
 pub mod engine;
 pub mod kb;
+pub mod platform;
+pub mod render;
+pub mod replay;
+pub mod service;
 pub mod store;
 pub mod strings;

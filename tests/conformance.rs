@@ -24,7 +24,7 @@ fn round6(x: f64) -> f64 {
 /// Runs every case of one golden file; returns the failures.
 fn run(base: &str, golden_file: &str) -> (usize, Vec<String>) {
     let (kb, _) = kb::load(&golden(base)).unwrap();
-    let engine = Engine::new(Arc::new(kb), &[], MatchingMode::Chatmd, Strings::default());
+    let engine = Engine::new(Arc::new(kb), MatchingMode::Chatmd, Strings::default());
     let cases: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(golden(golden_file)).unwrap()).unwrap();
     let mut failures = Vec::new();

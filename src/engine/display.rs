@@ -302,7 +302,7 @@ fn link_label(label: &str, target: &str) -> String {
     }
 }
 
-fn offered(choice: &Choice, default_label: &str) -> OfferedChoice {
+pub fn offered(choice: &Choice, default_label: &str) -> OfferedChoice {
     let target = match &choice.target {
         Target::Welcome => ChoiceTarget::Welcome,
         Target::Response(t) => ChoiceTarget::Response(t.clone()),

@@ -42,6 +42,9 @@ pub enum Input {
     Text(String),
     /// A pick of one of the choices last shown (0-based), by button or number.
     Pick(usize),
+    /// A message typed in a chat, where menus are numbered lines: a bare number, or exactly
+    /// the label of a choice shown, picks it as a click would; anything else is `Text`.
+    Message(String),
 }
 
 /// A choice as shown to the user.
@@ -140,12 +143,7 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(
-        kb: Arc<KnowledgeBase>,
-        synonyms: &[Vec<String>],
-        mode: MatchingMode,
-        strings: Strings,
-    ) -> Self {
+    pub fn new(kb: Arc<KnowledgeBase>, mode: MatchingMode, strings: Strings) -> Self {
         let prepared = kb
             .responses
             .iter()
@@ -160,7 +158,7 @@ impl Engine {
                 PreparedResponse::new(&r.title, &keywords, &content, kb.settings.content_search)
             })
             .collect();
-        let entries: Vec<String> = synonyms.iter().map(|g| g.join(", ")).collect();
+        let entries: Vec<String> = kb.synonyms.iter().map(|g| g.join(", ")).collect();
         let bad_words = kb.settings.bad_words.then(BadWords::french);
         Self {
             prepared,
@@ -194,7 +192,25 @@ impl Engine {
             }
             Input::Pick(index) => self.pick(conversation, index, rng),
             Input::Text(text) => self.typed(conversation, &text, rng),
+            Input::Message(text) => match chat_pick(conversation, &text) {
+                Some(index) => self.pick(conversation, index, rng),
+                None => self.typed(conversation, &text, rng),
+            },
         }
+    }
+
+    /// A conversation that starts with a typed message has the welcome's choices as its
+    /// options (ChatMD shows the welcome message before anyone types).
+    pub fn prime(&self, conversation: &mut Conversation) {
+        let offered: Vec<OfferedChoice> = self
+            .kb
+            .welcome
+            .choices
+            .iter()
+            .map(|c| display::offered(c, &self.strings.default_choice))
+            .collect();
+        conversation.last_options = offered.clone();
+        conversation.shown = offered;
     }
 
     fn displayer<'a>(
@@ -518,6 +534,22 @@ impl Engine {
             None,
         )
     }
+}
+
+/// The choice a chat message picks: a bare number (`2`, `2.`, `2)`) within the menu shown,
+/// or a shown label typed exactly (case and accents aside).
+fn chat_pick(conversation: &Conversation, text: &str) -> Option<usize> {
+    let trimmed = text.trim();
+    let digits = trimmed.trim_end_matches(['.', ')']);
+    if !digits.is_empty() && digits.len() <= 3 && digits.chars().all(|c| c.is_ascii_digit()) {
+        let n: usize = digits.parse().ok()?;
+        return (1..=conversation.shown.len()).contains(&n).then(|| n - 1);
+    }
+    let normalised = chatmd::normalize(trimmed);
+    conversation
+        .shown
+        .iter()
+        .position(|c| chatmd::normalize(&c.label) == normalised)
 }
 
 /// Content lines as ChatMD's matcher sees them: its parser has already turned internal links

@@ -53,6 +53,8 @@ pub struct KnowledgeBase {
     /// Responses in document order (after includes). Ties in matching go to the earlier one.
     pub responses: Vec<Response>,
     pub files: Vec<SourceFile>,
+    /// Synonym groups (`synonymes:`), from the header or the file it names.
+    pub synonyms: Vec<Vec<String>>,
     /// False when no `# ` title was found: the files are a fragment meant to be included.
     pub has_title: bool,
 }

@@ -46,6 +46,7 @@ pub fn parse(
         welcome,
         responses,
         files: assembled.files.clone(),
+        synonyms: assembled.synonyms.clone(),
         has_title,
     };
     (kb, facts)
