@@ -1,5 +1,7 @@
 //! Parse time of knowledge bases: a real-sized one (~15 KB) and a generated 5 MB one.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // benchmark set-up fails loudly
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

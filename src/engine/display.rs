@@ -232,7 +232,7 @@ impl Displayer<'_> {
                             alternatives.get(index).cloned()
                         }
                         AssignValue::Calc(expr) => match eval::evaluate(expr, &self.lookup()) {
-                            Ok(value) => Some(value.to_stored_string()),
+                            Ok(value) => value.to_stored(),
                             Err(err) => {
                                 tracing::warn!(variable = %name, error = %err, "calc failed; the variable stays undefined");
                                 None
@@ -377,10 +377,14 @@ pub fn perform_assignment(conversation: &mut Conversation, name: &str, value: &s
         Ok(AssignValue::Calc(expr)) => {
             let lookup = |n: &str| conversation.variables.get(n).cloned();
             match eval::evaluate(&expr, &lookup) {
-                Ok(v) => {
-                    let v = v.to_stored_string();
-                    conversation.variables.insert(name.to_string(), v);
-                }
+                Ok(v) => match v.to_stored() {
+                    Some(v) => {
+                        conversation.variables.insert(name.to_string(), v);
+                    }
+                    None => {
+                        conversation.variables.remove(name);
+                    }
+                },
                 Err(err) => {
                     tracing::warn!(variable = %name, error = %err, "calc in a choice failed")
                 }

@@ -1,40 +1,2246 @@
-//! Evaluation of conditions and `calc(…)` (temporary stand-in until the real evaluator lands).
+//! Evaluates ChatMD expressions (conditions and `calc`) at display time, with JavaScript's loose
+//! semantics (FORMAT.md §10.4, §10.6), on the AST built by `crate::kb::expr`.
+//!
+//! Everything a knowledge base can observe of JavaScript is reproduced: `ToString` of numbers
+//! digit for digit, `ToNumber` of strings, loose equality, string comparison by UTF-16 code
+//! units, `+` concatenating as soon as one side is a string, `&&`/`||` yielding an operand.
+//! Work is bounded: the tree depth is bounded by the parser, produced strings are capped at
+//! [`MAX_STRING_UNITS`], `JSON.parse` nesting at [`MAX_JSON_DEPTH`]; nothing panics.
 
-use crate::kb::expr::Expr;
+use std::fmt;
 
+use thiserror::Error;
+
+use crate::kb::expr::{BinaryOp, Expr, Function, MAX_AST_DEPTH, Method, UnaryOp, is_js_whitespace};
+
+/// Longest string (in UTF-16 code units, JavaScript's `length`) an expression may produce.
+/// Keeps `replaceAll`, concatenation and friends from building huge strings out of a
+/// user-typed `@INPUT`.
+pub const MAX_STRING_UNITS: usize = 10_000;
+
+/// Deepest array/object nesting `JSON.parse` accepts (its parser is recursive).
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// Why an evaluation failed. ChatMD catches every such error: a condition is then false and a
+/// `calc` leaves its variable undefined ([`condition_holds`], [`evaluate_calc`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EvalError {
+    /// What JavaScript reports as a `TypeError` (property of `undefined`, not a function…).
+    #[error("TypeError: {0}")]
+    Type(String),
+    /// `JSON.parse` on text that is not JSON (a `SyntaxError` in JavaScript).
+    #[error("JSON.parse: {0}")]
+    Json(String),
+    #[error("string longer than {MAX_STRING_UNITS} characters")]
+    StringTooLong,
+    /// Only reachable with a hand-built tree: the parser never builds one this deep.
+    #[error("expression nested deeper than {MAX_AST_DEPTH} levels")]
+    TooDeep,
+    /// A whitelisted ChatMD helper whose exact definition guichet does not reproduce.
+    #[error("`{0}` is not supported")]
+    Unsupported(&'static str),
+}
+
+type Result<T, E = EvalError> = std::result::Result<T, E>;
+
+/// A JavaScript value, as far as expressions can produce one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Undefined,
+    Null,
+    Bool(bool),
+    Number(f64),
     String(String),
+    Array(Vec<Value>),
+    /// Own properties in insertion order, each key once.
+    Object(Vec<(String, Value)>),
 }
 
 impl Value {
-    pub fn to_stored_string(&self) -> String {
+    /// A stored dynamic variable as expressions see it (FORMAT.md §10.4, ChatMD's
+    /// `tryConvertStringToNumber`): `"true"`/`"false"` become booleans; a string that parses
+    /// as a number and prints back identically (after trimming) becomes that number (`"10"`,
+    /// `"-3.14"`, `" 10 "`, not `"007"`, `"3,14"`, `"1e21"`, `"+5"`); anything else stays a
+    /// string, untrimmed.
+    pub fn from_stored(raw: &str) -> Value {
+        match raw {
+            "true" => return Value::Bool(true),
+            "false" => return Value::Bool(false),
+            _ => {}
+        }
+        let trimmed = js_trim(raw);
+        let number = string_to_number(trimmed);
+        if !trimmed.is_empty() && !number.is_nan() && number_to_string(number) == trimmed {
+            Value::Number(number)
+        } else {
+            Value::String(raw.to_owned())
+        }
+    }
+
+    /// The text stored when a `calc` result is assigned: JavaScript's `String(value)`, or
+    /// `None` (variable left undefined) for `undefined` and for a text over the size cap.
+    ///
+    /// ChatMD keeps the raw JavaScript value; guichet stores text, which reads back identically
+    /// through [`Value::from_stored`] for strings, booleans and numbers, but not for `NaN`
+    /// (stored as the truthy text `"NaN"`), `null` (`"null"`), arrays (`"1,2,3"`) and objects
+    /// (`"[object Object]"`).
+    pub fn to_stored(&self) -> Option<String> {
         match self {
-            Value::Undefined => "undefined".into(),
-            Value::String(s) => s.clone(),
+            Value::Undefined => None,
+            Value::String(s) => Some(s.clone()),
+            other => other.to_js_string_capped().ok(),
+        }
+    }
+
+    /// JavaScript's `ToBoolean`.
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Undefined | Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Number(n) => !(n.is_nan() || *n == 0.0),
+            Value::String(s) => !s.is_empty(),
+            Value::Array(_) | Value::Object(_) => true,
+        }
+    }
+
+    /// JavaScript's `ToNumber`.
+    pub fn to_number(&self) -> f64 {
+        match self {
+            Value::Undefined => f64::NAN,
+            Value::Null => 0.0,
+            Value::Bool(b) => f64::from(u8::from(*b)),
+            Value::Number(n) => *n,
+            Value::String(s) => string_to_number(s),
+            Value::Array(_) | Value::Object(_) => string_to_number(&self.to_js_string()),
+        }
+    }
+
+    /// JavaScript's `String(value)`, without the size cap (for display).
+    pub fn to_js_string(&self) -> String {
+        let mut out = JsStringBuilder::unbounded();
+        // An unbounded builder never refuses text.
+        let _ = self.write_js_string(&mut out);
+        out.text
+    }
+
+    fn to_js_string_capped(&self) -> Result<String> {
+        let mut out = JsStringBuilder::capped();
+        self.write_js_string(&mut out)?;
+        Ok(out.text)
+    }
+
+    fn write_js_string(&self, out: &mut JsStringBuilder) -> Result<()> {
+        match self {
+            Value::Undefined => out.push("undefined"),
+            Value::Null => out.push("null"),
+            Value::Bool(b) => out.push(if *b { "true" } else { "false" }),
+            Value::Number(n) => out.push(&number_to_string(*n)),
+            Value::String(s) => out.push(s),
+            Value::Object(_) => out.push("[object Object]"),
+            // `Array.prototype.join`: holes, undefined and null print as nothing.
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(",")?;
+                    }
+                    if !matches!(item, Value::Undefined | Value::Null) {
+                        item.write_js_string(out)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// JavaScript's `ToPrimitive`: arrays and objects become their string form.
+    fn to_primitive(&self) -> Result<Value> {
+        match self {
+            Value::Array(_) | Value::Object(_) => Ok(Value::String(self.to_js_string_capped()?)),
+            other => Ok(other.clone()),
+        }
+    }
+
+    fn type_name(&self) -> &'static str {
+        match self {
+            Value::Undefined => "undefined",
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
         }
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot evaluate")]
-pub struct EvalError;
-
-pub fn evaluate(_expr: &Expr, _vars: &dyn Fn(&str) -> Option<String>) -> Result<Value, EvalError> {
-    Err(EvalError)
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_js_string())
+    }
 }
 
+/// Accumulates a string while counting its UTF-16 length, refusing to grow past the cap.
+struct JsStringBuilder {
+    text: String,
+    units: usize,
+    limit: usize,
+}
+
+impl JsStringBuilder {
+    fn capped() -> Self {
+        JsStringBuilder {
+            text: String::new(),
+            units: 0,
+            limit: MAX_STRING_UNITS,
+        }
+    }
+
+    fn unbounded() -> Self {
+        JsStringBuilder {
+            text: String::new(),
+            units: 0,
+            limit: usize::MAX,
+        }
+    }
+
+    fn push(&mut self, piece: &str) -> Result<()> {
+        self.units = self.units.saturating_add(utf16_len(piece));
+        if self.units > self.limit {
+            return Err(EvalError::StringTooLong);
+        }
+        self.text.push_str(piece);
+        Ok(())
+    }
+}
+
+fn utf16_len(s: &str) -> usize {
+    s.chars().map(char::len_utf16).sum()
+}
+
+/// Refuses a produced string over the cap.
+fn capped(s: String) -> Result<Value> {
+    // Cheap test first: a string never has more UTF-16 units than UTF-8 bytes.
+    if s.len() > MAX_STRING_UNITS && utf16_len(&s) > MAX_STRING_UNITS {
+        return Err(EvalError::StringTooLong);
+    }
+    Ok(Value::String(s))
+}
+
+fn js_trim(s: &str) -> &str {
+    s.trim_matches(is_js_whitespace)
+}
+
+/// JavaScript's `Number::toString(10)`: shortest round-trip digits, exponent form outside
+/// 1e-7..1e21 (`30`, `0.30000000000000004`, `1e+21`, `1.5e-7`, `NaN`, `-Infinity`, `0` for -0).
+pub fn number_to_string(n: f64) -> String {
+    if n.is_nan() {
+        return "NaN".to_owned();
+    }
+    if n == 0.0 {
+        return "0".to_owned();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
+    }
+    if n < 0.0 {
+        return format!("-{}", number_to_string(-n));
+    }
+    // Rust's `{:e}` prints the shortest digits that round-trip, as ECMAScript requires:
+    // `d.ddde±x`. ECMAScript calls the digits s (k of them) and the exponent n = x + 1.
+    let scientific = format!("{n:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let k = i64::try_from(digits.len()).unwrap_or(i64::MAX);
+    let n = exponent.parse::<i64>().unwrap_or(0) + 1;
+    if k <= n && n <= 21 {
+        let zeros = usize::try_from(n - k).unwrap_or(0);
+        format!("{digits}{}", "0".repeat(zeros))
+    } else if 0 < n && n <= 21 {
+        let point = usize::try_from(n).unwrap_or(0);
+        let (integer, fraction) = digits.split_at(point.min(digits.len()));
+        format!("{integer}.{fraction}")
+    } else if -6 < n && n <= 0 {
+        let zeros = usize::try_from(-n).unwrap_or(0);
+        format!("0.{}{digits}", "0".repeat(zeros))
+    } else {
+        let exponent = n - 1;
+        let sign = if exponent < 0 { '-' } else { '+' };
+        let (first, rest) = digits.split_at(1.min(digits.len()));
+        let fraction = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        format!("{first}{fraction}e{sign}{}", exponent.unsigned_abs())
+    }
+}
+
+/// JavaScript's `ToNumber` on a string (`StringToNumber`): surrounding whitespace ignored,
+/// empty → 0, decimal literals, `Infinity`, unsigned `0x`/`0o`/`0b` literals; otherwise NaN.
+pub fn string_to_number(s: &str) -> f64 {
+    let t = js_trim(s);
+    if t.is_empty() {
+        return 0.0;
+    }
+    match t {
+        "Infinity" | "+Infinity" => return f64::INFINITY,
+        "-Infinity" => return f64::NEG_INFINITY,
+        _ => {}
+    }
+    let bytes = t.as_bytes();
+    if let (Some(b'0'), Some(prefix)) = (bytes.first(), bytes.get(1)) {
+        let radix = match prefix {
+            b'x' | b'X' => Some(16),
+            b'o' | b'O' => Some(8),
+            b'b' | b'B' => Some(2),
+            _ => None,
+        };
+        if let Some(radix) = radix {
+            let digits = t.get(2..).unwrap_or_default();
+            if digits.is_empty() {
+                return f64::NAN;
+            }
+            let mut value = 0.0_f64;
+            for c in digits.chars() {
+                match c.to_digit(radix) {
+                    Some(d) => value = value * f64::from(radix) + f64::from(d),
+                    None => return f64::NAN,
+                }
+            }
+            return value;
+        }
+    }
+    if is_decimal_literal(t) {
+        // Validated above: Rust's parser (correctly rounded) accepts every such literal.
+        t.parse::<f64>().unwrap_or(f64::NAN)
+    } else {
+        f64::NAN
+    }
+}
+
+/// `[+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)?`
+fn is_decimal_literal(t: &str) -> bool {
+    let mut chars = t.chars().peekable();
+    if matches!(chars.peek(), Some('+' | '-')) {
+        chars.next();
+    }
+    let mut mantissa_digits = 0;
+    while chars.next_if(char::is_ascii_digit).is_some() {
+        mantissa_digits += 1;
+    }
+    if chars.next_if_eq(&'.').is_some() {
+        while chars.next_if(char::is_ascii_digit).is_some() {
+            mantissa_digits += 1;
+        }
+    }
+    if mantissa_digits == 0 {
+        return false;
+    }
+    if chars.next_if(|c| matches!(c, 'e' | 'E')).is_some() {
+        chars.next_if(|c| matches!(c, '+' | '-'));
+        let mut exponent_digits = 0;
+        while chars.next_if(char::is_ascii_digit).is_some() {
+            exponent_digits += 1;
+        }
+        if exponent_digits == 0 {
+            return false;
+        }
+    }
+    chars.next().is_none()
+}
+
+/// JavaScript's `IsLooselyEqual` (`==`).
+fn loose_equal(a: &Value, b: &Value) -> Result<bool> {
+    use Value::{Array, Bool, Null, Number, Object, String, Undefined};
+    Ok(match (a, b) {
+        (Undefined | Null, Undefined | Null) => true,
+        (Undefined | Null, _) | (_, Undefined | Null) => false,
+        (Number(x), Number(y)) => x == y,
+        (String(x), String(y)) => x == y,
+        (Bool(x), Bool(y)) => x == y,
+        // Two arrays/objects are equal only if they are the same object; every evaluation
+        // builds fresh ones, so never.
+        (Array(_) | Object(_), Array(_) | Object(_)) => false,
+        (Number(x), String(s)) | (String(s), Number(x)) => *x == string_to_number(s),
+        (Bool(x), other) | (other, Bool(x)) => {
+            loose_equal(&Number(f64::from(u8::from(*x))), other)?
+        }
+        (object @ (Array(_) | Object(_)), primitive)
+        | (primitive, object @ (Array(_) | Object(_))) => {
+            loose_equal(&object.to_primitive()?, primitive)?
+        }
+    })
+}
+
+/// JavaScript's `IsStrictlyEqual` (`===`).
+fn strict_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Undefined, Value::Undefined) | (Value::Null, Value::Null) => true,
+        (Value::Number(x), Value::Number(y)) => x == y,
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// `SameValueZero` (used by `Array.prototype.includes`): strict equality where NaN equals NaN.
+fn same_value_zero(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) if x.is_nan() && y.is_nan() => true,
+        _ => strict_equal(a, b),
+    }
+}
+
+/// JavaScript's `IsLessThan`: `None` when the answer is undefined (a NaN is involved).
+/// Two strings compare by UTF-16 code units, anything else numerically.
+fn is_less_than(a: &Value, b: &Value) -> Result<Option<bool>> {
+    let (a, b) = (a.to_primitive()?, b.to_primitive()?);
+    if let (Value::String(x), Value::String(y)) = (&a, &b) {
+        return Ok(Some(x.encode_utf16().lt(y.encode_utf16())));
+    }
+    let (x, y) = (a.to_number(), b.to_number());
+    if x.is_nan() || y.is_nan() {
+        return Ok(None);
+    }
+    Ok(Some(x < y))
+}
+
+/// Evaluates `expr`, reading variables through `vars` (the stored text, `None` when unset).
+pub fn evaluate(expr: &Expr, vars: &dyn Fn(&str) -> Option<String>) -> Result<Value> {
+    Evaluator { vars }.eval(expr, 1)
+}
+
+/// Whether a condition holds: its value is truthy. An error makes it false, as in ChatMD.
 pub fn condition_holds(expr: &Expr, vars: &dyn Fn(&str) -> Option<String>) -> bool {
-    let text = format!("{expr:?}");
-    let text = text.trim_start_matches("Expr(\"").trim_end_matches("\")");
-    for (op, eq) in [("!=", false), ("==", true)] {
-        if let Some((l, r)) = text.split_once(op) {
-            let name = l.trim().trim_start_matches('@');
-            let value = vars(name);
-            let r = r.trim().trim_matches('"');
-            return (value.as_deref() == Some(r)) == eq;
+    evaluate(expr, vars).is_ok_and(|value| value.truthy())
+}
+
+/// The text to store for `` `@v = calc(expr)` ``. `None` (an error or an undefined result)
+/// means the variable becomes undefined: ChatMD assigns `undefined`, erasing a previous value.
+pub fn evaluate_calc(expr: &Expr, vars: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    evaluate(expr, vars)
+        .ok()
+        .and_then(|value| value.to_stored())
+}
+
+struct Evaluator<'a> {
+    vars: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Evaluator<'_> {
+    fn eval(&self, expr: &Expr, depth: usize) -> Result<Value> {
+        if depth > MAX_AST_DEPTH {
+            return Err(EvalError::TooDeep);
+        }
+        let inner = depth + 1;
+        Ok(match expr {
+            Expr::Undefined => Value::Undefined,
+            Expr::Bool(b) => Value::Bool(*b),
+            Expr::Number(n) => Value::Number(*n),
+            Expr::String(s) => Value::String(s.clone()),
+            Expr::Variable(name) => {
+                (self.vars)(name).map_or(Value::Undefined, |raw| Value::from_stored(&raw))
+            }
+            Expr::Array(items) => Value::Array(self.eval_all(items, inner)?),
+            Expr::Object(entries) => {
+                let mut object: Vec<(String, Value)> = Vec::with_capacity(entries.len());
+                for (key, value) in entries {
+                    let value = self.eval(value, inner)?;
+                    set_own_property(&mut object, key.clone(), value);
+                }
+                Value::Object(object)
+            }
+            Expr::Unary(op, operand) => {
+                let value = self.eval(operand, inner)?;
+                match op {
+                    UnaryOp::Not => Value::Bool(!value.truthy()),
+                    UnaryOp::Negate => Value::Number(-value.to_number()),
+                    UnaryOp::Plus => Value::Number(value.to_number()),
+                }
+            }
+            Expr::Binary(BinaryOp::And, left, right) => {
+                let left = self.eval(left, inner)?;
+                if left.truthy() {
+                    self.eval(right, inner)?
+                } else {
+                    left
+                }
+            }
+            Expr::Binary(BinaryOp::Or, left, right) => {
+                let left = self.eval(left, inner)?;
+                if left.truthy() {
+                    left
+                } else {
+                    self.eval(right, inner)?
+                }
+            }
+            Expr::Binary(op, left, right) => {
+                let left = self.eval(left, inner)?;
+                let right = self.eval(right, inner)?;
+                binary(*op, &left, &right)?
+            }
+            Expr::Conditional(test, then, otherwise) => {
+                if self.eval(test, inner)?.truthy() {
+                    self.eval(then, inner)?
+                } else {
+                    self.eval(otherwise, inner)?
+                }
+            }
+            Expr::Property(object, name) => get_property(&self.eval(object, inner)?, name)?,
+            Expr::Index(object, key) => {
+                let object = self.eval(object, inner)?;
+                let key = self.eval(key, inner)?.to_js_string_capped()?;
+                get_property(&object, &key)?
+            }
+            Expr::Method(receiver, method, args) => {
+                let receiver = self.eval(receiver, inner)?;
+                if matches!(receiver, Value::Undefined | Value::Null) {
+                    return Err(EvalError::Type(format!(
+                        "cannot read properties of {} (reading '{method}')",
+                        receiver.type_name()
+                    )));
+                }
+                let args = self.eval_all(args, inner)?;
+                call_method(&receiver, *method, &args)?
+            }
+            Expr::Call(function, args) => {
+                let args = self.eval_all(args, inner)?;
+                call_function(*function, &args)?
+            }
+        })
+    }
+
+    fn eval_all(&self, exprs: &[Expr], depth: usize) -> Result<Vec<Value>> {
+        exprs.iter().map(|e| self.eval(e, depth)).collect()
+    }
+}
+
+/// Adds or replaces an own property: a repeated key keeps its place and takes the last value.
+fn set_own_property(object: &mut Vec<(String, Value)>, key: String, value: Value) {
+    match object.iter_mut().find(|(k, _)| *k == key) {
+        Some(entry) => entry.1 = value,
+        None => object.push((key, value)),
+    }
+}
+
+fn binary(op: BinaryOp, left: &Value, right: &Value) -> Result<Value> {
+    let number = |f: fn(f64, f64) -> f64| Value::Number(f(left.to_number(), right.to_number()));
+    Ok(match op {
+        BinaryOp::Add => {
+            let (a, b) = (left.to_primitive()?, right.to_primitive()?);
+            if matches!(a, Value::String(_)) || matches!(b, Value::String(_)) {
+                let mut out = JsStringBuilder::capped();
+                a.write_js_string(&mut out)?;
+                b.write_js_string(&mut out)?;
+                Value::String(out.text)
+            } else {
+                Value::Number(a.to_number() + b.to_number())
+            }
+        }
+        BinaryOp::Sub => number(|a, b| a - b),
+        BinaryOp::Mul => number(|a, b| a * b),
+        BinaryOp::Div => number(|a, b| a / b),
+        // Rust's `%` on floats is C's fmod, which is JavaScript's `%`.
+        BinaryOp::Rem => number(|a, b| a % b),
+        BinaryOp::Pow => number(js_pow),
+        BinaryOp::Lt => Value::Bool(is_less_than(left, right)? == Some(true)),
+        BinaryOp::Gt => Value::Bool(is_less_than(right, left)? == Some(true)),
+        BinaryOp::Le => Value::Bool(is_less_than(right, left)? == Some(false)),
+        BinaryOp::Ge => Value::Bool(is_less_than(left, right)? == Some(false)),
+        BinaryOp::Eq => Value::Bool(loose_equal(left, right)?),
+        BinaryOp::Ne => Value::Bool(!loose_equal(left, right)?),
+        BinaryOp::StrictEq => Value::Bool(strict_equal(left, right)),
+        BinaryOp::StrictNe => Value::Bool(!strict_equal(left, right)),
+        // Short-circuiting operators are handled before both sides are evaluated.
+        BinaryOp::And => Value::Bool(left.truthy() && right.truthy()),
+        BinaryOp::Or => Value::Bool(left.truthy() || right.truthy()),
+    })
+}
+
+/// `Number::exponentiate`, which differs from C's `pow` on a few edge cases.
+fn js_pow(base: f64, exponent: f64) -> f64 {
+    if exponent.is_nan() {
+        return f64::NAN;
+    }
+    if exponent == 0.0 {
+        return 1.0;
+    }
+    if base.is_nan() || (base.abs() == 1.0 && exponent.is_infinite()) {
+        return f64::NAN;
+    }
+    base.powf(exponent)
+}
+
+/// A canonical array index (`"0"`, `"12"`; not `"01"`, `"-1"`, `"1.0"`).
+fn array_index(key: &str) -> Option<usize> {
+    if key.is_empty() || (key.len() > 1 && key.starts_with('0')) {
+        return None;
+    }
+    if !key.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    key.parse::<u32>()
+        .ok()
+        .filter(|&i| i < u32::MAX)
+        .and_then(|i| usize::try_from(i).ok())
+}
+
+/// The string of one UTF-16 code unit. Half of a surrogate pair cannot be held in a Rust
+/// string; it reads as U+FFFD.
+fn utf16_unit_at(s: &str, index: usize) -> Option<String> {
+    let mut position = 0;
+    for c in s.chars() {
+        let width = c.len_utf16();
+        if position == index {
+            return Some(if width == 1 {
+                c.to_string()
+            } else {
+                char::REPLACEMENT_CHARACTER.to_string()
+            });
+        }
+        if position + width > index {
+            return Some(char::REPLACEMENT_CHARACTER.to_string());
+        }
+        position += width;
+    }
+    None
+}
+
+fn get_property(object: &Value, key: &str) -> Result<Value> {
+    Ok(match object {
+        Value::Undefined | Value::Null => {
+            return Err(EvalError::Type(format!(
+                "cannot read properties of {} (reading '{key}')",
+                object.type_name()
+            )));
+        }
+        Value::String(s) => {
+            if key == "length" {
+                Value::Number(utf16_len(s) as f64)
+            } else {
+                array_index(key)
+                    .and_then(|i| utf16_unit_at(s, i))
+                    .map_or(Value::Undefined, Value::String)
+            }
+        }
+        Value::Array(items) => {
+            if key == "length" {
+                Value::Number(items.len() as f64)
+            } else {
+                array_index(key)
+                    .and_then(|i| items.get(i))
+                    .cloned()
+                    .unwrap_or(Value::Undefined)
+            }
+        }
+        Value::Object(entries) => entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(Value::Undefined, |(_, v)| v.clone()),
+        Value::Bool(_) | Value::Number(_) => Value::Undefined,
+    })
+}
+
+fn argument(args: &[Value], index: usize) -> &Value {
+    args.get(index).unwrap_or(&Value::Undefined)
+}
+
+/// `ToIntegerOrInfinity`, clamped to `0..=length`.
+fn clamped_position(value: &Value, length: usize) -> usize {
+    let n = value.to_number();
+    if n.is_nan() || n <= 0.0 {
+        0
+    } else if n >= length as f64 {
+        length
+    } else {
+        // In range and non-negative: truncation is ToIntegerOrInfinity.
+        n as usize
+    }
+}
+
+/// Byte offset of UTF-16 position `units` in `s`; `None` inside a surrogate pair.
+fn utf16_to_byte(s: &str, units: usize) -> Option<usize> {
+    let mut position = 0;
+    for (byte, c) in s.char_indices() {
+        if position == units {
+            return Some(byte);
+        }
+        if position > units {
+            return None;
+        }
+        position += c.len_utf16();
+    }
+    (position == units).then_some(s.len())
+}
+
+fn call_method(receiver: &Value, method: Method, args: &[Value]) -> Result<Value> {
+    match receiver {
+        Value::String(s) => string_method(s, method, args),
+        Value::Array(items) if method == Method::Includes => {
+            let wanted = argument(args, 0);
+            let start = match args.get(1) {
+                None => 0,
+                Some(from) => {
+                    let n = from.to_number();
+                    let n = if n.is_nan() { 0.0 } else { n.trunc() };
+                    let length = items.len() as f64;
+                    let start = if n < 0.0 { (length + n).max(0.0) } else { n };
+                    if start >= length {
+                        items.len()
+                    } else {
+                        start as usize
+                    }
+                }
+            };
+            Ok(Value::Bool(
+                items
+                    .get(start..)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|item| same_value_zero(item, wanted)),
+            ))
+        }
+        other => Err(EvalError::Type(format!(
+            "{}.{method} is not a function",
+            other.type_name()
+        ))),
+    }
+}
+
+fn string_method(s: &str, method: Method, args: &[Value]) -> Result<Value> {
+    let length = utf16_len(s);
+    Ok(match method {
+        Method::Includes => {
+            let search = argument(args, 0).to_js_string_capped()?;
+            let start = clamped_position(argument(args, 1), length);
+            // A match never starts on the second half of a surrogate pair: skip to the next
+            // character.
+            let byte = (start..=length)
+                .find_map(|units| utf16_to_byte(s, units))
+                .unwrap_or(s.len());
+            Value::Bool(s.get(byte..).unwrap_or_default().contains(search.as_str()))
+        }
+        Method::StartsWith => {
+            let search = argument(args, 0).to_js_string_capped()?;
+            let start = clamped_position(argument(args, 1), length);
+            Value::Bool(match utf16_to_byte(s, start) {
+                Some(byte) => s
+                    .get(byte..)
+                    .unwrap_or_default()
+                    .starts_with(search.as_str()),
+                None => search.is_empty(),
+            })
+        }
+        Method::EndsWith => {
+            let search = argument(args, 0).to_js_string_capped()?;
+            let end = match argument(args, 1) {
+                Value::Undefined => length,
+                position => clamped_position(position, length),
+            };
+            Value::Bool(match utf16_to_byte(s, end) {
+                Some(byte) => s.get(..byte).unwrap_or_default().ends_with(search.as_str()),
+                None => search.is_empty(),
+            })
+        }
+        Method::ToLowerCase => capped(s.to_lowercase())?,
+        Method::ToUpperCase => capped(s.to_uppercase())?,
+        Method::Trim => Value::String(js_trim(s).to_owned()),
+        Method::Replace | Method::ReplaceAll => {
+            let pattern = argument(args, 0).to_js_string_capped()?;
+            let replacement = argument(args, 1).to_js_string_capped()?;
+            Value::String(replace(
+                s,
+                &pattern,
+                &replacement,
+                method == Method::ReplaceAll,
+            )?)
+        }
+    })
+}
+
+/// `String.prototype.replace`/`replaceAll` with a string pattern and a string replacement.
+///
+/// An empty pattern matches before every character and at the end (JavaScript matches between
+/// UTF-16 units, which only differs inside characters outside the Basic Multilingual Plane).
+fn replace(s: &str, pattern: &str, replacement: &str, all: bool) -> Result<String> {
+    let matches: Vec<usize> = if pattern.is_empty() {
+        let mut positions: Vec<usize> = s.char_indices().map(|(i, _)| i).collect();
+        positions.push(s.len());
+        positions
+    } else {
+        s.match_indices(pattern).map(|(i, _)| i).collect()
+    };
+    let matches = if all {
+        matches.as_slice()
+    } else {
+        matches.get(..1).unwrap_or_default()
+    };
+    let mut out = JsStringBuilder::capped();
+    let mut copied = 0;
+    for &start in matches {
+        let end = start + pattern.len();
+        out.push(s.get(copied..start).unwrap_or_default())?;
+        push_substitution(&mut out, s, start, end, replacement)?;
+        copied = end;
+    }
+    out.push(s.get(copied..).unwrap_or_default())?;
+    Ok(out.text)
+}
+
+/// `GetSubstitution` without capture groups: `$$`, `$&`, `` $` `` and `$'` are special.
+fn push_substitution(
+    out: &mut JsStringBuilder,
+    s: &str,
+    start: usize,
+    end: usize,
+    replacement: &str,
+) -> Result<()> {
+    let mut rest = replacement;
+    while let Some(dollar) = rest.find('$') {
+        out.push(rest.get(..dollar).unwrap_or_default())?;
+        let after = rest.get(dollar + 1..).unwrap_or_default();
+        let (text, consumed) = match after.chars().next() {
+            Some('$') => ("$", 2),
+            Some('&') => (s.get(start..end).unwrap_or_default(), 2),
+            Some('`') => (s.get(..start).unwrap_or_default(), 2),
+            Some('\'') => (s.get(end..).unwrap_or_default(), 2),
+            _ => ("$", 1),
+        };
+        out.push(text)?;
+        rest = rest.get(dollar + consumed..).unwrap_or_default();
+    }
+    out.push(rest)
+}
+
+fn call_function(function: Function, args: &[Value]) -> Result<Value> {
+    let number = |index: usize| argument(args, index).to_number();
+    Ok(match function {
+        Function::MathAbs => Value::Number(number(0).abs()),
+        Function::MathMin => Value::Number(args.iter().fold(f64::INFINITY, |min, value| {
+            let n = value.to_number();
+            if min.is_nan() || n.is_nan() {
+                f64::NAN
+            } else if n < min || (n == 0.0 && min == 0.0 && n.is_sign_negative()) {
+                n
+            } else {
+                min
+            }
+        })),
+        Function::MathMax => Value::Number(args.iter().fold(f64::NEG_INFINITY, |max, value| {
+            let n = value.to_number();
+            if max.is_nan() || n.is_nan() {
+                f64::NAN
+            } else if n > max || (n == 0.0 && max == 0.0 && n.is_sign_positive()) {
+                n
+            } else {
+                max
+            }
+        })),
+        Function::MathRound => Value::Number(js_round(number(0))),
+        Function::EncodeUri => capped(encode_uri(&argument(args, 0).to_js_string_capped()?))?,
+        Function::JsonParse => json_parse(&argument(args, 0).to_js_string_capped()?)?,
+        Function::NormalizeText => {
+            let text = text_argument(function, argument(args, 0))?;
+            let keep_case = match argument(args, 1) {
+                Value::Object(options) => options
+                    .iter()
+                    .any(|(key, value)| key == "keepCase" && value.truthy()),
+                _ => false,
+            };
+            capped(normalize_text_with(&text, keep_case))?
+        }
+        Function::MainTopic => {
+            let text = text_argument(function, argument(args, 0))?;
+            let expressions: Vec<String> = match argument(args, 1) {
+                Value::Array(items) => items.iter().map(Value::to_js_string).collect(),
+                _ => Vec::new(),
+            };
+            capped(main_topic(&text, &expressions))?
+        }
+        // Its exact definition (cosine similarity with bonuses, FORMAT.md §10.4) is not
+        // available; a guessed score would silently change which branch a bot takes.
+        Function::SearchScore => return Err(EvalError::Unsupported("searchScore")),
+    })
+}
+
+/// The text argument of a ChatMD helper; like the helpers, refuses `undefined`/`null`.
+fn text_argument(function: Function, value: &Value) -> Result<String> {
+    match value {
+        Value::Undefined | Value::Null => Err(EvalError::Type(format!(
+            "{function} needs a text, got {}",
+            value.type_name()
+        ))),
+        other => other.to_js_string_capped(),
+    }
+}
+
+/// `Math.round`: halves round towards +∞, and the sign of zero is kept (`round(-0.4)` is -0).
+fn js_round(x: f64) -> f64 {
+    if !x.is_finite() {
+        return x;
+    }
+    let floor = x.floor();
+    // `x + 0.5` would round 0.49999999999999994 up; comparing the fraction does not.
+    let rounded = if x - floor >= 0.5 { floor + 1.0 } else { floor };
+    if rounded == 0.0 && x < 0.0 {
+        -0.0
+    } else {
+        rounded
+    }
+}
+
+/// `encodeURI`: UTF-8 percent-encoding of everything but letters, digits and
+/// `;,/?:@&=+$-_.!~*'()#`.
+fn encode_uri(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || ";,/?:@&=+$-_.!~*'()#".contains(c) {
+            out.push(c);
+        } else {
+            let mut buffer = [0u8; 4];
+            for byte in c.encode_utf8(&mut buffer).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
         }
     }
-    false
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON.parse
+
+fn json_parse(text: &str) -> Result<Value> {
+    let mut parser = JsonParser {
+        bytes: text.as_bytes(),
+        index: 0,
+    };
+    let value = parser.value(0)?;
+    parser.skip_whitespace();
+    if parser.index < parser.bytes.len() {
+        return Err(parser.error("unexpected text after the JSON value"));
+    }
+    Ok(value)
+}
+
+struct JsonParser<'a> {
+    bytes: &'a [u8],
+    index: usize,
+}
+
+impl JsonParser<'_> {
+    fn error(&self, message: &str) -> EvalError {
+        EvalError::Json(format!("{message} at position {}", self.index))
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.index).copied()
+    }
+
+    fn skip_whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.index += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        self.skip_whitespace();
+        if self.peek() == Some(byte) {
+            self.index += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value> {
+        self.skip_whitespace();
+        match self.peek() {
+            Some(b'{') | Some(b'[') if depth >= MAX_JSON_DEPTH => {
+                Err(self.error("JSON nested too deeply"))
+            }
+            Some(b'{') => {
+                self.index += 1;
+                let mut object = Vec::new();
+                if self.eat(b'}') {
+                    return Ok(Value::Object(object));
+                }
+                loop {
+                    self.skip_whitespace();
+                    if self.peek() != Some(b'"') {
+                        return Err(self.error("expected a string key"));
+                    }
+                    let key = self.string()?;
+                    if !self.eat(b':') {
+                        return Err(self.error("expected `:`"));
+                    }
+                    let value = self.value(depth + 1)?;
+                    set_own_property(&mut object, key, value);
+                    if self.eat(b'}') {
+                        return Ok(Value::Object(object));
+                    }
+                    if !self.eat(b',') {
+                        return Err(self.error("expected `,` or `}`"));
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.index += 1;
+                let mut items = Vec::new();
+                if self.eat(b']') {
+                    return Ok(Value::Array(items));
+                }
+                loop {
+                    items.push(self.value(depth + 1)?);
+                    if self.eat(b']') {
+                        return Ok(Value::Array(items));
+                    }
+                    if !self.eat(b',') {
+                        return Err(self.error("expected `,` or `]`"));
+                    }
+                }
+            }
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b't') => self.keyword("true", Value::Bool(true)),
+            Some(b'f') => self.keyword("false", Value::Bool(false)),
+            Some(b'n') => self.keyword("null", Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Err(self.error("unexpected token")),
+        }
+    }
+
+    fn keyword(&mut self, word: &str, value: Value) -> Result<Value> {
+        if self.bytes.get(self.index..self.index + word.len()) == Some(word.as_bytes()) {
+            self.index += word.len();
+            Ok(value)
+        } else {
+            Err(self.error("unexpected token"))
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.index;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.index += 1;
+        }
+        self.index - start
+    }
+
+    fn number(&mut self) -> Result<Value> {
+        let start = self.index;
+        if self.peek() == Some(b'-') {
+            self.index += 1;
+        }
+        if self.peek() == Some(b'0') {
+            self.index += 1;
+        } else if self.digits() == 0 {
+            return Err(self.error("invalid number"));
+        }
+        if self.peek() == Some(b'.') {
+            self.index += 1;
+            if self.digits() == 0 {
+                return Err(self.error("invalid number"));
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.index += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.index += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.error("invalid number"));
+            }
+        }
+        std::str::from_utf8(self.bytes.get(start..self.index).unwrap_or_default())
+            .ok()
+            .and_then(|text| text.parse::<f64>().ok())
+            .map(Value::Number)
+            .ok_or_else(|| self.error("invalid number"))
+    }
+
+    fn hex4(&mut self) -> Result<u32> {
+        let mut value = 0;
+        for _ in 0..4 {
+            let digit = self
+                .peek()
+                .and_then(|b| char::from(b).to_digit(16))
+                .ok_or_else(|| self.error("invalid \\u escape"))?;
+            value = value * 16 + digit;
+            self.index += 1;
+        }
+        Ok(value)
+    }
+
+    /// A string, the opening quote being the current byte. Non-ASCII bytes are copied as they
+    /// are: the input is valid UTF-8, so the copy is too.
+    fn string(&mut self) -> Result<String> {
+        self.index += 1;
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let Some(byte) = self.peek() else {
+                return Err(self.error("unterminated string"));
+            };
+            self.index += 1;
+            match byte {
+                b'"' => break,
+                0x00..=0x1F => return Err(self.error("control character in string")),
+                b'\\' => {
+                    let Some(escape) = self.peek() else {
+                        return Err(self.error("unterminated string"));
+                    };
+                    self.index += 1;
+                    let decoded = match escape {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{C}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let unit = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&unit)
+                                && self.bytes.get(self.index..self.index + 2) == Some(b"\\u")
+                            {
+                                let saved = self.index;
+                                self.index += 2;
+                                let low = self.hex4()?;
+                                if (0xDC00..0xE000).contains(&low) {
+                                    0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                                } else {
+                                    self.index = saved;
+                                    unit
+                                }
+                            } else {
+                                unit
+                            };
+                            // A lone surrogate cannot live in a Rust string.
+                            char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER)
+                        }
+                        _ => return Err(self.error("invalid escape")),
+                    };
+                    let mut buffer = [0u8; 4];
+                    out.extend_from_slice(decoded.encode_utf8(&mut buffer).as_bytes());
+                }
+                other => out.push(other),
+            }
+        }
+        String::from_utf8(out).map_err(|_| self.error("invalid UTF-8"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ChatMD's text helpers
+
+/// The 15 French accented letters ChatMD's `removeAccents` handles, in both cases.
+/// `æ`, `œ` and other letters are left alone, as in ChatMD.
+fn remove_accent(c: char) -> char {
+    match c {
+        'à' | 'â' => 'a',
+        'é' | 'è' | 'ê' | 'ë' => 'e',
+        'î' | 'ï' => 'i',
+        'ô' | 'ö' => 'o',
+        'û' | 'ù' | 'ü' => 'u',
+        'ÿ' => 'y',
+        'ç' => 'c',
+        'À' | 'Â' => 'A',
+        'É' | 'È' | 'Ê' | 'Ë' => 'E',
+        'Î' | 'Ï' => 'I',
+        'Ô' | 'Ö' => 'O',
+        'Û' | 'Ù' | 'Ü' => 'U',
+        'Ÿ' => 'Y',
+        'Ç' => 'C',
+        other => other,
+    }
+}
+
+/// ChatMD's `normalizeText`: lower case, French accents removed, trimmed.
+pub fn normalize_text(s: &str) -> String {
+    normalize_text_with(s, false)
+}
+
+fn normalize_text_with(s: &str, keep_case: bool) -> String {
+    let cased = if keep_case {
+        s.to_owned()
+    } else {
+        s.to_lowercase()
+    };
+    let stripped: String = cased.chars().map(remove_accent).collect();
+    js_trim(&stripped).to_owned()
+}
+
+/// Elided words before an apostrophe (`l'école` → `école`).
+const ELISIONS: [&str; 12] = [
+    "l", "d", "j", "m", "t", "s", "c", "n", "qu", "jusqu", "lorsqu", "puisqu",
+];
+
+/// Pronouns glued by a hyphen to a verb (`trouve-moi`, `peux-tu`, `pense-t-il`).
+const HYPHENATED_PRONOUNS: [&str; 19] = [
+    "moi", "toi", "tu", "nous", "vous", "il", "ils", "elle", "elles", "on", "je", "le", "la",
+    "les", "lui", "leur", "y", "en", "t",
+];
+
+/// Multi-word fillers removed before single words.
+const FILLER_EXPRESSIONS: [&str; 5] = [
+    "en savoir plus",
+    "est-ce que",
+    "s'il te plaît",
+    "s'il vous plaît",
+    "ce qui m'intéresse",
+];
+
+/// French words that are never the topic, in normalized form (lower case, no accents):
+/// articles, prepositions, pronouns, auxiliaries, verbs of wanting, looking and asking,
+/// intensifiers, and words for "information".
+const STOP_WORDS: [&str; 149] = [
+    "a",
+    "ai",
+    "aime",
+    "aimer",
+    "aimerais",
+    "aimerait",
+    "adore",
+    "as",
+    "au",
+    "aussi",
+    "aux",
+    "avec",
+    "avez",
+    "avoir",
+    "avons",
+    "beaucoup",
+    "bien",
+    "c",
+    "ca",
+    "ce",
+    "ceci",
+    "cela",
+    "ces",
+    "cet",
+    "cette",
+    "chez",
+    "cherche",
+    "chercher",
+    "cherches",
+    "connaitre",
+    "d",
+    "dans",
+    "de",
+    "des",
+    "detail",
+    "details",
+    "dire",
+    "dis",
+    "dites",
+    "donne",
+    "donner",
+    "donnes",
+    "dont",
+    "du",
+    "elle",
+    "elles",
+    "en",
+    "es",
+    "est",
+    "et",
+    "etre",
+    "explique",
+    "expliquer",
+    "expliquez",
+    "info",
+    "information",
+    "informations",
+    "infos",
+    "interessant",
+    "interesse",
+    "interessee",
+    "interessees",
+    "interessent",
+    "interesser",
+    "interesses",
+    "j",
+    "je",
+    "l",
+    "la",
+    "le",
+    "les",
+    "leur",
+    "leurs",
+    "lui",
+    "m",
+    "ma",
+    "me",
+    "mes",
+    "moi",
+    "mon",
+    "montre",
+    "montrer",
+    "n",
+    "ne",
+    "nos",
+    "notre",
+    "nous",
+    "on",
+    "ont",
+    "ou",
+    "par",
+    "parle",
+    "parler",
+    "parlez",
+    "particulierement",
+    "pas",
+    "passionne",
+    "peut",
+    "peux",
+    "plait",
+    "plus",
+    "pour",
+    "pourrais",
+    "pourrait",
+    "pourriez",
+    "pouvez",
+    "principalement",
+    "qu",
+    "que",
+    "quel",
+    "quelle",
+    "qui",
+    "quoi",
+    "renseignement",
+    "renseignements",
+    "s",
+    "sa",
+    "sais",
+    "savoir",
+    "se",
+    "ses",
+    "son",
+    "sont",
+    "souhaite",
+    "souhaiterais",
+    "suis",
+    "sur",
+    "surtout",
+    "svp",
+    "t",
+    "ta",
+    "te",
+    "tes",
+    "toi",
+    "ton",
+    "tres",
+    "trouve",
+    "trouver",
+    "trouves",
+    "tu",
+    "un",
+    "une",
+    "veut",
+    "veux",
+    "voudrais",
+    "voudrait",
+    "vous",
+    "vraiment",
+    "y",
+];
+
+/// Splits text into words the way `mainTopic` sees them: punctuation dropped, hyphenated
+/// pronouns detached, elided articles and pronouns removed. Words keep case and accents.
+fn topic_words(text: &str) -> Vec<String> {
+    let cleaned: String = text
+        .chars()
+        .map(|c| match c {
+            '’' | 'ʼ' => '\'',
+            ',' | '.' | ';' | ':' | '!' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '«'
+            | '»' | '…' | '/' | '\\' => ' ',
+            other => other,
+        })
+        .collect();
+    let mut words = Vec::new();
+    for word in cleaned.split(is_js_whitespace).filter(|w| !w.is_empty()) {
+        let mut parts = word.split('-');
+        let head = parts.next().unwrap_or_default();
+        let tail: Vec<&str> = parts.collect();
+        let detachable = !head.is_empty()
+            && !tail.is_empty()
+            && tail
+                .iter()
+                .all(|part| HYPHENATED_PRONOUNS.contains(&normalize_text(part).as_str()));
+        let pieces: Vec<&str> = if detachable {
+            std::iter::once(head).chain(tail).collect()
+        } else {
+            vec![word]
+        };
+        for piece in pieces {
+            let mut piece = piece;
+            while let Some((prefix, rest)) = piece.split_once('\'') {
+                if rest.is_empty() || !ELISIONS.contains(&normalize_text(prefix).as_str()) {
+                    break;
+                }
+                piece = rest;
+            }
+            words.push(piece.to_owned());
+        }
+    }
+    words
+}
+
+/// ChatMD's `mainTopic`: the words of a request that are not French stop words or filler
+/// expressions, joined by spaces ("Je m'intéresse beaucoup à la photographie" →
+/// "photographie"). `expressions` are extra phrases to remove ("jeu de données").
+///
+/// guichet's own word lists, written from ChatMD's test cases; ChatMD's exact lists are not
+/// reproduced.
+pub fn main_topic(text: &str, expressions: &[String]) -> String {
+    let mut words = topic_words(text);
+    let phrases = FILLER_EXPRESSIONS
+        .iter()
+        .map(|e| (*e).to_owned())
+        .chain(expressions.iter().cloned());
+    for phrase in phrases {
+        let phrase: Vec<String> = topic_words(&phrase)
+            .iter()
+            .map(|w| normalize_text(w))
+            .collect();
+        if phrase.is_empty() {
+            continue;
+        }
+        let mut kept: Vec<String> = Vec::with_capacity(words.len());
+        let mut index = 0;
+        while index < words.len() {
+            let matches = words
+                .get(index..index + phrase.len())
+                .is_some_and(|window| {
+                    window
+                        .iter()
+                        .zip(&phrase)
+                        .all(|(word, wanted)| normalize_text(word) == *wanted)
+                });
+            if matches {
+                index += phrase.len();
+            } else {
+                if let Some(word) = words.get(index) {
+                    kept.push(word.clone());
+                }
+                index += 1;
+            }
+        }
+        words = kept;
+    }
+    words
+        .into_iter()
+        .filter(|word| !STOP_WORDS.contains(&normalize_text(word).as_str()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::kb::expr::{parse_calc, parse_condition};
+
+    /// B.11's variables (booleans and JSON are stored as text, as guichet stores them).
+    fn b11_variables() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("num1", "10"),
+            ("num2", "20"),
+            ("str1", "Hello"),
+            ("str2", "World"),
+            ("boolTrue", "true"),
+            ("boolFalse", "false"),
+            ("json", r#"{"key": "value"}"#),
+            ("jsonObj", r#"{"numbers": [1, 2, 3]}"#),
+        ])
+    }
+
+    fn calc_with(text: &str, vars: &HashMap<&str, &str>) -> Result<Value, String> {
+        let expr = parse_calc(text).map_err(|e| format!("parse error: {e}"))?;
+        let lookup = |name: &str| vars.get(name).map(|v| (*v).to_owned());
+        evaluate(&expr, &lookup).map_err(|e| format!("eval error: {e}"))
+    }
+
+    fn calc(text: &str) -> Result<Value, String> {
+        calc_with(text, &b11_variables())
+    }
+
+    fn condition(text: &str, vars: &[(&str, &str)]) -> bool {
+        let vars: HashMap<&str, &str> = vars.iter().copied().collect();
+        let expr = match parse_condition(text) {
+            Ok(expr) => expr,
+            Err(e) => panic!("{text:?} does not parse: {e}"),
+        };
+        condition_holds(&expr, &|name| vars.get(name).map(|v| (*v).to_owned()))
+    }
+
+    fn num(n: f64) -> Result<Value, String> {
+        Ok(Value::Number(n))
+    }
+
+    fn text(s: &str) -> Result<Value, String> {
+        Ok(Value::String(s.to_owned()))
+    }
+
+    fn boolean(b: bool) -> Result<Value, String> {
+        Ok(Value::Bool(b))
+    }
+
+    #[test]
+    fn chatmd_evaluate_expression_spec() {
+        // FEATURES-TESTS.md §B.11, ChatMD's `evaluateExpression.spec.mjs`.
+        let cases = [
+            // Arithmetic on converted numbers.
+            ("@num1 + @num2", num(30.0)),
+            ("@num2 - @num1", num(10.0)),
+            ("@num1 * 2", num(20.0)),
+            ("@num2 / 2", num(10.0)),
+            ("(@num1 + @num2) * 2", num(60.0)),
+            // Strings.
+            (r#"@str1 + " " + @str2"#, text("Hello World")),
+            (
+                r#"@str1.toUpperCase() + " " + @str2.toLowerCase()"#,
+                text("HELLO world"),
+            ),
+            ("@str1.length + @str2.length", num(10.0)),
+            (r#"@str1.includes("lo")"#, boolean(true)),
+            (r#"@str2.startsWith("W")"#, boolean(true)),
+            (r#"@str2.endsWith("d")"#, boolean(true)),
+            ("@str1.trim() + @str2.trim()", text("HelloWorld")),
+            (r#"@str1.replace("l", "x")"#, text("Hexlo")),
+            (r#"@str2.replaceAll("o", "a")"#, text("Warld")),
+            // Logic.
+            ("@num1 > 5 && @num2 < 30", boolean(true)),
+            ("!(@num1 < 5) || @num2 > 15", boolean(true)),
+            (r#"!(@str1 == "Hello") && @str2 == "World""#, boolean(false)),
+            // Math.
+            ("Math.max(@num1, @num2)", num(20.0)),
+            ("Math.min(@num1, @num2)", num(10.0)),
+            ("Math.round(@num2 / 3)", num(7.0)),
+            ("Math.abs(@num1 - 15)", num(5.0)),
+            // Comparisons.
+            ("@num1 < @num2", boolean(true)),
+            ("@num1 <= @num1", boolean(true)),
+            ("@num2 > @num1", boolean(true)),
+            ("@num2 >= @num2", boolean(true)),
+            (r#"@str1 == "Hello""#, boolean(true)),
+            (r#"@str2 != "Hello""#, boolean(true)),
+            // Booleans.
+            ("@boolTrue", boolean(true)),
+            ("@boolTrue || @boolFalse", boolean(true)),
+            ("@boolFalse || false", boolean(false)),
+            // JSON.
+            ("JSON.parse(@json).key", text("value")),
+            ("JSON.parse(@jsonObj).numbers[1]", num(2.0)),
+            // mainTopic.
+            (
+                r#"mainTopic("Je m'intéresse beaucoup à la photographie")"#,
+                text("photographie"),
+            ),
+            (
+                r#"mainTopic("Je voudrais des informations sur les vélos électriques")"#,
+                text("vélos électriques"),
+            ),
+            // The "complex expression" of the performance test.
+            (
+                "(Math.max(@num1, @num2) * Math.min(@num1, @num2)) / (Math.abs(@num2 - @num1) + 1) + JSON.parse(@jsonObj).numbers[0] + (@str1.length + @str2.length)",
+                num(29.181818181818183),
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(calc(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn undefined_variables_in_conditions() {
+        // FORMAT.md §10.6.
+        let cases = [
+            ("@x==value", false),
+            ("@x!=value", true),
+            ("@x>5", false),
+            ("@x<5", false),
+            ("@x==undefined", true),
+            ("@x!=undefined", false),
+            ("!@x", true),
+            ("@x", false),
+            // An error (property of undefined) makes the condition false.
+            ("@x.length > 0", false),
+            (r#"@x.includes("a")"#, false),
+            ("!@x.length", false),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(condition(input, &[]), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn stored_variables_in_conditions() {
+        let vars = [
+            ("type_user", "profs"),
+            ("age", "10"),
+            ("name", "Jean Pierre"),
+            ("flag", "true"),
+            ("off", "false"),
+            ("code", "007"),
+            ("empty", ""),
+            ("price", "3,14"),
+        ];
+        let cases = [
+            ("@type_user==profs", true),
+            ("@type_user == profs", true),
+            ("@type_user==eleves", false),
+            (r#"@type_user=="profs""#, true),
+            ("@type_user!=profs", false),
+            ("@name==Jean Pierre", true),
+            // Stored "10" is the number 10: numeric against the string "5".
+            ("@age>5", true),
+            ("@age>=10", true),
+            ("@age<9", false),
+            ("@age==10", true),
+            ("@age>18", false),
+            // "007" stays a string and the right side is quoted: both compare as text.
+            ("@code==7", false),
+            ("@code==007", true),
+            ("@code>10", false),
+            ("@code>0", true),
+            ("@flag==true", true),
+            ("@flag", true),
+            ("@off", false),
+            ("!@off", true),
+            ("@off==false", true),
+            ("@empty", false),
+            (r#"@empty==""#, true),
+            ("@price==3,14", true),
+            ("@type_user==profs && @age>5", true),
+            ("@type_user==eleves || @age>5", true),
+            ("(@type_user==eleves) || (@age<5)", false),
+            ("@INPUT==undefined && @type_user==profs", true),
+            ("@type_user.length == 5", true),
+            (r#"normalizeText(@name) == "jean pierre""#, true),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(condition(input, &vars), expected, "{input}");
+        }
+    }
+
+    #[test]
+    #[expect(clippy::approx_constant, reason = "3.14 is ChatMD's test value, not π")]
+    fn stored_string_conversion() {
+        // FEATURES-TESTS.md §B.13 `tryConvertStringToNumber`, and §10.4.
+        let cases = [
+            ("10", Value::Number(10.0)),
+            ("3.14", Value::Number(3.14)),
+            ("-3.14", Value::Number(-3.14)),
+            (" 10 ", Value::Number(10.0)),
+            ("1e+21", Value::Number(1e21)),
+            ("Infinity", Value::Number(f64::INFINITY)),
+            ("0.1", Value::Number(0.1)),
+            ("123abc", Value::String("123abc".into())),
+            ("007", Value::String("007".into())),
+            ("-3,14", Value::String("-3,14".into())),
+            ("BBC", Value::String("BBC".into())),
+            ("hello", Value::String("hello".into())),
+            ("", Value::String(String::new())),
+            ("1e21", Value::String("1e21".into())),
+            ("+5", Value::String("+5".into())),
+            (".5", Value::String(".5".into())),
+            ("-0", Value::String("-0".into())),
+            ("NaN", Value::String("NaN".into())),
+            ("0x10", Value::String("0x10".into())),
+            ("true", Value::Bool(true)),
+            ("false", Value::Bool(false)),
+            ("True", Value::String("True".into())),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(Value::from_stored(raw), expected, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_print_as_javascript_does() {
+        let cases = [
+            (30.0, "30"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1e21, "1e+21"),
+            (1e20, "100000000000000000000"),
+            (123456789012345680000.0, "123456789012345680000"),
+            (1.5e-7, "1.5e-7"),
+            (1e-7, "1e-7"),
+            (0.000001, "0.000001"),
+            (0.5, "0.5"),
+            (-1.5, "-1.5"),
+            (-0.0, "0"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (9007199254740992.0, "9007199254740992"),
+            (20.0 / 3.0, "6.666666666666667"),
+            (1.23e-18, "1.23e-18"),
+            (2.5e25, "2.5e+25"),
+            (123.456, "123.456"),
+        ];
+        for (n, expected) in cases {
+            assert_eq!(number_to_string(n), expected, "{n:e}");
+        }
+    }
+
+    #[test]
+    fn strings_convert_to_numbers_as_javascript_does() {
+        let cases = [
+            ("", 0.0),
+            ("  ", 0.0),
+            (" 12 ", 12.0),
+            ("\u{A0}12\n", 12.0),
+            ("1.", 1.0),
+            (".5", 0.5),
+            ("-.5e1", -5.0),
+            ("+3", 3.0),
+            ("0x1F", 31.0),
+            ("0b101", 5.0),
+            ("0o17", 15.0),
+            ("-Infinity", f64::NEG_INFINITY),
+            ("1e1000", f64::INFINITY),
+            ("007", 7.0),
+        ];
+        for (s, expected) in cases {
+            assert_eq!(string_to_number(s), expected, "{s:?}");
+        }
+        for s in [
+            "abc", "1e", "1,5", "-0x10", "0x", "inf", "NaN", "1_000", "1 2", ".",
+        ] {
+            assert!(string_to_number(s).is_nan(), "{s:?} should be NaN");
+        }
+    }
+
+    #[test]
+    fn javascript_loose_semantics() {
+        let no_vars = HashMap::new();
+        let cases = [
+            // Loose equality.
+            (r#"1 == "1""#, boolean(true)),
+            (r#"0 == """#, boolean(true)),
+            (r#"true == "1""#, boolean(true)),
+            (r#"false == "false""#, boolean(false)),
+            ("undefined == JSON.parse(\"null\")", boolean(true)),
+            ("undefined == 0", boolean(false)),
+            (r#"[1,2] == "1,2""#, boolean(true)),
+            ("[] == false", boolean(true)),
+            ("[] == []", boolean(false)),
+            (r#"JSON.parse("{}") == "[object Object]""#, boolean(true)),
+            (r#"1 === "1""#, boolean(false)),
+            (r#""a" !== "a""#, boolean(false)),
+            ("0/0 == 0/0", boolean(false)),
+            // Relational comparison: strings by UTF-16 units, otherwise numbers.
+            (r#""10" > "5""#, boolean(false)),
+            (r#"10 > "5""#, boolean(true)),
+            (r#""b" > "a""#, boolean(true)),
+            (r#""B" < "a""#, boolean(true)),
+            // U+FF61 is above the high surrogates of U+1F600 in code points order only.
+            ("\"\u{FF61}\" < \"\u{1F600}\"", boolean(false)),
+            ("undefined < 1 || undefined >= 1", boolean(false)),
+            (r#"JSON.parse("null") >= 0"#, boolean(true)),
+            ("0/0 <= 0/0", boolean(false)),
+            // `+` concatenates as soon as a side is a string.
+            (r#"1 + "2""#, text("12")),
+            (r#""a" + 1 + 2"#, text("a12")),
+            (r#"1 + 2 + "a""#, text("3a")),
+            ("[1,2] + 1", text("1,21")),
+            ("true + 1", num(2.0)),
+            ("undefined + 1", Ok(Value::Number(f64::NAN))),
+            (r#""x" + undefined"#, text("xundefined")),
+            (r#""x" + [1,,JSON.parse("null"),[2,3]]"#, text("x1,,,2,3")),
+            (r#""x" + {}"#, text("x[object Object]")),
+            (r#""3" * "4""#, num(12.0)),
+            (r#""3" - 1"#, num(2.0)),
+            ("7 % -3", num(1.0)),
+            ("-7 % 3", num(-1.0)),
+            ("2 ** 10", num(1024.0)),
+            ("(-8) ** (1/3)", Ok(Value::Number(f64::NAN))),
+            ("1 ** (1/0)", Ok(Value::Number(f64::NAN))),
+            ("0.1 + 0.2", num(0.30000000000000004)),
+            // `&&`/`||` yield an operand.
+            (r#""" || "défaut""#, text("défaut")),
+            (r#""a" && "b""#, text("b")),
+            (r#"0 && "b""#, num(0.0)),
+            (r#"1 ? "oui" : "non""#, text("oui")),
+            (r#""" ? "oui" : "non""#, text("non")),
+            ("+\"  42 \"", num(42.0)),
+            ("-\"x\"", Ok(Value::Number(f64::NAN))),
+            ("!\"\"", boolean(true)),
+        ];
+        for (input, expected) in cases {
+            let got = calc_with(input, &no_vars);
+            match (&got, &expected) {
+                (Ok(Value::Number(a)), Ok(Value::Number(b))) if a.is_nan() && b.is_nan() => {}
+                _ => assert_eq!(got, expected, "{input}"),
+            }
+        }
+    }
+
+    #[test]
+    fn methods_properties_and_functions() {
+        let vars = HashMap::from([
+            ("s", "  Été à Paris  "),
+            ("emoji", "a😀b"),
+            ("list", r#"[1, "deux", null, {"k": [true]}]"#),
+            ("url", "https://ex.org/a b?q=é&r=1#top"),
+        ]);
+        let cases = [
+            ("@s.trim()", text("Été à Paris")),
+            ("@s.toUpperCase()", text("  ÉTÉ À PARIS  ")),
+            (r#""Straße".toUpperCase()"#, text("STRASSE")),
+            ("@s.length", num(15.0)),
+            ("@emoji.length", num(4.0)),
+            ("@emoji[1]", text("\u{FFFD}")),
+            ("@emoji[3]", text("b")),
+            ("@emoji[9]", Ok(Value::Undefined)),
+            (r#"@emoji.includes("b", 3)"#, boolean(true)),
+            (r#"@emoji.includes("a", 1)"#, boolean(false)),
+            (r#"@emoji.startsWith("b", 3)"#, boolean(true)),
+            (r#"@emoji.startsWith("b", 2)"#, boolean(false)),
+            (r#"@emoji.endsWith("a", 1)"#, boolean(true)),
+            (r#""abc".endsWith("ab", 2)"#, boolean(true)),
+            (r#""abc".includes("")"#, boolean(true)),
+            (r#""abc".includes()"#, boolean(false)),
+            (r#""undefined".includes()"#, boolean(true)),
+            (r#""abc".startsWith("bc", 1)"#, boolean(true)),
+            (r#""abc".startsWith("a", -5)"#, boolean(true)),
+            (r#""aaa".replace("a", "b")"#, text("baa")),
+            (r#""aaa".replaceAll("a", "b")"#, text("bbb")),
+            (r#""aaaa".replaceAll("aa", "b")"#, text("bb")),
+            (r#""ab".replaceAll("", "-")"#, text("-a-b-")),
+            (r#""ab".replace("", "-")"#, text("-ab")),
+            (
+                r#""abc".replace("b", "[$&|$`|$'|$$|$1]")"#,
+                text("a[b|a|c|$|$1]c"),
+            ),
+            (r#""abc".replace("x", "y")"#, text("abc")),
+            (r#""a.b.c".replaceAll(".", 1)"#, text("a1b1c")),
+            (r#""abc"["length"]"#, num(3.0)),
+            (r#""abc"["01"]"#, Ok(Value::Undefined)),
+            ("(5).length", Ok(Value::Undefined)),
+            ("JSON.parse(@list).length", num(4.0)),
+            ("JSON.parse(@list)[3].k[0]", boolean(true)),
+            (r#"JSON.parse(@list)[3]["k"].length"#, num(1.0)),
+            ("JSON.parse(@list)[2]", Ok(Value::Null)),
+            ("JSON.parse(@list).missing", Ok(Value::Undefined)),
+            (r#"JSON.parse(@list).includes("deux")"#, boolean(true)),
+            ("JSON.parse(@list).includes(1, 1)", boolean(false)),
+            ("[0/0].includes(0/0)", boolean(true)),
+            (r#"JSON.parse("{\"a\":1,\"a\":2}").a"#, num(2.0)),
+            (r#"JSON.parse("\"\\u00e9\\uD83D\\uDE00\"")"#, text("é😀")),
+            (r#"JSON.parse(" [1e2, -0.5, \"x\"] ")[0]"#, num(100.0)),
+            (r#"{a: {b: "c"}}.a.b"#, text("c")),
+            ("[1, 2, 3][1]", num(2.0)),
+            ("Math.round(2.5)", num(3.0)),
+            ("Math.round(-2.5)", num(-2.0)),
+            ("Math.round(0.49999999999999994)", num(0.0)),
+            ("Math.round(\"7.6\")", num(8.0)),
+            ("Math.max()", num(f64::NEG_INFINITY)),
+            ("Math.min()", num(f64::INFINITY)),
+            ("Math.abs(-3, 9)", num(3.0)),
+            ("Math.abs()", Ok(Value::Number(f64::NAN))),
+            ("Math.max(1, \"x\")", Ok(Value::Number(f64::NAN))),
+            (
+                "encodeURI(@url)",
+                text("https://ex.org/a%20b?q=%C3%A9&r=1#top"),
+            ),
+            ("encodeURI(\"😀\")", text("%F0%9F%98%80")),
+            (
+                "normalizeText(\"  Éléphant à l'École \")",
+                text("elephant a l'ecole"),
+            ),
+            (
+                "normalizeText(\"Éléphant\", {keepCase: true})",
+                text("Elephant"),
+            ),
+            (
+                "normalizeText(\"Œuvre Cænogénèse\")",
+                text("œuvre cænogenese"),
+            ),
+            (
+                r#"mainTopic("trouve-moi un jeu de données sur le climat", ["jeu de données"])"#,
+                text("climat"),
+            ),
+        ];
+        for (input, expected) in cases {
+            let got = calc_with(input, &vars);
+            match (&got, &expected) {
+                (Ok(Value::Number(a)), Ok(Value::Number(b))) if a.is_nan() && b.is_nan() => {}
+                _ => assert_eq!(got, expected, "{input}"),
+            }
+        }
+    }
+
+    #[test]
+    fn runtime_errors() {
+        let no_vars = HashMap::new();
+        let cases = [
+            (
+                "@missing.length",
+                "TypeError: cannot read properties of undefined (reading 'length')",
+            ),
+            (
+                "@missing.trim()",
+                "TypeError: cannot read properties of undefined (reading 'trim')",
+            ),
+            (
+                "JSON.parse(\"null\").x",
+                "TypeError: cannot read properties of null (reading 'x')",
+            ),
+            ("(5).trim()", "TypeError: number.trim is not a function"),
+            ("[1].trim()", "TypeError: array.trim is not a function"),
+            (
+                "JSON.parse(@missing)",
+                "JSON.parse: unexpected token at position 0",
+            ),
+            (
+                "JSON.parse(\"{'a':1}\")",
+                "JSON.parse: expected a string key at position 1",
+            ),
+            (
+                "JSON.parse(\"[1,]\")",
+                "JSON.parse: unexpected token at position 3",
+            ),
+            (
+                "JSON.parse(\"01\")",
+                "JSON.parse: unexpected text after the JSON value at position 1",
+            ),
+            (
+                "JSON.parse(\"1 2\")",
+                "JSON.parse: unexpected text after the JSON value at position 2",
+            ),
+            (
+                "normalizeText(@missing)",
+                "TypeError: normalizeText needs a text, got undefined",
+            ),
+            (
+                "mainTopic()",
+                "TypeError: mainTopic needs a text, got undefined",
+            ),
+            (
+                r#"searchScore("chat", "le chat")"#,
+                "`searchScore` is not supported",
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                calc_with(input, &no_vars),
+                Err(format!("eval error: {expected}")),
+                "{input}"
+            );
+        }
+        let deep_json = format!(
+            "{}{}",
+            "[".repeat(MAX_JSON_DEPTH + 1),
+            "]".repeat(MAX_JSON_DEPTH + 1)
+        );
+        let vars = HashMap::from([("deep", deep_json.as_str())]);
+        assert!(
+            matches!(calc_with("JSON.parse(@deep)", &vars), Err(e) if e.contains("nested too deeply"))
+        );
+        let ok_json = format!(
+            "{}{}",
+            "[".repeat(MAX_JSON_DEPTH),
+            "]".repeat(MAX_JSON_DEPTH)
+        );
+        let vars = HashMap::from([("deep", ok_json.as_str())]);
+        assert!(calc_with("JSON.parse(@deep)", &vars).is_ok());
+    }
+
+    #[test]
+    fn produced_strings_are_capped() {
+        let long = "x".repeat(MAX_STRING_UNITS / 2 + 1);
+        let vars = HashMap::from([("long", long.as_str()), ("emoji", "😀")]);
+        let too_long = format!("eval error: {}", EvalError::StringTooLong);
+        for input in [
+            "@long + @long",
+            r#"@long.replaceAll("x", "yy")"#,
+            r#"@long.replaceAll("", "-")"#,
+            r#"encodeURI(@long.replaceAll("x", " "))"#,
+            "[@long, @long] + \"\"",
+            "[@long, @long][[@long, @long]]",
+        ] {
+            assert_eq!(calc_with(input, &vars), Err(too_long.clone()), "{input}");
+        }
+        // Reading and comparing a long variable is fine; only produced strings are capped.
+        assert!(matches!(
+            calc_with("@long.length", &vars),
+            Ok(Value::Number(_))
+        ));
+        assert!(calc_with("@long + \"\"", &vars).is_ok());
+        // The cap counts UTF-16 units, as JavaScript's length does.
+        let emojis = "😀".repeat(MAX_STRING_UNITS / 2);
+        let vars = HashMap::from([("e", emojis.as_str())]);
+        assert!(calc_with("@e + \"\"", &vars).is_ok());
+        assert_eq!(calc_with("@e + \"a\"", &vars), Err(too_long));
+    }
+
+    #[test]
+    fn calc_results_are_stored_as_text() {
+        let vars = HashMap::from([("n", "4"), ("s", "abc")]);
+        let lookup = |name: &str| vars.get(name).map(|v| (*v).to_owned());
+        let cases = [
+            ("@n * 2", Some("8")),
+            ("0.1 + 0.2", Some("0.30000000000000004")),
+            ("@n > 3", Some("true")),
+            ("@s + @n", Some("abc4")),
+            ("@s.length", Some("3")),
+            ("-0", Some("0")),
+            ("1e21 * 10", Some("1e+22")),
+            ("[1, 2]", Some("1,2")),
+            ("{}", Some("[object Object]")),
+            ("JSON.parse(\"null\")", Some("null")),
+            ("0/0", Some("NaN")),
+            ("@missing", None),
+            ("undefined", None),
+            ("@missing.length", None),
+            (r#"searchScore("a", "b")"#, None),
+        ];
+        for (input, expected) in cases {
+            let expr = parse_calc(input).unwrap_or(Expr::String("parse failure".into()));
+            assert_eq!(
+                evaluate_calc(&expr, &lookup).as_deref(),
+                expected,
+                "{input}"
+            );
+        }
+        // Stored text reads back as the same value.
+        for value in [
+            Value::Number(8.0),
+            Value::Bool(false),
+            Value::Number(0.30000000000000004),
+        ] {
+            let stored = value.to_stored().unwrap_or_default();
+            assert_eq!(Value::from_stored(&stored), value);
+        }
+    }
+
+    #[test]
+    fn main_topic_matches_chatmd_examples() {
+        // ChatMD's `nlp.spec.mjs` (FEATURES-TESTS.md §B.11 item 6, §B.12 item 8).
+        let cases: [(&str, &[&str], &str); 26] = [
+            ("", &[], ""),
+            ("vélo", &[], "vélo"),
+            ("le vélo", &[], "vélo"),
+            ("la philosophie", &[], "philosophie"),
+            ("les chats", &[], "chats"),
+            ("surtout le vélo", &[], "vélo"),
+            ("principalement la philosophie", &[], "philosophie"),
+            ("C'est le vélo", &[], "vélo"),
+            ("Ce sont les chats", &[], "chats"),
+            (
+                "Je veux des informations sur le vélo électrique",
+                &[],
+                "vélo électrique",
+            ),
+            (
+                "Je m'intéresse beaucoup à la photographie",
+                &[],
+                "photographie",
+            ),
+            (
+                "J'aimerais bien en savoir plus sur les voyages",
+                &[],
+                "voyages",
+            ),
+            ("Je suis intéressé par l'astronomie", &[], "astronomie"),
+            (
+                "Je cherche des infos sur la cuisine italienne",
+                &[],
+                "cuisine italienne",
+            ),
+            (
+                "Ce qui m'intéresse, c'est la musique classique",
+                &[],
+                "musique classique",
+            ),
+            (
+                "J'aimerais des infos sur le développement durable",
+                &[],
+                "développement durable",
+            ),
+            (
+                "le vélo électrique, c'est ce qui m'intéresse le plus",
+                &[],
+                "vélo électrique",
+            ),
+            ("j'aime bien les films d'action", &[], "films action"),
+            (
+                "Je m'intéresse aux résultats de la recherche scientifique",
+                &[],
+                "résultats recherche scientifique",
+            ),
+            (
+                "trouve-moi un jeu de données sur le climat",
+                &["jeu de données"],
+                "climat",
+            ),
+            (
+                "je cherche des jeux de données sur la ville de Paris",
+                &["jeu de données", "jeux de données", "ville de"],
+                "Paris",
+            ),
+            ("Peux-tu me donner des infos sur l'Égypte ?", &[], "Égypte"),
+            (
+                "Pourrais-tu me trouver des informations sur la physique quantique ?",
+                &[],
+                "physique quantique",
+            ),
+            (
+                "J'aimerais bien en savoir plus sur les impacts du changement climatique sur la biodiversité marine.",
+                &[],
+                "impacts changement climatique biodiversité marine",
+            ),
+            (
+                "Je voudrais des informations sur les vélos électriques",
+                &[],
+                "vélos électriques",
+            ),
+            (
+                "Parle-moi de Saint-Étienne s’il te plaît",
+                &[],
+                "Saint-Étienne",
+            ),
+        ];
+        for (input, expressions, expected) in cases {
+            let expressions: Vec<String> = expressions.iter().map(|e| (*e).to_owned()).collect();
+            assert_eq!(main_topic(input, &expressions), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn evaluation_depth_is_bounded_even_for_hand_built_trees() {
+        let mut expr = Expr::Number(1.0);
+        for _ in 0..10_000 {
+            expr = Expr::Unary(UnaryOp::Negate, Box::new(expr));
+        }
+        assert_eq!(evaluate(&expr, &|_| None), Err(EvalError::TooDeep));
+        // Dropping that tree recurses too; keep it from overflowing by unwinding it here.
+        let mut current = expr;
+        while let Expr::Unary(_, inner) = current {
+            current = *inner;
+        }
+        // The deepest tree the parser accepts (n comparisons joined by `||` are n + 1 deep)
+        // evaluates, down to its last comparison, within a test thread's stack.
+        let chain = |n: usize| vec![r#"@a=="x""#; n].join(" || ");
+        assert!(parse_condition(&chain(MAX_AST_DEPTH)).is_err());
+        let parsed = parse_condition(&chain(MAX_AST_DEPTH - 1));
+        assert!(parsed.is_ok());
+        if let Ok(expr) = parsed {
+            assert!(!condition_holds(&expr, &|_| Some("y".to_owned())));
+            assert!(condition_holds(&expr, &|_| Some("x".to_owned())));
+        }
+        let nested = format!("{}1{}", "-(".repeat(30), ")".repeat(30));
+        assert_eq!(calc_with(&nested, &HashMap::new()), num(1.0));
+    }
+
+    /// Source text of (mostly) valid expressions, built from the grammar, so that most cases
+    /// reach the evaluator.
+    fn expression_text() -> impl Strategy<Value = String> {
+        let leaf = prop::sample::select(vec![
+            "@a",
+            "@b",
+            "@x",
+            "@unset",
+            "1",
+            "0",
+            "-0.5",
+            "1e308",
+            "\"t\"",
+            "\"\"",
+            "\"é😀\"",
+            r#""[1,{\"k\":2}]""#,
+            "true",
+            "false",
+            "undefined",
+        ])
+        .prop_map(str::to_owned);
+        leaf.prop_recursive(6, 64, 3, |inner| {
+            let binary_operators = prop::sample::select(vec![
+                "+", "-", "*", "/", "%", "**", "==", "!=", "===", "!==", "<", "<=", ">", ">=",
+                "&&", "||",
+            ]);
+            let methods = prop::sample::select(vec![
+                "includes",
+                "startsWith",
+                "endsWith",
+                "replace",
+                "replaceAll",
+                "trim",
+                "toUpperCase",
+                "toLowerCase",
+            ]);
+            let functions = prop::sample::select(vec![
+                "Math.abs",
+                "Math.min",
+                "Math.max",
+                "Math.round",
+                "encodeURI",
+                "JSON.parse",
+                "normalizeText",
+                "mainTopic",
+                "searchScore",
+            ]);
+            prop_oneof![
+                (inner.clone(), binary_operators, inner.clone())
+                    .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
+                (prop::sample::select(vec!["!", "-", "+"]), inner.clone())
+                    .prop_map(|(op, a)| format!("{op}({a})")),
+                (
+                    inner.clone(),
+                    methods,
+                    prop::collection::vec(inner.clone(), 0..3)
+                )
+                    .prop_map(|(r, m, args)| format!("({r}).{m}({})", args.join(", "))),
+                inner.clone().prop_map(|a| format!("({a}).length")),
+                (functions, prop::collection::vec(inner.clone(), 0..3))
+                    .prop_map(|(f, args)| format!("{f}({})", args.join(", "))),
+                (inner.clone(), inner.clone(), inner.clone())
+                    .prop_map(|(a, b, c)| format!("{a} ? {b} : {c}")),
+                (inner.clone(), inner.clone()).prop_map(|(a, i)| format!("({a})[{i}]")),
+                prop::collection::vec(inner.clone(), 0..3)
+                    .prop_map(|items| format!("[{}]", items.join(", "))),
+                inner.prop_map(|a| format!("{{k: {a}}}.k")),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_parsers_never_panic(text in ".{0,80}") {
+            let _ = parse_condition(&text);
+            let _ = parse_calc(&text);
+        }
+
+        #[test]
+        fn parsed_expressions_never_panic_the_evaluator(
+            text in expression_text(),
+            a in ".{0,12}",
+            b in "[0-9.e+-]{0,6}",
+        ) {
+            let vars = HashMap::from([("a", a.as_str()), ("b", b.as_str()), ("x", "[1, \"2\", {\"k\": null}]")]);
+            let lookup = |name: &str| vars.get(name).map(|v| (*v).to_owned());
+            for expr in [parse_calc(&text), parse_condition(&text)].into_iter().flatten() {
+                let _ = evaluate(&expr, &lookup);
+                let _ = evaluate_calc(&expr, &lookup);
+                let _ = condition_holds(&expr, &lookup);
+                let _ = expr.variables();
+            }
+        }
+
+        #[test]
+        fn stored_numbers_round_trip(n in any::<f64>()) {
+            let stored = Value::Number(n).to_stored().unwrap_or_default();
+            match Value::from_stored(&stored) {
+                Value::Number(back) => prop_assert!(back == n || (back == 0.0 && n == 0.0)),
+                other => prop_assert!(n.is_nan() && other == Value::String("NaN".into())),
+            }
+        }
+    }
 }

@@ -280,13 +280,13 @@ fn code_span_event(
                         Some(location),
                         format!("invalid condition `{condition}`: {}", err.message),
                     )
-                    .with_column(column + 3 + err.column),
+                    .with_column(column + 3 + u32::try_from(err.column).unwrap_or(0)),
                 );
                 // Keep the block structure so the matching `endif` still pairs up; a
                 // condition that cannot be evaluated is false, as in ChatMD.
                 Event::IfStart(Condition {
                     source: condition.to_string(),
-                    expr: Expr::never(),
+                    expr: Expr::Bool(false),
                     location,
                 })
             }
@@ -342,7 +342,7 @@ fn code_span_event(
             // ChatMD leaves the variable undefined when a calc fails.
             Event::Node(Node::Assign {
                 name: name.to_string(),
-                value: AssignValue::Calc(Expr::undefined()),
+                value: AssignValue::Calc(Expr::Undefined),
                 location,
             })
         }

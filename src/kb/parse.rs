@@ -585,7 +585,7 @@ fn parse_responses(
                     // The body tree reports the error; keep the nesting right.
                     Err(_) => conditions.push(Condition {
                         source: condition.to_string(),
-                        expr: super::expr::Expr::never(),
+                        expr: super::expr::Expr::Bool(false),
                         location: line.location,
                     }),
                 }
