@@ -84,6 +84,13 @@ impl Bot {
         Ok(reply)
     }
 
+    /// Deletes every conversation unused for `forget_after` (privacy: nothing about a person
+    /// is kept longer). Returns how many were deleted.
+    pub fn forget_unused(&self, now_ms: i64, forget_after: Duration) -> Result<usize, StoreError> {
+        self.store
+            .forget_unused_since(crate::store::forget_cutoff(now_ms, forget_after))
+    }
+
     /// Forgets the conversation of one user (the terminal's `/reset`).
     pub fn forget(&self, key: &ConversationKey) -> Result<bool, StoreError> {
         self.store.delete(key)
@@ -95,4 +102,79 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Answer, MatchingMode};
+    use crate::store::{MemoryStore, SqliteStore};
+    use crate::strings::Strings;
+
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+    fn bot(store: Arc<dyn StateStore>) -> Bot {
+        let checked = crate::kb::parse_str(
+            "t.md",
+            "---\ncontenuDynamique: true\n---\n# T\nQui êtes-vous ?\n1. [Prof @role=prof](Menu)\n## Menu\n- menu\n`if @role==prof`\nBonjour prof\n`endif`\n1. [Horaires](Horaires)\n## Horaires\n- horaires\nDe 8 h à 17 h.\n",
+        );
+        let engine = Engine::new(
+            Arc::new(checked.kb.unwrap()),
+            MatchingMode::Chatmd,
+            Strings::default(),
+        );
+        Bot::new(engine, store, DEFAULT_IDLE_RESET)
+    }
+
+    #[test]
+    fn state_survives_a_new_bot_on_the_same_sqlite_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.sqlite");
+        let key = ConversationKey::new("matrix", "!room", "@ana:example.org");
+        let mut rng = Rng::seeded(1);
+        {
+            let bot = bot(Arc::new(SqliteStore::open(&path).unwrap()));
+            let reply = bot
+                .handle(&key, Input::Message("1".into()), 1_000, &mut rng)
+                .unwrap();
+            assert_eq!(reply.answer, Answer::Response("Menu".into()));
+        }
+        let bot = bot(Arc::new(SqliteStore::open(&path).unwrap()));
+        // The menu shown before the restart is still the one a number picks, and the role
+        // is still set.
+        let reply = bot
+            .handle(&key, Input::Message("1".into()), 2_000, &mut rng)
+            .unwrap();
+        assert_eq!(reply.answer, Answer::Response("Horaires".into()));
+        let reply = bot
+            .handle(&key, Input::Message("menu".into()), 3_000, &mut rng)
+            .unwrap();
+        assert!(reply.messages[0].markdown.contains("Bonjour prof"));
+    }
+
+    #[test]
+    fn idle_reset_and_forget_after() {
+        let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+        let bot = bot(store.clone());
+        let key = ConversationKey::direct("discord", "42");
+        let mut rng = Rng::seeded(1);
+        bot.handle(&key, Input::Message("1".into()), DAY_MS, &mut rng)
+            .unwrap();
+        // Two days later the position is back at the welcome: `1` is the role choice again.
+        let reply = bot
+            .handle(&key, Input::Message("1".into()), 3 * DAY_MS, &mut rng)
+            .unwrap();
+        assert_eq!(reply.answer, Answer::Response("Menu".into()));
+        assert_eq!(
+            bot.forget_unused(50 * DAY_MS, Duration::from_secs(90 * 86_400))
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            bot.forget_unused(100 * DAY_MS, Duration::from_secs(90 * 86_400))
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.conversation_count().unwrap(), 0);
+    }
 }

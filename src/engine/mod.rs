@@ -213,6 +213,23 @@ impl Engine {
         conversation.shown = offered;
     }
 
+    /// Shows the response with this exact title, as a click on a choice leading to it would
+    /// (`None` when no response has that title).
+    pub fn show_title(
+        &self,
+        conversation: &mut Conversation,
+        title: &str,
+        rng: &mut Rng,
+    ) -> Option<Reply> {
+        let index = self.kb.response_index(title)?;
+        Some(Reply {
+            messages: self.show_response(conversation, index, rng),
+            answer: Answer::Response(title.to_string()),
+            path: AnswerPath::Pick,
+            score: 0.0,
+        })
+    }
+
     fn displayer<'a>(
         &'a self,
         conversation: &'a mut Conversation,

@@ -49,7 +49,9 @@ pub fn run(
             write!(output, "\n> ")?;
             output.flush()?;
         } else {
-            writeln!(output)?;
+            // Two blank lines end a reply block: replies never contain more than one in a
+            // row, so scripts can split on them.
+            writeln!(output, "\n")?;
         }
         Ok(())
     };
