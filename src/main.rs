@@ -40,6 +40,9 @@ enum Command {
     Chat {
         #[arg(default_value = "content")]
         path: PathBuf,
+        /// `guichet` (made for chats, the default) or `chatmd` (exactly ChatMD 8.12).
+        #[arg(long, value_enum, default_value = "guichet")]
+        mode: Mode,
         /// Seed for random choices (alternatives, shuffled choices), for reproducible runs.
         #[arg(long)]
         seed: Option<u64>,
@@ -48,7 +51,8 @@ enum Command {
     /// line each: {"input", "answer", "path", "score", "text", "choices", "history_answers"}.
     Replay {
         path: PathBuf,
-        #[arg(long, value_enum, default_value = "chatmd")]
+        /// `guichet` (made for chats, the default) or `chatmd` (exactly ChatMD 8.12).
+        #[arg(long, value_enum, default_value = "guichet")]
         mode: Mode,
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -57,12 +61,14 @@ enum Command {
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum Mode {
+    Guichet,
     Chatmd,
 }
 
 impl From<Mode> for MatchingMode {
     fn from(mode: Mode) -> Self {
         match mode {
+            Mode::Guichet => MatchingMode::Guichet,
             Mode::Chatmd => MatchingMode::Chatmd,
         }
     }
@@ -92,7 +98,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             path,
             deny_warnings,
         }) => check(&path, deny_warnings),
-        Some(Command::Chat { path, seed }) => chat(&path, seed),
+        Some(Command::Chat { path, mode, seed }) => chat(&path, mode.into(), seed),
         Some(Command::Replay { path, mode, seed }) => {
             let engine = load_engine(&path, mode.into())?;
             let stdin = std::io::stdin().lock();
@@ -100,7 +106,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             guichet::replay::run(&engine, stdin, std::io::BufWriter::new(stdout), seed)?;
             Ok(ExitCode::SUCCESS)
         }
-        None => chat(Path::new("content"), None),
+        None => chat(Path::new("content"), MatchingMode::Guichet, None),
     }
 }
 
@@ -117,8 +123,8 @@ fn load_engine(path: &Path, mode: MatchingMode) -> Result<Engine> {
     Ok(Engine::new(Arc::new(kb), mode, Strings::default()))
 }
 
-fn chat(path: &Path, seed: Option<u64>) -> Result<ExitCode> {
-    let engine = load_engine(path, MatchingMode::Chatmd)?;
+fn chat(path: &Path, mode: MatchingMode, seed: Option<u64>) -> Result<ExitCode> {
+    let engine = load_engine(path, mode)?;
     let bot = Bot::new(engine, Arc::new(MemoryStore::new()), DEFAULT_IDLE_RESET);
     let mut rng = seed.map_or_else(Rng::from_time, Rng::seeded);
     let stdin = std::io::stdin();

@@ -23,6 +23,34 @@ pub struct Strings {
     pub default_choice: String,
     /// Title of a collapsible box written without one.
     pub details: String,
+    /// Before the candidates when guichet is unsure ("did you mean…?").
+    pub did_you_mean: String,
+    /// Before the welcome's choices when the best answer depends on a role not chosen yet.
+    pub role_first: String,
+    /// A number outside the menu; `{n}` is the number of choices.
+    pub choose_in_range: String,
+    /// The reply to thanks, followed by the last menu.
+    pub thanks_reply: String,
+    /// The reply to an acknowledgement (`ok`), followed by the last menu.
+    pub ok_reply: String,
+    /// The reply to a goodbye when the knowledge base has none.
+    pub goodbye_reply: String,
+    /// Words (normalised: lower case, no accents) that greet: answered with the welcome.
+    pub greeting_words: Vec<String>,
+    /// Words that thank.
+    pub thanks_words: Vec<String>,
+    /// Words and phrases that end the conversation.
+    pub goodbye_words: Vec<String>,
+    /// Acknowledgements (`ok`, `d'accord`…): answered with the last menu.
+    pub ok_words: Vec<String>,
+    /// Messages that go back to the welcome message (besides the number `0`).
+    pub menu_words: Vec<String>,
+    /// Messages that go back to the previous menu.
+    pub back_words: Vec<String>,
+}
+
+fn words(list: &[&str]) -> Vec<String> {
+    list.iter().map(|w| (*w).to_string()).collect()
 }
 
 impl Default for Strings {
@@ -46,6 +74,18 @@ impl Default for Strings {
             next_skip: "Passer à la suite".into(),
             default_choice: crate::kb::parse::DEFAULT_CHOICE_LABEL.into(),
             details: "Détails".into(),
+            did_you_mean: "Je ne suis pas sûr d'avoir compris. Vouliez-vous dire :".into(),
+            role_first: "Pour vous répondre, dites-moi d'abord qui vous êtes :".into(),
+            choose_in_range: "Choisissez un numéro entre 1 et {n} :".into(),
+            thanks_reply: "Avec plaisir ! Autre chose ?".into(),
+            goodbye_reply: "Au revoir, bonne journée !".into(),
+            ok_reply: "Très bien. Autre chose ?".into(),
+            greeting_words: words(&["bonjour", "bonsoir", "salut", "slt", "bjr", "coucou", "hello", "hey", "yo"]),
+            thanks_words: words(&["merci", "mrc", "thanks", "thx", "merci beaucoup", "merci bien"]),
+            goodbye_words: words(&["au revoir", "aurevoir", "bye", "ciao", "a bientot", "a plus", "bonne journee", "bonne soiree", "bonne fin de journee"]),
+            ok_words: words(&["ok", "okay", "d'accord", "dac", "super", "parfait", "top", "compris", "entendu", "ca marche"]),
+            menu_words: words(&["menu", "accueil", "menu principal", "retour au menu", "retour a l'accueil", "sommaire", "debut", "recommencer"]),
+            back_words: words(&["retour", "revenir", "precedent", "menu precedent", "retour en arriere"]),
         }
     }
 }

@@ -118,3 +118,77 @@ fn golden_cases_match_chatmd_exactly() {
         failures.join("\n")
     );
 }
+
+/// guichet mode on the same golden cases: every answer differs from ChatMD's only where
+/// `guichet-divergences.tsv` says so, with the reason.
+#[test]
+fn guichet_mode_diverges_only_where_listed() {
+    let listed: std::collections::BTreeSet<(String, String, String, String)> =
+        std::fs::read_to_string(golden("guichet-divergences.tsv"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                assert_eq!(f.len(), 5, "base, input, ChatMD, guichet, reason: {l}");
+                assert!(
+                    !f[4].trim().is_empty(),
+                    "a divergence needs its reason: {l}"
+                );
+                (
+                    f[0].to_string(),
+                    f[1].to_string(),
+                    f[2].to_string(),
+                    f[3].to_string(),
+                )
+            })
+            .collect();
+    let mut found = std::collections::BTreeSet::new();
+    for base in [
+        "mediatheque",
+        "vacances",
+        "aide-info-on",
+        "aide-info-off",
+        "helpdesk-en",
+    ] {
+        let (kb, _) = kb::load(&golden(&format!("{base}.md"))).unwrap();
+        let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+        let cases: Vec<Value> = serde_json::from_str(
+            &std::fs::read_to_string(golden(&format!("{base}.golden.json"))).unwrap(),
+        )
+        .unwrap();
+        for (n, case) in cases.iter().enumerate() {
+            let mut conversation = Conversation::default();
+            let mut rng = Rng::seeded(n as u64);
+            engine.reply(&mut conversation, Input::Start, &mut rng);
+            for step in case["history"].as_array().into_iter().flatten() {
+                engine.reply(
+                    &mut conversation,
+                    Input::Text(step.as_str().unwrap().to_string()),
+                    &mut rng,
+                );
+            }
+            let input = case["input"].as_str().unwrap();
+            let reply = engine.reply(&mut conversation, Input::Text(input.to_string()), &mut rng);
+            let expected = case["expected"].as_str().unwrap();
+            if reply.answer.name() != expected {
+                found.insert((
+                    base.to_string(),
+                    input.to_string(),
+                    expected.to_string(),
+                    reply.answer.name().to_string(),
+                ));
+            }
+        }
+    }
+    let unexplained: Vec<_> = found.difference(&listed).collect();
+    let stale: Vec<_> = listed.difference(&found).collect();
+    assert!(
+        unexplained.is_empty(),
+        "divergences without a reason: {unexplained:#?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "listed divergences that no longer happen: {stale:#?}"
+    );
+}

@@ -110,7 +110,12 @@ fn reset_starts_over_and_forgets_the_role() {
 #[test]
 fn replay_writes_one_json_line_per_message() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_guichet"))
-        .args(["replay", "tests/data/golden/mediatheque.md"])
+        .args([
+            "replay",
+            "--mode",
+            "chatmd",
+            "tests/data/golden/mediatheque.md",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -137,5 +142,39 @@ fn replay_writes_one_json_line_per_message() {
     assert_eq!(lines[1]["answer"], "Horaires");
     assert_eq!(lines[1]["score"], 6.657143);
     // ChatMD does not pick choices by number: `1` falls back.
+    assert_eq!(lines[2]["answer"], "FALLBACK");
+}
+
+#[test]
+fn replay_in_guichet_mode_picks_numbers_and_says_when_unsure() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .args(["replay", "--mode", "guichet", "content"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            "{\"input\": \"2\", \"history\": [\"Je suis enseignant·e\"]}\n99\nmenu de la cantine\n"
+                .as_bytes(),
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["answer"], "Le rôle de l'enseignant avec PIX");
+    assert_eq!(lines[0]["path"], "pick");
+    // Out of range: the menu again.
+    assert_eq!(lines[1]["path"], "number");
+    assert!(lines[1]["text"].as_str().unwrap().contains("entre 1 et"));
+    assert!(!lines[1]["choices"].as_array().unwrap().is_empty());
     assert_eq!(lines[2]["answer"], "FALLBACK");
 }

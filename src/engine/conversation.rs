@@ -69,6 +69,8 @@ pub struct Conversation {
     pub welcome_seen: bool,
     /// Titles of the menus shown, most recent last, for "previous menu".
     pub back: Vec<String>,
+    /// The response shown last (`None` for the welcome message).
+    pub current: Option<String>,
     /// Indices of the last default messages used, most recent last.
     pub recent_fallbacks: Vec<usize>,
     /// Unix milliseconds of the last message.

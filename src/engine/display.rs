@@ -190,6 +190,10 @@ impl Displayer<'_> {
         {
             self.conversation.push_back(title);
         }
+        self.conversation.current = match &source {
+            MessageRef::Response(title) => Some(title.clone()),
+            MessageRef::Welcome => None,
+        };
         self.conversation.shown = shown;
         (
             BotMessage {

@@ -5,10 +5,12 @@
 //! In ChatMD-compatible mode (`matching = "chatmd"`) the answer is the one ChatMD 8.12 gives
 //! for the same file and the same messages (MATCHING.md §1), to the last digit of the score.
 
+mod answer;
 pub mod chatmd;
 pub mod conversation;
 pub mod display;
 pub mod eval;
+pub mod guichet;
 pub mod rng;
 
 use std::sync::Arc;
@@ -28,8 +30,11 @@ use display::Displayer;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchingMode {
-    /// Exactly ChatMD 8.12's algorithm.
+    /// Made for chats: numbers pick, robust normalisation, word-aware keywords, role-aware
+    /// choice, "did you mean…?" when unsure (`src/engine/answer.rs`).
     #[default]
+    Guichet,
+    /// Exactly ChatMD 8.12's algorithm.
     Chatmd,
 }
 
@@ -81,6 +86,10 @@ pub enum Answer {
     NextRetry,
     /// A picked choice led nowhere (its target names no response) or was out of range.
     Nothing,
+    /// Not sure: these responses were offered as "did you mean…?".
+    DidYouMean(Vec<String>),
+    /// guichet's own small talk (greeting, thanks, goodbye) or navigation.
+    Builtin(String),
 }
 
 impl Answer {
@@ -94,6 +103,8 @@ impl Answer {
             Answer::BadWords => "BADWORDS",
             Answer::NextRetry => "NEXT_RETRY",
             Answer::Nothing => "NOTHING",
+            Answer::DidYouMean(_) => "DID_YOU_MEAN",
+            Answer::Builtin(_) => "BUILTIN",
         }
     }
 }
@@ -110,6 +121,14 @@ pub enum AnswerPath {
     Fallback,
     Badwords,
     Initial,
+    /// A bare number out of the menu's range.
+    Number,
+    /// guichet mode: "did you mean…?".
+    Suggest,
+    /// guichet mode: navigation words and small talk.
+    Builtin,
+    /// guichet mode: the best answer needs a role first.
+    Role,
 }
 
 /// The engine's decision for one input.
@@ -140,6 +159,8 @@ pub struct Engine {
     bad_words: Option<BadWords>,
     mode: MatchingMode,
     strings: Strings,
+    /// guichet-mode matching, prepared when that mode is on.
+    guichet: Option<guichet::GuichetIndex>,
 }
 
 impl Engine {
@@ -160,7 +181,23 @@ impl Engine {
             .collect();
         let entries: Vec<String> = kb.synonyms.iter().map(|g| g.join(", ")).collect();
         let bad_words = kb.settings.bad_words.then(BadWords::french);
+        let guichet = (mode == MatchingMode::Guichet).then(|| {
+            guichet::GuichetIndex::new(kb.responses.iter().map(|r| {
+                let content = if kb.settings.content_search {
+                    let text: Vec<&str> = r.message.lines.iter().map(|l| l.text.as_str()).collect();
+                    crate::kb::parse::strip_html_comments(&text.join("\n"))
+                } else {
+                    String::new()
+                };
+                (
+                    r.title.as_str(),
+                    r.keywords.iter().map(|k| k.text.as_str()).collect(),
+                    content,
+                )
+            }))
+        });
         Self {
+            guichet,
             prepared,
             synonyms: chatmd::prepare_synonym_groups(&entries),
             bad_words,
@@ -191,8 +228,10 @@ impl Engine {
                 }
             }
             Input::Pick(index) => self.pick(conversation, index, rng),
-            Input::Text(text) => self.typed(conversation, &text, rng),
-            Input::Message(text) => match chat_pick(conversation, &text) {
+            Input::Text(text) if self.mode == MatchingMode::Chatmd => {
+                self.typed(conversation, &text, rng)
+            }
+            Input::Text(text) | Input::Message(text) => match chat_pick(conversation, &text) {
                 Some(index) => self.pick(conversation, index, rng),
                 None => self.typed(conversation, &text, rng),
             },
@@ -315,12 +354,23 @@ impl Engine {
                 score: 0.0,
             };
         };
+        self.follow(conversation, &choice, rng)
+    }
+
+    /// What a click on `choice` does.
+    fn follow(
+        &self,
+        conversation: &mut Conversation,
+        choice: &OfferedChoice,
+        rng: &mut Rng,
+    ) -> Reply {
         // A click resets the quiz error counter and cancels a pending question.
         conversation.next = None;
         conversation.next_displays = 0;
         if let Some((name, value)) = &choice.assignment {
             display::perform_assignment(conversation, name, value, rng);
         }
+        let choice = choice.clone();
         match &choice.target {
             ChoiceTarget::Welcome => Reply {
                 messages: vec![self.show_welcome(conversation, rng, false)],
@@ -396,9 +446,18 @@ impl Engine {
             };
         }
 
+        if self.mode == MatchingMode::Guichet {
+            return self.typed_guichet(conversation, &input, rng);
+        }
+        self.typed_chatmd(conversation, &input, rng)
+    }
+
+    /// MATCHING.md §1 from step 4 on: typed option labels, scoring, quiz, fallback.
+    fn typed_chatmd(&self, conversation: &mut Conversation, input: &str, rng: &mut Rng) -> Reply {
+        let settings = &self.kb.settings;
         let next = conversation.next.clone();
         let synonyms: &[Vec<String>] = if next.is_some() { &[] } else { &self.synonyms };
-        let prepared = PreparedInput::new(&input, synonyms, settings.content_search);
+        let prepared = PreparedInput::new(input, synonyms, settings.content_search);
         let candidates = match &next {
             Some(n) => Candidates::Next {
                 target: &n.target,
@@ -411,7 +470,7 @@ impl Engine {
         let best_score = best.map_or(0.0, |(_, s)| s);
 
         // Typed option label (MATCHING.md §3).
-        let normalised = chatmd::normalize(&input);
+        let normalised = chatmd::normalize(input);
         let option = conversation
             .last_options
             .iter()

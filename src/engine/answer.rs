@@ -1,0 +1,464 @@
+//! Deciding the answer in guichet mode (`matching = "guichet"`): the determination half of a
+//! typed message, once numbers and shown labels have been handled as clicks.
+//!
+//! Order: a quiz keeps ChatMD's rules; a number out of range gets the menu again; a label of
+//! the last options is a click; then candidates are scored (`guichet.rs`), those whose text
+//! is empty for this user are set aside, and the evidence decides between answering, asking
+//! "did you mean…?", guichet's own small talk and navigation, and the fallback.
+
+use super::conversation::{ChoiceTarget, Conversation, OfferedChoice};
+use super::guichet::{self, Evidence, Scored};
+use super::{Answer, AnswerPath, BotMessage, Engine, MessageRef, Reply, Rng, ShownChoice, display};
+
+/// Two candidates both found exactly whose scores are this close (second ÷ first) are both
+/// plausible readings of the message: the user chooses rather than guichet guessing.
+const CLOSE_RATIO: f64 = 0.85;
+
+/// "Did you mean…?" offers at most this many responses: more is a menu, not a question.
+const MAX_SUGGESTIONS: usize = 3;
+
+/// Share of the message (its meaningful words weighted by rarity) that a candidate must
+/// explain, strictly more than this, to be answered directly or offered at all. A message
+/// about something else (the canteen, a strike, a room) shares at most a word with a response
+/// and leaves the rest, often words the base never uses, unexplained.
+const MIN_COVERAGE: f64 = 0.5;
+
+/// Words that may follow a greeting or thanks without changing what it is.
+const PLEASANTRIES: &[&str] = &[
+    "a",
+    "et",
+    "vous",
+    "tous",
+    "toi",
+    "beaucoup",
+    "bien",
+    "encore",
+    "tres",
+    "c",
+    "est",
+    "clair",
+    "parfait",
+    "super",
+    "top",
+    "cool",
+    "vraiment",
+    "infiniment",
+    "pour",
+    "tout",
+    "ca",
+    "l",
+    "aide",
+    "la",
+    "le",
+    "reponse",
+    "madame",
+    "monsieur",
+];
+
+/// A response whose title names what the message is about may explain less of it: people
+/// wrap a topic in words of their own ("je suis référente pix cette année").
+const MIN_COVERAGE_WHEN_ABOUT: f64 = 0.25;
+
+impl Engine {
+    pub(super) fn typed_guichet(
+        &self,
+        conversation: &mut Conversation,
+        input: &str,
+        rng: &mut Rng,
+    ) -> Reply {
+        // Quizzes (`!Next`) are the author's explicit rules: whole words, retries, skip.
+        if conversation.next.is_some() {
+            return self.typed_chatmd(conversation, input, rng);
+        }
+        let normalised = guichet::normalize(input);
+
+        if !normalised.is_empty()
+            && normalised.len() <= 3
+            && normalised.chars().all(|c| c.is_ascii_digit())
+        {
+            return self.number_out_of_range(conversation, &normalised, rng);
+        }
+        // A label of ChatMD's last options, typed as it reads (case, accents, apostrophes and
+        // punctuation aside), is a click.
+        if let Some(choice) = conversation
+            .last_options
+            .iter()
+            .find(|o| {
+                guichet::normalize(&o.label) == normalised
+                    || guichet::normalize(&o.raw_label) == normalised
+            })
+            .cloned()
+        {
+            let mut reply = self.follow(conversation, &choice, rng);
+            reply.path = AnswerPath::Option;
+            return reply;
+        }
+
+        // Real evidence: an author's keyword or the whole title found as written (word
+        // starts, stems), explaining most of the message.
+        let strong = |s: &Scored| {
+            s.keyword
+                && s.evidence == Some(Evidence::Exact)
+                && (s.coverage >= MIN_COVERAGE
+                    || (s.about && s.coverage >= MIN_COVERAGE_WHEN_ABOUT))
+        };
+        let Some(index) = &self.guichet else {
+            return self.typed_chatmd(conversation, input, rng);
+        };
+        let mut ranked: Vec<(usize, Scored)> = index
+            .score_all(input)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, s)| s.score > 0.0 && s.evidence.is_some())
+            .collect();
+        // Relevance is how strongly a response matches times how much of the message it
+        // explains: a menu tagged with the topic's main word matches strongly but explains
+        // less than the answer it leads to. Best first; ties keep document order.
+        for (_, scored) in &mut ranked {
+            scored.score *= scored.coverage;
+        }
+        ranked.retain(|(_, s)| s.score > 0.0);
+        // Real evidence outranks any amount of weak evidence (typos, abbreviations, text).
+        ranked.sort_by(|a, b| {
+            strong(&b.1)
+                .cmp(&strong(&a.1))
+                .then(b.1.score.total_cmp(&a.1.score))
+        });
+
+        // Role-aware choice: a response whose text is empty for this user is never chosen.
+        let mut visible: Vec<(usize, Scored)> = Vec::new();
+        let mut best_was_hidden = false;
+        for (i, scored) in ranked {
+            if self.is_empty_for(conversation, i) {
+                best_was_hidden |= visible.is_empty();
+                continue;
+            }
+            visible.push((i, scored));
+            if visible.len() > MAX_SUGGESTIONS {
+                break;
+            }
+        }
+        if best_was_hidden && self.role_unset(conversation) {
+            return self.ask_role_first(conversation, rng);
+        }
+
+        if let Some(&(_, best)) = visible.first()
+            && strong(&best)
+        {
+            let mut close: Vec<(usize, Scored)> = visible
+                .iter()
+                .copied()
+                .filter(|(_, s)| strong(s) && s.score >= best.score * CLOSE_RATIO)
+                .take(MAX_SUGGESTIONS)
+                .collect();
+            // A menu and an answer it leads to: the answer is what the menu is for.
+            let leads_to = |menu: usize, target: usize| {
+                let title = &self.kb.responses[target].title;
+                self.kb.responses[menu]
+                    .message
+                    .choices
+                    .iter()
+                    .any(|c| matches!(&c.target, crate::kb::Target::Response(t) if t == title))
+            };
+            let all: Vec<usize> = close.iter().map(|(i, _)| *i).collect();
+            close.retain(|(menu, _)| {
+                !all.iter()
+                    .any(|&target| target != *menu && leads_to(*menu, target))
+            });
+            if let [(only, scored)] = close.as_slice() {
+                return Reply {
+                    messages: self.show_response(conversation, *only, rng),
+                    answer: Answer::Response(self.kb.responses[*only].title.clone()),
+                    path: AnswerPath::Keywords,
+                    score: scored.score,
+                };
+            }
+            if !close.is_empty() {
+                return self.suggest(conversation, &close, best.score);
+            }
+        }
+        if let Some(reply) = self.builtin(conversation, &normalised, rng) {
+            return reply;
+        }
+        // Weak evidence (typos, title words only): ask, if it explains the message.
+        let suggestions: Vec<(usize, Scored)> = visible
+            .into_iter()
+            .filter(|(_, s)| s.coverage >= MIN_COVERAGE)
+            .take(MAX_SUGGESTIONS)
+            .collect();
+        if let Some((_, best)) = suggestions.first() {
+            let best = best.score;
+            return self.suggest(conversation, &suggestions, best);
+        }
+        let (message, shown) = self.fallback_message(conversation, rng);
+        Reply {
+            messages: vec![message],
+            answer: Answer::Fallback { shown },
+            path: AnswerPath::Fallback,
+            score: 0.0,
+        }
+    }
+
+    /// Would this response show nothing (no text, no choice) to this user now?
+    fn is_empty_for(&self, conversation: &Conversation, index: usize) -> bool {
+        let Some(response) = self.kb.responses.get(index) else {
+            return true;
+        };
+        let mut trial = conversation.clone();
+        let mut rng = Rng::seeded(0);
+        let (message, _) = self.displayer(&mut trial, &mut rng).display(
+            &response.message,
+            MessageRef::Response(response.title.clone()),
+            false,
+            false,
+        );
+        message.markdown.trim().is_empty() && message.choices.is_empty()
+    }
+
+    /// A variable the welcome's choices assign (the role) is not set yet.
+    fn role_unset(&self, conversation: &Conversation) -> bool {
+        self.kb
+            .welcome
+            .choices
+            .iter()
+            .filter_map(|c| c.assignment.as_ref().map(|(name, _)| name))
+            .any(|name| !conversation.variables.contains_key(name))
+    }
+
+    fn ask_role_first(&self, conversation: &mut Conversation, rng: &mut Rng) -> Reply {
+        let welcome = self.show_welcome(conversation, rng, false);
+        Reply {
+            messages: vec![BotMessage {
+                markdown: format!("{}\n\n{}", self.strings.role_first, welcome.markdown),
+                ..welcome
+            }],
+            answer: Answer::Initial,
+            path: AnswerPath::Role,
+            score: 0.0,
+        }
+    }
+
+    /// "Did you mean…?" with the candidates as a numbered menu.
+    fn suggest(
+        &self,
+        conversation: &mut Conversation,
+        candidates: &[(usize, Scored)],
+        score: f64,
+    ) -> Reply {
+        let mut offered = Vec::new();
+        let mut titles = Vec::new();
+        for (index, _) in candidates {
+            let Some(response) = self.kb.responses.get(*index) else {
+                continue;
+            };
+            let label = self.label_for(&response.title);
+            titles.push(response.title.clone());
+            offered.push(OfferedChoice {
+                raw_label: label.clone(),
+                label,
+                target: ChoiceTarget::Response(response.title.clone()),
+                assignment: None,
+                typed: true,
+            });
+        }
+        let choices = offered
+            .iter()
+            .map(|o| ShownChoice {
+                label: o.label.clone(),
+                id: display::choice_id(o),
+            })
+            .collect();
+        conversation.shown = offered;
+        Reply {
+            messages: vec![BotMessage {
+                markdown: self.strings.did_you_mean.clone(),
+                choices,
+                expects_answer: false,
+            }],
+            answer: Answer::DidYouMean(titles),
+            path: AnswerPath::Suggest,
+            score,
+        }
+    }
+
+    /// How a response is best named to a user: the label of a choice leading to it (authors
+    /// write those for people), else its title.
+    fn label_for(&self, title: &str) -> String {
+        std::iter::once(&self.kb.welcome)
+            .chain(self.kb.responses.iter().map(|r| &r.message))
+            .flat_map(|m| m.choices.iter())
+            .find(|c| {
+                matches!(&c.target, crate::kb::Target::Response(t) if t == title)
+                    && c.assignment.is_none()
+            })
+            .map_or_else(|| title.to_string(), |c| c.label.clone())
+    }
+
+    fn number_out_of_range(
+        &self,
+        conversation: &mut Conversation,
+        digits: &str,
+        rng: &mut Rng,
+    ) -> Reply {
+        if digits.trim_start_matches('0').is_empty() || conversation.shown.is_empty() {
+            // `0`, or a number with no menu on screen: the welcome message.
+            return Reply {
+                messages: vec![self.show_welcome(conversation, rng, false)],
+                answer: Answer::Initial,
+                path: AnswerPath::Number,
+                score: 0.0,
+            };
+        }
+        let choices = conversation
+            .shown
+            .iter()
+            .map(|o| ShownChoice {
+                label: o.label.clone(),
+                id: display::choice_id(o),
+            })
+            .collect();
+        Reply {
+            messages: vec![BotMessage {
+                markdown: self
+                    .strings
+                    .choose_in_range
+                    .replace("{n}", &conversation.shown.len().to_string()),
+                choices,
+                expects_answer: false,
+            }],
+            answer: Answer::Nothing,
+            path: AnswerPath::Number,
+            score: 0.0,
+        }
+    }
+
+    /// Navigation words and small talk, when the knowledge base itself had nothing exact.
+    fn builtin(
+        &self,
+        conversation: &mut Conversation,
+        normalised: &str,
+        rng: &mut Rng,
+    ) -> Option<Reply> {
+        let strings = &self.strings;
+        let is = |list: &[String]| list.iter().any(|w| guichet::normalize(w) == normalised);
+        // The small-talk phrase the message starts with, when the rest is only pleasantries
+        // ("merci beaucoup, c'est très clair").
+        let only = |list: &[String]| -> Option<String> {
+            let phrase = list
+                .iter()
+                .map(|p| guichet::normalize(p))
+                .find(|p| normalised == p || normalised.starts_with(&format!("{p} ")))?;
+            let rest = normalised[phrase.len()..].trim();
+            guichet::words(rest)
+                .iter()
+                .all(|w| {
+                    PLEASANTRIES.contains(&w.as_str())
+                        || list.iter().any(|p| guichet::normalize(p) == *w)
+                })
+                .then_some(phrase)
+        };
+        // The knowledge base's own answer to a small-talk phrase wins (its goodbye, its
+        // greeting menu): guichet only fills in when it has none.
+        let from_base = |phrase: &str| -> Option<usize> {
+            let index = self.guichet.as_ref()?;
+            index
+                .score_all(phrase)
+                .into_iter()
+                .enumerate()
+                .filter(|(_, s)| {
+                    s.keyword && s.evidence == Some(Evidence::Exact) && s.coverage >= 1.0
+                })
+                .max_by(|a, b| a.1.score.total_cmp(&b.1.score))
+                .map(|(i, _)| i)
+        };
+        for list in [
+            &strings.greeting_words,
+            &strings.thanks_words,
+            &strings.goodbye_words,
+            &strings.ok_words,
+        ] {
+            if let Some(phrase) = only(list)
+                && let Some(index) = from_base(&phrase)
+            {
+                return Some(Reply {
+                    messages: self.show_response(conversation, index, rng),
+                    answer: Answer::Response(self.kb.responses[index].title.clone()),
+                    path: AnswerPath::Builtin,
+                    score: 0.0,
+                });
+            }
+        }
+        let only = |list: &[String]| only(list).is_some();
+        let builtin = |answer: &str| Answer::Builtin(answer.to_string());
+        if is(&strings.menu_words) || only(&strings.greeting_words) {
+            let kind = if is(&strings.menu_words) {
+                "menu"
+            } else {
+                "greeting"
+            };
+            return Some(Reply {
+                messages: vec![self.show_welcome(conversation, rng, false)],
+                answer: if kind == "menu" {
+                    Answer::Initial
+                } else {
+                    builtin(kind)
+                },
+                path: AnswerPath::Builtin,
+                score: 0.0,
+            });
+        }
+        if is(&strings.back_words) {
+            // From a menu, back is the menu before it; from an answer, the menu it came from.
+            if conversation.current.is_some()
+                && conversation.current == conversation.back.last().cloned()
+            {
+                conversation.back.pop();
+            }
+            let previous = conversation.back.pop();
+            let reply = previous.and_then(|title| self.show_title(conversation, &title, rng));
+            return Some(match reply {
+                Some(mut reply) => {
+                    reply.path = AnswerPath::Builtin;
+                    reply
+                }
+                None => Reply {
+                    messages: vec![self.show_welcome(conversation, rng, false)],
+                    answer: Answer::Initial,
+                    path: AnswerPath::Builtin,
+                    score: 0.0,
+                },
+            });
+        }
+        let (text, kind) = if only(&strings.thanks_words) {
+            (&strings.thanks_reply, "thanks")
+        } else if only(&strings.ok_words) {
+            (&strings.ok_reply, "ok")
+        } else if only(&strings.goodbye_words) {
+            (&strings.goodbye_reply, "goodbye")
+        } else {
+            return None;
+        };
+        let choices = if kind == "goodbye" {
+            Vec::new()
+        } else {
+            conversation
+                .shown
+                .iter()
+                .map(|o| ShownChoice {
+                    label: o.label.clone(),
+                    id: display::choice_id(o),
+                })
+                .collect()
+        };
+        Some(Reply {
+            messages: vec![BotMessage {
+                markdown: text.clone(),
+                choices,
+                expects_answer: false,
+            }],
+            answer: builtin(kind),
+            path: AnswerPath::Builtin,
+            score: 0.0,
+        })
+    }
+}

@@ -1,0 +1,149 @@
+//! guichet mode's chat behaviours, one by one, on small bases: numbers, normalisation,
+//! word-aware keywords, role-aware choice, "did you mean", small talk and navigation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::sync::Arc;
+
+use guichet::engine::{Answer, AnswerPath, Conversation, Engine, Input, MatchingMode, Reply, Rng};
+use guichet::strings::Strings;
+
+const BASE: &str = "---\ncontenuDynamique: true\n---\n# École\nBonjour, qui êtes-vous ?\n1. [Professeur @role=prof](Menu prof)\n2. [Direction @role=direction](Menu direction)\n## Menu prof\n- enseignant\nVos sujets :\n1. [S’inscrire au stage](Stage)\n2. [Les horaires](Horaires)\n3. [Retour]()\n## Menu direction\n- chef\nVos sujets :\n1. [Les horaires](Horaires)\n## Stage\n- stage\n- formation\nInscription au stage sur le portail.\n## Horaires\n- horaires\n- ouverture\nDe 8 h à 18 h.\n## Notes de service\n- note de service\n`if @role==direction`\nLes notes sont dans l'espace direction.\n`endif`\n## Art\n- art\nAtelier d'art le jeudi.\n";
+
+fn engine() -> Engine {
+    let kb = guichet::kb::parse_str("t.md", BASE).kb.unwrap();
+    Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default())
+}
+
+struct Session {
+    engine: Engine,
+    conversation: Conversation,
+    rng: Rng,
+}
+
+impl Session {
+    fn new() -> Self {
+        let engine = engine();
+        let mut conversation = Conversation::default();
+        let mut rng = Rng::seeded(1);
+        engine.reply(&mut conversation, Input::Start, &mut rng);
+        Self {
+            engine,
+            conversation,
+            rng,
+        }
+    }
+    fn say(&mut self, text: &str) -> Reply {
+        self.engine.reply(
+            &mut self.conversation,
+            Input::Text(text.into()),
+            &mut self.rng,
+        )
+    }
+}
+
+fn title(reply: &Reply) -> &str {
+    reply.answer.name()
+}
+
+#[test]
+fn bare_numbers_pick_and_out_of_range_shows_the_menu_again() {
+    for number in ["1", "1.", "1)", " 1 "] {
+        let mut s = Session::new();
+        assert_eq!(title(&s.say(number)), "Menu prof", "{number:?}");
+        assert_eq!(s.conversation.variables["role"], "prof");
+    }
+    let mut s = Session::new();
+    s.say("1");
+    let reply = s.say("7");
+    assert_eq!(reply.path, AnswerPath::Number);
+    assert!(reply.messages[0].markdown.contains("entre 1 et 3"));
+    assert_eq!(reply.messages[0].choices.len(), 3);
+    assert_eq!(title(&s.say("2")), "Horaires");
+}
+
+#[test]
+fn labels_typed_on_a_phone_still_pick() {
+    let mut s = Session::new();
+    s.say("1");
+    // Straight apostrophe, no accent, upper case, extra punctuation.
+    assert_eq!(title(&s.say("S'INSCRIRE AU STAGE !")), "Stage");
+}
+
+#[test]
+fn keywords_match_at_word_starts_only() {
+    let mut s = Session::new();
+    assert_eq!(title(&s.say("je voudrais partir")), "FALLBACK");
+    assert_eq!(title(&s.say("un atelier d'art ?")), "Art");
+    assert_eq!(title(&s.say("les horaires d'ouverture")), "Horaires");
+}
+
+#[test]
+fn typos_get_did_you_mean() {
+    let mut s = Session::new();
+    let reply = s.say("horraires");
+    assert_eq!(reply.answer, Answer::DidYouMean(vec!["Horaires".into()]));
+    assert!(reply.messages[0].markdown.starts_with("Je ne suis pas sûr"));
+    // The suggestion is a menu: its number picks it.
+    assert_eq!(title(&s.say("1")), "Horaires");
+}
+
+#[test]
+fn a_role_only_answer_asks_for_the_role_first_and_is_never_empty() {
+    let mut s = Session::new();
+    let reply = s.say("note de service");
+    assert_eq!(reply.path, AnswerPath::Role);
+    assert!(
+        reply.messages[0]
+            .markdown
+            .contains("dites-moi d'abord qui vous êtes")
+    );
+    assert_eq!(reply.messages[0].choices.len(), 2);
+    // As a teacher, the answer stays hidden: never an empty message.
+    s.say("1");
+    let reply = s.say("note de service");
+    assert!(
+        reply
+            .messages
+            .iter()
+            .any(|m| !m.markdown.is_empty() || !m.choices.is_empty())
+    );
+    assert_ne!(title(&reply), "Notes de service");
+    // Management reads it.
+    let mut s = Session::new();
+    s.say("2");
+    assert_eq!(title(&s.say("note de service")), "Notes de service");
+}
+
+#[test]
+fn small_talk_and_navigation() {
+    let mut s = Session::new();
+    let reply = s.say("Bonjour !");
+    assert_eq!(reply.answer, Answer::Builtin("greeting".into()));
+    assert!(reply.messages[0].markdown.contains("qui êtes-vous"));
+    s.say("1");
+    let reply = s.say("merci beaucoup");
+    assert_eq!(reply.answer, Answer::Builtin("thanks".into()));
+    assert_eq!(
+        reply.messages[0].choices.len(),
+        3,
+        "thanks shows the last menu again"
+    );
+    s.say("2");
+    // `retour` goes back to the previous menu, `0` to the welcome.
+    assert_eq!(title(&s.say("retour")), "Menu prof");
+    assert_eq!(title(&s.say("0")), "INITIAL");
+    assert_eq!(title(&s.say("au revoir")), "BUILTIN");
+}
+
+#[test]
+fn off_topic_messages_fall_back() {
+    let mut s = Session::new();
+    for message in [
+        "menu de la cantine demain",
+        "y a grève jeudi ?",
+        "le parking est plein",
+    ] {
+        assert_eq!(title(&s.say(message)), "FALLBACK", "{message}");
+    }
+}
