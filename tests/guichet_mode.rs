@@ -147,3 +147,29 @@ fn off_topic_messages_fall_back() {
         assert_eq!(title(&s.say(message)), "FALLBACK", "{message}");
     }
 }
+
+#[test]
+fn five_custom_default_messages_never_hang_nor_repeat_the_last_four() {
+    let base = "---\nmessageParDéfaut: [\"a\", \"b\", \"c\", \"d\", \"e\"]\n---\n# T\nBonjour\n## Horaires\n- horaires\nDe 8 h à 18 h.\n";
+    let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
+    for mode in [MatchingMode::Chatmd, MatchingMode::Guichet] {
+        let engine = Engine::new(Arc::new(kb.clone()), mode, Strings::default());
+        let mut conversation = Conversation::default();
+        let mut rng = Rng::seeded(3);
+        let mut said: Vec<String> = Vec::new();
+        for _ in 0..30 {
+            let reply = engine.reply(
+                &mut conversation,
+                Input::Text("quelle météo demain".into()),
+                &mut rng,
+            );
+            assert_eq!(reply.answer.name(), "FALLBACK");
+            let text = reply.messages[0].markdown.clone();
+            assert!(
+                !said.iter().rev().take(4).any(|t| *t == text),
+                "{text} repeated within 4: {said:?}"
+            );
+            said.push(text);
+        }
+    }
+}

@@ -60,6 +60,23 @@ impl Displayer<'_> {
         |name: &str| self.conversation.variables.get(name).cloned()
     }
 
+    /// A condition's value; an evaluation error makes it false (as in ChatMD) and is logged
+    /// for the author, without the user's data.
+    fn holds(&self, condition: &crate::kb::body::Condition) -> bool {
+        match eval::evaluate(&condition.expr, &self.lookup()) {
+            Ok(value) => value.truthy(),
+            Err(err) => {
+                tracing::warn!(
+                    condition = %condition.source,
+                    line = condition.location.line,
+                    error = %err,
+                    "a condition could not be evaluated; its block is hidden"
+                );
+                false
+            }
+        }
+    }
+
     /// Displays `message`. `source` says which it is (for quiz retries); `first_welcome`
     /// shows the welcome's show-once parts; `become_options` makes its choices ChatMD's
     /// "last options" (false when the welcome is re-shown through an empty target).
@@ -120,10 +137,7 @@ impl Displayer<'_> {
         let mut shown = Vec::new();
         let mut shown_choices = Vec::new();
         for (choice, offer) in choices.iter().zip(offered) {
-            let visible = choice
-                .conditions
-                .iter()
-                .all(|c| eval::condition_holds(&c.expr, &self.lookup()));
+            let visible = choice.conditions.iter().all(|c| self.holds(c));
             if visible {
                 let label = self.substitute(&offer.label);
                 shown_choices.push(ShownChoice {
@@ -278,7 +292,7 @@ impl Displayer<'_> {
                     condition,
                     children,
                 } => {
-                    if eval::condition_holds(&condition.expr, &self.lookup()) {
+                    if self.holds(condition) {
                         self.render_nodes(children, show_once, out, next, effects);
                     }
                 }
