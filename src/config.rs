@@ -1368,8 +1368,14 @@ fn format_duration(duration: Duration) -> String {
     if millis == 0 {
         return "0s".to_owned();
     }
+    // "24h" reads better than "1d"; days only from two on ("48h" is "2d").
+    let units = if millis < 2 * DAY * 1_000 {
+        &UNITS[..4]
+    } else {
+        UNITS
+    };
     let mut text = String::new();
-    for (_, scale, name) in UNITS.iter().rev() {
+    for (_, scale, name) in units.iter().rev() {
         if millis >= *scale {
             text.push_str(&format!("{}{name}", millis / scale));
             millis %= scale;
@@ -1537,11 +1543,14 @@ mod tests {
 
     #[test]
     fn durations_print_back_as_written() {
-        for text in ["300ms", "30s", "5m", "7h", "1d", "90d", "1h30m", "1d1s"] {
+        for text in [
+            "300ms", "30s", "5m", "24h", "36h", "2d", "90d", "1h30m", "3d1s",
+        ] {
             let duration = parse_duration(text).unwrap();
             assert_eq!(format_duration(duration), text);
         }
-        assert_eq!(format_duration(Duration::from_secs(86_400)), "1d");
+        assert_eq!(format_duration(parse_duration("1d").unwrap()), "24h");
+        assert_eq!(format_duration(parse_duration("48h").unwrap()), "2d");
     }
 
     #[test]
