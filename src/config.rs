@@ -637,12 +637,6 @@ fn raw_from_toml(
         expected: kind.expected(),
         found,
     };
-    // A secret of the wrong type is still not echoed, in case it is the secret mistyped.
-    let found = |v: &DeValue<'_>| match (kind, v) {
-        (Kind::Secret, DeValue::String(_)) => "a string".to_owned(),
-        (Kind::Secret, DeValue::Integer(_) | DeValue::Float(_)) => "a number".to_owned(),
-        _ => describe(v),
-    };
     match (kind, value.get_ref()) {
         (Kind::Text, DeValue::String(s)) => Ok(Raw::Text(s.to_string())),
         (Kind::Secret, DeValue::String(s)) => Ok(Raw::Secret(Secret::new(s.to_string()))),
@@ -670,7 +664,9 @@ fn raw_from_toml(
             }
             Ok(Raw::List(list))
         }
-        (_, other) => Err(wrong(found(other), value.span())),
+        // `describe` quotes strings only, and a secret of the wrong type is never a string:
+        // a mistyped secret is not echoed.
+        (_, other) => Err(wrong(describe(other), value.span())),
     }
 }
 
@@ -1086,16 +1082,26 @@ impl Layer {
                 },
                 _ => match self.list("strings", &key) {
                     None => continue,
-                    // The bot draws one of them: an empty list would send empty messages.
-                    Some(found) if found.value.iter().all(|s| s.trim().is_empty()) => {
+                    // The bot draws one of them: an empty one would be sent as is.
+                    Some(found) if found.value.is_empty() => {
                         return Err(found.invalid("needs at least one sentence"));
+                    }
+                    Some(found) if found.value.iter().any(|s| s.trim().is_empty()) => {
+                        return Err(found.invalid("must not hold an empty sentence"));
                     }
                     Some(found) => serde_json::Value::from(found.value),
                 },
             };
             fields.insert(key, value);
         }
-        Ok(serde_json::from_value(serde_json::Value::Object(fields)).unwrap_or_default())
+        // Cannot fail: every value was typed after the default's own fields.
+        serde_json::from_value(serde_json::Value::Object(fields)).map_err(|err| {
+            ConfigError::InvalidValue {
+                at: self.section_origin("strings"),
+                key: "strings".to_owned(),
+                reason: err.to_string(),
+            }
+        })
     }
 
     fn required_text(&mut self, section: &'static str, key: &str) -> Result<Found<String>> {
@@ -1728,6 +1734,11 @@ mod tests {
             ("[limits]\nmessages = -1\n", "limits.messages", 2),
             ("[limits]\nper_seconds = 0\n", "limits.per_seconds", 2),
             ("[strings]\nfallback = []\n", "strings.fallback", 2),
+            (
+                "[strings]\nbad_words = [\"x\", \"\"]\n",
+                "strings.bad_words",
+                2,
+            ),
             ("[strings]\nnext_skip = \" \"\n", "strings.next_skip", 2),
             ("content = \"\"\n", "content", 1),
             (
