@@ -5,6 +5,7 @@
 //! decides replies, renderers turn them into each platform's format. Platform adapters sit
 //! behind cargo features so the core builds and tests in seconds.
 
+pub mod config;
 pub mod engine;
 pub mod kb;
 pub mod platform;

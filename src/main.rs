@@ -1,4 +1,5 @@
-//! The `guichet` command line: check a knowledge base, chat with it, replay messages.
+//! The `guichet` command line: check a knowledge base or a configuration, chat with a
+//! knowledge base, replay messages.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use guichet::config::{self, Settings};
 use guichet::engine::{Engine, MatchingMode, Rng};
 use guichet::kb;
 use guichet::service::{Bot, DEFAULT_IDLE_RESET};
@@ -57,6 +59,22 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Work with the daemon's configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration file without starting anything.
+    ///
+    /// Reads the file, the GUICHET_… environment overrides and the *_file secrets exactly as
+    /// `serve` does, then prints "ok" and the resulting settings with secrets hidden, or the
+    /// first error with its line or variable (exit 1).
+    Check {
+        #[arg(default_value = config::DEFAULT_FILE)]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -106,7 +124,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             guichet::replay::run(&engine, stdin, std::io::BufWriter::new(stdout), seed)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Config(ConfigCommand::Check { file })) => config_check(&file),
         None => chat(Path::new("content"), MatchingMode::Guichet, None),
+    }
+}
+
+fn config_check(file: &Path) -> Result<ExitCode> {
+    match Settings::load(Some(file), config::process_env()) {
+        Ok(settings) => {
+            println!("{}: ok\n\n{settings}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            Ok(ExitCode::from(1))
+        }
     }
 }
 
