@@ -6,6 +6,7 @@
 //! behind cargo features so the core builds and tests in seconds.
 
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod kb;
 pub mod platform;

@@ -35,6 +35,8 @@ pub struct Strings {
     pub ok_reply: String,
     /// The reply to a goodbye when the knowledge base has none.
     pub goodbye_reply: String,
+    /// Said once to a user who sends too many messages too fast (per-user throttle).
+    pub throttled: String,
     /// Words (normalised: lower case, no accents) that greet: answered with the welcome.
     pub greeting_words: Vec<String>,
     /// Words that thank.
@@ -80,6 +82,7 @@ impl Default for Strings {
             thanks_reply: "Avec plaisir ! Autre chose ?".into(),
             goodbye_reply: "Au revoir, bonne journée !".into(),
             ok_reply: "Très bien. Autre chose ?".into(),
+            throttled: "Doucement ! Vous m'envoyez beaucoup de messages : je vous réponds de nouveau dans un instant.".into(),
             greeting_words: words(&["bonjour", "bonsoir", "salut", "slt", "bjr", "coucou", "hello", "hey", "yo"]),
             thanks_words: words(&["merci", "mrc", "thanks", "thx", "merci beaucoup", "merci bien"]),
             goodbye_words: words(&["au revoir", "aurevoir", "bye", "ciao", "a bientot", "a plus", "bonne journee", "bonne soiree", "bonne fin de journee"]),
