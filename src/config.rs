@@ -1828,7 +1828,9 @@ mod tests {
         );
         let err = error(&format!("{MATRIX}access_token = \"t\"\ncatch_up = \"5\"\n"));
         assert!(err.to_string().contains("is not a duration"), "{err}");
-        let err = error(&format!("{MATRIX}access_token = \"t\"\nprefix = \"! aide\"\n"));
+        let err = error(&format!(
+            "{MATRIX}access_token = \"t\"\nprefix = \"! aide\"\n"
+        ));
         assert_eq!(err.line(), Some(5), "{err}");
     }
 
