@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -281,5 +281,4 @@ fn serve_stops_at_the_end_of_input_and_health_reports_it() {
         .output()
         .unwrap();
     assert_eq!(health.status.code(), Some(1));
-    let _ = Path::new("");
 }

@@ -39,35 +39,79 @@ fn dockerfile_builds_a_small_non_root_image_that_checks_its_health() {
     let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
     let ignore = std::fs::read_to_string(root.join(".dockerignore")).unwrap();
     let steps = instructions(&dockerfile);
-    let stages: Vec<usize> = steps.iter().enumerate().filter(|(_, (k, _))| k == "FROM").map(|(i, _)| i).collect();
+    let stages: Vec<usize> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, (k, _))| k == "FROM")
+        .map(|(i, _)| i)
+        .collect();
     assert!(stages.len() >= 2, "multi-stage build");
     assert!(steps[stages[0]].1.contains(" AS builder"));
-    assert!(steps[*stages.last().unwrap()].1.starts_with("debian:stable-slim"));
+    assert!(
+        steps[*stages.last().unwrap()]
+            .1
+            .starts_with("debian:stable-slim")
+    );
     let final_stage = &steps[*stages.last().unwrap()..];
     let find = |keyword: &str| -> Vec<&String> {
-        final_stage.iter().filter(|(k, _)| k == keyword).map(|(_, v)| v).collect()
+        final_stage
+            .iter()
+            .filter(|(k, _)| k == keyword)
+            .map(|(_, v)| v)
+            .collect()
     };
-    assert!(steps.iter().any(|(k, v)| k == "RUN" && v.contains("cargo build --release --locked")));
-    assert!(steps.iter().any(|(k, v)| k == "RUN" && v.contains("--mount=type=cache")));
+    assert!(
+        steps
+            .iter()
+            .any(|(k, v)| k == "RUN" && v.contains("cargo build --release --locked"))
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|(k, v)| k == "RUN" && v.contains("--mount=type=cache"))
+    );
     let user = find("USER");
     assert_eq!(user.len(), 1);
-    assert!(!["root", "0"].contains(&user[0].as_str()), "runs as {}", user[0]);
+    assert!(
+        !["root", "0"].contains(&user[0].as_str()),
+        "runs as {}",
+        user[0]
+    );
     assert!(find("VOLUME").iter().any(|v| v.contains("/data")));
     let health = find("HEALTHCHECK");
-    assert!(health.iter().any(|v| v.contains("CMD [\"guichet\", \"health\"")), "{health:?}");
+    assert!(
+        health
+            .iter()
+            .any(|v| v.contains("CMD [\"guichet\", \"health\"")),
+        "{health:?}"
+    );
     assert_eq!(find("ENTRYPOINT"), vec!["[\"guichet\", \"serve\"]"]);
-    assert!(final_stage.iter().any(|(k, v)| k == "RUN" && v.contains("ca-certificates")));
+    assert!(
+        final_stage
+            .iter()
+            .any(|(k, v)| k == "RUN" && v.contains("ca-certificates"))
+    );
 
-    let ignored: Vec<&str> = ignore.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let ignored: Vec<&str> = ignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
     for (keyword, args) in &steps {
         if keyword != "COPY" || args.starts_with("--from") {
             continue;
         }
         let parts: Vec<&str> = args.split_whitespace().collect();
         for source in &parts[..parts.len() - 1] {
-            assert!(root.join(source).exists(), "COPY source {source} does not exist");
+            assert!(
+                root.join(source).exists(),
+                "COPY source {source} does not exist"
+            );
             let top = source.trim_end_matches('/').split('/').next().unwrap();
-            assert!(!ignored.contains(&top), "COPY source {source} is excluded by .dockerignore");
+            assert!(
+                !ignored.contains(&top),
+                "COPY source {source} is excluded by .dockerignore"
+            );
         }
     }
     // The content the image ships is a valid knowledge base.
@@ -80,5 +124,8 @@ fn compose_example_mounts_state_and_keeps_secrets_out() {
     let compose = std::fs::read_to_string(root.join("compose.example.yaml")).unwrap();
     assert!(compose.contains("guichet-data:/data"));
     assert!(compose.contains("env_file: guichet.env"));
-    assert!(compose.contains("127.0.0.1:9100:9100"), "admin endpoint not published beyond the host");
+    assert!(
+        compose.contains("127.0.0.1:9100:9100"),
+        "admin endpoint not published beyond the host"
+    );
 }
