@@ -214,6 +214,19 @@ fn spawn_terminal(ctx: &Context) -> tokio::sync::oneshot::Receiver<AdapterResult
 /// Starts every enabled platform adapter. Each adds its block here, behind its cargo feature:
 /// `adapters.spawn(async move { ("name", run(settings, ctx).await.map_err(|e| e.to_string())) })`.
 fn spawn_adapters(settings: &Settings, ctx: &Context, adapters: &mut JoinSet<AdapterResult>) {
+    #[cfg(feature = "matrix")]
+    if let Some(matrix) = settings.matrix.clone() {
+        let ctx = ctx.clone();
+        let state_dir = settings.state_dir.clone();
+        adapters.spawn(async move {
+            let ended = crate::platform::matrix::run(matrix, &state_dir, ctx).await;
+            ("matrix", ended.map_err(|err| err.to_string()))
+        });
+    }
+    #[cfg(not(feature = "matrix"))]
+    if settings.matrix.is_some() {
+        tracing::warn!("[matrix] is configured, but this guichet was built without Matrix");
+    }
     let _ = (settings, ctx, adapters);
 }
 

@@ -462,7 +462,8 @@ mod tests {
     #[test]
     fn group_rooms_answer_only_when_addressed() {
         // (body, m.mentions user ids, formatted body, expected question or None)
-        let cases: &[(&str, &[&str], Option<&str>, Option<&str>)] = &[
+        type Case<'a> = (&'a str, &'a [&'a str], Option<&'a str>, Option<&'a str>);
+        let cases: &[Case] = &[
             ("bonjour tout le monde", &[], None, None),
             ("le guichetier est parti", &[], None, None),
             ("@room horaires", &[], None, None),

@@ -194,14 +194,16 @@ struct Job {
     received: Instant,
 }
 
+/// A room's worker: its queue and task.
+type RoomWorker = (mpsc::UnboundedSender<Job>, JoinHandle<()>);
+
 struct Adapter {
     me: Me,
     client: Client,
     settings: MatrixSettings,
     ctx: Context,
     session_file: PathBuf,
-    /// Each room's worker: its queue and task.
-    rooms: Mutex<HashMap<OwnedRoomId, (mpsc::UnboundedSender<Job>, JoinHandle<()>)>>,
+    rooms: Mutex<HashMap<OwnedRoomId, RoomWorker>>,
     /// Events handed to workers and not finished: the sync token is saved only at zero.
     in_flight: AtomicUsize,
 }

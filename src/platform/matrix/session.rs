@@ -105,7 +105,7 @@ pub async fn connect(
                 .initial_device_display_name(&settings.device_name)
                 .send()
                 .await
-                .map_err(|err| login_error(err.into(), &session_file))?;
+                .map_err(|err| login_error(err, &session_file))?;
             save_session(&session_file, &settings.homeserver, &client)?;
             info!("matrix: logged in with the password; the session is saved for restarts");
             (client, false)
