@@ -26,7 +26,6 @@ use matrix_sdk::ruma::events::typing::TypingEventContent;
 use matrix_sdk::ruma::events::{Mentions, SyncEphemeralRoomEvent};
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, UserId};
 use matrix_sdk::{Client, deserialized_responses::EncryptionInfo};
-use matrix_sdk_base::crypto::CollectStrategy;
 
 use guichet::config::{MatrixLogin, MatrixSettings, MessageType, RoomPolicy, Secret};
 use guichet::daemon::{Context, Status};
@@ -601,8 +600,22 @@ pub struct InProcessBot {
     pub state_dir: PathBuf,
 }
 
+/// With `RUST_LOG` set, the in-process bots log to stderr (all tests mixed): for debugging.
+fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .try_init();
+        }
+    });
+}
+
 impl InProcessBot {
     pub fn start(settings: MatrixSettings, state_dir: &Path) -> Self {
+        init_logs();
         std::fs::create_dir_all(state_dir).unwrap();
         let content = write_content(state_dir);
         let (kb, _) = guichet::kb::load(&content).unwrap();
@@ -822,6 +835,14 @@ impl Drop for Human {
 
 impl Human {
     pub async fn login(synapse: &Synapse, localpart: &str, dir: &Path) -> Self {
+        // Element's "exclude insecure devices" key sharing. matrix-sdk does not re-export
+        // `CollectStrategy` and its default shares with every device: name the variant through
+        // serde rather than add matrix-sdk-base, which `--no-default-features` would then build.
+        let strategy = serde_json::from_value(serde_json::json!("IdentityBasedStrategy")).unwrap();
+        assert_eq!(
+            serde_json::to_value(&strategy).unwrap(),
+            serde_json::json!("IdentityBasedStrategy")
+        );
         let client = Client::builder()
             .homeserver_url(&synapse.url)
             .sqlite_store(dir.join(format!("human-{localpart}")), None)
@@ -829,7 +850,7 @@ impl Human {
                 auto_enable_cross_signing: true,
                 ..Default::default()
             })
-            .with_room_key_recipient_strategy(CollectStrategy::IdentityBasedStrategy)
+            .with_room_key_recipient_strategy(strategy)
             .build()
             .await
             .unwrap();
@@ -1131,7 +1152,11 @@ impl Human {
     /// Waits until every device of `user` is signed by its owner, as this client sees it:
     /// before that, strict clients share no room keys with it.
     pub async fn wait_cross_signed(&self, user: &UserId) -> Vec<String> {
-        let deadline = Instant::now() + WAIT;
+        self.wait_cross_signed_within(user, WAIT).await
+    }
+
+    pub async fn wait_cross_signed_within(&self, user: &UserId, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
         loop {
             let _ = self.client.encryption().request_user_identity(user).await;
             if let Ok(devices) = self.client.encryption().get_user_devices(user).await {

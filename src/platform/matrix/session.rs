@@ -355,7 +355,7 @@ pub async fn secure_device(client: &Client, settings: &MatrixSettings) {
         };
         match (identity_exists, recovery_key) {
             (true, Some(key)) => match encryption.recovery().recover(key).await {
-                Ok(()) => info!("matrix: device verified with the recovery key"),
+                Ok(()) => info!("matrix: cross-signing keys restored with the recovery key"),
                 Err(err) => error!(
                     error = %err,
                     "matrix: the recovery key does not open this account's key storage; \
@@ -370,6 +370,8 @@ pub async fn secure_device(client: &Client, settings: &MatrixSettings) {
         }
     }
 
+    sign_own_device(client).await;
+
     let Some(key) = recovery_key else {
         debug!("matrix: no recovery key configured");
         return;
@@ -382,6 +384,47 @@ pub async fn secure_device(client: &Client, settings: &MatrixSettings) {
             Err(err) => error!(error = %err, "matrix: cannot enable key storage and backup"),
         }
     }
+}
+
+/// Signs the bot's device with its self-signing key, if it has that key and the device is not
+/// signed yet. Restoring the keys signs the device only if the device was already known
+/// locally, which right after a first login it may not be: ask the server, then sign.
+async fn sign_own_device(client: &Client) {
+    let encryption = client.encryption();
+    let has_key = encryption
+        .cross_signing_status()
+        .await
+        .is_some_and(|status| status.has_self_signing);
+    let Some(me) = client.user_id() else {
+        return;
+    };
+    if !has_key {
+        return;
+    }
+    let mut backoff =
+        super::backoff::Backoff::new(Duration::from_millis(200), Duration::from_secs(2));
+    while backoff.attempts() < 6 {
+        // A keys query for ourselves brings our own device into the store.
+        if let Err(err) = encryption.request_user_identity(me).await {
+            debug!(error = %err, "matrix: own keys query failed");
+        }
+        match encryption.get_own_device().await {
+            Ok(Some(device)) if device.is_cross_signed_by_owner() => {
+                info!("matrix: the bot's device is verified (cross-signed)");
+                return;
+            }
+            Ok(Some(device)) => match device.verify().await {
+                Ok(()) => {}
+                Err(err) => debug!(error = %err, "matrix: cannot sign the bot's device yet"),
+            },
+            Ok(None) => debug!("matrix: own device not known yet"),
+            Err(err) => debug!(error = %err, "matrix: cannot read own device"),
+        }
+        tokio::time::sleep(backoff.next_delay()).await;
+    }
+    warn!(
+        "matrix: the bot's device could not be cross-signed; strict clients may not share keys with it"
+    );
 }
 
 async fn bootstrap_cross_signing(client: &Client, settings: &MatrixSettings) {
