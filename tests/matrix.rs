@@ -276,7 +276,8 @@ async fn serve_restarts_as_the_same_device_and_catches_up_once() {
     let bot_id = synapse.register("guichet", false).await;
     synapse.register("ana", false).await;
     let state = dir.join("state");
-    let serve = ServeProcess::start(&synapse, "guichet", &state, "catch_up = \"3s\"\n");
+    let restart_config = format!("{}\ncatch_up = \"3s\"", password_line());
+    let serve = ServeProcess::start(&synapse, "guichet", &state, &restart_config);
     let ana = Human::login(&synapse, "ana", &dir).await;
 
     let devices = ana.wait_cross_signed(&bot_id).await;
@@ -301,7 +302,7 @@ async fn serve_restarts_as_the_same_device_and_catches_up_once() {
     ana.send(&room, "pomme").await;
     tokio::time::sleep(Duration::from_millis(3500)).await;
     ana.send(&room, "2").await;
-    let serve = ServeProcess::start(&synapse, "guichet", &state, "catch_up = \"3s\"\n");
+    let serve = ServeProcess::start(&synapse, "guichet", &state, &restart_config);
 
     let canteen = ana.next_message(&room, &bot_id).await;
     assert_eq!(
@@ -483,9 +484,10 @@ async fn invites_follow_the_allow_list_and_the_bot_leaves_when_alone() {
     bot.stop().await.unwrap();
 }
 
-/// A revoked access token stops the adapter with a clear message instead of retrying.
+/// A revoked access token stops `guichet serve` with a clear message and a failure exit,
+/// instead of retrying.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoked_token_is_a_clear_fatal_error() {
+async fn a_revoked_token_stops_serve_with_a_clear_message() {
     if skip() {
         return;
     }
@@ -494,10 +496,12 @@ async fn a_revoked_token_is_a_clear_fatal_error() {
     let bot_id = synapse.register("guichet", false).await;
     synapse.register("ana", false).await;
     let token = synapse.login_token("guichet").await;
-    let mut settings = bot_settings(&synapse, "guichet");
-    settings.login =
-        guichet::config::MatrixLogin::AccessToken(guichet::config::Secret::new(token.clone()));
-    let bot = InProcessBot::start(settings, &dir.join("bot"));
+    let serve = ServeProcess::start(
+        &synapse,
+        "guichet",
+        &dir.join("state"),
+        &format!("access_token = {token:?}"),
+    );
     let ana = Human::login(&synapse, "ana", &dir).await;
     let room = ana.create_room(&[&bot_id], true, false).await;
     ana.member(&room, &bot_id, MembershipState::Join).await;
@@ -513,14 +517,19 @@ async fn a_revoked_token_is_a_clear_fatal_error() {
         )
         .await;
     assert_eq!(status, 200);
-    // Wakes the bot's long-poll, so the next sync meets the revoked token at once.
+    // Wakes the bot's long-poll, so its next sync meets the revoked token at once.
     ana.send(&room, "1").await;
-    let err = bot.ended(Duration::from_secs(40)).await.unwrap_err();
-    let message = err.to_string();
+    let log = serve.log.clone();
+    let code = tokio::task::spawn_blocking(move || serve.exit_code(Duration::from_secs(40)))
+        .await
+        .unwrap();
+    let log = std::fs::read_to_string(log).unwrap();
+    assert_eq!(code, Some(2), "guichet serve did not fail: {log}");
     assert!(
-        message.contains("access token") && message.contains("revoked"),
-        "{message}"
+        log.contains("guichet: the matrix adapter failed: the homeserver no longer accepts the bot's access token (revoked or expired)"),
+        "{log}"
     );
+    assert_eq!(log.matches("sync failed").count(), 0, "retried: {log}");
 }
 
 /// Key storage derives its key from the passphrase with PBKDF2 (500 000 rounds): seconds in a

@@ -650,18 +650,6 @@ impl InProcessBot {
             .expect("the adapter did not stop within 15 s")
             .unwrap()
     }
-
-    /// Waits for the adapter to end by itself (a fatal error).
-    pub async fn ended(
-        mut self,
-        timeout: Duration,
-    ) -> Result<(), guichet::platform::matrix::MatrixError> {
-        let task = self.task.take().unwrap();
-        tokio::time::timeout(timeout, task)
-            .await
-            .expect("the adapter did not end")
-            .unwrap()
-    }
 }
 
 impl Drop for InProcessBot {
@@ -679,9 +667,15 @@ pub struct ServeProcess {
     pub log: PathBuf,
 }
 
+/// The `[matrix]` line of a password login.
+pub fn password_line() -> String {
+    format!("password = {PASSWORD:?}")
+}
+
 impl ServeProcess {
-    /// Writes a config with a `[matrix]` section for `localpart` and starts the daemon.
-    pub fn start(synapse: &Synapse, localpart: &str, state_dir: &Path, extra_matrix: &str) -> Self {
+    /// Writes a config with a `[matrix]` section for `localpart`, completed by `matrix_lines`
+    /// (the login: [`password_line`] or an `access_token`), and starts the daemon.
+    pub fn start(synapse: &Synapse, localpart: &str, state_dir: &Path, matrix_lines: &str) -> Self {
         std::fs::create_dir_all(state_dir).unwrap();
         let content = write_content(state_dir);
         let config = state_dir.join("guichet.toml");
@@ -689,8 +683,8 @@ impl ServeProcess {
             &config,
             format!(
                 "content = {content:?}\nstate_dir = {state:?}\n\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n\n\
-                 [matrix]\nhomeserver = {hs:?}\nuser = \"@{localpart}:{SERVER_NAME}\"\npassword = {PASSWORD:?}\n\
-                 allowed_inviters = [\"@*:{SERVER_NAME}\"]\n{extra_matrix}",
+                 [matrix]\nhomeserver = {hs:?}\nuser = \"@{localpart}:{SERVER_NAME}\"\n\
+                 allowed_inviters = [\"@*:{SERVER_NAME}\"]\n{matrix_lines}\n",
                 content = content.display().to_string(),
                 state = state_dir.display().to_string(),
                 admin = free_port(),
@@ -722,10 +716,6 @@ impl ServeProcess {
     /// Waits for the daemon to exit by itself; its exit code.
     pub fn exit_code(mut self, timeout: Duration) -> Option<i32> {
         self.process.take().and_then(|p| p.wait(timeout))
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 
@@ -1032,16 +1022,6 @@ impl Human {
         self.inbox.seen.lock().unwrap().iter().any(|s| {
             matches!(s, Seen::Message(m) if m.room == room.room_id() && m.sender == from && m.in_reply_to() == Some(question.as_str()))
         })
-    }
-
-    /// Whether a message from `from` in `room` is waiting, without waiting.
-    pub fn has_message(&self, room: &Room, from: &UserId) -> bool {
-        self.inbox
-            .seen
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|s| matches!(s, Seen::Message(m) if m.room == room.room_id() && m.sender == from))
     }
 
     pub async fn member(&self, room: &Room, user: &UserId, membership: MembershipState) {

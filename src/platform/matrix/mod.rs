@@ -59,42 +59,43 @@ const TYPING_REFRESH: Duration = Duration::from_secs(3);
 /// On shutdown, answers in flight get this long to go out.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
 
-/// Errors that stop the adapter. Each says what the admin can do.
+/// Errors that stop the adapter. Each says what the admin can do; the daemon prefixes them
+/// with the adapter's name.
 #[derive(Debug, thiserror::Error)]
 pub enum MatrixError {
-    #[error("matrix: cannot use {}", path.display())]
+    #[error("cannot use {}: {source}", path.display())]
     StateDir {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("matrix: cannot open the store in {}", path.display())]
+    #[error("cannot open the store in {}: {source}", path.display())]
     Store {
         path: PathBuf,
         #[source]
         source: Box<matrix_sdk::ClientBuildError>,
     },
-    #[error("matrix: cannot reach the homeserver {url}")]
+    #[error("cannot reach the homeserver {url}: {source}")]
     Homeserver {
         url: String,
         #[source]
         source: Box<matrix_sdk::ClientBuildError>,
     },
     #[error(
-        "matrix: {} is not a saved session (delete it to log in again)",
+        "{} is not a saved session (delete it to log in again)",
         path.display()
     )]
     CorruptSession { path: PathBuf },
     #[error(
-        "matrix: the homeserver no longer accepts the bot's access token (revoked or expired). \
+        "the homeserver no longer accepts the bot's access token (revoked or expired). \
          Configure a new `access_token`, or with a `password` delete {} to log in again",
         session_file.display()
     )]
     Unauthorized { session_file: PathBuf },
-    #[error("matrix: login failed: {reason}")]
+    #[error("login failed: {reason}")]
     Login { reason: String },
     /// Only ever retried, never returned by [`run`].
-    #[error("matrix: homeserver unreachable: {0}")]
+    #[error("homeserver unreachable: {0}")]
     Unreachable(String),
 }
 
