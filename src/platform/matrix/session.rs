@@ -273,11 +273,17 @@ fn save_session(path: &Path, homeserver: &str, client: &Client) -> Result<(), Ma
             reason: "no session after logging in".into(),
         });
     };
-    let saved = SavedSession {
-        homeserver: homeserver.to_owned(),
-        session,
-    };
-    let text = serde_json::to_string_pretty(&saved).map_err(|_| MatrixError::CorruptSession {
+    write_session(
+        path,
+        &SavedSession {
+            homeserver: homeserver.to_owned(),
+            session,
+        },
+    )
+}
+
+fn write_session(path: &Path, saved: &SavedSession) -> Result<(), MatrixError> {
+    let text = serde_json::to_string_pretty(saved).map_err(|_| MatrixError::CorruptSession {
         path: path.to_owned(),
     })?;
     let io = |source| MatrixError::StateDir {
@@ -453,5 +459,64 @@ async fn bootstrap_cross_signing(client: &Client, settings: &MatrixSettings) {
     {
         Ok(()) => info!("matrix: cross-signing set up; the bot's device is verified"),
         Err(err) => error!(error = %err, "matrix: cannot set up cross-signing"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use matrix_sdk::ruma::{owned_device_id, owned_user_id};
+
+    #[test]
+    fn the_session_file_round_trips_privately_and_a_corrupt_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SESSION_FILE);
+        assert!(read_session(&path).unwrap().is_none());
+
+        let saved = SavedSession {
+            homeserver: "https://matrix.example.org".into(),
+            session: MatrixSession {
+                meta: SessionMeta {
+                    user_id: owned_user_id!("@guichet:example.org"),
+                    device_id: owned_device_id!("GUICHETDEV"),
+                },
+                tokens: SessionTokens {
+                    access_token: "secret".into(),
+                    refresh_token: None,
+                },
+            },
+        };
+        write_session(&path, &saved).unwrap();
+        let read = read_session(&path).unwrap().unwrap();
+        assert_eq!(read.session.meta.device_id, "GUICHETDEV");
+        assert_eq!(read.session.tokens.access_token, "secret");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the session holds a token");
+        }
+
+        std::fs::write(&path, "{ not json").unwrap();
+        let err = read_session(&path).err().unwrap();
+        assert!(matches!(err, MatrixError::CorruptSession { .. }));
+        assert!(err.to_string().contains(SESSION_FILE), "{err}");
+    }
+
+    #[test]
+    fn a_previous_device_store_is_kept_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join(STORE_DIR);
+        set_aside(&store).unwrap();
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::write(store.join("matrix-sdk-crypto.sqlite3"), "keys").unwrap();
+        set_aside(&store).unwrap();
+        assert!(!store.exists());
+        let kept: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(kept.len(), 1);
+        assert!(kept[0].starts_with("store.previous-"), "{kept:?}");
     }
 }
