@@ -215,6 +215,11 @@ impl Engine {
         self.mode
     }
 
+    /// The bot's own words this engine answers with (adapters say some of them too).
+    pub fn strings(&self) -> &Strings {
+        &self.strings
+    }
+
     /// Decides the reply to `input` and updates `conversation`.
     pub fn reply(&self, conversation: &mut Conversation, input: Input, rng: &mut Rng) -> Reply {
         match input {
@@ -250,6 +255,19 @@ impl Engine {
             .collect();
         conversation.last_options = offered.clone();
         conversation.shown = offered;
+    }
+
+    /// The ids ([`ShownChoice::id`]) of the welcome's choices that set a variable: the
+    /// profile (role) choices, which a "change my profile" command offers alone. Empty when
+    /// the welcome sets nothing.
+    pub fn profile_choice_ids(&self) -> Vec<String> {
+        self.kb
+            .welcome
+            .choices
+            .iter()
+            .filter(|c| c.assignment.is_some())
+            .map(|c| display::choice_id(&display::offered(c, &self.strings.default_choice)))
+            .collect()
     }
 
     /// Shows the response with this exact title, as a click on a choice leading to it would
