@@ -228,10 +228,11 @@ fn resume(shared: &Shared, s: &mut State, socket: &mut Socket, d: &Value) {
         return;
     };
     let from = seq.saturating_sub(std::mem::take(&mut s.replay_overlap));
+    // Session events themselves are never replayed.
     let missed: Vec<Value> = session
         .sent
         .iter()
-        .filter(|(n, _)| *n > from)
+        .filter(|(n, frame)| *n > from && frame["t"] != "READY" && frame["t"] != "RESUMED")
         .map(|(_, frame)| frame.clone())
         .collect();
     socket.identified = true;
@@ -244,6 +245,7 @@ fn resume(shared: &Shared, s: &mut State, socket: &mut Socket, d: &Value) {
     });
     for frame in missed {
         let _ = socket.tx.send(Outbound::Text(frame.to_string()));
+        s.replayed.push(frame);
     }
     dispatch(s, "RESUMED", json!({}));
 }

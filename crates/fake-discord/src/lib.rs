@@ -248,6 +248,8 @@ pub(crate) struct State {
     pub connections: Vec<Connection>,
     pub frames: Vec<(usize, Value)>,
     pub dispatches: Vec<Value>,
+    /// Dispatches sent again on RESUME.
+    pub replayed: Vec<Value>,
     pub rest_calls: Vec<RestCall>,
     pub violations: Vec<String>,
     pub heartbeat_acks: bool,
@@ -366,6 +368,7 @@ impl FakeDiscord {
             connections: Vec::new(),
             frames: Vec::new(),
             dispatches: Vec::new(),
+            replayed: Vec::new(),
             rest_calls: Vec::new(),
             violations: Vec::new(),
             heartbeat_acks: true,
@@ -656,9 +659,15 @@ impl FakeDiscord {
         self.shared.lock().frames.clone()
     }
 
-    /// Every dispatch the fake sent (or buffered while the bot was away).
+    /// Every dispatch the fake produced, once each (sent, or buffered while the bot was
+    /// away); replays are in [`Self::replayed`].
     pub fn dispatches(&self) -> Vec<Value> {
         self.shared.lock().dispatches.clone()
+    }
+
+    /// The dispatches sent again on a RESUME, in order.
+    pub fn replayed(&self) -> Vec<Value> {
+        self.shared.lock().replayed.clone()
     }
 
     pub fn connections(&self) -> Vec<Connection> {

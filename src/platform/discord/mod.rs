@@ -91,11 +91,9 @@ pub async fn run(settings: DiscordSettings, ctx: Context) -> Result<(), DiscordE
     }
 
     let shards = client.shard_manager.clone();
-    let mut shutdown = ctx.shutdown.clone();
     let result = tokio::select! {
         result = client.start() => result.map_err(refusal),
-        // A dropped sender means the daemon is gone: stop too.
-        _ = shutdown.wait_for(|stop| *stop) => {
+        () = shutting_down(ctx.shutdown.clone()) => {
             shards.shutdown_all().await;
             Ok(())
         }
@@ -105,6 +103,11 @@ pub async fn run(settings: DiscordSettings, ctx: Context) -> Result<(), DiscordE
         tracing::info!("Discord adapter stopped");
     }
     result
+}
+
+/// Resolves when the daemon shuts down, or is gone (its sender dropped).
+async fn shutting_down(mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 /// The errors that end the adapter, in the admin's terms.
