@@ -9,7 +9,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use guichet::config::{self, Settings};
-use guichet::engine::{Engine, MatchingMode, Rng};
+use guichet::daemon::Context as AdapterContext;
+use guichet::engine::{Engine, MatchingMode};
 use guichet::kb;
 use guichet::service::{Bot, DEFAULT_IDLE_RESET};
 use guichet::store::MemoryStore;
@@ -25,6 +26,16 @@ use guichet::strings::Strings;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Log format: `text` for people, `json` for containers and log collectors. The level is
+    /// set with RUST_LOG (default: info for serve, warn otherwise).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +69,36 @@ enum Command {
         mode: Mode,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+    },
+    /// Run the daemon: every platform enabled in the configuration, one engine, one state
+    /// store, hot reload, and the admin endpoint (/healthz, /metrics).
+    Serve {
+        /// The configuration file; without it (and no config.toml here), the terminal
+        /// adapter on content/.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Also chat in this terminal.
+        #[arg(long)]
+        terminal: bool,
+    },
+    /// Ask a running daemon whether it is healthy (exit 0) or not (exit 1); for Docker's
+    /// HEALTHCHECK.
+    Health {
+        /// Read the admin address from this configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The admin address, e.g. 127.0.0.1:9100 (default: the configuration's).
+        #[arg(long)]
+        address: Option<std::net::SocketAddr>,
+    },
+    /// Print the most frequent unanswered questions and answered responses (needs
+    /// `[stats] enabled = true`).
+    Stats {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// How many lines of each list.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
     },
     /// Work with the daemon's configuration file.
     #[command(subcommand)]
@@ -93,14 +134,22 @@ impl From<Mode> for MatchingMode {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Some(Command::Serve { .. })) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -117,6 +166,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             deny_warnings,
         }) => check(&path, deny_warnings),
         Some(Command::Chat { path, mode, seed }) => chat(&path, mode.into(), seed),
+        Some(Command::Serve { config, terminal }) => serve(config.as_deref(), terminal),
+        Some(Command::Health { config, address }) => health(config.as_deref(), address),
+        Some(Command::Stats { config, top }) => stats(config.as_deref(), top),
         Some(Command::Replay { path, mode, seed }) => {
             let engine = load_engine(&path, mode.into())?;
             let stdin = std::io::stdin().lock();
@@ -127,6 +179,72 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Config(ConfigCommand::Check { file })) => config_check(&file),
         None => chat(Path::new("content"), MatchingMode::Guichet, None),
     }
+}
+
+/// The configuration: the named file, else `config.toml` if present, else defaults (the
+/// terminal on content/); environment overrides apply in every case.
+fn load_settings(file: Option<&Path>) -> Result<Settings> {
+    let default = Path::new(config::DEFAULT_FILE);
+    let file = file.or_else(|| default.exists().then_some(default));
+    Ok(Settings::load(file, config::process_env())?)
+}
+
+fn serve(file: Option<&Path>, terminal: bool) -> Result<ExitCode> {
+    let settings = load_settings(file)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let served = runtime.block_on(guichet::daemon::serve::serve(
+        settings,
+        guichet::daemon::serve::ServeOptions { terminal },
+    ));
+    // The terminal's stdin reader may still be blocked on a line: do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    served?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn health(file: Option<&Path>, address: Option<std::net::SocketAddr>) -> Result<ExitCode> {
+    let address = match address {
+        Some(address) => address,
+        None => load_settings(file)?.admin.listen,
+    };
+    match guichet::daemon::admin::probe(address) {
+        Ok((200, body)) => {
+            println!("{body}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok((code, body)) => {
+            println!("{code} {body}");
+            Ok(ExitCode::from(1))
+        }
+        Err(err) => {
+            println!("no answer from {address}: {err}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn stats(file: Option<&Path>, top: usize) -> Result<ExitCode> {
+    let settings = load_settings(file)?;
+    let path = settings.state_dir.join(guichet::daemon::serve::STATS_FILE);
+    if !settings.stats.enabled || !path.exists() {
+        println!(
+            "No statistics: they are off unless the configuration says `[stats] enabled = true`."
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stats = guichet::daemon::stats::Stats::open(&path)?;
+    println!("Questions without an answer (most frequent first):");
+    for (question, count) in stats.top_unanswered(top)? {
+        println!("{count:>6}  {question}");
+    }
+    println!("\nResponses answered:");
+    for (title, count) in stats.top_answered(top)? {
+        println!("{count:>6}  {title}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn config_check(file: &Path) -> Result<ExitCode> {
@@ -158,16 +276,13 @@ fn load_engine(path: &Path, mode: MatchingMode) -> Result<Engine> {
 fn chat(path: &Path, mode: MatchingMode, seed: Option<u64>) -> Result<ExitCode> {
     let engine = load_engine(path, mode)?;
     let bot = Bot::new(engine, Arc::new(MemoryStore::new()), DEFAULT_IDLE_RESET);
-    let mut rng = seed.map_or_else(Rng::from_time, Rng::seeded);
+    if let Some(seed) = seed {
+        bot.set_seed(seed);
+    }
+    let ctx = AdapterContext::local(Arc::new(bot), Strings::default().throttled);
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();
-    guichet::platform::terminal::run(
-        &bot,
-        stdin.lock(),
-        std::io::stdout().lock(),
-        interactive,
-        &mut rng,
-    )?;
+    guichet::platform::terminal::run(&ctx, stdin.lock(), std::io::stdout().lock(), interactive)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,6 +16,9 @@ pub struct Bot {
     engine: RwLock<Arc<Engine>>,
     store: Arc<dyn StateStore>,
     idle_reset: Duration,
+    /// Randomness for alternatives and shuffles: seeded from the clock, or fixed for
+    /// reproducible runs.
+    rng: std::sync::Mutex<Rng>,
 }
 
 impl std::fmt::Debug for Bot {
@@ -32,7 +35,35 @@ impl Bot {
             engine: RwLock::new(Arc::new(engine)),
             store,
             idle_reset,
+            rng: std::sync::Mutex::new(Rng::from_time()),
         }
+    }
+
+    /// Makes random choices reproducible.
+    pub fn set_seed(&self, seed: u64) {
+        match self.rng.lock() {
+            Ok(mut rng) => *rng = Rng::seeded(seed),
+            Err(poisoned) => *poisoned.into_inner() = Rng::seeded(seed),
+        }
+    }
+
+    /// Handles one input of one user with the bot's own randomness.
+    pub fn respond(
+        &self,
+        key: &ConversationKey,
+        input: Input,
+        now_ms: i64,
+    ) -> Result<Reply, StoreError> {
+        let mut rng = match self.rng.lock() {
+            Ok(rng) => rng.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let reply = self.handle(key, input, now_ms, &mut rng);
+        match self.rng.lock() {
+            Ok(mut shared) => *shared = rng,
+            Err(poisoned) => *poisoned.into_inner() = rng,
+        }
+        reply
     }
 
     /// The engine currently answering.

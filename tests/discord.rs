@@ -56,6 +56,7 @@ fn context(store: Arc<dyn StateStore>, shutdown: watch::Receiver<bool>) -> Conte
         throttle: None,
         shutdown,
         throttle_notice: Strings::default().throttled,
+        stats: None,
     }
 }
 
@@ -685,4 +686,110 @@ async fn a_wrong_token_is_refused() {
         "{result:?}"
     );
     assert!(fake.connections().is_empty());
+}
+
+/// `guichet serve` as an admin runs it, its stderr kept for the failure message.
+struct Served {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    admin: u16,
+}
+
+impl Served {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn health(&self) -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.admin)).unwrap();
+        write!(stream, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("guichet serve's log:\n{}", self.log());
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guichet_serve_with_a_discord_section_answers_on_the_fake() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    std::fs::create_dir(path("content")).unwrap();
+    std::fs::write(path("content/index.md"), knowledge_base()).unwrap();
+    std::fs::write(path("discord_token"), format!("{TOKEN}\n")).unwrap();
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = format!(
+        "content = {:?}\nstate_dir = {:?}\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n\
+         [discord]\ntoken_file = {:?}\nguild_ids = [\"{guild}\"]\napi_base = {:?}\n",
+        path("content"),
+        path("state"),
+        path("discord_token"),
+        fake.http_base(),
+    );
+    std::fs::write(path("config.toml"), config).unwrap();
+    let log = path("serve.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .args(["serve", "--config"])
+        .arg(path("config.toml"))
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut served = Served { child, log, admin };
+
+    fake.wait_ready().await;
+    fake.say(ana, channel, &format!("<@{}> horaires", fake.bot_id()));
+    let answer = fake.wait_bot_messages(channel, 1).await[0].clone();
+    assert!(
+        answer.content.contains("De 8 h à 17 h."),
+        "{}",
+        answer.content
+    );
+    assert!(
+        served.health().contains(r#""discord":"connected""#),
+        "{}",
+        served.health()
+    );
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    assert!(fake.unknown_routes().is_empty());
+    assert!(!served.log().contains(TOKEN), "the token is never logged");
+
+    // A graceful stop: SIGTERM, the adapter closes, exit code 0.
+    let pid = served.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = served.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}\n{}", served.log());
+    assert!(!served.log().contains(" WARN "), "{}", served.log());
 }

@@ -173,3 +173,19 @@ fn five_custom_default_messages_never_hang_nor_repeat_the_last_four() {
         }
     }
 }
+
+#[test]
+fn a_menu_from_before_a_reload_that_removed_its_target_leads_to_the_welcome() {
+    let mut s = Session::new();
+    s.say("1");
+    // The base is edited: `Stage` disappears; the conversation still shows the old menu.
+    let edited = BASE.replace(
+        "## Stage\n- stage\n- formation\nInscription au stage sur le portail.\n",
+        "",
+    );
+    let kb = guichet::kb::parse_str("t.md", &edited).kb.unwrap();
+    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+    let reply = engine.reply(&mut s.conversation, Input::Pick(0), &mut s.rng);
+    assert_eq!(reply.answer, Answer::Initial);
+    assert!(reply.messages[0].markdown.contains("qui êtes-vous"));
+}

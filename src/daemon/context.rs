@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Answer, Input, Reply, Rng};
+use crate::engine::{Answer, Input, Reply};
 use crate::service::{Bot, now_ms};
 use crate::store::{ConversationKey, StoreError};
 
@@ -81,6 +81,8 @@ pub struct Context {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Said once to a user who sends too much too fast.
     pub throttle_notice: String,
+    /// Opt-in anonymous statistics.
+    pub stats: Option<Arc<super::stats::Stats>>,
 }
 
 /// What an adapter should do with a message.
@@ -94,11 +96,28 @@ pub enum Outcome {
 }
 
 impl Context {
+    /// A context for a single local user (the terminal chat): no throttle, no shutdown.
+    pub fn local(bot: Arc<Bot>, throttle_notice: String) -> Self {
+        let (_, shutdown) = tokio::sync::watch::channel(false);
+        Self {
+            bot,
+            status: Arc::new(Status::new()),
+            throttle: None,
+            shutdown,
+            throttle_notice,
+            stats: None,
+        }
+    }
+
     /// Handles one input of one user: throttle, engine, state, metrics.
     pub fn handle(&self, key: &ConversationKey, input: Input) -> Result<Outcome, StoreError> {
         let platform = key.platform.clone();
-        self.status.message_received(&platform);
-        if let Some(throttle) = &self.throttle {
+        // Opening a conversation is not a message from the user.
+        let from_user = !matches!(input, Input::Start);
+        if from_user {
+            self.status.message_received(&platform);
+        }
+        if let Some(throttle) = self.throttle.as_ref().filter(|_| from_user) {
             match throttle.admit(key, Instant::now()) {
                 Admission::Allow => {}
                 Admission::Notify => return Ok(Outcome::Notice(self.throttle_notice.clone())),
@@ -106,8 +125,16 @@ impl Context {
             }
         }
         let started = Instant::now();
-        let mut rng = Rng::from_time();
-        let reply = self.bot.handle(key, input, now_ms(), &mut rng)?;
+        let question = match &input {
+            Input::Text(text) | Input::Message(text) => Some(text.clone()),
+            Input::Start | Input::Pick(_) => None,
+        };
+        let reply = self.bot.respond(key, input, now_ms())?;
+        if let Some(stats) = &self.stats
+            && let Err(err) = stats.record(&reply.answer, question.as_deref())
+        {
+            tracing::warn!(error = %err, "could not record statistics");
+        }
         let fallback = matches!(reply.answer, Answer::Fallback { .. });
         self.status.answered(&platform, fallback, started.elapsed());
         Ok(Outcome::Reply(reply))

@@ -403,9 +403,12 @@ impl Engine {
                     path: AnswerPath::Pick,
                     score: 0.0,
                 },
+                // The target names no response: a dangling choice in the base (`check` warns),
+                // or a menu from before a reload that removed it. In a chat, silence would
+                // look broken: start again from the welcome message.
                 None => Reply {
-                    messages: Vec::new(),
-                    answer: Answer::Nothing,
+                    messages: vec![self.show_welcome(conversation, rng, false)],
+                    answer: Answer::Initial,
                     path: AnswerPath::Pick,
                     score: 0.0,
                 },

@@ -69,7 +69,7 @@ pub fn check(mut assembled: Assembled) -> Checked {
             message,
         ));
     }
-    lint(&kb, &facts, &assembled, &mut diagnostics);
+    lint(&kb, &facts, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.location.is_none(), d.location, d.severity));
     diagnostics.dedup();
     Checked {
@@ -83,7 +83,7 @@ fn messages(kb: &KnowledgeBase) -> impl Iterator<Item = &Message> {
     std::iter::once(&kb.welcome).chain(kb.responses.iter().map(|r| &r.message))
 }
 
-fn lint(kb: &KnowledgeBase, facts: &ParseFacts, assembled: &Assembled, out: &mut Vec<Diagnostic>) {
+fn lint(kb: &KnowledgeBase, facts: &ParseFacts, out: &mut Vec<Diagnostic>) {
     let titles: Vec<&str> = kb.responses.iter().map(|r| r.title.as_str()).collect();
     let exists = |t: &str| titles.contains(&t);
     let suggest = |t: &str| {
@@ -334,7 +334,6 @@ fn lint(kb: &KnowledgeBase, facts: &ParseFacts, assembled: &Assembled, out: &mut
             ),
         ));
     }
-    let _ = assembled;
 }
 
 /// Title words as ChatMD cuts them (MATCHING.md §4).

@@ -4,9 +4,9 @@
 
 use std::io::{BufRead, Write};
 
-use crate::engine::{Input, Reply, Rng};
+use crate::daemon::{Context, Outcome};
+use crate::engine::{Input, Reply};
 use crate::render;
-use crate::service::{Bot, now_ms};
 use crate::store::{ConversationKey, StoreError};
 
 /// Commands the terminal understands besides messages.
@@ -14,7 +14,7 @@ const QUIT: &str = "/quit";
 const RESET: &str = "/reset";
 
 /// The key of the one local user.
-fn key() -> ConversationKey {
+pub fn key() -> ConversationKey {
     ConversationKey::direct("terminal", "local")
 }
 
@@ -32,18 +32,26 @@ pub fn render_reply(reply: &Reply) -> String {
         .join("\n\n")
 }
 
-/// Runs the conversation until end of input or `/quit`.
+fn render_outcome(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Reply(reply) => render_reply(reply),
+        Outcome::Notice(text) => text.clone(),
+        Outcome::Silent => String::new(),
+    }
+}
+
+/// Runs the conversation until end of input, `/quit`, or the daemon shutting down.
 pub fn run(
-    bot: &Bot,
+    ctx: &Context,
     input: impl BufRead,
     mut output: impl Write,
     interactive: bool,
-    rng: &mut Rng,
 ) -> Result<(), TerminalError> {
     let key = key();
-    bot.forget(&key)?;
-    let welcome = bot.handle(&key, Input::Start, now_ms(), rng)?;
-    writeln!(output, "{}", render_reply(&welcome))?;
+    ctx.bot.forget(&key)?;
+    ctx.status.set_connected("terminal", true);
+    let welcome = ctx.handle(&key, Input::Start)?;
+    writeln!(output, "{}", render_outcome(&welcome))?;
     let prompt = |output: &mut dyn Write| -> std::io::Result<()> {
         if interactive {
             write!(output, "\n> ")?;
@@ -52,11 +60,15 @@ pub fn run(
             // Two blank lines end a reply block: replies never contain more than one in a
             // row, so scripts can split on them.
             writeln!(output, "\n")?;
+            output.flush()?;
         }
         Ok(())
     };
     prompt(&mut output)?;
     for line in input.lines() {
+        if ctx.is_shutting_down() {
+            break;
+        }
         let line = line?;
         let text = line.trim();
         if text.is_empty() {
@@ -65,20 +77,21 @@ pub fn run(
             }
             continue;
         }
-        let reply = match text {
+        let outcome = match text {
             QUIT => break,
             RESET => {
-                bot.forget(&key)?;
-                bot.handle(&key, Input::Start, now_ms(), rng)?
+                ctx.bot.forget(&key)?;
+                ctx.handle(&key, Input::Start)?
             }
-            _ => bot.handle(&key, Input::Message(text.to_string()), now_ms(), rng)?,
+            _ => ctx.handle(&key, Input::Message(text.to_string()))?,
         };
-        let rendered = render_reply(&reply);
+        let rendered = render_outcome(&outcome);
         if !rendered.is_empty() {
             writeln!(output, "{rendered}")?;
         }
         prompt(&mut output)?;
     }
+    ctx.status.set_connected("terminal", false);
     Ok(())
 }
 

@@ -87,7 +87,12 @@ async fn connection(shared: Arc<Shared>, stream: TcpStream) {
                     // Discord closes on a binary payload when ETF was not negotiated.
                     let _ = socket.tx.send(Outbound::Close(4002, "Error while decoding payload.".into()));
                 }
-                Some(Ok(Frame::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Frame::Close(_))) => {
+                    // Flushes tungstenite's queued close reply, as Discord answers a close.
+                    let _ = sink.close().await;
+                    break;
+                }
+                None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             },
             out = rx.recv() => match out {

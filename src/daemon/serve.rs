@@ -1,0 +1,295 @@
+//! `guichet serve`: loads the configuration's knowledge base and state store, starts every
+//! enabled adapter in one tokio runtime sharing one engine and one store, the admin endpoint,
+//! hot reload and the privacy purge; on SIGTERM/SIGINT stops taking messages, lets replies in
+//! flight finish (10 s at most), flushes the store and returns.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use crate::config::Settings;
+use crate::engine::Engine;
+use crate::kb::LoadError;
+use crate::service::{Bot, now_ms};
+use crate::store::{DEFAULT_EVENT_RETENTION, SqliteStore, StateStore, StoreError};
+
+use super::admin::{self, AdminError};
+use super::reload::Reloader;
+use super::stats::{Stats, StatsError};
+use super::{Context, Status, Throttle};
+
+/// Replies in flight get this long to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often forgotten conversations and old event claims are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Name of the state database inside `state_dir`.
+pub const STATE_FILE: &str = "state.sqlite";
+/// Name of the opt-in statistics database inside `state_dir`.
+pub const STATS_FILE: &str = "stats.sqlite";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot load the knowledge base {}:\n{source}", .path.display())]
+    KnowledgeBase {
+        path: PathBuf,
+        #[source]
+        source: LoadError,
+    },
+    #[error("cannot create the state directory {}: {source}", .path.display())]
+    StateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    State(#[from] StoreError),
+    #[error(transparent)]
+    Stats(#[from] StatsError),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    /// An adapter could not start or stopped with an error.
+    #[error("the {adapter} adapter failed: {message}")]
+    Adapter {
+        adapter: &'static str,
+        message: String,
+    },
+}
+
+/// What an adapter task ends with.
+type AdapterResult = (&'static str, Result<(), String>);
+
+/// Options that come from the command line rather than the configuration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// Also chat in this terminal (always on when no platform is configured).
+    pub terminal: bool,
+}
+
+/// Runs the daemon until a shutdown signal (or, for a terminal-only daemon, the end of input).
+pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), ServeError> {
+    let (kb, warnings) =
+        crate::kb::load(&settings.content).map_err(|source| ServeError::KnowledgeBase {
+            path: settings.content.clone(),
+            source,
+        })?;
+    if !warnings.is_empty() {
+        tracing::warn!(
+            count = warnings.len(),
+            "the knowledge base has warnings: run `guichet check`"
+        );
+    }
+    std::fs::create_dir_all(&settings.state_dir).map_err(|source| ServeError::StateDir {
+        path: settings.state_dir.clone(),
+        source,
+    })?;
+    let store: Arc<dyn StateStore> =
+        Arc::new(SqliteStore::open(settings.state_dir.join(STATE_FILE))?);
+    let mode = settings.matching.engine_mode();
+    let engine = Engine::new(Arc::new(kb), mode, settings.strings.clone());
+    let bot = Arc::new(Bot::new(engine, store.clone(), settings.idle_reset));
+    let status = Arc::new(Status::new());
+    let stats = if settings.stats.enabled {
+        Some(Arc::new(Stats::open(&settings.state_dir.join(STATS_FILE))?))
+    } else {
+        None
+    };
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let ctx = Context {
+        bot: bot.clone(),
+        status: status.clone(),
+        throttle: settings.throttle.as_ref().map(|t| {
+            Arc::new(Throttle::new(
+                usize::try_from(t.messages.get()).unwrap_or(usize::MAX),
+                t.window,
+            ))
+        }),
+        shutdown: shutdown_rx.clone(),
+        throttle_notice: settings.strings.throttled.clone(),
+        stats,
+    };
+
+    let listener = admin::bind(settings.admin.listen).await?;
+    tracing::info!(address = %settings.admin.listen, "admin endpoint: /healthz and /metrics");
+    let mut background = JoinSet::new();
+    background.spawn(admin::serve(
+        listener,
+        status.clone(),
+        bot.clone(),
+        shutdown_rx.clone(),
+    ));
+    let reloader = Reloader {
+        content: settings.content.clone(),
+        mode,
+        strings: settings.strings.clone(),
+        bot: bot.clone(),
+        status: status.clone(),
+    };
+    background.spawn(reloader.watch(shutdown_rx.clone()));
+    background.spawn(purge(
+        bot.clone(),
+        settings.forget_after,
+        shutdown_rx.clone(),
+    ));
+
+    let mut adapters: JoinSet<AdapterResult> = JoinSet::new();
+    let terminal = options.terminal || settings.terminal_only();
+    let terminal_done = if terminal {
+        Some(spawn_terminal(&ctx))
+    } else {
+        None
+    };
+    spawn_adapters(&settings, &ctx, &mut adapters);
+    tracing::info!(
+        adapters = adapters.len() + usize::from(terminal),
+        "guichet is serving"
+    );
+
+    let terminal_ended = async {
+        match terminal_done {
+            Some(done) => done.await.unwrap_or(("terminal", Ok(()))),
+            None => std::future::pending().await,
+        }
+    };
+    let mut result = Ok(());
+    tokio::select! {
+        reason = terminate_signal() => tracing::info!(signal = reason, "shutting down"),
+        (adapter, ended) = terminal_ended => match ended {
+            Ok(()) => tracing::info!("end of terminal input; shutting down"),
+            Err(message) => result = Err(ServeError::Adapter { adapter, message }),
+        },
+        Some(ended) = adapters.join_next(), if !adapters.is_empty() => {
+            match ended {
+                Ok((name, Ok(()))) => tracing::info!(adapter = name, "adapter ended; shutting down"),
+                Ok((adapter, Err(message))) => result = Err(ServeError::Adapter { adapter, message }),
+                Err(join) => result = Err(ServeError::Adapter { adapter: "unknown", message: join.to_string() }),
+            }
+        }
+    }
+    let _ = shutdown_tx.send(true);
+    // Replies in flight finish; adapters return once they have stopped taking messages.
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while let Some(ended) = adapters.join_next().await {
+            if let Ok((adapter, Err(message))) = ended {
+                tracing::warn!(adapter, %message, "adapter stopped with an error");
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("some replies did not finish within {SHUTDOWN_GRACE:?}");
+        adapters.abort_all();
+    }
+    background.abort_all();
+    store.flush()?;
+    tracing::info!("state flushed; bye");
+    result
+}
+
+/// The terminal adapter reads stdin on a blocking thread, which a shutdown cannot interrupt:
+/// it is kept out of the adapters a shutdown waits for (it has nothing in flight while it
+/// waits for a line), and its end (end of input, `/quit`) ends a terminal daemon.
+fn spawn_terminal(ctx: &Context) -> tokio::sync::oneshot::Receiver<AdapterResult> {
+    ctx.status.register("terminal");
+    let ctx = ctx.clone();
+    let (done, receiver) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        use std::io::IsTerminal;
+        let stdin = std::io::stdin();
+        let interactive = stdin.is_terminal();
+        let result = crate::platform::terminal::run(
+            &ctx,
+            stdin.lock(),
+            std::io::stdout().lock(),
+            interactive,
+        )
+        .map_err(|err| err.to_string());
+        let _ = done.send(("terminal", result));
+    });
+    receiver
+}
+
+/// Starts every enabled platform adapter. Each adds its block here, behind its cargo feature:
+/// `adapters.spawn(async move { ("name", run(settings, ctx).await.map_err(|e| e.to_string())) })`.
+fn spawn_adapters(settings: &Settings, ctx: &Context, adapters: &mut JoinSet<AdapterResult>) {
+    #[cfg(feature = "discord")]
+    if let Some(discord) = settings.discord.clone() {
+        let ctx = ctx.clone();
+        adapters.spawn(async move {
+            let result = crate::platform::discord::run(discord, ctx).await;
+            ("discord", result.map_err(|e| with_sources(&e)))
+        });
+    }
+    #[cfg(not(feature = "discord"))]
+    if settings.discord.is_some() {
+        tracing::error!("[discord] is configured, but this guichet was built without Discord");
+    }
+    let _ = (settings, ctx, adapters);
+}
+
+/// An error and its causes on one line: adapters' errors wrap the library's.
+#[cfg(feature = "discord")]
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    message
+}
+
+/// Deletes conversations unused for `forget_after` and old event claims, every hour.
+async fn purge(
+    bot: Arc<Bot>,
+    forget_after: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let now = now_ms();
+                match bot.forget_unused(now, forget_after) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(conversations = n, "forgot unused conversations"),
+                    Err(err) => tracing::warn!(error = %err, "purge of unused conversations failed"),
+                }
+                let cutoff = crate::store::forget_cutoff(now, DEFAULT_EVENT_RETENTION);
+                if let Err(err) = bot.store().forget_events_before(cutoff) {
+                    tracing::warn!(error = %err, "purge of old event ids failed");
+                }
+            }
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Waits for SIGTERM or SIGINT.
+async fn terminate_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let term = async {
+        match term.as_mut() {
+            Some(s) => s.recv().await,
+            None => std::future::pending().await,
+        }
+    };
+    let int = async {
+        match int.as_mut() {
+            Some(s) => s.recv().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = term => "SIGTERM",
+        _ = int => "SIGINT",
+    }
+}

@@ -1,0 +1,284 @@
+//! `guichet serve` as an admin runs it: the terminal adapter driven through stdin, hot reload
+//! of an edited knowledge base (and refusal of a broken one), `/healthz` and `/metrics`, the
+//! per-user throttle, and a graceful SIGTERM that keeps every conversation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+const BASE: &str = "# Mairie\nBonjour !\n1. [Horaires](Horaires)\n## Horaires\n- horaires\n- ouverture\nOuvert de 9 h à 17 h.\n## Contact\n- contact\n- téléphone\nAppelez le 01 23 45 67 89.\n";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Daemon {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    fn start(extra_config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("content")).unwrap();
+        std::fs::write(dir.path().join("content/index.md"), BASE).unwrap();
+        let port = free_port();
+        let config = format!(
+            "content = \"{}\"\nstate_dir = \"{}\"\n[admin]\nlisten = \"127.0.0.1:{port}\"\n{extra_config}",
+            dir.path().join("content").display(),
+            dir.path().join("state").display(),
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_guichet"))
+            .args(["serve", "--config"])
+            .arg(dir.path().join("config.toml"))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let mut err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        });
+        let mut daemon = Self {
+            child,
+            stdin,
+            lines,
+            stderr,
+            port,
+            dir,
+        };
+        let welcome = daemon.block();
+        assert!(welcome.contains("Bonjour"), "{welcome}");
+        daemon
+    }
+
+    /// The next reply block: lines up to two empty lines in a row.
+    fn block(&mut self) -> String {
+        let mut out = Vec::new();
+        let mut empty = 0;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while empty < 2 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no reply; so far {out:?}; stderr: {}", self.stderr()));
+            if line.is_empty() {
+                empty += 1;
+            } else {
+                empty = 0;
+            }
+            out.push(line);
+        }
+        out.join("\n").trim().to_string()
+    }
+
+    fn ask(&mut self, text: &str) -> String {
+        writeln!(self.stdin, "{text}").unwrap();
+        self.stdin.flush().unwrap();
+        self.block()
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let code = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+        (
+            code,
+            response.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
+        )
+    }
+
+    fn content(&self) -> PathBuf {
+        self.dir.path().join("content/index.md")
+    }
+
+    fn terminate(mut self) -> (i32, PathBuf, tempfile::TempDir) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let state = self.dir.path().join("state/state.sqlite");
+                return (status.code().unwrap_or(-1), state, self.dir);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop; stderr: {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Asks until the answer contains `expected` (a reload takes a moment), within a deadline.
+fn ask_until(daemon: &mut Daemon, text: &str, expected: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = daemon.ask(text);
+        if reply.contains(expected) || Instant::now() > deadline {
+            return reply;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn serve_answers_in_the_terminal_reloads_edits_and_refuses_broken_ones() {
+    let mut daemon = Daemon::start("");
+    assert!(daemon.ask("1").contains("Ouvert de 9 h à 17 h."));
+    assert!(
+        daemon
+            .ask("un numéro de téléphone ?")
+            .contains("01 23 45 67 89")
+    );
+
+    // An edit is served without a restart.
+    std::fs::write(daemon.content(), BASE.replace("9 h à 17 h", "8 h à 18 h")).unwrap();
+    let reply = ask_until(&mut daemon, "horaires", "8 h à 18 h");
+    assert!(reply.contains("Ouvert de 8 h à 18 h."), "{reply}");
+
+    // A broken edit (an `if` never closed) is refused: the last good version keeps serving,
+    // and the error is logged with its file and line.
+    std::fs::write(
+        daemon.content(),
+        format!(
+            "---\ncontenuDynamique: true\n---\n{}`if @x==1`\n",
+            BASE.replace("9 h à 17 h", "CASSÉ")
+        ),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !daemon.stderr().contains("refused") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = daemon.stderr();
+    assert!(
+        log.contains("index.md:15: error: `if @x==1` is never closed"),
+        "the error names file and line: {log}"
+    );
+    assert!(daemon.ask("horaires").contains("8 h à 18 h"));
+
+    let (code, body) = daemon.get("/healthz");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"terminal\":\"connected\""), "{body}");
+    let (code, metrics) = daemon.get("/metrics");
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("guichet_messages_answered_total{platform=\"terminal\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("guichet_reloads_total{result=\"ok\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("guichet_reloads_total{result=\"failed\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("guichet_conversations 1"), "{metrics}");
+    assert_eq!(daemon.get("/nope").0, 404);
+
+    // SIGTERM: exit 0, the conversation is in the state file.
+    let (code, state, _dir) = daemon.terminate();
+    assert_eq!(code, 0);
+    let store = guichet::store::SqliteStore::open(&state).unwrap();
+    use guichet::store::StateStore;
+    assert_eq!(store.conversation_count().unwrap(), 1);
+}
+
+#[test]
+fn the_throttle_answers_once_then_stays_silent() {
+    let mut daemon = Daemon::start("[limits]\nmessages = 3\nper_seconds = 60\n");
+    for _ in 0..3 {
+        let reply = daemon.ask("horaires");
+        assert!(reply.contains("Ouvert"), "{reply}");
+    }
+    assert!(daemon.ask("horaires").contains("Doucement"));
+    // Silent: nothing is printed but the prompt's end of block.
+    assert_eq!(daemon.ask("horaires"), "");
+    let (code, _, _dir) = daemon.terminate();
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn serve_stops_at_the_end_of_input_and_health_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(dir.path().join("index.md"), BASE).unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        format!(
+            "content = \"{}\"\nstate_dir = \"{}\"\n[admin]\nlisten = \"127.0.0.1:{port}\"\n",
+            dir.path().join("index.md").display(),
+            dir.path().join("state").display()
+        ),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .args(["serve", "--config"])
+        .arg(dir.path().join("c.toml"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Nothing listens any more: `guichet health` says so with exit 1.
+    let health = Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .args(["health", "--address", &format!("127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    assert_eq!(health.status.code(), Some(1));
+}
