@@ -22,6 +22,16 @@ use tokio::task::JoinHandle;
 
 const TOKEN: &str = "fake-token";
 
+/// A choice label over Discord's 80-character limit for buttons.
+const LONG_LABEL: &str =
+    "Les horaires d'ouverture du secrétariat, de la vie scolaire et du CDI pendant les vacances";
+
+/// How the adapter shows [`LONG_LABEL`]: cut to 80 characters, with an ellipsis.
+fn long_label_cut() -> String {
+    let cut: String = LONG_LABEL.chars().take(79).collect();
+    format!("{}…", cut.trim_end())
+}
+
 /// A small knowledge base with every shape the adapter must handle: a welcome with profile
 /// choices, an ordinary menu, an answer over 2,000 characters, and 27 choices.
 fn knowledge_base() -> String {
@@ -37,7 +47,7 @@ fn knowledge_base() -> String {
          1. [Enseignant @role=prof](Menu)\n2. [Direction @role=direction](Menu)\n\
          3. [Tous les sujets](Tous les sujets)\n\n\
          ## Menu\n- menu profil\nQue voulez-vous savoir ?\n1. [Horaires](Horaires)\n\
-         2. [Réponse longue](Longue)\n\n\
+         2. [Réponse longue](Longue)\n3. [{LONG_LABEL}](Horaires)\n\n\
          ## Horaires\n- horaires\n- heures d'ouverture\nDe 8 h à 17 h.\n\n\
          ## Longue\n- longue\n{paragraph}\n\n{paragraph}\n\n{paragraph}\n\n\
          1. [Horaires](Horaires)\n\n\
@@ -286,7 +296,16 @@ async fn a_click_gets_the_answer_as_a_new_message_and_disables_the_clicked_menu(
         "{}",
         answer.content
     );
-    assert_eq!(labels(&answer), ["Horaires", "Réponse longue"]);
+    assert_eq!(
+        labels(&answer),
+        [
+            "Horaires".to_owned(),
+            "Réponse longue".to_owned(),
+            long_label_cut()
+        ]
+    );
+    assert!(LONG_LABEL.chars().count() > 80);
+    assert_eq!(long_label_cut().chars().count(), 80);
     assert_no_pings(&answer);
 
     let clicked = fake.message(welcome.id).unwrap();
@@ -792,4 +811,107 @@ async fn guichet_serve_with_a_discord_section_answers_on_the_fake() {
     };
     assert!(status.success(), "{status:?}\n{}", served.log());
     assert!(!served.log().contains(" WARN "), "{}", served.log());
+}
+
+/// Discord's error code and the offending field's path, from a refused call.
+fn refusal(error: serenity::Error) -> (isize, Option<String>) {
+    match error {
+        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(response)) => (
+            response.error.code,
+            response.error.errors.first().map(|e| e.path.clone()),
+        ),
+        other => panic!("not a refusal by the server: {other:?}"),
+    }
+}
+
+/// The fake is only worth its passing tests if it refuses what Discord refuses: here it is
+/// driven with serenity's own client, without the adapter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fake_refuses_what_discord_refuses() {
+    use serenity::all::{
+        ChannelId, CreateActionRow, CreateButton, CreateInteractionResponse, CreateMessage,
+        HttpBuilder, InteractionId,
+    };
+    use serenity::builder::Builder;
+
+    let deadline = Duration::from_millis(300);
+    let config = Config {
+        interaction_deadline: deadline,
+        ..fake_config()
+    };
+    let fake = FakeDiscord::start(config).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = ChannelId::new(fake.add_channel(guild));
+    let ana = fake.add_user("ana");
+    let http = HttpBuilder::new(TOKEN)
+        .proxy(fake.http_base())
+        .ratelimiter_disabled(true)
+        .build();
+    let button = |label: &str, id: &str| CreateButton::new(id).label(label);
+    let send = |rows: Vec<CreateActionRow>| {
+        channel.send_message(&http, CreateMessage::new().content("x").components(rows))
+    };
+
+    let six: Vec<CreateButton> = (0..6).map(|i| button("b", &i.to_string())).collect();
+    let error = send(vec![CreateActionRow::Buttons(six)]).await.unwrap_err();
+    assert_eq!(
+        refusal(error),
+        (50035, Some("components.0.components".to_owned()))
+    );
+    let rows: Vec<CreateActionRow> = (0..6)
+        .map(|i| CreateActionRow::Buttons(vec![button("b", &i.to_string())]))
+        .collect();
+    assert_eq!(
+        refusal(send(rows).await.unwrap_err()),
+        (50035, Some("components".to_owned()))
+    );
+    let long_label = vec![CreateActionRow::Buttons(vec![button(&"é".repeat(81), "1")])];
+    assert_eq!(
+        refusal(send(long_label).await.unwrap_err()),
+        (50035, Some("components.0.components.0.label".to_owned()))
+    );
+    let long_id = vec![CreateActionRow::Buttons(vec![button(
+        "b",
+        &"i".repeat(101),
+    )])];
+    assert_eq!(
+        refusal(send(long_id).await.unwrap_err()),
+        (
+            50035,
+            Some("components.0.components.0.custom_id".to_owned())
+        )
+    );
+    let twice = vec![CreateActionRow::Buttons(vec![
+        button("a", "1"),
+        button("b", "1"),
+    ])];
+    assert_eq!(refusal(send(twice).await.unwrap_err()).0, 50035);
+    let empty = channel.send_message(&http, CreateMessage::new()).await;
+    assert_eq!(refusal(empty.unwrap_err()).0, 50035);
+
+    // One acknowledgement per interaction, within the deadline.
+    let ok = vec![CreateActionRow::Buttons(vec![button("b", "ok")])];
+    let menu = send(ok).await.unwrap();
+    let http = &http;
+    let respond = |interaction: u64| {
+        let token = fake.interaction(interaction).unwrap().token;
+        async move {
+            CreateInteractionResponse::Acknowledge
+                .execute(http, (InteractionId::new(interaction), &token))
+                .await
+        }
+    };
+    let first = fake.click(ana, menu.id.get(), "ok").unwrap();
+    respond(first).await.unwrap();
+    assert_eq!(refusal(respond(first).await.unwrap_err()).0, 40060);
+    let late = fake.click(ana, menu.id.get(), "ok").unwrap();
+    // Deliberately past the deadline (the only sleep in these tests, and it cannot flake:
+    // being later still only makes the refusal surer).
+    tokio::time::sleep(deadline + Duration::from_millis(50)).await;
+    assert_eq!(refusal(respond(late).await.unwrap_err()).0, 10062);
+    assert!(
+        fake.click(ana, menu.id.get(), "nope").is_err(),
+        "no such button"
+    );
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
 }

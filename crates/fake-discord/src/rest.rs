@@ -272,6 +272,7 @@ fn create_message(s: &mut State, channel: u64, body: &Value) -> Answer {
     if let Err(error) = rules::check_message(body, true) {
         return form(&error);
     }
+    let mut dangling = false;
     if let Some(to) = body["message_reference"]["message_id"].as_str()
         && to
             .parse::<u64>()
@@ -279,14 +280,21 @@ fn create_message(s: &mut State, channel: u64, body: &Value) -> Answer {
             .and_then(|to| s.message(to))
             .is_none_or(|m| m.channel_id != channel)
     {
-        let error = FormError {
-            path: "message_reference".into(),
-            code: "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
-            message: "Unknown message".into(),
-        };
-        return form(&error);
+        if body["message_reference"]["fail_if_not_exists"] != false {
+            let error = FormError {
+                path: "message_reference".into(),
+                code: "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
+                message: "Unknown message".into(),
+            };
+            return form(&error);
+        }
+        dangling = true;
     }
-    let message = new_message(s, channel, body);
+    let mut message = new_message(s, channel, body);
+    if dangling {
+        // Sent as an ordinary message, as Discord does.
+        message.reference = None;
+    }
     let id = message.id;
     s.messages.push(message.clone());
     dispatch_message(s, "MESSAGE_CREATE", &message);

@@ -9,7 +9,7 @@ use serenity::all::{
     Context as Serenity, CreateActionRow, CreateAllowedMentions, CreateButton, CreateCommand,
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
     CreateMessage, EditInteractionResponse, EventHandler, GuildId, Http, Interaction, Message,
-    MessageId, MessageType, Ready, ResumedEvent, ShardStageUpdateEvent,
+    MessageId, MessageReference, MessageType, Ready, ResumedEvent, ShardStageUpdateEvent,
 };
 use serenity::async_trait;
 use serenity::gateway::ConnectionStage;
@@ -165,17 +165,10 @@ impl Handler {
                 return;
             }
         };
-        match self.claim(format!("interaction:{}", click.id)).await {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(error) => {
-                ephemeral(http, &click, &self.failed(&error)).await;
-                return;
-            }
-        }
-        // The acknowledgement, well within Discord's 3 s: the clicked menu's buttons are
-        // disabled (the chosen one marked), so it is clear what was picked and it cannot be
-        // picked twice. The answer follows as a new message.
+        // The acknowledgement comes first, well within Discord's 3 s: the clicked menu's
+        // buttons are disabled (the chosen one marked), so it is clear what was picked and it
+        // cannot be picked twice. The answer follows as a new message. A replayed click fails
+        // here (already acknowledged) and is then dropped by the claim.
         let update = CreateInteractionResponseMessage::new()
             .components(disabled(&click.message.components, &click.data.custom_id));
         if let Err(error) = click
@@ -183,6 +176,17 @@ impl Handler {
             .await
         {
             tracing::warn!(%error, "cannot acknowledge a click");
+        }
+        match self.claim(format!("interaction:{}", click.id)).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                let apology = text(&self.failed(&error));
+                if let Err(error) = post(http, click.channel_id, apology, None).await {
+                    tracing::warn!(%error, "cannot send an apology");
+                }
+                return;
+            }
         }
 
         let key = button.key();
@@ -221,17 +225,22 @@ impl Handler {
             respond_ephemeral(http, &command, &strings.help).await;
             return;
         }
+        // Defer first: the engine and the store answer in milliseconds, but the 3 s deadline
+        // must hold on a slow disk too. A replayed command fails here and is dropped by the
+        // claim.
+        let deferred = command.defer(http).await;
         match self.claim(format!("interaction:{}", command.id)).await {
             Ok(true) => {}
             Ok(false) => return,
             Err(error) => {
-                respond_ephemeral(http, &command, &self.failed(&error)).await;
+                let apology = text(&self.failed(&error));
+                if let Err(error) = respond_with(http, &command, apology).await {
+                    tracing::warn!(%error, "cannot send an apology");
+                }
                 return;
             }
         }
-        // Defer first: the engine and the store answer in milliseconds, but the 3 s deadline
-        // must hold on a slow disk too.
-        if let Err(error) = command.defer(http).await {
+        if let Err(error) = deferred {
             tracing::warn!(%error, "cannot acknowledge a command");
             return;
         }
@@ -445,7 +454,9 @@ async fn post(
         if i == 0
             && let Some(reference) = reference
         {
-            create = create.reference_message(reference);
+            // The question may be deleted meanwhile: answer anyway, unquoted.
+            create = create
+                .reference_message(MessageReference::from(reference).fail_if_not_exists(false));
         }
         channel.send_message(http, create).await?;
     }
