@@ -1,10 +1,16 @@
 //! The Discord adapter (serenity): answers DMs, mentions and replies, shows menus as buttons,
 //! and serves the `/aide`, `/menu` and `/role` slash commands.
 //!
-//! [`decide`] says what an event means (answer or not, which conversation, which input) and
-//! [`layout`] how a reply looks as Discord messages, both without I/O; [`handler`] does the
+//! `decide` says what an event means (answer or not, which conversation, which input) and
+//! `layout` how a reply looks as Discord messages, both without I/O; `handler` does the
 //! talking. Exactly-once: every event id is claimed in the state store before the engine sees
-//! it, so a dispatch Discord replays after a gateway resume gets no second answer.
+//! it, so a dispatch Discord replays after a gateway resume gets no second answer (a crash
+//! between the claim and the send loses that one answer rather than repeating it).
+//!
+//! Buttons carry their conversation and choice (`custom_id`), so they work after a restart.
+//! A click on a menu the conversation has moved past picks that choice where it is offered
+//! now; if it is no longer offered, the user gets the welcome menu again, introduced as such
+//! (`strings.stale_menu`): picking by position alone could open something never asked for.
 
 mod custom_id;
 mod decide;
