@@ -35,6 +35,8 @@ pub struct Strings {
     pub ok_reply: String,
     /// The reply to a goodbye when the knowledge base has none.
     pub goodbye_reply: String,
+    /// Posted to the admin room (if configured) before the errors of a refused reload.
+    pub reload_refused: String,
     /// Said once to a user who sends too many messages too fast (per-user throttle).
     pub throttled: String,
     /// Words (normalised: lower case, no accents) that greet: answered with the welcome.
@@ -101,6 +103,7 @@ impl Default for Strings {
             thanks_reply: "Avec plaisir ! Autre chose ?".into(),
             goodbye_reply: "Au revoir, bonne journée !".into(),
             ok_reply: "Très bien. Autre chose ?".into(),
+            reload_refused: "La modification de la base de connaissances est refusée ; la version précédente reste en service. Erreurs :".into(),
             throttled: "Doucement ! Vous m'envoyez beaucoup de messages : je vous réponds de nouveau dans un instant.".into(),
             greeting_words: words(&["bonjour", "bonsoir", "salut", "slt", "bjr", "coucou", "hello", "hey", "yo"]),
             thanks_words: words(&["merci", "mrc", "thanks", "thx", "merci beaucoup", "merci bien"]),

@@ -60,6 +60,8 @@ impl Reloader {
                 tracing::error!(
                     "knowledge base change refused, the previous version keeps serving:\n{err}"
                 );
+                self.status
+                    .notify_admins(format!("{}\n{err}", self.strings.reload_refused));
                 false
             }
         }
