@@ -18,8 +18,16 @@
 //!   token `constructor` collides with `Object.prototype` and turns its weight into a string.
 //!   Here every token is an ordinary key.
 
-use std::collections::{HashMap, HashSet};
+mod hash;
+mod index;
+
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::ops::Range;
+
+use hash::FastMap;
+
+pub use index::IndexedResponses;
 
 // §5 and §7 constants (`computeKeywordScore.mjs`, `computeResponseScore.mjs`, `nlp.mjs`).
 /// Bonus for a keyword found verbatim (`MATCH_SCORE_IDENTITY`, §5).
@@ -237,13 +245,7 @@ fn strip_chatmd_punctuation(s: &str) -> String {
 
 /// Plain Levenshtein distance (insert, delete, substitute, each cost 1) on UTF-16 units.
 pub fn levenshtein(a: &[u16], b: &[u16]) -> usize {
-    levenshtein_with(a, b, &mut Vec::new())
-}
-
-/// [`levenshtein`] reusing `row` as its only buffer.
-fn levenshtein_with(a: &[u16], b: &[u16], row: &mut Vec<usize>) -> usize {
-    row.clear();
-    row.extend(0..=b.len());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, &unit_a) in a.iter().enumerate() {
         // `diagonal` is the previous row's value one column to the left.
         let mut diagonal = i;
@@ -263,13 +265,66 @@ fn levenshtein_with(a: &[u16], b: &[u16], row: &mut Vec<usize>) -> usize {
     row.last().copied().unwrap_or(0)
 }
 
+/// Widest band [`within_edits`] keeps on the stack (distances up to 3).
+const BAND_CAPACITY: usize = 7;
+
+/// Whether `levenshtein(a, b) <= max`, computing only the diagonal band `|i − j| ≤ max` of
+/// the distance table: a path leaving the band already costs more than `max`. For the small
+/// `max` of §5.1 this is a few operations per unit instead of a full table.
+fn within_edits(a: &[u16], b: &[u16], max: usize) -> bool {
+    if a.len().abs_diff(b.len()) > max {
+        return false;
+    }
+    let over = max + 1;
+    let width = 2 * max + 1;
+    if width > BAND_CAPACITY {
+        return levenshtein(a, b) <= max;
+    }
+    // Cell `t` of row `i` is column `j = i + t − max`; values are capped at `over`.
+    let mut previous = [over; BAND_CAPACITY];
+    for (t, cell) in previous.iter_mut().enumerate().take(width).skip(max) {
+        *cell = t - max;
+    }
+    let mut current = [over; BAND_CAPACITY];
+    for (i, &unit_a) in a.iter().enumerate() {
+        let row = i + 1;
+        let mut row_min = over;
+        for t in 0..width {
+            let Some(j) = (row + t).checked_sub(max) else {
+                current[t] = over;
+                continue;
+            };
+            let value = if j > b.len() {
+                over
+            } else if j == 0 {
+                row.min(over)
+            } else {
+                let unit_b = b.get(j - 1).copied();
+                let diagonal = previous[t] + usize::from(unit_b != Some(unit_a));
+                let above = previous.get(t + 1).map_or(over, |v| v + 1);
+                let left = t.checked_sub(1).map_or(over, |l| current[l] + 1);
+                diagonal.min(above).min(left).min(over)
+            };
+            current[t] = value;
+            row_min = row_min.min(value);
+        }
+        if row_min > max {
+            return false;
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous
+        .get(b.len() + max - a.len())
+        .is_some_and(|&distance| distance <= max)
+}
+
 /// §5.1 `hasLevenshteinDistanceLessThan(input, keyword, 3)`: for every window of as many
 /// space-separated input words as the keyword has, adds `len × 0.1 × 3` when the window is
 /// within edit distance 2 of the keyword.
 pub fn lev_ngrams(input: &[u16], keyword: &[u16]) -> f64 {
     let words = split_on_spaces(input);
     let pieces = split_on_spaces(keyword).len();
-    lev_ngrams_in(input, &words, keyword, pieces, &mut Vec::new())
+    lev_ngrams_in(input, &words, keyword, pieces)
 }
 
 fn lev_ngrams_in(
@@ -277,7 +332,6 @@ fn lev_ngrams_in(
     words: &[Range<usize>],
     keyword: &[u16],
     keyword_pieces: usize,
-    row: &mut Vec<usize>,
 ) -> f64 {
     let mut credit = 0.0;
     if keyword_pieces == 0 {
@@ -295,7 +349,7 @@ fn lev_ngrams_in(
         if gram.len().abs_diff(keyword.len()) >= LEVENSHTEIN_LIMIT {
             continue;
         }
-        if levenshtein_with(gram, keyword, row) < LEVENSHTEIN_LIMIT {
+        if within_edits(gram, keyword, LEVENSHTEIN_LIMIT - 1) {
             credit += gram.len() as f64 * WORD_LENGTH_FACTOR * NGRAM_BOOST;
         }
     }
@@ -309,18 +363,25 @@ pub fn lcs_weighted(input: &[u16], keyword: &[u16]) -> f64 {
     let keyword_len = keyword.len();
     let mut best_len = 0;
     let mut best_weight = 0.0;
-    for i in 0..input.len() {
+    for (i, &first) in input.iter().enumerate() {
         let Some(input_tail) = input.get(i..) else {
             break;
         };
-        for j in 0..keyword_len {
+        // No run from here on (input and keyword tails only shrink) can beat the best one.
+        if input_tail.len() <= best_len.max(MIN_COMMON_RUN) {
+            break;
+        }
+        for (j, &unit) in keyword.iter().enumerate() {
+            if keyword_len - j <= best_len.max(MIN_COMMON_RUN) {
+                break;
+            }
+            // A run starting here would have length 0.
+            if unit != first {
+                continue;
+            }
             let Some(keyword_tail) = keyword.get(j..) else {
                 break;
             };
-            // No run from here on (the keyword tail only shrinks) can beat the best one.
-            if input_tail.len().min(keyword_tail.len()) <= best_len.max(MIN_COMMON_RUN) {
-                break;
-            }
             let run = input_tail
                 .iter()
                 .zip(keyword_tail)
@@ -412,14 +473,32 @@ pub fn keyword_score(
     keyword: &PreparedKeyword,
     next_pending: bool,
 ) -> KeywordScore {
-    keyword_score_with(input, keyword, next_pending, &mut Vec::new())
+    keyword_score_with(input, keyword, next_pending, FuzzyReach::ALL)
+}
+
+/// Which fuzzy measures can be non-zero for a keyword and an input. The straightforward path
+/// computes both; [`IndexedResponses`] skips a measure only when its index proves it is zero,
+/// which leaves the sum unchanged (adding `0.0` to a non-negative total is exact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FuzzyReach {
+    /// Some word n-gram of the input may be within edit distance 2 (§5.1).
+    ngrams: bool,
+    /// The input and the keyword may share a run longer than 4 units (§5.2).
+    common_run: bool,
+}
+
+impl FuzzyReach {
+    const ALL: Self = Self {
+        ngrams: true,
+        common_run: true,
+    };
 }
 
 fn keyword_score_with(
     input: &PreparedInput,
     keyword: &PreparedKeyword,
     next_pending: bool,
-    row: &mut Vec<usize>,
+    reach: FuzzyReach,
 ) -> KeywordScore {
     let u = input.units.as_slice();
     let k = keyword.units.as_slice();
@@ -436,13 +515,17 @@ fn keyword_score_with(
         return KeywordScore { exact, fuzzy: 0.0 };
     }
     if u.len() > MIN_FUZZY_INPUT_LEN && k.len() > MIN_FUZZY_KEYWORD_LEN && !keyword.negative {
-        let ngram = lev_ngrams_in(u, &input.words, k, keyword.pieces, row);
+        let ngram = if reach.ngrams {
+            lev_ngrams_in(u, &input.words, k, keyword.pieces)
+        } else {
+            0.0
+        };
         let mut fuzzy = if ngram > MIN_NGRAM_CREDIT {
             0.0 + ngram
         } else {
             0.0
         };
-        if !next_pending {
+        if !next_pending && reach.common_run {
             fuzzy += lcs_weighted(u, k);
         }
         return KeywordScore { exact: 0.0, fuzzy };
@@ -475,10 +558,13 @@ fn title_words(title: &str) -> Vec<String> {
 /// A weighted token vector, entries in the order JavaScript enumerates the keys of the object
 /// ChatMD builds (array-index keys such as `20240` first, ascending, then insertion order), so
 /// that sums over it round exactly as ChatMD's do.
+/// Tokens and their weights.
+type VectorEntries = Vec<(Box<[u16]>, f64)>;
+
 #[derive(Debug, Clone, Default)]
 struct ContentVector {
-    entries: Vec<(Box<[u16]>, f64)>,
-    positions: HashMap<Box<[u16]>, usize>,
+    entries: VectorEntries,
+    positions: FastMap<Box<[u16]>, usize>,
     norm: f64,
 }
 
@@ -491,8 +577,8 @@ impl ContentVector {
 
 #[derive(Default)]
 struct VectorBuilder {
-    entries: Vec<(Box<[u16]>, f64)>,
-    positions: HashMap<Box<[u16]>, usize>,
+    entries: VectorEntries,
+    positions: FastMap<Box<[u16]>, usize>,
 }
 
 impl VectorBuilder {
@@ -509,6 +595,22 @@ impl VectorBuilder {
     }
 
     fn finish(self) -> ContentVector {
+        let (entries, norm) = self.finish_entries();
+        let positions = entries
+            .iter()
+            .enumerate()
+            .map(|(position, (token, _))| (token.clone(), position))
+            .collect();
+        ContentVector {
+            entries,
+            positions,
+            norm,
+        }
+    }
+
+    /// The entries in JavaScript key order and the vector's norm, without the lookup table
+    /// (the index keeps its own).
+    fn finish_entries(self) -> (VectorEntries, f64) {
         let mut indexed = Vec::new();
         let mut named = Vec::with_capacity(self.entries.len());
         for (token, weight) in self.entries {
@@ -518,25 +620,16 @@ impl VectorBuilder {
             }
         }
         indexed.sort_by_key(|(index, _, _)| *index);
-        let entries: Vec<(Box<[u16]>, f64)> = indexed
+        let entries: VectorEntries = indexed
             .into_iter()
             .map(|(_, token, weight)| (token, weight))
             .chain(named)
-            .collect();
-        let positions = entries
-            .iter()
-            .enumerate()
-            .map(|(position, (token, _))| (token.clone(), position))
             .collect();
         let norm = entries
             .iter()
             .fold(0.0, |sum, (_, weight)| sum + weight * weight)
             .sqrt();
-        ContentVector {
-            entries,
-            positions,
-            norm,
-        }
+        (entries, norm)
     }
 }
 
@@ -631,7 +724,12 @@ fn content_score(input: &ContentVector, response: &ContentVector) -> f64 {
     let dot = input.entries.iter().fold(0.0, |dot, (token, weight)| {
         dot + weight * response.weight(token).unwrap_or(0.0)
     });
-    let cosine = dot / (input.norm * response.norm);
+    content_score_from_dot(dot, input.norm, response.norm)
+}
+
+/// §6.2 once the dot product is known; both norms must be non-zero.
+fn content_score_from_dot(dot: f64, input_norm: f64, response_norm: f64) -> f64 {
+    let cosine = dot / (input_norm * response_norm);
     if cosine == 0.0 {
         0.0
     } else {
@@ -827,19 +925,10 @@ impl PreparedResponse {
         content_lines: &[String],
         content_search: bool,
     ) -> Self {
-        let mut keyword_list: Vec<PreparedKeyword> = keywords
-            .iter()
-            .map(|keyword| PreparedKeyword::new(keyword))
+        let keyword_list = keyword_list_entries(title, keywords)
+            .map(|entry| PreparedKeyword::new(&entry))
             .collect();
-        keyword_list.push(PreparedKeyword::new(title));
-        keyword_list.extend(title_words(title).iter().map(|w| PreparedKeyword::new(w)));
-        let vector = content_search.then(|| {
-            let text = format!("{title} {}", content_lines.join(" ").to_lowercase());
-            let title_lower = utf16(&title.to_lowercase());
-            let mut builder = VectorBuilder::default();
-            tokenize_into(&mut builder, &text, Some(&title_lower));
-            builder.finish()
-        });
+        let vector = content_search.then(|| response_vector(title, content_lines).finish());
         Self {
             title: title.to_owned(),
             keyword_list,
@@ -889,29 +978,83 @@ impl PreparedResponse {
     /// scores (see [`Self::next_replaces_input`]).
     pub fn score(&self, input: &PreparedInput, mode: ScoreMode) -> f64 {
         let next_pending = mode.is_next();
-        let mut total = match (&input.vector, &self.vector) {
+        let content = match (&input.vector, &self.vector) {
             (Some(input_vector), Some(response_vector)) => {
                 content_score(input_vector, response_vector)
             }
             _ => 0.0,
         };
-        let mut fuzzy = 0.0;
-        let mut row = Vec::new();
-        for keyword in self.keyword_list(mode) {
-            let score = keyword_score_with(input, keyword, next_pending, &mut row);
-            total += score.exact;
-            fuzzy += score.fuzzy;
-        }
-        // Without content search, fuzzy credit only helps a response that matched nothing
-        // exactly (and had no negative keyword fire): the total must be exactly zero.
-        if (total == 0.0 || self.content_search) && !next_pending && fuzzy > 0.0 {
+        let keyword_scores = self
+            .keyword_list(mode)
+            .iter()
+            .map(|keyword| keyword_score_with(input, keyword, next_pending, FuzzyReach::ALL));
+        combine_scores(content, keyword_scores, self.content_search, mode)
+    }
+}
+
+/// §7 `computeResponseScore` once the parts are known: the content score first, then every
+/// keyword's exact score in list order, the fuzzy total last, so that sums round exactly as
+/// ChatMD's. Both the straightforward path and [`IndexedResponses`] end here.
+fn combine_scores(
+    content: f64,
+    keyword_scores: impl IntoIterator<Item = KeywordScore>,
+    content_search: bool,
+    mode: ScoreMode,
+) -> f64 {
+    let mut total = content;
+    let mut fuzzy = 0.0;
+    for score in keyword_scores {
+        total += score.exact;
+        fuzzy += score.fuzzy;
+    }
+    finish_score(total, || fuzzy, content_search, mode)
+}
+
+/// The end of §7 once `total` (content score plus exact keyword scores, summed in list
+/// order) is known. The fuzzy total, summed in list order too, is asked for only when it
+/// can count.
+fn finish_score(
+    mut total: f64,
+    fuzzy: impl FnOnce() -> f64,
+    content_search: bool,
+    mode: ScoreMode,
+) -> f64 {
+    let next_pending = mode.is_next();
+    // Without content search, fuzzy credit only helps a response that matched nothing
+    // exactly (and had no negative keyword fire): the total must be exactly zero.
+    if (total == 0.0 || content_search) && !next_pending {
+        let fuzzy = fuzzy();
+        if fuzzy > 0.0 {
             total += fuzzy;
         }
-        if next_pending && total > NEXT_BONUS_THRESHOLD {
-            total += IDENTITY_BONUS;
-        }
-        total
     }
+    if next_pending && total > NEXT_BONUS_THRESHOLD {
+        total += IDENTITY_BONUS;
+    }
+    total
+}
+
+/// The entries of a response's keyword list as written (§4): its keywords, then its title,
+/// then the title words.
+fn keyword_list_entries<'a>(
+    title: &'a str,
+    keywords: &'a [String],
+) -> impl Iterator<Item = Cow<'a, str>> {
+    keywords
+        .iter()
+        .map(|keyword| Cow::Borrowed(keyword.as_str()))
+        .chain(std::iter::once(Cow::Borrowed(title)))
+        .chain(title_words(title).into_iter().map(Cow::Owned))
+}
+
+/// §6.2: the tokens of a response, from `title + " " + lower-case(content lines joined)`,
+/// with the title bonus.
+fn response_vector(title: &str, content_lines: &[String]) -> VectorBuilder {
+    let text = format!("{title} {}", content_lines.join(" ").to_lowercase());
+    let title_lower = utf16(&title.to_lowercase());
+    let mut builder = VectorBuilder::default();
+    tokenize_into(&mut builder, &text, Some(&title_lower));
+    builder
 }
 
 /// Which responses are candidates (§4).
@@ -1113,6 +1256,60 @@ mod tests {
         for (a, b, expected) in cases {
             assert_eq!(levenshtein(&units(a), &units(b)), expected, "{a:?} {b:?}");
             assert_eq!(levenshtein(&units(b), &units(a)), expected, "{b:?} {a:?}");
+        }
+    }
+
+    #[test]
+    fn within_edits_agrees_with_levenshtein() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "horaires",
+            "horraires",
+            "hraires",
+            "horaire",
+            "oraires",
+            "hroaires",
+            "kitten",
+            "sitting",
+            "sittin",
+            "mot de passe",
+            "mot de pase",
+            "mot  de passe",
+            "abcdefgh",
+            "abXdeYgh",
+            "😀😀x",
+            "😀x",
+            "jalapeño",
+            "jalapeno",
+        ];
+        for a in words {
+            for b in words {
+                let distance = levenshtein(&units(a), &units(b));
+                for max in 0..4 {
+                    assert_eq!(
+                        within_edits(&units(a), &units(b), max),
+                        distance <= max,
+                        "{a:?} {b:?} {max}"
+                    );
+                }
+            }
+        }
+        // Random strings over a small alphabet, so that close pairs are common.
+        let mut rng = crate::engine::Rng::seeded(3);
+        let random = |rng: &mut crate::engine::Rng| -> Vec<u16> {
+            (0..rng.below(9))
+                .map(|_| 97 + rng.below(3) as u16)
+                .collect()
+        };
+        for _ in 0..5000 {
+            let (a, b) = (random(&mut rng), random(&mut rng));
+            let distance = levenshtein(&a, &b);
+            for max in 0..4 {
+                assert_eq!(within_edits(&a, &b, max), distance <= max, "{a:?} {b:?}");
+            }
         }
     }
 
