@@ -24,8 +24,9 @@ mod index;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::OnceLock;
 
-use hash::FastMap;
+use hash::{FastMap, FastSet};
 
 pub use index::IndexedResponses;
 
@@ -407,10 +408,9 @@ pub fn lcs_weighted(input: &[u16], keyword: &[u16]) -> f64 {
 /// One entry of a response's keyword list (§4), ready for scoring (§5).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedKeyword {
-    /// Lower-cased, `! ` marker removed, trimmed, accent-mapped.
-    text: String,
     /// The entry started with `! `: finding it subtracts instead of adding.
     negative: bool,
+    /// Lower-cased, `! ` marker removed, trimmed, accent-mapped, in UTF-16.
     units: Vec<u16>,
     /// Number of pieces of `text.split(" ")`, the n-gram size of §5.1.
     pieces: usize,
@@ -439,7 +439,6 @@ impl PreparedKeyword {
         let units = utf16(&text);
         let pieces = split_on_spaces(&units).len();
         Self {
-            text,
             negative,
             units,
             pieces,
@@ -447,8 +446,8 @@ impl PreparedKeyword {
     }
 
     /// The normalised keyword.
-    pub fn text(&self) -> &str {
-        &self.text
+    pub fn text(&self) -> String {
+        String::from_utf16_lossy(&self.units)
     }
 
     /// Whether the keyword was written `! keyword`.
@@ -558,42 +557,98 @@ fn title_words(title: &str) -> Vec<String> {
 /// A weighted token vector, entries in the order JavaScript enumerates the keys of the object
 /// ChatMD builds (array-index keys such as `20240` first, ascending, then insertion order), so
 /// that sums over it round exactly as ChatMD's do.
-/// Tokens and their weights.
-type VectorEntries = Vec<(Box<[u16]>, f64)>;
-
 #[derive(Debug, Clone, Default)]
 struct ContentVector {
     entries: VectorEntries,
-    positions: FastMap<Box<[u16]>, usize>,
+    positions: FastMap<Token, usize>,
     norm: f64,
 }
 
+/// Tokens and their weights.
+type VectorEntries = Vec<(Token, f64)>;
+
+/// Most units a [`Token::Packed`] holds.
+const MAX_PACKED_UNITS: usize = 7;
+
+/// Packs up to [`MAX_PACKED_UNITS`] UTF-16 units and their count into one integer; distinct
+/// slices give distinct keys. `None` for longer slices.
+fn pack_units(units: &[u16]) -> Option<u128> {
+    // The units fill the low bits, the count sits above the last possible unit.
+    (units.len() <= MAX_PACKED_UNITS).then(|| {
+        let packed = units
+            .iter()
+            .fold(0, |key, &unit| (key << 16) | u128::from(unit));
+        packed | ((units.len() as u128) << (16 * MAX_PACKED_UNITS))
+    })
+}
+
+/// A content-search token. Most are 5- to 7-unit sub-tokens (§6.1): kept packed in an
+/// integer, they cost no allocation and hash in one step. A slice has exactly one form, so
+/// equality is equality of the units.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Token {
+    Packed(u128),
+    Long(Box<[u16]>),
+}
+
+impl Token {
+    fn new(units: &[u16]) -> Self {
+        match pack_units(units) {
+            Some(packed) => Token::Packed(packed),
+            None => Token::Long(units.into()),
+        }
+    }
+
+    /// Calls `f` with the token's units.
+    fn with_units<R>(&self, f: impl FnOnce(&[u16]) -> R) -> R {
+        match self {
+            Token::Long(units) => f(units),
+            Token::Packed(packed) => {
+                let len = (packed >> (16 * MAX_PACKED_UNITS)) as usize;
+                let mut units = [0u16; MAX_PACKED_UNITS];
+                for (i, unit) in units.iter_mut().take(len).enumerate() {
+                    *unit = ((packed >> (16 * (len - 1 - i))) & 0xFFFF) as u16;
+                }
+                f(units.get(..len).unwrap_or_default())
+            }
+        }
+    }
+}
+
 impl ContentVector {
-    fn weight(&self, token: &[u16]) -> Option<f64> {
+    fn weight(&self, token: &Token) -> Option<f64> {
         let &position = self.positions.get(token)?;
         self.entries.get(position).map(|(_, weight)| *weight)
     }
 }
 
+/// Where [`tokenize_into`] sends each token it emits, in emission order.
+trait TokenSink {
+    /// `vec[token] = (vec[token] || 0) + weight`.
+    fn add(&mut self, token: &[u16], weight: f64);
+}
+
 #[derive(Default)]
 struct VectorBuilder {
     entries: VectorEntries,
-    positions: FastMap<Box<[u16]>, usize>,
+    positions: FastMap<Token, usize>,
 }
 
-impl VectorBuilder {
-    /// `vec[token] = (vec[token] || 0) + weight`.
+impl TokenSink for VectorBuilder {
     fn add(&mut self, token: &[u16], weight: f64) {
-        if let Some(&position) = self.positions.get(token) {
+        let token = Token::new(token);
+        if let Some(&position) = self.positions.get(&token) {
             if let Some((_, total)) = self.entries.get_mut(position) {
                 *total += weight;
             }
             return;
         }
-        self.positions.insert(token.into(), self.entries.len());
-        self.entries.push((token.into(), weight));
+        self.positions.insert(token.clone(), self.entries.len());
+        self.entries.push((token, weight));
     }
+}
 
+impl VectorBuilder {
     fn finish(self) -> ContentVector {
         let (entries, norm) = self.finish_entries();
         let positions = entries
@@ -608,29 +663,42 @@ impl VectorBuilder {
         }
     }
 
-    /// The entries in JavaScript key order and the vector's norm, without the lookup table
-    /// (the index keeps its own).
+    /// The entries in JavaScript key order and the vector's norm.
     fn finish_entries(self) -> (VectorEntries, f64) {
-        let mut indexed = Vec::new();
-        let mut named = Vec::with_capacity(self.entries.len());
-        for (token, weight) in self.entries {
-            match array_index(&token) {
-                Some(index) => indexed.push((index, token, weight)),
-                None => named.push((token, weight)),
-            }
+        in_key_order(self.entries, |token| token.with_units(array_index))
+    }
+}
+
+/// Puts a vector's entries in the order JavaScript enumerates an object's keys (array-index
+/// keys first, ascending, then insertion order) and returns them with the vector's norm,
+/// summed in that order.
+fn in_key_order<T>(
+    entries: Vec<(T, f64)>,
+    array_index_of: impl Fn(&T) -> Option<u32>,
+) -> (Vec<(T, f64)>, f64) {
+    let mut indexed = Vec::new();
+    let mut named = Vec::with_capacity(entries.len());
+    for (token, weight) in entries {
+        match array_index_of(&token) {
+            Some(index) => indexed.push((index, token, weight)),
+            None => named.push((token, weight)),
         }
+    }
+    let entries: Vec<(T, f64)> = if indexed.is_empty() {
+        named
+    } else {
         indexed.sort_by_key(|(index, _, _)| *index);
-        let entries: VectorEntries = indexed
+        indexed
             .into_iter()
             .map(|(_, token, weight)| (token, weight))
             .chain(named)
-            .collect();
-        let norm = entries
-            .iter()
-            .fold(0.0, |sum, (_, weight)| sum + weight * weight)
-            .sqrt();
-        (entries, norm)
-    }
+            .collect()
+    };
+    let norm = entries
+        .iter()
+        .fold(0.0, |sum, (_, weight)| sum + weight * weight)
+        .sqrt();
+    (entries, norm)
 }
 
 /// The value of `token` if JavaScript treats it as an array index (canonical decimal integer
@@ -659,23 +727,56 @@ fn token_base_weight(len: usize) -> f64 {
 }
 
 fn is_ignored_sub_token(token: &[u16]) -> bool {
-    let equals = |candidate: &str| candidate.encode_utf16().eq(token.iter().copied());
-    match token.len() {
-        5 => IGNORED_5.iter().any(|c| equals(c)),
-        6 => IGNORED_6.iter().any(|c| equals(c)),
-        _ => false,
+    static IGNORED: OnceLock<FastSet<u128>> = OnceLock::new();
+    let ignored = IGNORED.get_or_init(|| {
+        IGNORED_5
+            .iter()
+            .chain(IGNORED_6)
+            .filter_map(|ending| pack_units(&utf16(ending)))
+            .collect()
+    });
+    matches!(token.len(), 5 | 6) && pack_units(token).is_some_and(|key| ignored.contains(&key))
+}
+
+/// The substrings of a lower-cased title that tokens can equal, for the title bonus (§6.1):
+/// tokens are tested against every title, so a set of its 5- to 7-unit pieces saves a scan
+/// of the title per token.
+struct TitlePieces<'a> {
+    units: &'a [u16],
+    packed: FastSet<u128>,
+}
+
+impl<'a> TitlePieces<'a> {
+    fn new(units: &'a [u16]) -> Self {
+        let packed = SUB_TOKEN_LENGTHS
+            .iter()
+            .flat_map(|&len| units.windows(len))
+            .filter_map(pack_units)
+            .collect();
+        Self { units, packed }
+    }
+
+    /// `title.includes(token)`.
+    fn contains(&self, token: &[u16]) -> bool {
+        if SUB_TOKEN_LENGTHS.contains(&token.len())
+            && let Some(key) = pack_units(token)
+        {
+            return self.packed.contains(&key);
+        }
+        contains_units(self.units, token)
     }
 }
 
 /// §6.1 `tokenize` + `createVector`. `title` is the lower-cased (not accent-mapped) response
 /// title for the title bonus; inputs have none.
-fn tokenize_into(builder: &mut VectorBuilder, text: &str, title: Option<&[u16]>) {
+fn tokenize_into(builder: &mut impl TokenSink, text: &str, title: Option<&[u16]>) {
     let cleaned: String = strip_chatmd_punctuation(&text.to_lowercase())
         .chars()
         .map(|c| if c == '/' { ' ' } else { map_accent(c) })
         .collect();
     let units = utf16(&cleaned);
-    let in_title = |token: &[u16]| title.is_some_and(|t| contains_units(t, token));
+    let title = title.map(TitlePieces::new);
+    let in_title = |token: &[u16]| title.as_ref().is_some_and(|t| t.contains(token));
     // Splitting on `\s|'` leaves no white space to trim in the pieces.
     for word in units.split(|&unit| unit == u16::from(b'\'') || is_js_whitespace_unit(unit)) {
         let word_len = word.len();
@@ -928,7 +1029,11 @@ impl PreparedResponse {
         let keyword_list = keyword_list_entries(title, keywords)
             .map(|entry| PreparedKeyword::new(&entry))
             .collect();
-        let vector = content_search.then(|| response_vector(title, content_lines).finish());
+        let vector = content_search.then(|| {
+            let mut builder = VectorBuilder::default();
+            tokenize_response(&mut builder, title, content_lines);
+            builder.finish()
+        });
         Self {
             title: title.to_owned(),
             keyword_list,
@@ -1038,23 +1143,28 @@ fn finish_score(
 /// then the title words.
 fn keyword_list_entries<'a>(
     title: &'a str,
-    keywords: &'a [String],
+    keywords: &'a [impl AsRef<str>],
 ) -> impl Iterator<Item = Cow<'a, str>> {
     keywords
         .iter()
-        .map(|keyword| Cow::Borrowed(keyword.as_str()))
+        .map(|keyword| Cow::Borrowed(keyword.as_ref()))
         .chain(std::iter::once(Cow::Borrowed(title)))
         .chain(title_words(title).into_iter().map(Cow::Owned))
 }
 
 /// §6.2: the tokens of a response, from `title + " " + lower-case(content lines joined)`,
 /// with the title bonus.
-fn response_vector(title: &str, content_lines: &[String]) -> VectorBuilder {
-    let text = format!("{title} {}", content_lines.join(" ").to_lowercase());
+fn tokenize_response(sink: &mut impl TokenSink, title: &str, content_lines: &[impl AsRef<str>]) {
+    let mut content = String::new();
+    for (i, line) in content_lines.iter().enumerate() {
+        if i > 0 {
+            content.push(' ');
+        }
+        content.push_str(line.as_ref());
+    }
+    let text = format!("{title} {}", content.to_lowercase());
     let title_lower = utf16(&title.to_lowercase());
-    let mut builder = VectorBuilder::default();
-    tokenize_into(&mut builder, &text, Some(&title_lower));
-    builder
+    tokenize_into(sink, &text, Some(&title_lower));
 }
 
 /// Which responses are candidates (§4).
@@ -1433,7 +1543,7 @@ mod tests {
             tokenize_into(&mut builder, text, title.as_deref());
             builder.finish()
         };
-        let weight = |v: &ContentVector, token: &str| v.weight(&units(token));
+        let weight = |v: &ContentVector, token: &str| v.weight(&Token::new(&units(token)));
         let second = vector("second", None);
         assert_eq!(round6(weight(&second, "second").unwrap_or(0.0)), 11.6);
         assert_eq!(round6(weight(&second, "secon").unwrap_or(0.0)), 5.6);
@@ -1485,9 +1595,28 @@ mod tests {
         let order: Vec<String> = vector("zzzzz 20240 10000 01234", None)
             .entries
             .iter()
-            .map(|(token, _)| String::from_utf16_lossy(token))
+            .map(|(token, _)| token.with_units(String::from_utf16_lossy))
             .collect();
         assert_eq!(order, ["10000", "20240", "zzzzz", "01234"]);
+    }
+
+    #[test]
+    fn tokens_keep_their_units() {
+        for text in [
+            "",
+            "a",
+            "abcde",
+            "abcdefg",
+            "abcdefgh",
+            "😀😀x",
+            "\u{0}\u{0}",
+            "2024",
+        ] {
+            let token = Token::new(&units(text));
+            assert_eq!(token.with_units(|u| u.to_vec()), units(text), "{text:?}");
+        }
+        assert_ne!(Token::new(&[0]), Token::new(&[0, 0]));
+        assert_ne!(Token::new(&[1, 2]), Token::new(&[2, 1]));
     }
 
     #[test]

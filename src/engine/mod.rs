@@ -11,6 +11,7 @@ pub mod display;
 pub mod eval;
 pub mod rng;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -187,8 +188,8 @@ impl Engine {
     ) -> Self {
         let content_search = kb.settings.content_search;
         let sections = kb.responses.iter().map(|r| {
-            let keywords: Vec<String> = r.keywords.iter().map(|k| k.text.clone()).collect();
-            let content: Vec<String> = r
+            let keywords: Vec<&str> = r.keywords.iter().map(|k| k.text.as_str()).collect();
+            let content: Vec<Cow<'_, str>> = r
                 .message
                 .lines
                 .iter()
@@ -207,6 +208,10 @@ impl Engine {
             Scoring::Exhaustive => Matcher::Exhaustive(
                 sections
                     .map(|(title, keywords, content)| {
+                        let keywords: Vec<String> =
+                            keywords.into_iter().map(str::to_owned).collect();
+                        let content: Vec<String> =
+                            content.into_iter().map(Cow::into_owned).collect();
                         PreparedResponse::new(title, &keywords, &content, content_search)
                     })
                     .collect(),
@@ -617,7 +622,10 @@ fn chat_pick(conversation: &Conversation, text: &str) -> Option<usize> {
 
 /// Content lines as ChatMD's matcher sees them: its parser has already turned internal links
 /// `[x](#y)` into HTML anchors (FORMAT.md §5.1), whose text then takes part in content search.
-fn content_search_line(line: &str) -> String {
+fn content_search_line(line: &str) -> Cow<'_, str> {
+    if !line.contains("](#") {
+        return Cow::Borrowed(line);
+    }
     let mut out = String::with_capacity(line.len() + 16);
     let mut rest = line;
     while let Some(open) = rest.find('[') {
@@ -637,5 +645,5 @@ fn content_search_line(line: &str) -> String {
         rest = &rest[end + 1..];
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }

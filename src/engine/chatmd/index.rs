@@ -46,10 +46,11 @@ use std::ops::Range;
 
 use super::hash::{FastMap, FastSet, hash_words};
 use super::{
-    Candidates, FuzzyReach, KeywordScore, MIN_COMMON_RUN, MIN_FUZZY_INPUT_LEN,
+    Candidates, FuzzyReach, KeywordScore, MAX_PACKED_UNITS, MIN_COMMON_RUN, MIN_FUZZY_INPUT_LEN,
     MIN_FUZZY_KEYWORD_LEN, NGRAM_BOOST, POSITION_DECAY, PreparedInput, PreparedKeyword, ScoreMode,
-    WORD_LENGTH_FACTOR, best_of, combine_scores, content_score_from_dot, finish_score,
-    keyword_list_entries, keyword_score_with, normalize, response_vector, within_edits,
+    Token, TokenSink, WORD_LENGTH_FACTOR, array_index, best_of, combine_scores,
+    content_score_from_dot, finish_score, in_key_order, keyword_list_entries, keyword_score_with,
+    normalize, pack_units, tokenize_response, within_edits,
 };
 
 /// Ceilings are sums of a few dozen terms under 10⁴, computed in another order than the
@@ -62,11 +63,11 @@ const BOUND_MARGIN: f64 = 1e-6;
 /// with no positive keyword, so those are not scored (see the module note).
 const CONTENT_ONLY_CEILING: f64 = 2.0;
 
+/// Marks the missing second form of a keyword text.
+const NO_KEYWORD: u32 = u32::MAX;
+
 /// Length of the substrings shared by a common run that counts (§5.2: longer than 4).
 const RUN_SEED_LEN: usize = MIN_COMMON_RUN + 1;
-
-/// Texts are found by their first units, packed into one integer.
-const MAX_PACKED_UNITS: usize = 7;
 
 /// An edit distance of at most this earns n-gram credit (§5.1: strictly below 3).
 const MAX_NGRAM_EDITS: usize = 2;
@@ -78,12 +79,9 @@ const NGRAM_PARTS: usize = MAX_NGRAM_EDITS + 1;
 // 4 units (§5), so three parts of at least one unit each.
 const _: () = assert!(MIN_FUZZY_KEYWORD_LEN + 1 >= NGRAM_PARTS);
 
-/// Packs up to [`MAX_PACKED_UNITS`] UTF-16 units and their count into a key; distinct slices
-/// give distinct keys.
+/// [`pack_units`] for slices known to be short enough.
 fn pack(units: &[u16]) -> u128 {
-    units.iter().fold(units.len() as u128, |key, &unit| {
-        (key << 16) | u128::from(unit)
-    })
+    pack_units(units).unwrap_or_default()
 }
 
 /// Offset and length of part `part` of a keyword of `len` units (three near-equal parts).
@@ -181,9 +179,224 @@ struct IndexedResponse {
 /// Content vectors stored as postings: token → (response, weight), responses ascending.
 #[derive(Debug, Clone)]
 struct ContentIndex {
-    tokens: FastMap<Box<[u16]>, u32>,
-    responses: Postings<u32>,
-    weights: Postings<f64>,
+    /// Ids of the tokens of at most [`MAX_PACKED_UNITS`] units, by packed units.
+    packed: FastMap<u128, u32>,
+    /// Ids of the longer tokens (whole words).
+    long: FastMap<Box<[u16]>, u32>,
+    /// Token id → range of its postings in `responses` and `weights`.
+    offsets: Vec<u32>,
+    responses: ResponseIds,
+    weights: PostingWeights,
+}
+
+/// Response ids of the postings: 16 bits each while the base has at most 65,536 responses.
+#[derive(Debug, Clone)]
+enum ResponseIds {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+impl ResponseIds {
+    fn new(ids: Vec<u32>, responses: usize) -> Self {
+        if responses <= usize::from(u16::MAX) + 1 {
+            ResponseIds::Narrow(ids.into_iter().map(|id| id as u16).collect())
+        } else {
+            ResponseIds::Wide(ids)
+        }
+    }
+
+    fn get(&self, posting: usize) -> Option<u32> {
+        match self {
+            ResponseIds::Narrow(ids) => ids.get(posting).map(|&id| u32::from(id)),
+            ResponseIds::Wide(ids) => ids.get(posting).copied(),
+        }
+    }
+
+    /// The posting of `response` within `range` (ascending ids), if any.
+    fn find(&self, range: Range<usize>, response: u32) -> Option<usize> {
+        let start = range.start;
+        let found = match self {
+            ResponseIds::Narrow(ids) => {
+                let target = u16::try_from(response).ok()?;
+                ids.get(range)?.binary_search(&target)
+            }
+            ResponseIds::Wide(ids) => ids.get(range)?.binary_search(&response),
+        };
+        found.ok().map(|position| start + position)
+    }
+}
+
+impl ContentIndex {
+    fn id(&self, token: &Token) -> Option<u32> {
+        match token {
+            Token::Packed(key) => self.packed.get(key).copied(),
+            Token::Long(units) => self.long.get(units).copied(),
+        }
+    }
+
+    fn range(&self, token: u32) -> Range<usize> {
+        let start = self.offsets.get(token as usize).copied().unwrap_or(0) as usize;
+        let end = self.offsets.get(token as usize + 1).copied().unwrap_or(0) as usize;
+        start..end.max(start)
+    }
+}
+
+/// The weights of the postings. Few distinct values occur (sums of a handful of tokenizer
+/// weights), so they are usually stored once and referred to by a 16-bit id.
+#[derive(Debug, Clone)]
+enum PostingWeights {
+    Shared { values: Vec<f64>, ids: Vec<u16> },
+    Plain(Vec<f64>),
+}
+
+impl PostingWeights {
+    fn new(weights: Vec<f64>) -> Self {
+        let mut ids_by_bits: FastMap<u64, u16> = FastMap::default();
+        let mut values = Vec::new();
+        let mut ids = Vec::with_capacity(weights.len());
+        for &weight in &weights {
+            let next = values.len();
+            let id = match ids_by_bits.get(&weight.to_bits()) {
+                Some(&id) => id,
+                None => {
+                    let Ok(id) = u16::try_from(next) else {
+                        return PostingWeights::Plain(weights);
+                    };
+                    ids_by_bits.insert(weight.to_bits(), id);
+                    values.push(weight);
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        PostingWeights::Shared { values, ids }
+    }
+
+    fn get(&self, posting: usize) -> f64 {
+        match self {
+            PostingWeights::Shared { values, ids } => ids
+                .get(posting)
+                .and_then(|&id| values.get(usize::from(id)))
+                .copied(),
+            PostingWeights::Plain(weights) => weights.get(posting).copied(),
+        }
+        .unwrap_or(0.0)
+    }
+}
+
+/// Builds the content postings as responses are added: tokens get global ids as the
+/// tokenizer emits them, and each response's vector is summed by id, in emission order.
+#[derive(Debug, Default)]
+struct ContentBuilder {
+    packed: FastMap<u128, u32>,
+    long: FastMap<Box<[u16]>, u32>,
+    /// Per token id: its value when JavaScript treats it as an array index.
+    array_indexes: Vec<Option<u32>>,
+    /// Per token id: (1 + the last response that used it, its position in `current`).
+    slots: Vec<(u32, u32)>,
+    /// The vector of the response being added, in insertion order.
+    current: Vec<(u32, f64)>,
+    /// 1 + the response being added.
+    current_response: u32,
+    /// (token, response, weight) of every response added, responses in order.
+    postings: Vec<(u32, u32, f64)>,
+}
+
+impl TokenSink for ContentBuilder {
+    fn add(&mut self, token: &[u16], weight: f64) {
+        let id = self.intern(token);
+        let Some(slot) = self.slots.get_mut(id as usize) else {
+            return;
+        };
+        if slot.0 == self.current_response {
+            if let Some((_, total)) = self.current.get_mut(slot.1 as usize) {
+                *total += weight;
+            }
+        } else {
+            *slot = (
+                self.current_response,
+                u32::try_from(self.current.len()).unwrap_or(u32::MAX),
+            );
+            self.current.push((id, weight));
+        }
+    }
+}
+
+impl ContentBuilder {
+    fn intern(&mut self, token: &[u16]) -> u32 {
+        let next = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+        let id = match pack_units(token) {
+            Some(key) => *self.packed.entry(key).or_insert(next),
+            None => match self.long.get(token) {
+                Some(&id) => id,
+                None => {
+                    self.long.insert(token.into(), next);
+                    next
+                }
+            },
+        };
+        if id == next {
+            self.array_indexes.push(array_index(token));
+            self.slots.push((0, 0));
+        }
+        id
+    }
+
+    /// Tokenizes response `response` (§6.2) and returns its vector's norm.
+    fn add_response(
+        &mut self,
+        response: u32,
+        title: &str,
+        content_lines: &[impl AsRef<str>],
+    ) -> f64 {
+        self.current_response = response.saturating_add(1);
+        self.current.clear();
+        tokenize_response(self, title, content_lines);
+        let entries = std::mem::take(&mut self.current);
+        let (entries, norm) = in_key_order(entries, |&id| {
+            self.array_indexes.get(id as usize).copied().flatten()
+        });
+        self.postings.extend(
+            entries
+                .iter()
+                .map(|&(token, weight)| (token, response, weight)),
+        );
+        norm
+    }
+
+    fn finish(self) -> ContentIndex {
+        // Counting sort by token; responses stay in order within each token.
+        let tokens = self.slots.len();
+        let mut offsets = vec![0u32; tokens + 1];
+        for &(token, _, _) in &self.postings {
+            if let Some(count) = offsets.get_mut(token as usize + 1) {
+                *count += 1;
+            }
+        }
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        let mut next = offsets.clone();
+        let mut responses = vec![0u32; self.postings.len()];
+        let mut weights = vec![0.0; self.postings.len()];
+        for (token, response, weight) in self.postings {
+            if let Some(slot) = next.get_mut(token as usize) {
+                let at = *slot as usize;
+                if let (Some(r), Some(w)) = (responses.get_mut(at), weights.get_mut(at)) {
+                    *r = response;
+                    *w = weight;
+                }
+                *slot += 1;
+            }
+        }
+        ContentIndex {
+            packed: self.packed,
+            long: self.long,
+            offsets,
+            responses: ResponseIds::new(responses, self.current_response as usize),
+            weights: PostingWeights::new(weights),
+        }
+    }
 }
 
 /// The tokens of an input that occur in some response, with the input's weights, in the
@@ -205,8 +418,9 @@ pub struct IndexedResponses {
     keywords: Vec<PreparedKeyword>,
     /// Keyword id → responses whose list holds it, ascending.
     keyword_responses: Postings<u32>,
-    /// Distinct keyword texts (UTF-16), each with the ids of its positive and negative forms.
-    texts: Vec<(Box<[u16]>, Vec<u32>)>,
+    /// Distinct keyword texts, as the ids of their positive and negative forms
+    /// ([`NO_KEYWORD`] when there is only one); the units are the first keyword's.
+    texts: Vec<[u32; 2]>,
     /// Texts by their first `min(len, 7)` units (packed): see [`Self::found_texts`].
     texts_by_start: KeyedLists<u128>,
     /// Bit `n` is set when some key of `texts_by_start` has `n` units.
@@ -237,15 +451,19 @@ pub struct IndexBuilder {
     /// Raw entry → id, so repeated entries are prepared once.
     by_entry: FastMap<Box<str>, u32>,
     /// (normalised text, negative) → id.
-    by_keyword: FastMap<(Box<str>, bool), u32>,
-    tokens: FastMap<Box<[u16]>, u32>,
-    token_postings: Vec<Vec<(u32, f64)>>,
+    by_keyword: FastMap<(Box<[u16]>, bool), u32>,
+    content: ContentBuilder,
 }
 
 impl IndexBuilder {
     /// Adds the next response in document order; arguments as for
     /// [`super::PreparedResponse::new`].
-    pub fn add(&mut self, title: &str, keywords: &[String], content_lines: &[String]) {
+    pub fn add(
+        &mut self,
+        title: &str,
+        keywords: &[impl AsRef<str>],
+        content_lines: &[impl AsRef<str>],
+    ) {
         let response = u32::try_from(self.responses.len()).unwrap_or(u32::MAX);
         self.first_untitled.get_or_insert(title.is_empty());
         let mut keyword_list = Vec::with_capacity(keywords.len() + 3);
@@ -258,21 +476,11 @@ impl IndexBuilder {
                 holders.push(response);
             }
         }
-        let mut norm = 0.0;
-        if self.content_search {
-            let (entries, vector_norm) = response_vector(title, content_lines).finish_entries();
-            norm = vector_norm;
-            for (token, weight) in entries {
-                let next = u32::try_from(self.token_postings.len()).unwrap_or(u32::MAX);
-                let id = *self.tokens.entry(token).or_insert(next);
-                if id == next {
-                    self.token_postings.push(Vec::new());
-                }
-                if let Some(postings) = self.token_postings.get_mut(id as usize) {
-                    postings.push((response, weight));
-                }
-            }
-        }
+        let norm = if self.content_search {
+            self.content.add_response(response, title, content_lines)
+        } else {
+            0.0
+        };
         self.by_title
             .entry(title.into())
             .or_default()
@@ -289,7 +497,10 @@ impl IndexBuilder {
             return id;
         }
         let keyword = PreparedKeyword::new(entry);
-        let key = (Box::<str>::from(keyword.text()), keyword.is_negative());
+        let key = (
+            Box::<[u16]>::from(keyword.units.as_slice()),
+            keyword.negative,
+        );
         let id = match self.by_keyword.get(&key) {
             Some(&id) => id,
             None => {
@@ -305,19 +516,20 @@ impl IndexBuilder {
     }
 
     pub fn finish(self) -> IndexedResponses {
-        let mut texts: Vec<(Box<[u16]>, Vec<u32>)> = Vec::new();
+        let mut texts: Vec<[u32; 2]> = Vec::new();
         let mut text_ids: FastMap<&[u16], usize> = FastMap::default();
         for (id, keyword) in self.keywords.iter().enumerate() {
             let id = u32::try_from(id).unwrap_or(u32::MAX);
             match text_ids.get(keyword.units.as_slice()) {
+                // Keywords are distinct by (text, negative): a text has two forms at most.
                 Some(&text) => {
-                    if let Some((_, ids)) = texts.get_mut(text) {
-                        ids.push(id);
+                    if let Some(ids) = texts.get_mut(text) {
+                        ids[1] = id;
                     }
                 }
                 None => {
                     text_ids.insert(&keyword.units, texts.len());
-                    texts.push((keyword.units.as_slice().into(), vec![id]));
+                    texts.push([id, NO_KEYWORD]);
                 }
             }
         }
@@ -326,8 +538,12 @@ impl IndexBuilder {
         let mut by_start: FastMap<u128, Vec<u32>> = FastMap::default();
         let mut start_lengths = 0u8;
         let mut empty_text = None;
-        for (text_id, (units, _)) in texts.iter().enumerate() {
+        for (text_id, &[first, _]) in texts.iter().enumerate() {
             let text_id = u32::try_from(text_id).unwrap_or(u32::MAX);
+            let units = self
+                .keywords
+                .get(first as usize)
+                .map_or(&[][..], |keyword| keyword.units.as_slice());
             if units.is_empty() {
                 empty_text = Some(text_id);
                 continue;
@@ -368,18 +584,7 @@ impl IndexBuilder {
         ngram_word_counts.sort_unstable();
         ngram_word_counts.dedup();
 
-        let content = self.content_search.then(|| {
-            let (responses, weights) = self
-                .token_postings
-                .into_iter()
-                .map(|postings| postings.into_iter().unzip())
-                .unzip();
-            ContentIndex {
-                tokens: self.tokens,
-                responses: Postings::from_lists(responses),
-                weights: Postings::from_lists(weights),
-            }
-        });
+        let content = self.content_search.then(|| self.content.finish());
         IndexedResponses {
             content_search: self.content_search,
             responses: self.responses,
@@ -678,10 +883,10 @@ impl IndexedResponses {
         let units = input.units.as_slice();
         let mut found = FastMap::default();
         for text in self.found_texts(units) {
-            let Some((_, ids)) = self.texts.get(text as usize) else {
+            let Some(ids) = self.texts.get(text as usize) else {
                 continue;
             };
-            for &id in ids {
+            for &id in ids.iter().filter(|&&id| id != NO_KEYWORD) {
                 if let Some(keyword) = self.keyword(id) {
                     let score = keyword_score_with(input, keyword, false, FuzzyReach::ALL);
                     found.insert(id, score);
@@ -780,7 +985,12 @@ impl IndexedResponses {
                 }
                 let key = pack(rest.get(..len).unwrap_or_default());
                 for &text in self.texts_by_start.get(&key) {
-                    let Some((text_units, _)) = self.texts.get(text as usize) else {
+                    let Some(text_units) = self
+                        .texts
+                        .get(text as usize)
+                        .and_then(|&[first, _]| self.keyword(first))
+                        .map(|keyword| keyword.units.as_slice())
+                    else {
                         continue;
                     };
                     if text_units.len() == len || rest.starts_with(text_units) {
@@ -851,9 +1061,7 @@ impl IndexedResponses {
         vector
             .entries
             .iter()
-            .filter_map(|(token, weight)| {
-                content.tokens.get(token.as_ref()).map(|&id| (id, *weight))
-            })
+            .filter_map(|(token, weight)| content.id(token).map(|id| (id, *weight)))
             .collect()
     }
 
@@ -872,13 +1080,9 @@ impl IndexedResponses {
         }
         let target = u32::try_from(index).unwrap_or(u32::MAX);
         let dot = known.iter().fold(0.0, |dot, &(token, weight)| {
-            let holders = content.responses.get(token as usize);
-            match holders.binary_search(&target) {
-                Ok(position) => {
-                    let weights = content.weights.get(token as usize);
-                    dot + weight * weights.get(position).copied().unwrap_or(0.0)
-                }
-                Err(_) => dot,
+            match content.responses.find(content.range(token), target) {
+                Some(posting) => dot + weight * content.weights.get(posting),
+                None => dot,
             }
         });
         content_score_from_dot(dot, input_norm, response.norm)
@@ -893,9 +1097,11 @@ impl IndexedResponses {
         let mut touched = Vec::new();
         let mut seen = vec![false; self.responses.len()];
         for &(token, weight) in known {
-            let holders = content.responses.get(token as usize);
-            let weights = content.weights.get(token as usize);
-            for (&response, &response_weight) in holders.iter().zip(weights) {
+            for posting in content.range(token) {
+                let Some(response) = content.responses.get(posting) else {
+                    continue;
+                };
+                let response_weight = content.weights.get(posting);
                 let index = response as usize;
                 if let (Some(sum), Some(seen)) = (sums.get_mut(index), seen.get_mut(index)) {
                     *sum += weight * response_weight;
