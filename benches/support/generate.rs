@@ -592,8 +592,10 @@ pub fn generate(options: &Options) -> GeneratedBase {
         let mut choices: Vec<String> = (0..rng.below(4))
             .map(|_| {
                 let target = &titles[rng.below(n)];
-                if chance(&mut rng, 30) {
-                    // Internal links written as anchors, hyphens for spaces.
+                // Some authors write targets as anchors, hyphens for spaces; that only
+                // round-trips for titles without hyphens or brackets.
+                let anchorable = !target.contains(['-', '(', ')', '—']);
+                if anchorable && chance(&mut rng, 30) {
                     format!("[Voir aussi](#{})", target.replace(' ', "-"))
                 } else {
                     format!("[{target}]({target})")
