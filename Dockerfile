@@ -8,6 +8,8 @@ FROM rust:1.95-bookworm AS builder
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# The workspace's test-only crate (the fake Discord): cargo needs its manifest to resolve.
+COPY crates ./crates
 COPY benches ./benches
 COPY examples ./examples
 COPY data ./data

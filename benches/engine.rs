@@ -1,22 +1,38 @@
-//! Per-query engine time: on the golden bases, and on generated bases with content search on
-//! and off.
+//! Per-query engine time (`Engine::reply` on a typed message, from a fresh conversation): on
+//! the golden bases, and on generated bases of 50 to 10,000 responses with content search
+//! off and on, for every matching mode; the exhaustive scoring (ChatMD's way) up to 2,000
+//! responses for comparison. Tail latencies and memory: `benches/latency.rs`,
+//! `benches/memory.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benchmark set-up fails loudly
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use guichet::engine::{Conversation, Engine, Input, MatchingMode, Rng};
+use guichet::engine::{Conversation, Engine, Input, MatchingMode, Rng, Scoring};
 use guichet::strings::Strings;
 
 #[path = "support/generate.rs"]
 mod generate;
 
-fn engine_for(name: &str, text: &str) -> Engine {
-    let checked = guichet::kb::parse_str(name, text);
-    let kb = checked.kb.expect("generated bases parse");
-    Engine::new(Arc::new(kb), MatchingMode::Chatmd, Strings::default())
+/// Matching modes to measure; a new mode is one more entry.
+const MODES: &[(&str, MatchingMode)] = &[("chatmd", MatchingMode::Chatmd)];
+
+/// Base sizes of issue 9.
+const SIZES: &[usize] = &[50, 500, 2_000, 10_000];
+
+/// The exhaustive reference grows linearly; beyond this it only slows the run down.
+const EXHAUSTIVE_UP_TO: usize = 2_000;
+
+/// Distinct queries cycled through by each benchmark.
+const QUERIES: usize = 500;
+
+fn engine_for(text: &str, mode: MatchingMode, scoring: Scoring) -> Engine {
+    let checked = guichet::kb::parse_str("generated.md", text);
+    let kb = checked.kb.expect("bases parse");
+    Engine::with_scoring(Arc::new(kb), mode, Strings::default(), scoring)
 }
 
 fn bench_queries(c: &mut Criterion, label: &str, engine: &Engine, queries: &[String]) {
@@ -48,33 +64,38 @@ fn golden(c: &mut Criterion) {
             .iter()
             .filter_map(|c| c["input"].as_str().map(str::to_string))
             .collect();
-        bench_queries(
-            c,
-            &format!("query/golden/{name}"),
-            &engine_for(name, &text),
-            &queries,
-        );
+        let engine = engine_for(&text, MatchingMode::Chatmd, Scoring::Indexed);
+        bench_queries(c, &format!("query/golden/{name}"), &engine, &queries);
     }
 }
 
 fn generated(c: &mut Criterion) {
-    for n in [50, 2000] {
-        for content_search in [false, true] {
+    for content_search in [false, true] {
+        let setting = if content_search { "on" } else { "off" };
+        for &n in SIZES {
             let base = generate::base(n, 42, content_search);
-            let queries = generate::queries(&base, 500, 7);
-            let engine = engine_for("generated.md", &base.text);
-            let label = format!(
-                "query/generated/{n}/content-search-{}",
-                if content_search { "on" } else { "off" }
-            );
-            bench_queries(c, &label, &engine, &queries);
+            let queries = generate::queries(&base, QUERIES, 7);
+            for &(name, mode) in MODES {
+                let engine = engine_for(&base.text, mode, Scoring::Indexed);
+                let label = format!("query/{name}/content-search-{setting}/{n}");
+                bench_queries(c, &label, &engine, &queries);
+            }
+            if n <= EXHAUSTIVE_UP_TO {
+                let engine = engine_for(&base.text, MatchingMode::Chatmd, Scoring::Exhaustive);
+                let label = format!("query/exhaustive/content-search-{setting}/{n}");
+                bench_queries(c, &label, &engine, &queries);
+            }
         }
     }
 }
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
+    // Modest samples: the machine is shared, and the tails are measured in `latency`.
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2));
     targets = golden, generated
 }
 criterion_main!(benches);

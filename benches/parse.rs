@@ -1,13 +1,23 @@
-//! Parse time of knowledge bases: a real-sized one (~15 KB) and a generated 5 MB one.
+//! Load time of knowledge bases: parsing (with `guichet check`'s lints, as `kb::load` runs
+//! them) and parsing plus building the engine's index, for a ~15 KB base and a ~5 MB one,
+//! content search off and on; and the index alone at 10,000 responses. The result is kept
+//! by a daemon, so dropping it is not timed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benchmark set-up fails loudly
 
 use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use guichet::engine::{Engine, MatchingMode};
+use guichet::strings::Strings;
+
+#[path = "support/generate.rs"]
+mod generate;
 
 /// A base in the shape of a real staff bot: role choices, conditions, keywords, boxes.
-fn generated_base(target_bytes: usize) -> String {
+fn conditional_base(target_bytes: usize) -> String {
     let mut text = String::from(
         "---\ncontenuDynamique: true\nrechercheContenu: true\n---\n# Aide\nBonjour, qui êtes-vous ?\n1. [Enseignant @role=prof](Menu 0)\n2. [Direction @role=direction](Menu 0)\n",
     );
@@ -22,19 +32,50 @@ fn generated_base(target_bytes: usize) -> String {
     text
 }
 
-fn bench_parse(c: &mut Criterion) {
-    let small = generated_base(15 * 1024);
-    let large = generated_base(5 * 1024 * 1024);
-    c.bench_function("parse 15 KB base", |b| {
-        b.iter(|| guichet::kb::parse_str("small.md", black_box(&small)))
-    });
-    let mut group = c.benchmark_group("large");
+fn load(text: &str) -> Engine {
+    let mut kb = guichet::kb::parse_str("base.md", text).kb.unwrap();
+    // As the daemon does once the diagnostics are counted.
+    kb.release_source_text();
+    Engine::new(Arc::new(kb), MatchingMode::Chatmd, Strings::default())
+}
+
+fn bench_load(c: &mut Criterion) {
+    let mut group = c.benchmark_group("load");
     group.sample_size(10);
-    group.bench_function("parse 5 MB base", |b| {
-        b.iter(|| guichet::kb::parse_str("large.md", black_box(&large)))
-    });
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(5));
+    for (size, bytes) in [("15 KB", 15 * 1024), ("5 MB", 5 * 1024 * 1024)] {
+        for content_search in [false, true] {
+            let setting = if content_search { "on" } else { "off" };
+            let text = generate::base_of_size(bytes, 42, content_search).text;
+            group.bench_function(format!("parse {size} content-search-{setting}"), |b| {
+                b.iter_with_large_drop(|| guichet::kb::parse_str("base.md", black_box(&text)))
+            });
+            group.bench_function(
+                format!("parse+index {size} content-search-{setting}"),
+                |b| b.iter_with_large_drop(|| load(black_box(&text))),
+            );
+        }
+        let text = conditional_base(bytes);
+        group.bench_function(format!("parse {size} conditional"), |b| {
+            b.iter_with_large_drop(|| guichet::kb::parse_str("base.md", black_box(&text)))
+        });
+    }
+    for content_search in [false, true] {
+        let setting = if content_search { "on" } else { "off" };
+        let text = generate::base(10_000, 42, content_search).text;
+        let kb = Arc::new(guichet::kb::parse_str("base.md", &text).kb.unwrap());
+        group.bench_function(
+            format!("index 10000 responses content-search-{setting}"),
+            |b| {
+                b.iter_with_large_drop(|| {
+                    Engine::new(Arc::clone(&kb), MatchingMode::Chatmd, Strings::default())
+                })
+            },
+        );
+    }
     group.finish();
 }
 
-criterion_group!(benches, bench_parse);
+criterion_group!(benches, bench_load);
 criterion_main!(benches);

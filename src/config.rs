@@ -141,9 +141,13 @@ pub struct DiscordSettings {
     pub token: Secret,
     /// Guilds where slash commands are registered at once (global ones take up to an hour).
     pub guild_ids: Vec<u64>,
-    /// Ask for the privileged message-content intent, to answer messages that do not mention
-    /// the bot.
+    /// Ask for the privileged message-content intent, to answer replies to the bot sent
+    /// without a ping (Discord blanks their text otherwise).
     pub message_content: bool,
+    /// Tests only: a loopback `http://` base (a fake Discord) that replaces
+    /// `https://discord.com` for REST and `GET /gateway`. Setting it also turns serenity's
+    /// rate limiter off, which its proxy support requires; production leaves it `None`.
+    pub api_base: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -480,6 +484,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("discord", "token_file", Kind::Text),
     ("discord", "guild_ids", Kind::Ids),
     ("discord", "message_content", Kind::Bool),
+    ("discord", "api_base", Kind::Text),
     ("admin", "listen", Kind::Text),
     ("limits", "messages", Kind::Integer),
     ("limits", "per_seconds", Kind::Integer),
@@ -1276,10 +1281,29 @@ impl Layer {
             }
         };
         let message_content = self.bool("discord", "message_content").unwrap_or(false);
+        let api_base = match self.text("discord", "api_base") {
+            None => None,
+            Some(found) => {
+                // Only a local fake: anything else would send the token elsewhere with the
+                // rate limiter off.
+                let base = found.value.trim_end_matches('/').to_owned();
+                let host = base.strip_prefix("http://").unwrap_or_default();
+                let host = host.rsplit_once(':').map_or(host, |(host, _)| host);
+                if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+                    return Err(found.invalid(format!(
+                        "{:?} is not a loopback URL (like \"http://127.0.0.1:8080\"); \
+                         api_base is for tests against a fake Discord only",
+                        found.value
+                    )));
+                }
+                Some(base)
+            }
+        };
         Ok(Some(DiscordSettings {
             token,
             guild_ids,
             message_content,
+            api_base,
         }))
     }
 
@@ -1475,6 +1499,9 @@ impl fmt::Display for Settings {
             writeln!(f, "token = {HIDDEN}")?;
             writeln!(f, "guild_ids = {:?}", discord.guild_ids)?;
             writeln!(f, "message_content = {}", discord.message_content)?;
+            if let Some(base) = &discord.api_base {
+                writeln!(f, "api_base = {base:?}")?;
+            }
         }
 
         writeln!(f, "\n[admin]")?;

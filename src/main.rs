@@ -264,7 +264,7 @@ fn config_check(file: &Path) -> Result<ExitCode> {
 
 /// Loads a knowledge base for answering; its errors are shown like `check` shows them.
 fn load_engine(path: &Path, mode: MatchingMode) -> Result<Engine> {
-    let (kb, warnings) = kb::load(path)
+    let (mut kb, warnings) = kb::load(path)
         .with_context(|| format!("cannot load the knowledge base {}", path.display()))?;
     if !warnings.is_empty() {
         tracing::info!(
@@ -272,6 +272,7 @@ fn load_engine(path: &Path, mode: MatchingMode) -> Result<Engine> {
             "the knowledge base has warnings: run `guichet check`"
         );
     }
+    kb.release_source_text();
     Ok(Engine::new(Arc::new(kb), mode, Strings::default()))
 }
 

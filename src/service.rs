@@ -115,6 +115,31 @@ impl Bot {
         Ok(reply)
     }
 
+    /// The stable ids ([`crate::engine::ShownChoice::id`]) of the choices an
+    /// [`Input::Pick`] would pick from now, in pick order, as [`Self::handle`] would see them
+    /// (a new or idle conversation has the welcome's). Adapters whose buttons outlive the
+    /// conversation's position map a clicked choice id to its current index with this.
+    pub fn current_choice_ids(
+        &self,
+        key: &ConversationKey,
+        now_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let engine = self.engine();
+        let mut conversation = match self.store.load(key)? {
+            Some(stored) => Conversation::from_json(&stored.data),
+            None => Conversation::default(),
+        };
+        let idle_ms = i64::try_from(self.idle_reset.as_millis()).unwrap_or(i64::MAX);
+        if conversation.reset_position_if_idle(now_ms, idle_ms) || conversation.updated_at == 0 {
+            engine.prime(&mut conversation);
+        }
+        Ok(conversation
+            .shown
+            .iter()
+            .map(crate::engine::display::choice_id)
+            .collect())
+    }
+
     /// Deletes every conversation unused for `forget_after` (privacy: nothing about a person
     /// is kept longer). Returns how many were deleted.
     pub fn forget_unused(&self, now_ms: i64, forget_after: Duration) -> Result<usize, StoreError> {
@@ -181,6 +206,47 @@ mod tests {
             .handle(&key, Input::Message("menu".into()), 3_000, &mut rng)
             .unwrap();
         assert!(reply.messages[0].markdown.contains("Bonjour prof"));
+    }
+
+    #[test]
+    fn current_choice_ids_are_what_a_pick_picks_from() {
+        let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+        let bot = bot(store);
+        let key = ConversationKey::direct("discord", "42");
+        let mut rng = Rng::seeded(1);
+        // A new conversation picks among the welcome's choices.
+        let welcome = bot.handle(&key, Input::Start, 1_000, &mut rng).unwrap();
+        let fresh = ConversationKey::direct("discord", "43");
+        let welcome_ids: Vec<String> = welcome.messages[0]
+            .choices
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
+        assert_eq!(bot.current_choice_ids(&fresh, 1_000).unwrap(), welcome_ids);
+        let menu = bot.handle(&key, Input::Pick(0), 2_000, &mut rng).unwrap();
+        let menu_ids: Vec<String> = menu.messages[0]
+            .choices
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
+        assert_eq!(bot.current_choice_ids(&key, 3_000).unwrap(), menu_ids);
+        // After the idle reset, the welcome's again.
+        assert_eq!(
+            bot.current_choice_ids(&key, 3 * DAY_MS).unwrap(),
+            welcome_ids
+        );
+    }
+
+    #[test]
+    fn profile_choices_are_the_welcome_choices_that_set_a_variable() {
+        let bot = bot(Arc::new(MemoryStore::new()));
+        let mut rng = Rng::seeded(1);
+        let key = ConversationKey::direct("discord", "42");
+        let welcome = bot.handle(&key, Input::Start, 1_000, &mut rng).unwrap();
+        assert_eq!(
+            bot.engine().profile_choice_ids(),
+            vec![welcome.messages[0].choices[0].id.clone()]
+        );
     }
 
     #[test]

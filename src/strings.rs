@@ -35,6 +35,8 @@ pub struct Strings {
     pub ok_reply: String,
     /// The reply to a goodbye when the knowledge base has none.
     pub goodbye_reply: String,
+    /// Posted to the admin room (if configured) before the errors of a refused reload.
+    pub reload_refused: String,
     /// Said once to a user who sends too many messages too fast (per-user throttle).
     pub throttled: String,
     /// Words (normalised: lower case, no accents) that greet: answered with the welcome.
@@ -49,6 +51,25 @@ pub struct Strings {
     pub menu_words: Vec<String>,
     /// Messages that go back to the previous menu.
     pub back_words: Vec<String>,
+    /// How to talk to the bot: the answer to the help command (`/aide` on Discord).
+    pub help: String,
+    /// Before the profile choices when the user asks to change profile (`/role`).
+    pub choose_role: String,
+    /// Said, to the clicker only, when someone clicks a menu shown to another person.
+    pub not_your_menu: String,
+    /// Before the welcome menu when a clicked menu no longer matches the conversation (the
+    /// knowledge base changed, or the conversation was forgotten).
+    pub stale_menu: String,
+    /// Said when something on guichet's side prevents an answer (the details are logged).
+    pub failed: String,
+    /// Slash command names (Discord: lower case, no spaces, at most 32 characters) and
+    /// their descriptions (at most 100 characters).
+    pub command_help: String,
+    pub command_help_description: String,
+    pub command_menu: String,
+    pub command_menu_description: String,
+    pub command_role: String,
+    pub command_role_description: String,
 }
 
 fn words(list: &[&str]) -> Vec<String> {
@@ -82,6 +103,7 @@ impl Default for Strings {
             thanks_reply: "Avec plaisir ! Autre chose ?".into(),
             goodbye_reply: "Au revoir, bonne journée !".into(),
             ok_reply: "Très bien. Autre chose ?".into(),
+            reload_refused: "La modification de la base de connaissances est refusée ; la version précédente reste en service. Erreurs :".into(),
             throttled: "Doucement ! Vous m'envoyez beaucoup de messages : je vous réponds de nouveau dans un instant.".into(),
             greeting_words: words(&["bonjour", "bonsoir", "salut", "slt", "bjr", "coucou", "hello", "hey", "yo"]),
             thanks_words: words(&["merci", "mrc", "thanks", "thx", "merci beaucoup", "merci bien"]),
@@ -89,6 +111,17 @@ impl Default for Strings {
             ok_words: words(&["ok", "okay", "d'accord", "dac", "super", "parfait", "top", "compris", "entendu", "ca marche"]),
             menu_words: words(&["menu", "accueil", "menu principal", "retour au menu", "retour a l'accueil", "sommaire", "debut", "recommencer"]),
             back_words: words(&["retour", "revenir", "precedent", "menu precedent", "retour en arriere"]),
+            help: "Posez-moi votre question avec vos mots : en message privé, ou dans un salon en me mentionnant ou en répondant à l'un de mes messages. Cliquez sur un bouton ou tapez son numéro pour choisir.\n\n**/menu** affiche le menu principal, **/role** change votre profil.".into(),
+            choose_role: "Qui êtes-vous ? Choisissez votre profil :".into(),
+            not_your_menu: "Ce menu est celui de quelqu'un d'autre : posez-moi votre propre question (mentionnez-moi, ou tapez /menu).".into(),
+            stale_menu: "Ce menu n'est plus à jour. Voici le menu principal :".into(),
+            failed: "Désolé, je ne peux pas répondre pour le moment. Réessayez dans un instant.".into(),
+            command_help: "aide".into(),
+            command_help_description: "Comment me poser une question".into(),
+            command_menu: "menu".into(),
+            command_menu_description: "Afficher le menu principal".into(),
+            command_role: "role".into(),
+            command_role_description: "Choisir de nouveau votre profil".into(),
         }
     }
 }

@@ -33,6 +33,16 @@ impl Reloader {
     /// Loads the content again; serves it if it has no error. Returns whether it did.
     pub fn reload(&self) -> bool {
         match crate::kb::load(&self.content) {
+            // A main file without its title or any response is a file caught half-written
+            // (or emptied by mistake): serving it would answer nothing. Keep the last one.
+            Ok((kb, _)) if !kb.has_title || kb.responses.is_empty() => {
+                self.status.reloaded(false);
+                tracing::error!(
+                    content = %self.content.display(),
+                    "knowledge base change refused: no `# ` title or no response (the previous version keeps serving)"
+                );
+                false
+            }
             Ok((kb, warnings)) => {
                 let responses = kb.responses.len();
                 self.bot
@@ -50,6 +60,8 @@ impl Reloader {
                 tracing::error!(
                     "knowledge base change refused, the previous version keeps serving:\n{err}"
                 );
+                self.status
+                    .notify_admins(format!("{}\n{err}", self.strings.reload_refused));
                 false
             }
         }

@@ -219,15 +219,39 @@ fn spawn_adapters(settings: &Settings, ctx: &Context, adapters: &mut JoinSet<Ada
         let ctx = ctx.clone();
         let state_dir = settings.state_dir.clone();
         adapters.spawn(async move {
-            let ended = crate::platform::matrix::run(matrix, &state_dir, ctx).await;
-            ("matrix", ended.map_err(|err| err.to_string()))
+            let result = crate::platform::matrix::run(matrix, &state_dir, ctx).await;
+            ("matrix", result.map_err(|e| with_sources(&e)))
         });
     }
     #[cfg(not(feature = "matrix"))]
     if settings.matrix.is_some() {
-        tracing::warn!("[matrix] is configured, but this guichet was built without Matrix");
+        tracing::error!("[matrix] is configured, but this guichet was built without Matrix");
+    }
+    #[cfg(feature = "discord")]
+    if let Some(discord) = settings.discord.clone() {
+        let ctx = ctx.clone();
+        adapters.spawn(async move {
+            let result = crate::platform::discord::run(discord, ctx).await;
+            ("discord", result.map_err(|e| with_sources(&e)))
+        });
+    }
+    #[cfg(not(feature = "discord"))]
+    if settings.discord.is_some() {
+        tracing::error!("[discord] is configured, but this guichet was built without Discord");
     }
     let _ = (settings, ctx, adapters);
+}
+
+/// An error and its causes on one line: adapters' errors wrap the library's.
+#[cfg(any(feature = "discord", feature = "matrix"))]
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    message
 }
 
 /// Deletes conversations unused for `forget_after` and old event claims, every hour.

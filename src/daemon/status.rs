@@ -29,14 +29,39 @@ struct Board {
     reloads_failed: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Status {
     board: Mutex<Board>,
+    /// Messages for the admins (a refused reload): adapters that can reach an admin room
+    /// subscribe and post them.
+    admin_notices: tokio::sync::broadcast::Sender<String>,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        let (admin_notices, _) = tokio::sync::broadcast::channel(16);
+        Self {
+            board: Mutex::new(Board::default()),
+            admin_notices,
+        }
+    }
 }
 
 impl Status {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Tells the admins something (opt-in: only adapters configured with an admin room
+    /// listen). Nothing about users goes here.
+    pub fn notify_admins(&self, text: impl Into<String>) {
+        // No subscriber is not an error: the admin room is optional.
+        let _ = self.admin_notices.send(text.into());
+    }
+
+    /// Notices for the admins, from now on.
+    pub fn admin_notices(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.admin_notices.subscribe()
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Board) -> T) -> T {
@@ -201,5 +226,8 @@ mod tests {
         );
         assert!(metrics.contains("guichet_reloads_total{result=\"failed\"} 1"));
         assert!(metrics.contains("guichet_conversations 7"));
+        let mut notices = status.admin_notices();
+        status.notify_admins("reload refused");
+        assert_eq!(notices.try_recv().unwrap(), "reload refused");
     }
 }

@@ -18,8 +18,17 @@
 //!   token `constructor` collides with `Object.prototype` and turns its weight into a string.
 //!   Here every token is an ordinary key.
 
-use std::collections::{HashMap, HashSet};
+mod hash;
+mod index;
+
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::OnceLock;
+
+use hash::{FastMap, FastSet};
+
+pub use index::IndexedResponses;
 
 // §5 and §7 constants (`computeKeywordScore.mjs`, `computeResponseScore.mjs`, `nlp.mjs`).
 /// Bonus for a keyword found verbatim (`MATCH_SCORE_IDENTITY`, §5).
@@ -237,13 +246,7 @@ fn strip_chatmd_punctuation(s: &str) -> String {
 
 /// Plain Levenshtein distance (insert, delete, substitute, each cost 1) on UTF-16 units.
 pub fn levenshtein(a: &[u16], b: &[u16]) -> usize {
-    levenshtein_with(a, b, &mut Vec::new())
-}
-
-/// [`levenshtein`] reusing `row` as its only buffer.
-fn levenshtein_with(a: &[u16], b: &[u16], row: &mut Vec<usize>) -> usize {
-    row.clear();
-    row.extend(0..=b.len());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, &unit_a) in a.iter().enumerate() {
         // `diagonal` is the previous row's value one column to the left.
         let mut diagonal = i;
@@ -263,13 +266,66 @@ fn levenshtein_with(a: &[u16], b: &[u16], row: &mut Vec<usize>) -> usize {
     row.last().copied().unwrap_or(0)
 }
 
+/// Widest band [`within_edits`] keeps on the stack (distances up to 3).
+const BAND_CAPACITY: usize = 7;
+
+/// Whether `levenshtein(a, b) <= max`, computing only the diagonal band `|i − j| ≤ max` of
+/// the distance table: a path leaving the band already costs more than `max`. For the small
+/// `max` of §5.1 this is a few operations per unit instead of a full table.
+fn within_edits(a: &[u16], b: &[u16], max: usize) -> bool {
+    if a.len().abs_diff(b.len()) > max {
+        return false;
+    }
+    let over = max + 1;
+    let width = 2 * max + 1;
+    if width > BAND_CAPACITY {
+        return levenshtein(a, b) <= max;
+    }
+    // Cell `t` of row `i` is column `j = i + t − max`; values are capped at `over`.
+    let mut previous = [over; BAND_CAPACITY];
+    for (t, cell) in previous.iter_mut().enumerate().take(width).skip(max) {
+        *cell = t - max;
+    }
+    let mut current = [over; BAND_CAPACITY];
+    for (i, &unit_a) in a.iter().enumerate() {
+        let row = i + 1;
+        let mut row_min = over;
+        for t in 0..width {
+            let Some(j) = (row + t).checked_sub(max) else {
+                current[t] = over;
+                continue;
+            };
+            let value = if j > b.len() {
+                over
+            } else if j == 0 {
+                row.min(over)
+            } else {
+                let unit_b = b.get(j - 1).copied();
+                let diagonal = previous[t] + usize::from(unit_b != Some(unit_a));
+                let above = previous.get(t + 1).map_or(over, |v| v + 1);
+                let left = t.checked_sub(1).map_or(over, |l| current[l] + 1);
+                diagonal.min(above).min(left).min(over)
+            };
+            current[t] = value;
+            row_min = row_min.min(value);
+        }
+        if row_min > max {
+            return false;
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous
+        .get(b.len() + max - a.len())
+        .is_some_and(|&distance| distance <= max)
+}
+
 /// §5.1 `hasLevenshteinDistanceLessThan(input, keyword, 3)`: for every window of as many
 /// space-separated input words as the keyword has, adds `len × 0.1 × 3` when the window is
 /// within edit distance 2 of the keyword.
 pub fn lev_ngrams(input: &[u16], keyword: &[u16]) -> f64 {
     let words = split_on_spaces(input);
     let pieces = split_on_spaces(keyword).len();
-    lev_ngrams_in(input, &words, keyword, pieces, &mut Vec::new())
+    lev_ngrams_in(input, &words, keyword, pieces)
 }
 
 fn lev_ngrams_in(
@@ -277,7 +333,6 @@ fn lev_ngrams_in(
     words: &[Range<usize>],
     keyword: &[u16],
     keyword_pieces: usize,
-    row: &mut Vec<usize>,
 ) -> f64 {
     let mut credit = 0.0;
     if keyword_pieces == 0 {
@@ -295,7 +350,7 @@ fn lev_ngrams_in(
         if gram.len().abs_diff(keyword.len()) >= LEVENSHTEIN_LIMIT {
             continue;
         }
-        if levenshtein_with(gram, keyword, row) < LEVENSHTEIN_LIMIT {
+        if within_edits(gram, keyword, LEVENSHTEIN_LIMIT - 1) {
             credit += gram.len() as f64 * WORD_LENGTH_FACTOR * NGRAM_BOOST;
         }
     }
@@ -309,18 +364,25 @@ pub fn lcs_weighted(input: &[u16], keyword: &[u16]) -> f64 {
     let keyword_len = keyword.len();
     let mut best_len = 0;
     let mut best_weight = 0.0;
-    for i in 0..input.len() {
+    for (i, &first) in input.iter().enumerate() {
         let Some(input_tail) = input.get(i..) else {
             break;
         };
-        for j in 0..keyword_len {
+        // No run from here on (input and keyword tails only shrink) can beat the best one.
+        if input_tail.len() <= best_len.max(MIN_COMMON_RUN) {
+            break;
+        }
+        for (j, &unit) in keyword.iter().enumerate() {
+            if keyword_len - j <= best_len.max(MIN_COMMON_RUN) {
+                break;
+            }
+            // A run starting here would have length 0.
+            if unit != first {
+                continue;
+            }
             let Some(keyword_tail) = keyword.get(j..) else {
                 break;
             };
-            // No run from here on (the keyword tail only shrinks) can beat the best one.
-            if input_tail.len().min(keyword_tail.len()) <= best_len.max(MIN_COMMON_RUN) {
-                break;
-            }
             let run = input_tail
                 .iter()
                 .zip(keyword_tail)
@@ -346,10 +408,9 @@ pub fn lcs_weighted(input: &[u16], keyword: &[u16]) -> f64 {
 /// One entry of a response's keyword list (§4), ready for scoring (§5).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedKeyword {
-    /// Lower-cased, `! ` marker removed, trimmed, accent-mapped.
-    text: String,
     /// The entry started with `! `: finding it subtracts instead of adding.
     negative: bool,
+    /// Lower-cased, `! ` marker removed, trimmed, accent-mapped, in UTF-16.
     units: Vec<u16>,
     /// Number of pieces of `text.split(" ")`, the n-gram size of §5.1.
     pieces: usize,
@@ -378,7 +439,6 @@ impl PreparedKeyword {
         let units = utf16(&text);
         let pieces = split_on_spaces(&units).len();
         Self {
-            text,
             negative,
             units,
             pieces,
@@ -386,8 +446,8 @@ impl PreparedKeyword {
     }
 
     /// The normalised keyword.
-    pub fn text(&self) -> &str {
-        &self.text
+    pub fn text(&self) -> String {
+        String::from_utf16_lossy(&self.units)
     }
 
     /// Whether the keyword was written `! keyword`.
@@ -412,14 +472,32 @@ pub fn keyword_score(
     keyword: &PreparedKeyword,
     next_pending: bool,
 ) -> KeywordScore {
-    keyword_score_with(input, keyword, next_pending, &mut Vec::new())
+    keyword_score_with(input, keyword, next_pending, FuzzyReach::ALL)
+}
+
+/// Which fuzzy measures can be non-zero for a keyword and an input. The straightforward path
+/// computes both; [`IndexedResponses`] skips a measure only when its index proves it is zero,
+/// which leaves the sum unchanged (adding `0.0` to a non-negative total is exact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FuzzyReach {
+    /// Some word n-gram of the input may be within edit distance 2 (§5.1).
+    ngrams: bool,
+    /// The input and the keyword may share a run longer than 4 units (§5.2).
+    common_run: bool,
+}
+
+impl FuzzyReach {
+    const ALL: Self = Self {
+        ngrams: true,
+        common_run: true,
+    };
 }
 
 fn keyword_score_with(
     input: &PreparedInput,
     keyword: &PreparedKeyword,
     next_pending: bool,
-    row: &mut Vec<usize>,
+    reach: FuzzyReach,
 ) -> KeywordScore {
     let u = input.units.as_slice();
     let k = keyword.units.as_slice();
@@ -436,13 +514,17 @@ fn keyword_score_with(
         return KeywordScore { exact, fuzzy: 0.0 };
     }
     if u.len() > MIN_FUZZY_INPUT_LEN && k.len() > MIN_FUZZY_KEYWORD_LEN && !keyword.negative {
-        let ngram = lev_ngrams_in(u, &input.words, k, keyword.pieces, row);
+        let ngram = if reach.ngrams {
+            lev_ngrams_in(u, &input.words, k, keyword.pieces)
+        } else {
+            0.0
+        };
         let mut fuzzy = if ngram > MIN_NGRAM_CREDIT {
             0.0 + ngram
         } else {
             0.0
         };
-        if !next_pending {
+        if !next_pending && reach.common_run {
             fuzzy += lcs_weighted(u, k);
         }
         return KeywordScore { exact: 0.0, fuzzy };
@@ -477,67 +559,146 @@ fn title_words(title: &str) -> Vec<String> {
 /// that sums over it round exactly as ChatMD's do.
 #[derive(Debug, Clone, Default)]
 struct ContentVector {
-    entries: Vec<(Box<[u16]>, f64)>,
-    positions: HashMap<Box<[u16]>, usize>,
+    entries: VectorEntries,
+    positions: FastMap<Token, usize>,
     norm: f64,
 }
 
+/// Tokens and their weights.
+type VectorEntries = Vec<(Token, f64)>;
+
+/// Most units a [`Token::Packed`] holds.
+const MAX_PACKED_UNITS: usize = 7;
+
+/// Packs up to [`MAX_PACKED_UNITS`] UTF-16 units and their count into one integer; distinct
+/// slices give distinct keys. `None` for longer slices.
+fn pack_units(units: &[u16]) -> Option<u128> {
+    // The units fill the low bits, the count sits above the last possible unit.
+    (units.len() <= MAX_PACKED_UNITS).then(|| {
+        let packed = units
+            .iter()
+            .fold(0, |key, &unit| (key << 16) | u128::from(unit));
+        packed | ((units.len() as u128) << (16 * MAX_PACKED_UNITS))
+    })
+}
+
+/// A content-search token. Most are 5- to 7-unit sub-tokens (§6.1): kept packed in an
+/// integer, they cost no allocation and hash in one step. A slice has exactly one form, so
+/// equality is equality of the units.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Token {
+    Packed(u128),
+    Long(Box<[u16]>),
+}
+
+impl Token {
+    fn new(units: &[u16]) -> Self {
+        match pack_units(units) {
+            Some(packed) => Token::Packed(packed),
+            None => Token::Long(units.into()),
+        }
+    }
+
+    /// Calls `f` with the token's units.
+    fn with_units<R>(&self, f: impl FnOnce(&[u16]) -> R) -> R {
+        match self {
+            Token::Long(units) => f(units),
+            Token::Packed(packed) => {
+                let len = (packed >> (16 * MAX_PACKED_UNITS)) as usize;
+                let mut units = [0u16; MAX_PACKED_UNITS];
+                for (i, unit) in units.iter_mut().take(len).enumerate() {
+                    *unit = ((packed >> (16 * (len - 1 - i))) & 0xFFFF) as u16;
+                }
+                f(units.get(..len).unwrap_or_default())
+            }
+        }
+    }
+}
+
 impl ContentVector {
-    fn weight(&self, token: &[u16]) -> Option<f64> {
+    fn weight(&self, token: &Token) -> Option<f64> {
         let &position = self.positions.get(token)?;
         self.entries.get(position).map(|(_, weight)| *weight)
     }
 }
 
-#[derive(Default)]
-struct VectorBuilder {
-    entries: Vec<(Box<[u16]>, f64)>,
-    positions: HashMap<Box<[u16]>, usize>,
+/// Where [`tokenize_into`] sends each token it emits, in emission order.
+trait TokenSink {
+    /// `vec[token] = (vec[token] || 0) + weight`.
+    fn add(&mut self, token: &[u16], weight: f64);
 }
 
-impl VectorBuilder {
-    /// `vec[token] = (vec[token] || 0) + weight`.
+#[derive(Default)]
+struct VectorBuilder {
+    entries: VectorEntries,
+    positions: FastMap<Token, usize>,
+}
+
+impl TokenSink for VectorBuilder {
     fn add(&mut self, token: &[u16], weight: f64) {
-        if let Some(&position) = self.positions.get(token) {
+        let token = Token::new(token);
+        if let Some(&position) = self.positions.get(&token) {
             if let Some((_, total)) = self.entries.get_mut(position) {
                 *total += weight;
             }
             return;
         }
-        self.positions.insert(token.into(), self.entries.len());
-        self.entries.push((token.into(), weight));
+        self.positions.insert(token.clone(), self.entries.len());
+        self.entries.push((token, weight));
     }
+}
 
+impl VectorBuilder {
     fn finish(self) -> ContentVector {
-        let mut indexed = Vec::new();
-        let mut named = Vec::with_capacity(self.entries.len());
-        for (token, weight) in self.entries {
-            match array_index(&token) {
-                Some(index) => indexed.push((index, token, weight)),
-                None => named.push((token, weight)),
-            }
-        }
-        indexed.sort_by_key(|(index, _, _)| *index);
-        let entries: Vec<(Box<[u16]>, f64)> = indexed
-            .into_iter()
-            .map(|(_, token, weight)| (token, weight))
-            .chain(named)
-            .collect();
+        let (entries, norm) = self.finish_entries();
         let positions = entries
             .iter()
             .enumerate()
             .map(|(position, (token, _))| (token.clone(), position))
             .collect();
-        let norm = entries
-            .iter()
-            .fold(0.0, |sum, (_, weight)| sum + weight * weight)
-            .sqrt();
         ContentVector {
             entries,
             positions,
             norm,
         }
     }
+
+    /// The entries in JavaScript key order and the vector's norm.
+    fn finish_entries(self) -> (VectorEntries, f64) {
+        in_key_order(self.entries, |token| token.with_units(array_index))
+    }
+}
+
+/// Puts a vector's entries in the order JavaScript enumerates an object's keys (array-index
+/// keys first, ascending, then insertion order) and returns them with the vector's norm,
+/// summed in that order.
+fn in_key_order<T>(
+    entries: Vec<(T, f64)>,
+    array_index_of: impl Fn(&T) -> Option<u32>,
+) -> (Vec<(T, f64)>, f64) {
+    let mut indexed = Vec::new();
+    let mut named = Vec::with_capacity(entries.len());
+    for (token, weight) in entries {
+        match array_index_of(&token) {
+            Some(index) => indexed.push((index, token, weight)),
+            None => named.push((token, weight)),
+        }
+    }
+    let entries: Vec<(T, f64)> = if indexed.is_empty() {
+        named
+    } else {
+        indexed.sort_by_key(|(index, _, _)| *index);
+        indexed
+            .into_iter()
+            .map(|(_, token, weight)| (token, weight))
+            .chain(named)
+            .collect()
+    };
+    let norm = entries
+        .iter()
+        .fold(0.0, |sum, (_, weight)| sum + weight * weight)
+        .sqrt();
+    (entries, norm)
 }
 
 /// The value of `token` if JavaScript treats it as an array index (canonical decimal integer
@@ -566,23 +727,56 @@ fn token_base_weight(len: usize) -> f64 {
 }
 
 fn is_ignored_sub_token(token: &[u16]) -> bool {
-    let equals = |candidate: &str| candidate.encode_utf16().eq(token.iter().copied());
-    match token.len() {
-        5 => IGNORED_5.iter().any(|c| equals(c)),
-        6 => IGNORED_6.iter().any(|c| equals(c)),
-        _ => false,
+    static IGNORED: OnceLock<FastSet<u128>> = OnceLock::new();
+    let ignored = IGNORED.get_or_init(|| {
+        IGNORED_5
+            .iter()
+            .chain(IGNORED_6)
+            .filter_map(|ending| pack_units(&utf16(ending)))
+            .collect()
+    });
+    matches!(token.len(), 5 | 6) && pack_units(token).is_some_and(|key| ignored.contains(&key))
+}
+
+/// The substrings of a lower-cased title that tokens can equal, for the title bonus (§6.1):
+/// tokens are tested against every title, so a set of its 5- to 7-unit pieces saves a scan
+/// of the title per token.
+struct TitlePieces<'a> {
+    units: &'a [u16],
+    packed: FastSet<u128>,
+}
+
+impl<'a> TitlePieces<'a> {
+    fn new(units: &'a [u16]) -> Self {
+        let packed = SUB_TOKEN_LENGTHS
+            .iter()
+            .flat_map(|&len| units.windows(len))
+            .filter_map(pack_units)
+            .collect();
+        Self { units, packed }
+    }
+
+    /// `title.includes(token)`.
+    fn contains(&self, token: &[u16]) -> bool {
+        if SUB_TOKEN_LENGTHS.contains(&token.len())
+            && let Some(key) = pack_units(token)
+        {
+            return self.packed.contains(&key);
+        }
+        contains_units(self.units, token)
     }
 }
 
 /// §6.1 `tokenize` + `createVector`. `title` is the lower-cased (not accent-mapped) response
 /// title for the title bonus; inputs have none.
-fn tokenize_into(builder: &mut VectorBuilder, text: &str, title: Option<&[u16]>) {
+fn tokenize_into(builder: &mut impl TokenSink, text: &str, title: Option<&[u16]>) {
     let cleaned: String = strip_chatmd_punctuation(&text.to_lowercase())
         .chars()
         .map(|c| if c == '/' { ' ' } else { map_accent(c) })
         .collect();
     let units = utf16(&cleaned);
-    let in_title = |token: &[u16]| title.is_some_and(|t| contains_units(t, token));
+    let title = title.map(TitlePieces::new);
+    let in_title = |token: &[u16]| title.as_ref().is_some_and(|t| t.contains(token));
     // Splitting on `\s|'` leaves no white space to trim in the pieces.
     for word in units.split(|&unit| unit == u16::from(b'\'') || is_js_whitespace_unit(unit)) {
         let word_len = word.len();
@@ -631,7 +825,12 @@ fn content_score(input: &ContentVector, response: &ContentVector) -> f64 {
     let dot = input.entries.iter().fold(0.0, |dot, (token, weight)| {
         dot + weight * response.weight(token).unwrap_or(0.0)
     });
-    let cosine = dot / (input.norm * response.norm);
+    content_score_from_dot(dot, input.norm, response.norm)
+}
+
+/// §6.2 once the dot product is known; both norms must be non-zero.
+fn content_score_from_dot(dot: f64, input_norm: f64, response_norm: f64) -> f64 {
+    let cosine = dot / (input_norm * response_norm);
     if cosine == 0.0 {
         0.0
     } else {
@@ -827,17 +1026,12 @@ impl PreparedResponse {
         content_lines: &[String],
         content_search: bool,
     ) -> Self {
-        let mut keyword_list: Vec<PreparedKeyword> = keywords
-            .iter()
-            .map(|keyword| PreparedKeyword::new(keyword))
+        let keyword_list = keyword_list_entries(title, keywords)
+            .map(|entry| PreparedKeyword::new(&entry))
             .collect();
-        keyword_list.push(PreparedKeyword::new(title));
-        keyword_list.extend(title_words(title).iter().map(|w| PreparedKeyword::new(w)));
         let vector = content_search.then(|| {
-            let text = format!("{title} {}", content_lines.join(" ").to_lowercase());
-            let title_lower = utf16(&title.to_lowercase());
             let mut builder = VectorBuilder::default();
-            tokenize_into(&mut builder, &text, Some(&title_lower));
+            tokenize_response(&mut builder, title, content_lines);
             builder.finish()
         });
         Self {
@@ -889,29 +1083,88 @@ impl PreparedResponse {
     /// scores (see [`Self::next_replaces_input`]).
     pub fn score(&self, input: &PreparedInput, mode: ScoreMode) -> f64 {
         let next_pending = mode.is_next();
-        let mut total = match (&input.vector, &self.vector) {
+        let content = match (&input.vector, &self.vector) {
             (Some(input_vector), Some(response_vector)) => {
                 content_score(input_vector, response_vector)
             }
             _ => 0.0,
         };
-        let mut fuzzy = 0.0;
-        let mut row = Vec::new();
-        for keyword in self.keyword_list(mode) {
-            let score = keyword_score_with(input, keyword, next_pending, &mut row);
-            total += score.exact;
-            fuzzy += score.fuzzy;
-        }
-        // Without content search, fuzzy credit only helps a response that matched nothing
-        // exactly (and had no negative keyword fire): the total must be exactly zero.
-        if (total == 0.0 || self.content_search) && !next_pending && fuzzy > 0.0 {
+        let keyword_scores = self
+            .keyword_list(mode)
+            .iter()
+            .map(|keyword| keyword_score_with(input, keyword, next_pending, FuzzyReach::ALL));
+        combine_scores(content, keyword_scores, self.content_search, mode)
+    }
+}
+
+/// §7 `computeResponseScore` once the parts are known: the content score first, then every
+/// keyword's exact score in list order, the fuzzy total last, so that sums round exactly as
+/// ChatMD's. Both the straightforward path and [`IndexedResponses`] end here.
+fn combine_scores(
+    content: f64,
+    keyword_scores: impl IntoIterator<Item = KeywordScore>,
+    content_search: bool,
+    mode: ScoreMode,
+) -> f64 {
+    let mut total = content;
+    let mut fuzzy = 0.0;
+    for score in keyword_scores {
+        total += score.exact;
+        fuzzy += score.fuzzy;
+    }
+    finish_score(total, || fuzzy, content_search, mode)
+}
+
+/// The end of §7 once `total` (content score plus exact keyword scores, summed in list
+/// order) is known. The fuzzy total, summed in list order too, is asked for only when it
+/// can count.
+fn finish_score(
+    mut total: f64,
+    fuzzy: impl FnOnce() -> f64,
+    content_search: bool,
+    mode: ScoreMode,
+) -> f64 {
+    let next_pending = mode.is_next();
+    // Without content search, fuzzy credit only helps a response that matched nothing
+    // exactly (and had no negative keyword fire): the total must be exactly zero.
+    if (total == 0.0 || content_search) && !next_pending {
+        let fuzzy = fuzzy();
+        if fuzzy > 0.0 {
             total += fuzzy;
         }
-        if next_pending && total > NEXT_BONUS_THRESHOLD {
-            total += IDENTITY_BONUS;
-        }
-        total
     }
+    if next_pending && total > NEXT_BONUS_THRESHOLD {
+        total += IDENTITY_BONUS;
+    }
+    total
+}
+
+/// The entries of a response's keyword list as written (§4): its keywords, then its title,
+/// then the title words.
+fn keyword_list_entries<'a>(
+    title: &'a str,
+    keywords: &'a [impl AsRef<str>],
+) -> impl Iterator<Item = Cow<'a, str>> {
+    keywords
+        .iter()
+        .map(|keyword| Cow::Borrowed(keyword.as_ref()))
+        .chain(std::iter::once(Cow::Borrowed(title)))
+        .chain(title_words(title).into_iter().map(Cow::Owned))
+}
+
+/// §6.2: the tokens of a response, from `title + " " + lower-case(content lines joined)`,
+/// with the title bonus.
+fn tokenize_response(sink: &mut impl TokenSink, title: &str, content_lines: &[impl AsRef<str>]) {
+    let mut content = String::new();
+    for (i, line) in content_lines.iter().enumerate() {
+        if i > 0 {
+            content.push(' ');
+        }
+        content.push_str(line.as_ref());
+    }
+    let text = format!("{title} {}", content.to_lowercase());
+    let title_lower = utf16(&title.to_lowercase());
+    tokenize_into(sink, &text, Some(&title_lower));
 }
 
 /// Which responses are candidates (§4).
@@ -1117,6 +1370,60 @@ mod tests {
     }
 
     #[test]
+    fn within_edits_agrees_with_levenshtein() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "horaires",
+            "horraires",
+            "hraires",
+            "horaire",
+            "oraires",
+            "hroaires",
+            "kitten",
+            "sitting",
+            "sittin",
+            "mot de passe",
+            "mot de pase",
+            "mot  de passe",
+            "abcdefgh",
+            "abXdeYgh",
+            "😀😀x",
+            "😀x",
+            "jalapeño",
+            "jalapeno",
+        ];
+        for a in words {
+            for b in words {
+                let distance = levenshtein(&units(a), &units(b));
+                for max in 0..4 {
+                    assert_eq!(
+                        within_edits(&units(a), &units(b), max),
+                        distance <= max,
+                        "{a:?} {b:?} {max}"
+                    );
+                }
+            }
+        }
+        // Random strings over a small alphabet, so that close pairs are common.
+        let mut rng = crate::engine::Rng::seeded(3);
+        let random = |rng: &mut crate::engine::Rng| -> Vec<u16> {
+            (0..rng.below(9))
+                .map(|_| 97 + rng.below(3) as u16)
+                .collect()
+        };
+        for _ in 0..5000 {
+            let (a, b) = (random(&mut rng), random(&mut rng));
+            let distance = levenshtein(&a, &b);
+            for max in 0..4 {
+                assert_eq!(within_edits(&a, &b, max), distance <= max, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
     fn lev_ngrams_adds_close_windows() {
         let cases = [
             ("this is a test string", "test string", 3.3),
@@ -1236,7 +1543,7 @@ mod tests {
             tokenize_into(&mut builder, text, title.as_deref());
             builder.finish()
         };
-        let weight = |v: &ContentVector, token: &str| v.weight(&units(token));
+        let weight = |v: &ContentVector, token: &str| v.weight(&Token::new(&units(token)));
         let second = vector("second", None);
         assert_eq!(round6(weight(&second, "second").unwrap_or(0.0)), 11.6);
         assert_eq!(round6(weight(&second, "secon").unwrap_or(0.0)), 5.6);
@@ -1288,9 +1595,28 @@ mod tests {
         let order: Vec<String> = vector("zzzzz 20240 10000 01234", None)
             .entries
             .iter()
-            .map(|(token, _)| String::from_utf16_lossy(token))
+            .map(|(token, _)| token.with_units(String::from_utf16_lossy))
             .collect();
         assert_eq!(order, ["10000", "20240", "zzzzz", "01234"]);
+    }
+
+    #[test]
+    fn tokens_keep_their_units() {
+        for text in [
+            "",
+            "a",
+            "abcde",
+            "abcdefg",
+            "abcdefgh",
+            "😀😀x",
+            "\u{0}\u{0}",
+            "2024",
+        ] {
+            let token = Token::new(&units(text));
+            assert_eq!(token.with_units(|u| u.to_vec()), units(text), "{text:?}");
+        }
+        assert_ne!(Token::new(&[0]), Token::new(&[0, 0]));
+        assert_ne!(Token::new(&[1, 2]), Token::new(&[2, 1]));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod eval;
 pub mod guichet;
 pub mod rng;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ use crate::strings::Strings;
 pub use conversation::{ChoiceTarget, Conversation, MessageRef, OfferedChoice};
 pub use rng::Rng;
 
-use chatmd::{BadWords, Candidates, PreparedInput, PreparedResponse};
+use chatmd::{BadWords, Candidates, IndexedResponses, PreparedInput, PreparedResponse};
 use display::Displayer;
 
 /// How typed messages are matched to responses.
@@ -36,6 +37,37 @@ pub enum MatchingMode {
     Guichet,
     /// Exactly ChatMD 8.12's algorithm.
     Chatmd,
+}
+
+/// How the engine finds the best response to a typed message. Both give the same answer and
+/// the same score; the exhaustive one is kept as the reference the index is tested against
+/// (`tests/matching_index.rs`) and for benchmark comparisons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scoring {
+    /// Score only the responses that can win, through [`IndexedResponses`].
+    #[default]
+    Indexed,
+    /// Score every candidate response, as ChatMD does.
+    Exhaustive,
+}
+
+/// The prepared responses, in the form the chosen [`Scoring`] needs.
+#[derive(Debug)]
+enum Matcher {
+    Indexed(Box<IndexedResponses>),
+    Exhaustive(Vec<PreparedResponse>),
+}
+
+impl Matcher {
+    /// The best candidate and its score (MATCHING.md §7).
+    fn best(&self, input: &PreparedInput, candidates: Candidates<'_>) -> Option<(usize, f64)> {
+        match self {
+            Matcher::Indexed(index) => index.best(input, candidates),
+            Matcher::Exhaustive(responses) => {
+                chatmd::best_of(chatmd::score_all(responses, input, candidates))
+            }
+        }
+    }
 }
 
 /// What the user did.
@@ -154,7 +186,7 @@ const MAX_FOLLOW_UPS: usize = 8;
 #[derive(Debug)]
 pub struct Engine {
     kb: Arc<KnowledgeBase>,
-    prepared: Vec<PreparedResponse>,
+    matcher: Matcher,
     synonyms: Vec<Vec<String>>,
     bad_words: Option<BadWords>,
     mode: MatchingMode,
@@ -165,20 +197,47 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(kb: Arc<KnowledgeBase>, mode: MatchingMode, strings: Strings) -> Self {
-        let prepared = kb
-            .responses
-            .iter()
-            .map(|r| {
-                let keywords: Vec<String> = r.keywords.iter().map(|k| k.text.clone()).collect();
-                let content: Vec<String> = r
-                    .message
-                    .lines
-                    .iter()
-                    .map(|l| content_search_line(&l.text))
-                    .collect();
-                PreparedResponse::new(&r.title, &keywords, &content, kb.settings.content_search)
-            })
-            .collect();
+        Self::with_scoring(kb, mode, strings, Scoring::Indexed)
+    }
+
+    /// [`Engine::new`] with a chosen [`Scoring`].
+    pub fn with_scoring(
+        kb: Arc<KnowledgeBase>,
+        mode: MatchingMode,
+        strings: Strings,
+        scoring: Scoring,
+    ) -> Self {
+        let content_search = kb.settings.content_search;
+        let sections = kb.responses.iter().map(|r| {
+            let keywords: Vec<&str> = r.keywords.iter().map(|k| k.text.as_str()).collect();
+            let content: Vec<Cow<'_, str>> = r
+                .message
+                .lines
+                .iter()
+                .map(|l| content_search_line(&l.text))
+                .collect();
+            (r.title.as_str(), keywords, content)
+        });
+        let matcher = match scoring {
+            Scoring::Indexed => {
+                let mut builder = IndexedResponses::builder(content_search);
+                for (title, keywords, content) in sections {
+                    builder.add(title, &keywords, &content);
+                }
+                Matcher::Indexed(Box::new(builder.finish()))
+            }
+            Scoring::Exhaustive => Matcher::Exhaustive(
+                sections
+                    .map(|(title, keywords, content)| {
+                        let keywords: Vec<String> =
+                            keywords.into_iter().map(str::to_owned).collect();
+                        let content: Vec<String> =
+                            content.into_iter().map(Cow::into_owned).collect();
+                        PreparedResponse::new(title, &keywords, &content, content_search)
+                    })
+                    .collect(),
+            ),
+        };
         let entries: Vec<String> = kb.synonyms.iter().map(|g| g.join(", ")).collect();
         let bad_words = kb.settings.bad_words.then(BadWords::french);
         let guichet = (mode == MatchingMode::Guichet).then(|| {
@@ -198,7 +257,7 @@ impl Engine {
         });
         Self {
             guichet,
-            prepared,
+            matcher,
             synonyms: chatmd::prepare_synonym_groups(&entries),
             bad_words,
             mode,
@@ -213,6 +272,23 @@ impl Engine {
 
     pub fn mode(&self) -> MatchingMode {
         self.mode
+    }
+
+    /// The bot's own words this engine answers with (adapters say some of them too).
+    pub fn strings(&self) -> &Strings {
+        &self.strings
+    }
+
+    /// The scoring step alone (MATCHING.md §6–§7): the best of `candidates` for a typed
+    /// `text` and its score, with synonyms applied as a typed message gets them (only when
+    /// every response is a candidate). Lets tests and tools compare scorings directly.
+    pub fn best_match(&self, text: &str, candidates: Candidates<'_>) -> Option<(usize, f64)> {
+        let synonyms: &[Vec<String>] = match candidates {
+            Candidates::All => &self.synonyms,
+            _ => &[],
+        };
+        let input = PreparedInput::new(text, synonyms, self.kb.settings.content_search);
+        self.matcher.best(&input, candidates)
     }
 
     /// Decides the reply to `input` and updates `conversation`.
@@ -250,6 +326,19 @@ impl Engine {
             .collect();
         conversation.last_options = offered.clone();
         conversation.shown = offered;
+    }
+
+    /// The ids ([`ShownChoice::id`]) of the welcome's choices that set a variable: the
+    /// profile (role) choices, which a "change my profile" command offers alone. Empty when
+    /// the welcome sets nothing.
+    pub fn profile_choice_ids(&self) -> Vec<String> {
+        self.kb
+            .welcome
+            .choices
+            .iter()
+            .filter(|c| c.assignment.is_some())
+            .map(|c| display::choice_id(&display::offered(c, &self.strings.default_choice)))
+            .collect()
     }
 
     /// Shows the response with this exact title, as a click on a choice leading to it would
@@ -334,9 +423,7 @@ impl Engine {
                 // MATCHING.md §9: the drawn title is "typed" with only that response as
                 // candidate; it matches itself unless it does not exist.
                 let input = PreparedInput::new(&title, &[], self.kb.settings.content_search);
-                let scores =
-                    chatmd::score_all(&self.prepared, &input, Candidates::Selected(&title));
-                match chatmd::best_of(scores) {
+                match self.matcher.best(&input, Candidates::Selected(&title)) {
                     Some((next, _)) => current = Some(next),
                     None => messages.push(self.fallback_message(conversation, rng).0),
                 }
@@ -468,8 +555,7 @@ impl Engine {
             },
             None => Candidates::All,
         };
-        let scores = chatmd::score_all(&self.prepared, &prepared, candidates);
-        let best = chatmd::best_of(scores.iter().copied());
+        let best = self.matcher.best(&prepared, candidates);
         let best_score = best.map_or(0.0, |(_, s)| s);
 
         // Typed option label (MATCHING.md §3).
@@ -633,7 +719,10 @@ fn chat_pick(conversation: &Conversation, text: &str) -> Option<usize> {
 
 /// Content lines as ChatMD's matcher sees them: its parser has already turned internal links
 /// `[x](#y)` into HTML anchors (FORMAT.md §5.1), whose text then takes part in content search.
-fn content_search_line(line: &str) -> String {
+fn content_search_line(line: &str) -> Cow<'_, str> {
+    if !line.contains("](#") {
+        return Cow::Borrowed(line);
+    }
     let mut out = String::with_capacity(line.len() + 16);
     let mut rest = line;
     while let Some(open) = rest.find('[') {
@@ -653,5 +742,5 @@ fn content_search_line(line: &str) -> String {
         rest = &rest[end + 1..];
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }

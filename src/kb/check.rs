@@ -1,7 +1,7 @@
 //! `guichet check`: the author-facing warnings on top of parse errors — the mistakes that make
 //! ChatMD silently do odd things (dangling targets, keywords that stopped being keywords…).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::body::{self, Condition, Directive, Node};
 use super::parse::{self, ParseFacts};
@@ -85,13 +85,15 @@ fn messages(kb: &KnowledgeBase) -> impl Iterator<Item = &Message> {
 
 fn lint(kb: &KnowledgeBase, facts: &ParseFacts, out: &mut Vec<Diagnostic>) {
     let titles: Vec<&str> = kb.responses.iter().map(|r| r.title.as_str()).collect();
-    let exists = |t: &str| titles.contains(&t);
+    // Every choice and link is looked up: a set keeps a base of thousands of responses linear.
+    let title_set: HashSet<&str> = titles.iter().copied().collect();
+    let exists = |t: &str| title_set.contains(t);
     let suggest = |t: &str| {
         did_you_mean(t, titles.iter().copied())
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default()
     };
-    let mut reached: BTreeSet<&str> = BTreeSet::new();
+    let mut reached: HashSet<&str> = HashSet::new();
 
     // Dangling targets: choices, links, !Next, !SelectNext, captures.
     for message in messages(kb) {
@@ -129,13 +131,7 @@ fn lint(kb: &KnowledgeBase, facts: &ParseFacts, out: &mut Vec<Diagnostic>) {
                     ),
                 ));
             } else if !exists(&link.target) {
-                reached.insert(
-                    titles
-                        .iter()
-                        .copied()
-                        .find(|t| *t == with_spaces)
-                        .unwrap_or(""),
-                );
+                reached.insert(title_set.get(with_spaces.as_str()).copied().unwrap_or(""));
             }
         }
         for variant in &message.variants {
@@ -183,7 +179,7 @@ fn lint(kb: &KnowledgeBase, facts: &ParseFacts, out: &mut Vec<Diagnostic>) {
     }
 
     // Duplicate titles.
-    let mut first_seen: BTreeMap<&str, Location> = BTreeMap::new();
+    let mut first_seen: HashMap<&str, Location> = HashMap::new();
     for response in &kb.responses {
         match first_seen.get(response.title.as_str()) {
             Some(first) => out.push(Diagnostic::warning(

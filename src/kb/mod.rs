@@ -155,6 +155,15 @@ impl KnowledgeBase {
         self.responses.iter().position(|r| r.title == title)
     }
 
+    /// Frees the text of the source files, keeping their paths. Serving never quotes the
+    /// sources (`guichet check` renders diagnostics from its own copy), and for a large base
+    /// their lines weigh about 1.5 × the files' size (docs/performance.md).
+    pub fn release_source_text(&mut self) {
+        for file in &mut self.files {
+            file.lines = Vec::new();
+        }
+    }
+
     /// Path of a file, for messages.
     pub fn file_path(&self, file: FileId) -> &Path {
         self.files

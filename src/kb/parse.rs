@@ -268,6 +268,10 @@ fn is_spaced_choice(line: &str) -> bool {
     {
         return false;
     }
+    // Cheap test first: only numbered lines can look like a choice.
+    if !line.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
     let repaired = format!("{}{}", &line[..=close], trimmed);
     choice_parts(&repaired).is_some_and(|(_, _, target)| !is_external(target))
 }
@@ -534,7 +538,7 @@ fn parse_responses(
     let mut list_parsed = false;
     // Conditions in force, for the choices written inside `if` blocks. ChatMD does not reset
     // them at a new title; an unclosed `if` is an error anyway.
-    let mut conditions: Vec<Condition> = Vec::new();
+    let mut conditions: Vec<PendingCondition> = Vec::new();
     let mut finished: Vec<(Current, bool)> = Vec::new();
 
     for line in lines {
@@ -576,19 +580,13 @@ fn parse_responses(
         }
         if settings.dynamic_content {
             if let Some(condition) = if_condition(text) {
-                match super::expr::parse_condition(condition) {
-                    Ok(expr) => conditions.push(Condition {
-                        source: condition.to_string(),
-                        expr,
-                        location: line.location,
-                    }),
-                    // The body tree reports the error; keep the nesting right.
-                    Err(_) => conditions.push(Condition {
-                        source: condition.to_string(),
-                        expr: super::expr::Expr::Bool(false),
-                        location: line.location,
-                    }),
-                }
+                // Parsed only if a choice is written inside it (the body tree parses every
+                // condition anyway, and reports errors).
+                conditions.push(PendingCondition {
+                    source: condition.to_string(),
+                    location: line.location,
+                    parsed: None,
+                });
                 response.content.push(line.clone());
                 list_parsed = true;
                 continue;
@@ -604,11 +602,12 @@ fn parse_responses(
             choice_parts(text).filter(|(_, _, t)| !is_external(t))
         {
             list_parsed = false;
+            let in_force = resolve_conditions(&mut conditions);
             response.choices.push(make_choice(
                 shuffled,
                 label,
                 target,
-                conditions.clone(),
+                in_force,
                 line.location,
                 diagnostics,
             ));
@@ -651,6 +650,32 @@ fn parse_responses(
         });
     }
     responses
+}
+
+/// An `if` in force while walking lines.
+struct PendingCondition {
+    source: String,
+    location: Location,
+    parsed: Option<Condition>,
+}
+
+/// The conditions in force, parsed (once each). A condition that does not parse is false,
+/// as in ChatMD; the body tree reports the error.
+fn resolve_conditions(stack: &mut [PendingCondition]) -> Vec<Condition> {
+    stack
+        .iter_mut()
+        .map(|pending| {
+            pending
+                .parsed
+                .get_or_insert_with(|| Condition {
+                    source: pending.source.clone(),
+                    expr: super::expr::parse_condition(&pending.source)
+                        .unwrap_or(super::expr::Expr::Bool(false)),
+                    location: pending.location,
+                })
+                .clone()
+        })
+        .collect()
 }
 
 /// The condition text of a line holding `` `if …` `` (ChatMD's `/`if (.*?)`/`).

@@ -11,7 +11,9 @@
 //! process. Switch `SYNCHRONOUS` to `"FULL"` if machine crashes must be covered.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
@@ -30,6 +32,21 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every statement below is cached; this leaves room for all of them.
 const STATEMENT_CACHE_CAPACITY: usize = 32;
+
+/// How often the background checkpointer copies the WAL into the database file. At a
+/// hundred messages a second the WAL then stays around a few megabytes.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A safety net if the background checkpointer falls behind (a burst of writes): past this
+/// many WAL pages (about 40 MB) a commit checkpoints by itself, as SQLite does by default at
+/// 1,000 pages.
+const INLINE_CHECKPOINT_PAGES: i64 = 10_000;
+
+/// SQLite's own automatic checkpoint threshold, used when the checkpointer cannot run.
+const DEFAULT_CHECKPOINT_PAGES: i64 = 1_000;
+
+/// After a checkpoint has emptied it, the WAL file is truncated down to this size.
+const WAL_SIZE_LIMIT: i64 = 8 * 1024 * 1024;
 
 /// Schema migrations: step `n` (from 0) takes the schema from version `n` to `n + 1`, the
 /// version being `PRAGMA user_version`. Append only: a released step is never edited.
@@ -61,14 +78,75 @@ const MIGRATIONS: &[&str] = &[
 /// The state store on disk. One connection behind a mutex: writes are serialised anyway by
 /// SQLite, and each call holds the lock for one short statement or transaction.
 pub struct SqliteStore {
+    /// Stopped (and joined) before the connection closes.
+    checkpointer: Option<Checkpointer>,
     path: PathBuf,
     connection: Mutex<Connection>,
+}
+
+/// Copies the WAL into the database file from its own thread and connection. SQLite's
+/// automatic checkpoint runs inside whichever commit crosses 1,000 WAL pages: with a few
+/// pages per message, every ~170th message paid several milliseconds for it, which set the
+/// 99th percentile of a state write (docs/performance.md). Here no message waits for it.
+struct Checkpointer {
+    stop: mpsc::Sender<()>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Starts the checkpointer for the database at `path`, or says why it could not.
+    fn start(path: &Path) -> Option<Self> {
+        let connection = Connection::open(path)
+            .and_then(|connection| connection.busy_timeout(BUSY_TIMEOUT).map(|()| connection));
+        let connection = match connection {
+            Ok(connection) => connection,
+            Err(error) => {
+                warn!(path = %path.display(), %error, "state store checkpointer not started");
+                return None;
+            }
+        };
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread_path = path.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("state-checkpoint".into())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_INTERVAL)
+                {
+                    // PASSIVE copies what it can without waiting for readers or writers.
+                    let checkpoint =
+                        connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    if let Err(error) = checkpoint {
+                        debug!(path = %thread_path.display(), %error, "state store checkpoint skipped");
+                    }
+                }
+            });
+        match spawned {
+            Ok(thread) => Some(Self {
+                stop,
+                thread: Some(thread),
+            }),
+            Err(error) => {
+                warn!(path = %path.display(), %error, "state store checkpointer not started");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
             .field("path", &self.path)
+            .field("background_checkpoints", &self.checkpointer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -85,8 +163,16 @@ impl SqliteStore {
         // journal mode set next is persistent, and must not be forced on another program's
         // database.
         migrate(&mut connection, path, MIGRATIONS)?;
-        configure(&connection).map_err(|source| open_error(path, source))?;
+        let wal = configure(&connection).map_err(|source| open_error(path, source))?;
+        let checkpointer = wal.then(|| Checkpointer::start(path)).flatten();
+        if wal && checkpointer.is_none() {
+            // Without the background thread, commits checkpoint as SQLite does by default.
+            connection
+                .pragma_update(None, "wal_autocheckpoint", DEFAULT_CHECKPOINT_PAGES)
+                .map_err(|source| open_error(path, source))?;
+        }
         Ok(Self {
+            checkpointer,
             path: path.to_owned(),
             connection: Mutex::new(connection),
         })
@@ -115,17 +201,24 @@ fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
     }
 }
 
-fn configure(connection: &Connection) -> rusqlite::Result<()> {
+/// Sets the connection up; returns whether the WAL journal is in use.
+fn configure(connection: &Connection) -> rusqlite::Result<bool> {
     let mode: String =
         connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
+    let wal = mode.eq_ignore_ascii_case("wal");
+    if wal {
+        // Checkpoints belong to the background checkpointer; commits only step in past the
+        // safety net.
+        connection.pragma_update(None, "wal_autocheckpoint", INLINE_CHECKPOINT_PAGES)?;
+        connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+    } else {
         // Some network file systems cannot share the WAL index; the rollback journal that
         // SQLite kept instead is slower but just as safe against a crash of the process.
         warn!(journal_mode = %mode, "state store could not switch to WAL journaling");
     }
     connection.pragma_update(None, "synchronous", SYNCHRONOUS)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-    Ok(())
+    Ok(wal)
 }
 
 /// Brings the schema from its `user_version` to `steps.len()`, all steps in one transaction
@@ -393,6 +486,31 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap()
+    }
+
+    #[test]
+    fn the_background_checkpointer_moves_commits_into_the_database_file() {
+        let (store, dir) = open();
+        assert!(format!("{store:?}").contains("background_checkpoints: true"));
+        let database = dir.path().join("state.sqlite3");
+        let before = fs::metadata(&database).unwrap().len();
+        let padding = "x".repeat(4000);
+        for i in 0..50 {
+            let key = ConversationKey::direct("matrix", format!("@user{i}:x"));
+            store
+                .save(&key, &StoredConversation::new(padding.clone(), i))
+                .unwrap();
+        }
+        // Commits land in the WAL; no commit is past the inline threshold, so only the
+        // checkpointer can grow the database file.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while fs::metadata(&database).unwrap().len() < before + 50 * 4000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint within 10 s"
+            );
+            std::thread::sleep(CHECKPOINT_INTERVAL / 4);
+        }
     }
 
     #[test]

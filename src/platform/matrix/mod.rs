@@ -59,23 +59,23 @@ const TYPING_REFRESH: Duration = Duration::from_secs(3);
 /// On shutdown, answers in flight get this long to go out.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
 
-/// Errors that stop the adapter. Each says what the admin can do; the daemon prefixes them
-/// with the adapter's name.
+/// Errors that stop the adapter. Each says what the admin can do; the daemon prints them with
+/// their causes, after the adapter's name.
 #[derive(Debug, thiserror::Error)]
 pub enum MatrixError {
-    #[error("cannot use {}: {source}", path.display())]
+    #[error("cannot use {}", path.display())]
     StateDir {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot open the store in {}: {source}", path.display())]
+    #[error("cannot open the store in {}", path.display())]
     Store {
         path: PathBuf,
         #[source]
         source: Box<matrix_sdk::ClientBuildError>,
     },
-    #[error("cannot reach the homeserver {url}: {source}")]
+    #[error("cannot reach the homeserver {url}")]
     Homeserver {
         url: String,
         #[source]

@@ -1,0 +1,533 @@
+//! The REST API under `/api/v10`: the routes a bot with messages, buttons and slash commands
+//! uses, each recorded, with Discord's checks and error bodies. Anything else is 404 with
+//! code 0, recorded, so a test can assert there was no unexpected call.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State as Extract;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::gateway::dispatch_message;
+use crate::rules::{self, FormError};
+use crate::{Command, FakeMessage, RestCall, Shared, State, wire};
+
+/// How long an interaction token works for edits and follow-ups.
+const INTERACTION_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+pub async fn serve(shared: Arc<Shared>, listener: TcpListener) {
+    let app = Router::new().fallback(handle).with_state(shared);
+    let _ = axum::serve(listener, app).await;
+}
+
+/// A route's answer: status and JSON body (none for 204).
+struct Answer {
+    status: u16,
+    body: Option<Value>,
+}
+
+fn ok(body: Value) -> Answer {
+    Answer {
+        status: 200,
+        body: Some(body),
+    }
+}
+
+fn no_content() -> Answer {
+    Answer {
+        status: 204,
+        body: None,
+    }
+}
+
+fn refuse(status: u16, code: u64, message: &str) -> Answer {
+    Answer {
+        status,
+        body: Some(wire::error(code, message)),
+    }
+}
+
+fn form(error: &FormError) -> Answer {
+    Answer {
+        status: 400,
+        body: Some(error.body()),
+    }
+}
+
+async fn handle(
+    Extract(shared): Extract<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let authorization = header(header::AUTHORIZATION);
+    let user_agent = header(header::USER_AGENT);
+    let content_type = header(header::CONTENT_TYPE).unwrap_or_default();
+    let json: Option<Value> = if body.is_empty() {
+        None
+    } else {
+        serde_json::from_slice(&body).ok()
+    };
+    let path = uri.path().to_owned();
+    let answer = shared.mutate(|s| {
+        if content_type.starts_with("multipart/") {
+            s.violations.push(format!(
+                "{method} {path}: multipart bodies (files) are not modelled"
+            ));
+        }
+        let authorized = authorization
+            .as_deref()
+            .and_then(|a| a.strip_prefix("Bot "))
+            == Some(shared.config.token.as_str());
+        let answer = route(&shared, s, &method, &path, authorized, json.as_ref());
+        s.rest_calls.push(RestCall {
+            method: method.to_string(),
+            path: path.clone(),
+            query: uri.query().map(str::to_owned),
+            authorization,
+            user_agent,
+            body: json,
+            status: answer.status,
+            error_code: answer
+                .body
+                .as_ref()
+                .and_then(|b| b.get("code"))
+                .and_then(Value::as_u64),
+        });
+        answer
+    });
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match answer.body {
+        Some(body) => (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response(),
+        None => status.into_response(),
+    }
+}
+
+fn route(
+    shared: &Shared,
+    s: &mut State,
+    method: &Method,
+    path: &str,
+    authorized: bool,
+    body: Option<&Value>,
+) -> Answer {
+    let Some(rest) = path.strip_prefix("/api/v10/") else {
+        return refuse(404, 0, "404: Not Found");
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let id = |i: usize| segments.get(i).and_then(|s| s.parse::<u64>().ok());
+    let empty = Value::Null;
+    let body = body.unwrap_or(&empty);
+    // Interaction callbacks and webhooks authenticate by their token, not the bot's.
+    let token_routes = matches!(segments.first(), Some(&"interactions" | &"webhooks"));
+    if !token_routes && !authorized {
+        return refuse(401, 0, "401: Unauthorized");
+    }
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["gateway"]) => ok(json!({"url": shared.ws_url})),
+        ("GET", ["gateway", "bot"]) => ok(json!({
+            "url": shared.ws_url,
+            "shards": 1,
+            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+        })),
+        ("GET", ["users", "@me"]) => ok(wire::user(&s.bot)),
+        ("POST", ["channels", _, "typing"]) => match id(1) {
+            Some(c) if s.channels.contains_key(&c) => no_content(),
+            _ => refuse(404, 10003, "Unknown Channel"),
+        },
+        ("POST", ["channels", _, "messages"]) => match id(1) {
+            Some(c) if s.channels.contains_key(&c) => create_message(s, c, body),
+            _ => refuse(404, 10003, "Unknown Channel"),
+        },
+        ("GET", ["channels", _, "messages", _]) => match id(3).and_then(|m| s.message(m)) {
+            Some(m) if m.only_for.is_none() => checked_message(s, m.id),
+            _ => refuse(404, 10008, "Unknown Message"),
+        },
+        ("PATCH", ["channels", _, "messages", _]) => match id(3).and_then(|m| s.message(m)) {
+            Some(m) if m.author_id != s.bot.id => {
+                refuse(403, 50005, "Cannot edit a message authored by another user")
+            }
+            Some(m) if m.only_for.is_none() => {
+                let m = m.id;
+                edit_message(s, m, body)
+            }
+            _ => refuse(404, 10008, "Unknown Message"),
+        },
+        ("POST", ["interactions", _, token, "callback"]) => match id(1) {
+            Some(interaction) => callback(shared, s, interaction, token, body),
+            None => refuse(404, 10062, "Unknown interaction"),
+        },
+        (verb, ["webhooks", _, token, "messages", which]) => {
+            let Some(original) = webhook_message(s, token, which) else {
+                return refuse(404, 10008, "Unknown Message");
+            };
+            match verb {
+                "GET" => checked_message(s, original),
+                "PATCH" => edit_message(s, original, body),
+                "DELETE" => {
+                    s.messages.retain(|m| m.id != original);
+                    no_content()
+                }
+                _ => refuse(405, 0, "405: Method Not Allowed"),
+            }
+        }
+        ("POST", ["webhooks", _, token]) => followup(s, token, body),
+        ("PUT", ["applications", _, "commands"]) => put_commands(s, None, body),
+        ("PUT", ["applications", _, "guilds", _, "commands"]) => match id(3) {
+            Some(g) if s.guilds.contains(&g) => put_commands(s, Some(g), body),
+            _ => refuse(403, 50001, "Missing Access"),
+        },
+        ("GET", ["applications", _, "commands"]) => ok(commands_json(s, None)),
+        ("GET", ["applications", _, "guilds", _, "commands"]) => {
+            let guild = id(3);
+            ok(commands_json(s, guild))
+        }
+        _ => refuse(404, 0, "404: Not Found"),
+    }
+}
+
+/// The message as a REST answer, checked with serenity's `Message` first.
+fn checked_message(s: &mut State, id: u64) -> Answer {
+    let Some(m) = s.message(id) else {
+        return refuse(404, 10008, "Unknown Message");
+    };
+    let value = wire::message(s, m, false);
+    if let Err(error) = serde_json::from_value::<serenity::model::channel::Message>(value.clone()) {
+        s.violations.push(format!(
+            "serenity cannot read a message we return: {error}\n{value}"
+        ));
+    }
+    ok(value)
+}
+
+fn new_message(s: &mut State, channel: u64, body: &Value) -> FakeMessage {
+    let id = s.new_id();
+    let content = body["content"].as_str().unwrap_or_default().to_owned();
+    let reference = body["message_reference"]["message_id"]
+        .as_str()
+        .and_then(|m| m.parse().ok());
+    FakeMessage {
+        id,
+        channel_id: channel,
+        author_id: s.bot.id,
+        mentions: mentions_allowed(s, &content, body.get("allowed_mentions")),
+        content,
+        components: body
+            .get("components")
+            .cloned()
+            .filter(|c| !c.is_null())
+            .unwrap_or_else(|| json!([])),
+        only_for: None,
+        reference,
+        allowed_mentions: body.get("allowed_mentions").cloned(),
+        loading: false,
+        interaction: None,
+        edits: 0,
+    }
+}
+
+/// Who a bot message really pings: the `<@id>` in its text, as `allowed_mentions` permits
+/// (no `allowed_mentions` at all: everyone mentioned is pinged).
+fn mentions_allowed(s: &State, content: &str, allowed: Option<&Value>) -> Vec<u64> {
+    let mentioned = wire::parse_mentions(content)
+        .into_iter()
+        .filter(|id| s.user(*id).is_some());
+    match allowed {
+        None => mentioned.collect(),
+        Some(allowed) => {
+            let parse_users = allowed["parse"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|v| v == "users"));
+            let listed: Vec<u64> = allowed["users"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|u| u.as_str().and_then(|u| u.parse().ok()))
+                .collect();
+            mentioned
+                .filter(|id| parse_users || listed.contains(id))
+                .collect()
+        }
+    }
+}
+
+fn create_message(s: &mut State, channel: u64, body: &Value) -> Answer {
+    if let Err(error) = rules::check_message(body, true) {
+        return form(&error);
+    }
+    let mut dangling = false;
+    if let Some(to) = body["message_reference"]["message_id"].as_str()
+        && to
+            .parse::<u64>()
+            .ok()
+            .and_then(|to| s.message(to))
+            .is_none_or(|m| m.channel_id != channel)
+    {
+        if body["message_reference"]["fail_if_not_exists"] != false {
+            let error = FormError {
+                path: "message_reference".into(),
+                code: "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
+                message: "Unknown message".into(),
+            };
+            return form(&error);
+        }
+        dangling = true;
+    }
+    let mut message = new_message(s, channel, body);
+    if dangling {
+        // Sent as an ordinary message, as Discord does.
+        message.reference = None;
+    }
+    let id = message.id;
+    s.messages.push(message.clone());
+    dispatch_message(s, "MESSAGE_CREATE", &message);
+    checked_message(s, id)
+}
+
+/// Applies an edit (content, components) and dispatches MESSAGE_UPDATE.
+fn edit_message(s: &mut State, id: u64, body: &Value) -> Answer {
+    if let Err(error) = rules::check_message(body, false) {
+        return form(&error);
+    }
+    let Some(m) = s.message_mut(id) else {
+        return refuse(404, 10008, "Unknown Message");
+    };
+    let content = body
+        .get("content")
+        .and_then(Value::as_str)
+        .map_or_else(|| m.content.clone(), str::to_owned);
+    let components = body
+        .get("components")
+        .filter(|c| !c.is_null())
+        .cloned()
+        .unwrap_or_else(|| m.components.clone());
+    if content.is_empty() && components.as_array().is_none_or(Vec::is_empty) {
+        let error = FormError {
+            path: "content".into(),
+            code: "BASE_TYPE_REQUIRED",
+            message: "Cannot send an empty message".into(),
+        };
+        return form(&error);
+    }
+    m.content = content;
+    m.components = components;
+    if let Some(allowed) = body.get("allowed_mentions") {
+        m.allowed_mentions = Some(allowed.clone());
+    }
+    m.loading = false;
+    m.edits += 1;
+    let message = m.clone();
+    dispatch_message(s, "MESSAGE_UPDATE", &message);
+    checked_message(s, id)
+}
+
+/// `POST /interactions/{id}/{token}/callback`: once, within the deadline, with the right
+/// token, and a response type that fits the interaction.
+fn callback(shared: &Shared, s: &mut State, id: u64, token: &str, body: &Value) -> Answer {
+    let deadline = shared.config.interaction_deadline;
+    let bot = s.bot.id;
+    let Some(interaction) = s.interaction_mut(id) else {
+        return refuse(404, 10062, "Unknown interaction");
+    };
+    let answer = if interaction.token != token {
+        refuse(401, 50027, "Invalid Webhook Token")
+    } else if interaction.response.is_some() {
+        refuse(400, 40060, "Interaction has already been acknowledged.")
+    } else if interaction.created.elapsed() > deadline {
+        refuse(404, 10062, "Unknown interaction")
+    } else {
+        no_content()
+    };
+    if answer.status != 204 {
+        let code = answer
+            .body
+            .as_ref()
+            .and_then(|b| b["code"].as_u64())
+            .unwrap_or(0);
+        interaction.refused.push((answer.status, code));
+        return answer;
+    }
+    let kind = interaction.kind;
+    let user = interaction.user_id;
+    let channel = interaction.channel_id;
+    let clicked = interaction.message_id;
+    let response = body["type"].as_u64().unwrap_or(0);
+    let data = body.get("data").cloned().unwrap_or(Value::Null);
+    let ephemeral = data["flags"].as_u64().unwrap_or(0) & 64 != 0;
+    let refusal = match response {
+        4 => rules::check_message(&data, true).err(),
+        7 if kind == 3 => rules::check_message(&data, false).err(),
+        5 | 9 => None,
+        6 if kind == 3 => None,
+        _ => Some(FormError {
+            path: "type".into(),
+            code: "INTERACTION_RESPONSE_TYPE_INVALID",
+            message: format!("Response type {response} is not valid for this interaction"),
+        }),
+    };
+    if let Some(error) = refusal {
+        if let Some(interaction) = s.interaction_mut(id) {
+            interaction.refused.push((400, 50035));
+        }
+        return form(&error);
+    }
+    let mut created = None;
+    match response {
+        4 | 5 => {
+            let mut message = new_message(s, channel, &data);
+            message.author_id = bot;
+            message.interaction = Some(id);
+            message.loading = response == 5;
+            message.only_for = ephemeral.then_some(user);
+            created = Some(message.id);
+            s.messages.push(message.clone());
+            dispatch_message(s, "MESSAGE_CREATE", &message);
+        }
+        7 => {
+            if let Some(clicked) = clicked {
+                let _ = edit_message(s, clicked, &data);
+            }
+        }
+        _ => {}
+    }
+    if let Some(interaction) = s.interaction_mut(id) {
+        interaction.response = u8::try_from(response).ok();
+        interaction.responded_after = Some(interaction.created.elapsed());
+        interaction.response_message = created;
+    }
+    no_content()
+}
+
+/// The interaction behind a webhook token, if the token is still valid.
+fn interaction_by_token(s: &State, token: &str) -> Option<(u64, Instant)> {
+    s.interactions
+        .iter()
+        .find(|i| i.token == token)
+        .filter(|i| i.created.elapsed() < INTERACTION_TOKEN_LIFETIME)
+        .map(|i| (i.id, i.created))
+}
+
+/// `@original` (the response message) or a follow-up's id, for this token.
+fn webhook_message(s: &State, token: &str, which: &str) -> Option<u64> {
+    let (interaction, _) = interaction_by_token(s, token)?;
+    if which == "@original" {
+        return s
+            .interactions
+            .iter()
+            .find(|i| i.id == interaction)
+            .and_then(|i| i.response_message);
+    }
+    let id: u64 = which.parse().ok()?;
+    s.message(id)
+        .filter(|m| m.interaction == Some(interaction))
+        .map(|m| m.id)
+}
+
+fn followup(s: &mut State, token: &str, body: &Value) -> Answer {
+    let Some((interaction, _)) = interaction_by_token(s, token) else {
+        return refuse(401, 50027, "Invalid Webhook Token");
+    };
+    let Some(record) = s.interactions.iter().find(|i| i.id == interaction).cloned() else {
+        return refuse(401, 50027, "Invalid Webhook Token");
+    };
+    if record.response.is_none() {
+        // Follow-ups come after the initial response.
+        return refuse(404, 10015, "Unknown Webhook");
+    }
+    if let Err(error) = rules::check_message(body, true) {
+        return form(&error);
+    }
+    let mut message = new_message(s, record.channel_id, body);
+    message.interaction = Some(interaction);
+    if body["flags"].as_u64().unwrap_or(0) & 64 != 0 {
+        message.only_for = Some(record.user_id);
+    }
+    let id = message.id;
+    s.messages.push(message.clone());
+    dispatch_message(s, "MESSAGE_CREATE", &message);
+    checked_message(s, id)
+}
+
+/// Bulk overwrite: the list replaces what was registered there.
+fn put_commands(s: &mut State, guild: Option<u64>, body: &Value) -> Answer {
+    let Some(list) = body.as_array() else {
+        return refuse(400, 50035, "Invalid Form Body");
+    };
+    for (i, command) in list.iter().enumerate() {
+        if let Err(error) = rules::check_command(command, i) {
+            return form(&error);
+        }
+    }
+    let mut names: Vec<&str> = list.iter().filter_map(|c| c["name"].as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        return refuse(400, 50035, "Invalid Form Body: duplicate command name");
+    }
+    s.commands.retain(|c| c.guild_id != guild);
+    for command in list {
+        let id = s.new_id();
+        let version = s.new_id();
+        s.commands.push(Command {
+            id,
+            name: command["name"].as_str().unwrap_or_default().to_owned(),
+            description: command["description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            guild_id: guild,
+            version,
+        });
+    }
+    let value = commands_json(s, guild);
+    if let Err(error) =
+        serde_json::from_value::<Vec<serenity::model::application::Command>>(value.clone())
+    {
+        s.violations.push(format!(
+            "serenity cannot read the commands we return: {error}"
+        ));
+    }
+    ok(value)
+}
+
+fn commands_json(s: &State, guild: Option<u64>) -> Value {
+    Value::Array(
+        s.commands
+            .iter()
+            .filter(|c| c.guild_id == guild)
+            .map(|c| {
+                let mut value = json!({
+                    "id": c.id.to_string(),
+                    "application_id": s.bot.id.to_string(),
+                    "version": c.version.to_string(),
+                    "default_member_permissions": null,
+                    "type": 1,
+                    "name": c.name,
+                    "description": c.description,
+                    "dm_permission": true,
+                    "nsfw": false,
+                });
+                if let Some(g) = c.guild_id {
+                    value["guild_id"] = json!(g.to_string());
+                }
+                value
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,576 @@
+//! Dispatching: serenity's events in, REST calls out. What to answer is decided in
+//! [`super::decide`] and how it looks in [`super::layout`]; this module turns serenity's types
+//! into theirs, runs the turn, and sends.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serenity::all::{
+    ActionRowComponent, ButtonStyle, ChannelId, CommandInteraction, ComponentInteraction,
+    Context as Serenity, CreateActionRow, CreateAllowedMentions, CreateButton, CreateCommand,
+    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+    CreateMessage, EditInteractionResponse, EventHandler, GuildId, Http, Interaction, Message,
+    MessageId, MessageReference, MessageType, Ready, ResumedEvent, ShardStageUpdateEvent,
+};
+use serenity::async_trait;
+use serenity::gateway::ConnectionStage;
+
+use crate::daemon::{Context, Outcome};
+use crate::engine::{BotMessage, Input, Reply, ShownChoice};
+use crate::service::now_ms;
+use crate::store::{ConversationKey, StoreError};
+use crate::strings::Strings;
+
+use super::PLATFORM;
+use super::decide::{self, Click, Command, IncomingMessage, Turn};
+use super::layout::{self, Outgoing};
+
+/// Nobody is pinged by the bot's messages, whatever the knowledge base or a user's typed
+/// text shown back contains (`@everyone`, `<@id>`, a reply's author).
+pub fn no_mentions() -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+        .everyone(false)
+        .all_users(false)
+        .all_roles(false)
+        .replied_user(false)
+}
+
+/// Why a turn produced no answer to send.
+#[derive(Debug, thiserror::Error)]
+enum TurnError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the turn's task failed")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+pub struct Handler {
+    ctx: Context,
+    guild_ids: Vec<u64>,
+    /// From READY: our own user id, to spot mentions and our own messages.
+    bot_id: AtomicU64,
+    /// Slash commands are registered once per process, not on every READY (a re-IDENTIFY
+    /// after a lost connection brings a new one).
+    commands_registered: tokio::sync::Mutex<bool>,
+}
+
+impl Handler {
+    pub fn new(ctx: Context, guild_ids: Vec<u64>) -> Self {
+        Self {
+            ctx,
+            guild_ids,
+            bot_id: AtomicU64::new(0),
+            commands_registered: tokio::sync::Mutex::new(false),
+        }
+    }
+
+    fn strings(&self) -> Strings {
+        self.ctx.bot.engine().strings().clone()
+    }
+
+    /// Claims the event, then runs the engine, off the async threads (SQLite).
+    async fn run_turn(&self, turn: Turn) -> Result<Option<Outcome>, TurnError> {
+        let ctx = self.ctx.clone();
+        tokio::task::spawn_blocking(move || {
+            if !ctx
+                .bot
+                .store()
+                .claim_event(PLATFORM, &turn.event_id, now_ms())?
+            {
+                tracing::debug!(event = %turn.event_id, "already answered");
+                return Ok(None);
+            }
+            Ok(Some(ctx.handle(&turn.key, turn.input)?))
+        })
+        .await?
+    }
+
+    async fn claim(&self, event_id: String) -> Result<bool, TurnError> {
+        let ctx = self.ctx.clone();
+        let claimed = tokio::task::spawn_blocking(move || {
+            ctx.bot.store().claim_event(PLATFORM, &event_id, now_ms())
+        })
+        .await??;
+        Ok(claimed)
+    }
+
+    async fn handle(&self, key: ConversationKey, input: Input) -> Result<Outcome, TurnError> {
+        let ctx = self.ctx.clone();
+        let outcome = tokio::task::spawn_blocking(move || ctx.handle(&key, input)).await??;
+        Ok(outcome)
+    }
+
+    /// The one place that decides what a user sees when guichet fails: a short apology; the
+    /// cause goes to the log.
+    fn failed(&self, error: &dyn std::fmt::Display) -> String {
+        tracing::warn!(%error, "cannot answer");
+        self.strings().failed
+    }
+
+    /// What to post for a turn's outcome.
+    fn outgoing(
+        &self,
+        key: &ConversationKey,
+        outcome: Result<Option<Outcome>, TurnError>,
+    ) -> Vec<Outgoing> {
+        match outcome {
+            Ok(Some(Outcome::Reply(reply))) => layout::reply(&reply.messages, key),
+            Ok(Some(Outcome::Notice(notice))) => text(&notice),
+            Ok(Some(Outcome::Silent) | None) => Vec::new(),
+            Err(error) => text(&self.failed(&error)),
+        }
+    }
+
+    async fn on_message(&self, http: &Http, msg: Message) {
+        let bot_id = self.bot_id.load(Ordering::Acquire);
+        if bot_id == 0 {
+            // Before READY we cannot tell mentions of us or our own messages.
+            return;
+        }
+        let mentions: Vec<u64> = msg.mentions.iter().map(|u| u.id.get()).collect();
+        let incoming = IncomingMessage {
+            id: msg.id.get(),
+            channel_id: msg.channel_id.get(),
+            in_guild: msg.guild_id.is_some(),
+            author_id: msg.author.id.get(),
+            author_is_bot: msg.author.bot || msg.webhook_id.is_some(),
+            is_chat: matches!(msg.kind, MessageType::Regular | MessageType::InlineReply),
+            content: &msg.content,
+            mentions: &mentions,
+            replied_to: msg.referenced_message.as_ref().map(|m| m.author.id.get()),
+        };
+        let Some(turn) = decide::message(&incoming, bot_id) else {
+            return;
+        };
+        tracing::debug!(user = %turn.key.user, "message for the bot");
+        let key = turn.key.clone();
+        let outcome = self.run_turn(turn).await;
+        // In a channel the answer replies to the question, so it is clear whom it is for.
+        let reference = incoming.in_guild.then_some((msg.channel_id, msg.id));
+        let outgoing = self.outgoing(&key, outcome);
+        if let Err(error) = post(http, msg.channel_id, outgoing, reference).await {
+            tracing::warn!(%error, "cannot send the answer");
+        }
+    }
+
+    async fn on_click(&self, http: &Http, click: ComponentInteraction) {
+        let strings = self.strings();
+        let button = match decide::click(&click.data.custom_id, click.user.id.get()) {
+            Click::Owner(button) => button,
+            Click::NotYours => {
+                ephemeral(http, &click, &strings.not_your_menu).await;
+                return;
+            }
+            Click::Unknown => {
+                ephemeral(http, &click, &strings.help).await;
+                return;
+            }
+        };
+        // The acknowledgement comes first, well within Discord's 3 s: the clicked menu's
+        // buttons are disabled (the chosen one marked), so it is clear what was picked and it
+        // cannot be picked twice. The answer follows as a new message. A replayed click fails
+        // here (already acknowledged) and is then dropped by the claim.
+        let update = CreateInteractionResponseMessage::new()
+            .components(disabled(&click.message.components, &click.data.custom_id));
+        if let Err(error) = click
+            .create_response(http, CreateInteractionResponse::UpdateMessage(update))
+            .await
+        {
+            tracing::warn!(%error, "cannot acknowledge a click");
+        }
+        match self.claim(format!("interaction:{}", click.id)).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                let apology = text(&self.failed(&error));
+                if let Err(error) = post(http, click.channel_id, apology, None).await {
+                    tracing::warn!(%error, "cannot send an apology");
+                }
+                return;
+            }
+        }
+
+        let key = button.key();
+        let current = {
+            let ctx = self.ctx.clone();
+            let key = key.clone();
+            tokio::task::spawn_blocking(move || ctx.bot.current_choice_ids(&key, now_ms())).await
+        };
+        let outgoing = match current {
+            Ok(Ok(current)) => {
+                let (input, stale) = match decide::pick(&button, &current) {
+                    Some(input) => (input, false),
+                    None => (Input::Start, true),
+                };
+                let outcome = self.handle(key.clone(), input).await;
+                let outcome =
+                    outcome.map(|o| Some(prefaced(o, stale.then_some(&strings.stale_menu))));
+                self.outgoing(&key, outcome)
+            }
+            Ok(Err(error)) => text(&self.failed(&error)),
+            Err(error) => text(&self.failed(&error)),
+        };
+        if let Err(error) = post(http, click.channel_id, outgoing, None).await {
+            tracing::warn!(%error, "cannot send the answer to a click");
+        }
+    }
+
+    async fn on_command(&self, http: &Http, command: CommandInteraction) {
+        let strings = self.strings();
+        let Some(which) = Command::named(&command.data.name, &strings) else {
+            // A command of an older configuration, still registered somewhere.
+            respond_ephemeral(http, &command, &strings.help).await;
+            return;
+        };
+        if which == Command::Help {
+            respond_ephemeral(http, &command, &strings.help).await;
+            return;
+        }
+        // Defer first: the engine and the store answer in milliseconds, but the 3 s deadline
+        // must hold on a slow disk too. A replayed command fails here and is dropped by the
+        // claim.
+        let deferred = command.defer(http).await;
+        match self.claim(format!("interaction:{}", command.id)).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                let apology = text(&self.failed(&error));
+                if let Err(error) = respond_with(http, &command, apology).await {
+                    tracing::warn!(%error, "cannot send an apology");
+                }
+                return;
+            }
+        }
+        if let Err(error) = deferred {
+            tracing::warn!(%error, "cannot acknowledge a command");
+            return;
+        }
+        let key = decide::key(
+            command.channel_id.get(),
+            command.guild_id.is_some(),
+            command.user.id.get(),
+        );
+        let outcome = self.handle(key.clone(), Input::Start).await;
+        let outgoing = match (which, outcome) {
+            (Command::Role, Ok(Outcome::Reply(reply))) => {
+                let profiles = self.ctx.bot.engine().profile_choice_ids();
+                profile_menu(&reply, &profiles, &strings.choose_role, &key)
+            }
+            (_, outcome) => self.outgoing(&key, outcome.map(Some)),
+        };
+        if let Err(error) = respond_with(http, &command, outgoing).await {
+            tracing::warn!(%error, "cannot send the answer to a command");
+        }
+    }
+
+    async fn register_commands(&self, http: &Http) {
+        let mut registered = self.commands_registered.lock().await;
+        if *registered {
+            return;
+        }
+        let strings = self.strings();
+        let commands: Vec<CreateCommand> = Command::ALL
+            .into_iter()
+            .map(|c| CreateCommand::new(c.name(&strings)).description(c.description(&strings)))
+            .collect();
+        let result = if self.guild_ids.is_empty() {
+            serenity::all::Command::set_global_commands(http, commands)
+                .await
+                .map(drop)
+        } else {
+            let mut result = Ok(());
+            for guild in &self.guild_ids {
+                if let Err(error) = GuildId::new(*guild)
+                    .set_commands(http, commands.clone())
+                    .await
+                {
+                    result = Err(error);
+                }
+            }
+            result
+        };
+        match result {
+            Ok(()) => {
+                *registered = true;
+                tracing::info!(guilds = self.guild_ids.len(), "slash commands registered");
+            }
+            // Tried again at the next READY.
+            Err(error) => tracing::warn!(%error, "cannot register the slash commands"),
+        }
+    }
+}
+
+#[async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, ctx: Serenity, ready: Ready) {
+        self.bot_id.store(ready.user.id.get(), Ordering::Release);
+        self.ctx.status.set_connected(PLATFORM, true);
+        tracing::info!(guilds = ready.guilds.len(), "connected to Discord");
+        self.register_commands(&ctx.http).await;
+    }
+
+    async fn resume(&self, _ctx: Serenity, _event: ResumedEvent) {
+        self.ctx.status.set_connected(PLATFORM, true);
+        tracing::info!("Discord session resumed");
+    }
+
+    async fn shard_stage_update(&self, _ctx: Serenity, event: ShardStageUpdateEvent) {
+        let connected = matches!(event.new, ConnectionStage::Connected);
+        self.ctx.status.set_connected(PLATFORM, connected);
+        if !connected {
+            tracing::debug!(stage = %event.new, "Discord connection");
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(platform = PLATFORM, channel = %msg.channel_id))]
+    async fn message(&self, ctx: Serenity, msg: Message) {
+        if self.ctx.is_shutting_down() {
+            return;
+        }
+        self.on_message(&ctx.http, msg).await;
+    }
+
+    #[tracing::instrument(skip_all, fields(platform = PLATFORM))]
+    async fn interaction_create(&self, ctx: Serenity, interaction: Interaction) {
+        if self.ctx.is_shutting_down() {
+            return;
+        }
+        match interaction {
+            Interaction::Component(click) => self.on_click(&ctx.http, click).await,
+            Interaction::Command(command) => self.on_command(&ctx.http, command).await,
+            _ => {}
+        }
+    }
+}
+
+/// A plain text answer.
+fn text(content: &str) -> Vec<Outgoing> {
+    crate::render::discord(content, &[], 1)
+        .into_iter()
+        .map(|content| Outgoing {
+            content,
+            rows: Vec::new(),
+        })
+        .collect()
+}
+
+/// The outcome with `preface` before its first message.
+fn prefaced(outcome: Outcome, preface: Option<&String>) -> Outcome {
+    match (outcome, preface) {
+        (Outcome::Reply(mut reply), Some(preface)) => {
+            match reply.messages.first_mut() {
+                Some(first) => first.markdown = format!("{preface}\n\n{}", first.markdown),
+                None => reply.messages.push(BotMessage {
+                    markdown: preface.clone(),
+                    ..BotMessage::default()
+                }),
+            }
+            Outcome::Reply(reply)
+        }
+        (outcome, _) => outcome,
+    }
+}
+
+/// `/role`: the welcome's profile choices alone, under `prompt`. A knowledge base without
+/// profiles (or with more than a screenful) gets the whole welcome menu.
+fn profile_menu(
+    reply: &Reply,
+    profiles: &[String],
+    prompt: &str,
+    key: &ConversationKey,
+) -> Vec<Outgoing> {
+    let Some(welcome) = reply.messages.last() else {
+        return Vec::new();
+    };
+    let chosen: Vec<(usize, &ShownChoice)> = welcome
+        .choices
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| profiles.contains(&c.id))
+        .collect();
+    if chosen.is_empty() || welcome.choices.len() > layout::MAX_BUTTONS {
+        return layout::reply(&reply.messages, key);
+    }
+    layout::menu(prompt, &chosen, key)
+}
+
+fn rows(outgoing: &Outgoing) -> Vec<CreateActionRow> {
+    outgoing
+        .rows
+        .iter()
+        .map(|row| {
+            CreateActionRow::Buttons(
+                row.iter()
+                    .map(|b| {
+                        CreateButton::new(b.custom_id.clone())
+                            .label(b.label.clone())
+                            .style(ButtonStyle::Primary)
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The clicked message's buttons, all disabled, the clicked one in green.
+fn disabled(components: &[serenity::all::ActionRow], clicked: &str) -> Vec<CreateActionRow> {
+    components
+        .iter()
+        .map(|row| {
+            CreateActionRow::Buttons(
+                row.components
+                    .iter()
+                    .filter_map(|component| match component {
+                        ActionRowComponent::Button(button) => {
+                            let is_clicked = matches!(&button.data,
+                                serenity::all::ButtonKind::NonLink { custom_id, .. } if custom_id == clicked);
+                            let mut create = CreateButton::from(button.clone()).disabled(true);
+                            if is_clicked {
+                                create = create.style(ButtonStyle::Success);
+                            }
+                            Some(create)
+                        }
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Posts messages in order; the first one replies to `reference`.
+async fn post(
+    http: &Http,
+    channel: ChannelId,
+    outgoing: Vec<Outgoing>,
+    reference: Option<(ChannelId, MessageId)>,
+) -> Result<(), serenity::Error> {
+    for (i, message) in outgoing.iter().enumerate() {
+        let mut create = CreateMessage::new()
+            .components(rows(message))
+            .allowed_mentions(no_mentions());
+        if !message.content.is_empty() {
+            create = create.content(message.content.clone());
+        }
+        if i == 0
+            && let Some(reference) = reference
+        {
+            // The question may be deleted meanwhile: answer anyway, unquoted.
+            create = create
+                .reference_message(MessageReference::from(reference).fail_if_not_exists(false));
+        }
+        channel.send_message(http, create).await?;
+    }
+    Ok(())
+}
+
+/// A deferred command's answer: the first message fills the placeholder, the rest follow.
+async fn respond_with(
+    http: &Http,
+    command: &CommandInteraction,
+    outgoing: Vec<Outgoing>,
+) -> Result<(), serenity::Error> {
+    let mut messages = outgoing.iter();
+    let Some(first) = messages.next() else {
+        // Nothing to say: the placeholder must not keep "thinking".
+        command.delete_response(http).await?;
+        return Ok(());
+    };
+    let mut edit = EditInteractionResponse::new()
+        .components(rows(first))
+        .allowed_mentions(no_mentions());
+    if !first.content.is_empty() {
+        edit = edit.content(first.content.clone());
+    }
+    command.edit_response(http, edit).await?;
+    for message in messages {
+        let mut followup = CreateInteractionResponseFollowup::new()
+            .components(rows(message))
+            .allowed_mentions(no_mentions());
+        if !message.content.is_empty() {
+            followup = followup.content(message.content.clone());
+        }
+        command.create_followup(http, followup).await?;
+    }
+    Ok(())
+}
+
+async fn ephemeral(http: &Http, click: &ComponentInteraction, content: &str) {
+    let message = CreateInteractionResponseMessage::new()
+        .content(content)
+        .ephemeral(true)
+        .allowed_mentions(no_mentions());
+    if let Err(error) = click
+        .create_response(http, CreateInteractionResponse::Message(message))
+        .await
+    {
+        tracing::warn!(%error, "cannot answer a click");
+    }
+}
+
+async fn respond_ephemeral(http: &Http, command: &CommandInteraction, content: &str) {
+    let message = CreateInteractionResponseMessage::new()
+        .content(content)
+        .ephemeral(true)
+        .allowed_mentions(no_mentions());
+    if let Err(error) = command
+        .create_response(http, CreateInteractionResponse::Message(message))
+        .await
+    {
+        tracing::warn!(%error, "cannot answer a command");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn welcome() -> Reply {
+        let choice = |label: &str, id: &str| ShownChoice {
+            label: label.into(),
+            id: id.into(),
+        };
+        Reply {
+            messages: vec![BotMessage {
+                markdown: "Bienvenue. Qui êtes-vous ?".into(),
+                choices: vec![
+                    choice("Enseignant", "00000001"),
+                    choice("Direction", "00000002"),
+                    choice("Tous les sujets", "00000003"),
+                ],
+                expects_answer: false,
+            }],
+            answer: crate::engine::Answer::Initial,
+            path: crate::engine::AnswerPath::Start,
+            score: 0.0,
+        }
+    }
+
+    #[test]
+    fn role_shows_only_the_profile_choices_with_their_welcome_indices() {
+        let key = ConversationKey::direct("discord", "42");
+        let profiles = vec!["00000001".to_owned(), "00000002".to_owned()];
+        let out = profile_menu(&welcome(), &profiles, "Votre profil ?", &key);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].content, "Votre profil ?");
+        let labels: Vec<&str> = out[0].rows[0].iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(labels, ["Enseignant", "Direction"]);
+        // Without profiles in the knowledge base, /role is the welcome menu.
+        let out = profile_menu(&welcome(), &[], "Votre profil ?", &key);
+        assert!(out[0].content.starts_with("Bienvenue"));
+        assert_eq!(out[0].rows[0].len(), 3);
+    }
+
+    #[test]
+    fn a_stale_click_is_told_before_the_welcome() {
+        let preface = "Ce menu n'est plus à jour.".to_owned();
+        let Outcome::Reply(reply) = prefaced(Outcome::Reply(welcome()), Some(&preface)) else {
+            panic!("not a reply");
+        };
+        assert!(
+            reply.messages[0]
+                .markdown
+                .starts_with("Ce menu n'est plus à jour.\n\nBienvenue")
+        );
+        assert_eq!(prefaced(Outcome::Silent, Some(&preface)), Outcome::Silent);
+    }
+}

@@ -1,0 +1,128 @@
+//! The Discord adapter (serenity): answers DMs, mentions and replies, shows menus as buttons,
+//! and serves the `/aide`, `/menu` and `/role` slash commands.
+//!
+//! `decide` says what an event means (answer or not, which conversation, which input) and
+//! `layout` how a reply looks as Discord messages, both without I/O; `handler` does the
+//! talking. Exactly-once: every event id is claimed in the state store before the engine sees
+//! it, so a dispatch Discord replays after a gateway resume gets no second answer (a crash
+//! between the claim and the send loses that one answer rather than repeating it).
+//!
+//! Buttons carry their conversation and choice (`custom_id`), so they work after a restart.
+//! A click on a menu the conversation has moved past picks that choice where it is offered
+//! now; if it is no longer offered, the user gets the welcome menu again, introduced as such
+//! (`strings.stale_menu`): picking by position alone could open something never asked for.
+
+mod custom_id;
+mod decide;
+mod handler;
+mod layout;
+
+use serenity::all::{ClientBuilder, GatewayError, GatewayIntents, HttpBuilder};
+
+use crate::config::DiscordSettings;
+use crate::daemon::Context;
+
+/// The platform name in conversation keys, event claims, status and metrics.
+pub const PLATFORM: &str = "discord";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscordError {
+    #[error("Discord refused the bot token: check `discord.token`")]
+    InvalidToken,
+    #[error(
+        "Discord refused the message-content intent: switch it on in the developer portal \
+         (Bot → Privileged Gateway Intents), or set `discord.message_content = false`"
+    )]
+    DisallowedIntents,
+    #[error("cannot register the slash commands: {0} (see [strings] command_…)")]
+    CommandName(String),
+    /// Only with `api_base`: serenity would otherwise quietly connect to discord.com.
+    #[error("no Discord gateway at {base} (GET /api/v10/gateway failed)")]
+    NoGateway {
+        base: String,
+        #[source]
+        source: serenity::Error,
+    },
+    #[error("Discord connection failed")]
+    Serenity(#[from] serenity::Error),
+}
+
+/// Serves Discord until `ctx.shutdown` turns true (`Ok`), or Discord refuses the bot for
+/// good (bad token, intent not allowed). Lost connections are resumed by serenity.
+#[tracing::instrument(skip_all, fields(platform = PLATFORM))]
+pub async fn run(settings: DiscordSettings, ctx: Context) -> Result<(), DiscordError> {
+    let strings = ctx.bot.engine().strings().clone();
+    for command in decide::Command::ALL {
+        decide::check_command(command.name(&strings), command.description(&strings))
+            .map_err(DiscordError::CommandName)?;
+    }
+    ctx.status.register(PLATFORM);
+
+    // Interactions (buttons, commands) need no intent; GUILDS keeps guild availability
+    // events flowing, the two message intents bring mentions, replies and DMs, which Discord
+    // delivers with their text even without the privileged MESSAGE_CONTENT.
+    let mut intents =
+        GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES;
+    if settings.message_content {
+        intents |= GatewayIntents::MESSAGE_CONTENT;
+    }
+
+    let mut http =
+        HttpBuilder::new(settings.token.expose()).default_allowed_mentions(handler::no_mentions());
+    if let Some(base) = &settings.api_base {
+        // serenity honours a proxy only with its rate limiter off; production keeps both
+        // the limiter and discord.com.
+        http = http.proxy(base.clone()).ratelimiter_disabled(true);
+    }
+    let http = http.build();
+    let gateway = match &settings.api_base {
+        Some(base) => Some(
+            http.get_gateway()
+                .await
+                .map_err(|source| DiscordError::NoGateway {
+                    base: base.clone(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
+
+    let handler = handler::Handler::new(ctx.clone(), settings.guild_ids.clone());
+    let mut client = ClientBuilder::new_with_http(http, intents)
+        .event_handler(handler)
+        .await?;
+    if let Some(gateway) = gateway {
+        // The builder asked again and, on a hiccup, would have fallen back to discord.com.
+        *client.ws_url.lock().await = gateway.url;
+    }
+
+    let shards = client.shard_manager.clone();
+    let result = tokio::select! {
+        result = client.start() => result.map_err(refusal),
+        () = shutting_down(ctx.shutdown.clone()) => {
+            shards.shutdown_all().await;
+            Ok(())
+        }
+    };
+    ctx.status.set_connected(PLATFORM, false);
+    if result.is_ok() {
+        tracing::info!("Discord adapter stopped");
+    }
+    result
+}
+
+/// Resolves when the daemon shuts down, or is gone (its sender dropped).
+async fn shutting_down(mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// The errors that end the adapter, in the admin's terms.
+fn refusal(error: serenity::Error) -> DiscordError {
+    match error {
+        serenity::Error::Gateway(GatewayError::InvalidAuthentication) => DiscordError::InvalidToken,
+        serenity::Error::Gateway(GatewayError::DisallowedGatewayIntents) => {
+            DiscordError::DisallowedIntents
+        }
+        other => DiscordError::Serenity(other),
+    }
+}

@@ -1,0 +1,917 @@
+//! The Discord adapter end to end, against the protocol fake in `crates/fake-discord`: the
+//! real serenity client, over HTTP and websocket on 127.0.0.1, with Discord's rules enforced
+//! and every dispatch checked with serenity's own types. One scenario per test; waits are
+//! bounded (the fake's `wait_for` re-checks on every change, no polling, no sleeps).
+
+#![cfg(feature = "discord")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fake_discord::{Config, FakeDiscord, FakeMessage, intents};
+use guichet::config::{DiscordSettings, Secret};
+use guichet::daemon::{Context, Status};
+use guichet::engine::{Engine, MatchingMode};
+use guichet::platform::discord::{self, DiscordError};
+use guichet::service::{Bot, DEFAULT_IDLE_RESET};
+use guichet::store::{MemoryStore, StateStore};
+use guichet::strings::Strings;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+const TOKEN: &str = "fake-token";
+
+/// A choice label over Discord's 80-character limit for buttons.
+const LONG_LABEL: &str =
+    "Les horaires d'ouverture du secrétariat, de la vie scolaire et du CDI pendant les vacances";
+
+/// How the adapter shows [`LONG_LABEL`]: cut to 80 characters, with an ellipsis.
+fn long_label_cut() -> String {
+    let cut: String = LONG_LABEL.chars().take(79).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// A small knowledge base with every shape the adapter must handle: a welcome with profile
+/// choices, an ordinary menu, an answer over 2,000 characters, and 27 choices.
+fn knowledge_base() -> String {
+    let paragraph = "Cette réponse est longue. ".repeat(36);
+    let subjects: String = (1..=27)
+        .map(|i| format!("{i}. [Sujet {i}](Sujet {i})\n"))
+        .collect();
+    let subject_answers: String = (1..=27)
+        .map(|i| format!("## Sujet {i}\n- sujet numero {i}\nRéponse au sujet {i}.\n"))
+        .collect();
+    format!(
+        "---\ncontenuDynamique: true\n---\n# Guichet de test\nBonjour ! Qui êtes-vous ?\n\
+         1. [Enseignant @role=prof](Menu)\n2. [Direction @role=direction](Menu)\n\
+         3. [Tous les sujets](Tous les sujets)\n\n\
+         ## Menu\n- menu profil\nQue voulez-vous savoir ?\n1. [Horaires](Horaires)\n\
+         2. [Réponse longue](Longue)\n3. [{LONG_LABEL}](Horaires)\n\n\
+         ## Horaires\n- horaires\n- heures d'ouverture\nDe 8 h à 17 h.\n\n\
+         ## Longue\n- longue\n{paragraph}\n\n{paragraph}\n\n{paragraph}\n\n\
+         1. [Horaires](Horaires)\n\n\
+         ## Tous les sujets\n- tous les sujets\nVoici tous les sujets :\n{subjects}\n\
+         {subject_answers}"
+    )
+}
+
+fn context(store: Arc<dyn StateStore>, shutdown: watch::Receiver<bool>) -> Context {
+    let checked = guichet::kb::parse_str("test.md", &knowledge_base());
+    let kb = checked.kb.expect("the test knowledge base parses");
+    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+    Context {
+        bot: Arc::new(Bot::new(engine, store, DEFAULT_IDLE_RESET)),
+        status: Arc::new(Status::new()),
+        throttle: None,
+        shutdown,
+        throttle_notice: Strings::default().throttled,
+        stats: None,
+    }
+}
+
+/// The fake, a guild with a channel, two users, and the adapter running against them.
+struct Scene {
+    fake: FakeDiscord,
+    guild: u64,
+    channel: u64,
+    ana: u64,
+    bob: u64,
+    store: Arc<dyn StateStore>,
+    adapter: Adapter,
+}
+
+struct Adapter {
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<Result<(), DiscordError>>,
+    status: Arc<Status>,
+}
+
+fn settings(fake: &FakeDiscord, guild: u64, message_content: bool) -> DiscordSettings {
+    DiscordSettings {
+        token: Secret::new(TOKEN),
+        guild_ids: vec![guild],
+        message_content,
+        api_base: Some(fake.http_base().to_owned()),
+    }
+}
+
+fn spawn_adapter(settings: DiscordSettings, store: Arc<dyn StateStore>) -> Adapter {
+    let (shutdown, rx) = watch::channel(false);
+    let ctx = context(store, rx);
+    let status = ctx.status.clone();
+    let task = tokio::spawn(discord::run(settings, ctx));
+    Adapter {
+        shutdown,
+        task,
+        status,
+    }
+}
+
+impl Adapter {
+    /// Shuts the adapter down and checks it returned `Ok` promptly.
+    async fn stop(self) {
+        self.shutdown.send(true).unwrap();
+        let result = tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the adapter stops on shutdown")
+            .unwrap();
+        result.unwrap();
+    }
+}
+
+fn fake_config() -> Config {
+    Config {
+        token: TOKEN.to_owned(),
+        heartbeat_interval: Duration::from_millis(500),
+        ..Config::default()
+    }
+}
+
+async fn scene() -> Scene {
+    scene_with(fake_config()).await
+}
+
+async fn scene_with(config: Config) -> Scene {
+    let fake = FakeDiscord::start(config).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let bob = fake.add_user("bob");
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let adapter = spawn_adapter(settings(&fake, guild, false), store.clone());
+    fake.wait_ready().await;
+    Scene {
+        fake,
+        guild,
+        channel,
+        ana,
+        bob,
+        store,
+        adapter,
+    }
+}
+
+impl Scene {
+    fn mention(&self) -> String {
+        format!("<@{}>", self.fake.bot_id())
+    }
+
+    /// Ana mentions the bot with `text` and gets the `n`-th bot message in the channel.
+    async fn ask(&self, text: &str, n: usize) -> FakeMessage {
+        self.fake.say(
+            self.ana,
+            self.channel,
+            &format!("{} {text}", self.mention()),
+        );
+        let messages = self.fake.wait_bot_messages(self.channel, n).await;
+        messages.last().cloned().unwrap()
+    }
+
+    /// Everything went to the fake, and nothing the fake does not know was called.
+    fn assert_clean(&self) {
+        assert!(
+            self.fake.violations().is_empty(),
+            "{:#?}",
+            self.fake.violations()
+        );
+        assert!(
+            self.fake.unknown_routes().is_empty(),
+            "{:#?}",
+            self.fake.unknown_routes()
+        );
+        for call in self.fake.rest_calls() {
+            assert!(call.status < 400, "refused: {call:#?}");
+        }
+    }
+
+    async fn finish(self) {
+        self.assert_clean();
+        self.adapter.stop().await;
+    }
+}
+
+fn labels(message: &FakeMessage) -> Vec<String> {
+    message.buttons().into_iter().map(|b| b.label).collect()
+}
+
+/// Whether a dispatch is the MESSAGE_CREATE of message `id`.
+fn creates(dispatch: &serde_json::Value, id: u64) -> bool {
+    dispatch["t"] == "MESSAGE_CREATE" && dispatch["d"]["id"].as_str() == Some(&id.to_string())
+}
+
+/// Nobody may be pinged by the bot: `allowed_mentions` with nothing allowed.
+fn assert_no_pings(message: &FakeMessage) {
+    let allowed = message
+        .allowed_mentions
+        .as_ref()
+        .expect("allowed_mentions sent");
+    assert_eq!(allowed["parse"], serde_json::json!([]), "{allowed}");
+    assert_eq!(allowed["replied_user"], false, "{allowed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_gets_the_welcome_with_buttons_and_everything_went_to_the_fake() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+
+    // serenity asked the fake for the gateway, authenticated, and connected there.
+    let calls = fake.rest_calls();
+    let gateway = calls.iter().find(|c| c.path == "/api/v10/gateway").unwrap();
+    assert_eq!(gateway.status, 200);
+    assert_eq!(gateway.authorization.as_deref(), Some("Bot fake-token"));
+    assert!(
+        gateway
+            .user_agent
+            .as_deref()
+            .unwrap()
+            .starts_with("DiscordBot (")
+    );
+    assert_eq!(fake.connections()[0].uri, "/?v=10");
+    let identify = fake
+        .frames()
+        .into_iter()
+        .find(|(_, f)| f["op"] == 2)
+        .unwrap()
+        .1;
+    assert_eq!(
+        identify["d"]["intents"],
+        intents::GUILDS | intents::GUILD_MESSAGES | intents::DIRECT_MESSAGES
+    );
+    assert_eq!(identify["d"]["compress"], true);
+    let mut commands = fake.commands();
+    commands.sort();
+    assert_eq!(
+        commands,
+        [
+            ("aide".to_owned(), Some(scene.guild)),
+            ("menu".to_owned(), Some(scene.guild)),
+            ("role".to_owned(), Some(scene.guild)),
+        ]
+    );
+    assert!(scene.adapter.status.healthy());
+
+    let question = fake.say(scene.ana, scene.channel, &scene.mention());
+    let welcome = &fake.wait_bot_messages(scene.channel, 1).await[0];
+    assert!(
+        welcome.content.contains("Qui êtes-vous ?"),
+        "{}",
+        welcome.content
+    );
+    assert_eq!(welcome.reference, Some(question));
+    assert_eq!(
+        labels(welcome),
+        ["Enseignant", "Direction", "Tous les sujets"]
+    );
+    assert_eq!(welcome.row_sizes(), [3]);
+    assert_no_pings(welcome);
+    for button in welcome.buttons() {
+        assert!(button.custom_id.len() <= 100);
+        assert!(button.custom_id.starts_with("g1:"), "{}", button.custom_id);
+    }
+    scene.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_gets_the_answer_as_a_new_message_and_disables_the_clicked_menu() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+    let welcome = scene.ask("", 1).await;
+
+    let click = fake
+        .click_label(scene.ana, welcome.id, "Enseignant")
+        .unwrap();
+    let interaction = fake.wait_response(click).await;
+    assert_eq!(
+        interaction.response,
+        Some(7),
+        "an update of the clicked message"
+    );
+    assert!(interaction.responded_after.unwrap() < Duration::from_secs(3));
+    assert!(interaction.refused.is_empty(), "{:?}", interaction.refused);
+
+    let answer = fake.wait_bot_messages(scene.channel, 2).await[1].clone();
+    assert!(
+        answer.content.contains("Que voulez-vous savoir"),
+        "{}",
+        answer.content
+    );
+    assert_eq!(
+        labels(&answer),
+        [
+            "Horaires".to_owned(),
+            "Réponse longue".to_owned(),
+            long_label_cut()
+        ]
+    );
+    assert!(LONG_LABEL.chars().count() > 80);
+    assert_eq!(long_label_cut().chars().count(), 80);
+    assert_no_pings(&answer);
+
+    let clicked = fake.message(welcome.id).unwrap();
+    assert!(clicked.buttons().iter().all(|b| b.disabled));
+    let styles: Vec<u64> = clicked.buttons().iter().map(|b| b.style).collect();
+    assert_eq!(styles, [3, 1, 1], "the chosen button is marked");
+    assert!(
+        fake.click_label(scene.ana, welcome.id, "Direction")
+            .is_err(),
+        "a disabled menu cannot be clicked again"
+    );
+
+    // The next menu's buttons work the same way.
+    let click = fake.click_label(scene.ana, answer.id, "Horaires").unwrap();
+    fake.wait_response(click).await;
+    let hours = fake.wait_bot_messages(scene.channel, 3).await[2].clone();
+    assert!(
+        hours.content.contains("De 8 h à 17 h."),
+        "{}",
+        hours.content
+    );
+    scene.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typed_number_or_label_picks_like_a_click() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+    scene.ask("", 1).await;
+    let menu = scene.ask("1", 2).await;
+    assert!(
+        menu.content.contains("Que voulez-vous savoir"),
+        "{}",
+        menu.content
+    );
+    // A reply to the bot (with its ping, so the text is delivered) continues the conversation.
+    fake.reply(scene.ana, scene.channel, menu.id, "horaires", true);
+    let hours = fake.wait_bot_messages(scene.channel, 3).await[2].clone();
+    assert!(
+        hours.content.contains("De 8 h à 17 h."),
+        "{}",
+        hours.content
+    );
+    scene.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dm_is_answered_once_and_the_bots_own_messages_are_ignored() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+    let dm = fake.dm_channel(scene.ana);
+    fake.say(scene.ana, dm, "bonjour");
+    let welcome = fake.wait_bot_messages(dm, 1).await[0].clone();
+    assert!(welcome.content.contains("Qui êtes-vous ?"));
+    assert_eq!(welcome.reference, None, "no reply quote in a DM");
+    // The bot's own message came back as MESSAGE_CREATE; answering it would loop. The next
+    // question is a barrier: its answer comes after any answer to the echo would have.
+    fake.say(scene.ana, dm, "2");
+    let messages = fake.wait_bot_messages(dm, 2).await;
+    assert!(messages[1].content.contains("Que voulez-vous savoir"));
+    assert_eq!(fake.bot_messages(dm).len(), 2);
+    // Buttons in a DM carry an empty scope and work.
+    let click = fake
+        .click_label(scene.ana, messages[1].id, "Horaires")
+        .unwrap();
+    fake.wait_response(click).await;
+    let hours = fake.wait_bot_messages(dm, 3).await[2].clone();
+    assert!(hours.content.contains("De 8 h à 17 h."));
+    scene.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_users_click_gets_an_ephemeral_refusal() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+    let welcome = scene.ask("", 1).await;
+    let click = fake
+        .click_label(scene.bob, welcome.id, "Direction")
+        .unwrap();
+    let interaction = fake.wait_response(click).await;
+    assert_eq!(interaction.response, Some(4));
+    let refusal = fake.ephemeral_messages(scene.bob);
+    assert_eq!(refusal.len(), 1);
+    assert!(
+        refusal[0].content.contains("quelqu'un d'autre"),
+        "{}",
+        refusal[0].content
+    );
+    // Ana's menu is untouched and still hers.
+    let menu = fake.message(welcome.id).unwrap();
+    assert!(menu.buttons().iter().all(|b| !b.disabled));
+    assert_eq!(fake.visible_messages(scene.channel).len(), 2);
+    let click = fake
+        .click_label(scene.ana, welcome.id, "Direction")
+        .unwrap();
+    assert_eq!(fake.wait_response(click).await.response, Some(7));
+    fake.wait_bot_messages(scene.channel, 2).await;
+    scene.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_answer_is_split_with_the_buttons_on_the_last_part() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+    fake.say(
+        scene.ana,
+        scene.channel,
+        &format!("{} longue", scene.mention()),
+    );
+    // Wait for the last part: the one that carries the buttons.
+    let parts = fake
+        .wait_for("the last part with its buttons", |f| {
+            let all = f.bot_messages(scene.channel);
+            all.iter().any(|m| !m.buttons().is_empty()).then_some(all)
+        })
+        .await;
+    assert!(parts.len() >= 2, "{parts:#?}");
+    for part in &parts {
+        assert!(part.content.chars().count() <= 2000);
+        assert!(part.content.contains("Cette réponse est longue."));
+    }
+    let (last, first) = parts.split_last().unwrap();
+    assert!(first.iter().all(|p| p.buttons().is_empty()));
+    assert_eq!(labels(last), ["Horaires"]);
+    assert!(parts[0].reference.is_some(), "the first part replies");
+    scene.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_seven_choices_are_25_buttons_and_numbered_text() {
+    let scene = scene().await;
+    let menu = scene.ask("tous les sujets", 1).await;
+    assert_eq!(menu.row_sizes(), [5, 5, 5, 5, 5]);
+    assert_eq!(menu.buttons()[24].label, "Sujet 25");
+    assert!(menu.content.contains("26. Sujet 26"), "{}", menu.content);
+    assert!(menu.content.contains("27. Sujet 27"), "{}", menu.content);
+    // The numbers listed as text can be typed.
+    let answer = scene.ask("27", 2).await;
+    assert!(
+        answer.content.contains("Réponse au sujet 27."),
+        "{}",
+        answer.content
+    );
+    scene.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_drop_resumes_without_a_duplicate_answer() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+    scene.ask("", 1).await;
+
+    // The connection drops; a question asked meanwhile is replayed on RESUME.
+    fake.close_gateway(4000);
+    let question = fake.say(
+        scene.ana,
+        scene.channel,
+        &format!("{} horaires", scene.mention()),
+    );
+    let answers = fake.wait_bot_messages(scene.channel, 2).await;
+    assert_eq!(answers[1].reference, Some(question));
+    let connections = fake.connections();
+    assert!(connections.len() >= 2);
+    assert!(connections[1].resumed && !connections[1].identified);
+    assert_eq!(fake.ready_count(), 1, "resumed, not identified again");
+
+    // Discord delivers at least once: the next resume replays dispatches the bot already
+    // handled, the question included. It must not be answered again.
+    fake.set_replay_overlap(8);
+    fake.request_reconnect();
+    fake.wait_for("a second resume", |f| {
+        (f.connections().iter().filter(|c| c.resumed).count() >= 2).then_some(())
+    })
+    .await;
+    let replayed = fake
+        .replayed()
+        .iter()
+        .filter(|d| creates(d, question))
+        .count();
+    assert_eq!(replayed, 2, "replayed by both resumes");
+    // Barrier: a new question's answer comes after any duplicate would have.
+    let barrier = scene.ask("tous les sujets", 3).await;
+    assert!(
+        barrier.content.contains("Voici tous les sujets"),
+        "{}",
+        barrier.content
+    );
+    let answers_to_question = fake
+        .bot_messages(scene.channel)
+        .iter()
+        .filter(|m| m.reference == Some(question))
+        .count();
+    assert_eq!(answers_to_question, 1);
+    assert_eq!(fake.bot_messages(scene.channel).len(), 3);
+    scene.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_commands_help_menu_and_role() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+
+    let help = fake.run_command(scene.ana, scene.channel, "aide").unwrap();
+    assert_eq!(fake.wait_response(help).await.response, Some(4));
+    let shown = fake.ephemeral_messages(scene.ana);
+    assert!(shown[0].content.contains("/menu"), "{}", shown[0].content);
+    assert!(fake.bot_messages(scene.channel).is_empty());
+
+    // /menu: deferred, then the placeholder becomes the welcome with its buttons.
+    let menu = fake.run_command(scene.ana, scene.channel, "menu").unwrap();
+    assert_eq!(fake.wait_response(menu).await.response, Some(5));
+    let welcome = fake.wait_bot_messages(scene.channel, 1).await[0].clone();
+    assert!(welcome.content.contains("Qui êtes-vous ?"));
+    assert_eq!(
+        labels(&welcome),
+        ["Enseignant", "Direction", "Tous les sujets"]
+    );
+    assert_no_pings(&welcome);
+
+    // /role: the profile choices alone; picking one sets the role.
+    let role = fake.run_command(scene.ana, scene.channel, "role").unwrap();
+    fake.wait_response(role).await;
+    let profiles = fake.wait_bot_messages(scene.channel, 2).await[1].clone();
+    assert!(
+        profiles.content.contains("Choisissez votre profil"),
+        "{}",
+        profiles.content
+    );
+    assert_eq!(labels(&profiles), ["Enseignant", "Direction"]);
+    let click = fake
+        .click_label(scene.ana, profiles.id, "Direction")
+        .unwrap();
+    fake.wait_response(click).await;
+    let menu = fake.wait_bot_messages(scene.channel, 3).await[2].clone();
+    assert!(
+        menu.content.contains("Que voulez-vous savoir"),
+        "{}",
+        menu.content
+    );
+
+    assert!(fake.run_command(scene.ana, scene.channel, "help").is_err());
+    scene.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_registered_once_even_when_the_session_is_lost() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+    let puts = || {
+        fake.rest_calls()
+            .iter()
+            .filter(|c| c.method == "PUT" && c.path.ends_with("/commands"))
+            .count()
+    };
+    assert_eq!(puts(), 1);
+    // 4009 (session timed out) is not resumable: serenity identifies again and gets READY.
+    fake.close_gateway(4009);
+    fake.wait_for("a second READY", |f| (f.ready_count() >= 2).then_some(()))
+        .await;
+    // The bot answers on the new session; by then the READY handler has run.
+    scene.ask("", 1).await;
+    assert_eq!(puts(), 1);
+    scene.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_menu_gets_the_welcome_and_a_click_survives_a_restart() {
+    let mut scene = scene().await;
+    let fake = &scene.fake;
+    let welcome = scene.ask("", 1).await;
+    // Ana moves on by typing; the welcome's buttons are still there.
+    let subjects = scene.ask("tous les sujets", 2).await;
+
+    // After a restart (same store), a click on the current menu still works: the custom_id
+    // carries the conversation.
+    scene.adapter.stop().await;
+    scene.adapter = spawn_adapter(settings(fake, scene.guild, false), scene.store.clone());
+    fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
+        .await;
+    let click = fake.click_label(scene.ana, subjects.id, "Sujet 3").unwrap();
+    assert_eq!(fake.wait_response(click).await.response, Some(7));
+    let answer = fake.wait_bot_messages(scene.channel, 3).await[2].clone();
+    assert!(
+        answer.content.contains("Réponse au sujet 3."),
+        "{}",
+        answer.content
+    );
+
+    // The old welcome's choice is no longer offered: the welcome again, said so.
+    let click = fake
+        .click_label(scene.ana, welcome.id, "Enseignant")
+        .unwrap();
+    fake.wait_response(click).await;
+    let again = fake.wait_bot_messages(scene.channel, 4).await[3].clone();
+    assert!(
+        again.content.starts_with("Ce menu n'est plus à jour"),
+        "{}",
+        again.content
+    );
+    assert!(again.content.contains("Qui êtes-vous ?"));
+    assert_eq!(
+        labels(&again),
+        ["Enseignant", "Direction", "Tous les sujets"]
+    );
+    // Registered once per process: the restarted adapter registered again, once.
+    scene.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_and_unaddressed_messages_get_no_answer() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+    let other_bot = fake.add_bot_user("autre-bot");
+    fake.say(
+        other_bot,
+        scene.channel,
+        &format!("{} horaires", scene.mention()),
+    );
+    // Without MESSAGE_CONTENT a message that does not mention the bot arrives blank.
+    let unaddressed = fake.say(scene.ana, scene.channel, "horaires");
+    let delivered = fake
+        .dispatches()
+        .into_iter()
+        .find(|d| creates(d, unaddressed))
+        .unwrap();
+    assert_eq!(delivered["d"]["content"], "");
+    // Barrier: an addressed question is answered, and it is the only answer.
+    scene.ask("horaires", 1).await;
+    assert_eq!(fake.bot_messages(scene.channel).len(), 1);
+    scene.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_message_content_intent_refused_by_the_portal_stops_the_adapter() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let adapter = spawn_adapter(settings(&fake, guild, true), Arc::new(MemoryStore::new()));
+    let result = tokio::time::timeout(Duration::from_secs(10), adapter.task)
+        .await
+        .expect("the adapter gives up")
+        .unwrap();
+    assert!(
+        matches!(result, Err(DiscordError::DisallowedIntents)),
+        "{result:?}"
+    );
+    assert_eq!(fake.connections()[0].closed_with, Some(4014));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_message_content_intent_a_reply_without_ping_is_answered() {
+    let config = Config {
+        message_content_allowed: true,
+        ..fake_config()
+    };
+    let fake = FakeDiscord::start(config).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let adapter = spawn_adapter(settings(&fake, guild, true), Arc::new(MemoryStore::new()));
+    fake.wait_ready().await;
+    let identify = fake
+        .frames()
+        .into_iter()
+        .find(|(_, f)| f["op"] == 2)
+        .unwrap()
+        .1;
+    assert_ne!(
+        identify["d"]["intents"].as_u64().unwrap() & intents::MESSAGE_CONTENT,
+        0
+    );
+    fake.say(ana, channel, &format!("<@{}>", fake.bot_id()));
+    let welcome = fake.wait_bot_messages(channel, 1).await[0].clone();
+    fake.reply(ana, channel, welcome.id, "horaires", false);
+    let hours = fake.wait_bot_messages(channel, 2).await[1].clone();
+    assert!(
+        hours.content.contains("De 8 h à 17 h."),
+        "{}",
+        hours.content
+    );
+    adapter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_refused() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let mut settings = settings(&fake, guild, false);
+    settings.token = Secret::new("not-the-token");
+    let adapter = spawn_adapter(settings, Arc::new(MemoryStore::new()));
+    let result = tokio::time::timeout(Duration::from_secs(10), adapter.task)
+        .await
+        .expect("the adapter gives up")
+        .unwrap();
+    // GET /gateway is refused (401), so the adapter stops before trying discord.com.
+    assert!(
+        matches!(result, Err(DiscordError::NoGateway { .. })),
+        "{result:?}"
+    );
+    assert!(fake.connections().is_empty());
+}
+
+/// `guichet serve` as an admin runs it, its stderr kept for the failure message.
+struct Served {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    admin: u16,
+}
+
+impl Served {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn health(&self) -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.admin)).unwrap();
+        write!(stream, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("guichet serve's log:\n{}", self.log());
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guichet_serve_with_a_discord_section_answers_on_the_fake() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    std::fs::create_dir(path("content")).unwrap();
+    std::fs::write(path("content/index.md"), knowledge_base()).unwrap();
+    std::fs::write(path("discord_token"), format!("{TOKEN}\n")).unwrap();
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = format!(
+        "content = {:?}\nstate_dir = {:?}\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n\
+         [discord]\ntoken_file = {:?}\nguild_ids = [\"{guild}\"]\napi_base = {:?}\n",
+        path("content"),
+        path("state"),
+        path("discord_token"),
+        fake.http_base(),
+    );
+    std::fs::write(path("config.toml"), config).unwrap();
+    let log = path("serve.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .args(["serve", "--config"])
+        .arg(path("config.toml"))
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut served = Served { child, log, admin };
+
+    fake.wait_ready().await;
+    fake.say(ana, channel, &format!("<@{}> horaires", fake.bot_id()));
+    let answer = fake.wait_bot_messages(channel, 1).await[0].clone();
+    assert!(
+        answer.content.contains("De 8 h à 17 h."),
+        "{}",
+        answer.content
+    );
+    assert!(
+        served.health().contains(r#""discord":"connected""#),
+        "{}",
+        served.health()
+    );
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    assert!(fake.unknown_routes().is_empty());
+    assert!(!served.log().contains(TOKEN), "the token is never logged");
+
+    // A graceful stop: SIGTERM, the adapter closes, exit code 0.
+    let pid = served.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = served.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}\n{}", served.log());
+    assert!(!served.log().contains(" WARN "), "{}", served.log());
+}
+
+/// Discord's error code and the offending field's path, from a refused call.
+fn refusal(error: serenity::Error) -> (isize, Option<String>) {
+    match error {
+        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(response)) => (
+            response.error.code,
+            response.error.errors.first().map(|e| e.path.clone()),
+        ),
+        other => panic!("not a refusal by the server: {other:?}"),
+    }
+}
+
+/// The fake is only worth its passing tests if it refuses what Discord refuses: here it is
+/// driven with serenity's own client, without the adapter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fake_refuses_what_discord_refuses() {
+    use serenity::all::{
+        ChannelId, CreateActionRow, CreateButton, CreateInteractionResponse, CreateMessage,
+        HttpBuilder, InteractionId,
+    };
+    use serenity::builder::Builder;
+
+    let deadline = Duration::from_millis(300);
+    let config = Config {
+        interaction_deadline: deadline,
+        ..fake_config()
+    };
+    let fake = FakeDiscord::start(config).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = ChannelId::new(fake.add_channel(guild));
+    let ana = fake.add_user("ana");
+    let http = HttpBuilder::new(TOKEN)
+        .proxy(fake.http_base())
+        .ratelimiter_disabled(true)
+        .build();
+    let button = |label: &str, id: &str| CreateButton::new(id).label(label);
+    let send = |rows: Vec<CreateActionRow>| {
+        channel.send_message(&http, CreateMessage::new().content("x").components(rows))
+    };
+
+    let six: Vec<CreateButton> = (0..6).map(|i| button("b", &i.to_string())).collect();
+    let error = send(vec![CreateActionRow::Buttons(six)]).await.unwrap_err();
+    assert_eq!(
+        refusal(error),
+        (50035, Some("components.0.components".to_owned()))
+    );
+    let rows: Vec<CreateActionRow> = (0..6)
+        .map(|i| CreateActionRow::Buttons(vec![button("b", &i.to_string())]))
+        .collect();
+    assert_eq!(
+        refusal(send(rows).await.unwrap_err()),
+        (50035, Some("components".to_owned()))
+    );
+    let long_label = vec![CreateActionRow::Buttons(vec![button(&"é".repeat(81), "1")])];
+    assert_eq!(
+        refusal(send(long_label).await.unwrap_err()),
+        (50035, Some("components.0.components.0.label".to_owned()))
+    );
+    let long_id = vec![CreateActionRow::Buttons(vec![button(
+        "b",
+        &"i".repeat(101),
+    )])];
+    assert_eq!(
+        refusal(send(long_id).await.unwrap_err()),
+        (
+            50035,
+            Some("components.0.components.0.custom_id".to_owned())
+        )
+    );
+    let twice = vec![CreateActionRow::Buttons(vec![
+        button("a", "1"),
+        button("b", "1"),
+    ])];
+    assert_eq!(refusal(send(twice).await.unwrap_err()).0, 50035);
+    let empty = channel.send_message(&http, CreateMessage::new()).await;
+    assert_eq!(refusal(empty.unwrap_err()).0, 50035);
+
+    // One acknowledgement per interaction, within the deadline.
+    let ok = vec![CreateActionRow::Buttons(vec![button("b", "ok")])];
+    let menu = send(ok).await.unwrap();
+    let http = &http;
+    let respond = |interaction: u64| {
+        let token = fake.interaction(interaction).unwrap().token;
+        async move {
+            CreateInteractionResponse::Acknowledge
+                .execute(http, (InteractionId::new(interaction), &token))
+                .await
+        }
+    };
+    let first = fake.click(ana, menu.id.get(), "ok").unwrap();
+    respond(first).await.unwrap();
+    assert_eq!(refusal(respond(first).await.unwrap_err()).0, 40060);
+    let late = fake.click(ana, menu.id.get(), "ok").unwrap();
+    // Deliberately past the deadline (the only sleep in these tests, and it cannot flake:
+    // being later still only makes the refusal surer).
+    tokio::time::sleep(deadline + Duration::from_millis(50)).await;
+    assert_eq!(refusal(respond(late).await.unwrap_err()).0, 10062);
+    assert!(
+        fake.click(ana, menu.id.get(), "nope").is_err(),
+        "no such button"
+    );
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+}

@@ -1,0 +1,214 @@
+//! The indexed matcher answers exactly as the exhaustive one (issue 9): over generated
+//! knowledge bases and thousands of generated messages, in both content-search settings, the
+//! same reply (answer, path, messages) and the same best score, bit for bit, and the same
+//! choice under `!SelectNext` and `!Next` candidate restrictions.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::sync::Arc;
+
+use guichet::engine::chatmd::Candidates;
+use guichet::engine::{Conversation, Engine, Input, MatchingMode, Rng, Scoring};
+use guichet::strings::Strings;
+use proptest::prelude::*;
+
+#[path = "../benches/support/generate.rs"]
+mod generate;
+
+/// Messages per generated base and content-search setting.
+const MESSAGES_PER_BASE: usize = 50;
+
+fn engines(text: &str) -> (Engine, Engine) {
+    let checked = guichet::kb::parse_str("generated.md", text);
+    let kb = Arc::new(checked.kb.expect("generated bases parse"));
+    let build = |scoring| {
+        Engine::with_scoring(
+            Arc::clone(&kb),
+            MatchingMode::Chatmd,
+            Strings::default(),
+            scoring,
+        )
+    };
+    (build(Scoring::Indexed), build(Scoring::Exhaustive))
+}
+
+/// Messages for one base: the generator's realistic queries, plus slices of the base's own
+/// text (partial keywords, titles cut anywhere, content words), which reach many more
+/// keywords at once, and the same slices with a typo-like change.
+fn messages(base: &generate::GeneratedBase, seed: u64) -> Vec<String> {
+    let mut messages = generate::queries(base, MESSAGES_PER_BASE / 2, seed);
+    let mut rng = Rng::seeded(seed);
+    let chars: Vec<char> = base.text.chars().collect();
+    while messages.len() < MESSAGES_PER_BASE {
+        let start = rng.below(chars.len());
+        let len = 1 + rng.below(40);
+        let mut slice: String = chars.iter().skip(start).take(len).collect();
+        slice = slice.replace('\n', " ");
+        if rng.below(2) == 0 && slice.len() > 4 {
+            let cut = slice
+                .char_indices()
+                .nth(rng.below(slice.chars().count()))
+                .map_or(0, |(i, _)| i);
+            slice.insert(cut, 'x');
+        }
+        messages.push(slice);
+    }
+    messages
+}
+
+/// Runs one conversation on both engines and compares every reply.
+fn same_conversation(indexed: &Engine, exhaustive: &Engine, messages: &[String], seed: u64) {
+    let mut conversations = (Conversation::default(), Conversation::default());
+    let mut rngs = (Rng::seeded(seed), Rng::seeded(seed));
+    let first = indexed.reply(&mut conversations.0, Input::Start, &mut rngs.0);
+    let second = exhaustive.reply(&mut conversations.1, Input::Start, &mut rngs.1);
+    assert_eq!(first, second);
+    for message in messages {
+        let a = indexed.reply(
+            &mut conversations.0,
+            Input::Text(message.clone()),
+            &mut rngs.0,
+        );
+        let b = exhaustive.reply(
+            &mut conversations.1,
+            Input::Text(message.clone()),
+            &mut rngs.1,
+        );
+        assert_eq!(
+            a.score.to_bits(),
+            b.score.to_bits(),
+            "{message:?}: score {} vs {}",
+            a.score,
+            b.score
+        );
+        assert_eq!(a, b, "{message:?}");
+        assert_eq!(conversations.0, conversations.1, "{message:?}");
+    }
+}
+
+/// Compares the scoring step under every kind of candidate restriction.
+fn same_choices(
+    indexed: &Engine,
+    exhaustive: &Engine,
+    base: &generate::GeneratedBase,
+    messages: &[String],
+    seed: u64,
+) {
+    let mut rng = Rng::seeded(seed);
+    for message in messages {
+        let title = base.responses[rng.below(base.responses.len())]
+            .title
+            .as_str();
+        // `Candidates::All` is what every conversation turn compares.
+        let candidates = [
+            Candidates::Selected(title),
+            Candidates::Next {
+                target: title,
+                ignore_keywords: false,
+            },
+            Candidates::Next {
+                target: title,
+                ignore_keywords: true,
+            },
+            Candidates::Selected("no such title"),
+        ];
+        for candidates in candidates {
+            let a = indexed.best_match(message, candidates);
+            let b = exhaustive.best_match(message, candidates);
+            assert_eq!(
+                a.map(|(i, s)| (i, s.to_bits())),
+                b.map(|(i, s)| (i, s.to_bits())),
+                "{message:?} {candidates:?}: {a:?} vs {b:?}"
+            );
+        }
+        // `!SelectNext` types the drawn title itself (MATCHING.md §9).
+        let a = indexed.best_match(title, Candidates::Selected(title));
+        let b = exhaustive.best_match(title, Candidates::Selected(title));
+        assert_eq!(
+            a.map(|(i, s)| (i, s.to_bits())),
+            b.map(|(i, s)| (i, s.to_bits()))
+        );
+    }
+}
+
+proptest! {
+    // 16 bases × 2 settings × 50 messages: 1,600 conversation turns and 8,000 restricted
+    // scorings per run, on new bases each run (failures are kept as regressions). The
+    // exhaustive side is slow in debug builds, which bounds the base sizes.
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn indexed_matching_equals_exhaustive_matching(
+        seed in any::<u64>(),
+        responses in 1usize..80,
+        edge_cases in any::<bool>(),
+    ) {
+        for content_search in [false, true] {
+            let options = generate::Options {
+                edge_cases,
+                ..generate::Options::new(responses, seed, content_search)
+            };
+            let base = generate::generate(&options);
+            let (indexed, exhaustive) = engines(&base.text);
+            let messages = messages(&base, seed);
+            same_conversation(&indexed, &exhaustive, &messages, seed);
+            same_choices(&indexed, &exhaustive, &base, &messages, seed);
+        }
+    }
+}
+
+/// The golden bases and the shipped one, with their own test messages, on both engines.
+#[test]
+fn real_bases_answer_identically() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (base, cases) in [
+        (
+            "tests/data/golden/mediatheque.md",
+            "tests/data/golden/mediatheque.cases.json",
+        ),
+        (
+            "tests/data/golden/vacances.md",
+            "tests/data/golden/vacances.cases.json",
+        ),
+        (
+            "tests/data/golden/aide-info-on.md",
+            "tests/data/golden/aide-info.cases.json",
+        ),
+        (
+            "tests/data/golden/aide-info-off.md",
+            "tests/data/golden/aide-info.cases.json",
+        ),
+        (
+            "tests/data/golden/helpdesk-en.md",
+            "tests/data/golden/helpdesk-en.cases.json",
+        ),
+    ] {
+        let text = std::fs::read_to_string(root.join(base)).unwrap();
+        let cases: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(root.join(cases)).unwrap()).unwrap();
+        let messages: Vec<String> = cases
+            .iter()
+            .filter_map(|case| case["input"].as_str().map(str::to_string))
+            .collect();
+        let (indexed, exhaustive) = engines(&text);
+        same_conversation(&indexed, &exhaustive, &messages, 7);
+    }
+    let (kb, _) = guichet::kb::load(&root.join("content")).unwrap();
+    let kb = Arc::new(kb);
+    let build = |scoring| {
+        Engine::with_scoring(
+            Arc::clone(&kb),
+            MatchingMode::Chatmd,
+            Strings::default(),
+            scoring,
+        )
+    };
+    let generated = generate::base(30, 11, false);
+    let messages = generate::queries(&generated, 200, 11);
+    same_conversation(
+        &build(Scoring::Indexed),
+        &build(Scoring::Exhaustive),
+        &messages,
+        11,
+    );
+}
