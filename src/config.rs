@@ -1230,7 +1230,7 @@ impl Layer {
         };
         let admin_room = match self.text("matrix", "admin_room") {
             None => None,
-            Some(found) if is_matrix_id(&found.value, '!') || is_matrix_id(&found.value, '#') => {
+            Some(found) if is_room_id(&found.value) || is_matrix_id(&found.value, '#') => {
                 Some(found.value)
             }
             Some(found) => {
@@ -1348,6 +1348,13 @@ impl Layer {
 }
 
 /// `@local:server`-shaped (or `!`, `#`): the sigil, something, a colon, a server.
+/// A room id: `!opaque:server`, or since room version 12 just `!opaque` (the server part is
+/// gone; Synapse makes such rooms by default).
+fn is_room_id(id: &str) -> bool {
+    id.strip_prefix('!')
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+}
+
 fn is_matrix_id(id: &str, sigil: char) -> bool {
     id.strip_prefix(sigil)
         .and_then(|rest| rest.split_once(':'))
@@ -1809,6 +1816,7 @@ mod tests {
             ("rooms = \"all\"\n", "matrix.rooms"),
             ("msgtype = \"emote\"\n", "matrix.msgtype"),
             ("admin_room = \"admins\"\n", "matrix.admin_room"),
+            ("admin_room = \"! admins\"\n", "matrix.admin_room"),
             ("allowed_inviters = [\"bob\"]\n", "matrix.allowed_inviters"),
             ("device_name = \"\"\n", "matrix.device_name"),
         ];
@@ -1952,6 +1960,12 @@ mod tests {
         assert_eq!(matrix.catch_up, Duration::from_secs(90));
         assert_eq!(matrix.prefix, "!aide");
         assert_eq!(matrix.admin_room.as_deref(), Some("#admins:example.org"));
+        // Room version 12 ids have no server part.
+        let v12 = parse(&format!(
+            "{MATRIX}access_token = \"t\"\nadmin_room = \"!GcmWIYk9UBXTRyUIw9WgVs3aL39LlAJWIXCoEGVAkjQ\"\n"
+        ))
+        .unwrap();
+        assert!(v12.matrix.unwrap().admin_room.is_some());
         assert!(matrix.accepts_invite_from("@ana:example.org"));
         assert!(matrix.accepts_invite_from("@prof:ac-paris.fr"));
         assert!(!matrix.accepts_invite_from("@prof:ac-paris.fr.evil.org"));

@@ -331,6 +331,51 @@ async fn serve_restarts_as_the_same_device_and_catches_up_once() {
     serve.stop();
 }
 
+/// A knowledge-base edit with errors is refused by `guichet serve`, and the refusal, with the
+/// errors, is posted to the admin room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_reload_is_posted_to_the_admin_room() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("admin-room");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    let admins = ana.create_room_with_alias("admins", &[&bot_id]).await;
+    let state = dir.join("state");
+    let serve = ServeProcess::start(
+        &synapse,
+        "guichet",
+        &state,
+        &format!(
+            "{}\nadmin_room = \"#admins:{SERVER_NAME}\"",
+            password_line()
+        ),
+    );
+    ana.member(&admins, &bot_id, MembershipState::Join).await;
+
+    let index = state.join("content").join("index.md");
+    std::fs::write(&index, format!("{CONTENT}\n`endif`\n")).unwrap();
+    let notice = ana.next_message(&admins, &bot_id).await;
+    assert_eq!(notice.msgtype(), "m.notice");
+    assert!(
+        notice
+            .body()
+            .starts_with("La modification de la base de connaissances est refusée"),
+        "{}",
+        notice.body()
+    );
+    assert!(
+        notice.body().contains("index.md"),
+        "names the file: {}",
+        notice.body()
+    );
+    assert!(notice.html().contains("<pre><code>"), "{}", notice.html());
+    serve.stop();
+}
+
 /// Synapse restarted mid-conversation: the bot answers the next question within 10 s of the
 /// homeserver being back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

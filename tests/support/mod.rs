@@ -1083,6 +1083,15 @@ impl Human {
         self.client.create_room(request).await.unwrap()
     }
 
+    /// A group room with a public alias `#<alias>:localhost`, inviting `invite`.
+    pub async fn create_room_with_alias(&self, alias: &str, invite: &[&UserId]) -> Room {
+        let mut request = CreateRoom::new();
+        request.invite = invite.iter().map(|u| (*u).to_owned()).collect();
+        request.room_alias_name = Some(alias.to_owned());
+        request.preset = Some(RoomPreset::PrivateChat);
+        self.client.create_room(request).await.unwrap()
+    }
+
     pub async fn join(&self, room_id: &OwnedRoomId) -> Room {
         let deadline = Instant::now() + WAIT;
         loop {

@@ -116,6 +116,22 @@ fn place(
     }
 }
 
+/// A notice for the admin room: the first line as a sentence, the rest (an error report
+/// with files and lines) preformatted.
+pub fn admin_notice(text: &str) -> RoomMessageEventContent {
+    let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
+    let mut html = format!("<p>{}</p>", escape(first));
+    if !rest.trim().is_empty() {
+        html.push_str(&format!(
+            "<pre><code>{}</code></pre>",
+            escape(rest.trim_end())
+        ));
+    }
+    RoomMessageEventContentWithoutRelation::notice_html(text, html)
+        .add_mentions(Mentions::new())
+        .into()
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -298,6 +314,19 @@ mod tests {
             MessageType::Notice,
         );
         assert_eq!(long.len(), 2);
+    }
+
+    #[test]
+    fn an_admin_notice_keeps_the_error_report_preformatted() {
+        let event = json(&admin_notice(
+            "Refusée. Erreurs :\nindex.md:3: `endif` sans `if`\n",
+        ));
+        assert_eq!(event["msgtype"], "m.notice");
+        assert_eq!(
+            event["formatted_body"],
+            "<p>Refusée. Erreurs :</p><pre><code>index.md:3: `endif` sans `if`</code></pre>"
+        );
+        assert!(json(&admin_notice("Une ligne"))["formatted_body"] == "<p>Une ligne</p>");
     }
 
     #[test]

@@ -29,7 +29,7 @@ use matrix_sdk::ruma::events::room::member::{
     MembershipState, OriginalSyncRoomMemberEvent, StrippedRoomMemberEvent,
 };
 use matrix_sdk::ruma::events::room::message::OriginalSyncRoomMessageEvent;
-use matrix_sdk::ruma::{EventId, OwnedRoomId, OwnedUserId, UInt};
+use matrix_sdk::ruma::{EventId, OwnedRoomId, OwnedUserId, RoomId, RoomOrAliasId, UInt};
 use matrix_sdk::{Client, RoomState};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -177,6 +177,10 @@ pub async fn run(
         in_flight: AtomicUsize::new(0),
     });
     adapter.register_handlers();
+    if adapter.settings.admin_room.is_some() {
+        let notices = adapter.ctx.status.admin_notices();
+        tokio::spawn(Arc::clone(&adapter).post_admin_notices(notices));
+    }
     let result = adapter
         .sync_loop(if resumed { saved_token } else { None })
         .await;
@@ -479,7 +483,62 @@ impl Adapter {
         for room in self.client.joined_rooms() {
             leave_if_alone(&room).await;
         }
+        // Joined now, so a wrong `admin_room` shows at start-up, not at the first notice.
+        if self.settings.admin_room.is_some() {
+            self.admin_room().await;
+        }
         session::secure_device(&self.client, &self.settings).await;
+    }
+
+    /// Posts the daemon's notices for the admins (a refused reload) to `admin_room`.
+    async fn post_admin_notices(
+        self: Arc<Self>,
+        mut notices: tokio::sync::broadcast::Receiver<String>,
+    ) {
+        let mut shutdown = self.ctx.shutdown.clone();
+        loop {
+            let notice = tokio::select! {
+                notice = notices.recv() => notice,
+                _ = shutdown.changed() => return,
+            };
+            let text = match notice {
+                Ok(text) => text,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    warn!(missed, "matrix: admin notices dropped");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            if let Some(room) = self.admin_room().await {
+                // An error report: the first line is the sentence, the rest is kept as is.
+                let _ = dispatch::deliver(&room, dispatch::admin_notice(&text)).await;
+            }
+        }
+    }
+
+    /// The admin room, joined (by id or alias) if the bot is not in it yet.
+    async fn admin_room(&self) -> Option<Room> {
+        let configured = self.settings.admin_room.as_deref()?;
+        if let Ok(room_id) = RoomId::parse(configured)
+            && let Some(room) = self.client.get_room(&room_id)
+            && room.state() == RoomState::Joined
+        {
+            return Some(room);
+        }
+        let target = match RoomOrAliasId::parse(configured) {
+            Ok(target) => target,
+            Err(err) => {
+                warn!(room = configured, error = %err, "matrix: `admin_room` is not a room id or alias");
+                return None;
+            }
+        };
+        match self.client.join_room_by_id_or_alias(&target, &[]).await {
+            Ok(room) => Some(room),
+            Err(err) => {
+                warn!(room = configured, error = %err, "matrix: cannot join `admin_room` (invite the bot)");
+                None
+            }
+        }
     }
 
     /// Closes the room queues and waits, within [`DRAIN_TIMEOUT`], for the answers in flight.
