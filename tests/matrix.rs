@@ -32,11 +32,13 @@ async fn direct_chats_plain_and_encrypted() {
     let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
     let bot_id = synapse.register("guichet", false).await;
     synapse.register("ana", false).await;
-    let bot = InProcessBot::start(bot_settings(&synapse, "guichet"), &dir.join("bot"));
     let ana = Human::login(&synapse, "ana", &dir).await;
 
-    // Plain DM.
+    // Plain DM, opened before the bot's first start: what was said before is not a question
+    // to it.
     let room = ana.create_room(&[&bot_id], true, false).await;
+    ana.send(&room, "pomme").await;
+    let bot = InProcessBot::start(bot_settings(&synapse, "guichet"), &dir.join("bot"));
     ana.member(&room, &bot_id, MembershipState::Join).await;
     let hello = ana.send(&room, "bonjour").await;
     let welcome = ana.next_message(&room, &bot_id).await;
