@@ -38,6 +38,11 @@ pub const DEFAULT_THROTTLE_MESSAGES: u32 = 20;
 pub const DEFAULT_THROTTLE_SECONDS: u64 = 60;
 /// The Matrix device guichet creates when it logs in with a password.
 pub const DEFAULT_DEVICE_NAME: &str = "guichet";
+/// After downtime, the Matrix bot answers messages younger than this, and skips older ones:
+/// an answer hours late to a question asked in passing is noise.
+pub const DEFAULT_CATCH_UP: Duration = Duration::from_secs(5 * MINUTE);
+/// A message in a Matrix room starting with this word is addressed to the bot.
+pub const DEFAULT_MATRIX_PREFIX: &str = "!guichet";
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
@@ -123,8 +128,10 @@ pub struct MatrixSettings {
     pub allowed_inviters: Vec<String>,
     pub rooms: RoomPolicy,
     pub msgtype: MessageType,
-    /// Answer the messages sent while the bot was offline.
-    pub catch_up: bool,
+    /// After downtime, messages younger than this are answered, older ones skipped.
+    pub catch_up: Duration,
+    /// A message in a room starting with this word (`!guichet`) is addressed to the bot.
+    pub prefix: String,
     /// A room (`!id:server` or `#alias:server`) where reload errors are posted; off if `None`.
     pub admin_room: Option<String>,
 }
@@ -470,7 +477,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("matrix", "allowed_inviters", Kind::List),
     ("matrix", "rooms", Kind::Text),
     ("matrix", "msgtype", Kind::Text),
-    ("matrix", "catch_up", Kind::Bool),
+    ("matrix", "catch_up", Kind::Text),
+    ("matrix", "prefix", Kind::Text),
     ("matrix", "admin_room", Kind::Text),
     ("discord", "token", Kind::Secret),
     ("discord", "token_file", Kind::Text),
@@ -1210,7 +1218,16 @@ impl Layer {
             "msgtype",
             &[("notice", MessageType::Notice), ("text", MessageType::Text)],
         )?;
-        let catch_up = self.bool("matrix", "catch_up").unwrap_or(false);
+        let catch_up = self
+            .duration("matrix", "catch_up")?
+            .unwrap_or(DEFAULT_CATCH_UP);
+        let prefix = match self.text("matrix", "prefix") {
+            None => DEFAULT_MATRIX_PREFIX.to_owned(),
+            Some(found) if found.value.is_empty() || found.value.contains(char::is_whitespace) => {
+                return Err(found.invalid("must be one word, like \"!guichet\""));
+            }
+            Some(found) => found.value,
+        };
         let admin_room = match self.text("matrix", "admin_room") {
             None => None,
             Some(found) if is_matrix_id(&found.value, '!') || is_matrix_id(&found.value, '#') => {
@@ -1233,6 +1250,7 @@ impl Layer {
             rooms,
             msgtype,
             catch_up,
+            prefix,
             admin_room,
         }))
     }
@@ -1469,7 +1487,8 @@ impl fmt::Display for Settings {
                 MessageType::Text => "text",
             };
             writeln!(f, "msgtype = {msgtype:?}")?;
-            writeln!(f, "catch_up = {}", matrix.catch_up)?;
+            writeln!(f, "catch_up = {:?}", format_duration(matrix.catch_up))?;
+            writeln!(f, "prefix = {:?}", matrix.prefix)?;
             if let Some(room) = &matrix.admin_room {
                 writeln!(f, "admin_room = {room:?}")?;
             }
@@ -1823,6 +1842,26 @@ mod tests {
     }
 
     #[test]
+    fn matrix_catch_up_and_prefix() {
+        let settings = parse(&format!("{MATRIX}access_token = \"t\"\n")).unwrap();
+        let matrix = settings.matrix.unwrap();
+        assert_eq!(matrix.catch_up, DEFAULT_CATCH_UP);
+        assert_eq!(matrix.prefix, DEFAULT_MATRIX_PREFIX);
+
+        let err = error(&format!("{MATRIX}access_token = \"t\"\ncatch_up = true\n"));
+        assert_eq!(
+            err.to_string(),
+            "config.toml:5: `matrix.catch_up` must be a string, not a boolean"
+        );
+        let err = error(&format!("{MATRIX}access_token = \"t\"\ncatch_up = \"5\"\n"));
+        assert!(err.to_string().contains("is not a duration"), "{err}");
+        let err = error(&format!(
+            "{MATRIX}access_token = \"t\"\nprefix = \"! aide\"\n"
+        ));
+        assert_eq!(err.line(), Some(5), "{err}");
+    }
+
+    #[test]
     fn a_secret_and_its_file_conflict() {
         let err = error(&format!(
             "{MATRIX}password = \"p\"\npassword_file = \"/run/secrets/p\"\n"
@@ -1898,7 +1937,7 @@ mod tests {
         let settings = parse(&format!(
             "{MATRIX}password = \"hunter2\"\ndevice_name = \"bot\"\nrecovery_key = \"EsTc not real\"\n\
              allowed_inviters = [\"@ana:example.org\", \"@*:ac-paris.fr\"]\nrooms = \"open\"\n\
-             msgtype = \"text\"\ncatch_up = true\nadmin_room = \"#admins:example.org\"\n\n\
+             msgtype = \"text\"\ncatch_up = \"90s\"\nprefix = \"!aide\"\nadmin_room = \"#admins:example.org\"\n\n\
              [discord]\ntoken = \"not-a-token\"\nguild_ids = [123456789012345678, \"876543210987654321\"]\n\
              message_content = true\n\n[admin]\nlisten = \"0.0.0.0:9200\"\n\n\
              [limits]\nmessages = 5\nper_seconds = 10\n\n[stats]\nenabled = true\n"
@@ -1910,7 +1949,8 @@ mod tests {
         assert_eq!(matrix.recovery_key, Some(Secret::new("EsTc not real")));
         assert_eq!(matrix.rooms, RoomPolicy::Open);
         assert_eq!(matrix.msgtype, MessageType::Text);
-        assert!(matrix.catch_up);
+        assert_eq!(matrix.catch_up, Duration::from_secs(90));
+        assert_eq!(matrix.prefix, "!aide");
         assert_eq!(matrix.admin_room.as_deref(), Some("#admins:example.org"));
         assert!(matrix.accepts_invite_from("@ana:example.org"));
         assert!(matrix.accepts_invite_from("@prof:ac-paris.fr"));

@@ -5,6 +5,9 @@
 //! decides replies, renderers turn them into each platform's format. Platform adapters sit
 //! behind cargo features so the core builds and tests in seconds.
 
+// matrix-sdk's futures are deep: proving `Send` for a spawned sync overflows the default limit.
+#![recursion_limit = "256"]
+
 pub mod config;
 pub mod daemon;
 pub mod engine;

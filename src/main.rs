@@ -136,7 +136,9 @@ impl From<Mode> for MatchingMode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = if matches!(cli.command, Some(Command::Serve { .. })) {
-        "info"
+        // matrix-sdk logs expected 404s (absent account data…) as errors, and its crypto
+        // warns at each sync while key backup is off; the Matrix adapter logs what matters.
+        "info,matrix_sdk=warn,matrix_sdk_crypto=error,matrix_sdk::http_client=off"
     } else {
         "warn"
     };

@@ -150,9 +150,9 @@ fn every_error_names_its_key_and_line() {
         ),
         (
             "wrong type",
-            "[matrix]\nhomeserver = \"https://m.org\"\nuser = \"@g:m.org\"\naccess_token = \"t\"\ncatch_up = \"no\"\n",
+            "[matrix]\nhomeserver = \"https://m.org\"\nuser = \"@g:m.org\"\naccess_token = \"t\"\ncatch_up = true\n",
             5,
-            "guichet.toml:5: `matrix.catch_up` must be true or false, not the string \"no\"",
+            "guichet.toml:5: `matrix.catch_up` must be a string, not a boolean",
         ),
         (
             "both token and password",

@@ -226,6 +226,19 @@ fn spawn_adapters(settings: &Settings, ctx: &Context, adapters: &mut JoinSet<Ada
     if settings.discord.is_some() {
         tracing::error!("[discord] is configured, but this guichet was built without Discord");
     }
+    #[cfg(feature = "matrix")]
+    if let Some(matrix) = settings.matrix.clone() {
+        let ctx = ctx.clone();
+        let state_dir = settings.state_dir.clone();
+        adapters.spawn(async move {
+            let ended = crate::platform::matrix::run(matrix, &state_dir, ctx).await;
+            ("matrix", ended.map_err(|err| err.to_string()))
+        });
+    }
+    #[cfg(not(feature = "matrix"))]
+    if settings.matrix.is_some() {
+        tracing::warn!("[matrix] is configured, but this guichet was built without Matrix");
+    }
     let _ = (settings, ctx, adapters);
 }
 

@@ -3,4 +3,6 @@
 
 #[cfg(feature = "discord")]
 pub mod discord;
+#[cfg(feature = "matrix")]
+pub mod matrix;
 pub mod terminal;

@@ -1,0 +1,604 @@
+//! The Matrix adapter: syncs with the homeserver, decides which messages are addressed to the
+//! bot ([`decide`]), hands them to the daemon's [`Context`], and sends the answers
+//! ([`dispatch`]), end-to-end encrypted where the room is.
+//!
+//! Each room has one worker task, so a room's questions are answered, and its answers
+//! delivered, in order; rooms do not wait for each other. Exactly once: an event is claimed
+//! in the state store before it is answered, and the sync token is saved only when every
+//! event before it has been handled, so a restart redelivers and never repeats.
+
+mod backoff;
+pub mod decide;
+pub mod dispatch;
+mod session;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::room::Room;
+use matrix_sdk::ruma::api::client::filter::FilterDefinition;
+use matrix_sdk::ruma::api::client::receipt::create_receipt::v3::ReceiptType;
+use matrix_sdk::ruma::api::error::ErrorKind;
+use matrix_sdk::ruma::events::receipt::ReceiptThread;
+use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
+use matrix_sdk::ruma::events::room::member::{
+    MembershipState, OriginalSyncRoomMemberEvent, StrippedRoomMemberEvent,
+};
+use matrix_sdk::ruma::events::room::message::OriginalSyncRoomMessageEvent;
+use matrix_sdk::ruma::{EventId, OwnedRoomId, OwnedUserId, UInt};
+use matrix_sdk::{Client, RoomState};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{Instrument, debug, error, info, info_span, warn};
+
+use self::backoff::Backoff;
+use self::decide::{Answer, Decision, Incoming, Me, PLATFORM, RoomKind};
+use crate::config::MatrixSettings;
+use crate::daemon::Context;
+use crate::service::now_ms;
+
+/// Where the sync position is kept in the state store.
+const SYNC_TOKEN_META: &str = "matrix.sync_token";
+/// The long-poll: the homeserver holds a sync this long when nothing happens.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+/// Messages per room in one sync: after downtime, enough to cover the catch-up window in a
+/// busy room.
+const TIMELINE_LIMIT: u32 = 50;
+/// Reconnection back-off. The cap keeps the bot answering within seconds of a homeserver
+/// coming back.
+const RECONNECT_FIRST: Duration = Duration::from_millis(500);
+const RECONNECT_CAP: Duration = Duration::from_secs(5);
+/// A reply slower than this shows the bot typing.
+const TYPING_AFTER: Duration = Duration::from_millis(300);
+/// Typing notices last 4 s in the SDK: refresh before they lapse.
+const TYPING_REFRESH: Duration = Duration::from_secs(3);
+/// On shutdown, answers in flight get this long to go out.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Errors that stop the adapter. Each says what the admin can do; the daemon prefixes them
+/// with the adapter's name.
+#[derive(Debug, thiserror::Error)]
+pub enum MatrixError {
+    #[error("cannot use {}: {source}", path.display())]
+    StateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the store in {}: {source}", path.display())]
+    Store {
+        path: PathBuf,
+        #[source]
+        source: Box<matrix_sdk::ClientBuildError>,
+    },
+    #[error("cannot reach the homeserver {url}: {source}")]
+    Homeserver {
+        url: String,
+        #[source]
+        source: Box<matrix_sdk::ClientBuildError>,
+    },
+    #[error(
+        "{} is not a saved session (delete it to log in again)",
+        path.display()
+    )]
+    CorruptSession { path: PathBuf },
+    #[error(
+        "the homeserver no longer accepts the bot's access token (revoked or expired). \
+         Configure a new `access_token`, or with a `password` delete {} to log in again",
+        session_file.display()
+    )]
+    Unauthorized { session_file: PathBuf },
+    #[error("login failed: {reason}")]
+    Login { reason: String },
+    /// Only ever retried, never returned by [`run`].
+    #[error("homeserver unreachable: {0}")]
+    Unreachable(String),
+}
+
+/// Serves Matrix until `ctx.shutdown` turns true, then lets the answers in flight go out and
+/// returns. Returns an error only for what retrying cannot fix (revoked credentials…).
+pub async fn run(
+    settings: MatrixSettings,
+    state_dir: &Path,
+    ctx: Context,
+) -> Result<(), MatrixError> {
+    ctx.status.register(PLATFORM);
+    let started_ms = now_ms();
+    let mut shutdown = ctx.shutdown.clone();
+
+    let connected = {
+        let mut backoff = Backoff::new(RECONNECT_FIRST, RECONNECT_CAP);
+        let mut told = false;
+        loop {
+            match session::connect(&settings, state_dir).await {
+                Ok(connected) => break connected,
+                Err(MatrixError::Unreachable(reason)) => {
+                    if !told {
+                        warn!(%reason, "matrix: homeserver unreachable at start-up; retrying");
+                        told = true;
+                    }
+                    if sleep_or_shutdown(backoff.next_delay(), &mut shutdown).await {
+                        return Ok(());
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    };
+    let client = connected.client;
+    let Some(user_id) = client.user_id().map(ToOwned::to_owned) else {
+        return Err(MatrixError::Login {
+            reason: "no user after logging in".into(),
+        });
+    };
+    let saved_token = match ctx.bot.store().get_meta(SYNC_TOKEN_META) {
+        Ok(token) => token,
+        Err(err) => {
+            error!(error = %err, "matrix: cannot read the saved sync position");
+            None
+        }
+    };
+    // After a restart, what was said during the downtime is answered if recent enough; on a
+    // first login, the room histories are not questions to this bot.
+    let resumed = connected.restored && saved_token.is_some();
+    let catch_up_ms = i64::try_from(settings.catch_up.as_millis()).unwrap_or(i64::MAX);
+    let cutoff_ms = if resumed {
+        started_ms.saturating_sub(catch_up_ms)
+    } else {
+        started_ms
+    };
+    let display_name = client.account().get_display_name().await.ok().flatten();
+    info!(
+        device = client
+            .device_id()
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        restored = connected.restored,
+        "matrix: logged in"
+    );
+
+    let adapter = Arc::new(Adapter {
+        me: Me {
+            user_id,
+            display_name,
+            prefix: settings.prefix.clone(),
+            rooms: settings.rooms,
+            cutoff_ms,
+        },
+        client: client.clone(),
+        settings,
+        ctx,
+        session_file: connected.session_file,
+        rooms: Mutex::new(HashMap::new()),
+        in_flight: AtomicUsize::new(0),
+    });
+    adapter.register_handlers();
+    let result = adapter
+        .sync_loop(if resumed { saved_token } else { None })
+        .await;
+    adapter.drain().await;
+    adapter.ctx.status.set_connected(PLATFORM, false);
+    if let Err(err) = adapter.ctx.bot.store().flush() {
+        error!(error = %err, "matrix: cannot flush the state store");
+    }
+    result
+}
+
+/// One message waiting for its room's worker.
+struct Job {
+    event: OriginalSyncRoomMessageEvent,
+    /// When the sync handed the event over: the start of the bot's own time.
+    received: Instant,
+}
+
+/// A room's worker: its queue and task.
+type RoomWorker = (mpsc::UnboundedSender<Job>, JoinHandle<()>);
+
+struct Adapter {
+    me: Me,
+    client: Client,
+    settings: MatrixSettings,
+    ctx: Context,
+    session_file: PathBuf,
+    rooms: Mutex<HashMap<OwnedRoomId, RoomWorker>>,
+    /// Events handed to workers and not finished: the sync token is saved only at zero.
+    in_flight: AtomicUsize,
+}
+
+impl Adapter {
+    fn register_handlers(self: &Arc<Self>) {
+        let adapter = Arc::clone(self);
+        self.client
+            .add_event_handler(move |event: OriginalSyncRoomMessageEvent, room: Room| {
+                let adapter = Arc::clone(&adapter);
+                async move { adapter.enqueue(event, room) }
+            });
+        let adapter = Arc::clone(self);
+        self.client
+            .add_event_handler(move |event: StrippedRoomMemberEvent, room: Room| {
+                let adapter = Arc::clone(&adapter);
+                async move { adapter.on_invite(event, room) }
+            });
+        let adapter = Arc::clone(self);
+        self.client
+            .add_event_handler(move |event: OriginalSyncRoomMemberEvent, room: Room| {
+                let adapter = Arc::clone(&adapter);
+                async move { adapter.on_membership(&event, room).await }
+            });
+        self.client.add_event_handler(
+            |_event: OriginalSyncRoomEncryptedEvent, room: Room| async move {
+                // The SDK hands over what it could not decrypt: the sender's client did not
+                // share the keys with this device (see docs/matrix.md, cross-signing).
+                info!(room = %room.room_id(), "matrix: a message could not be decrypted");
+            },
+        );
+    }
+
+    /// Hands a message to its room's worker, starting one if needed. Runs inside the sync, so
+    /// it only queues.
+    fn enqueue(self: &Arc<Self>, event: OriginalSyncRoomMessageEvent, room: Room) {
+        let job = Job {
+            event,
+            received: Instant::now(),
+        };
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let mut rooms = lock(&self.rooms);
+        let room_id = room.room_id().to_owned();
+        let job = match rooms.get(&room_id) {
+            Some((queue, _)) => match queue.send(job) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let (queue, jobs) = mpsc::unbounded_channel();
+        let worker = tokio::spawn(Arc::clone(self).room_worker(room, jobs));
+        if queue.send(job).is_err() {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+        rooms.insert(room_id, (queue, worker));
+    }
+
+    async fn room_worker(self: Arc<Self>, room: Room, mut jobs: mpsc::UnboundedReceiver<Job>) {
+        let span = info_span!("matrix_room", platform = PLATFORM, room = %room.room_id());
+        async {
+            while let Some(job) = jobs.recv().await {
+                self.handle(&room, job).await;
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    async fn handle(&self, room: &Room, job: Job) {
+        let message = Incoming::from_event(&job.event);
+        let kind = room_kind(room).await;
+        let replied_to = match decide::reply_target_to_check(&message, kind, &self.me) {
+            Some(event_id) => self.sender_of(room, event_id).await,
+            None => None,
+        };
+        let decision = decide::decide(
+            &message,
+            room.room_id().as_str(),
+            kind,
+            &self.me,
+            replied_to.as_deref(),
+        );
+        match decision {
+            Decision::Skip(skip) => debug!(?skip, "matrix: not answered"),
+            Decision::Answer(answer) => {
+                let claim = answer.edit_of.as_ref().unwrap_or(&message.event_id);
+                match self
+                    .ctx
+                    .bot
+                    .store()
+                    .claim_event(PLATFORM, claim.as_str(), now_ms())
+                {
+                    Ok(true) => self.answer(room, answer, job.received).await,
+                    Ok(false) => debug!("matrix: already answered"),
+                    Err(err) => error!(error = %err, "matrix: cannot claim an event; not answered"),
+                }
+            }
+        }
+    }
+
+    /// Answers one claimed question: engine, send, typing notice and read receipt.
+    async fn answer(&self, room: &Room, answer: Answer, received: Instant) {
+        debug!(user = %answer.asker, input = ?answer.input, "matrix: answering");
+        let typing = Typing::start(room.clone());
+        let ctx = self.ctx.clone();
+        let key = answer.key.clone();
+        let input = answer.input.clone();
+        // The engine and the store are blocking calls: keep them off the async workers.
+        let outcome = match tokio::task::spawn_blocking(move || ctx.handle(&key, input)).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(err)) => {
+                error!(error = %err, "matrix: the state store failed; not answered");
+                typing.stop().await;
+                return;
+            }
+            Err(err) => {
+                error!(error = %err, "matrix: the engine task failed; not answered");
+                typing.stop().await;
+                return;
+            }
+        };
+        let contents = dispatch::contents(&outcome, &answer, self.settings.msgtype);
+        let mut first = true;
+        for content in contents {
+            if first {
+                // The bot's own time, event in to send out (issue 6, item 8).
+                debug!(
+                    target: "guichet::platform::matrix::latency",
+                    micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX),
+                    "matrix: event to send"
+                );
+                first = false;
+            }
+            if dispatch::deliver(room, content).await.is_err() {
+                break;
+            }
+        }
+        typing.stop().await;
+        if let Err(err) = room
+            .send_single_receipt(
+                ReceiptType::Read,
+                ReceiptThread::Unthreaded,
+                answer.question,
+            )
+            .await
+        {
+            debug!(error = %err, "matrix: read receipt not sent");
+        }
+    }
+
+    /// Who sent a replied-to event; `None` when it cannot be found.
+    async fn sender_of(&self, room: &Room, event_id: &EventId) -> Option<OwnedUserId> {
+        match room.load_or_fetch_event(event_id, None).await {
+            Ok(event) => event
+                .raw()
+                .get_field::<OwnedUserId>("sender")
+                .ok()
+                .flatten(),
+            Err(err) => {
+                debug!(error = %err, "matrix: replied-to event not found");
+                None
+            }
+        }
+    }
+
+    fn on_invite(self: &Arc<Self>, event: StrippedRoomMemberEvent, room: Room) {
+        if event.state_key != self.me.user_id
+            || event.content.membership != MembershipState::Invite
+            || room.state() != RoomState::Invited
+        {
+            return;
+        }
+        let accepted = self.settings.accepts_invite_from(event.sender.as_str());
+        debug!(inviter = %event.sender, accepted, "matrix: invited");
+        tokio::spawn(async move {
+            if accepted {
+                join(&room).await;
+            } else {
+                info!(room = %room.room_id(), "matrix: declined an invitation from someone not in `allowed_inviters`");
+                if let Err(err) = room.leave().await {
+                    debug!(error = %err, "matrix: cannot decline an invitation");
+                }
+            }
+        });
+    }
+
+    async fn on_membership(&self, event: &OriginalSyncRoomMemberEvent, room: Room) {
+        let left = matches!(
+            event.content.membership,
+            MembershipState::Leave | MembershipState::Ban
+        );
+        if left && event.state_key != self.me.user_id {
+            leave_if_alone(&room).await;
+        }
+    }
+
+    async fn sync_loop(self: &Arc<Self>, saved_token: Option<String>) -> Result<(), MatrixError> {
+        let mut shutdown = self.ctx.shutdown.clone();
+        let mut filter = FilterDefinition::with_lazy_loading();
+        // Lazy loading makes Synapse send member counts, which tell direct chats apart.
+        filter.room.timeline.limit = Some(UInt::from(TIMELINE_LIMIT));
+        let mut sync_settings = SyncSettings::default()
+            .timeout(SYNC_TIMEOUT)
+            .filter(filter.into());
+        if let Some(token) = saved_token {
+            sync_settings = sync_settings.token(token);
+        }
+        let mut backoff = Backoff::new(RECONNECT_FIRST, RECONNECT_CAP);
+        let mut connected: Option<bool> = None;
+        let mut first_sync = true;
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            let result = tokio::select! {
+                result = self.client.sync_once(sync_settings.clone()) => result,
+                _ = shutdown.changed() => return Ok(()),
+            };
+            match result {
+                Ok(response) => {
+                    if connected != Some(true) {
+                        info!("matrix: syncing");
+                        self.ctx.status.set_connected(PLATFORM, true);
+                        connected = Some(true);
+                    }
+                    backoff.reset();
+                    sync_settings = sync_settings.token(response.next_batch.clone());
+                    self.save_sync_token(&response.next_batch);
+                    if first_sync {
+                        first_sync = false;
+                        let adapter = Arc::clone(self);
+                        tokio::spawn(async move { adapter.after_first_sync().await });
+                    }
+                }
+                Err(err) => {
+                    if matches!(
+                        err.client_api_error_kind(),
+                        Some(ErrorKind::UnknownToken(_))
+                    ) {
+                        error!("matrix: the access token was revoked; stopping");
+                        return Err(MatrixError::Unauthorized {
+                            session_file: self.session_file.clone(),
+                        });
+                    }
+                    if connected != Some(false) {
+                        warn!(error = %err, "matrix: sync failed; retrying with back-off");
+                        self.ctx.status.set_connected(PLATFORM, false);
+                        connected = Some(false);
+                    }
+                    if sleep_or_shutdown(backoff.next_delay(), &mut shutdown).await {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Saves the sync position, but only when no event is still being handled: a restart
+    /// then redelivers whatever was unfinished, and the event claims drop the rest.
+    fn save_sync_token(&self, token: &str) {
+        if self.in_flight.load(Ordering::SeqCst) != 0 {
+            return;
+        }
+        if let Err(err) = self.ctx.bot.store().set_meta(SYNC_TOKEN_META, token) {
+            warn!(error = %err, "matrix: cannot save the sync position");
+        }
+    }
+
+    async fn after_first_sync(&self) {
+        for room in self.client.joined_rooms() {
+            leave_if_alone(&room).await;
+        }
+        session::secure_device(&self.client, &self.settings).await;
+    }
+
+    /// Closes the room queues and waits, within [`DRAIN_TIMEOUT`], for the answers in flight.
+    async fn drain(&self) {
+        let workers: Vec<JoinHandle<()>> = lock(&self.rooms)
+            .drain()
+            .map(|(_, (queue, worker))| {
+                drop(queue);
+                worker
+            })
+            .collect();
+        let all = async {
+            for worker in workers {
+                if let Err(err) = worker.await {
+                    error!(error = %err, "matrix: a room worker failed");
+                }
+            }
+        };
+        if tokio::time::timeout(DRAIN_TIMEOUT, all).await.is_err() {
+            warn!("matrix: some answers were still being sent at shutdown");
+        }
+    }
+}
+
+/// A direct chat: `is_direct` (the room is in the bot's `m.direct`), or exactly two members.
+async fn room_kind(room: &Room) -> RoomKind {
+    if room.is_direct().await.unwrap_or(false) || room.joined_members_count() == 2 {
+        RoomKind::Direct
+    } else {
+        RoomKind::Group
+    }
+}
+
+/// Joins an invited room, retrying: right after an invite, the homeserver may not let the
+/// join through yet.
+async fn join(room: &Room) {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(8));
+    loop {
+        match room.join().await {
+            Ok(()) => {
+                info!(room = %room.room_id(), "matrix: joined");
+                return;
+            }
+            Err(err) if backoff.attempts() < 5 => {
+                debug!(error = %err, "matrix: join failed, retrying");
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+            Err(err) => {
+                warn!(room = %room.room_id(), error = %err, "matrix: cannot join an invited room");
+                return;
+            }
+        }
+    }
+}
+
+/// A bot alone in a room has no one to help: leave. A count of zero means "unknown".
+async fn leave_if_alone(room: &Room) {
+    if room.state() == RoomState::Joined && room.joined_members_count() == 1 {
+        info!(room = %room.room_id(), "matrix: leaving a room where the bot is alone");
+        if let Err(err) = room.leave().await {
+            debug!(error = %err, "matrix: cannot leave");
+        }
+    }
+}
+
+/// Shows the bot typing while a reply takes longer than [`TYPING_AFTER`].
+struct Typing {
+    room: Room,
+    task: JoinHandle<()>,
+    shown: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Typing {
+    fn start(room: Room) -> Self {
+        let shown = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let task = tokio::spawn({
+            let room = room.clone();
+            let shown = Arc::clone(&shown);
+            async move {
+                tokio::time::sleep(TYPING_AFTER).await;
+                loop {
+                    shown.store(true, Ordering::SeqCst);
+                    if let Err(err) = room.typing_notice(true).await {
+                        debug!(error = %err, "matrix: typing notice not sent");
+                    }
+                    tokio::time::sleep(TYPING_REFRESH).await;
+                }
+            }
+        });
+        Self { room, task, shown }
+    }
+
+    async fn stop(self) {
+        self.task.abort();
+        if self.shown.load(Ordering::SeqCst)
+            && let Err(err) = self.room.typing_notice(false).await
+        {
+            debug!(error = %err, "matrix: typing notice not cleared");
+        }
+    }
+}
+
+/// Sleeps, or returns `true` early when the daemon shuts down.
+async fn sleep_or_shutdown(
+    delay: Duration,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    if *shutdown.borrow() {
+        return true;
+    }
+    tokio::select! {
+        () = tokio::time::sleep(delay) => false,
+        changed = shutdown.changed() => changed.is_err() || *shutdown.borrow(),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}

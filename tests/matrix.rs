@@ -1,0 +1,629 @@
+//! The Matrix adapter end to end (issue 6): a real Synapse on loopback, the bot in this
+//! process or as `guichet serve`, and people on matrix-sdk clients in Element's strict mode.
+//! Synapse is installed from PyPI on first use; if that fails the tests fail with the reason.
+//! `GUICHET_SKIP_SYNAPSE=1` skips them.
+#![cfg(feature = "matrix")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Proving `Send` for a spawned matrix-sdk sync overflows the default limit.
+#![recursion_limit = "256"]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use matrix_sdk::ruma::events::Mentions;
+use matrix_sdk::ruma::events::relation::Thread;
+use matrix_sdk::ruma::events::room::member::MembershipState;
+use matrix_sdk::ruma::events::room::message::{
+    AddMentions, ForwardThread, ReplacementMetadata, ReplyMetadata, ReplyWithinThread,
+    RoomMessageEventContentWithoutRelation,
+};
+
+use support::*;
+
+/// Welcome with the role menu, pick by number, pick by label, a free question, and the
+/// role-conditional text: in a plain direct chat, then in an encrypted one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_chats_plain_and_encrypted() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("direct");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let bot = InProcessBot::start(bot_settings(&synapse, "guichet"), &dir.join("bot"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+
+    // Plain DM.
+    let room = ana.create_room(&[&bot_id], true, false).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    let hello = ana.send(&room, "bonjour").await;
+    let welcome = ana.next_message(&room, &bot_id).await;
+    assert_eq!(welcome.msgtype(), "m.notice");
+    assert!(
+        welcome.body().starts_with("Bienvenue ! Qui êtes-vous ?"),
+        "{}",
+        welcome.body()
+    );
+    assert!(
+        welcome
+            .html()
+            .ends_with("<ol><li>Enseignant</li><li>Direction</li></ol>"),
+        "{}",
+        welcome.html()
+    );
+    assert_eq!(
+        welcome.in_reply_to(),
+        None,
+        "a direct chat gets plain messages"
+    );
+    assert!(!welcome.encrypted);
+    ana.receipt(&room, &bot_id, &hello).await;
+
+    ana.send(&room, "1").await;
+    let menu = ana.next_message(&room, &bot_id).await;
+    assert!(
+        menu.body().starts_with("Bonjour professeur"),
+        "role-conditional text: {}",
+        menu.body()
+    );
+    assert!(
+        menu.html().contains("<li>Horaires</li><li>Cantine</li>"),
+        "{}",
+        menu.html()
+    );
+
+    ana.send(&room, "Horaires").await;
+    let hours = ana.next_message(&room, &bot_id).await;
+    assert!(
+        hours.html().contains("<strong>8 h à 17 h</strong>"),
+        "{}",
+        hours.html()
+    );
+
+    ana.send(&room, "à quelle heure ouvre la cantine ?").await;
+    let canteen = ana.next_message(&room, &bot_id).await;
+    assert_eq!(canteen.body(), "La cantine ouvre à 11 h 30.");
+
+    // Encrypted DM, made as Element makes it; Ana's client shares keys only with devices
+    // their owner signed, so this passes only if the bot cross-signed its own.
+    ana.wait_cross_signed(&bot_id).await;
+    let secret = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&secret, &bot_id, MembershipState::Join).await;
+    ana.send(&secret, "menu").await;
+    let menu = ana.next_message(&secret, &bot_id).await;
+    assert!(
+        menu.encrypted,
+        "the answer in an encrypted room is encrypted"
+    );
+    assert!(
+        menu.body().starts_with("Bonjour professeur"),
+        "the position and role are per user, not per DM room: {}",
+        menu.body()
+    );
+    ana.send(&secret, "2").await;
+    let canteen = ana.next_message(&secret, &bot_id).await;
+    assert!(canteen.encrypted);
+    assert_eq!(canteen.body(), "La cantine ouvre à 11 h 30.");
+
+    bot.stop().await.unwrap();
+}
+
+/// A group room: nothing without being addressed; a mention gets a rich reply mentioning the
+/// asker; a threaded question a threaded answer; a reply to the bot needs no mention; edits;
+/// and each person keeps their own position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_room_mentions_threads_edits_and_positions() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("group");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let bob_id = synapse.register("bob", false).await;
+    let bot = InProcessBot::start(bot_settings(&synapse, "guichet"), &dir.join("bot"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    let bob = Human::login(&synapse, "bob", &dir).await;
+
+    let room = ana.create_room(&[&bot_id, &bob_id], false, false).await;
+    let bob_room = bob.join(&room.room_id().to_owned()).await;
+    ana.member(&room, &bob_id, MembershipState::Join).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+
+    // Unaddressed, then addressed: the bot answers a room in order, so once the second is
+    // answered, an answer to the first would already be here.
+    let chatter = ana
+        .send(&room, "bonjour tout le monde, la cantine est ouverte ?")
+        .await;
+    let question = ana.send_mention(&room, &bot_id, "guichet", "bonjour").await;
+    let welcome = ana.answer_to(&room, &bot_id, &question).await;
+    assert!(
+        !ana.has_answer_to(&room, &bot_id, &chatter),
+        "answered without a mention"
+    );
+    assert!(
+        welcome.mentions(&ana.user_id),
+        "the answer mentions the asker"
+    );
+    assert!(
+        welcome.body().contains("Qui êtes-vous"),
+        "{}",
+        welcome.body()
+    );
+
+    // Ana picks her role with the prefix; Bob opens his own conversation.
+    let pick = ana.send(&room, "!guichet 1").await;
+    let ana_menu = ana.answer_to(&room, &bot_id, &pick).await;
+    assert!(
+        ana_menu.body().starts_with("Bonjour professeur"),
+        "{}",
+        ana_menu.body()
+    );
+    let hello = bob
+        .send_mention(&bob_room, &bot_id, "guichet", "bonjour")
+        .await;
+    let bob_welcome = bob.answer_to(&bob_room, &bot_id, &hello).await;
+    assert!(bob_welcome.mentions(&bob.user_id));
+    // "1" is Horaires in Ana's menu, but Enseignant in Bob's welcome: separate positions.
+    let pick = ana.send(&room, "!guichet 1").await;
+    let hours = ana.answer_to(&room, &bot_id, &pick).await;
+    assert!(
+        hours.body().starts_with("Le collège est ouvert"),
+        "{}",
+        hours.body()
+    );
+    let pick = bob.send(&bob_room, "!guichet 2").await;
+    let bob_menu = bob.answer_to(&bob_room, &bot_id, &pick).await;
+    assert!(
+        bob_menu.body().starts_with("Bonjour direction"),
+        "{}",
+        bob_menu.body()
+    );
+
+    // A rich reply to the bot's answer, without a mention, is answered.
+    let to_bot = RoomMessageEventContentWithoutRelation::text_plain("menu principal")
+        .add_mentions(Mentions::new())
+        .make_reply_to(
+            ReplyMetadata::new(&hours.event_id, &bot_id, None),
+            ForwardThread::Yes,
+            AddMentions::No,
+        );
+    let reply_question = ana.send_content(&room, to_bot).await;
+    let menu = ana.answer_to(&room, &bot_id, &reply_question).await;
+    assert!(
+        menu.body().starts_with("Bonjour professeur"),
+        "{}",
+        menu.body()
+    );
+
+    // A threaded question gets a threaded answer.
+    let root = ana.send(&room, "Question pour la vie scolaire").await;
+    let thread = Thread::plain(root.clone(), root.clone());
+    let in_thread = RoomMessageEventContentWithoutRelation::text_plain("!guichet cantine")
+        .add_mentions(Mentions::new())
+        .make_for_thread(
+            ReplyMetadata::new(&root, &ana.user_id, Some(&thread)),
+            ReplyWithinThread::No,
+            AddMentions::No,
+        );
+    let threaded = ana.send_content(&room, in_thread).await;
+    let answer = ana.answer_to(&room, &bot_id, &threaded).await;
+    assert_eq!(
+        answer.thread_root(),
+        Some(root.as_str()),
+        "{:?}",
+        answer.content
+    );
+    assert_eq!(answer.body(), "La cantine ouvre à 11 h 30.");
+    // A follow-up in the bot's thread, without a mention: Element points the fallback reply
+    // at the thread's latest message, the bot's answer.
+    let follow_up = RoomMessageEventContentWithoutRelation::text_plain("horaires")
+        .add_mentions(Mentions::new())
+        .make_for_thread(
+            ReplyMetadata::new(
+                &answer.event_id,
+                &bot_id,
+                Some(&Thread::plain(root.clone(), answer.event_id.clone())),
+            ),
+            ReplyWithinThread::No,
+            AddMentions::No,
+        );
+    let follow_up = ana.send_content(&room, follow_up).await;
+    let answer = ana.answer_to(&room, &bot_id, &follow_up).await;
+    assert_eq!(answer.thread_root(), Some(root.as_str()));
+    assert!(
+        answer.body().starts_with("Le collège est ouvert"),
+        "{}",
+        answer.body()
+    );
+
+    // Edits: an unaddressed message edited into a question is answered, as a reply to the
+    // original; editing an answered question again is not answered.
+    let original = ana.send(&room, "kiwi").await;
+    let edit = RoomMessageEventContentWithoutRelation::text_plain("!guichet kiwi")
+        .add_mentions(Mentions::new())
+        .make_replacement(ReplacementMetadata::new(original.clone(), None));
+    ana.send_content(&room, edit).await;
+    let kiwi = ana.answer_to(&room, &bot_id, &original).await;
+    assert_eq!(kiwi.body(), "Réponse : kiwi.");
+    let re_edit = RoomMessageEventContentWithoutRelation::text_plain("!guichet pomme")
+        .add_mentions(Mentions::new())
+        .make_replacement(ReplacementMetadata::new(original.clone(), None));
+    ana.send_content(&room, re_edit).await;
+    let next = ana.send(&room, "!guichet poire").await;
+    ana.answer_to(&room, &bot_id, &next).await;
+    assert!(
+        !ana.has_answer_to(&room, &bot_id, &original),
+        "an edit of an answered question was answered"
+    );
+
+    bot.stop().await.unwrap();
+}
+
+/// `guichet serve --config` with a `[matrix]` section answers in an encrypted DM; restarted
+/// as a new process on the same `state_dir` it is the same device, repeats nothing, keeps
+/// positions, answers once what was asked while it was down, and skips what is older than
+/// `catch_up`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_restarts_as_the_same_device_and_catches_up_once() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("restart");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let state = dir.join("state");
+    // The bot must be back within `catch_up` of the last question: 5 s leaves room for a
+    // loaded machine.
+    let restart_config = format!("{}\ncatch_up = \"5s\"", password_line());
+    let serve = ServeProcess::start(&synapse, "guichet", &state, &restart_config);
+    let ana = Human::login(&synapse, "ana", &dir).await;
+
+    let devices = ana.wait_cross_signed(&bot_id).await;
+    assert_eq!(devices.len(), 1);
+    let room = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    ana.send(&room, "bonjour").await;
+    let welcome = ana.next_message(&room, &bot_id).await;
+    assert!(
+        welcome.encrypted && welcome.body().contains("Qui êtes-vous"),
+        "{}",
+        welcome.body()
+    );
+    let device = welcome.sender_device.clone().unwrap();
+    ana.send(&room, "1").await;
+    let menu = ana.next_message(&room, &bot_id).await;
+    assert!(menu.body().starts_with("Bonjour professeur"));
+
+    serve.stop();
+    // Asked while the bot is down: the first is older than `catch_up` when it is back, the
+    // second is not. The wait is the downtime under test.
+    ana.send(&room, "pomme").await;
+    tokio::time::sleep(Duration::from_millis(5500)).await;
+    ana.send(&room, "2").await;
+    let serve = ServeProcess::start(&synapse, "guichet", &state, &restart_config);
+
+    let canteen = ana.next_message(&room, &bot_id).await;
+    assert_eq!(
+        canteen.body(),
+        "La cantine ouvre à 11 h 30.",
+        "`2` in the menu shown before the restart"
+    );
+    assert_eq!(
+        canteen.sender_device.as_deref(),
+        Some(device.as_str()),
+        "the same device"
+    );
+    assert!(canteen.encrypted);
+    // Nothing repeated, nothing old answered: the next message is the next answer.
+    ana.send(&room, "kiwi").await;
+    let kiwi = ana.next_message(&room, &bot_id).await;
+    assert_eq!(
+        kiwi.body(),
+        "Réponse : kiwi.",
+        "an answer repeated, or the old question answered"
+    );
+    let devices_after = ana.wait_cross_signed(&bot_id).await;
+    assert_eq!(devices_after, devices, "no new device");
+    serve.stop();
+}
+
+/// Synapse restarted mid-conversation: the bot answers the next question within 10 s of the
+/// homeserver being back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn homeserver_restart_mid_conversation() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("hs-restart");
+    let mut synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let bot = InProcessBot::start(bot_settings(&synapse, "guichet"), &dir.join("bot"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    let room = ana.create_room(&[&bot_id], true, false).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    ana.send(&room, "bonjour").await;
+    ana.next_message(&room, &bot_id).await;
+
+    synapse.restart().await;
+    let back = Instant::now();
+    ana.send(&room, "2").await;
+    let menu = ana.next_message(&room, &bot_id).await;
+    let took = back.elapsed();
+    assert!(
+        menu.body().starts_with("Bonjour direction"),
+        "{}",
+        menu.body()
+    );
+    report(&format!("answered {took:?} after Synapse was back"));
+    assert!(
+        took < Duration::from_secs(10),
+        "answered only {took:?} after the homeserver was back"
+    );
+    bot.stop().await.unwrap();
+}
+
+/// Low rate limits: a burst of questions is all answered, in order, with the bot typing while
+/// its answers wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_burst_is_answered_in_order() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("ratelimit");
+    let limits = RateLimits {
+        messages_per_second: 2.0,
+        message_burst: 2,
+    };
+    let synapse = Synapse::start(&dir.join("synapse"), limits).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", true).await;
+    let bot = InProcessBot::start(bot_settings(&synapse, "guichet"), &dir.join("bot"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    // Only the bot is limited: Ana's burst goes out at once.
+    let token = ana.client.access_token().unwrap();
+    let (status, body) = synapse
+        .call(
+            "POST",
+            &format!(
+                "/_synapse/admin/v1/users/{}/override_ratelimit",
+                ana.user_id
+            ),
+            &token,
+            Some(serde_json::json!({"messages_per_second": 0, "burst_count": 0})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let room = ana.create_room(&[&bot_id], true, false).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    let started = Instant::now();
+    for fruit in FRUITS {
+        ana.send(&room, fruit).await;
+    }
+    for fruit in FRUITS {
+        let answer = ana.next_message(&room, &bot_id).await;
+        assert_eq!(answer.body(), format!("Réponse : {fruit}."), "in order");
+    }
+    let took = started.elapsed();
+    report(&format!(
+        "{} answers under 2 msg/s, burst 2: {took:?}",
+        FRUITS.len()
+    ));
+    // Past the burst, Synapse let the bot through at its rate: the limit was in force.
+    assert!(
+        took >= Duration::from_millis(1500),
+        "no rate limit seen ({took:?})"
+    );
+    assert!(
+        ana.saw_typing(&room, &bot_id),
+        "the bot typed while its answers waited"
+    );
+    bot.stop().await.unwrap();
+}
+
+/// Invitations: declined from someone not allowed, accepted from someone allowed; and the
+/// bot leaves a room where it is alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invites_follow_the_allow_list_and_the_bot_leaves_when_alone() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("invites");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    // Ana is an admin, to look into a room after leaving it.
+    synapse.register("ana", true).await;
+    synapse.register("mallory", false).await;
+    let mut settings = bot_settings(&synapse, "guichet");
+    settings.allowed_inviters = vec![format!("@ana:{SERVER_NAME}")];
+    let bot = InProcessBot::start(settings, &dir.join("bot"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    let mallory = Human::login(&synapse, "mallory", &dir).await;
+
+    let uninvited = mallory.create_room(&[&bot_id], true, false).await;
+    mallory
+        .member(&uninvited, &bot_id, MembershipState::Leave)
+        .await;
+    let room = ana.create_room(&[&bot_id], true, false).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    assert!(
+        mallory
+            .client
+            .get_room(uninvited.room_id())
+            .is_some_and(|r| r.joined_members_count() == 1),
+        "the bot declined Mallory's invitation"
+    );
+
+    // Ana leaves: the bot, alone, follows.
+    room.leave().await.unwrap();
+    let token = ana.client.access_token().unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, members) = synapse
+            .call(
+                "GET",
+                &format!("/_synapse/admin/v1/rooms/{}/members", room.room_id()),
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{members}");
+        let members = members["members"].as_array().unwrap();
+        if !members.iter().any(|m| m == bot_id.as_str()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bot stayed alone in the room"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bot.stop().await.unwrap();
+}
+
+/// A revoked access token stops `guichet serve` with a clear message and a failure exit,
+/// instead of retrying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_stops_serve_with_a_clear_message() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("revoked");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let token = synapse.login_token("guichet").await;
+    let serve = ServeProcess::start(
+        &synapse,
+        "guichet",
+        &dir.join("state"),
+        &format!("access_token = {token:?}"),
+    );
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    let room = ana.create_room(&[&bot_id], true, false).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    ana.send(&room, "bonjour").await;
+    ana.next_message(&room, &bot_id).await;
+
+    let (status, _) = synapse
+        .call(
+            "POST",
+            "/_matrix/client/v3/logout",
+            &token,
+            Some(serde_json::json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Wakes the bot's long-poll, so its next sync meets the revoked token at once.
+    ana.send(&room, "1").await;
+    let log = serve.log.clone();
+    let code = tokio::task::spawn_blocking(move || serve.exit_code(Duration::from_secs(40)))
+        .await
+        .unwrap();
+    let log = std::fs::read_to_string(log).unwrap();
+    assert_eq!(code, Some(2), "guichet serve did not fail: {log}");
+    assert!(
+        log.contains("guichet: the matrix adapter failed: the homeserver no longer accepts the bot's access token (revoked or expired)"),
+        "{log}"
+    );
+    assert_eq!(log.matches("sync failed").count(), 0, "retried: {log}");
+}
+
+/// Key storage derives its key from the passphrase with PBKDF2 (500 000 rounds): seconds in a
+/// debug build, more on a loaded machine.
+const SLOW: Duration = Duration::from_secs(120);
+
+/// The bot's device survives a reinstall (store lost): with the recovery key it verifies its
+/// new device under the same identity, and strict clients keep talking to it encrypted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reinstalled_bot_recovers_its_identity_with_the_recovery_key() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("recovery");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let mut settings = bot_settings(&synapse, "guichet");
+    settings.recovery_key = Some(guichet::config::Secret::new(
+        "une phrase de récupération assez longue",
+    ));
+    let bot = InProcessBot::start(settings.clone(), &dir.join("bot-1"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    let first_devices = ana.wait_cross_signed_within(&bot_id, SLOW).await;
+    let master = ana
+        .master_key(&bot_id)
+        .await
+        .expect("the bot has an identity");
+
+    // The key storage exists once the bot enabled recovery: read with the bot's own token.
+    let session: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("bot-1/matrix/session.json")).unwrap(),
+    )
+    .unwrap();
+    let bot_token = session["session"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + SLOW;
+    loop {
+        let (status, _) = synapse
+            .call(
+                "GET",
+                &format!(
+                    "/_matrix/client/v3/user/{bot_id}/account_data/m.secret_storage.default_key"
+                ),
+                &bot_token,
+                None,
+            )
+            .await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bot never enabled key storage"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bot.stop().await.unwrap();
+
+    // Reinstalled: an empty state_dir, so a new device.
+    let bot = InProcessBot::start(settings, &dir.join("bot-2"));
+    let deadline = Instant::now() + SLOW;
+    let second_devices = loop {
+        let devices = ana.wait_cross_signed_within(&bot_id, SLOW).await;
+        if devices.len() == 2 {
+            break devices;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new device was never verified"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(first_devices.iter().all(|d| second_devices.contains(d)));
+    assert_eq!(
+        ana.master_key(&bot_id).await.as_deref(),
+        Some(master.as_str()),
+        "same identity"
+    );
+
+    let room = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    ana.send(&room, "kiwi").await;
+    let kiwi = ana.next_message(&room, &bot_id).await;
+    assert!(kiwi.encrypted);
+    assert_eq!(kiwi.body(), "Réponse : kiwi.");
+    let device = kiwi.sender_device.unwrap();
+    assert!(
+        !first_devices.contains(&device),
+        "answered by the new device"
+    );
+    bot.stop().await.unwrap();
+}
