@@ -214,6 +214,18 @@ fn spawn_terminal(ctx: &Context) -> tokio::sync::oneshot::Receiver<AdapterResult
 /// Starts every enabled platform adapter. Each adds its block here, behind its cargo feature:
 /// `adapters.spawn(async move { ("name", run(settings, ctx).await.map_err(|e| e.to_string())) })`.
 fn spawn_adapters(settings: &Settings, ctx: &Context, adapters: &mut JoinSet<AdapterResult>) {
+    #[cfg(feature = "discord")]
+    if let Some(discord) = settings.discord.clone() {
+        let ctx = ctx.clone();
+        adapters.spawn(async move {
+            let result = crate::platform::discord::run(discord, ctx).await;
+            ("discord", result.map_err(|e| with_sources(&e)))
+        });
+    }
+    #[cfg(not(feature = "discord"))]
+    if settings.discord.is_some() {
+        tracing::error!("[discord] is configured, but this guichet was built without Discord");
+    }
     #[cfg(feature = "matrix")]
     if let Some(matrix) = settings.matrix.clone() {
         let ctx = ctx.clone();
@@ -226,18 +238,6 @@ fn spawn_adapters(settings: &Settings, ctx: &Context, adapters: &mut JoinSet<Ada
     #[cfg(not(feature = "matrix"))]
     if settings.matrix.is_some() {
         tracing::error!("[matrix] is configured, but this guichet was built without Matrix");
-    }
-    #[cfg(feature = "discord")]
-    if let Some(discord) = settings.discord.clone() {
-        let ctx = ctx.clone();
-        adapters.spawn(async move {
-            let result = crate::platform::discord::run(discord, ctx).await;
-            ("discord", result.map_err(|e| with_sources(&e)))
-        });
-    }
-    #[cfg(not(feature = "discord"))]
-    if settings.discord.is_some() {
-        tracing::error!("[discord] is configured, but this guichet was built without Discord");
     }
     let _ = (settings, ctx, adapters);
 }
