@@ -802,11 +802,21 @@ impl IndexedResponses {
             Some(dots) => self.content_from_dots(index, input, dots),
             None => self.content_score(index, input, &known),
         };
+        let fuzzy_bound = |index: usize| parts.get(index).map_or(0.0, |&(_, fuzzy)| fuzzy);
         let mut scored: Vec<(usize, f64)> = Vec::new();
-        let mut score = |index: usize, content: f64| {
-            let value = self.exact_score(index, content, &evidence, input, &mut exact);
+        // Scores a response, unless its exact part and fuzzy bound show it below `best`.
+        let mut score = |index: usize, content: f64, best: f64| {
+            let value = self.exact_score(
+                index,
+                content,
+                fuzzy_bound(index),
+                best,
+                &evidence,
+                input,
+                &mut exact,
+            )?;
             scored.push((index, value));
-            value
+            Some(value)
         };
 
         // The highest ceiling first: its score is a first bar for the others.
@@ -816,7 +826,8 @@ impl IndexedResponses {
             .copied()
             .max_by(|&a, &b| ceiling(a, None).total_cmp(&ceiling(b, None)));
         if let Some(top) = top {
-            best = best.max(score(top as usize, content_of(top as usize, None)));
+            let content = content_of(top as usize, None);
+            best = best.max(score(top as usize, content, best).unwrap_or(0.0));
         }
         // When the bar is low, content may decide: the dot products with every response,
         // computed once, tighten the ceilings and serve the responses only content reaches.
@@ -839,7 +850,8 @@ impl IndexedResponses {
                 break;
             }
             let index = index as usize;
-            best = best.max(score(index, content_of(index, dots.as_ref())));
+            let content = content_of(index, dots.as_ref());
+            best = best.max(score(index, content, best).unwrap_or(0.0));
         }
 
         // Responses no keyword reached score at most their content, below
@@ -865,7 +877,7 @@ impl IndexedResponses {
                 }
                 let content = self.content_from_dots(index as usize, input, dots);
                 if negative.binary_search(&index).is_ok() {
-                    score(index as usize, content);
+                    score(index as usize, content, 0.0);
                 } else if plain.is_none_or(|(_, value)| content > value) {
                     plain = Some((index as usize, content));
                 }
@@ -880,19 +892,37 @@ impl IndexedResponses {
     /// content score, then every entry of its keyword list in order. Found keywords have
     /// their score from `evidence`, fuzzy candidates are scored on first use, and every other
     /// keyword scores `(0, 0)` (module note).
+    ///
+    /// The fuzzy total, the costly part, is computed only when it counts (§7) and the response
+    /// can still reach `best`: with its exact part known, its score is at most that part plus
+    /// `fuzzy_bound` (the sum of its keywords' fuzzy bounds), or, without content search and a
+    /// non-zero exact part, that part alone. `None` when that is below `best`.
+    #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
     fn exact_score(
         &self,
         index: usize,
         content: f64,
+        fuzzy_bound: f64,
+        best: f64,
         evidence: &Evidence,
         input: &PreparedInput,
         exact: &mut ExactScores,
-    ) -> f64 {
+    ) -> Option<f64> {
         let list = self.keyword_list(index, ScoreMode::Normal);
         // Keywords that are not found score exactly 0 (§5), and `x + 0 = x`: the same sum.
         let total = list.iter().fold(content, |total, id| {
             total + evidence.found.get(id).map_or(0.0, |score| score.exact)
         });
+        let ceiling = if self.content_search {
+            total + fuzzy_bound
+        } else if total == 0.0 {
+            fuzzy_bound
+        } else {
+            total
+        };
+        if ceiling + BOUND_MARGIN < best {
+            return None;
+        }
         let fuzzy = || {
             list.iter().fold(0.0, |fuzzy, &id| {
                 if let Some(found) = evidence.found.get(&id) {
@@ -910,7 +940,12 @@ impl IndexedResponses {
                 fuzzy + score.fuzzy
             })
         };
-        finish_score(total, fuzzy, self.content_search, ScoreMode::Normal)
+        Some(finish_score(
+            total,
+            fuzzy,
+            self.content_search,
+            ScoreMode::Normal,
+        ))
     }
 
     /// What the index tells about each keyword for this input, no `!Next` pending: the exact
