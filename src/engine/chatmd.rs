@@ -28,7 +28,7 @@ use std::sync::OnceLock;
 
 use hash::{FastMap, FastSet};
 
-pub use index::IndexedResponses;
+pub use index::{IndexedResponses, Section};
 
 // §5 and §7 constants (`computeKeywordScore.mjs`, `computeResponseScore.mjs`, `nlp.mjs`).
 /// Bonus for a keyword found verbatim (`MATCH_SCORE_IDENTITY`, §5).
@@ -770,11 +770,23 @@ impl<'a> TitlePieces<'a> {
 /// §6.1 `tokenize` + `createVector`. `title` is the lower-cased (not accent-mapped) response
 /// title for the title bonus; inputs have none.
 fn tokenize_into(builder: &mut impl TokenSink, text: &str, title: Option<&[u16]>) {
-    let cleaned: String = strip_chatmd_punctuation(&text.to_lowercase())
-        .chars()
-        .map(|c| if c == '/' { ' ' } else { map_accent(c) })
-        .collect();
-    let units = utf16(&cleaned);
+    // Lower-case, strip punctuation, `/` as a space, accent-map and encode, in one pass.
+    let lower = text.to_lowercase();
+    let mut units: Vec<u16> = Vec::with_capacity(lower.len());
+    let mut chars = lower.chars().peekable();
+    let mut buffer = [0u16; 2];
+    while let Some(c) = chars.next() {
+        let c = match c {
+            ',' | '.' | ':' | '?' | '!' | '(' | ')' | '[' | '|' => continue,
+            '/' if chars.peek() == Some(&']') => {
+                chars.next();
+                continue;
+            }
+            '/' => ' ',
+            other => map_accent(other),
+        };
+        units.extend_from_slice(c.encode_utf16(&mut buffer));
+    }
     let title = title.map(TitlePieces::new);
     let in_title = |token: &[u16]| title.as_ref().is_some_and(|t| t.contains(token));
     // Splitting on `\s|'` leaves no white space to trim in the pieces.
@@ -1022,8 +1034,8 @@ impl PreparedResponse {
     /// The content vector is built only with `content_search` (`rechercheContenu: true`).
     pub fn new(
         title: &str,
-        keywords: &[String],
-        content_lines: &[String],
+        keywords: &[impl AsRef<str>],
+        content_lines: &[impl AsRef<str>],
         content_search: bool,
     ) -> Self {
         let keyword_list = keyword_list_entries(title, keywords)
@@ -1259,7 +1271,7 @@ mod tests {
     }
 
     fn response(title: &str, keywords: &[&str]) -> PreparedResponse {
-        PreparedResponse::new(title, &strings(keywords), &[], false)
+        PreparedResponse::new(title, &strings(keywords), &[] as &[&str], false)
     }
 
     fn with_content(title: &str, keywords: &[&str], content: &str) -> PreparedResponse {

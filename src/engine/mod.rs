@@ -24,7 +24,7 @@ use crate::strings::Strings;
 pub use conversation::{ChoiceTarget, Conversation, MessageRef, OfferedChoice};
 pub use rng::Rng;
 
-use chatmd::{BadWords, Candidates, IndexedResponses, PreparedInput, PreparedResponse};
+use chatmd::{BadWords, Candidates, IndexedResponses, PreparedInput, PreparedResponse, Section};
 use display::Displayer;
 
 /// How typed messages are matched to responses.
@@ -208,36 +208,39 @@ impl Engine {
         scoring: Scoring,
     ) -> Self {
         let content_search = kb.settings.content_search;
-        let sections = kb.responses.iter().map(|r| {
-            let keywords: Vec<&str> = r.keywords.iter().map(|k| k.text.as_str()).collect();
-            let content: Vec<Cow<'_, str>> = r
-                .message
-                .lines
-                .iter()
-                .map(|l| content_search_line(&l.text))
-                .collect();
-            (r.title.as_str(), keywords, content)
-        });
+        let sections: Vec<Section<'_>> = kb
+            .responses
+            .iter()
+            .map(|r| Section {
+                title: &r.title,
+                keywords: r.keywords.iter().map(|k| k.text.as_str()).collect(),
+                content_lines: r
+                    .message
+                    .lines
+                    .iter()
+                    .map(|l| content_search_line(&l.text))
+                    .collect(),
+            })
+            .collect();
         let matcher = match scoring {
             Scoring::Indexed => {
-                let mut builder = IndexedResponses::builder(content_search);
-                for (title, keywords, content) in sections {
-                    builder.add(title, &keywords, &content);
-                }
-                Matcher::Indexed(Box::new(builder.finish()))
+                Matcher::Indexed(Box::new(IndexedResponses::new(&sections, content_search)))
             }
             Scoring::Exhaustive => Matcher::Exhaustive(
                 sections
-                    .map(|(title, keywords, content)| {
-                        let keywords: Vec<String> =
-                            keywords.into_iter().map(str::to_owned).collect();
-                        let content: Vec<String> =
-                            content.into_iter().map(Cow::into_owned).collect();
-                        PreparedResponse::new(title, &keywords, &content, content_search)
+                    .iter()
+                    .map(|section| {
+                        PreparedResponse::new(
+                            section.title,
+                            &section.keywords,
+                            &section.content_lines,
+                            content_search,
+                        )
                     })
                     .collect(),
             ),
         };
+        drop(sections);
         let entries: Vec<String> = kb.synonyms.iter().map(|g| g.join(", ")).collect();
         let bad_words = kb.settings.bad_words.then(BadWords::french);
         let guichet = (mode == MatchingMode::Guichet).then(|| {

@@ -42,6 +42,7 @@
 //!
 //! [`PreparedResponse::score`]: super::PreparedResponse::score
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::hash::{FastMap, FastSet, hash_words};
@@ -439,10 +440,18 @@ pub struct IndexedResponses {
     content: Option<ContentIndex>,
 }
 
-/// Collects the sections of a knowledge base into [`IndexedResponses`].
+/// One `## ` section, as [`IndexedResponses::new`] reads it; fields as the arguments of
+/// [`super::PreparedResponse::new`].
+#[derive(Debug, Clone)]
+pub struct Section<'a> {
+    pub title: &'a str,
+    pub keywords: Vec<&'a str>,
+    pub content_lines: Vec<Cow<'a, str>>,
+}
+
+/// Collects the keyword side of the index, section by section.
 #[derive(Debug, Default)]
-pub struct IndexBuilder {
-    content_search: bool,
+struct KeywordBuilder {
     responses: Vec<IndexedResponse>,
     by_title: FastMap<Box<str>, Vec<u32>>,
     first_untitled: Option<bool>,
@@ -452,18 +461,11 @@ pub struct IndexBuilder {
     by_entry: FastMap<Box<str>, u32>,
     /// (normalised text, negative) → id.
     by_keyword: FastMap<(Box<[u16]>, bool), u32>,
-    content: ContentBuilder,
 }
 
-impl IndexBuilder {
-    /// Adds the next response in document order; arguments as for
-    /// [`super::PreparedResponse::new`].
-    pub fn add(
-        &mut self,
-        title: &str,
-        keywords: &[impl AsRef<str>],
-        content_lines: &[impl AsRef<str>],
-    ) {
+impl KeywordBuilder {
+    /// Adds the next response in document order.
+    fn add(&mut self, title: &str, keywords: &[impl AsRef<str>]) {
         let response = u32::try_from(self.responses.len()).unwrap_or(u32::MAX);
         self.first_untitled.get_or_insert(title.is_empty());
         let mut keyword_list = Vec::with_capacity(keywords.len() + 3);
@@ -476,11 +478,6 @@ impl IndexBuilder {
                 holders.push(response);
             }
         }
-        let norm = if self.content_search {
-            self.content.add_response(response, title, content_lines)
-        } else {
-            0.0
-        };
         self.by_title
             .entry(title.into())
             .or_default()
@@ -488,7 +485,7 @@ impl IndexBuilder {
         self.responses.push(IndexedResponse {
             keyword_list: keyword_list.into(),
             own_keywords: keywords.len(),
-            norm,
+            norm: 0.0,
         });
     }
 
@@ -515,7 +512,7 @@ impl IndexBuilder {
         id
     }
 
-    pub fn finish(self) -> IndexedResponses {
+    fn finish(self, content: Option<(ContentIndex, Vec<f64>)>) -> IndexedResponses {
         let mut texts: Vec<[u32; 2]> = Vec::new();
         let mut text_ids: FastMap<&[u16], usize> = FastMap::default();
         for (id, keyword) in self.keywords.iter().enumerate() {
@@ -584,10 +581,17 @@ impl IndexBuilder {
         ngram_word_counts.sort_unstable();
         ngram_word_counts.dedup();
 
-        let content = self.content_search.then(|| self.content.finish());
+        let mut responses = self.responses;
+        let content_search = content.is_some();
+        let content = content.map(|(index, norms)| {
+            for (response, norm) in responses.iter_mut().zip(norms) {
+                response.norm = norm;
+            }
+            index
+        });
         IndexedResponses {
-            content_search: self.content_search,
-            responses: self.responses,
+            content_search,
+            responses,
             by_title: self
                 .by_title
                 .into_iter()
@@ -610,12 +614,45 @@ impl IndexBuilder {
 }
 
 impl IndexedResponses {
-    /// Starts an index; `content_search` is the base's `rechercheContenu`.
-    pub fn builder(content_search: bool) -> IndexBuilder {
-        IndexBuilder {
-            content_search,
-            ..IndexBuilder::default()
+    /// Indexes the sections of a knowledge base, in document order; `content_search` is its
+    /// `rechercheContenu`. The keyword side and the content side are independent: with
+    /// content search they are built on two threads.
+    pub fn new(sections: &[Section<'_>], content_search: bool) -> Self {
+        let content_side = || {
+            let mut builder = ContentBuilder::default();
+            let norms: Vec<f64> = sections
+                .iter()
+                .zip(0..)
+                .map(|(section, response)| {
+                    builder.add_response(response, section.title, &section.content_lines)
+                })
+                .collect();
+            (builder.finish(), norms)
+        };
+        let keyword_side = || {
+            let mut builder = KeywordBuilder::default();
+            for section in sections {
+                builder.add(section.title, &section.keywords);
+            }
+            builder
+        };
+        if !content_search {
+            return keyword_side().finish(None);
         }
+        std::thread::scope(|scope| {
+            let spawned = std::thread::Builder::new()
+                .name("index-content".into())
+                .spawn_scoped(scope, content_side);
+            let keywords = keyword_side();
+            let content = match spawned {
+                Ok(thread) => thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No thread to be had: build the content side here.
+                Err(_) => content_side(),
+            };
+            keywords.finish(Some(content))
+        })
     }
 
     /// Number of responses.
@@ -765,11 +802,21 @@ impl IndexedResponses {
             Some(dots) => self.content_from_dots(index, input, dots),
             None => self.content_score(index, input, &known),
         };
+        let fuzzy_bound = |index: usize| parts.get(index).map_or(0.0, |&(_, fuzzy)| fuzzy);
         let mut scored: Vec<(usize, f64)> = Vec::new();
-        let mut score = |index: usize, content: f64| {
-            let value = self.exact_score(index, content, &evidence, input, &mut exact);
+        // Scores a response, unless its exact part and fuzzy bound show it below `best`.
+        let mut score = |index: usize, content: f64, best: f64| {
+            let value = self.exact_score(
+                index,
+                content,
+                fuzzy_bound(index),
+                best,
+                &evidence,
+                input,
+                &mut exact,
+            )?;
             scored.push((index, value));
-            value
+            Some(value)
         };
 
         // The highest ceiling first: its score is a first bar for the others.
@@ -779,7 +826,8 @@ impl IndexedResponses {
             .copied()
             .max_by(|&a, &b| ceiling(a, None).total_cmp(&ceiling(b, None)));
         if let Some(top) = top {
-            best = best.max(score(top as usize, content_of(top as usize, None)));
+            let content = content_of(top as usize, None);
+            best = best.max(score(top as usize, content, best).unwrap_or(0.0));
         }
         // When the bar is low, content may decide: the dot products with every response,
         // computed once, tighten the ceilings and serve the responses only content reaches.
@@ -802,7 +850,8 @@ impl IndexedResponses {
                 break;
             }
             let index = index as usize;
-            best = best.max(score(index, content_of(index, dots.as_ref())));
+            let content = content_of(index, dots.as_ref());
+            best = best.max(score(index, content, best).unwrap_or(0.0));
         }
 
         // Responses no keyword reached score at most their content, below
@@ -828,7 +877,7 @@ impl IndexedResponses {
                 }
                 let content = self.content_from_dots(index as usize, input, dots);
                 if negative.binary_search(&index).is_ok() {
-                    score(index as usize, content);
+                    score(index as usize, content, 0.0);
                 } else if plain.is_none_or(|(_, value)| content > value) {
                     plain = Some((index as usize, content));
                 }
@@ -843,19 +892,37 @@ impl IndexedResponses {
     /// content score, then every entry of its keyword list in order. Found keywords have
     /// their score from `evidence`, fuzzy candidates are scored on first use, and every other
     /// keyword scores `(0, 0)` (module note).
+    ///
+    /// The fuzzy total, the costly part, is computed only when it counts (§7) and the response
+    /// can still reach `best`: with its exact part known, its score is at most that part plus
+    /// `fuzzy_bound` (the sum of its keywords' fuzzy bounds), or, without content search and a
+    /// non-zero exact part, that part alone. `None` when that is below `best`.
+    #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
     fn exact_score(
         &self,
         index: usize,
         content: f64,
+        fuzzy_bound: f64,
+        best: f64,
         evidence: &Evidence,
         input: &PreparedInput,
         exact: &mut ExactScores,
-    ) -> f64 {
+    ) -> Option<f64> {
         let list = self.keyword_list(index, ScoreMode::Normal);
         // Keywords that are not found score exactly 0 (§5), and `x + 0 = x`: the same sum.
         let total = list.iter().fold(content, |total, id| {
             total + evidence.found.get(id).map_or(0.0, |score| score.exact)
         });
+        let ceiling = if self.content_search {
+            total + fuzzy_bound
+        } else if total == 0.0 {
+            fuzzy_bound
+        } else {
+            total
+        };
+        if ceiling + BOUND_MARGIN < best {
+            return None;
+        }
         let fuzzy = || {
             list.iter().fold(0.0, |fuzzy, &id| {
                 if let Some(found) = evidence.found.get(&id) {
@@ -873,7 +940,12 @@ impl IndexedResponses {
                 fuzzy + score.fuzzy
             })
         };
-        finish_score(total, fuzzy, self.content_search, ScoreMode::Normal)
+        Some(finish_score(
+            total,
+            fuzzy,
+            self.content_search,
+            ScoreMode::Normal,
+        ))
     }
 
     /// What the index tells about each keyword for this input, no `!Next` pending: the exact
@@ -1164,28 +1236,37 @@ mod tests {
         items.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    type Section<'a> = (&'a str, &'a [&'a str], &'a str);
+    type Sample<'a> = (&'a str, &'a [&'a str], &'a str);
 
     fn both(
-        sections: &[Section<'_>],
+        samples: &[Sample<'_>],
         content_search: bool,
     ) -> (Vec<PreparedResponse>, IndexedResponses) {
-        let mut builder = IndexedResponses::builder(content_search);
-        let prepared = sections
+        let sections: Vec<Section<'_>> = samples
             .iter()
-            .map(|(title, keywords, content)| {
-                let keywords = strings(keywords);
-                let content = strings(&[content]);
-                builder.add(title, &keywords, &content);
-                PreparedResponse::new(title, &keywords, &content, content_search)
+            .map(|&(title, keywords, content)| Section {
+                title,
+                keywords: keywords.to_vec(),
+                content_lines: vec![Cow::Borrowed(content)],
             })
             .collect();
-        (prepared, builder.finish())
+        let prepared = samples
+            .iter()
+            .map(|(title, keywords, content)| {
+                PreparedResponse::new(
+                    title,
+                    &strings(keywords),
+                    &strings(&[content]),
+                    content_search,
+                )
+            })
+            .collect();
+        (prepared, IndexedResponses::new(&sections, content_search))
     }
 
-    fn same_choice(sections: &[Section<'_>], inputs: &[&str]) {
+    fn same_choice(samples: &[Sample<'_>], inputs: &[&str]) {
         for content_search in [false, true] {
-            let (prepared, index) = both(sections, content_search);
+            let (prepared, index) = both(samples, content_search);
             for raw in inputs {
                 let input = PreparedInput::new(raw, &[], content_search);
                 let expected = best_of(score_all(&prepared, &input, Candidates::All));
@@ -1221,7 +1302,7 @@ mod tests {
 
     #[test]
     fn worked_examples_choose_as_chatmd() {
-        let vacances: &[Section<'_>] = &[
+        let vacances: &[Sample<'_>] = &[
             (
                 "Plage",
                 &[
@@ -1271,7 +1352,7 @@ mod tests {
 
     #[test]
     fn typos_reach_keywords_through_either_filter() {
-        let sections: &[Section<'_>] = &[
+        let samples: &[Sample<'_>] = &[
             (
                 "Horaires",
                 &["ouverture", "ouvert", "fermé", "heure", "dimanche"],
@@ -1286,7 +1367,7 @@ mod tests {
         ];
         // `abXdeYgh` is within distance 2 of `abcdefgh` but shares no 5-unit run with it.
         same_choice(
-            sections,
+            samples,
             &[
                 "horraires",
                 "mot de pase oublie",
@@ -1302,14 +1383,14 @@ mod tests {
 
     #[test]
     fn candidates_restrictions_match_score_all() {
-        let sections: &[Section<'_>] = &[
+        let samples: &[Sample<'_>] = &[
             ("Question", &[], "Quelle est la capitale ?"),
             ("Réponse", &["paris"], "Bravo."),
             ("Réponse", &[], "Doublon."),
             ("Libre", &[], ""),
         ];
         for content_search in [false, true] {
-            let (prepared, index) = both(sections, content_search);
+            let (prepared, index) = both(samples, content_search);
             for raw in ["paris", "Paris !", "parisien", "lyon", "réponse"] {
                 let input = PreparedInput::new(raw, &[], content_search);
                 for candidates in [
@@ -1356,13 +1437,13 @@ mod tests {
 
     #[test]
     fn empty_keywords_and_astral_characters() {
-        let sections: &[Section<'_>] = &[
+        let samples: &[Sample<'_>] = &[
             ("Zzz", &[""], ""),
             ("Emoji", &["😀😀x", "😀 wifi"], "Le wifi 😀 partout"),
             ("Négatif", &["! ", "wifi"], ""),
         ];
         same_choice(
-            sections,
+            samples,
             &["bonjour", "a 😀😀x", "😀 wif", "wifi", "😀 wiif partout"],
         );
     }
