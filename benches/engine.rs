@@ -18,7 +18,10 @@ use guichet::strings::Strings;
 mod generate;
 
 /// Matching modes to measure; a new mode is one more entry.
-const MODES: &[(&str, MatchingMode)] = &[("chatmd", MatchingMode::Chatmd)];
+const MODES: &[(&str, MatchingMode)] = &[
+    ("chatmd", MatchingMode::Chatmd),
+    ("guichet", MatchingMode::Guichet),
+];
 
 /// Base sizes of issue 9.
 const SIZES: &[usize] = &[50, 500, 2_000, 10_000];

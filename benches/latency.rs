@@ -21,7 +21,10 @@ use guichet::strings::Strings;
 mod generate;
 
 /// Matching modes to measure; a new mode is one more entry.
-const MODES: &[(&str, MatchingMode)] = &[("chatmd", MatchingMode::Chatmd)];
+const MODES: &[(&str, MatchingMode)] = &[
+    ("chatmd", MatchingMode::Chatmd),
+    ("guichet", MatchingMode::Guichet),
+];
 const SIZES: &[usize] = &[50, 500, 2_000, 10_000];
 const EXHAUSTIVE_UP_TO: usize = 2_000;
 const QUERIES: usize = 2_000;
