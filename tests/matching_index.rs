@@ -1,13 +1,15 @@
-//! The indexed matcher answers exactly as the exhaustive one (issue 9): over generated
-//! knowledge bases and thousands of generated messages, in both content-search settings, the
-//! same reply (answer, path, messages) and the same best score, bit for bit, and the same
-//! choice under `!SelectNext` and `!Next` candidate restrictions.
+//! The indexed matchers answer exactly as the exhaustive ones (issue 9): over generated
+//! knowledge bases and thousands of generated messages, in both content-search settings and
+//! both matching modes, the same reply (answer, path, messages) and the same best score, bit
+//! for bit, and the same choice under `!SelectNext` and `!Next` candidate restrictions. In
+//! guichet mode, every response's score is also compared, not only the winner's.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use std::sync::Arc;
 
 use guichet::engine::chatmd::Candidates;
+use guichet::engine::guichet::{GuichetIndex, Scored};
 use guichet::engine::{Conversation, Engine, Input, MatchingMode, Rng, Scoring};
 use guichet::strings::Strings;
 use proptest::prelude::*;
@@ -18,18 +20,43 @@ mod generate;
 /// Messages per generated base and content-search setting.
 const MESSAGES_PER_BASE: usize = 50;
 
-fn engines(text: &str) -> (Engine, Engine) {
+fn engines(text: &str, mode: MatchingMode) -> (Engine, Engine) {
     let checked = guichet::kb::parse_str("generated.md", text);
     let kb = Arc::new(checked.kb.expect("generated bases parse"));
-    let build = |scoring| {
-        Engine::with_scoring(
-            Arc::clone(&kb),
-            MatchingMode::Chatmd,
-            Strings::default(),
-            scoring,
-        )
-    };
+    let build = |scoring| Engine::with_scoring(Arc::clone(&kb), mode, Strings::default(), scoring);
     (build(Scoring::Indexed), build(Scoring::Exhaustive))
+}
+
+/// guichet mode's index against trying every phrase of every response: the same score for
+/// every response, bit for bit (a response the index leaves out must score nothing).
+fn same_guichet_scores(text: &str, messages: &[String]) {
+    let kb = guichet::kb::parse_str("generated.md", text)
+        .kb
+        .expect("generated bases parse");
+    let index = GuichetIndex::for_kb(&kb);
+    for message in messages {
+        let all = index.score_all(message);
+        let mut indexed = vec![Scored::NOTHING; all.len()];
+        let mut previous = None;
+        for (i, scored) in index.score(message) {
+            assert!(previous < Some(i), "{message:?}: not in document order");
+            previous = Some(i);
+            indexed[i] = scored;
+        }
+        for (i, (a, b)) in indexed.iter().zip(&all).enumerate() {
+            assert_eq!(a, b, "{message:?}, response {i}");
+            assert_eq!(
+                a.score.to_bits(),
+                b.score.to_bits(),
+                "{message:?}, response {i}"
+            );
+            assert_eq!(
+                a.coverage.to_bits(),
+                b.coverage.to_bits(),
+                "{message:?}, response {i}"
+            );
+        }
+    }
 }
 
 /// Messages for one base: the generator's realistic queries, plus slices of the base's own
@@ -149,10 +176,13 @@ proptest! {
                 ..generate::Options::new(responses, seed, content_search)
             };
             let base = generate::generate(&options);
-            let (indexed, exhaustive) = engines(&base.text);
             let messages = messages(&base, seed);
-            same_conversation(&indexed, &exhaustive, &messages, seed);
-            same_choices(&indexed, &exhaustive, &base, &messages, seed);
+            for mode in [MatchingMode::Chatmd, MatchingMode::Guichet] {
+                let (indexed, exhaustive) = engines(&base.text, mode);
+                same_conversation(&indexed, &exhaustive, &messages, seed);
+                same_choices(&indexed, &exhaustive, &base, &messages, seed);
+            }
+            same_guichet_scores(&base.text, &messages);
         }
     }
 }
@@ -190,25 +220,37 @@ fn real_bases_answer_identically() {
             .iter()
             .filter_map(|case| case["input"].as_str().map(str::to_string))
             .collect();
-        let (indexed, exhaustive) = engines(&text);
-        same_conversation(&indexed, &exhaustive, &messages, 7);
+        for mode in [MatchingMode::Chatmd, MatchingMode::Guichet] {
+            let (indexed, exhaustive) = engines(&text, mode);
+            same_conversation(&indexed, &exhaustive, &messages, 7);
+        }
+        same_guichet_scores(&text, &messages);
     }
     let (kb, _) = guichet::kb::load(&root.join("content")).unwrap();
     let kb = Arc::new(kb);
-    let build = |scoring| {
-        Engine::with_scoring(
-            Arc::clone(&kb),
-            MatchingMode::Chatmd,
-            Strings::default(),
-            scoring,
-        )
-    };
     let generated = generate::base(30, 11, false);
     let messages = generate::queries(&generated, 200, 11);
-    same_conversation(
-        &build(Scoring::Indexed),
-        &build(Scoring::Exhaustive),
-        &messages,
-        11,
-    );
+    for mode in [MatchingMode::Chatmd, MatchingMode::Guichet] {
+        let build =
+            |scoring| Engine::with_scoring(Arc::clone(&kb), mode, Strings::default(), scoring);
+        same_conversation(
+            &build(Scoring::Indexed),
+            &build(Scoring::Exhaustive),
+            &messages,
+            11,
+        );
+    }
+    let index = GuichetIndex::for_kb(&kb);
+    for message in &messages {
+        let all = index.score_all(message);
+        for (i, scored) in index.score(message) {
+            assert_eq!(scored, all[i], "{message:?}");
+        }
+        let found = index.score(message).len();
+        let nonzero = all.iter().filter(|s| **s != Scored::NOTHING).count();
+        assert!(
+            found >= nonzero,
+            "{message:?}: {found} scored, {nonzero} non-zero"
+        );
+    }
 }

@@ -8,7 +8,9 @@
 
 use super::conversation::{ChoiceTarget, Conversation, OfferedChoice};
 use super::guichet::{self, Evidence, Scored};
-use super::{Answer, AnswerPath, BotMessage, Engine, MessageRef, Reply, Rng, ShownChoice, display};
+use super::{
+    Answer, AnswerPath, BotMessage, Engine, MessageRef, Reply, Rng, Scoring, ShownChoice, display,
+};
 
 /// Two candidates both found exactly whose scores are this close (second ÷ first) are both
 /// plausible readings of the message: the user chooses rather than guichet guessing.
@@ -60,6 +62,15 @@ const PLEASANTRIES: &[&str] = &[
 const MIN_COVERAGE_WHEN_ABOUT: f64 = 0.25;
 
 impl Engine {
+    /// The responses a message may be about, scored, in document order: through the index,
+    /// or by trying every response (the reference the index is tested against).
+    fn guichet_scores(&self, index: &guichet::GuichetIndex, text: &str) -> Vec<(usize, Scored)> {
+        match self.scoring {
+            Scoring::Indexed => index.score(text),
+            Scoring::Exhaustive => index.score_all(text).into_iter().enumerate().collect(),
+        }
+    }
+
     pub(super) fn typed_guichet(
         &self,
         conversation: &mut Conversation,
@@ -105,10 +116,9 @@ impl Engine {
         let Some(index) = &self.guichet else {
             return self.typed_chatmd(conversation, input, rng);
         };
-        let mut ranked: Vec<(usize, Scored)> = index
-            .score_all(input)
+        let mut ranked: Vec<(usize, Scored)> = self
+            .guichet_scores(index, input)
             .into_iter()
-            .enumerate()
             .filter(|(_, s)| s.score > 0.0 && s.evidence.is_some())
             .collect();
         // Relevance is how strongly a response matches times how much of the message it
@@ -361,10 +371,8 @@ impl Engine {
         // greeting menu): guichet only fills in when it has none.
         let from_base = |phrase: &str| -> Option<usize> {
             let index = self.guichet.as_ref()?;
-            index
-                .score_all(phrase)
+            self.guichet_scores(index, phrase)
                 .into_iter()
-                .enumerate()
                 .filter(|(_, s)| {
                     s.keyword && s.evidence == Some(Evidence::Exact) && s.coverage >= 1.0
                 })

@@ -18,7 +18,7 @@
 //!   token `constructor` collides with `Object.prototype` and turns its weight into a string.
 //!   Here every token is an ordinary key.
 
-mod hash;
+pub(crate) mod hash;
 mod index;
 
 use std::borrow::Cow;
@@ -1209,9 +1209,19 @@ pub fn score_all(
     if responses.first().is_none_or(|first| first.title.is_empty()) {
         return Vec::new();
     }
+    score_each(responses.iter().enumerate(), input, candidates)
+}
+
+/// [`score_all`] over some of the responses, given with their index in the base (in
+/// document order), without its check of the first title, which is the caller's.
+pub fn score_each<'r>(
+    responses: impl IntoIterator<Item = (usize, &'r PreparedResponse)>,
+    input: &PreparedInput,
+    candidates: Candidates<'_>,
+) -> Vec<(usize, f64)> {
     let mut replaced: Option<PreparedInput> = None;
     let mut scores = Vec::new();
-    for (index, response) in responses.iter().enumerate() {
+    for (index, response) in responses {
         let score = match candidates {
             Candidates::All => response.score(input, ScoreMode::Normal),
             Candidates::Selected(title) if response.title == title => {

@@ -9,6 +9,9 @@
 use std::collections::HashSet;
 
 use rust_stemmers::{Algorithm, Stemmer};
+
+use super::chatmd::hash::{FastMap, hash_words};
+use crate::kb::KnowledgeBase;
 use unicode_normalization::UnicodeNormalization;
 
 /// A keyword token this long or longer also matches words it starts (`certif` finds
@@ -155,7 +158,8 @@ pub enum Evidence {
 /// A keyword phrase, normalised into words.
 #[derive(Debug, Clone)]
 struct Phrase {
-    words: Vec<Word>,
+    /// Ids of its words in the index's [`Vocabulary`].
+    words: Vec<u32>,
     /// From the title (whole or one word).
     from_title: bool,
     /// A word of the response's text, not a keyword or title.
@@ -222,17 +226,23 @@ fn word_match(keyword: &Word, word: &Word, last: bool) -> Option<Evidence> {
 
 impl Phrase {
     /// The best way this phrase occurs in the message (consecutive words), and where.
-    fn find(&self, message: &[Word]) -> Option<(Evidence, usize)> {
+    /// `matches(word, position, last)` is [`word_match`] of the phrase's word `word` (an id)
+    /// against the message word at `position`, `last` for the phrase's last word.
+    fn find(
+        &self,
+        message_len: usize,
+        matches: impl Fn(u32, usize, bool) -> Option<Evidence>,
+    ) -> Option<(Evidence, usize)> {
         let n = self.words.len();
-        if n == 0 || message.len() < n {
+        if n == 0 || message_len < n {
             return None;
         }
         let mut best: Option<(Evidence, usize)> = None;
-        for start in 0..=message.len() - n {
+        for start in 0..=message_len - n {
             let mut evidence = Evidence::Exact;
             let mut ok = true;
-            for (i, keyword) in self.words.iter().enumerate() {
-                match word_match(keyword, &message[start + i], i + 1 == n) {
+            for (i, &keyword) in self.words.iter().enumerate() {
+                match matches(keyword, start + i, i + 1 == n) {
                     Some(e) => evidence = evidence.min(e),
                     None => {
                         ok = false;
@@ -273,12 +283,181 @@ pub struct Scored {
     pub about: bool,
 }
 
+impl Scored {
+    /// The score of a response none of whose phrases occurs in the message.
+    pub const NOTHING: Scored = Scored {
+        score: 0.0,
+        evidence: None,
+        coverage: 0.0,
+        keyword: false,
+        about: false,
+    };
+}
+
+/// Postings from a 64-bit key to base word ids, packed: one table of ranges, one of ids.
+/// Keys are hashes; a collision only adds a candidate, which [`word_match`] then rejects.
+#[derive(Debug, Default)]
+struct Postings {
+    ranges: FastMap<u64, (u32, u32)>,
+    ids: Vec<u32>,
+}
+
+impl Postings {
+    fn new(mut pairs: Vec<(u64, u32)>) -> Self {
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut ranges = FastMap::default();
+        let mut ids = Vec::with_capacity(pairs.len());
+        let mut i = 0;
+        while i < pairs.len() {
+            let key = pairs[i].0;
+            let start = ids.len() as u32;
+            while i < pairs.len() && pairs[i].0 == key {
+                ids.push(pairs[i].1);
+                i += 1;
+            }
+            ranges.insert(key, (start, ids.len() as u32 - start));
+        }
+        Self { ranges, ids }
+    }
+
+    fn get(&self, key: u64) -> &[u32] {
+        match self.ranges.get(&key) {
+            Some(&(start, len)) => &self.ids[start as usize..(start + len) as usize],
+            None => &[],
+        }
+    }
+}
+
+/// Key of a word's text (tag 0), its stem (tag 1), or a part of it (tag 2, with the word's
+/// length in chars, the number of parts and the part's number).
+fn key(tag: u64, chars: impl IntoIterator<Item = char>) -> u64 {
+    hash_words(std::iter::once(tag).chain(chars.into_iter().map(u64::from)))
+}
+
+fn part_tag(len: usize, parts: usize, part: usize) -> u64 {
+    2 | (len as u64) << 8 | (parts as u64) << 40 | (part as u64) << 48
+}
+
+/// Where the `part`-th of `parts` equal parts of a word of `len` chars starts, and its length.
+fn part_span(len: usize, parts: usize, part: usize) -> (usize, usize) {
+    let start = part * len / parts;
+    (start, (part + 1) * len / parts - start)
+}
+
+/// Every distinct word of the base's phrases, prepared once, with the tables that give, for
+/// a message word, a superset of the base words [`word_match`] accepts: the same text; a
+/// base word that the message word starts (`certif` in `certification`); the same stem; a
+/// base word the message word starts to spell (`rando` for `randonnee`); a base word within
+/// the typo budget. For the typos: if two words are within `k` edits, splitting the base word
+/// into `k + 1` parts leaves one part untouched by the edits, found in the message word
+/// shifted by at most `k`; parts are indexed by (length, parts, part, text).
+#[derive(Debug, Default)]
+struct Vocabulary {
+    words: Vec<Word>,
+    by_text: Postings,
+    by_stem: Postings,
+    by_part: Postings,
+    /// Ids sorted by text, for the base words a message word starts.
+    sorted: Vec<u32>,
+}
+
+impl Vocabulary {
+    fn new(words: Vec<Word>) -> Self {
+        let mut text = Vec::with_capacity(words.len());
+        let mut stem = Vec::new();
+        let mut part = Vec::new();
+        for (id, word) in words.iter().enumerate() {
+            let id = id as u32;
+            let len = word.chars.len();
+            text.push((key(0, word.chars.iter().copied()), id));
+            if len >= MIN_PREFIX_LENGTH && word.stem.len() >= 4 {
+                stem.push((key(1, word.stem.chars()), id));
+            }
+            // A budget of one edit needs both words of 5 letters or more; of two, of 8.
+            for (parts, min_len) in [(2, 5), (3, 8)] {
+                if len < min_len {
+                    continue;
+                }
+                for p in 0..parts {
+                    let (start, n) = part_span(len, parts, p);
+                    let chars = word.chars[start..start + n].iter().copied();
+                    part.push((key(part_tag(len, parts, p), chars), id));
+                }
+            }
+        }
+        let mut sorted: Vec<u32> = (0..words.len() as u32).collect();
+        sorted.sort_unstable_by(|&a, &b| words[a as usize].text.cmp(&words[b as usize].text));
+        Self {
+            by_text: Postings::new(text),
+            by_stem: Postings::new(stem),
+            by_part: Postings::new(part),
+            sorted,
+            words,
+        }
+    }
+
+    /// The base words that match a message word, with [`word_match`]'s answers for a
+    /// phrase's inner word and for its last word (at least one of them is `Some`).
+    fn matches(&self, word: &Word, found: &mut Vec<(u32, [Option<Evidence>; 2])>) {
+        let mut candidates: Vec<u32> = Vec::new();
+        let m = word.chars.len();
+        candidates.extend_from_slice(self.by_text.get(key(0, word.chars.iter().copied())));
+        // Base words the message word starts: its prefixes of 5 letters or more.
+        for end in MIN_PREFIX_LENGTH..m {
+            candidates
+                .extend_from_slice(self.by_text.get(key(0, word.chars[..end].iter().copied())));
+        }
+        candidates.extend_from_slice(self.by_stem.get(key(1, word.stem.chars())));
+        if m >= MIN_PREFIX_LENGTH {
+            let from = self
+                .sorted
+                .partition_point(|&id| self.words[id as usize].text < word.text);
+            candidates.extend(
+                self.sorted[from..]
+                    .iter()
+                    .take_while(|&&id| self.words[id as usize].text.starts_with(&word.text)),
+            );
+        }
+        for len in m.saturating_sub(2).max(MIN_PREFIX_LENGTH)..=m + 2 {
+            let budget = typo_budget(len.min(m));
+            if budget == 0 || len.abs_diff(m) > budget {
+                continue;
+            }
+            let parts = budget + 1;
+            for p in 0..parts {
+                let (start, n) = part_span(len, parts, p);
+                for at in start.saturating_sub(budget)..=start + budget {
+                    if at + n > m {
+                        break;
+                    }
+                    let chars = word.chars[at..at + n].iter().copied();
+                    candidates
+                        .extend_from_slice(self.by_part.get(key(part_tag(len, parts, p), chars)));
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        for id in candidates {
+            let base = &self.words[id as usize];
+            let both = [word_match(base, word, false), word_match(base, word, true)];
+            if both.iter().any(Option::is_some) {
+                found.push((id, both));
+            }
+        }
+    }
+}
+
 /// Everything guichet matching prepares once per knowledge base.
 pub struct GuichetIndex {
     stemmer: Stemmer,
+    vocabulary: Vocabulary,
     responses: Vec<GuichetResponse>,
+    /// For each base word, the phrases it starts, as (response, phrase), in order.
+    starts: Vec<Vec<(u32, u32)>>,
     /// Rarity of each stem found in the base's keywords and titles.
-    rarity: std::collections::HashMap<String, f64>,
+    rarity: FastMap<String, f64>,
     /// The rarity of a word the base never uses: the highest there is.
     unknown_rarity: f64,
 }
@@ -287,15 +466,85 @@ impl std::fmt::Debug for GuichetIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GuichetIndex")
             .field("responses", &self.responses.len())
+            .field("words", &self.vocabulary.words.len())
             .finish_non_exhaustive()
     }
 }
 
+/// Builds phrases while interning their words (a base repeats the same words thousands of
+/// times: each is normalised and stemmed once).
+struct Builder {
+    stemmer: Stemmer,
+    ids: FastMap<String, u32>,
+    words: Vec<Word>,
+}
+
+impl Builder {
+    fn id(&mut self, text: String) -> u32 {
+        if let Some(&id) = self.ids.get(&text) {
+            return id;
+        }
+        let id = self.words.len() as u32;
+        self.words.push(Word::new(text.clone(), &self.stemmer));
+        self.ids.insert(text, id);
+        id
+    }
+
+    /// A keyword phrase; `None` when it has no meaningful word (only stop words or
+    /// nothing), since such a keyword would match every message.
+    fn phrase(&mut self, text: &str, weight: f64, negative: bool, keyword: bool) -> Option<Phrase> {
+        let list = words(&normalize(text));
+        if list.is_empty() || !list.iter().any(|w| is_meaningful(w)) {
+            return None;
+        }
+        Some(Phrase {
+            words: list.into_iter().map(|w| self.id(w)).collect(),
+            from_title: false,
+            content: false,
+            // Set once every response is known (it depends on word rarity).
+            specificity: 0.0,
+            weight,
+            negative,
+            keyword,
+        })
+    }
+}
+
+/// The message as [`GuichetIndex::score`] and [`GuichetIndex::score_all`] see it.
+struct Message {
+    words: Vec<Word>,
+    meaningful: Vec<usize>,
+    total_weight: f64,
+    weights: Vec<f64>,
+}
+
 impl GuichetIndex {
+    /// Prepares a knowledge base's responses: titles, keywords, and their text when
+    /// `rechercheContenu` is on.
+    pub fn for_kb(kb: &KnowledgeBase) -> Self {
+        Self::new(kb.responses.iter().map(|r| {
+            let content = if kb.settings.content_search {
+                let text: Vec<&str> = r.message.lines.iter().map(|l| l.text.as_str()).collect();
+                crate::kb::parse::strip_html_comments(&text.join("\n"))
+            } else {
+                String::new()
+            };
+            (
+                r.title.as_str(),
+                r.keywords.iter().map(|k| k.text.as_str()).collect(),
+                content,
+            )
+        }))
+    }
+
     /// Prepares responses given as (title, keywords as written, text for content search —
     /// empty unless `rechercheContenu` is on).
     pub fn new<'a>(responses: impl IntoIterator<Item = (&'a str, Vec<&'a str>, String)>) -> Self {
-        let stemmer = Stemmer::create(Algorithm::French);
+        let mut builder = Builder {
+            stemmer: Stemmer::create(Algorithm::French),
+            ids: FastMap::default(),
+            words: Vec::new(),
+        };
         let mut responses: Vec<GuichetResponse> = responses
             .into_iter()
             .map(|(title, keywords, content)| {
@@ -311,26 +560,28 @@ impl GuichetIndex {
                     } else {
                         EXACT_WEIGHT
                     };
-                    phrases.extend(phrase(text, weight, negative, true, &stemmer));
+                    phrases.extend(builder.phrase(text, weight, negative, true));
                 }
-                phrases.extend(phrase(title, TITLE_WEIGHT, false, true, &stemmer).map(|p| {
-                    Phrase {
-                        from_title: true,
-                        ..p
-                    }
-                }));
+                phrases.extend(
+                    builder
+                        .phrase(title, TITLE_WEIGHT, false, true)
+                        .map(|p| Phrase {
+                            from_title: true,
+                            ..p
+                        }),
+                );
                 let mut seen = HashSet::new();
                 for word in words(&normalize(title)) {
                     if word.chars().count() > 4 && is_meaningful(&word) && seen.insert(word.clone())
                     {
                         // Many bases rely on titles only: there, title words are the keywords.
                         phrases.extend(
-                            phrase(&word, TITLE_WORD_WEIGHT, false, !has_keywords, &stemmer).map(
-                                |p| Phrase {
+                            builder
+                                .phrase(&word, TITLE_WORD_WEIGHT, false, !has_keywords)
+                                .map(|p| Phrase {
                                     from_title: true,
                                     ..p
-                                },
-                            ),
+                                }),
                         );
                     }
                 }
@@ -340,7 +591,8 @@ impl GuichetIndex {
                         && seen.insert(word.clone())
                     {
                         phrases.extend(
-                            phrase(&word, CONTENT_WEIGHT, false, false, &stemmer)
+                            builder
+                                .phrase(&word, CONTENT_WEIGHT, false, false)
                                 .map(|p| Phrase { content: true, ..p }),
                         );
                     }
@@ -348,152 +600,209 @@ impl GuichetIndex {
                 GuichetResponse { phrases }
             })
             .collect();
+        let Builder { stemmer, words, .. } = builder;
         // Rarity (inverse document frequency) of each stem among responses: a word found in
         // one response's keywords says more than one found in twenty.
         let total = responses.len().max(1) as f64;
-        let mut frequency: std::collections::HashMap<String, usize> =
-            std::collections::HashMap::new();
+        let mut frequency: FastMap<&str, usize> = FastMap::default();
         for response in &responses {
             let stems: HashSet<&str> = response
                 .phrases
                 .iter()
                 .filter(|p| !p.negative)
-                .flat_map(|p| p.words.iter().map(|w| w.stem.as_str()))
+                .flat_map(|p| p.words.iter().map(|&w| words[w as usize].stem.as_str()))
                 .collect();
             for stem in stems {
-                *frequency.entry(stem.to_string()).or_default() += 1;
+                *frequency.entry(stem).or_default() += 1;
             }
         }
-        let rarity: std::collections::HashMap<String, f64> = frequency
+        let rarity: FastMap<String, f64> = frequency
             .into_iter()
-            .map(|(stem, df)| (stem, (1.0 + total / df.max(1) as f64).ln()))
+            .map(|(stem, df)| (stem.to_string(), (1.0 + total / df.max(1) as f64).ln()))
             .collect();
         let unknown_rarity = (1.0 + total).ln();
-        for response in &mut responses {
-            for phrase in &mut response.phrases {
+        let mut starts: Vec<Vec<(u32, u32)>> = vec![Vec::new(); words.len()];
+        for (r, response) in responses.iter_mut().enumerate() {
+            for (p, phrase) in response.phrases.iter_mut().enumerate() {
                 phrase.specificity = phrase
                     .words
                     .iter()
+                    .map(|&w| &words[w as usize])
                     .filter(|w| is_meaningful(&w.text))
                     .map(|w| {
                         w.chars.len() as f64
                             * rarity.get(&w.stem).copied().unwrap_or(unknown_rarity)
                     })
                     .sum();
+                if let Some(&first) = phrase.words.first() {
+                    starts[first as usize].push((r as u32, p as u32));
+                }
             }
+        }
+        for list in &mut starts {
+            list.shrink_to_fit();
         }
         Self {
             stemmer,
+            vocabulary: Vocabulary::new(words),
             responses,
+            starts,
             rarity,
             unknown_rarity,
         }
     }
 
-    /// Scores every response for a message. A message made only of stop words scores
-    /// nothing anywhere.
-    pub fn score_all(&self, message: &str) -> Vec<Scored> {
-        let message: Vec<Word> = words(&normalize(message))
+    fn message(&self, text: &str) -> Message {
+        let words: Vec<Word> = words(&normalize(text))
             .into_iter()
             .map(|w| Word::new(w, &self.stemmer))
             .collect();
-        let meaningful: Vec<usize> = (0..message.len())
-            .filter(|&i| is_meaningful(&message[i].text))
+        let meaningful: Vec<usize> = (0..words.len())
+            .filter(|&i| is_meaningful(&words[i].text))
             .collect();
         // Coverage counts each word by its rarity: an unexplained word common to the whole
         // base (the domain itself, `pix`) matters little; an unexplained word the base never
         // uses (`cantine`, `wifi`) says the message is about something else.
-        let weight = |i: usize| {
-            if COVERAGE_BY_RARITY {
-                self.rarity
-                    .get(&message[i].stem)
-                    .copied()
-                    .unwrap_or(self.unknown_rarity)
+        let weights: Vec<f64> = words
+            .iter()
+            .map(|w| {
+                if COVERAGE_BY_RARITY {
+                    self.rarity
+                        .get(&w.stem)
+                        .copied()
+                        .unwrap_or(self.unknown_rarity)
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let total_weight = meaningful.iter().map(|&i| weights[i]).sum();
+        Message {
+            words,
+            meaningful,
+            total_weight,
+            weights,
+        }
+    }
+
+    /// Scores one response from the phrases of it that may occur (`phrases`, in order; the
+    /// others do not occur), `matches` telling how a base word matches a message word.
+    fn score_response(
+        &self,
+        response: &GuichetResponse,
+        phrases: impl IntoIterator<Item = usize>,
+        message: &Message,
+        matches: &impl Fn(u32, usize, bool) -> Option<Evidence>,
+    ) -> Scored {
+        let mut scored = Scored::NOTHING;
+        if message.meaningful.is_empty() {
+            return scored;
+        }
+        let mut covered = vec![false; message.words.len()];
+        for p in phrases {
+            let phrase = &response.phrases[p];
+            let Some((found, start)) = phrase.find(message.words.len(), matches) else {
+                continue;
+            };
+            let strength = match found {
+                Evidence::Exact => 1.0,
+                Evidence::Fuzzy => FUZZY_WEIGHT,
+                Evidence::Content => 1.0,
+            };
+            let found = if phrase.content {
+                Evidence::Content
             } else {
-                1.0
+                found
+            };
+            let value = phrase.weight * strength * phrase.specificity;
+            if phrase.negative {
+                scored.score -= value;
+                continue;
             }
+            scored.score += value;
+            scored.evidence = scored.evidence.max(Some(found));
+            scored.keyword |= phrase.keyword && found == Evidence::Exact;
+            scored.about |= phrase.from_title && found == Evidence::Exact;
+            for flag in covered.iter_mut().skip(start).take(phrase.words.len()) {
+                *flag = true;
+            }
+        }
+        let explained: f64 = message
+            .meaningful
+            .iter()
+            .filter(|&&i| covered[i])
+            .map(|&i| message.weights[i])
+            // From +0.0: an empty `sum()` of floats is -0.0, and a response that explains
+            // nothing must score exactly `Scored::NOTHING`.
+            .fold(0.0, |total, weight| total + weight);
+        scored.coverage = if message.total_weight > 0.0 {
+            explained / message.total_weight
+        } else {
+            0.0
         };
-        let total_weight: f64 = meaningful.iter().map(|&i| weight(i)).sum();
+        scored
+    }
+
+    /// Scores every response for a message, trying every phrase of every response: the
+    /// straightforward reference for [`GuichetIndex::score`]. A message made only of stop
+    /// words scores nothing anywhere.
+    pub fn score_all(&self, text: &str) -> Vec<Scored> {
+        let message = self.message(text);
+        let words = &self.vocabulary.words;
+        let matches = |id: u32, at: usize, last: bool| {
+            word_match(&words[id as usize], &message.words[at], last)
+        };
         self.responses
             .iter()
             .map(|response| {
-                let mut scored = Scored {
-                    score: 0.0,
-                    evidence: None,
-                    coverage: 0.0,
-                    keyword: false,
-                    about: false,
-                };
-                if meaningful.is_empty() {
-                    return scored;
-                }
-                let mut covered = vec![false; message.len()];
-                for phrase in &response.phrases {
-                    let Some((found, start)) = phrase.find(&message) else {
-                        continue;
-                    };
-                    let strength = match found {
-                        Evidence::Exact => 1.0,
-                        Evidence::Fuzzy => FUZZY_WEIGHT,
-                        Evidence::Content => 1.0,
-                    };
-                    let found = if phrase.content {
-                        Evidence::Content
-                    } else {
-                        found
-                    };
-                    let value = phrase.weight * strength * phrase.specificity;
-                    if phrase.negative {
-                        scored.score -= value;
-                        continue;
-                    }
-                    scored.score += value;
-                    scored.evidence = scored.evidence.max(Some(found));
-                    scored.keyword |= phrase.keyword && found == Evidence::Exact;
-                    scored.about |= phrase.from_title && found == Evidence::Exact;
-                    for flag in covered.iter_mut().skip(start).take(phrase.words.len()) {
-                        *flag = true;
-                    }
-                }
-                let explained: f64 = meaningful
-                    .iter()
-                    .filter(|&&i| covered[i])
-                    .map(|&i| weight(i))
-                    .sum();
-                scored.coverage = if total_weight > 0.0 {
-                    explained / total_weight
-                } else {
-                    0.0
-                };
-                scored
+                self.score_response(response, 0..response.phrases.len(), &message, &matches)
             })
             .collect()
     }
-}
 
-/// A keyword phrase; `None` when it has no meaningful word (only stop words or nothing),
-/// since such a keyword would match every message.
-fn phrase(
-    text: &str,
-    weight: f64,
-    negative: bool,
-    keyword: bool,
-    stemmer: &Stemmer,
-) -> Option<Phrase> {
-    let list = words(&normalize(text));
-    if list.is_empty() || !list.iter().any(|w| is_meaningful(w)) {
-        return None;
+    /// The responses that have a phrase whose first word matches a message word, scored,
+    /// in document order: every other response scores [`Scored::NOTHING`]. Same scores,
+    /// bit for bit, as [`GuichetIndex::score_all`]: the phrases tried are the same minus
+    /// those that cannot occur, in the same order, with the same word matches.
+    pub fn score(&self, text: &str) -> Vec<(usize, Scored)> {
+        let message = self.message(text);
+        if message.meaningful.is_empty() {
+            return Vec::new();
+        }
+        // For each message word, every base word that matches it.
+        let mut table: Vec<Vec<(u32, [Option<Evidence>; 2])>> =
+            Vec::with_capacity(message.words.len());
+        let mut phrases: Vec<(u32, u32)> = Vec::new();
+        for word in &message.words {
+            let mut found = Vec::new();
+            self.vocabulary.matches(word, &mut found);
+            for &(id, _) in &found {
+                phrases.extend_from_slice(&self.starts[id as usize]);
+            }
+            found.sort_unstable_by_key(|&(id, _)| id);
+            table.push(found);
+        }
+        phrases.sort_unstable();
+        phrases.dedup();
+        let matches = |id: u32, at: usize, last: bool| {
+            let row = &table[at];
+            let i = row.binary_search_by_key(&id, |&(id, _)| id).ok()?;
+            row[i].1[usize::from(last)]
+        };
+        phrases
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|group| {
+                let r = group[0].0 as usize;
+                let scored = self.score_response(
+                    &self.responses[r],
+                    group.iter().map(|&(_, p)| p as usize),
+                    &message,
+                    &matches,
+                );
+                (r, scored)
+            })
+            .collect()
     }
-    Some(Phrase {
-        words: list.into_iter().map(|w| Word::new(w, stemmer)).collect(),
-        from_title: false,
-        content: false,
-        // Set once every response is known (it depends on word rarity).
-        specificity: 0.0,
-        weight,
-        negative,
-        keyword,
-    })
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::kb::KnowledgeBase;
+use crate::kb::{KnowledgeBase, Response};
 use crate::strings::Strings;
 
 pub use conversation::{ChoiceTarget, Conversation, MessageRef, OfferedChoice};
@@ -56,18 +56,68 @@ pub enum Scoring {
 enum Matcher {
     Indexed(Box<IndexedResponses>),
     Exhaustive(Vec<PreparedResponse>),
+    /// guichet mode scores typed messages with its own index; ChatMD's scoring only serves
+    /// `!Next` and `!SelectNext`, whose candidates share one title: those responses are
+    /// prepared when asked, instead of indexing the whole base for them.
+    OnDemand,
 }
 
 impl Matcher {
     /// The best candidate and its score (MATCHING.md §7).
-    fn best(&self, input: &PreparedInput, candidates: Candidates<'_>) -> Option<(usize, f64)> {
+    fn best(
+        &self,
+        kb: &KnowledgeBase,
+        input: &PreparedInput,
+        candidates: Candidates<'_>,
+    ) -> Option<(usize, f64)> {
         match self {
             Matcher::Indexed(index) => index.best(input, candidates),
             Matcher::Exhaustive(responses) => {
                 chatmd::best_of(chatmd::score_all(responses, input, candidates))
             }
+            Matcher::OnDemand => {
+                // MATCHING.md §4: nothing is a candidate when the first title is empty.
+                if kb
+                    .responses
+                    .first()
+                    .is_none_or(|first| first.title.is_empty())
+                {
+                    return None;
+                }
+                let title = match candidates {
+                    Candidates::All => None,
+                    Candidates::Selected(title) | Candidates::Next { target: title, .. } => {
+                        Some(title)
+                    }
+                };
+                let content_search = kb.settings.content_search;
+                let prepared: Vec<(usize, PreparedResponse)> = kb
+                    .responses
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| title.is_none_or(|t| r.title == t))
+                    .map(|(i, r)| (i, prepare(r, content_search)))
+                    .collect();
+                chatmd::best_of(chatmd::score_each(
+                    prepared.iter().map(|(i, r)| (*i, r)),
+                    input,
+                    candidates,
+                ))
+            }
         }
     }
+}
+
+/// One response prepared for ChatMD's scoring.
+fn prepare(response: &Response, content_search: bool) -> PreparedResponse {
+    let keywords: Vec<&str> = response.keywords.iter().map(|k| k.text.as_str()).collect();
+    let content_lines: Vec<Cow<'_, str>> = response
+        .message
+        .lines
+        .iter()
+        .map(|l| content_search_line(&l.text))
+        .collect();
+    PreparedResponse::new(&response.title, &keywords, &content_lines, content_search)
 }
 
 /// What the user did.
@@ -193,6 +243,7 @@ pub struct Engine {
     strings: Strings,
     /// guichet-mode matching, prepared when that mode is on.
     guichet: Option<guichet::GuichetIndex>,
+    scoring: Scoring,
 }
 
 impl Engine {
@@ -208,58 +259,38 @@ impl Engine {
         scoring: Scoring,
     ) -> Self {
         let content_search = kb.settings.content_search;
-        let sections: Vec<Section<'_>> = kb
-            .responses
-            .iter()
-            .map(|r| Section {
-                title: &r.title,
-                keywords: r.keywords.iter().map(|k| k.text.as_str()).collect(),
-                content_lines: r
-                    .message
-                    .lines
-                    .iter()
-                    .map(|l| content_search_line(&l.text))
-                    .collect(),
-            })
-            .collect();
         let matcher = match scoring {
-            Scoring::Indexed => {
-                Matcher::Indexed(Box::new(IndexedResponses::new(&sections, content_search)))
-            }
             Scoring::Exhaustive => Matcher::Exhaustive(
-                sections
+                kb.responses
                     .iter()
-                    .map(|section| {
-                        PreparedResponse::new(
-                            section.title,
-                            &section.keywords,
-                            &section.content_lines,
-                            content_search,
-                        )
-                    })
+                    .map(|r| prepare(r, content_search))
                     .collect(),
             ),
+            Scoring::Indexed if mode == MatchingMode::Guichet => Matcher::OnDemand,
+            Scoring::Indexed => {
+                let sections: Vec<Section<'_>> = kb
+                    .responses
+                    .iter()
+                    .map(|r| Section {
+                        title: &r.title,
+                        keywords: r.keywords.iter().map(|k| k.text.as_str()).collect(),
+                        content_lines: r
+                            .message
+                            .lines
+                            .iter()
+                            .map(|l| content_search_line(&l.text))
+                            .collect(),
+                    })
+                    .collect();
+                Matcher::Indexed(Box::new(IndexedResponses::new(&sections, content_search)))
+            }
         };
-        drop(sections);
         let entries: Vec<String> = kb.synonyms.iter().map(|g| g.join(", ")).collect();
         let bad_words = kb.settings.bad_words.then(BadWords::french);
-        let guichet = (mode == MatchingMode::Guichet).then(|| {
-            guichet::GuichetIndex::new(kb.responses.iter().map(|r| {
-                let content = if kb.settings.content_search {
-                    let text: Vec<&str> = r.message.lines.iter().map(|l| l.text.as_str()).collect();
-                    crate::kb::parse::strip_html_comments(&text.join("\n"))
-                } else {
-                    String::new()
-                };
-                (
-                    r.title.as_str(),
-                    r.keywords.iter().map(|k| k.text.as_str()).collect(),
-                    content,
-                )
-            }))
-        });
+        let guichet = (mode == MatchingMode::Guichet).then(|| guichet::GuichetIndex::for_kb(&kb));
         Self {
             guichet,
+            scoring,
             matcher,
             synonyms: chatmd::prepare_synonym_groups(&entries),
             bad_words,
@@ -291,7 +322,7 @@ impl Engine {
             _ => &[],
         };
         let input = PreparedInput::new(text, synonyms, self.kb.settings.content_search);
-        self.matcher.best(&input, candidates)
+        self.matcher.best(&self.kb, &input, candidates)
     }
 
     /// Decides the reply to `input` and updates `conversation`.
@@ -426,7 +457,10 @@ impl Engine {
                 // MATCHING.md §9: the drawn title is "typed" with only that response as
                 // candidate; it matches itself unless it does not exist.
                 let input = PreparedInput::new(&title, &[], self.kb.settings.content_search);
-                match self.matcher.best(&input, Candidates::Selected(&title)) {
+                match self
+                    .matcher
+                    .best(&self.kb, &input, Candidates::Selected(&title))
+                {
                     Some((next, _)) => current = Some(next),
                     None => messages.push(self.fallback_message(conversation, rng).0),
                 }
@@ -558,7 +592,7 @@ impl Engine {
             },
             None => Candidates::All,
         };
-        let best = self.matcher.best(&prepared, candidates);
+        let best = self.matcher.best(&self.kb, &prepared, candidates);
         let best_score = best.map_or(0.0, |(_, s)| s);
 
         // Typed option label (MATCHING.md §3).
