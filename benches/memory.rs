@@ -26,7 +26,7 @@ fn mib(bytes: usize) -> String {
 
 /// Live bytes of a base loaded from `text` as the daemon loads it: the parsed model with its
 /// sources, the model once they are released, and model plus engine.
-fn measure(text: &str, scoring: Scoring) -> (usize, usize, usize) {
+fn measure(text: &str, mode: MatchingMode, scoring: Scoring) -> (usize, usize, usize) {
     let start = ALLOCATOR.allocated();
     let mut kb = {
         // `kb::load` keeps only the model; the checker's copy of the files goes.
@@ -36,12 +36,7 @@ fn measure(text: &str, scoring: Scoring) -> (usize, usize, usize) {
     let with_sources = ALLOCATOR.allocated() - start;
     kb.release_source_text();
     let model = ALLOCATOR.allocated() - start;
-    let engine = Engine::with_scoring(
-        Arc::new(kb),
-        MatchingMode::Chatmd,
-        Strings::default(),
-        scoring,
-    );
+    let engine = Engine::with_scoring(Arc::new(kb), mode, Strings::default(), scoring);
     let total = ALLOCATOR.allocated() - start;
     drop(engine);
     (with_sources, model, total)
@@ -56,15 +51,19 @@ fn main() {
     for content_search in [false, true] {
         let base = generate::base(10_000, 42, content_search);
         let file = base.text.len();
-        for scoring in [Scoring::Indexed, Scoring::Exhaustive] {
-            let (with_sources, model, total) = measure(&base.text, scoring);
+        for (label, mode, scoring) in [
+            ("guichet mode", MatchingMode::Guichet, Scoring::Indexed),
+            ("chatmd mode", MatchingMode::Chatmd, Scoring::Indexed),
+            (
+                "chatmd mode, exhaustive (reference)",
+                MatchingMode::Chatmd,
+                Scoring::Exhaustive,
+            ),
+        ] {
+            let (with_sources, model, total) = measure(&base.text, mode, scoring);
             println!(
-                "| content search {}, {} | {} | {} | {} | {} | {} | {:.1} |",
+                "| content search {}, {label} | {} | {} | {} | {} | {} | {:.1} |",
                 if content_search { "on" } else { "off" },
-                match scoring {
-                    Scoring::Indexed => "indexed",
-                    Scoring::Exhaustive => "exhaustive (reference)",
-                },
                 mib(file),
                 mib(with_sources),
                 mib(model),

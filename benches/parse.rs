@@ -32,11 +32,17 @@ fn conditional_base(target_bytes: usize) -> String {
     text
 }
 
-fn load(text: &str) -> Engine {
+/// Matching modes whose index is built; a new mode is one more entry.
+const MODES: &[(&str, MatchingMode)] = &[
+    ("chatmd", MatchingMode::Chatmd),
+    ("guichet", MatchingMode::Guichet),
+];
+
+fn load(text: &str, mode: MatchingMode) -> Engine {
     let mut kb = guichet::kb::parse_str("base.md", text).kb.unwrap();
     // As the daemon does once the diagnostics are counted.
     kb.release_source_text();
-    Engine::new(Arc::new(kb), MatchingMode::Chatmd, Strings::default())
+    Engine::new(Arc::new(kb), mode, Strings::default())
 }
 
 fn bench_load(c: &mut Criterion) {
@@ -51,10 +57,12 @@ fn bench_load(c: &mut Criterion) {
             group.bench_function(format!("parse {size} content-search-{setting}"), |b| {
                 b.iter_with_large_drop(|| guichet::kb::parse_str("base.md", black_box(&text)))
             });
-            group.bench_function(
-                format!("parse+index {size} content-search-{setting}"),
-                |b| b.iter_with_large_drop(|| load(black_box(&text))),
-            );
+            for &(name, mode) in MODES {
+                group.bench_function(
+                    format!("parse+index {name} {size} content-search-{setting}"),
+                    |b| b.iter_with_large_drop(|| load(black_box(&text), mode)),
+                );
+            }
         }
         let text = conditional_base(bytes);
         group.bench_function(format!("parse {size} conditional"), |b| {
@@ -65,14 +73,16 @@ fn bench_load(c: &mut Criterion) {
         let setting = if content_search { "on" } else { "off" };
         let text = generate::base(10_000, 42, content_search).text;
         let kb = Arc::new(guichet::kb::parse_str("base.md", &text).kb.unwrap());
-        group.bench_function(
-            format!("index 10000 responses content-search-{setting}"),
-            |b| {
-                b.iter_with_large_drop(|| {
-                    Engine::new(Arc::clone(&kb), MatchingMode::Chatmd, Strings::default())
-                })
-            },
-        );
+        for &(name, mode) in MODES {
+            group.bench_function(
+                format!("index {name} 10000 responses content-search-{setting}"),
+                |b| {
+                    b.iter_with_large_drop(|| {
+                        Engine::new(Arc::clone(&kb), mode, Strings::default())
+                    })
+                },
+            );
+        }
     }
     group.finish();
 }

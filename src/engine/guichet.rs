@@ -6,13 +6,12 @@
 //! It keeps what ChatMD authors rely on: keywords (negative ones too), titles and title
 //! words. Only *how* they are found in a message changes.
 
-use std::collections::HashSet;
-
 use rust_stemmers::{Algorithm, Stemmer};
 
-use super::chatmd::hash::{FastMap, hash_words};
+use std::borrow::Cow;
+
+use super::chatmd::hash::{FastMap, FastSet, hash_words};
 use crate::kb::KnowledgeBase;
-use unicode_normalization::UnicodeNormalization;
 
 /// A keyword token this long or longer also matches words it starts (`certif` finds
 /// `certification`); shorter ones must be whole words, or `art` would find `partir` and
@@ -68,30 +67,39 @@ const STOP_WORDS: &[&str] = &[
 /// typographic apostrophes, quotes and dashes folded, punctuation ignored, whitespace
 /// collapsed.
 pub fn normalize(text: &str) -> String {
-    let mut folded = String::with_capacity(text.len());
-    for c in text.nfkd() {
-        if unicode_normalization::char::is_combining_mark(c) {
-            continue;
-        }
+    /// Appends `c` folded; consecutive separators become one space, none at either end.
+    fn fold(c: char, out: &mut String, space: &mut bool) {
+        let mut push = |c: char| {
+            if *space && !out.is_empty() {
+                out.push(' ');
+            }
+            *space = false;
+            out.push(c);
+        };
         match c {
-            'œ' | 'Œ' => folded.push_str("oe"),
-            'æ' | 'Æ' => folded.push_str("ae"),
-            'ß' => folded.push_str("ss"),
-            '\'' | '’' | '‘' | '`' | '´' | 'ʼ' => folded.push('\''),
-            c if c.is_alphanumeric() => folded.extend(c.to_lowercase()),
+            'a'..='z' | '0'..='9' => push(c),
+            'A'..='Z' => push(c.to_ascii_lowercase()),
+            c if unicode_normalization::char::is_combining_mark(c) => {}
+            'œ' | 'Œ' => "oe".chars().for_each(push),
+            'æ' | 'Æ' => "ae".chars().for_each(push),
+            'ß' => "ss".chars().for_each(push),
+            '\'' | '’' | '‘' | '`' | '´' | 'ʼ' => push('\''),
+            c if c.is_alphanumeric() => c.to_lowercase().for_each(push),
             // Everything else (punctuation, quotes, dashes, symbols, spaces) separates words.
-            _ => folded.push(' '),
+            _ => *space = true,
         }
     }
-    let mut out = String::with_capacity(folded.len());
-    for word in folded
-        .split(|c: char| c.is_whitespace())
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
-            out.push(' ');
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_ascii() {
+            // NFKD leaves ASCII as it is.
+            fold(c, &mut out, &mut space);
+        } else {
+            // Decomposing char by char differs from NFKD of the whole text only in the order
+            // of consecutive combining marks, which are all dropped.
+            unicode_normalization::char::decompose_compatible(c, |d| fold(d, &mut out, &mut space));
         }
-        out.push_str(word);
     }
     out
 }
@@ -100,19 +108,23 @@ pub fn normalize(text: &str) -> String {
 /// French ordinals are written one way (`6eme`, `6ème`, `6e` → `6e`): school levels are
 /// written all three ways.
 pub fn words(normalised: &str) -> Vec<String> {
+    word_iter(normalised).map(Cow::into_owned).collect()
+}
+
+/// [`words`], borrowing what needs no rewriting.
+fn word_iter(normalised: &str) -> impl Iterator<Item = Cow<'_, str>> {
     normalised
         .split([' ', '\''])
         .filter(|w| !w.is_empty())
         .map(|w| {
-            let digits = w.chars().take_while(char::is_ascii_digit).count();
+            let digits = w.bytes().take_while(u8::is_ascii_digit).count();
             match &w[digits..] {
                 "e" | "eme" | "em" | "ieme" | "er" | "ere" if digits > 0 => {
-                    format!("{}e", &w[..digits])
+                    Cow::Owned(format!("{}e", &w[..digits]))
                 }
-                _ => w.to_string(),
+                _ => Cow::Borrowed(w),
             }
         })
-        .collect()
 }
 
 /// A word that can carry meaning: not a stop word, and not a bare number (room numbers,
@@ -122,7 +134,9 @@ fn is_meaningful(word: &str) -> bool {
 }
 
 fn is_stop_word(word: &str) -> bool {
-    STOP_WORDS.contains(&word)
+    static SET: std::sync::OnceLock<FastSet<&'static str>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| STOP_WORDS.iter().copied().collect())
+        .contains(word)
 }
 
 /// A word with its stem, prepared once.
@@ -480,25 +494,34 @@ struct Builder {
 }
 
 impl Builder {
-    fn id(&mut self, text: String) -> u32 {
-        if let Some(&id) = self.ids.get(&text) {
+    fn id(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.ids.get(text) {
             return id;
         }
         let id = self.words.len() as u32;
-        self.words.push(Word::new(text.clone(), &self.stemmer));
-        self.ids.insert(text, id);
+        self.words.push(Word::new(text.to_string(), &self.stemmer));
+        self.ids.insert(text.to_string(), id);
         id
     }
 
     /// A keyword phrase; `None` when it has no meaningful word (only stop words or
     /// nothing), since such a keyword would match every message.
     fn phrase(&mut self, text: &str, weight: f64, negative: bool, keyword: bool) -> Option<Phrase> {
-        let list = words(&normalize(text));
+        // Lower-case ASCII letters and digits are their own normalised form.
+        let normalised = if text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            Cow::Borrowed(text)
+        } else {
+            Cow::Owned(normalize(text))
+        };
+        let list: Vec<Cow<'_, str>> = word_iter(&normalised).collect();
         if list.is_empty() || !list.iter().any(|w| is_meaningful(w)) {
             return None;
         }
         Some(Phrase {
-            words: list.into_iter().map(|w| self.id(w)).collect(),
+            words: list.iter().map(|w| self.id(w)).collect(),
             from_title: false,
             content: false,
             // Set once every response is known (it depends on word rarity).
@@ -570,8 +593,9 @@ impl GuichetIndex {
                             ..p
                         }),
                 );
-                let mut seen = HashSet::new();
-                for word in words(&normalize(title)) {
+                let mut seen: FastSet<Cow<'_, str>> = FastSet::default();
+                let title_text = normalize(title);
+                for word in word_iter(&title_text) {
                     if word.chars().count() > 4 && is_meaningful(&word) && seen.insert(word.clone())
                     {
                         // Many bases rely on titles only: there, title words are the keywords.
@@ -585,7 +609,8 @@ impl GuichetIndex {
                         );
                     }
                 }
-                for word in words(&normalize(&content)) {
+                let content_text = normalize(&content);
+                for word in word_iter(&content_text) {
                     if word.chars().count() >= 5
                         && is_meaningful(&word)
                         && seen.insert(word.clone())
@@ -606,7 +631,7 @@ impl GuichetIndex {
         let total = responses.len().max(1) as f64;
         let mut frequency: FastMap<&str, usize> = FastMap::default();
         for response in &responses {
-            let stems: HashSet<&str> = response
+            let stems: FastSet<&str> = response
                 .phrases
                 .iter()
                 .filter(|p| !p.negative)
@@ -822,6 +847,47 @@ mod tests {
             assert_eq!(normalize(input), expected, "{input}");
         }
         assert_eq!(words("l'annee scolaire"), vec!["l", "annee", "scolaire"]);
+    }
+
+    /// `normalize` as first written: NFKD of the whole text, then folding, then spaces.
+    fn reference_normalize(text: &str) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        let mut folded = String::new();
+        for c in text.nfkd() {
+            if unicode_normalization::char::is_combining_mark(c) {
+                continue;
+            }
+            match c {
+                'œ' | 'Œ' => folded.push_str("oe"),
+                'æ' | 'Æ' => folded.push_str("ae"),
+                'ß' => folded.push_str("ss"),
+                '\'' | '’' | '‘' | '`' | '´' | 'ʼ' => folded.push('\''),
+                c if c.is_alphanumeric() => folded.extend(c.to_lowercase()),
+                _ => folded.push(' '),
+            }
+        }
+        folded.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn normalisation_equals_whole_text_nfkd() {
+        // Letters, digits, separators, precomposed and decomposed accents, ligatures,
+        // compatibility forms, stacked combining marks, capitals that lower-case to marks.
+        let pool: Vec<char> =
+            "aZé9 \t'’-.,«»ÉÈçÇœŒæßﬁ①²ＡｂİĲǅ\u{301}\u{327}\u{308}\u{31b}\u{323}ᾈΣ東ñÑ"
+                .chars()
+                .collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 12) as usize;
+            let text: String = (0..len)
+                .map(|i| pool[((state >> (i * 5)) % pool.len() as u64) as usize])
+                .collect();
+            assert_eq!(normalize(&text), reference_normalize(&text), "{text:?}");
+        }
     }
 
     fn index(entries: &[(&str, &[&str])]) -> GuichetIndex {
