@@ -626,6 +626,70 @@ impl ContentVector {
 trait TokenSink {
     /// `vec[token] = (vec[token] || 0) + weight`.
     fn add(&mut self, token: &[u16], weight: f64);
+
+    /// Every token of one word of at least [`MIN_TOKEN_WORD_LEN`] units, in emission order,
+    /// with the title bonus when `title` holds the token. A sink that sees the same words
+    /// many times may remember each word's tokens instead.
+    fn add_word(&mut self, word: &[u16], title: Option<&TitlePieces<'_>>) {
+        add_word_tokens(self, word, title);
+    }
+}
+
+/// [`TokenSink::add_word`] token by token.
+fn add_word_tokens<S: TokenSink + ?Sized>(
+    sink: &mut S,
+    word: &[u16],
+    title: Option<&TitlePieces<'_>>,
+) {
+    word_tokens(word, |start, len, weight, whole| {
+        let token = &word[start..start + len];
+        let in_title = title.is_some_and(|t| t.contains(token));
+        sink.add(token, with_title_bonus(weight, whole, in_title));
+    });
+}
+
+/// §6.1: the tokens of a word (the whole word, then its sub-tokens by length and position,
+/// less the ignored ones), as (start, length, weight before the title bonus, whole word).
+fn word_tokens(word: &[u16], mut emit: impl FnMut(usize, usize, f64, bool)) {
+    let word_len = word.len();
+    let mut whole = token_base_weight(word_len) + TOKEN_START_BONUS;
+    whole += TOKEN_LENGTH_BONUS;
+    emit(0, word_len, whole, true);
+    for token_len in SUB_TOKEN_LENGTHS {
+        if word_len < token_len {
+            continue;
+        }
+        for (start, token) in word.windows(token_len).enumerate() {
+            // Choice where MATCHING.md is silent: the list also filters the 5- or 6-unit
+            // "sub-token" that is the whole word (the whole-word token above is kept).
+            if is_ignored_sub_token(token) {
+                continue;
+            }
+            let mut weight = token_base_weight(token_len);
+            if start == 0 {
+                weight += TOKEN_START_BONUS;
+            }
+            weight += match word_len - token_len {
+                0 => TOKEN_LENGTH_BONUS,
+                difference => TOKEN_LENGTH_BONUS / difference as f64,
+            };
+            emit(start, token_len, weight, false);
+        }
+    }
+}
+
+/// A token's weight from [`word_tokens`]' with the title bonus, added last as ChatMD does;
+/// a whole word then weighs at least [`WHOLE_WORD_MIN_WEIGHT`].
+fn with_title_bonus(weight: f64, whole: bool, in_title: bool) -> f64 {
+    let mut weight = weight;
+    if in_title {
+        weight += TITLE_BONUS;
+    }
+    if whole {
+        weight.max(WHOLE_WORD_MIN_WEIGHT)
+    } else {
+        weight
+    }
 }
 
 #[derive(Default)]
@@ -756,6 +820,14 @@ impl<'a> TitlePieces<'a> {
         Self { units, packed }
     }
 
+    /// Whether the title can hold any token of `word`: every token has 5 units or more,
+    /// so it starts with a 5-unit window of the word, which the title would hold too.
+    fn may_hold_tokens_of(&self, word: &[u16]) -> bool {
+        const _: () = assert!(MIN_TOKEN_WORD_LEN == SUB_TOKEN_LENGTHS[0]);
+        word.windows(SUB_TOKEN_LENGTHS[0])
+            .any(|window| pack_units(window).is_some_and(|key| self.packed.contains(&key)))
+    }
+
     /// `title.includes(token)`.
     fn contains(&self, token: &[u16]) -> bool {
         if SUB_TOKEN_LENGTHS.contains(&token.len())
@@ -788,42 +860,10 @@ fn tokenize_into(builder: &mut impl TokenSink, text: &str, title: Option<&[u16]>
         units.extend_from_slice(c.encode_utf16(&mut buffer));
     }
     let title = title.map(TitlePieces::new);
-    let in_title = |token: &[u16]| title.as_ref().is_some_and(|t| t.contains(token));
     // Splitting on `\s|'` leaves no white space to trim in the pieces.
     for word in units.split(|&unit| unit == u16::from(b'\'') || is_js_whitespace_unit(unit)) {
-        let word_len = word.len();
-        if word_len < MIN_TOKEN_WORD_LEN {
-            continue;
-        }
-        let mut whole = token_base_weight(word_len) + TOKEN_START_BONUS;
-        whole += TOKEN_LENGTH_BONUS;
-        if in_title(word) {
-            whole += TITLE_BONUS;
-        }
-        builder.add(word, whole.max(WHOLE_WORD_MIN_WEIGHT));
-        for token_len in SUB_TOKEN_LENGTHS {
-            if word_len < token_len {
-                continue;
-            }
-            for (start, token) in word.windows(token_len).enumerate() {
-                // Choice where MATCHING.md is silent: the list also filters the 5- or 6-unit
-                // "sub-token" that is the whole word (the whole-word token above is kept).
-                if is_ignored_sub_token(token) {
-                    continue;
-                }
-                let mut weight = token_base_weight(token_len);
-                if start == 0 {
-                    weight += TOKEN_START_BONUS;
-                }
-                weight += match word_len - token_len {
-                    0 => TOKEN_LENGTH_BONUS,
-                    difference => TOKEN_LENGTH_BONUS / difference as f64,
-                };
-                if in_title(token) {
-                    weight += TITLE_BONUS;
-                }
-                builder.add(token, weight);
-            }
+        if word.len() >= MIN_TOKEN_WORD_LEN {
+            builder.add_word(word, title.as_ref());
         }
     }
 }
@@ -1174,7 +1214,10 @@ fn tokenize_response(sink: &mut impl TokenSink, title: &str, content_lines: &[im
         }
         content.push_str(line.as_ref());
     }
-    let text = format!("{title} {}", content.to_lowercase());
+    // ChatMD lower-cases the content here and the whole text again in `tokenize`; once is
+    // the same (lower-casing is idempotent, see the test `lower_casing_is_idempotent`, and
+    // the space keeps the title out of any final-sigma context).
+    let text = format!("{title} {content}");
     let title_lower = utf16(&title.to_lowercase());
     tokenize_into(sink, &text, Some(&title_lower));
 }
@@ -1261,6 +1304,19 @@ pub fn best_of(scores: impl IntoIterator<Item = (usize, f64)>) -> Option<(usize,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lower_casing_is_idempotent() {
+        // Char by char over all of Unicode; the one contextual rule (final sigma) concerns
+        // 'Σ', which no lower-cased text contains.
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let once = c.to_lowercase().to_string();
+            assert_eq!(once.to_lowercase(), once, "{c:?}");
+            assert!(!once.contains('Σ'));
+        }
+        let text = "ΟΔΥΣΣΕΥΣ ΣΑΣ. İstanbul ǅemal";
+        assert_eq!(text.to_lowercase().to_lowercase(), text.to_lowercase());
+    }
 
     fn units(s: &str) -> Vec<u16> {
         utf16(s)

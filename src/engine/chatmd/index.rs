@@ -49,9 +49,10 @@ use super::hash::{FastMap, FastSet, hash_words};
 use super::{
     Candidates, FuzzyReach, KeywordScore, MAX_PACKED_UNITS, MIN_COMMON_RUN, MIN_FUZZY_INPUT_LEN,
     MIN_FUZZY_KEYWORD_LEN, NGRAM_BOOST, POSITION_DECAY, PreparedInput, PreparedKeyword, ScoreMode,
-    Token, TokenSink, WORD_LENGTH_FACTOR, array_index, best_of, combine_scores,
-    content_score_from_dot, finish_score, in_key_order, keyword_list_entries, keyword_score_with,
-    normalize, pack_units, tokenize_response, within_edits,
+    TitlePieces, Token, TokenSink, WORD_LENGTH_FACTOR, add_word_tokens, array_index, best_of,
+    combine_scores, content_score_from_dot, finish_score, in_key_order, keyword_list_entries,
+    keyword_score_with, normalize, pack_units, tokenize_response, with_title_bonus, within_edits,
+    word_tokens,
 };
 
 /// Ceilings are sums of a few dozen terms under 10⁴, computed in another order than the
@@ -301,11 +302,69 @@ struct ContentBuilder {
     current_response: u32,
     /// (token, response, weight) of every response added, responses in order.
     postings: Vec<(u32, u32, f64)>,
+    /// Each distinct word's tokens, as [`word_tokens`] gives them, with their ids: a base
+    /// repeats its words thousands of times, and a word's tokens never change.
+    words: FastMap<Box<[u16]>, Box<[WordToken]>>,
+}
+
+/// One token of a remembered word.
+#[derive(Debug, Clone, Copy)]
+struct WordToken {
+    id: u32,
+    /// Weight before the title bonus.
+    weight: f64,
+    start: u8,
+    len: u8,
+    whole: bool,
 }
 
 impl TokenSink for ContentBuilder {
     fn add(&mut self, token: &[u16], weight: f64) {
         let id = self.intern(token);
+        self.add_id(id, weight);
+    }
+
+    fn add_word(&mut self, word: &[u16], title: Option<&TitlePieces<'_>>) {
+        if word.len() > usize::from(u8::MAX) {
+            // Offsets would not fit in a `WordToken`; such words are rare.
+            return add_word_tokens(self, word, title);
+        }
+        // Out of `self` while its tokens are added, which needs `self` mutably.
+        let mut words = std::mem::take(&mut self.words);
+        if !words.contains_key(word) {
+            let mut tokens = Vec::new();
+            word_tokens(word, |start, len, weight, whole| {
+                tokens.push(WordToken {
+                    id: self.intern(&word[start..start + len]),
+                    weight,
+                    start: u8::try_from(start).unwrap_or(u8::MAX),
+                    len: u8::try_from(len).unwrap_or(u8::MAX),
+                    whole,
+                });
+            });
+            words.insert(word.into(), tokens.into());
+        }
+        let tokens = words.get(word).map(|tokens| &**tokens).unwrap_or_default();
+        // Most words share nothing with the title: one check spares one per token.
+        let title = title.filter(|t| t.may_hold_tokens_of(word));
+        for token in tokens.iter() {
+            let in_title = title.is_some_and(|t| {
+                let start = usize::from(token.start);
+                word.get(start..start + usize::from(token.len))
+                    .is_some_and(|units| t.contains(units))
+            });
+            self.add_id(
+                token.id,
+                with_title_bonus(token.weight, token.whole, in_title),
+            );
+        }
+        self.words = words;
+    }
+}
+
+impl ContentBuilder {
+    /// Adds `weight` to token `id` of the response being added.
+    fn add_id(&mut self, id: u32, weight: f64) {
         let Some(slot) = self.slots.get_mut(id as usize) else {
             return;
         };
@@ -321,9 +380,7 @@ impl TokenSink for ContentBuilder {
             self.current.push((id, weight));
         }
     }
-}
 
-impl ContentBuilder {
     fn intern(&mut self, token: &[u16]) -> u32 {
         let next = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
         let id = match pack_units(token) {
