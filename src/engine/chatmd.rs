@@ -124,8 +124,9 @@ fn js_trim(s: &str) -> &str {
 }
 
 /// ChatMD's fixed accent map (`removeAccents`): 15 letters and their upper-case forms, nothing
-/// else (`á ñ æ œ` and decomposed accents are left alone).
-fn map_accent(c: char) -> char {
+/// else (`á ñ æ œ` and decomposed accents are left alone). `normalizeText` in expressions
+/// applies the same table, so [`super::eval`] calls this one rather than keep a copy.
+pub(crate) fn map_accent(c: char) -> char {
     match c {
         'à' | 'â' => 'a',
         'é' | 'è' | 'ê' | 'ë' => 'e',
