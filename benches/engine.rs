@@ -7,36 +7,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benchmark set-up fails loudly
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use guichet::engine::{Conversation, Engine, Input, MatchingMode, Rng, Scoring};
-use guichet::strings::Strings;
 
+#[path = "support/engines.rs"]
+mod engines;
 #[path = "support/generate.rs"]
 mod generate;
 
-/// Matching modes to measure; a new mode is one more entry.
-const MODES: &[(&str, MatchingMode)] = &[
-    ("chatmd", MatchingMode::Chatmd),
-    ("guichet", MatchingMode::Guichet),
-];
-
-/// Base sizes of issue 9.
-const SIZES: &[usize] = &[50, 500, 2_000, 10_000];
-
-/// The exhaustive reference grows linearly; beyond this it only slows the run down.
-const EXHAUSTIVE_UP_TO: usize = 2_000;
+use engines::{EXHAUSTIVE_UP_TO, MODES, SIZES, engine_for};
 
 /// Distinct queries cycled through by each benchmark.
 const QUERIES: usize = 500;
-
-fn engine_for(text: &str, mode: MatchingMode, scoring: Scoring) -> Engine {
-    let checked = guichet::kb::parse_str("generated.md", text);
-    let kb = checked.kb.expect("bases parse");
-    Engine::with_scoring(Arc::new(kb), mode, Strings::default(), scoring)
-}
 
 fn bench_queries(c: &mut Criterion, label: &str, engine: &Engine, queries: &[String]) {
     let mut rng = Rng::seeded(1);

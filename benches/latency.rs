@@ -11,31 +11,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benchmark set-up fails loudly
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use guichet::engine::{Conversation, Engine, Input, MatchingMode, Reply, Rng, Scoring};
-use guichet::strings::Strings;
+use guichet::engine::{Conversation, Engine, Input, Reply, Rng, Scoring};
 
+#[path = "support/engines.rs"]
+mod engines;
 #[path = "support/generate.rs"]
 mod generate;
 
-/// Matching modes to measure; a new mode is one more entry.
-const MODES: &[(&str, MatchingMode)] = &[
-    ("chatmd", MatchingMode::Chatmd),
-    ("guichet", MatchingMode::Guichet),
-];
-const SIZES: &[usize] = &[50, 500, 2_000, 10_000];
-const EXHAUSTIVE_UP_TO: usize = 2_000;
+use engines::{EXHAUSTIVE_UP_TO, MODES, SIZES, engine_for};
+
 const QUERIES: usize = 2_000;
 const RUNS: usize = 3;
-
-fn engine_for(text: &str, mode: MatchingMode, scoring: Scoring) -> Engine {
-    let kb = guichet::kb::parse_str("generated.md", text)
-        .kb
-        .expect("generated bases parse");
-    Engine::with_scoring(Arc::new(kb), mode, Strings::default(), scoring)
-}
 
 struct Timings {
     replies: Vec<Reply>,

@@ -200,13 +200,7 @@ impl Engine {
             let best = best.score;
             return self.suggest(conversation, &suggestions, best);
         }
-        let (message, shown) = self.fallback_message(conversation, rng);
-        Reply {
-            messages: vec![message],
-            answer: Answer::Fallback { shown },
-            path: AnswerPath::Fallback,
-            score: 0.0,
-        }
+        self.fallback_reply(conversation, rng)
     }
 
     /// Would this response show nothing (no text, no choice) to this user now?

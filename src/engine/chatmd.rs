@@ -28,6 +28,9 @@ use std::sync::OnceLock;
 
 use hash::{FastMap, FastSet};
 
+// JavaScript's white-space set (`trim`, `\s`); one definition, shared with the expression parser.
+use crate::kb::expr::is_js_whitespace;
+
 pub use index::{IndexedResponses, Section};
 
 // §5 and §7 constants (`computeKeywordScore.mjs`, `computeResponseScore.mjs`, `nlp.mjs`).
@@ -96,23 +99,6 @@ const FRENCH_BAD_WORDS: &str = include_str!("../../data/badwords-fr.txt");
 // §2 Normalisation
 // ---------------------------------------------------------------------------------------------
 
-/// JavaScript's `WhiteSpace` and `LineTerminator` sets, used by `String.prototype.trim` and by
-/// `\s` in regular expressions. Unlike Rust's `char::is_whitespace` it includes U+FEFF and
-/// excludes U+0085.
-fn is_js_whitespace(c: char) -> bool {
-    matches!(
-        c,
-        '\u{9}' | '\u{A}' | '\u{B}' | '\u{C}' | '\u{D}' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
-            ..='\u{200A}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{202F}'
-                | '\u{205F}'
-                | '\u{3000}'
-                | '\u{FEFF}'
-    )
-}
-
 /// [`is_js_whitespace`] for one UTF-16 unit (all white-space characters are in the BMP).
 fn is_js_whitespace_unit(unit: u16) -> bool {
     char::from_u32(u32::from(unit)).is_some_and(is_js_whitespace)
@@ -124,8 +110,9 @@ fn js_trim(s: &str) -> &str {
 }
 
 /// ChatMD's fixed accent map (`removeAccents`): 15 letters and their upper-case forms, nothing
-/// else (`á ñ æ œ` and decomposed accents are left alone).
-fn map_accent(c: char) -> char {
+/// else (`á ñ æ œ` and decomposed accents are left alone). `normalizeText` in expressions
+/// applies the same table, so [`super::eval`] calls this one rather than keep a copy.
+pub(crate) fn map_accent(c: char) -> char {
     match c {
         'à' | 'â' => 'a',
         'é' | 'è' | 'ê' | 'ë' => 'e',

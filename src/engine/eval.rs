@@ -11,6 +11,7 @@ use std::fmt;
 
 use thiserror::Error;
 
+use super::chatmd::map_accent;
 use crate::kb::expr::{BinaryOp, Expr, Function, MAX_AST_DEPTH, Method, UnaryOp, is_js_whitespace};
 
 /// Longest string (in UTF-16 code units, JavaScript's `length`) an expression may produce.
@@ -1132,28 +1133,6 @@ impl JsonParser<'_> {
 // ---------------------------------------------------------------------------------------------
 // ChatMD's text helpers
 
-/// The 15 French accented letters ChatMD's `removeAccents` handles, in both cases.
-/// `æ`, `œ` and other letters are left alone, as in ChatMD.
-fn remove_accent(c: char) -> char {
-    match c {
-        'à' | 'â' => 'a',
-        'é' | 'è' | 'ê' | 'ë' => 'e',
-        'î' | 'ï' => 'i',
-        'ô' | 'ö' => 'o',
-        'û' | 'ù' | 'ü' => 'u',
-        'ÿ' => 'y',
-        'ç' => 'c',
-        'À' | 'Â' => 'A',
-        'É' | 'È' | 'Ê' | 'Ë' => 'E',
-        'Î' | 'Ï' => 'I',
-        'Ô' | 'Ö' => 'O',
-        'Û' | 'Ù' | 'Ü' => 'U',
-        'Ÿ' => 'Y',
-        'Ç' => 'C',
-        other => other,
-    }
-}
-
 /// ChatMD's `normalizeText`: lower case, French accents removed, trimmed.
 pub fn normalize_text(s: &str) -> String {
     normalize_text_with(s, false)
@@ -1165,7 +1144,7 @@ fn normalize_text_with(s: &str, keep_case: bool) -> String {
     } else {
         s.to_lowercase()
     };
-    let stripped: String = cased.chars().map(remove_accent).collect();
+    let stripped: String = cased.chars().map(map_accent).collect();
     js_trim(&stripped).to_owned()
 }
 

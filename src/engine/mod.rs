@@ -672,15 +672,19 @@ impl Engine {
                 path: AnswerPath::Keywords,
                 score,
             },
-            None => {
-                let (message, shown) = self.fallback_message(conversation, rng);
-                Reply {
-                    messages: vec![message],
-                    answer: Answer::Fallback { shown },
-                    path: AnswerPath::Fallback,
-                    score: 0.0,
-                }
-            }
+            None => self.fallback_reply(conversation, rng),
+        }
+    }
+
+    /// The reply when nothing matched, in either matching mode: only the fallback message
+    /// (see [`Self::fallback_message`]), with no score.
+    fn fallback_reply(&self, conversation: &mut Conversation, rng: &mut Rng) -> Reply {
+        let (message, shown) = self.fallback_message(conversation, rng);
+        Reply {
+            messages: vec![message],
+            answer: Answer::Fallback { shown },
+            path: AnswerPath::Fallback,
+            score: 0.0,
         }
     }
 

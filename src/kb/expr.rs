@@ -245,8 +245,9 @@ pub fn is_variable_name_char(c: char) -> bool {
     c.is_alphabetic() || c.is_ascii_digit() || c == '_'
 }
 
-/// ECMAScript `WhiteSpace` or `LineTerminator` (what `trim()` and `Number(" 1 ")` skip, and what
-/// separates tokens). Differs from `char::is_whitespace`: includes U+FEFF, excludes U+0085.
+/// ECMAScript `WhiteSpace` or `LineTerminator` (what `trim()` and `Number(" 1 ")` skip, what
+/// `\s` matches, and what separates tokens). Differs from `char::is_whitespace`: includes
+/// U+FEFF, excludes U+0085. The one definition: `engine::eval` and the ChatMD matcher use it too.
 pub(crate) fn is_js_whitespace(c: char) -> bool {
     matches!(
         c,

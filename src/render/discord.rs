@@ -1,10 +1,10 @@
 //! Discord rendering of a reply: Discord's Markdown dialect, cut into messages that fit its
 //! 2,000-character limit.
 
-use super::plain::{inline_text, list_lines};
+use super::plain::{list_lines, table_text_lines};
 use super::{
     Block, Inline, LinkTarget, Media, Style, TEXT_RULE, finish_lines, menu_label, prefix_lines,
-    table_lines, text_is_url, url_scheme,
+    text_is_url, url_scheme,
 };
 
 /// Longest message content Discord accepts. serenity counts Unicode scalar values
@@ -77,12 +77,7 @@ fn block_lines(block: &Block, in_quote: bool) -> Vec<String> {
         Block::Rule => vec![TEXT_RULE.to_owned()],
         Block::Table { head, rows } => {
             // Discord has no tables: aligned text in a code block keeps the columns.
-            let head: Vec<String> = head.iter().map(|cell| inline_text(cell)).collect();
-            let rows: Vec<Vec<String>> = rows
-                .iter()
-                .map(|row| row.iter().map(|cell| inline_text(cell)).collect())
-                .collect();
-            code_block("", table_lines(&head, &rows))
+            code_block("", table_text_lines(head, rows))
         }
         Block::Admonition(admonition) => {
             let context = Context {

@@ -64,14 +64,7 @@ fn block_lines(block: &Block) -> Vec<String> {
         Block::List { start, items } => list_lines(*start, items, |item| blocks_lines(item, false)),
         Block::Code { text, .. } => text.lines().map(|line| format!("    {line}")).collect(),
         Block::Rule => vec![TEXT_RULE.to_owned()],
-        Block::Table { head, rows } => {
-            let head: Vec<String> = head.iter().map(|cell| inline_text(cell)).collect();
-            let rows: Vec<Vec<String>> = rows
-                .iter()
-                .map(|row| row.iter().map(|cell| inline_text(cell)).collect())
-                .collect();
-            table_lines(&head, &rows)
-        }
+        Block::Table { head, rows } => table_text_lines(head, rows),
         Block::Admonition(admonition) => {
             let title = inline_text(&admonition.title).replace('\n', " ");
             let header = if title.is_empty() {
@@ -123,6 +116,17 @@ fn split(text: &str) -> Vec<String> {
     text.split('\n')
         .map(|line| line.trim_start().to_owned())
         .collect()
+}
+
+/// A table as aligned pipe rows of plain-text cells. Discord, which has no tables, shows the
+/// same rows in a code block, so both renderers build them here.
+pub(crate) fn table_text_lines(head: &[Vec<Inline>], rows: &[Vec<Vec<Inline>>]) -> Vec<String> {
+    let head: Vec<String> = head.iter().map(|cell| inline_text(cell)).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| inline_text(cell)).collect())
+        .collect();
+    table_lines(&head, &rows)
 }
 
 /// Inline content as text: links as `text (url)`, media as `[image: alt] url`.
