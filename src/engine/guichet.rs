@@ -188,11 +188,38 @@ struct Phrase {
 
 /// Edit distance on chars, giving up past `budget` (returns `budget + 1`).
 fn bounded_distance(a: &[char], b: &[char], budget: usize) -> usize {
+    /// Rows up to this long live on the stack: words are short, and this runs for every
+    /// candidate pair of every message.
+    const STACK_ROW: usize = 48;
     if a.len().abs_diff(b.len()) > budget {
         return budget + 1;
     }
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
+    if b.len() < STACK_ROW {
+        let (mut previous, mut current) = ([0; STACK_ROW], [0; STACK_ROW]);
+        let row = b.len() + 1;
+        distance_rows(a, b, budget, &mut previous[..row], &mut current[..row])
+    } else {
+        distance_rows(
+            a,
+            b,
+            budget,
+            &mut vec![0; b.len() + 1],
+            &mut vec![0; b.len() + 1],
+        )
+    }
+}
+
+/// [`bounded_distance`]'s dynamic programme over two rows of `b.len() + 1` cells.
+fn distance_rows<'r>(
+    a: &[char],
+    b: &[char],
+    budget: usize,
+    mut previous: &'r mut [usize],
+    mut current: &'r mut [usize],
+) -> usize {
+    for (j, cell) in previous.iter_mut().enumerate() {
+        *cell = j;
+    }
     for (i, ca) in a.iter().enumerate() {
         current[0] = i + 1;
         let mut row_min = current[0];
@@ -238,41 +265,39 @@ fn word_match(keyword: &Word, word: &Word, last: bool) -> Option<Evidence> {
     None
 }
 
-impl Phrase {
-    /// The best way this phrase occurs in the message (consecutive words), and where.
-    /// `matches(word, position, last)` is [`word_match`] of the phrase's word `word` (an id)
-    /// against the message word at `position`, `last` for the phrase's last word.
-    fn find(
-        &self,
-        message_len: usize,
-        matches: impl Fn(u32, usize, bool) -> Option<Evidence>,
-    ) -> Option<(Evidence, usize)> {
-        let n = self.words.len();
-        if n == 0 || message_len < n {
-            return None;
-        }
-        let mut best: Option<(Evidence, usize)> = None;
-        for start in 0..=message_len - n {
-            let mut evidence = Evidence::Exact;
-            let mut ok = true;
-            for (i, &keyword) in self.words.iter().enumerate() {
-                match matches(keyword, start + i, i + 1 == n) {
-                    Some(e) => evidence = evidence.min(e),
-                    None => {
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            if ok && best.is_none_or(|(e, _)| evidence > e) {
-                best = Some((evidence, start));
-                if evidence == Evidence::Exact {
+/// The best way a phrase of these words occurs in the message (consecutive words), and
+/// where. `matches(word, position, last)` is [`word_match`] of the phrase's word `word` (an
+/// id) against the message word at `position`, `last` for the phrase's last word.
+fn find(
+    words: &[u32],
+    message_len: usize,
+    matches: impl Fn(u32, usize, bool) -> Option<Evidence>,
+) -> Option<(Evidence, usize)> {
+    let n = words.len();
+    if n == 0 || message_len < n {
+        return None;
+    }
+    let mut best: Option<(Evidence, usize)> = None;
+    for start in 0..=message_len - n {
+        let mut evidence = Evidence::Exact;
+        let mut ok = true;
+        for (i, &keyword) in words.iter().enumerate() {
+            match matches(keyword, start + i, i + 1 == n) {
+                Some(e) => evidence = evidence.min(e),
+                None => {
+                    ok = false;
                     break;
                 }
             }
         }
-        best
+        if ok && best.is_none_or(|(e, _)| evidence > e) {
+            best = Some((evidence, start));
+            if evidence == Evidence::Exact {
+                break;
+            }
+        }
     }
+    best
 }
 
 /// A response prepared for guichet matching.
@@ -463,13 +488,54 @@ impl Vocabulary {
     }
 }
 
+/// Which message words the phrases found explain. Most messages have at most 64 words: a
+/// bit set on the stack then spares an allocation per scored response.
+enum Covered {
+    Small(u64),
+    Large(Vec<bool>),
+}
+
+impl Covered {
+    fn new(words: usize) -> Self {
+        if words <= 64 {
+            Covered::Small(0)
+        } else {
+            Covered::Large(vec![false; words])
+        }
+    }
+
+    /// Marks `len` words from `start` (within the message).
+    fn set(&mut self, start: usize, len: usize) {
+        match self {
+            Covered::Small(bits) => {
+                for i in start..(start + len).min(64) {
+                    *bits |= 1 << i;
+                }
+            }
+            Covered::Large(flags) => {
+                for flag in flags.iter_mut().skip(start).take(len) {
+                    *flag = true;
+                }
+            }
+        }
+    }
+
+    fn get(&self, i: usize) -> bool {
+        match self {
+            Covered::Small(bits) => i < 64 && bits & (1 << i) != 0,
+            Covered::Large(flags) => flags.get(i).copied().unwrap_or(false),
+        }
+    }
+}
+
 /// Everything guichet matching prepares once per knowledge base.
 pub struct GuichetIndex {
     stemmer: Stemmer,
     vocabulary: Vocabulary,
     responses: Vec<GuichetResponse>,
-    /// For each base word, the phrases it starts, as (response, phrase), in order.
-    starts: Vec<Vec<(u32, u32)>>,
+    /// For each base word, the phrases it starts, as `response << 32 | phrase` (one integer
+    /// that sorts as the pair would), in order.
+    starts: Vec<Vec<u64>>,
     /// Rarity of each stem found in the base's keywords and titles.
     rarity: FastMap<String, f64>,
     /// The rarity of a word the base never uses: the highest there is.
@@ -646,7 +712,7 @@ impl GuichetIndex {
             .map(|(stem, df)| (stem.to_string(), (1.0 + total / df.max(1) as f64).ln()))
             .collect();
         let unknown_rarity = (1.0 + total).ln();
-        let mut starts: Vec<Vec<(u32, u32)>> = vec![Vec::new(); words.len()];
+        let mut starts: Vec<Vec<u64>> = vec![Vec::new(); words.len()];
         for (r, response) in responses.iter_mut().enumerate() {
             for (p, phrase) in response.phrases.iter_mut().enumerate() {
                 phrase.specificity = phrase
@@ -660,7 +726,7 @@ impl GuichetIndex {
                     })
                     .sum();
                 if let Some(&first) = phrase.words.first() {
-                    starts[first as usize].push((r as u32, p as u32));
+                    starts[first as usize].push((r as u64) << 32 | p as u64);
                 }
             }
         }
@@ -711,22 +777,22 @@ impl GuichetIndex {
     }
 
     /// Scores one response from the phrases of it that may occur (`phrases`, in order; the
-    /// others do not occur), `matches` telling how a base word matches a message word.
+    /// others do not occur), `find` telling where and how a phrase occurs.
     fn score_response(
         &self,
         response: &GuichetResponse,
         phrases: impl IntoIterator<Item = usize>,
         message: &Message,
-        matches: &impl Fn(u32, usize, bool) -> Option<Evidence>,
+        find: &impl Fn(&Phrase) -> Option<(Evidence, usize)>,
     ) -> Scored {
         let mut scored = Scored::NOTHING;
         if message.meaningful.is_empty() {
             return scored;
         }
-        let mut covered = vec![false; message.words.len()];
+        let mut covered = Covered::new(message.words.len());
         for p in phrases {
             let phrase = &response.phrases[p];
-            let Some((found, start)) = phrase.find(message.words.len(), matches) else {
+            let Some((found, start)) = find(phrase) else {
                 continue;
             };
             let strength = match found {
@@ -748,14 +814,12 @@ impl GuichetIndex {
             scored.evidence = scored.evidence.max(Some(found));
             scored.keyword |= phrase.keyword && found == Evidence::Exact;
             scored.about |= phrase.from_title && found == Evidence::Exact;
-            for flag in covered.iter_mut().skip(start).take(phrase.words.len()) {
-                *flag = true;
-            }
+            covered.set(start, phrase.words.len());
         }
         let explained: f64 = message
             .meaningful
             .iter()
-            .filter(|&&i| covered[i])
+            .filter(|&&i| covered.get(i))
             .map(|&i| message.weights[i])
             // From +0.0: an empty `sum()` of floats is -0.0, and a response that explains
             // nothing must score exactly `Scored::NOTHING`.
@@ -777,10 +841,11 @@ impl GuichetIndex {
         let matches = |id: u32, at: usize, last: bool| {
             word_match(&words[id as usize], &message.words[at], last)
         };
+        let find = |phrase: &Phrase| find(&phrase.words, message.words.len(), matches);
         self.responses
             .iter()
             .map(|response| {
-                self.score_response(response, 0..response.phrases.len(), &message, &matches)
+                self.score_response(response, 0..response.phrases.len(), &message, &find)
             })
             .collect()
     }
@@ -797,7 +862,7 @@ impl GuichetIndex {
         // For each message word, every base word that matches it.
         let mut table: Vec<Vec<(u32, [Option<Evidence>; 2])>> =
             Vec::with_capacity(message.words.len());
-        let mut phrases: Vec<(u32, u32)> = Vec::new();
+        let mut phrases: Vec<u64> = Vec::new();
         for word in &message.words {
             let mut found = Vec::new();
             self.vocabulary.matches(word, &mut found);
@@ -814,15 +879,31 @@ impl GuichetIndex {
             let i = row.binary_search_by_key(&id, |&(id, _)| id).ok()?;
             row[i].1[usize::from(last)]
         };
+        // Most phrases are one word (title words, content words), and where a one-word
+        // phrase occurs depends only on its word: found once per matched word.
+        let mut single: FastMap<u32, Option<(Evidence, usize)>> = FastMap::default();
+        for row in &table {
+            for &(id, _) in row {
+                single
+                    .entry(id)
+                    .or_insert_with(|| find(&[id], message.words.len(), matches));
+            }
+        }
+        let find = |phrase: &Phrase| match phrase.words.as_slice() {
+            [id] => single.get(id).copied().flatten(),
+            words => find(words, message.words.len(), matches),
+        };
         phrases
-            .chunk_by(|a, b| a.0 == b.0)
+            .chunk_by(|a, b| a >> 32 == b >> 32)
             .map(|group| {
-                let r = group[0].0 as usize;
+                let r = (group[0] >> 32) as usize;
                 let scored = self.score_response(
                     &self.responses[r],
-                    group.iter().map(|&(_, p)| p as usize),
+                    group
+                        .iter()
+                        .map(|&key| (key & u64::from(u32::MAX)) as usize),
                     &message,
-                    &matches,
+                    &find,
                 );
                 (r, scored)
             })
