@@ -400,6 +400,41 @@ impl ContentBuilder {
         id
     }
 
+    /// Takes in the tokens and postings of `later`, which was built from responses that
+    /// all come after this builder's: its tokens get this builder's ids (new ones for
+    /// tokens it alone has), its postings follow this builder's, so that every token's
+    /// postings stay in response order.
+    fn absorb(&mut self, later: ContentBuilder) {
+        let mut ids = vec![0u32; later.slots.len()];
+        let mut take = |this: &mut Self, id: u32, new: u32| {
+            if new as usize == this.slots.len() {
+                this.array_indexes
+                    .push(later.array_indexes.get(id as usize).copied().flatten());
+                this.slots.push((0, 0));
+            }
+            if let Some(slot) = ids.get_mut(id as usize) {
+                *slot = new;
+            }
+        };
+        for (key, id) in later.packed {
+            let next = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+            let new = *self.packed.entry(key).or_insert(next);
+            take(self, id, new);
+        }
+        for (key, id) in later.long {
+            let next = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+            let new = *self.long.entry(key).or_insert(next);
+            take(self, id, new);
+        }
+        self.postings.extend(
+            later
+                .postings
+                .into_iter()
+                .map(|(token, response, weight)| (ids[token as usize], response, weight)),
+        );
+        self.current_response = self.current_response.max(later.current_response);
+    }
+
     /// Tokenizes response `response` (§6.2) and returns its vector's norm.
     fn add_response(
         &mut self,
@@ -569,7 +604,12 @@ impl KeywordBuilder {
         id
     }
 
-    fn finish(self, content: Option<(ContentIndex, Vec<f64>)>) -> IndexedResponses {
+    /// The index, with the content side (and each response's norm) from `content`, which is
+    /// called only once the keyword side is done: it may wait for other threads.
+    fn finish(
+        self,
+        content: impl FnOnce() -> Option<(ContentIndex, Vec<f64>)>,
+    ) -> IndexedResponses {
         let mut texts: Vec<[u32; 2]> = Vec::new();
         let mut text_ids: FastMap<&[u16], usize> = FastMap::default();
         for (id, keyword) in self.keywords.iter().enumerate() {
@@ -639,6 +679,7 @@ impl KeywordBuilder {
         ngram_word_counts.dedup();
 
         let mut responses = self.responses;
+        let content = content();
         let content_search = content.is_some();
         let content = content.map(|(index, norms)| {
             for (response, norm) in responses.iter_mut().zip(norms) {
@@ -675,16 +716,19 @@ impl IndexedResponses {
     /// `rechercheContenu`. The keyword side and the content side are independent: with
     /// content search they are built on two threads.
     pub fn new(sections: &[Section<'_>], content_search: bool) -> Self {
-        let content_side = || {
+        /// Below this many responses the content side is built in one piece.
+        const SPLIT_FROM: usize = 16;
+        // The content of `sections[range]`, responses numbered from `range.start`.
+        let content_part = |range: std::ops::Range<usize>| {
             let mut builder = ContentBuilder::default();
-            let norms: Vec<f64> = sections
+            let norms: Vec<f64> = sections[range.clone()]
                 .iter()
-                .zip(0..)
+                .zip(range.start as u32..)
                 .map(|(section, response)| {
                     builder.add_response(response, section.title, &section.content_lines)
                 })
                 .collect();
-            (builder.finish(), norms)
+            (builder, norms)
         };
         let keyword_side = || {
             let mut builder = KeywordBuilder::default();
@@ -694,21 +738,40 @@ impl IndexedResponses {
             builder
         };
         if !content_search {
-            return keyword_side().finish(None);
+            return keyword_side().finish(|| None);
         }
+        // Tokenizing the content is most of the work: its two halves are built on two
+        // threads while this one builds the keyword side, then merged.
+        let middle = if sections.len() >= SPLIT_FROM {
+            sections.len() / 2
+        } else {
+            sections.len()
+        };
         std::thread::scope(|scope| {
-            let spawned = std::thread::Builder::new()
-                .name("index-content".into())
-                .spawn_scoped(scope, content_side);
-            let keywords = keyword_side();
-            let content = match spawned {
+            let spawn = |range: std::ops::Range<usize>| {
+                std::thread::Builder::new()
+                    .name("index-content".into())
+                    .spawn_scoped(scope, move || content_part(range))
+            };
+            let first = spawn(0..middle);
+            let second = (middle < sections.len()).then(|| spawn(middle..sections.len()));
+            let join = |spawned: std::io::Result<std::thread::ScopedJoinHandle<'_, _>>,
+                        range: std::ops::Range<usize>| match spawned {
                 Ok(thread) => thread
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                // No thread to be had: build the content side here.
-                Err(_) => content_side(),
+                // No thread to be had: build that part here.
+                Err(_) => content_part(range),
             };
-            keywords.finish(Some(content))
+            keyword_side().finish(|| {
+                let (mut builder, mut norms) = join(first, 0..middle);
+                if let Some(second) = second {
+                    let (later, later_norms) = join(second, middle..sections.len());
+                    builder.absorb(later);
+                    norms.extend(later_norms);
+                }
+                Some((builder.finish(), norms))
+            })
         })
     }
 
