@@ -263,6 +263,9 @@ fn within_edits(a: &[u16], b: &[u16], max: usize) -> bool {
     if a.len().abs_diff(b.len()) > max {
         return false;
     }
+    if !a.is_empty() && a.len() <= 64 {
+        return bit_parallel_distance(a, b) <= max;
+    }
     let over = max + 1;
     let width = 2 * max + 1;
     if width > BAND_CAPACITY {
@@ -304,6 +307,50 @@ fn within_edits(a: &[u16], b: &[u16], max: usize) -> bool {
     previous
         .get(b.len() + max - a.len())
         .is_some_and(|&distance| distance <= max)
+}
+
+/// `levenshtein(a, b)` for `a` of 1 to 64 units, one column of the distance table per unit
+/// of `b` held as bit vectors of vertical differences (Myers 1999, with Hyyrö's change for a
+/// global distance: the top row grows by one per column). This is the inner check of fuzzy
+/// matching, run for every candidate pair of every message.
+fn bit_parallel_distance(a: &[u16], b: &[u16]) -> usize {
+    // Positions of each distinct unit of `a`: few, so a short list (on the stack) beats a
+    // map.
+    let mut table = [(0u16, 0u64); 64];
+    let mut distinct = 0;
+    for (i, &unit) in a.iter().enumerate() {
+        match table[..distinct].iter_mut().find(|(u, _)| *u == unit) {
+            Some((_, mask)) => *mask |= 1 << i,
+            None => {
+                table[distinct] = (unit, 1 << i);
+                distinct += 1;
+            }
+        }
+    }
+    let masks = &table[..distinct];
+    let last = 1u64 << (a.len() - 1);
+    let (mut positive, mut negative) = (u64::MAX, 0u64);
+    let mut distance = a.len();
+    for unit in b {
+        let equal = masks
+            .iter()
+            .find(|(u, _)| u == unit)
+            .map_or(0, |&(_, mask)| mask);
+        let vertical = equal | negative;
+        let horizontal = (((equal & positive).wrapping_add(positive)) ^ positive) | equal;
+        let mut horizontal_positive = negative | !(horizontal | positive);
+        let mut horizontal_negative = positive & horizontal;
+        if horizontal_positive & last != 0 {
+            distance += 1;
+        } else if horizontal_negative & last != 0 {
+            distance -= 1;
+        }
+        horizontal_positive = (horizontal_positive << 1) | 1;
+        horizontal_negative <<= 1;
+        positive = horizontal_negative | !(vertical | horizontal_positive);
+        negative = horizontal_positive & vertical;
+    }
+    distance
 }
 
 /// §5.1 `hasLevenshteinDistanceLessThan(input, keyword, 3)`: for every window of as many
@@ -1485,6 +1532,38 @@ mod tests {
             for max in 0..4 {
                 assert_eq!(within_edits(&a, &b, max), distance <= max, "{a:?} {b:?}");
             }
+        }
+        // Long strings, on both sides of the 64 units the bit-parallel distance takes, and
+        // the distance itself.
+        for _ in 0..2000 {
+            let len = 50 + rng.below(20);
+            let a: Vec<u16> = (0..len).map(|_| 97 + rng.below(2) as u16).collect();
+            let mut b = a.clone();
+            for _ in 0..rng.below(4) {
+                let at = rng.below(b.len() + 1);
+                match rng.below(3) {
+                    0 => b.insert(at, 97 + rng.below(3) as u16),
+                    1 if at < b.len() => {
+                        b.remove(at);
+                    }
+                    _ if at < b.len() => b[at] = 99,
+                    _ => {}
+                }
+            }
+            let distance = levenshtein(&a, &b);
+            if a.len() <= 64 {
+                assert_eq!(bit_parallel_distance(&a, &b), distance, "{a:?} {b:?}");
+            }
+            for max in 0..4 {
+                assert_eq!(within_edits(&a, &b, max), distance <= max, "{a:?} {b:?}");
+            }
+        }
+        for (a, b) in [("a", ""), ("a", "b"), ("ab", "ba"), ("kitten", "sitting")] {
+            assert_eq!(
+                bit_parallel_distance(&units(a), &units(b)),
+                levenshtein(&units(a), &units(b)),
+                "{a:?} {b:?}"
+            );
         }
     }
 
