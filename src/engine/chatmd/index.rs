@@ -1085,10 +1085,12 @@ impl IndexedResponses {
                 }
             }
         }
-        let mut fuzzy: FastMap<u32, FuzzyEvidence> = FastMap::default();
         // §5: no fuzzy credit for inputs of 5 units or fewer.
         if units.len() <= MIN_FUZZY_INPUT_LEN {
-            return Evidence { found, fuzzy };
+            return Evidence {
+                found,
+                fuzzy: FastMap::default(),
+            };
         }
 
         // §5.2: a run of L > 4 common units starting at keyword position j is a run of
@@ -1110,6 +1112,10 @@ impl IndexedResponses {
                 }
             }
         }
+        // Sized once: a message can share seeds with hundreds of keywords, and growing the
+        // map step by step rehashes it each time.
+        let mut fuzzy: FastMap<u32, FuzzyEvidence> =
+            FastMap::with_capacity_and_hasher(matched.len(), Default::default());
         for id in matched {
             let (Some(keyword), Some(&(matches, first))) =
                 (self.keyword(id), seeds.get(id as usize))
