@@ -65,7 +65,7 @@ impl Engine {
     /// The responses a message may be about, scored, in document order: through the index,
     /// or by trying every response (the reference the index is tested against).
     fn guichet_scores(&self, index: &guichet::GuichetIndex, text: &str) -> Vec<(usize, Scored)> {
-        match self.scoring {
+        match self.scoring() {
             Scoring::Indexed => index.score(text),
             Scoring::Exhaustive => index.score_all(text).into_iter().enumerate().collect(),
         }

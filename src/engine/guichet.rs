@@ -10,7 +10,7 @@ use rust_stemmers::{Algorithm, Stemmer};
 
 use std::borrow::Cow;
 
-use super::chatmd::hash::{FastMap, FastSet, hash_words};
+use super::chatmd::hash::{FastMap, FastSet, KeyedLists, hash_words};
 use crate::kb::KnowledgeBase;
 
 /// A keyword token this long or longer also matches words it starts (`certif` finds
@@ -333,41 +333,6 @@ impl Scored {
     };
 }
 
-/// Postings from a 64-bit key to base word ids, packed: one table of ranges, one of ids.
-/// Keys are hashes; a collision only adds a candidate, which [`word_match`] then rejects.
-#[derive(Debug, Default)]
-struct Postings {
-    ranges: FastMap<u64, (u32, u32)>,
-    ids: Vec<u32>,
-}
-
-impl Postings {
-    fn new(mut pairs: Vec<(u64, u32)>) -> Self {
-        pairs.sort_unstable();
-        pairs.dedup();
-        let mut ranges = FastMap::default();
-        let mut ids = Vec::with_capacity(pairs.len());
-        let mut i = 0;
-        while i < pairs.len() {
-            let key = pairs[i].0;
-            let start = ids.len() as u32;
-            while i < pairs.len() && pairs[i].0 == key {
-                ids.push(pairs[i].1);
-                i += 1;
-            }
-            ranges.insert(key, (start, ids.len() as u32 - start));
-        }
-        Self { ranges, ids }
-    }
-
-    fn get(&self, key: u64) -> &[u32] {
-        match self.ranges.get(&key) {
-            Some(&(start, len)) => &self.ids[start as usize..(start + len) as usize],
-            None => &[],
-        }
-    }
-}
-
 /// Key of a word's text (tag 0), its stem (tag 1), or a part of it (tag 2, with the word's
 /// length in chars, the number of parts and the part's number).
 fn key(tag: u64, chars: impl IntoIterator<Item = char>) -> u64 {
@@ -391,27 +356,30 @@ fn part_span(len: usize, parts: usize, part: usize) -> (usize, usize) {
 /// the typo budget. For the typos: if two words are within `k` edits, splitting the base word
 /// into `k + 1` parts leaves one part untouched by the edits, found in the message word
 /// shifted by at most `k`; parts are indexed by (length, parts, part, text).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Vocabulary {
     words: Vec<Word>,
-    by_text: Postings,
-    by_stem: Postings,
-    by_part: Postings,
+    /// Keyed by hashes: a collision only adds a candidate, which [`word_match`] rejects.
+    by_text: KeyedLists<u64>,
+    by_stem: KeyedLists<u64>,
+    by_part: KeyedLists<u64>,
     /// Ids sorted by text, for the base words a message word starts.
     sorted: Vec<u32>,
 }
 
 impl Vocabulary {
     fn new(words: Vec<Word>) -> Self {
-        let mut text = Vec::with_capacity(words.len());
-        let mut stem = Vec::new();
-        let mut part = Vec::new();
+        let mut text: FastMap<u64, Vec<u32>> = FastMap::default();
+        let mut stem: FastMap<u64, Vec<u32>> = FastMap::default();
+        let mut part: FastMap<u64, Vec<u32>> = FastMap::default();
         for (id, word) in words.iter().enumerate() {
             let id = id as u32;
             let len = word.chars.len();
-            text.push((key(0, word.chars.iter().copied()), id));
+            text.entry(key(0, word.chars.iter().copied()))
+                .or_default()
+                .push(id);
             if len >= MIN_PREFIX_LENGTH && word.stem.len() >= 4 {
-                stem.push((key(1, word.stem.chars()), id));
+                stem.entry(key(1, word.stem.chars())).or_default().push(id);
             }
             // A budget of one edit needs both words of 5 letters or more; of two, of 8.
             for (parts, min_len) in [(2, 5), (3, 8)] {
@@ -421,16 +389,18 @@ impl Vocabulary {
                 for p in 0..parts {
                     let (start, n) = part_span(len, parts, p);
                     let chars = word.chars[start..start + n].iter().copied();
-                    part.push((key(part_tag(len, parts, p), chars), id));
+                    part.entry(key(part_tag(len, parts, p), chars))
+                        .or_default()
+                        .push(id);
                 }
             }
         }
         let mut sorted: Vec<u32> = (0..words.len() as u32).collect();
         sorted.sort_unstable_by(|&a, &b| words[a as usize].text.cmp(&words[b as usize].text));
         Self {
-            by_text: Postings::new(text),
-            by_stem: Postings::new(stem),
-            by_part: Postings::new(part),
+            by_text: KeyedLists::new(text),
+            by_stem: KeyedLists::new(stem),
+            by_part: KeyedLists::new(part),
             sorted,
             words,
         }
@@ -441,13 +411,13 @@ impl Vocabulary {
     fn matches(&self, word: &Word, found: &mut Vec<(u32, [Option<Evidence>; 2])>) {
         let mut candidates: Vec<u32> = Vec::new();
         let m = word.chars.len();
-        candidates.extend_from_slice(self.by_text.get(key(0, word.chars.iter().copied())));
+        candidates.extend_from_slice(self.by_text.get(&key(0, word.chars.iter().copied())));
         // Base words the message word starts: its prefixes of 5 letters or more.
         for end in MIN_PREFIX_LENGTH..m {
             candidates
-                .extend_from_slice(self.by_text.get(key(0, word.chars[..end].iter().copied())));
+                .extend_from_slice(self.by_text.get(&key(0, word.chars[..end].iter().copied())));
         }
-        candidates.extend_from_slice(self.by_stem.get(key(1, word.stem.chars())));
+        candidates.extend_from_slice(self.by_stem.get(&key(1, word.stem.chars())));
         if m >= MIN_PREFIX_LENGTH {
             let from = self
                 .sorted
@@ -472,7 +442,7 @@ impl Vocabulary {
                     }
                     let chars = word.chars[at..at + n].iter().copied();
                     candidates
-                        .extend_from_slice(self.by_part.get(key(part_tag(len, parts, p), chars)));
+                        .extend_from_slice(self.by_part.get(&key(part_tag(len, parts, p), chars)));
                 }
             }
         }
@@ -484,46 +454,6 @@ impl Vocabulary {
             if both.iter().any(Option::is_some) {
                 found.push((id, both));
             }
-        }
-    }
-}
-
-/// Which message words the phrases found explain. Most messages have at most 64 words: a
-/// bit set on the stack then spares an allocation per scored response.
-enum Covered {
-    Small(u64),
-    Large(Vec<bool>),
-}
-
-impl Covered {
-    fn new(words: usize) -> Self {
-        if words <= 64 {
-            Covered::Small(0)
-        } else {
-            Covered::Large(vec![false; words])
-        }
-    }
-
-    /// Marks `len` words from `start` (within the message).
-    fn set(&mut self, start: usize, len: usize) {
-        match self {
-            Covered::Small(bits) => {
-                for i in start..(start + len).min(64) {
-                    *bits |= 1 << i;
-                }
-            }
-            Covered::Large(flags) => {
-                for flag in flags.iter_mut().skip(start).take(len) {
-                    *flag = true;
-                }
-            }
-        }
-    }
-
-    fn get(&self, i: usize) -> bool {
-        match self {
-            Covered::Small(bits) => i < 64 && bits & (1 << i) != 0,
-            Covered::Large(flags) => flags.get(i).copied().unwrap_or(false),
         }
     }
 }
@@ -789,7 +719,7 @@ impl GuichetIndex {
         if message.meaningful.is_empty() {
             return scored;
         }
-        let mut covered = Covered::new(message.words.len());
+        let mut covered = vec![false; message.words.len()];
         for p in phrases {
             let phrase = &response.phrases[p];
             let Some((found, start)) = find(phrase) else {
@@ -814,12 +744,14 @@ impl GuichetIndex {
             scored.evidence = scored.evidence.max(Some(found));
             scored.keyword |= phrase.keyword && found == Evidence::Exact;
             scored.about |= phrase.from_title && found == Evidence::Exact;
-            covered.set(start, phrase.words.len());
+            for flag in covered.iter_mut().skip(start).take(phrase.words.len()) {
+                *flag = true;
+            }
         }
         let explained: f64 = message
             .meaningful
             .iter()
-            .filter(|&&i| covered.get(i))
+            .filter(|&&i| covered[i])
             .map(|&i| message.weights[i])
             // From +0.0: an empty `sum()` of floats is -0.0, and a response that explains
             // nothing must score exactly `Scored::NOTHING`.

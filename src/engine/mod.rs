@@ -108,16 +108,29 @@ impl Matcher {
     }
 }
 
+/// A response as ChatMD's scoring reads it: title, keyword list, content lines.
+fn section(response: &Response) -> Section<'_> {
+    Section {
+        title: &response.title,
+        keywords: response.keywords.iter().map(|k| k.text.as_str()).collect(),
+        content_lines: response
+            .message
+            .lines
+            .iter()
+            .map(|l| content_search_line(&l.text))
+            .collect(),
+    }
+}
+
 /// One response prepared for ChatMD's scoring.
 fn prepare(response: &Response, content_search: bool) -> PreparedResponse {
-    let keywords: Vec<&str> = response.keywords.iter().map(|k| k.text.as_str()).collect();
-    let content_lines: Vec<Cow<'_, str>> = response
-        .message
-        .lines
-        .iter()
-        .map(|l| content_search_line(&l.text))
-        .collect();
-    PreparedResponse::new(&response.title, &keywords, &content_lines, content_search)
+    let section = section(response);
+    PreparedResponse::new(
+        section.title,
+        &section.keywords,
+        &section.content_lines,
+        content_search,
+    )
 }
 
 /// What the user did.
@@ -243,7 +256,6 @@ pub struct Engine {
     strings: Strings,
     /// guichet-mode matching, prepared when that mode is on.
     guichet: Option<guichet::GuichetIndex>,
-    scoring: Scoring,
 }
 
 impl Engine {
@@ -268,20 +280,7 @@ impl Engine {
             ),
             Scoring::Indexed if mode == MatchingMode::Guichet => Matcher::OnDemand,
             Scoring::Indexed => {
-                let sections: Vec<Section<'_>> = kb
-                    .responses
-                    .iter()
-                    .map(|r| Section {
-                        title: &r.title,
-                        keywords: r.keywords.iter().map(|k| k.text.as_str()).collect(),
-                        content_lines: r
-                            .message
-                            .lines
-                            .iter()
-                            .map(|l| content_search_line(&l.text))
-                            .collect(),
-                    })
-                    .collect();
+                let sections: Vec<Section<'_>> = kb.responses.iter().map(section).collect();
                 Matcher::Indexed(Box::new(IndexedResponses::new(&sections, content_search)))
             }
         };
@@ -290,7 +289,6 @@ impl Engine {
         let guichet = (mode == MatchingMode::Guichet).then(|| guichet::GuichetIndex::for_kb(&kb));
         Self {
             guichet,
-            scoring,
             matcher,
             synonyms: chatmd::prepare_synonym_groups(&entries),
             bad_words,
@@ -311,6 +309,14 @@ impl Engine {
     /// The bot's own words this engine answers with (adapters say some of them too).
     pub fn strings(&self) -> &Strings {
         &self.strings
+    }
+
+    /// How this engine scores: the exhaustive reference prepares every response up front.
+    fn scoring(&self) -> Scoring {
+        match self.matcher {
+            Matcher::Exhaustive(_) => Scoring::Exhaustive,
+            Matcher::Indexed(_) | Matcher::OnDemand => Scoring::Indexed,
+        }
     }
 
     /// The scoring step alone (MATCHING.md §6–§7): the best of `candidates` for a typed

@@ -1,5 +1,5 @@
-//! A fast, non-cryptographic hasher for the matcher's tables of short keys (packed UTF-16
-//! n-grams, token strings, keyword ids).
+//! A fast, non-cryptographic hasher for the matchers' tables of short keys (packed UTF-16
+//! n-grams, token strings, keyword ids), and the packed lists those tables point to.
 //!
 //! The standard SipHash resists collision flooding, which matters when an attacker chooses
 //! the keys inserted into a table. Here every table is built once from the knowledge base,
@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 
 /// `HashMap` with [`FastHasher`].
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
@@ -90,6 +91,66 @@ pub(crate) fn hash_words(words: impl IntoIterator<Item = u64>) -> u64 {
         hasher.add(word);
     }
     hasher.finish()
+}
+
+/// Lists of ids in one flat array (compressed rows): list `i` is `items[offsets[i]..offsets[i + 1]]`.
+#[derive(Debug, Clone)]
+pub(crate) struct Postings<T> {
+    offsets: Vec<u32>,
+    items: Vec<T>,
+}
+
+impl<T: Copy> Postings<T> {
+    pub(crate) fn from_lists(lists: Vec<Vec<T>>) -> Self {
+        let mut offsets = Vec::with_capacity(lists.len() + 1);
+        let mut items = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        offsets.push(0);
+        for list in lists {
+            items.extend(list);
+            offsets.push(u32::try_from(items.len()).unwrap_or(u32::MAX));
+        }
+        Self { offsets, items }
+    }
+
+    pub(crate) fn range(&self, list: usize) -> Range<usize> {
+        let start = self.offsets.get(list).copied().unwrap_or(0) as usize;
+        let end = self.offsets.get(list + 1).copied().unwrap_or(0) as usize;
+        start..end.max(start)
+    }
+
+    pub(crate) fn get(&self, list: usize) -> &[T] {
+        self.items.get(self.range(list)).unwrap_or_default()
+    }
+}
+
+/// A multimap from keys to lists, built once.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyedLists<K, V = u32> {
+    lists: FastMap<K, u32>,
+    postings: Postings<V>,
+}
+
+impl<K: std::hash::Hash + Eq, V: Copy> KeyedLists<K, V> {
+    pub(crate) fn new(map: FastMap<K, Vec<V>>) -> Self {
+        let mut lists = FastMap::default();
+        lists.reserve(map.len());
+        let mut all = Vec::with_capacity(map.len());
+        for (key, ids) in map {
+            lists.insert(key, u32::try_from(all.len()).unwrap_or(u32::MAX));
+            all.push(ids);
+        }
+        Self {
+            lists,
+            postings: Postings::from_lists(all),
+        }
+    }
+
+    pub(crate) fn get(&self, key: &K) -> &[V] {
+        match self.lists.get(key) {
+            Some(&list) => self.postings.get(list as usize),
+            None => &[],
+        }
+    }
 }
 
 #[cfg(test)]

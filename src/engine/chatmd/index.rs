@@ -45,7 +45,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::hash::{FastMap, FastSet, hash_words};
+use super::hash::{FastMap, FastSet, KeyedLists, Postings, hash_words};
 use super::{
     Candidates, FuzzyReach, KeywordScore, MAX_PACKED_UNITS, MIN_COMMON_RUN, MIN_FUZZY_INPUT_LEN,
     MIN_FUZZY_KEYWORD_LEN, NGRAM_BOOST, POSITION_DECAY, PreparedInput, PreparedKeyword, ScoreMode,
@@ -105,66 +105,6 @@ fn ngram_part_key(words: usize, len: usize, part: usize, units: &[u16]) -> u64 {
             .into_iter()
             .chain(units.iter().map(|&unit| u64::from(unit))),
     )
-}
-
-/// Lists of ids in one flat array (compressed rows): list `i` is `items[offsets[i]..offsets[i + 1]]`.
-#[derive(Debug, Clone)]
-struct Postings<T> {
-    offsets: Vec<u32>,
-    items: Vec<T>,
-}
-
-impl<T: Copy> Postings<T> {
-    fn from_lists(lists: Vec<Vec<T>>) -> Self {
-        let mut offsets = Vec::with_capacity(lists.len() + 1);
-        let mut items = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-        offsets.push(0);
-        for list in lists {
-            items.extend(list);
-            offsets.push(u32::try_from(items.len()).unwrap_or(u32::MAX));
-        }
-        Self { offsets, items }
-    }
-
-    fn range(&self, list: usize) -> Range<usize> {
-        let start = self.offsets.get(list).copied().unwrap_or(0) as usize;
-        let end = self.offsets.get(list + 1).copied().unwrap_or(0) as usize;
-        start..end.max(start)
-    }
-
-    fn get(&self, list: usize) -> &[T] {
-        self.items.get(self.range(list)).unwrap_or_default()
-    }
-}
-
-/// A multimap from keys to lists, built once.
-#[derive(Debug, Clone)]
-struct KeyedLists<K, V = u32> {
-    lists: FastMap<K, u32>,
-    postings: Postings<V>,
-}
-
-impl<K: std::hash::Hash + Eq, V: Copy> KeyedLists<K, V> {
-    fn new(map: FastMap<K, Vec<V>>) -> Self {
-        let mut lists = FastMap::default();
-        lists.reserve(map.len());
-        let mut all = Vec::with_capacity(map.len());
-        for (key, ids) in map {
-            lists.insert(key, u32::try_from(all.len()).unwrap_or(u32::MAX));
-            all.push(ids);
-        }
-        Self {
-            lists,
-            postings: Postings::from_lists(all),
-        }
-    }
-
-    fn get(&self, key: &K) -> &[V] {
-        match self.lists.get(key) {
-            Some(&list) => self.postings.get(list as usize),
-            None => &[],
-        }
-    }
 }
 
 /// One response as the index sees it.
