@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 
 use guichet::engine::{Conversation, Engine, Input, Reply, Rng, Scoring};
 
+#[path = "support/stats.rs"]
+mod stats;
+use stats::percentile;
+
 #[path = "support/engines.rs"]
 mod engines;
 #[path = "support/generate.rs"]
@@ -66,11 +70,6 @@ fn time_queries(engine: &Engine, queries: &[String]) -> Timings {
         best,
         single,
     }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 fn micros(value: f64) -> String {

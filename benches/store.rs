@@ -15,6 +15,10 @@ use guichet::engine::{Conversation, Engine, Input, MatchingMode, Rng};
 use guichet::store::{ConversationKey, SqliteStore, StateStore, StoredConversation};
 use guichet::strings::Strings;
 
+#[path = "support/stats.rs"]
+mod stats;
+use stats::percentile;
+
 #[path = "support/generate.rs"]
 mod generate;
 
@@ -36,11 +40,6 @@ fn key(i: usize) -> ConversationKey {
             format!("{}", 900_000_000_000_000_000_u64 + i as u64),
         ),
     }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 fn main() {

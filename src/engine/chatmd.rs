@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 use hash::{FastMap, FastSet};
 
 // JavaScript's white-space set (`trim`, `\s`); one definition, shared with the expression parser.
-use crate::kb::expr::is_js_whitespace;
+use crate::kb::expr::{is_js_whitespace, js_trim};
 
 pub use index::{IndexedResponses, Section};
 
@@ -102,11 +102,6 @@ const FRENCH_BAD_WORDS: &str = include_str!("../../data/badwords-fr.txt");
 /// [`is_js_whitespace`] for one UTF-16 unit (all white-space characters are in the BMP).
 fn is_js_whitespace_unit(unit: u16) -> bool {
     char::from_u32(u32::from(unit)).is_some_and(is_js_whitespace)
-}
-
-/// JavaScript `String.prototype.trim`.
-fn js_trim(s: &str) -> &str {
-    s.trim_matches(is_js_whitespace)
 }
 
 /// ChatMD's fixed accent map (`removeAccents`): 15 letters and their upper-case forms, nothing

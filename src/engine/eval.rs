@@ -12,7 +12,9 @@ use std::fmt;
 use thiserror::Error;
 
 use super::chatmd::map_accent;
-use crate::kb::expr::{BinaryOp, Expr, Function, MAX_AST_DEPTH, Method, UnaryOp, is_js_whitespace};
+use crate::kb::expr::{
+    BinaryOp, Expr, Function, MAX_AST_DEPTH, Method, UnaryOp, is_js_whitespace, js_trim,
+};
 
 /// Longest string (in UTF-16 code units, JavaScript's `length`) an expression may produce.
 /// Keeps `replaceAll`, concatenation and friends from building huge strings out of a
@@ -225,10 +227,6 @@ fn capped(s: String) -> Result<Value> {
         return Err(EvalError::StringTooLong);
     }
     Ok(Value::String(s))
-}
-
-fn js_trim(s: &str) -> &str {
-    s.trim_matches(is_js_whitespace)
 }
 
 /// JavaScript's `Number::toString(10)`: shortest round-trip digits, exponent form outside

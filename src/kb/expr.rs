@@ -262,6 +262,11 @@ pub(crate) fn is_js_whitespace(c: char) -> bool {
     )
 }
 
+/// JavaScript `String.prototype.trim`.
+pub(crate) fn js_trim(s: &str) -> &str {
+    s.trim_matches(is_js_whitespace)
+}
+
 /// What the regular expression `.` does not match (no `s` flag in ChatMD's rewriting regex).
 fn is_line_terminator(c: char) -> bool {
     matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}')

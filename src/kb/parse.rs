@@ -254,6 +254,10 @@ fn is_external(target: &str) -> bool {
 
 /// `1. [label] (target)`: looks like a choice but ChatMD shows it as text.
 fn is_spaced_choice(line: &str) -> bool {
+    // Cheap test first: only numbered lines can look like a choice.
+    if !line.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
     let Some(open) = line.find('[') else {
         return false;
     };
@@ -266,10 +270,6 @@ fn is_spaced_choice(line: &str) -> bool {
         || !trimmed.starts_with('(')
         || !trimmed.trim_end().ends_with(')')
     {
-        return false;
-    }
-    // Cheap test first: only numbered lines can look like a choice.
-    if !line.starts_with(|c: char| c.is_ascii_digit()) {
         return false;
     }
     let repaired = format!("{}{}", &line[..=close], trimmed);

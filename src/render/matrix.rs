@@ -5,6 +5,8 @@
 //! knowledge base or a user wrote reaches the client as markup: raw HTML was already reduced
 //! to text, styles, links and media by the shared front end.
 
+use crate::engine::display::escape_html;
+
 use super::{Block, Inline, LinkTarget, Media, Style, menu_label, plain, text_is_url, url_scheme};
 
 /// A reply ready for an `m.room.message` event.
@@ -25,7 +27,7 @@ pub fn matrix(markdown: &str, menu: &[String]) -> MatrixMessage {
         html.push_str("<ol>");
         for label in menu {
             html.push_str("<li>");
-            html.push_str(&escape(&menu_label(label)));
+            html.push_str(&escape_html(&menu_label(label)));
             html.push_str("</li>");
         }
         html.push_str("</ol>");
@@ -34,22 +36,6 @@ pub fn matrix(markdown: &str, menu: &[String]) -> MatrixMessage {
         body: plain::render(&blocks, menu),
         formatted_body: html,
     }
-}
-
-/// Escapes text for HTML content and double-quoted attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// Link schemes the specification allows in `href`.
@@ -112,7 +98,7 @@ fn write_block(block: &Block, out: &mut String) {
             } else {
                 out.push_str(&format!("<pre><code class=\"language-{language}\">"));
             }
-            out.push_str(&escape(text));
+            out.push_str(&escape_html(text));
             out.push_str("</code></pre>");
         }
         Block::Rule => out.push_str("<hr>"),
@@ -158,10 +144,10 @@ fn write_block(block: &Block, out: &mut String) {
 fn write_inlines(inlines: &[Inline], in_link: bool, out: &mut String) {
     for inline in inlines {
         match inline {
-            Inline::Text(text) => out.push_str(&escape(text)),
+            Inline::Text(text) => out.push_str(&escape_html(text)),
             Inline::Code(code) => {
                 out.push_str("<code>");
-                out.push_str(&escape(code));
+                out.push_str(&escape_html(code));
                 out.push_str("</code>");
             }
             Inline::Styled(style, content) => {
@@ -181,9 +167,9 @@ fn write_inlines(inlines: &[Inline], in_link: bool, out: &mut String) {
                 LinkTarget::External(url) if !in_link => {
                     let empty = content.is_empty();
                     if href_allowed(url) {
-                        out.push_str(&format!("<a href=\"{}\">", escape(url)));
+                        out.push_str(&format!("<a href=\"{}\">", escape_html(url)));
                         if empty {
-                            out.push_str(&escape(url))
+                            out.push_str(&escape_html(url))
                         } else {
                             write_inlines(content, true, out)
                         }
@@ -194,7 +180,7 @@ fn write_inlines(inlines: &[Inline], in_link: bool, out: &mut String) {
                         super::inline_words(content, &mut text);
                         write_inlines(content, true, out);
                         if empty || !text_is_url(&text, url) {
-                            out.push_str(&escape(&if empty {
+                            out.push_str(&escape_html(&if empty {
                                 url.clone()
                             } else {
                                 format!(" ({url})")
@@ -217,10 +203,10 @@ fn write_media(media: &Media, in_link: bool, out: &mut String) {
     match media.link().filter(|_| !in_link) {
         Some(url) => out.push_str(&format!(
             "<a href=\"{}\">{}</a>",
-            escape(url),
-            escape(media.name())
+            escape_html(url),
+            escape_html(media.name())
         )),
-        None => out.push_str(&escape(media.name())),
+        None => out.push_str(&escape_html(media.name())),
     }
 }
 

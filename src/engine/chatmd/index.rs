@@ -441,7 +441,6 @@ type KnownTokens = Vec<(u32, f64)>;
 /// built from the same sections.
 #[derive(Debug, Clone)]
 pub struct IndexedResponses {
-    content_search: bool,
     responses: Vec<IndexedResponse>,
     /// Responses by title, in document order (`!SelectNext`, `!Next`).
     by_title: FastMap<Box<str>, Box<[u32]>>,
@@ -619,16 +618,13 @@ impl KeywordBuilder {
         ngram_word_counts.dedup();
 
         let mut responses = self.responses;
-        let content = content();
-        let content_search = content.is_some();
-        let content = content.map(|(index, norms)| {
+        let content = content().map(|(index, norms)| {
             for (response, norm) in responses.iter_mut().zip(norms) {
                 response.norm = norm;
             }
             index
         });
         IndexedResponses {
-            content_search,
             responses,
             by_title: self
                 .by_title
@@ -715,6 +711,11 @@ impl IndexedResponses {
         })
     }
 
+    /// Whether content search is on (the index then has a content side).
+    fn content_search(&self) -> bool {
+        self.content.is_some()
+    }
+
     /// Number of responses.
     pub fn len(&self) -> usize {
         self.responses.len()
@@ -749,7 +750,7 @@ impl IndexedResponses {
                     if self.next_replaces_input(r, ignore_keywords) {
                         replaced = Some(PreparedInput::from_normalised(
                             normalize(target),
-                            self.content_search,
+                            self.content_search(),
                         ));
                     }
                     let scored = replaced.as_ref().unwrap_or(input);
@@ -805,7 +806,7 @@ impl IndexedResponses {
                     keyword_score_with(input, keyword, next_pending, FuzzyReach::ALL)
                 })
         });
-        combine_scores(content, scores, self.content_search, mode)
+        combine_scores(content, scores, self.content_search(), mode)
     }
 
     /// Every response a message could select (see the module note for what is skipped).
@@ -845,10 +846,10 @@ impl IndexedResponses {
         // content being CONTENT_ONLY_CEILING until the dot products are known. Without,
         // fuzzy credit counts only when the exact scores sum to zero (§7), so the score is
         // below one part or the other.
-        let content_counts = self.content_search && !known.is_empty();
+        let content_counts = self.content_search() && !known.is_empty();
         let ceiling = |index: u32, dots: Option<&DotProducts>| {
             let (exact, fuzzy) = parts.get(index as usize).copied().unwrap_or_default();
-            if !self.content_search {
+            if !self.content_search() {
                 return f64::max(exact, fuzzy);
             }
             let content = match dots {
@@ -973,7 +974,7 @@ impl IndexedResponses {
         let total = list.iter().fold(content, |total, id| {
             total + evidence.found.get(id).map_or(0.0, |score| score.exact)
         });
-        let ceiling = if self.content_search {
+        let ceiling = if self.content_search() {
             total + fuzzy_bound
         } else if total == 0.0 {
             fuzzy_bound
@@ -1003,7 +1004,7 @@ impl IndexedResponses {
         Some(finish_score(
             total,
             fuzzy,
-            self.content_search,
+            self.content_search(),
             ScoreMode::Normal,
         ))
     }
