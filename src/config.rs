@@ -1347,7 +1347,6 @@ impl Layer {
     }
 }
 
-/// `@local:server`-shaped (or `!`, `#`): the sigil, something, a colon, a server.
 /// A room id: `!opaque:server`, or since room version 12 just `!opaque` (the server part is
 /// gone; Synapse makes such rooms by default).
 fn is_room_id(id: &str) -> bool {
@@ -1355,6 +1354,7 @@ fn is_room_id(id: &str) -> bool {
         .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
 }
 
+/// `@local:server`-shaped (or `!`, `#`): the sigil, something, a colon, a server.
 fn is_matrix_id(id: &str, sigil: char) -> bool {
     id.strip_prefix(sigil)
         .and_then(|rest| rest.split_once(':'))

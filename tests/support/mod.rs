@@ -575,13 +575,13 @@ pub fn bot_settings(synapse: &Synapse, localpart: &str) -> MatrixSettings {
         homeserver: synapse.url.clone(),
         user: format!("@{localpart}:{SERVER_NAME}"),
         login: MatrixLogin::Password(Secret::new(PASSWORD)),
-        device_name: "guichet".into(),
+        device_name: guichet::config::DEFAULT_DEVICE_NAME.into(),
         recovery_key: None,
         allowed_inviters: vec![format!("@*:{SERVER_NAME}")],
         rooms: RoomPolicy::Mention,
         msgtype: MessageType::Notice,
-        catch_up: Duration::from_secs(300),
-        prefix: "!guichet".into(),
+        catch_up: guichet::config::DEFAULT_CATCH_UP,
+        prefix: guichet::config::DEFAULT_MATRIX_PREFIX.into(),
         admin_room: None,
     }
 }

@@ -276,7 +276,8 @@ fn addressed_text(message: &Incoming, me: &Me) -> Option<String> {
     Some(question.to_owned())
 }
 
-/// The ways the bot is named in a body: its user id, its localpart, its display name.
+/// The ways the bot is named in a body: its user id and its display name (not its bare
+/// localpart, which can be an ordinary word).
 fn names(me: &Me) -> Vec<String> {
     let mut names = vec![me.user_id.as_str().to_owned()];
     if let Some(display_name) = me.display_name.as_deref().map(str::trim)

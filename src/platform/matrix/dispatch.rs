@@ -2,6 +2,7 @@
 //! a plain message, a rich reply or a thread reply) and their delivery, retried without
 //! ever sending one twice.
 
+use crate::engine::display::escape_html;
 use std::time::Duration;
 
 use matrix_sdk::Room;
@@ -40,7 +41,7 @@ pub fn contents(
         Outcome::Reply(reply) => rendered(reply),
         Outcome::Notice(text) => vec![render::MatrixMessage {
             body: text.clone(),
-            formatted_body: escape(text),
+            formatted_body: escape_html(text),
         }],
         Outcome::Silent => Vec::new(),
     };
@@ -120,22 +121,16 @@ fn place(
 /// with files and lines) preformatted.
 pub fn admin_notice(text: &str) -> RoomMessageEventContent {
     let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
-    let mut html = format!("<p>{}</p>", escape(first));
+    let mut html = format!("<p>{}</p>", escape_html(first));
     if !rest.trim().is_empty() {
         html.push_str(&format!(
             "<pre><code>{}</code></pre>",
-            escape(rest.trim_end())
+            escape_html(rest.trim_end())
         ));
     }
     RoomMessageEventContentWithoutRelation::notice_html(text, html)
         .add_mentions(Mentions::new())
         .into()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// Sends one event. One transaction id for every attempt: if a response is lost after the

@@ -296,16 +296,24 @@ impl Adapter {
         match decision {
             Decision::Skip(skip) => debug!(?skip, "matrix: not answered"),
             Decision::Answer(answer) => {
-                let claim = answer.edit_of.as_ref().unwrap_or(&message.event_id);
-                match self
-                    .ctx
-                    .bot
-                    .store()
-                    .claim_event(PLATFORM, claim.as_str(), now_ms())
-                {
-                    Ok(true) => self.answer(room, answer, job.received).await,
-                    Ok(false) => debug!("matrix: already answered"),
-                    Err(err) => error!(error = %err, "matrix: cannot claim an event; not answered"),
+                let claim = answer
+                    .edit_of
+                    .as_ref()
+                    .unwrap_or(&message.event_id)
+                    .to_string();
+                // A store call blocks: off the async workers, like the engine's turn below.
+                let ctx = self.ctx.clone();
+                let claimed = tokio::task::spawn_blocking(move || {
+                    ctx.bot.store().claim_event(PLATFORM, &claim, now_ms())
+                })
+                .await;
+                match claimed {
+                    Ok(Ok(true)) => self.answer(room, answer, job.received).await,
+                    Ok(Ok(false)) => debug!("matrix: already answered"),
+                    Ok(Err(err)) => {
+                        error!(error = %err, "matrix: cannot claim an event; not answered")
+                    }
+                    Err(err) => error!(error = %err, "matrix: the claim task failed; not answered"),
                 }
             }
         }
@@ -333,17 +341,15 @@ impl Adapter {
             }
         };
         let contents = dispatch::contents(&outcome, &answer, self.settings.msgtype);
-        let mut first = true;
+        if !contents.is_empty() {
+            // The bot's own time, event in to send out (issue 6, item 8).
+            debug!(
+                target: "guichet::platform::matrix::latency",
+                micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX),
+                "matrix: event to send"
+            );
+        }
         for content in contents {
-            if first {
-                // The bot's own time, event in to send out (issue 6, item 8).
-                debug!(
-                    target: "guichet::platform::matrix::latency",
-                    micros = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX),
-                    "matrix: event to send"
-                );
-                first = false;
-            }
             if dispatch::deliver(room, content).await.is_err() {
                 break;
             }

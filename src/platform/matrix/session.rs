@@ -65,6 +65,7 @@ pub async fn connect(
     let (client, restored) = match (&settings.login, saved) {
         // A token changed in the config is a new login; the same one restores.
         (MatrixLogin::AccessToken(token), saved) => {
+            let previous_device = saved.as_ref().map(|s| s.session.meta.device_id.clone());
             let saved = saved.filter(|s| s.session.tokens.access_token == token.expose());
             match saved {
                 Some(saved) => (
@@ -73,8 +74,7 @@ pub async fn connect(
                 ),
                 None => {
                     let meta = whoami(settings, token.expose(), &session_file).await?;
-                    let previous = read_session(&session_file)?;
-                    if previous.is_some_and(|p| p.session.meta.device_id != meta.device_id) {
+                    if previous_device.is_some_and(|device| device != meta.device_id) {
                         // The store holds another device's keys: keep it aside, start afresh.
                         set_aside(&store)?;
                     }
