@@ -1138,19 +1138,13 @@ impl PreparedResponse {
     /// the response has keywords and `ignoreKeywords` was not given; otherwise the keywords,
     /// the title and the title words.
     pub fn keyword_list(&self, mode: ScoreMode) -> &[PreparedKeyword] {
-        match mode {
-            ScoreMode::Next {
-                ignore_keywords: false,
-            } if self.has_keywords() => self.keyword_list.get(..self.own_keywords),
-            _ => None,
-        }
-        .unwrap_or(&self.keyword_list)
+        list_for_mode(&self.keyword_list, self.own_keywords, mode)
     }
 
     /// §8: with a `!Next` pending on this response, ChatMD scores the normalised title instead
     /// of what was typed when the response has no keywords or `ignoreKeywords` was given.
     pub fn next_replaces_input(&self, ignore_keywords: bool) -> bool {
-        !self.has_keywords() || ignore_keywords
+        next_replaces_input(self.own_keywords, ignore_keywords)
     }
 
     /// The input ChatMD substitutes when [`Self::next_replaces_input`] holds.
@@ -1231,6 +1225,25 @@ fn keyword_list_entries<'a>(
         .map(|keyword| Cow::Borrowed(keyword.as_ref()))
         .chain(std::iter::once(Cow::Borrowed(title)))
         .chain(title_words(title).into_iter().map(Cow::Owned))
+}
+
+/// §8: the part of a response's keyword list (its `own` keywords first, then title and title
+/// words) that counts in `mode`: a `!Next` target with keywords of its own is judged on those
+/// alone, unless `ignoreKeywords` was given.
+fn list_for_mode<T>(list: &[T], own: usize, mode: ScoreMode) -> &[T] {
+    match mode {
+        ScoreMode::Next {
+            ignore_keywords: false,
+        } if own > 0 => list.get(..own),
+        _ => None,
+    }
+    .unwrap_or(list)
+}
+
+/// §8: whether ChatMD scores a `!Next` target's normalised title instead of what was typed:
+/// when the target has no keywords of its own, or `ignoreKeywords` was given.
+fn next_replaces_input(own_keywords: usize, ignore_keywords: bool) -> bool {
+    own_keywords == 0 || ignore_keywords
 }
 
 /// §6.2: the tokens of a response, from `title + " " + lower-case(content lines joined)`,

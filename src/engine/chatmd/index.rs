@@ -51,8 +51,8 @@ use super::{
     MIN_FUZZY_KEYWORD_LEN, NGRAM_BOOST, POSITION_DECAY, PreparedInput, PreparedKeyword, ScoreMode,
     TitlePieces, Token, TokenSink, WORD_LENGTH_FACTOR, add_word_tokens, array_index, best_of,
     combine_scores, content_score_from_dot, finish_score, in_key_order, keyword_list_entries,
-    keyword_score_with, normalize, pack_units, tokenize_response, with_title_bonus, within_edits,
-    word_tokens,
+    keyword_score_with, list_for_mode, next_replaces_input, normalize, pack_units,
+    tokenize_response, with_title_bonus, within_edits, word_tokens,
 };
 
 /// Ceilings are sums of a few dozen terms under 10⁴, computed in another order than the
@@ -774,7 +774,10 @@ impl IndexedResponses {
 
     /// [`super::PreparedResponse::next_replaces_input`].
     fn next_replaces_input(&self, index: usize, ignore_keywords: bool) -> bool {
-        self.response(index).is_none_or(|r| r.own_keywords == 0) || ignore_keywords
+        next_replaces_input(
+            self.response(index).map_or(0, |r| r.own_keywords),
+            ignore_keywords,
+        )
     }
 
     /// [`super::PreparedResponse::keyword_list`].
@@ -782,13 +785,7 @@ impl IndexedResponses {
         let Some(response) = self.response(index) else {
             return &[];
         };
-        match mode {
-            ScoreMode::Next {
-                ignore_keywords: false,
-            } if response.own_keywords > 0 => response.keyword_list.get(..response.own_keywords),
-            _ => None,
-        }
-        .unwrap_or(&response.keyword_list)
+        list_for_mode(&response.keyword_list, response.own_keywords, mode)
     }
 
     fn keyword(&self, id: u32) -> Option<&PreparedKeyword> {
