@@ -458,6 +458,46 @@ impl Vocabulary {
     }
 }
 
+/// Which message words the phrases found explain. Most messages have at most 64 words: a
+/// bit set on the stack then spares an allocation per scored response.
+enum Covered {
+    Small(u64),
+    Large(Vec<bool>),
+}
+
+impl Covered {
+    fn new(words: usize) -> Self {
+        if words <= 64 {
+            Covered::Small(0)
+        } else {
+            Covered::Large(vec![false; words])
+        }
+    }
+
+    /// Marks `len` words from `start` (within the message).
+    fn set(&mut self, start: usize, len: usize) {
+        match self {
+            Covered::Small(bits) => {
+                for i in start..(start + len).min(64) {
+                    *bits |= 1 << i;
+                }
+            }
+            Covered::Large(flags) => {
+                for flag in flags.iter_mut().skip(start).take(len) {
+                    *flag = true;
+                }
+            }
+        }
+    }
+
+    fn get(&self, i: usize) -> bool {
+        match self {
+            Covered::Small(bits) => i < 64 && bits & (1 << i) != 0,
+            Covered::Large(flags) => flags.get(i).copied().unwrap_or(false),
+        }
+    }
+}
+
 /// Everything guichet matching prepares once per knowledge base.
 pub struct GuichetIndex {
     stemmer: Stemmer,
@@ -719,7 +759,7 @@ impl GuichetIndex {
         if message.meaningful.is_empty() {
             return scored;
         }
-        let mut covered = vec![false; message.words.len()];
+        let mut covered = Covered::new(message.words.len());
         for p in phrases {
             let phrase = &response.phrases[p];
             let Some((found, start)) = find(phrase) else {
@@ -744,14 +784,12 @@ impl GuichetIndex {
             scored.evidence = scored.evidence.max(Some(found));
             scored.keyword |= phrase.keyword && found == Evidence::Exact;
             scored.about |= phrase.from_title && found == Evidence::Exact;
-            for flag in covered.iter_mut().skip(start).take(phrase.words.len()) {
-                *flag = true;
-            }
+            covered.set(start, phrase.words.len());
         }
         let explained: f64 = message
             .meaningful
             .iter()
-            .filter(|&&i| covered[i])
+            .filter(|&&i| covered.get(i))
             .map(|&i| message.weights[i])
             // From +0.0: an empty `sum()` of floats is -0.0, and a response that explains
             // nothing must score exactly `Scored::NOTHING`.
