@@ -2,14 +2,15 @@
 //! knowledge bases and thousands of generated messages, in both content-search settings and
 //! both matching modes, the same reply (answer, path, messages) and the same best score, bit
 //! for bit, and the same choice under `!SelectNext` and `!Next` candidate restrictions. In
-//! guichet mode, every response's score is also compared, not only the winner's.
+//! guichet mode, every response's score is also compared, not only the winner's, and the
+//! lazy ranking the decision reads is compared with sorting every response.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use std::sync::Arc;
 
 use guichet::engine::chatmd::Candidates;
-use guichet::engine::guichet::{GuichetIndex, Scored};
+use guichet::engine::guichet::{Evidence, GuichetIndex, Scored};
 use guichet::engine::{Conversation, Engine, Input, MatchingMode, Rng, Scoring};
 use guichet::strings::Strings;
 use proptest::prelude::*;
@@ -55,6 +56,73 @@ fn same_guichet_scores(text: &str, messages: &[String]) {
                 b.coverage.to_bits(),
                 "{message:?}, response {i}"
             );
+        }
+    }
+}
+
+/// Predicates of "strong" evidence for [`same_ranking`] (each needs an author keyword, as
+/// [`GuichetIndex::rank`] requires): the engine's shape, any keyword, none.
+const STRONG: [fn(&Scored) -> bool; 3] = [
+    |s| s.keyword && s.evidence == Some(Evidence::Exact) && s.coverage >= 0.5,
+    |s| s.keyword,
+    |_| false,
+];
+
+/// guichet mode's lazy ranking against scoring every response and sorting them: the same
+/// responses in the same order with the same relevance, bit for bit, read the way the engine
+/// reads it (the first, then those strong and close to it, then the rest).
+fn same_ranking(text: &str, messages: &[String]) {
+    let kb = guichet::kb::parse_str("generated.md", text)
+        .kb
+        .expect("generated bases parse");
+    let index = GuichetIndex::for_kb(&kb);
+    for message in messages {
+        for strong in STRONG {
+            let mut expected: Vec<(usize, Scored)> = index
+                .score_all(message)
+                .into_iter()
+                .enumerate()
+                .filter(|(_, s)| s.score > 0.0 && s.evidence.is_some())
+                .map(|(i, s)| {
+                    let relevance = s.score * s.coverage;
+                    (
+                        i,
+                        Scored {
+                            score: relevance,
+                            ..s
+                        },
+                    )
+                })
+                .filter(|(_, s)| s.score > 0.0)
+                .collect();
+            expected.sort_by(|a, b| {
+                strong(&b.1)
+                    .cmp(&strong(&a.1))
+                    .then(b.1.score.total_cmp(&a.1.score))
+            });
+            let mut ranking = index.rank(message, strong);
+            let mut read = Vec::new();
+            read.extend(ranking.next());
+            if let Some(&(_, best)) = read.first() {
+                let at_least = best.score * 0.85;
+                loop {
+                    let next = ranking.next_strong_at_least(at_least);
+                    let wanted = expected
+                        .get(read.len())
+                        .filter(|(_, s)| strong(s) && s.score >= at_least);
+                    assert_eq!(next, wanted.copied(), "{message:?}: after {}", read.len());
+                    match next {
+                        Some(next) => read.push(next),
+                        None => break,
+                    }
+                }
+            }
+            read.extend(ranking);
+            assert_eq!(read.len(), expected.len(), "{message:?}");
+            for ((i, a), (j, b)) in read.iter().zip(&expected) {
+                assert_eq!((i, a), (j, b), "{message:?}");
+                assert_eq!(a.score.to_bits(), b.score.to_bits(), "{message:?}");
+            }
         }
     }
 }
@@ -183,6 +251,7 @@ proptest! {
                 same_choices(&indexed, &exhaustive, &base, &messages, seed);
             }
             same_guichet_scores(&base.text, &messages);
+            same_ranking(&base.text, &messages);
         }
     }
 }
@@ -225,6 +294,7 @@ fn real_bases_answer_identically() {
             same_conversation(&indexed, &exhaustive, &messages, 7);
         }
         same_guichet_scores(&text, &messages);
+        same_ranking(&text, &messages);
     }
     let (kb, _) = guichet::kb::load(&root.join("content")).unwrap();
     let kb = Arc::new(kb);

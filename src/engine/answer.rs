@@ -6,6 +6,7 @@
 //! is empty for this user are set aside, and the evidence decides between answering, asking
 //! "did you mean…?", guichet's own small talk and navigation, and the fallback.
 
+use super::chatmd::hash::FastMap;
 use super::conversation::{ChoiceTarget, Conversation, OfferedChoice};
 use super::guichet::{self, Evidence, Scored};
 use super::{
@@ -61,6 +62,69 @@ const PLEASANTRIES: &[&str] = &[
 /// wrap a topic in words of their own ("je suis référente pix cette année").
 const MIN_COVERAGE_WHEN_ABOUT: f64 = 0.25;
 
+/// How each response is best named to a user: the label of the first choice leading to it
+/// (authors write those for people), else its title. Worked out once per knowledge base: a
+/// "did you mean…?" would otherwise read every choice of the base.
+pub(super) fn suggestion_labels(kb: &crate::kb::KnowledgeBase) -> Vec<String> {
+    let mut labels: FastMap<&str, &str> = FastMap::default();
+    for choice in std::iter::once(&kb.welcome)
+        .chain(kb.responses.iter().map(|r| &r.message))
+        .flat_map(|m| m.choices.iter())
+    {
+        if let crate::kb::Target::Response(title) = &choice.target
+            && choice.assignment.is_none()
+        {
+            labels
+                .entry(title.as_str())
+                .or_insert(choice.label.as_str());
+        }
+    }
+    kb.responses
+        .iter()
+        .map(|r| {
+            labels
+                .get(r.title.as_str())
+                .unwrap_or(&r.title.as_str())
+                .to_string()
+        })
+        .collect()
+}
+
+/// Real evidence: an author's keyword or the whole title found as written (word starts,
+/// stems), explaining most of the message.
+fn strong(s: &Scored) -> bool {
+    s.keyword
+        && s.evidence == Some(Evidence::Exact)
+        && (s.coverage >= MIN_COVERAGE || (s.about && s.coverage >= MIN_COVERAGE_WHEN_ABOUT))
+}
+
+/// A message's candidates in ranked order (see [`guichet::Ranking`]), each with its
+/// relevance as its score.
+enum Ranked<'a> {
+    /// Every response scored and sorted at once: the reference.
+    Sorted(std::iter::Peekable<std::vec::IntoIter<(usize, Scored)>>),
+    /// Scored on demand through the index.
+    Lazy(Box<guichet::Ranking<'a>>),
+}
+
+impl Ranked<'_> {
+    /// The next candidate; with `at_least`, only if it is strong with at least that
+    /// relevance (otherwise it stays next).
+    fn next_at_least(&mut self, at_least: Option<f64>) -> Option<(usize, Scored)> {
+        match (self, at_least) {
+            (Ranked::Lazy(ranking), None) => ranking.next(),
+            (Ranked::Lazy(ranking), Some(relevance)) => ranking.next_strong_at_least(relevance),
+            (Ranked::Sorted(list), at_least) => {
+                let (_, next) = list.peek()?;
+                if at_least.is_some_and(|relevance| !strong(next) || next.score < relevance) {
+                    return None;
+                }
+                list.next()
+            }
+        }
+    }
+}
+
 impl Engine {
     /// The responses a message may be about, scored, in document order: through the index,
     /// or by trying every response (the reference the index is tested against).
@@ -68,6 +132,38 @@ impl Engine {
         match self.scoring() {
             Scoring::Indexed => index.score(text),
             Scoring::Exhaustive => index.score_all(text).into_iter().enumerate().collect(),
+        }
+    }
+
+    /// The responses a message may be about, in the order the decision weighs them: through
+    /// the index, scored as far as they are read, or every response scored and sorted (the
+    /// reference the index is tested against).
+    fn guichet_ranking<'a>(&self, index: &'a guichet::GuichetIndex, text: &str) -> Ranked<'a> {
+        match self.scoring() {
+            Scoring::Indexed => Ranked::Lazy(Box::new(index.rank(text, strong))),
+            Scoring::Exhaustive => {
+                let mut ranked: Vec<(usize, Scored)> = index
+                    .score_all(text)
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.score > 0.0 && s.evidence.is_some())
+                    .collect();
+                // Relevance is how strongly a response matches times how much of the
+                // message it explains: a menu tagged with the topic's main word matches
+                // strongly but explains less than the answer it leads to.
+                for (_, scored) in &mut ranked {
+                    scored.score *= scored.coverage;
+                }
+                ranked.retain(|(_, s)| s.score > 0.0);
+                // Real evidence outranks any amount of weak evidence (typos,
+                // abbreviations, text); then relevance; ties keep document order.
+                ranked.sort_by(|a, b| {
+                    strong(&b.1)
+                        .cmp(&strong(&a.1))
+                        .then(b.1.score.total_cmp(&a.1.score))
+                });
+                Ranked::Sorted(ranked.into_iter().peekable())
+            }
         }
     }
 
@@ -105,48 +201,22 @@ impl Engine {
             return reply;
         }
 
-        // Real evidence: an author's keyword or the whole title found as written (word
-        // starts, stems), explaining most of the message.
-        let strong = |s: &Scored| {
-            s.keyword
-                && s.evidence == Some(Evidence::Exact)
-                && (s.coverage >= MIN_COVERAGE
-                    || (s.about && s.coverage >= MIN_COVERAGE_WHEN_ABOUT))
-        };
         let Some(index) = &self.guichet else {
             return self.typed_chatmd(conversation, input, rng);
         };
-        let mut ranked: Vec<(usize, Scored)> = self
-            .guichet_scores(index, input)
-            .into_iter()
-            .filter(|(_, s)| s.score > 0.0 && s.evidence.is_some())
-            .collect();
-        // Relevance is how strongly a response matches times how much of the message it
-        // explains: a menu tagged with the topic's main word matches strongly but explains
-        // less than the answer it leads to. Best first; ties keep document order.
-        for (_, scored) in &mut ranked {
-            scored.score *= scored.coverage;
-        }
-        ranked.retain(|(_, s)| s.score > 0.0);
-        // Real evidence outranks any amount of weak evidence (typos, abbreviations, text).
-        ranked.sort_by(|a, b| {
-            strong(&b.1)
-                .cmp(&strong(&a.1))
-                .then(b.1.score.total_cmp(&a.1.score))
-        });
+        let mut ranked = self.guichet_ranking(index, input);
 
         // Role-aware choice: a response whose text is empty for this user is never chosen.
+        // `visible` holds the first of the others, in ranked order, read as far as needed.
         let mut visible: Vec<(usize, Scored)> = Vec::new();
         let mut best_was_hidden = false;
-        for (i, scored) in ranked {
+        while let Some((i, scored)) = ranked.next_at_least(None) {
             if self.is_empty_for(conversation, i) {
-                best_was_hidden |= visible.is_empty();
+                best_was_hidden = true;
                 continue;
             }
             visible.push((i, scored));
-            if visible.len() > MAX_SUGGESTIONS {
-                break;
-            }
+            break;
         }
         if best_was_hidden && self.role_unset(conversation) {
             return self.ask_role_first(conversation, rng);
@@ -155,12 +225,16 @@ impl Engine {
         if let Some(&(_, best)) = visible.first()
             && strong(&best)
         {
-            let mut close: Vec<(usize, Scored)> = visible
-                .iter()
-                .copied()
-                .filter(|(_, s)| strong(s) && s.score >= best.score * CLOSE_RATIO)
-                .take(MAX_SUGGESTIONS)
-                .collect();
+            // Its close rivals: the next ones, as strong and within `CLOSE_RATIO` of it.
+            let mut close = vec![visible[0]];
+            while close.len() < MAX_SUGGESTIONS {
+                let at_least = Some(best.score * CLOSE_RATIO);
+                let Some(rival) = self.next_visible(conversation, &mut ranked, at_least) else {
+                    break;
+                };
+                visible.push(rival);
+                close.push(rival);
+            }
             // A menu and an answer it leads to: the answer is what the menu is for.
             let leads_to = |menu: usize, target: usize| {
                 let title = &self.kb.responses[target].title;
@@ -191,6 +265,12 @@ impl Engine {
             return reply;
         }
         // Weak evidence (typos, title words only): ask, if it explains the message.
+        while visible.len() <= MAX_SUGGESTIONS {
+            let Some(next) = self.next_visible(conversation, &mut ranked, None) else {
+                break;
+            };
+            visible.push(next);
+        }
         let suggestions: Vec<(usize, Scored)> = visible
             .into_iter()
             .filter(|(_, s)| s.coverage >= MIN_COVERAGE)
@@ -201,6 +281,22 @@ impl Engine {
             return self.suggest(conversation, &suggestions, best);
         }
         self.fallback_reply(conversation, rng)
+    }
+
+    /// The next response of the ranking that this user can see (with `at_least`: only if it
+    /// is strong with at least that relevance).
+    fn next_visible(
+        &self,
+        conversation: &Conversation,
+        ranked: &mut Ranked<'_>,
+        at_least: Option<f64>,
+    ) -> Option<(usize, Scored)> {
+        while let Some((i, scored)) = ranked.next_at_least(at_least) {
+            if !self.is_empty_for(conversation, i) {
+                return Some((i, scored));
+            }
+        }
+        None
     }
 
     /// Would this response show nothing (no text, no choice) to this user now?
@@ -255,7 +351,7 @@ impl Engine {
             let Some(response) = self.kb.responses.get(*index) else {
                 continue;
             };
-            let label = self.label_for(&response.title);
+            let label = self.labels[*index].clone();
             titles.push(response.title.clone());
             offered.push(OfferedChoice {
                 raw_label: label.clone(),
@@ -283,19 +379,6 @@ impl Engine {
             path: AnswerPath::Suggest,
             score,
         }
-    }
-
-    /// How a response is best named to a user: the label of a choice leading to it (authors
-    /// write those for people), else its title.
-    fn label_for(&self, title: &str) -> String {
-        std::iter::once(&self.kb.welcome)
-            .chain(self.kb.responses.iter().map(|r| &r.message))
-            .flat_map(|m| m.choices.iter())
-            .find(|c| {
-                matches!(&c.target, crate::kb::Target::Response(t) if t == title)
-                    && c.assignment.is_none()
-            })
-            .map_or_else(|| title.to_string(), |c| c.label.clone())
     }
 
     fn number_out_of_range(

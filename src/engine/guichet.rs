@@ -9,6 +9,7 @@
 use rust_stemmers::{Algorithm, Stemmer};
 
 use std::borrow::Cow;
+use std::collections::BinaryHeap;
 
 use super::chatmd::hash::{FastMap, FastSet, KeyedLists, hash_words};
 use crate::kb::KnowledgeBase;
@@ -498,14 +499,34 @@ impl Covered {
     }
 }
 
+/// A phrase as listed under its first word: which response, which phrase, and what it can
+/// add to the response's score at most, so that a message's candidates get a ceiling
+/// without opening their responses.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    response: u32,
+    phrase: u32,
+    /// `weight × specificity`, which [`GuichetIndex::score_response`] multiplies by a strength
+    /// of at most 1; 0 for a negative keyword, which only subtracts.
+    most: f64,
+    /// A positive author keyword or the whole title: what can make a response strong (see
+    /// [`Ranking`]).
+    keyword: bool,
+    /// From the title, positive: what makes a response about the message.
+    title: bool,
+    /// How many words the phrase has (255 for more).
+    words: u8,
+    /// Its second word, if it has one.
+    second: u32,
+}
+
 /// Everything guichet matching prepares once per knowledge base.
 pub struct GuichetIndex {
     stemmer: Stemmer,
     vocabulary: Vocabulary,
     responses: Vec<GuichetResponse>,
-    /// For each base word, the phrases it starts, as `response << 32 | phrase` (one integer
-    /// that sorts as the pair would), in order.
-    starts: Vec<Vec<u64>>,
+    /// For each base word, the phrases it starts, in order.
+    starts: Vec<Vec<Start>>,
     /// Rarity of each stem found in the base's keywords and titles.
     rarity: FastMap<String, f64>,
     /// The rarity of a word the base never uses: the highest there is.
@@ -682,7 +703,7 @@ impl GuichetIndex {
             .map(|(stem, df)| (stem.to_string(), (1.0 + total / df.max(1) as f64).ln()))
             .collect();
         let unknown_rarity = (1.0 + total).ln();
-        let mut starts: Vec<Vec<u64>> = vec![Vec::new(); words.len()];
+        let mut starts: Vec<Vec<Start>> = vec![Vec::new(); words.len()];
         for (r, response) in responses.iter_mut().enumerate() {
             for (p, phrase) in response.phrases.iter_mut().enumerate() {
                 phrase.specificity = phrase
@@ -696,7 +717,19 @@ impl GuichetIndex {
                     })
                     .sum();
                 if let Some(&first) = phrase.words.first() {
-                    starts[first as usize].push((r as u64) << 32 | p as u64);
+                    starts[first as usize].push(Start {
+                        response: r as u32,
+                        phrase: p as u32,
+                        most: if phrase.negative {
+                            0.0
+                        } else {
+                            phrase.weight * phrase.specificity
+                        },
+                        keyword: phrase.keyword && !phrase.negative,
+                        title: phrase.from_title && !phrase.negative,
+                        words: u8::try_from(phrase.words.len()).unwrap_or(u8::MAX),
+                        second: phrase.words.get(1).copied().unwrap_or(u32::MAX),
+                    });
                 }
             }
         }
@@ -765,17 +798,14 @@ impl GuichetIndex {
             let Some((found, start)) = find(phrase) else {
                 continue;
             };
-            let strength = match found {
-                Evidence::Exact => 1.0,
-                Evidence::Fuzzy => FUZZY_WEIGHT,
-                Evidence::Content => 1.0,
-            };
+            let strength = strength(found);
             let found = if phrase.content {
                 Evidence::Content
             } else {
                 found
             };
-            let value = phrase.weight * strength * phrase.specificity;
+            // In this order so that `Start::most` times the strength is this value exactly.
+            let value = phrase.weight * phrase.specificity * strength;
             if phrase.negative {
                 scored.score -= value;
                 continue;
@@ -825,59 +855,432 @@ impl GuichetIndex {
     /// bit for bit, as [`GuichetIndex::score_all`]: the phrases tried are the same minus
     /// those that cannot occur, in the same order, with the same word matches.
     pub fn score(&self, text: &str) -> Vec<(usize, Scored)> {
+        let Some(mut matched) = self.matched(text) else {
+            return Vec::new();
+        };
+        let mut order: Vec<usize> = (0..matched.candidates.len()).collect();
+        order.sort_unstable_by_key(|&c| matched.candidates[c].response);
+        order
+            .into_iter()
+            .map(|c| {
+                let response = matched.candidates[c].response as usize;
+                (response, self.score_candidate(&mut matched, c))
+            })
+            .collect()
+    }
+
+    /// The responses a message may be about, in the order the engine weighs them (strong
+    /// first, then relevance, then document order), scored only as far as that order is
+    /// read: see [`Ranking`]. `strong` must be monotone: true of a [`Scored`], it is true of
+    /// any other found exactly, with as much coverage, `keyword` and `about`.
+    pub fn rank(&self, text: &str, strong: fn(&Scored) -> bool) -> Ranking<'_> {
+        let matched = self.matched(text);
+        let unscored = matched
+            .iter()
+            .flat_map(|m| {
+                let total = m.message.total_weight;
+                m.candidates.iter().enumerate().map(move |(c, candidate)| {
+                    // As `score_response` turns what a response explains into coverage.
+                    let coverage = if total > 0.0 {
+                        candidate.explains / total
+                    } else {
+                        0.0
+                    };
+                    // One term is the score's own product; a sum of several may round
+                    // otherwise than the score's sum, in another order.
+                    let most = if candidate.terms > 1 {
+                        candidate.most * CEILING_SLACK
+                    } else {
+                        candidate.most
+                    };
+                    let relevance = most * coverage;
+                    let best_case = Scored {
+                        score: relevance,
+                        evidence: Some(Evidence::Exact),
+                        coverage,
+                        keyword: candidate.keyword,
+                        about: candidate.about,
+                    };
+                    let ceiling = Rank {
+                        strong: strong(&best_case),
+                        relevance,
+                        response: candidate.response,
+                    };
+                    (ceiling, c as u32)
+                })
+            })
+            // Ranked responses have a positive relevance.
+            .filter(|(ceiling, _)| ceiling.relevance > 0.0)
+            .collect();
+        Ranking {
+            index: self,
+            matched,
+            strong,
+            unscored,
+            scored: BinaryHeap::new(),
+            results: Vec::new(),
+        }
+    }
+
+    /// The message matched against the vocabulary, with its candidates; `None` when it has
+    /// no meaningful word (it then scores nothing anywhere).
+    fn matched(&self, text: &str) -> Option<Matched> {
         let message = self.message(text);
         if message.meaningful.is_empty() {
-            return Vec::new();
+            return None;
         }
         // For each message word, every base word that matches it.
-        let mut table: Vec<Vec<(u32, [Option<Evidence>; 2])>> =
-            Vec::with_capacity(message.words.len());
-        let mut phrases: Vec<u64> = Vec::new();
+        let mut table: Vec<MatchRow> = Vec::with_capacity(message.words.len());
+        let mut ids: Vec<u32> = Vec::new();
         for word in &message.words {
             let mut found = Vec::new();
             self.vocabulary.matches(word, &mut found);
-            for &(id, _) in &found {
-                phrases.extend_from_slice(&self.starts[id as usize]);
-            }
+            ids.extend(found.iter().map(|&(id, _)| id));
             found.sort_unstable_by_key(|&(id, _)| id);
             table.push(found);
         }
-        phrases.sort_unstable();
-        phrases.dedup();
-        let matches = |id: u32, at: usize, last: bool| {
-            let row = &table[at];
-            let i = row.binary_search_by_key(&id, |&(id, _)| id).ok()?;
-            row[i].1[usize::from(last)]
-        };
-        // Most phrases are one word (title words, content words), and where a one-word
-        // phrase occurs depends only on its word: found once per matched word.
-        let mut single: FastMap<u32, Option<(Evidence, usize)>> = FastMap::default();
-        for row in &table {
+        ids.sort_unstable();
+        ids.dedup();
+        // Where each matched base word is, as a bit set of message positions (the first 64).
+        let n = message.words.len();
+        let mut positions: FastMap<u32, u64> = FastMap::default();
+        for (at, row) in table.iter().enumerate().take(64) {
             for &(id, _) in row {
-                single
-                    .entry(id)
-                    .or_insert_with(|| find(&[id], message.words.len(), matches));
+                *positions.entry(id).or_default() |= 1 << at;
             }
         }
+        let mut single: FastMap<u32, Option<(Evidence, usize)>> = FastMap::default();
+        // Each phrase is listed under its first word only, and each matched word once: every
+        // (response, phrase) comes once. Grouped by response with a counting sort, each
+        // response getting its ceiling on the way (see `Ranking`).
+        let mut slots: FastMap<u32, u32> = FastMap::default();
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut postings: Vec<(u32, u32)> = Vec::new();
+        for &id in &ids {
+            // Most phrases are one word (title words, content words), and where a one-word
+            // phrase occurs depends only on its word: found once per matched word.
+            let alone = find(&[id], n, |w, at, last| lookup(&table, w, at, last));
+            single.insert(id, alone);
+            let at = positions.get(&id).copied().unwrap_or(0);
+            for start in &self.starts[id as usize] {
+                let slot = *slots.entry(start.response).or_insert_with(|| {
+                    candidates.push(Candidate {
+                        response: start.response,
+                        from: 0,
+                        to: 0,
+                        most: 0.0,
+                        keyword: false,
+                        about: false,
+                        terms: 0,
+                        covers: 0,
+                        explains: 0.0,
+                    });
+                    (candidates.len() - 1) as u32
+                });
+                let candidate = &mut candidates[slot as usize];
+                candidate.to += 1;
+                postings.push((slot, start.phrase));
+                if start.words == 1 {
+                    // Known exactly: whether it occurs, how, and where.
+                    let Some((evidence, start_at)) = alone else {
+                        continue;
+                    };
+                    candidate.most += start.most * strength(evidence);
+                    candidate.terms += u32::from(start.most > 0.0);
+                    candidate.keyword |= start.keyword && evidence == Evidence::Exact;
+                    candidate.about |= start.title && evidence == Evidence::Exact;
+                    candidate.covers |= 1_u64.checked_shl(start_at as u32).unwrap_or(0);
+                } else {
+                    // It can only start where its first word is, followed by its second.
+                    let mut from = at;
+                    if n <= 64 {
+                        let second = positions.get(&start.second).copied().unwrap_or(0);
+                        from &= second >> 1;
+                        if from == 0 {
+                            continue;
+                        }
+                    }
+                    candidate.most += start.most;
+                    candidate.terms += u32::from(start.most > 0.0);
+                    candidate.keyword |= start.keyword;
+                    candidate.about |= start.title;
+                    while from != 0 {
+                        let p = from.trailing_zeros();
+                        from &= from - 1;
+                        candidate.covers |= span(p, u32::from(start.words));
+                    }
+                }
+            }
+        }
+        let weight_of = |covers: u64| -> f64 {
+            if n > 64 {
+                return message.total_weight;
+            }
+            // As `score_response` sums what a response explains, over more words.
+            message
+                .meaningful
+                .iter()
+                .filter(|&&i| covers & (1 << i) != 0)
+                .map(|&i| message.weights[i])
+                .fold(0.0, |total, weight| total + weight)
+        };
+        for candidate in &mut candidates {
+            candidate.explains = weight_of(candidate.covers);
+        }
+        let mut next = 0;
+        for candidate in &mut candidates {
+            let count = candidate.to;
+            candidate.from = next;
+            candidate.to = next;
+            next += count;
+        }
+        let mut phrases = vec![0; postings.len()];
+        for (slot, phrase) in postings {
+            let candidate = &mut candidates[slot as usize];
+            phrases[candidate.to as usize] = phrase;
+            candidate.to += 1;
+        }
+        Some(Matched {
+            message,
+            table,
+            single,
+            candidates,
+            phrases,
+        })
+    }
+
+    /// Scores candidate `c` of a matched message: its phrases that may occur, in order.
+    fn score_candidate(&self, matched: &mut Matched, c: usize) -> Scored {
+        let Matched {
+            message,
+            table,
+            single,
+            candidates,
+            phrases,
+        } = matched;
+        let candidate = &candidates[c];
+        let list = &mut phrases[candidate.from as usize..candidate.to as usize];
+        list.sort_unstable();
+        let n = message.words.len();
         let find = |phrase: &Phrase| match phrase.words.as_slice() {
             [id] => single.get(id).copied().flatten(),
-            words => find(words, message.words.len(), matches),
+            words => find(words, n, |w, at, last| lookup(table, w, at, last)),
         };
-        phrases
-            .chunk_by(|a, b| a >> 32 == b >> 32)
-            .map(|group| {
-                let r = (group[0] >> 32) as usize;
-                let scored = self.score_response(
-                    &self.responses[r],
-                    group
-                        .iter()
-                        .map(|&key| (key & u64::from(u32::MAX)) as usize),
-                    &message,
-                    &find,
-                );
-                (r, scored)
-            })
-            .collect()
+        self.score_response(
+            &self.responses[candidate.response as usize],
+            list.iter().map(|&p| p as usize),
+            message,
+            &find,
+        )
+    }
+}
+
+/// [`word_match`] of base word `id` against message word `at`, read from the table of a
+/// matched message (a word missing from its row does not match).
+fn lookup(table: &[MatchRow], id: u32, at: usize, last: bool) -> Option<Evidence> {
+    let row = &table[at];
+    let i = row.binary_search_by_key(&id, |&(id, _)| id).ok()?;
+    row[i].1[usize::from(last)]
+}
+
+/// The base words that match one message word, by id, with [`word_match`]'s answers for a
+/// phrase's inner word and for its last word.
+type MatchRow = Vec<(u32, [Option<Evidence>; 2])>;
+
+/// A message matched against the vocabulary: its candidate responses (those with a phrase
+/// whose first word matches a message word) and what scoring one of them needs.
+struct Matched {
+    message: Message,
+    /// For each message word, every base word that matches it (sorted by id), with
+    /// [`word_match`]'s answers for a phrase's inner word and for its last word.
+    table: Vec<MatchRow>,
+    /// Where each one-word phrase occurs, by its word.
+    single: FastMap<u32, Option<(Evidence, usize)>>,
+    candidates: Vec<Candidate>,
+    /// The candidates' phrases that may occur: candidate `c`'s are `phrases[c.from..c.to]`,
+    /// put in order when it is scored.
+    phrases: Vec<u32>,
+}
+
+/// A response with a phrase whose first word matches the message.
+struct Candidate {
+    response: u32,
+    from: u32,
+    to: u32,
+    /// The most its phrases can add: [`Start::most`], times the strength for a one-word
+    /// phrase (whose match is known). No score of it can be higher.
+    most: f64,
+    /// Whether one of its phrases is a positive author keyword or the title that may be
+    /// found exactly.
+    keyword: bool,
+    /// Whether one of its phrases is from the title, positive, and may be found exactly.
+    about: bool,
+    /// How many positive phrases `most` adds up.
+    terms: u32,
+    /// The message words (the first 64) its phrases may cover.
+    covers: u64,
+    /// The weight of the meaningful words among them: no coverage of it can be higher.
+    explains: f64,
+}
+
+/// A phrase's strength for how it was found (see [`GuichetIndex::score_response`]).
+fn strength(evidence: Evidence) -> f64 {
+    match evidence {
+        Evidence::Exact => 1.0,
+        Evidence::Fuzzy => FUZZY_WEIGHT,
+        Evidence::Content => 1.0,
+    }
+}
+
+/// Message words `at..at + len` as a bit set of the first 64.
+fn span(at: u32, len: u32) -> u64 {
+    let ones = 1_u64.checked_shl(len).map_or(u64::MAX, |bit| bit - 1);
+    ones.checked_shl(at).unwrap_or(0)
+}
+
+/// [`Candidate::most`] is summed in another order than [`GuichetIndex::score_response`]
+/// sums the score, and floating-point sums depend on order by a few units in the last
+/// place: the ceiling is raised by far more than that (a relative 1e-13 for a thousand
+/// phrases) so that it stays a ceiling.
+const CEILING_SLACK: f64 = 1.0 + 1e-9;
+
+/// Where a response stands in a [`Ranking`]: strong first, then relevance, then the
+/// earlier response (greater is ranked first).
+#[derive(Debug, Clone, Copy)]
+struct Rank {
+    strong: bool,
+    relevance: f64,
+    response: u32,
+}
+
+impl Ord for Rank {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.strong
+            .cmp(&other.strong)
+            .then(self.relevance.total_cmp(&other.relevance))
+            .then(other.response.cmp(&self.response))
+    }
+}
+
+impl PartialOrd for Rank {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Rank {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Rank {}
+
+/// A message's candidates in ranked order, scored lazily: the engine reads the first few
+/// (the best answer and its close rivals, up to four suggestions), and a base of thousands
+/// of responses gives a message hundreds of candidates, most of them through one common
+/// word of their text.
+///
+/// What is ranked: the responses with a positive score and some evidence, by
+/// `relevance = score × coverage` (kept when positive), strong ones (as the engine's
+/// `strong` says) first, ties in document order; each comes with its [`Scored`], whose
+/// `score` is the relevance.
+///
+/// Why it is exact: every candidate gets a ceiling on its rank without being scored. Its
+/// score is a sum of `weight × specificity × strength` over its phrases found, minus
+/// negatives, with strength at most 1: at most the sum of `weight × specificity`, and for a
+/// one-word phrase the table of matches already says whether, how (so the strength) and
+/// where it occurs. Its coverage counts only message words its phrases can cover: a one-word
+/// phrase where it occurs, a longer one from where its first word is. Its relevance is at
+/// most the product of the two, and it can be strong only if `strong` holds of that best case
+/// with the keyword and title evidence it may have. Candidates are scored from the highest
+/// ceiling down, and a scored response is returned once it ranks above every ceiling left,
+/// which every response not scored yet ranks below. Every response that is not a candidate
+/// scores nothing and is not ranked. `tests/matching_index.rs` compares it with sorting
+/// every response's score.
+pub struct Ranking<'a> {
+    index: &'a GuichetIndex,
+    matched: Option<Matched>,
+    strong: fn(&Scored) -> bool,
+    /// Candidates not scored yet, by ceiling.
+    unscored: BinaryHeap<(Rank, u32)>,
+    /// Candidates scored and ranked, not returned yet, with their place in `results`.
+    scored: BinaryHeap<(Rank, u32)>,
+    results: Vec<Scored>,
+}
+
+impl std::fmt::Debug for Ranking<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ranking")
+            .field("unscored", &self.unscored.len())
+            .field("scored", &self.scored.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ranking<'_> {
+    /// The next response, if it is strong with a relevance of at least `relevance`;
+    /// `None` otherwise, and the response stays next.
+    pub fn next_strong_at_least(&mut self, relevance: f64) -> Option<(usize, Scored)> {
+        self.next_from(Some(relevance))
+    }
+
+    fn next_from(&mut self, at_least: Option<f64>) -> Option<(usize, Scored)> {
+        let below = |rank: &Rank| {
+            at_least.is_some_and(|relevance| !rank.strong || rank.relevance < relevance)
+        };
+        let matched = self.matched.as_mut()?;
+        loop {
+            let best = self.scored.peek().map(|&(rank, _)| rank);
+            let ceiling = self.unscored.peek().map(|&(rank, _)| rank);
+            if let Some(best) = best {
+                // Known to come next when no response left to score can rank above it
+                // (with a threshold: when none of them can reach it, and it does).
+                let next = match &ceiling {
+                    None => true,
+                    Some(ceiling) => best > *ceiling || (below(ceiling) && !below(&best)),
+                };
+                if next {
+                    if below(&best) {
+                        return None;
+                    }
+                    let (_, i) = self.scored.pop()?;
+                    return Some((best.response as usize, self.results[i as usize]));
+                }
+            }
+            let ceiling = ceiling?;
+            if below(&ceiling) && best.as_ref().is_none_or(below) {
+                return None;
+            }
+            let (_, c) = self.unscored.pop()?;
+            let scored = self.index.score_candidate(matched, c as usize);
+            if scored.score > 0.0 && scored.evidence.is_some() {
+                let relevance = scored.score * scored.coverage;
+                if relevance > 0.0 {
+                    let scored = Scored {
+                        score: relevance,
+                        ..scored
+                    };
+                    let strong = (self.strong)(&scored);
+                    debug_assert!(!strong || scored.keyword, "strong without a keyword");
+                    let rank = Rank {
+                        strong,
+                        relevance,
+                        response: ceiling.response,
+                    };
+                    self.scored.push((rank, self.results.len() as u32));
+                    self.results.push(scored);
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for Ranking<'_> {
+    type Item = (usize, Scored);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_from(None)
     }
 }
 
