@@ -48,11 +48,11 @@ use std::ops::Range;
 use super::hash::{FastMap, FastSet, KeyedLists, Postings, hash_words};
 use super::{
     Candidates, FuzzyReach, KeywordScore, MAX_PACKED_UNITS, MIN_COMMON_RUN, MIN_FUZZY_INPUT_LEN,
-    MIN_FUZZY_KEYWORD_LEN, NGRAM_BOOST, POSITION_DECAY, PreparedInput, PreparedKeyword, ScoreMode,
-    TitlePieces, Token, TokenSink, WORD_LENGTH_FACTOR, add_word_tokens, array_index, best_of,
-    combine_scores, content_score_from_dot, finish_score, in_key_order, keyword_list_entries,
-    keyword_score_with, list_for_mode, next_replaces_input, normalize, pack_units,
-    tokenize_response, with_title_bonus, within_edits, word_tokens,
+    MIN_FUZZY_KEYWORD_LEN, NGRAM_BOOST, POSITION_DECAY, Pattern, PreparedInput, PreparedKeyword,
+    ScoreMode, TitlePieces, Token, TokenSink, WORD_LENGTH_FACTOR, add_word_tokens, array_index,
+    best_of, combine_scores, content_score_from_dot, finish_score, in_key_order,
+    keyword_list_entries, keyword_score_with, list_for_mode, next_replaces_input, normalize,
+    pack_units, tokenize_response, with_title_bonus, word_tokens,
 };
 
 /// Ceilings are sums of a few dozen terms under 10⁴, computed in another order than the
@@ -1173,13 +1173,17 @@ impl IndexedResponses {
                         }
                     }
                 }
+                if candidates.is_empty() {
+                    continue;
+                }
                 candidates.sort_unstable();
                 candidates.dedup();
+                let pattern = Pattern::new(gram);
                 for &id in &candidates {
                     let Some(keyword) = self.keyword(id) else {
                         continue;
                     };
-                    if within_edits(gram, &keyword.units, MAX_NGRAM_EDITS) {
+                    if pattern.within(&keyword.units, MAX_NGRAM_EDITS) {
                         *close.entry(id).or_default() += gram.len();
                     }
                 }
