@@ -11,7 +11,7 @@ use rust_stemmers::{Algorithm, Stemmer};
 use std::borrow::Cow;
 use std::collections::BinaryHeap;
 
-use super::chatmd::hash::{FastMap, FastSet, KeyedLists, hash_words};
+use super::chatmd::hash::{FastMap, FastSet, KeyedLists, Postings, hash_words};
 use crate::kb::KnowledgeBase;
 
 /// A keyword token this long or longer also matches words it starts (`certif` finds
@@ -174,7 +174,7 @@ pub enum Evidence {
 #[derive(Debug, Clone)]
 struct Phrase {
     /// Ids of its words in the index's [`Vocabulary`].
-    words: Vec<u32>,
+    words: Box<[u32]>,
     /// From the title (whole or one word).
     from_title: bool,
     /// A word of the response's text, not a keyword or title.
@@ -501,7 +501,7 @@ impl Covered {
 
 /// A phrase as listed under its first word: which response, which phrase, and what it can
 /// add to the response's score at most, so that a message's candidates get a ceiling
-/// without opening their responses.
+/// without opening their responses (what else the ceiling needs is in its [`Kind`]).
 #[derive(Debug, Clone, Copy)]
 struct Start {
     response: u32,
@@ -509,15 +509,25 @@ struct Start {
     /// `weight × specificity`, which [`GuichetIndex::score_response`] multiplies by a strength
     /// of at most 1; 0 for a negative keyword, which only subtracts.
     most: f64,
+}
+
+/// What kind of phrase a [`Start`] is, as bits, kept beside the starts (a byte rather than
+/// padding each start to 24 bytes: a loaded base holds one start per phrase).
+#[derive(Debug, Clone, Copy)]
+struct Kind(u8);
+
+impl Kind {
     /// A positive author keyword or the whole title: what can make a response strong (see
     /// [`Ranking`]).
-    keyword: bool,
+    const KEYWORD: u8 = 1;
     /// From the title, positive: what makes a response about the message.
-    title: bool,
-    /// How many words the phrase has (255 for more).
-    words: u8,
-    /// Its second word, if it has one.
-    second: u32,
+    const TITLE: u8 = 2;
+    /// More than one word: where it occurs is not known from its first word alone.
+    const PHRASE: u8 = 4;
+
+    fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
 }
 
 /// Everything guichet matching prepares once per knowledge base.
@@ -526,7 +536,9 @@ pub struct GuichetIndex {
     vocabulary: Vocabulary,
     responses: Vec<GuichetResponse>,
     /// For each base word, the phrases it starts, in order.
-    starts: Vec<Vec<Start>>,
+    starts: Postings<Start>,
+    /// The [`Kind`] of each start, in the same order as all the lists of `starts`.
+    kinds: Vec<Kind>,
     /// Rarity of each stem found in the base's keywords and titles.
     rarity: FastMap<String, f64>,
     /// The rarity of a word the base never uses: the highest there is.
@@ -703,7 +715,7 @@ impl GuichetIndex {
             .map(|(stem, df)| (stem.to_string(), (1.0 + total / df.max(1) as f64).ln()))
             .collect();
         let unknown_rarity = (1.0 + total).ln();
-        let mut starts: Vec<Vec<Start>> = vec![Vec::new(); words.len()];
+        let mut starts: Vec<Vec<(Start, Kind)>> = vec![Vec::new(); words.len()];
         for (r, response) in responses.iter_mut().enumerate() {
             for (p, phrase) in response.phrases.iter_mut().enumerate() {
                 phrase.specificity = phrase
@@ -717,30 +729,40 @@ impl GuichetIndex {
                     })
                     .sum();
                 if let Some(&first) = phrase.words.first() {
-                    starts[first as usize].push(Start {
+                    let bit = |on: bool, bit: u8| if on { bit } else { 0 };
+                    let positive = !phrase.negative;
+                    let kind = Kind(
+                        bit(phrase.keyword && positive, Kind::KEYWORD)
+                            | bit(phrase.from_title && positive, Kind::TITLE)
+                            | bit(phrase.words.len() > 1, Kind::PHRASE),
+                    );
+                    let most = if positive {
+                        phrase.weight * phrase.specificity
+                    } else {
+                        0.0
+                    };
+                    let start = Start {
                         response: r as u32,
                         phrase: p as u32,
-                        most: if phrase.negative {
-                            0.0
-                        } else {
-                            phrase.weight * phrase.specificity
-                        },
-                        keyword: phrase.keyword && !phrase.negative,
-                        title: phrase.from_title && !phrase.negative,
-                        words: u8::try_from(phrase.words.len()).unwrap_or(u8::MAX),
-                        second: phrase.words.get(1).copied().unwrap_or(u32::MAX),
-                    });
+                        most,
+                    };
+                    starts[first as usize].push((start, kind));
                 }
             }
         }
-        for list in &mut starts {
-            list.shrink_to_fit();
-        }
+        let kinds: Vec<Kind> = starts.iter().flatten().map(|&(_, kind)| kind).collect();
+        let starts = Postings::from_lists(
+            starts
+                .into_iter()
+                .map(|list| list.into_iter().map(|(start, _)| start).collect())
+                .collect(),
+        );
         Self {
             stemmer,
             vocabulary: Vocabulary::new(words),
             responses,
             starts,
+            kinds,
             rarity,
             unknown_rarity,
         }
@@ -962,7 +984,11 @@ impl GuichetIndex {
             let alone = find(&[id], n, |w, at, last| lookup(&table, w, at, last));
             single.insert(id, alone);
             let at = positions.get(&id).copied().unwrap_or(0);
-            for start in &self.starts[id as usize] {
+            let kinds = self
+                .kinds
+                .get(self.starts.range(id as usize))
+                .unwrap_or_default();
+            for (start, kind) in self.starts.get(id as usize).iter().zip(kinds) {
                 let slot = *slots.entry(start.response).or_insert_with(|| {
                     candidates.push(Candidate {
                         response: start.response,
@@ -980,21 +1006,25 @@ impl GuichetIndex {
                 let candidate = &mut candidates[slot as usize];
                 candidate.to += 1;
                 postings.push((slot, start.phrase));
-                if start.words == 1 {
+                if !kind.has(Kind::PHRASE) {
                     // Known exactly: whether it occurs, how, and where.
                     let Some((evidence, start_at)) = alone else {
                         continue;
                     };
                     candidate.most += start.most * strength(evidence);
                     candidate.terms += u32::from(start.most > 0.0);
-                    candidate.keyword |= start.keyword && evidence == Evidence::Exact;
-                    candidate.about |= start.title && evidence == Evidence::Exact;
+                    candidate.keyword |= kind.has(Kind::KEYWORD) && evidence == Evidence::Exact;
+                    candidate.about |= kind.has(Kind::TITLE) && evidence == Evidence::Exact;
                     candidate.covers |= 1_u64.checked_shl(start_at as u32).unwrap_or(0);
                 } else {
                     // It can only start where its first word is, followed by its second.
+                    let words = &self.responses[start.response as usize].phrases
+                        [start.phrase as usize]
+                        .words;
                     let mut from = at;
                     if n <= 64 {
-                        let second = positions.get(&start.second).copied().unwrap_or(0);
+                        let second = words.get(1).and_then(|w| positions.get(w));
+                        let second = second.copied().unwrap_or(0);
                         from &= second >> 1;
                         if from == 0 {
                             continue;
@@ -1002,12 +1032,13 @@ impl GuichetIndex {
                     }
                     candidate.most += start.most;
                     candidate.terms += u32::from(start.most > 0.0);
-                    candidate.keyword |= start.keyword;
-                    candidate.about |= start.title;
+                    candidate.keyword |= kind.has(Kind::KEYWORD);
+                    candidate.about |= kind.has(Kind::TITLE);
                     while from != 0 {
                         let p = from.trailing_zeros();
                         from &= from - 1;
-                        candidate.covers |= span(p, u32::from(start.words));
+                        let len = u32::try_from(words.len()).unwrap_or(u32::MAX);
+                        candidate.covers |= span(p, len);
                     }
                 }
             }
@@ -1062,7 +1093,7 @@ impl GuichetIndex {
         let list = &mut phrases[candidate.from as usize..candidate.to as usize];
         list.sort_unstable();
         let n = message.words.len();
-        let find = |phrase: &Phrase| match phrase.words.as_slice() {
+        let find = |phrase: &Phrase| match &*phrase.words {
             [id] => single.get(id).copied().flatten(),
             words => find(words, n, |w, at, last| lookup(table, w, at, last)),
         };
