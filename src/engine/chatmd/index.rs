@@ -824,8 +824,9 @@ impl IndexedResponses {
             .chain(
                 evidence
                     .fuzzy
+                    .entries
                     .iter()
-                    .map(|(&id, fuzzy)| (id, 0.0, fuzzy.bound)),
+                    .map(|&(id, fuzzy)| (id, 0.0, fuzzy.bound)),
             )
             .filter(|&(_, exact, fuzzy)| exact > 0.0 || fuzzy > 0.0);
         for (id, exact, fuzzy) in positive_parts {
@@ -986,7 +987,7 @@ impl IndexedResponses {
                 if let Some(found) = evidence.found.get(&id) {
                     return fuzzy + found.fuzzy;
                 }
-                let Some(candidate) = evidence.fuzzy.get(&id) else {
+                let Some(candidate) = evidence.fuzzy.get(id) else {
                     return fuzzy;
                 };
                 let score = *exact.entry(id).or_insert_with(|| {
@@ -1027,7 +1028,7 @@ impl IndexedResponses {
         if units.len() <= MIN_FUZZY_INPUT_LEN {
             return Evidence {
                 found,
-                fuzzy: FastMap::default(),
+                fuzzy: FuzzyTable::default(),
             };
         }
 
@@ -1050,11 +1051,11 @@ impl IndexedResponses {
                 }
             }
         }
-        // Sized once: a message can share seeds with hundreds of keywords, and growing the
-        // map step by step rehashes it each time.
-        let mut fuzzy: FastMap<u32, FuzzyEvidence> =
-            FastMap::with_capacity_and_hasher(matched.len(), Default::default());
-        for id in matched {
+        let mut fuzzy = FuzzyTable {
+            entries: Vec::with_capacity(matched.len()),
+            places: Vec::new(),
+        };
+        for &id in &matched {
             let (Some(keyword), Some(&(matches, first))) =
                 (self.keyword(id), seeds.get(id as usize))
             else {
@@ -1076,7 +1077,7 @@ impl IndexedResponses {
             let position_factor = 1.0 / (1.0 + (first as f64 / len) * POSITION_DECAY);
             let length_factor = 1.0 / (1.0 + (len - longest));
             let bound = (longest + longest * WORD_LENGTH_FACTOR) * position_factor * length_factor;
-            fuzzy.insert(
+            fuzzy.entries.push((
                 id,
                 FuzzyEvidence {
                     bound,
@@ -1085,8 +1086,16 @@ impl IndexedResponses {
                         common_run: true,
                     },
                 },
-            );
+            ));
         }
+        // The counting table becomes the table of places: its entries are rewritten for the
+        // keywords kept, the others are left as counted, which `FuzzyTable` reads as absent.
+        for (place, &(id, _)) in fuzzy.entries.iter().enumerate() {
+            if let Some(entry) = seeds.get_mut(id as usize) {
+                *entry = (PLACED, place as u32);
+            }
+        }
+        fuzzy.places = seeds;
 
         // §5.1: n-gram credit is `0.3 len(g)` for each window `g` within distance 2.
         for (id, window_units) in self.close_ngrams(input) {
@@ -1094,13 +1103,7 @@ impl IndexedResponses {
                 continue;
             }
             let bound = window_units as f64 * WORD_LENGTH_FACTOR * NGRAM_BOOST;
-            let entry = fuzzy.entry(id).or_insert(FuzzyEvidence {
-                bound: 0.0,
-                reach: FuzzyReach {
-                    ngrams: false,
-                    common_run: false,
-                },
-            });
+            let entry = fuzzy.entry(id);
             entry.bound += bound;
             entry.reach.ngrams = true;
         }
@@ -1274,7 +1277,59 @@ struct Evidence {
     /// Exact scores of the keywords found in the input.
     found: FastMap<u32, KeywordScore>,
     /// Keywords that may earn fuzzy credit.
-    fuzzy: FastMap<u32, FuzzyEvidence>,
+    fuzzy: FuzzyTable,
+}
+
+/// Marks an entry of [`FuzzyTable::places`] that holds a place.
+const PLACED: u32 = u32::MAX;
+
+/// The keywords that may earn fuzzy credit for a message, with their evidence, and where
+/// each is by keyword id. A long message shares seeds with thousands of keywords: a map
+/// cost more to fill than the table, already built to count the seeds, costs to reuse.
+#[derive(Debug, Default)]
+struct FuzzyTable {
+    entries: Vec<(u32, FuzzyEvidence)>,
+    /// By keyword id: `(PLACED, place in entries)`, or anything else for none.
+    places: Vec<(u32, u32)>,
+}
+
+impl FuzzyTable {
+    fn get(&self, id: u32) -> Option<&FuzzyEvidence> {
+        match self.places.get(id as usize)? {
+            &(PLACED, place) => self
+                .entries
+                .get(place as usize)
+                .map(|(_, evidence)| evidence),
+            _ => None,
+        }
+    }
+
+    /// The evidence of keyword `id`, none yet if it had none.
+    fn entry(&mut self, id: u32) -> &mut FuzzyEvidence {
+        let index = id as usize;
+        if self.places.len() <= index {
+            self.places.resize(index + 1, (0, 0));
+        }
+        let place = match self.places[index] {
+            (PLACED, place) => place as usize,
+            _ => {
+                self.entries.push((
+                    id,
+                    FuzzyEvidence {
+                        bound: 0.0,
+                        reach: FuzzyReach {
+                            ngrams: false,
+                            common_run: false,
+                        },
+                    },
+                ));
+                let place = self.entries.len() - 1;
+                self.places[index] = (PLACED, place as u32);
+                place
+            }
+        };
+        &mut self.entries[place].1
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
