@@ -1098,15 +1098,15 @@ impl IndexedResponses {
         fuzzy.places = seeds;
 
         // §5.1: n-gram credit is `0.3 len(g)` for each window `g` within distance 2.
-        for (id, window_units) in self.close_ngrams(input) {
+        self.close_ngrams(input, |id, window_units| {
             if found.contains_key(&id) {
-                continue;
+                return;
             }
             let bound = window_units as f64 * WORD_LENGTH_FACTOR * NGRAM_BOOST;
             let entry = fuzzy.entry(id);
             entry.bound += bound;
             entry.reach.ngrams = true;
-        }
+        });
         Evidence { found, fuzzy }
     }
 
@@ -1143,12 +1143,12 @@ impl IndexedResponses {
         found
     }
 
-    /// Keywords within edit distance 2 of some input window of as many words (§5.1), each
-    /// with the total length of those windows. Candidates come from the three-part argument
-    /// of the module note, then each (window, keyword) pair is checked exactly.
-    fn close_ngrams(&self, input: &PreparedInput) -> FastMap<u32, usize> {
+    /// Keywords within edit distance 2 of some input window of as many words (§5.1): `close`
+    /// is called with the keyword and the window's length for each such pair. Candidates
+    /// come from the three-part argument of the module note, then each (window, keyword) pair
+    /// is checked exactly.
+    fn close_ngrams(&self, input: &PreparedInput, mut close: impl FnMut(u32, usize)) {
         let units = input.units.as_slice();
-        let mut close: FastMap<u32, usize> = FastMap::default();
         let mut candidates = Vec::new();
         for &words in &self.ngram_word_counts {
             for window in input.words.windows(words) {
@@ -1187,12 +1187,11 @@ impl IndexedResponses {
                         continue;
                     };
                     if pattern.within(&keyword.units, MAX_NGRAM_EDITS) {
-                        *close.entry(id).or_default() += gram.len();
+                        close(id, gram.len());
                     }
                 }
             }
         }
-        close
     }
 
     /// The input's tokens that some response holds, in the input vector's order. Tokens no
