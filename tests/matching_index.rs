@@ -28,13 +28,18 @@ fn engines(text: &str, mode: MatchingMode) -> (Engine, Engine) {
     (build(Scoring::Indexed), build(Scoring::Exhaustive))
 }
 
-/// guichet mode's index against trying every phrase of every response: the same score for
-/// every response, bit for bit (a response the index leaves out must score nothing).
-fn same_guichet_scores(text: &str, messages: &[String]) {
+/// guichet mode's index of a base.
+fn guichet_index(text: &str) -> GuichetIndex {
     let kb = guichet::kb::parse_str("generated.md", text)
         .kb
         .expect("generated bases parse");
-    let index = GuichetIndex::for_kb(&kb);
+    GuichetIndex::for_kb(&kb)
+}
+
+/// guichet mode's index against trying every phrase of every response: the same score for
+/// every response, bit for bit (a response the index leaves out must score nothing).
+fn same_guichet_scores(text: &str, messages: &[String]) {
+    let index = guichet_index(text);
     for message in messages {
         let all = index.score_all(message);
         let mut indexed = vec![Scored::NOTHING; all.len()];
@@ -72,10 +77,7 @@ const STRONG: [fn(&Scored) -> bool; 3] = [
 /// responses in the same order with the same relevance, bit for bit, read the way the engine
 /// reads it (the first, then those strong and close to it, then the rest).
 fn same_ranking(text: &str, messages: &[String]) {
-    let kb = guichet::kb::parse_str("generated.md", text)
-        .kb
-        .expect("generated bases parse");
-    let index = GuichetIndex::for_kb(&kb);
+    let index = guichet_index(text);
     for message in messages {
         for strong in STRONG {
             let mut expected: Vec<(usize, Scored)> = index
