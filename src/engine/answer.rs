@@ -62,10 +62,27 @@ const PLEASANTRIES: &[&str] = &[
 /// wrap a topic in words of their own ("je suis référente pix cette année").
 const MIN_COVERAGE_WHEN_ABOUT: f64 = 0.25;
 
+/// guichet mode's matching and how it names responses, prepared when that mode is on.
+#[derive(Debug)]
+pub(super) struct Guichet {
+    pub(super) index: guichet::GuichetIndex,
+    /// See [`suggestion_labels`].
+    pub(super) labels: Vec<String>,
+}
+
+impl Guichet {
+    pub(super) fn new(kb: &crate::kb::KnowledgeBase) -> Self {
+        Self {
+            index: guichet::GuichetIndex::for_kb(kb),
+            labels: suggestion_labels(kb),
+        }
+    }
+}
+
 /// How each response is best named to a user: the label of the first choice leading to it
 /// (authors write those for people), else its title. Worked out once per knowledge base: a
 /// "did you mean…?" would otherwise read every choice of the base.
-pub(super) fn suggestion_labels(kb: &crate::kb::KnowledgeBase) -> Vec<String> {
+fn suggestion_labels(kb: &crate::kb::KnowledgeBase) -> Vec<String> {
     let mut labels: FastMap<&str, &str> = FastMap::default();
     for choice in std::iter::once(&kb.welcome)
         .chain(kb.responses.iter().map(|r| &r.message))
@@ -201,23 +218,15 @@ impl Engine {
             return reply;
         }
 
-        let Some(index) = &self.guichet else {
+        let Some(guichet) = &self.guichet else {
             return self.typed_chatmd(conversation, input, rng);
         };
-        let mut ranked = self.guichet_ranking(index, input);
+        let mut ranked = self.guichet_ranking(&guichet.index, input);
 
         // Role-aware choice: a response whose text is empty for this user is never chosen.
         // `visible` holds the first of the others, in ranked order, read as far as needed.
-        let mut visible: Vec<(usize, Scored)> = Vec::new();
-        let mut best_was_hidden = false;
-        while let Some((i, scored)) = ranked.next_at_least(None) {
-            if self.is_empty_for(conversation, i) {
-                best_was_hidden = true;
-                continue;
-            }
-            visible.push((i, scored));
-            break;
-        }
+        let (first, best_was_hidden) = self.next_visible(conversation, &mut ranked, None);
+        let mut visible: Vec<(usize, Scored)> = first.into_iter().collect();
         if best_was_hidden && self.role_unset(conversation) {
             return self.ask_role_first(conversation, rng);
         }
@@ -229,7 +238,8 @@ impl Engine {
             let mut close = vec![visible[0]];
             while close.len() < MAX_SUGGESTIONS {
                 let at_least = Some(best.score * CLOSE_RATIO);
-                let Some(rival) = self.next_visible(conversation, &mut ranked, at_least) else {
+                let (Some(rival), _) = self.next_visible(conversation, &mut ranked, at_least)
+                else {
                     break;
                 };
                 visible.push(rival);
@@ -258,7 +268,7 @@ impl Engine {
                 };
             }
             if !close.is_empty() {
-                return self.suggest(conversation, &close, best.score);
+                return self.suggest(conversation, &guichet.labels, &close, best.score);
             }
         }
         if let Some(reply) = self.builtin(conversation, &normalised, rng) {
@@ -266,7 +276,7 @@ impl Engine {
         }
         // Weak evidence (typos, title words only): ask, if it explains the message.
         while visible.len() <= MAX_SUGGESTIONS {
-            let Some(next) = self.next_visible(conversation, &mut ranked, None) else {
+            let (Some(next), _) = self.next_visible(conversation, &mut ranked, None) else {
                 break;
             };
             visible.push(next);
@@ -278,25 +288,27 @@ impl Engine {
             .collect();
         if let Some((_, best)) = suggestions.first() {
             let best = best.score;
-            return self.suggest(conversation, &suggestions, best);
+            return self.suggest(conversation, &guichet.labels, &suggestions, best);
         }
         self.fallback_reply(conversation, rng)
     }
 
     /// The next response of the ranking that this user can see (with `at_least`: only if it
-    /// is strong with at least that relevance).
+    /// is strong with at least that relevance), and whether a hidden one came before it.
     fn next_visible(
         &self,
         conversation: &Conversation,
         ranked: &mut Ranked<'_>,
         at_least: Option<f64>,
-    ) -> Option<(usize, Scored)> {
+    ) -> (Option<(usize, Scored)>, bool) {
+        let mut hidden = false;
         while let Some((i, scored)) = ranked.next_at_least(at_least) {
             if !self.is_empty_for(conversation, i) {
-                return Some((i, scored));
+                return (Some((i, scored)), hidden);
             }
+            hidden = true;
         }
-        None
+        (None, hidden)
     }
 
     /// Would this response show nothing (no text, no choice) to this user now?
@@ -342,6 +354,7 @@ impl Engine {
     fn suggest(
         &self,
         conversation: &mut Conversation,
+        labels: &[String],
         candidates: &[(usize, Scored)],
         score: f64,
     ) -> Reply {
@@ -351,7 +364,7 @@ impl Engine {
             let Some(response) = self.kb.responses.get(*index) else {
                 continue;
             };
-            let label = self.labels[*index].clone();
+            let label = labels.get(*index).unwrap_or(&response.title).clone();
             titles.push(response.title.clone());
             offered.push(OfferedChoice {
                 raw_label: label.clone(),
@@ -447,8 +460,8 @@ impl Engine {
         // The knowledge base's own answer to a small-talk phrase wins (its goodbye, its
         // greeting menu): guichet only fills in when it has none.
         let from_base = |phrase: &str| -> Option<usize> {
-            let index = self.guichet.as_ref()?;
-            self.guichet_scores(index, phrase)
+            let guichet = self.guichet.as_ref()?;
+            self.guichet_scores(&guichet.index, phrase)
                 .into_iter()
                 .filter(|(_, s)| {
                     s.keyword && s.evidence == Some(Evidence::Exact) && s.coverage >= 1.0

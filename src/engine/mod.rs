@@ -255,9 +255,7 @@ pub struct Engine {
     mode: MatchingMode,
     strings: Strings,
     /// guichet-mode matching, prepared when that mode is on.
-    guichet: Option<guichet::GuichetIndex>,
-    /// How guichet mode names each response in a "did you mean…?" (empty in ChatMD mode).
-    labels: Vec<String>,
+    guichet: Option<answer::Guichet>,
 }
 
 impl Engine {
@@ -288,15 +286,9 @@ impl Engine {
         };
         let entries: Vec<String> = kb.synonyms.iter().map(|g| g.join(", ")).collect();
         let bad_words = kb.settings.bad_words.then(BadWords::french);
-        let guichet = (mode == MatchingMode::Guichet).then(|| guichet::GuichetIndex::for_kb(&kb));
-        let labels = if guichet.is_some() {
-            answer::suggestion_labels(&kb)
-        } else {
-            Vec::new()
-        };
+        let guichet = (mode == MatchingMode::Guichet).then(|| answer::Guichet::new(&kb));
         Self {
             guichet,
-            labels,
             matcher,
             synonyms: chatmd::prepare_synonym_groups(&entries),
             bad_words,
