@@ -16,13 +16,8 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let index = GuichetIndex::new(kb.responses.iter().map(|r| {
-        (
-            r.title.as_str(),
-            r.keywords.iter().map(|k| k.text.as_str()).collect(),
-            String::new(),
-        )
-    }));
+    let index = GuichetIndex::for_kb(&kb);
+    println!("unknown share {:.2}", index.unknown_share(&message));
     let mut scored: Vec<_> = index
         .score_all(&message)
         .into_iter()
@@ -32,8 +27,8 @@ fn main() {
     scored.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
     for (i, s) in scored.iter().take(8) {
         println!(
-            "{:8.2} cov {:.2} kw {} {:?}  {}",
-            s.score, s.coverage, s.keyword, s.evidence, kb.responses[*i].title
+            "{:8.2} cov {:.2} kw {} named {} about {} {:?}  {}",
+            s.score, s.coverage, s.keyword, s.named, s.about, s.evidence, kb.responses[*i].title
         );
     }
 }

@@ -1,13 +1,16 @@
-//! Answer quality on realistic staff messages (`tests/fixtures/questions.json`, labelled by a
-//! careful reader of `content/`): top-1 accuracy overall and per category, and how often an
-//! off-topic message gets an answer instead of "I don't know". guichet mode must reach 90 %
-//! top-1 with at most 3 % wrong answers off-topic, and never answer with an empty message;
-//! ChatMD mode is reported for comparison.
+//! Answer quality on messages labelled by hand, per knowledge base: our own `content/` with
+//! `tests/fixtures/questions.json`, and three real ChatMD bases written by other people with
+//! messages labelled blind, before any engine ran (`tests/data/quality/`, see its README).
+//!
+//! For each base and mode it prints top-1 accuracy per category, how many messages got a
+//! "Vouliez-vous dire", the fallback or a wrong response, and how off-topic messages fared;
+//! then it holds guichet mode to the floors below. `cargo test --test quality -- --nocapture`
+//! prints the tables; `GUICHET_QUALITY_MISSES=1` adds every miss.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use guichet::engine::{Answer, Conversation, Engine, Input, MatchingMode, Rng};
@@ -25,37 +28,98 @@ struct Case {
     category: String,
 }
 
-#[derive(Debug, Default)]
+/// One knowledge base and its labelled messages.
+struct Base {
+    name: &'static str,
+    main: &'static str,
+    cases: &'static str,
+}
+
+const BASES: &[Base] = &[
+    Base {
+        name: "content",
+        main: "content",
+        cases: "tests/fixtures/questions.json",
+    },
+    Base {
+        name: "macarte",
+        main: "tests/data/quality/macarte/docs/chat.md",
+        cases: "tests/data/quality/macarte.json",
+    },
+    Base {
+        name: "eolien",
+        main: "tests/data/quality/eolien/eolien_suivis_enviro",
+        cases: "tests/data/quality/eolien.json",
+    },
+    Base {
+        name: "chirobot",
+        main: "tests/data/quality/chirobot/chirobot-sons",
+        cases: "tests/data/quality/chirobot.json",
+    },
+];
+
+/// Every fourth case (by position in its file) was kept aside while the matching was tuned,
+/// and is reported on its own: a drop there against the rest would mean the tuning fits the
+/// cases it saw rather than the bases.
+fn held_out(position: usize) -> bool {
+    position % 4 == 3
+}
+
+#[derive(Debug, Default, Clone, Copy)]
 struct Tally {
     total: usize,
     right: usize,
+    did_you_mean: usize,
+    fallback: usize,
+    wrong: usize,
 }
 
+impl Tally {
+    fn add(&mut self, outcome: Outcome) {
+        self.total += 1;
+        match outcome {
+            Outcome::Right => self.right += 1,
+            Outcome::DidYouMean => self.did_you_mean += 1,
+            Outcome::Fallback => self.fallback += 1,
+            Outcome::Wrong => self.wrong += 1,
+        }
+    }
+
+    fn top1(&self) -> f64 {
+        percent(self.right, self.total)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    Right,
+    DidYouMean,
+    Fallback,
+    Wrong,
+}
+
+#[derive(Debug, Default)]
 struct Report {
     overall: Tally,
+    tuned: Tally,
+    held_out: Tally,
     categories: BTreeMap<String, Tally>,
-    off_topic_wrong: usize,
-    off_topic_total: usize,
+    /// Messages about something the base does not cover (category `offtopic`).
+    off_topic: Tally,
     empty: Vec<String>,
     misses: Vec<String>,
 }
 
-fn run(mode: MatchingMode) -> Report {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cases: Vec<Case> = serde_json::from_str(
-        &std::fs::read_to_string(root.join("tests/fixtures/questions.json")).unwrap(),
-    )
-    .unwrap();
-    let (kb, _) = guichet::kb::load(&root.join("content")).unwrap();
+fn path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn run(base: &Base, mode: MatchingMode) -> Report {
+    let cases: Vec<Case> =
+        serde_json::from_str(&std::fs::read_to_string(path(base.cases)).unwrap()).unwrap();
+    let (kb, _) = guichet::kb::load(&path(base.main)).unwrap();
     let engine = Engine::new(Arc::new(kb), mode, Strings::default());
-    let mut report = Report {
-        overall: Tally::default(),
-        categories: BTreeMap::new(),
-        off_topic_wrong: 0,
-        off_topic_total: 0,
-        empty: Vec::new(),
-        misses: Vec::new(),
-    };
+    let mut report = Report::default();
     for (n, case) in cases.iter().enumerate() {
         let mut conversation = Conversation::default();
         let mut rng = Rng::seeded(n as u64);
@@ -64,12 +128,16 @@ fn run(mode: MatchingMode) -> Report {
             engine.reply(&mut conversation, Input::Text(step.clone()), &mut rng);
         }
         let reply = engine.reply(&mut conversation, Input::Text(case.input.clone()), &mut rng);
-        let got = match &reply.answer {
-            // Greetings answered with the welcome are what "show me the welcome" means.
-            Answer::Builtin(kind) if kind == "greeting" => "INITIAL".to_string(),
-            other => other.name().to_string(),
+        let got = reply.answer.name().to_string();
+        let outcome = if got == case.expected || case.acceptable.contains(&got) {
+            Outcome::Right
+        } else {
+            match &reply.answer {
+                Answer::DidYouMean(_) => Outcome::DidYouMean,
+                Answer::Fallback { .. } => Outcome::Fallback,
+                _ => Outcome::Wrong,
+            }
         };
-        let right = got == case.expected || case.acceptable.contains(&got);
         let empty = reply
             .messages
             .iter()
@@ -77,13 +145,21 @@ fn run(mode: MatchingMode) -> Report {
         if empty {
             report.empty.push(format!("{:?} -> {got}", case.input));
         }
-        let tally = report.categories.entry(case.category.clone()).or_default();
-        tally.total += 1;
-        report.overall.total += 1;
-        if right {
-            tally.right += 1;
-            report.overall.right += 1;
+        report.overall.add(outcome);
+        if held_out(n) {
+            report.held_out.add(outcome);
         } else {
+            report.tuned.add(outcome);
+        }
+        report
+            .categories
+            .entry(case.category.clone())
+            .or_default()
+            .add(outcome);
+        if case.category == "offtopic" || case.category == "off-topic" {
+            report.off_topic.add(outcome);
+        }
+        if outcome != Outcome::Right {
             let detail = match &reply.answer {
                 Answer::DidYouMean(titles) => format!("DID_YOU_MEAN {titles:?}"),
                 _ => got.clone(),
@@ -93,69 +169,97 @@ fn run(mode: MatchingMode) -> Report {
                 case.category, case.input, case.history, case.expected
             ));
         }
-        if case.expected == "FALLBACK" {
-            report.off_topic_total += 1;
-            if !matches!(reply.answer, Answer::Fallback { .. }) {
-                report.off_topic_wrong += 1;
-            }
-        }
     }
     report
 }
 
-fn percent(right: usize, total: usize) -> f64 {
+fn percent(part: usize, total: usize) -> f64 {
     if total == 0 {
         0.0
     } else {
-        100.0 * right as f64 / total as f64
+        100.0 * part as f64 / total as f64
     }
 }
 
-fn print(name: &str, report: &Report) {
-    println!("\n== {name} mode");
-    println!("| category | cases | top-1 |");
-    println!("|---|---|---|");
-    for (category, tally) in &report.categories {
+fn print(base: &str, mode: &str, report: &Report) {
+    println!("\n== {base}, {mode} mode");
+    println!("| category | cases | top-1 | did you mean | fallback | wrong |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let row = |name: &str, t: &Tally| {
         println!(
-            "| {category} | {} | {:.1} % |",
-            tally.total,
-            percent(tally.right, tally.total)
+            "| {name} | {} | {:.1} % | {} | {} | {} |",
+            t.total,
+            t.top1(),
+            t.did_you_mean,
+            t.fallback,
+            t.wrong
         );
+    };
+    for (category, tally) in &report.categories {
+        row(category, tally);
     }
+    row("**all**", &report.overall);
     println!(
-        "| **all** | {} | **{:.1} %** |",
-        report.overall.total,
-        percent(report.overall.right, report.overall.total)
+        "top-1 on the cases seen while tuning {:.1} %, on the cases kept aside {:.1} %",
+        report.tuned.top1(),
+        report.held_out.top1()
     );
+    let off = &report.off_topic;
     println!(
-        "off-topic answered wrongly: {} / {} ({:.1} %); empty answers: {}",
-        report.off_topic_wrong,
-        report.off_topic_total,
-        percent(report.off_topic_wrong, report.off_topic_total),
+        "off-topic: {} messages, {} given a wrong response ({:.1} %), {} given a response or \
+         a \"did you mean\" ({:.1} %); empty answers: {}",
+        off.total,
+        off.wrong,
+        percent(off.wrong, off.total),
+        off.wrong + off.did_you_mean,
+        percent(off.wrong + off.did_you_mean, off.total),
         report.empty.len()
     );
-    for miss in &report.misses {
-        println!("  miss: {miss}");
+    if std::env::var_os("GUICHET_QUALITY_MISSES").is_some() {
+        for miss in &report.misses {
+            println!("  miss: {miss}");
+        }
     }
 }
 
+/// guichet mode's floors, the same for every base. The goal is 90 % top-1, at most 3 % of
+/// off-topic messages given a wrong response and 10 % given any response or a "did you mean";
+/// the floors sit at what the matching reaches today, so that no change can lose ground.
+const MIN_TOP1: f64 = 90.0;
+const MAX_OFF_TOPIC_WRONG: f64 = 3.0;
+const MAX_OFF_TOPIC_ANSWERED: f64 = 10.0;
+
 #[test]
-fn answer_quality_in_both_modes() {
-    let chatmd = run(MatchingMode::Chatmd);
-    print("chatmd", &chatmd);
-    let guichet = run(MatchingMode::Guichet);
-    print("guichet", &guichet);
-    assert!(guichet.overall.total >= 120);
-    assert!(
-        guichet.empty.is_empty(),
-        "empty answers: {:?}",
-        guichet.empty
-    );
-    let top1 = percent(guichet.overall.right, guichet.overall.total);
-    assert!(top1 >= 90.0, "guichet top-1 {top1:.1} % < 90 %");
-    let wrong = percent(guichet.off_topic_wrong, guichet.off_topic_total);
-    assert!(
-        wrong <= 3.0,
-        "guichet answers {wrong:.1} % of off-topic messages"
-    );
+fn answer_quality_on_every_base() {
+    let mut failures = Vec::new();
+    for base in BASES {
+        let chatmd = run(base, MatchingMode::Chatmd);
+        print(base.name, "chatmd", &chatmd);
+        let guichet = run(base, MatchingMode::Guichet);
+        print(base.name, "guichet", &guichet);
+        assert!(guichet.overall.total >= 100, "{}: too few cases", base.name);
+        if !guichet.empty.is_empty() {
+            failures.push(format!("{}: empty answers {:?}", base.name, guichet.empty));
+        }
+        let top1 = guichet.overall.top1();
+        if top1 < MIN_TOP1 {
+            failures.push(format!("{}: top-1 {top1:.1} % < {MIN_TOP1} %", base.name));
+        }
+        let off = &guichet.off_topic;
+        let wrong = percent(off.wrong, off.total);
+        if wrong > MAX_OFF_TOPIC_WRONG {
+            failures.push(format!(
+                "{}: {wrong:.1} % of off-topic messages given a wrong response",
+                base.name
+            ));
+        }
+        let answered = percent(off.wrong + off.did_you_mean, off.total);
+        if answered > MAX_OFF_TOPIC_ANSWERED {
+            failures.push(format!(
+                "{}: {answered:.1} % of off-topic messages given a response or a \"did you mean\"",
+                base.name
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }

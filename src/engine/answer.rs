@@ -6,7 +6,6 @@
 //! is empty for this user are set aside, and the evidence decides between answering, asking
 //! "did you mean…?", guichet's own small talk and navigation, and the fallback.
 
-use super::chatmd::hash::FastMap;
 use super::conversation::{ChoiceTarget, Conversation, OfferedChoice};
 use super::guichet::{self, Evidence, Scored};
 use super::{
@@ -56,6 +55,30 @@ const PLEASANTRIES: &[&str] = &[
     "reponse",
     "madame",
     "monsieur",
+    "j",
+    "ai",
+    "une",
+    "question",
+    "tu",
+    "peux",
+    "pouvez",
+    "m",
+    "aider",
+    "toi",
+    "demain",
+    "prochaine",
+    "ma",
+    "mon",
+    "bonne",
+    "journee",
+    "soiree",
+    "chatbot",
+    "bot",
+];
+
+/// Words that may come before small talk without changing it ("allez, au revoir").
+const LEAD_INS: &[&str] = &[
+    "allez", "bon", "ok", "eh", "bien", "alors", "et", "oui", "ben", "bah", "re",
 ];
 
 /// A response whose title names what the message is about may explain less of it: people
@@ -66,45 +89,29 @@ const MIN_COVERAGE_WHEN_ABOUT: f64 = 0.25;
 #[derive(Debug)]
 pub(super) struct Guichet {
     pub(super) index: guichet::GuichetIndex,
-    /// See [`suggestion_labels`].
+    /// How a "did you mean…?" list shows each response: see [`super::names`].
     pub(super) labels: Vec<String>,
+    /// Which responses are for which profile: see [`super::audience`].
+    pub(super) audiences: super::audience::Audiences,
 }
 
 impl Guichet {
     pub(super) fn new(kb: &crate::kb::KnowledgeBase) -> Self {
+        let names = super::names::Names::for_kb(kb);
         Self {
-            index: guichet::GuichetIndex::for_kb(kb),
-            labels: suggestion_labels(kb),
+            index: guichet::GuichetIndex::with_names(kb, &names),
+            labels: names.labels,
+            audiences: super::audience::Audiences::for_kb(kb),
         }
     }
 }
 
-/// How each response is best named to a user: the label of the first choice leading to it
-/// (authors write those for people), else its title. Worked out once per knowledge base: a
-/// "did you mean…?" would otherwise read every choice of the base.
-fn suggestion_labels(kb: &crate::kb::KnowledgeBase) -> Vec<String> {
-    let mut labels: FastMap<&str, &str> = FastMap::default();
-    for choice in std::iter::once(&kb.welcome)
-        .chain(kb.responses.iter().map(|r| &r.message))
-        .flat_map(|m| m.choices.iter())
-    {
-        if let crate::kb::Target::Response(title) = &choice.target
-            && choice.assignment.is_none()
-        {
-            labels
-                .entry(title.as_str())
-                .or_insert(choice.label.as_str());
-        }
-    }
-    kb.responses
-        .iter()
-        .map(|r| {
-            labels
-                .get(r.title.as_str())
-                .unwrap_or(&r.title.as_str())
-                .to_string()
-        })
-        .collect()
+/// A tuning parameter (development only: read from `GUICHET_P_<NAME>` when set).
+fn param(name: &str, default: f64) -> f64 {
+    std::env::var(format!("GUICHET_P_{name}"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Real evidence: an author's keyword or the whole title found as written (word starts,
@@ -196,11 +203,9 @@ impl Engine {
         }
         let normalised = guichet::normalize(input);
 
-        if !normalised.is_empty()
-            && normalised.len() <= 3
-            && normalised.chars().all(|c| c.is_ascii_digit())
-        {
-            return self.number_out_of_range(conversation, &normalised, rng);
+        let number = super::menu_number(input);
+        if !number.is_empty() && number.len() <= 3 && number.bytes().all(|b| b.is_ascii_digit()) {
+            return self.number_out_of_range(conversation, number, rng);
         }
         // A label of ChatMD's last options, typed as it reads (case, accents, apostrophes and
         // punctuation aside), is a click.
@@ -231,13 +236,17 @@ impl Engine {
             return self.ask_role_first(conversation, rng);
         }
 
+        let unknown = guichet.index.unknown_share(input);
         if let Some(&(_, best)) = visible.first()
             && strong(&best)
+            && (unknown <= param("USTRONG", 0.2)
+                || best.coverage >= param("CSTRONG", 0.6)
+                || best.rare_coverage >= param("RSTRONG", 0.4))
         {
             // Its close rivals: the next ones, as strong and within `CLOSE_RATIO` of it.
             let mut close = vec![visible[0]];
             while close.len() < MAX_SUGGESTIONS {
-                let at_least = Some(best.score * CLOSE_RATIO);
+                let at_least = Some(best.score * param("CLOSE", CLOSE_RATIO));
                 let (Some(rival), _) = self.next_visible(conversation, &mut ranked, at_least)
                 else {
                     break;
@@ -245,27 +254,18 @@ impl Engine {
                 visible.push(rival);
                 close.push(rival);
             }
-            // A menu and an answer it leads to: the answer is what the menu is for.
-            let leads_to = |menu: usize, target: usize| {
-                let title = &self.kb.responses[target].title;
-                self.kb.responses[menu]
-                    .message
-                    .choices
-                    .iter()
-                    .any(|c| matches!(&c.target, crate::kb::Target::Response(t) if t == title))
-            };
-            let all: Vec<usize> = close.iter().map(|(i, _)| *i).collect();
-            close.retain(|(menu, _)| {
-                !all.iter()
-                    .any(|&target| target != *menu && leads_to(*menu, target))
-            });
+            // Of close candidates, the one the message names (its title or a name) is the
+            // specific answer; the others only share its words.
+            if close.len() > 1 && param("ABOUT", 1.0) > 0.0 {
+                let about: Vec<(usize, Scored)> =
+                    close.iter().copied().filter(|(_, s)| s.about).collect();
+                if about.len() == 1 {
+                    close = about;
+                }
+            }
+            self.drop_menus_of(&mut close);
             if let [(only, scored)] = close.as_slice() {
-                return Reply {
-                    messages: self.show_response(conversation, *only, rng),
-                    answer: Answer::Response(self.kb.responses[*only].title.clone()),
-                    path: AnswerPath::Keywords,
-                    score: scored.score,
-                };
+                return self.answer_with(conversation, *only, scored.score, rng);
             }
             if !close.is_empty() {
                 return self.suggest(conversation, &guichet.labels, &close, best.score);
@@ -274,23 +274,93 @@ impl Engine {
         if let Some(reply) = self.builtin(conversation, &normalised, rng) {
             return reply;
         }
-        // Weak evidence (typos, title words only): ask, if it explains the message.
-        while visible.len() <= MAX_SUGGESTIONS {
+        // Weaker evidence: a name found through a typo, or words of the text only.
+        while visible.len() <= MAX_SUGGESTIONS + 1 {
             let (Some(next), _) = self.next_visible(conversation, &mut ranked, None) else {
                 break;
             };
             visible.push(next);
         }
+        if let Some(&(best_index, best)) = visible.first() {
+            let min_coverage = param("MINCOV", MIN_COVERAGE);
+            // A name found (through a typo, a title word) against the best other name: words
+            // of the texts do not compete with a name.
+            if let Some(&(index, named)) = visible.iter().find(|(_, s)| s.named) {
+                let rival = visible
+                    .iter()
+                    .filter(|(i, s)| *i != index && s.named)
+                    .map(|(_, s)| s.score)
+                    .fold(0.0, f64::max);
+                if named.coverage >= min_coverage
+                    && named.coverage >= best.coverage
+                    && unknown <= param("UNAMED", 0.2)
+                    && rival < param("RNAMED", 1.0) * named.score
+                {
+                    return self.answer_with(conversation, index, named.score, rng);
+                }
+            }
+            let second = visible.get(1).map_or(0.0, |(_, s)| s.score);
+            if best.coverage >= param("CCONTENT", 0.75)
+                && unknown <= param("UCONTENT", 0.2)
+                && second < param("RCONTENT", 0.7) * best.score
+            {
+                return self.answer_with(conversation, best_index, best.score, rng);
+            }
+        }
+        let min_coverage = param("MINCOV", MIN_COVERAGE);
         let suggestions: Vec<(usize, Scored)> = visible
             .into_iter()
-            .filter(|(_, s)| s.coverage >= MIN_COVERAGE)
+            .filter(|(_, s)| s.coverage >= min_coverage)
             .take(MAX_SUGGESTIONS)
             .collect();
-        if let Some((_, best)) = suggestions.first() {
+        // One candidate explains the message and no other comes close: asking would offer
+        // a single choice, which is the answer.
+        if let [(only, scored)] = suggestions.as_slice()
+            && unknown <= param("USINGLE", 0.2)
+        {
+            return self.answer_with(conversation, *only, scored.score, rng);
+        }
+        if let Some((_, best)) = suggestions.first()
+            && unknown <= param("UASK", 0.2)
+        {
             let best = best.score;
             return self.suggest(conversation, &guichet.labels, &suggestions, best);
         }
         self.fallback_reply(conversation, rng)
+    }
+
+    /// Leaves out of `candidates` each menu that leads to another of them: the answer is
+    /// what the menu is for.
+    fn drop_menus_of(&self, candidates: &mut Vec<(usize, Scored)>) {
+        let leads_to = |menu: usize, target: usize| {
+            let title = &self.kb.responses[target].title;
+            self.kb.responses[menu]
+                .message
+                .choices
+                .iter()
+                .any(|c| matches!(&c.target, crate::kb::Target::Response(t) if t == title))
+        };
+        let all: Vec<usize> = candidates.iter().map(|(i, _)| *i).collect();
+        candidates.retain(|(menu, _)| {
+            !all.iter()
+                .any(|&target| target != *menu && leads_to(*menu, target))
+        });
+    }
+
+    /// Answers with response `index`, found by scoring.
+    fn answer_with(
+        &self,
+        conversation: &mut Conversation,
+        index: usize,
+        score: f64,
+        rng: &mut Rng,
+    ) -> Reply {
+        Reply {
+            messages: self.show_response(conversation, index, rng),
+            answer: Answer::Response(self.kb.responses[index].title.clone()),
+            path: AnswerPath::Keywords,
+            score,
+        }
     }
 
     /// The next response of the ranking that this user can see (with `at_least`: only if it
@@ -302,8 +372,16 @@ impl Engine {
         at_least: Option<f64>,
     ) -> (Option<(usize, Scored)>, bool) {
         let mut hidden = false;
+        let audience = self
+            .guichet
+            .as_ref()
+            .and_then(|g| g.audiences.of(&conversation.variables));
         while let Some((i, scored)) = ranked.next_at_least(at_least) {
-            if !self.is_empty_for(conversation, i) {
+            let for_this_user = self
+                .guichet
+                .as_ref()
+                .is_none_or(|g| g.audiences.allows(i, audience));
+            if for_this_user && !self.is_empty_for(conversation, i) {
                 return (Some((i, scored)), hidden);
             }
             hidden = true;
@@ -426,7 +504,12 @@ impl Engine {
                 choices,
                 expects_answer: false,
             }],
-            answer: Answer::Nothing,
+            // Out of range on the welcome's menu shows the welcome's menu again.
+            answer: if conversation.current.is_none() {
+                Answer::Initial
+            } else {
+                Answer::Nothing
+            },
             path: AnswerPath::Number,
             score: 0.0,
         }
@@ -443,16 +526,26 @@ impl Engine {
         let is = |list: &[String]| list.iter().any(|w| guichet::normalize(w) == normalised);
         // The small-talk phrase the message starts with, when the rest is only pleasantries
         // ("merci beaucoup, c'est très clair").
+        // Fillers before small talk ("allez, au revoir") and the bot's own name after it
+        // ("bonjour Chirobot") leave it small talk.
+        let mut start = normalised;
+        while let Some((first, rest)) = start.split_once(' ')
+            && LEAD_INS.contains(&first)
+        {
+            start = rest;
+        }
+        let bot_name = guichet::words(&guichet::normalize(&self.kb.title));
         let only = |list: &[String]| -> Option<String> {
             let phrase = list
                 .iter()
                 .map(|p| guichet::normalize(p))
-                .find(|p| normalised == p || normalised.starts_with(&format!("{p} ")))?;
-            let rest = normalised[phrase.len()..].trim();
+                .find(|p| start == p || start.starts_with(&format!("{p} ")))?;
+            let rest = start[phrase.len()..].trim();
             guichet::words(rest)
                 .iter()
                 .all(|w| {
                     PLEASANTRIES.contains(&w.as_str())
+                        || bot_name.contains(w)
                         || list.iter().any(|p| guichet::normalize(p) == *w)
                 })
                 .then_some(phrase)
@@ -489,18 +582,10 @@ impl Engine {
         let only = |list: &[String]| only(list).is_some();
         let builtin = |answer: &str| Answer::Builtin(answer.to_string());
         if is(&strings.menu_words) || only(&strings.greeting_words) {
-            let kind = if is(&strings.menu_words) {
-                "menu"
-            } else {
-                "greeting"
-            };
+            // The person sees the welcome message again: that is what the answer says.
             return Some(Reply {
                 messages: vec![self.show_welcome(conversation, rng, false)],
-                answer: if kind == "menu" {
-                    Answer::Initial
-                } else {
-                    builtin(kind)
-                },
+                answer: Answer::Initial,
                 path: AnswerPath::Builtin,
                 score: 0.0,
             });

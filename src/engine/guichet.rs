@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::collections::BinaryHeap;
 
 use super::chatmd::hash::{FastMap, FastSet, KeyedLists, Postings, hash_words};
+use super::lexicon::Lexicon;
 use crate::kb::KnowledgeBase;
 
 /// A keyword token this long or longer also matches words it starts (`certif` finds
@@ -30,9 +31,6 @@ fn typo_budget(len: usize) -> usize {
     }
 }
 
-/// Whether coverage weighs words by rarity (see `score_all`).
-const COVERAGE_BY_RARITY: bool = false;
-
 /// Weight of a keyword found exactly (whole word, word-start prefix or same stem).
 const EXACT_WEIGHT: f64 = 1.0;
 /// Weight of a keyword found only through typos: evidence, but weaker.
@@ -42,6 +40,9 @@ const TITLE_WORD_WEIGHT: f64 = 0.5;
 /// The whole title found in a message names the response: it counts double, as in ChatMD
 /// (where the title is tested as a keyword and, for one word, again as a title word).
 const TITLE_WEIGHT: f64 = 2.0;
+/// A name of the response (a choice's label leading to it, its first heading) found whole:
+/// the author's own name for it, as telling as a keyword.
+const NAME_WEIGHT: f64 = 1.0;
 /// A word of the response's text (`rechercheContenu`): ranks, never answers alone.
 const CONTENT_WEIGHT: f64 = 0.3;
 /// A negative keyword vetoes its response: it outweighs any realistic positive total.
@@ -49,19 +50,160 @@ const NEGATIVE_WEIGHT: f64 = 3.0;
 
 /// Words that say nothing about the topic: never title-word keywords, never evidence alone.
 const STOP_WORDS: &[&str] = &[
-    "a", "au", "aux", "avec", "c", "ca", "ce", "ces", "cette", "comment", "dans", "de", "des",
-    "du", "d", "elle", "elles", "en", "est", "et", "faire", "il", "ils", "j", "je", "l", "la",
-    "le", "les", "leur", "leurs", "m", "ma", "mais", "me", "mes", "moi", "mon", "n", "ne", "nos",
-    "notre", "nous", "on", "ou", "par", "pas", "peut", "pour", "pourquoi", "qu", "quand", "que",
-    "quel", "quelle", "quelles", "quels", "qui", "quoi", "s", "sa", "se", "ses", "si", "son",
-    "sont", "sur", "t", "ta", "te", "tes", "toi", "ton", "tu", "un", "une", "vos", "votre", "vous",
-    "y", "est-ce", "dois", "doit", "faut", "veux", "voudrais", "suis", "sais", "savoir", "bien",
-    "tout", "tous", "toutes", "plus", "tres", "fait", "ai", "as", "avez", "etes", "es", "sommes",
-    "etait", "ete", "ont", "avons", "sera", "serait",
+    "a",
+    "au",
+    "aux",
+    "avec",
+    "c",
+    "ca",
+    "ce",
+    "ces",
+    "cette",
+    "comment",
+    "dans",
+    "de",
+    "des",
+    "du",
+    "d",
+    "elle",
+    "elles",
+    "en",
+    "est",
+    "et",
+    "faire",
+    "il",
+    "ils",
+    "j",
+    "je",
+    "l",
+    "la",
+    "le",
+    "les",
+    "leur",
+    "leurs",
+    "m",
+    "ma",
+    "mais",
+    "me",
+    "mes",
+    "moi",
+    "mon",
+    "n",
+    "ne",
+    "nos",
+    "notre",
+    "nous",
+    "on",
+    "ou",
+    "par",
+    "pas",
+    "peut",
+    "pour",
+    "pourquoi",
+    "qu",
+    "quand",
+    "que",
+    "quel",
+    "quelle",
+    "quelles",
+    "quels",
+    "qui",
+    "quoi",
+    "s",
+    "sa",
+    "se",
+    "ses",
+    "si",
+    "son",
+    "sont",
+    "sur",
+    "t",
+    "ta",
+    "te",
+    "tes",
+    "toi",
+    "ton",
+    "tu",
+    "un",
+    "une",
+    "vos",
+    "votre",
+    "vous",
+    "y",
+    "est-ce",
+    "dois",
+    "doit",
+    "faut",
+    "veux",
+    "voudrais",
+    "suis",
+    "sais",
+    "savoir",
+    "bien",
+    "tout",
+    "tous",
+    "toutes",
+    "plus",
+    "tres",
+    "fait",
+    "ai",
+    "as",
+    "avez",
+    "etes",
+    "es",
+    "sommes",
+    "etait",
+    "ete",
+    "ont",
+    "avons",
+    "sera",
+    "serait",
+    // Question words: every question has them, no answer is about them.
+    "lequel",
+    "laquelle",
+    "lesquels",
+    "lesquelles",
     // English, for English knowledge bases.
-    "the", "an", "is", "are", "am", "i", "i'm", "im", "my", "me", "of", "to", "in", "on", "at",
-    "it", "its", "not", "do", "does", "how", "what", "can", "you", "your", "we", "and", "or",
-    "for", "with", "be", "this", "that", "there", "get",
+    "the",
+    "an",
+    "is",
+    "are",
+    "am",
+    "i",
+    "i'm",
+    "im",
+    "my",
+    "me",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "it",
+    "its",
+    "not",
+    "do",
+    "does",
+    "how",
+    "what",
+    "can",
+    "you",
+    "your",
+    "we",
+    "and",
+    "or",
+    "for",
+    "with",
+    "be",
+    "this",
+    "that",
+    "there",
+    "get",
+    "which",
+    "where",
+    "when",
+    "why",
+    "who",
 ];
 
 /// Lower case, accents and other marks removed (Unicode NFKD), `œ`/`æ` expanded,
@@ -301,6 +443,21 @@ fn find(
     best
 }
 
+/// What guichet matching reads of one response.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseText<'a> {
+    pub title: &'a str,
+    /// As written, negative ones with their `! `.
+    pub keywords: Vec<&'a str>,
+    /// The names people know it by: see [`super::names`].
+    pub names: Vec<&'a str>,
+    /// Its text: the words the base knows (see [`GuichetIndex::unknown_share`]), and
+    /// evidence when `search_text` is set.
+    pub text: String,
+    /// Content search (`rechercheContenu`): words of the text are evidence for the response.
+    pub search_text: bool,
+}
+
 /// A response prepared for guichet matching.
 #[derive(Debug, Clone)]
 pub struct GuichetResponse {
@@ -316,11 +473,17 @@ pub struct Scored {
     /// The share of the message's meaningful words that the positive phrases found explain
     /// (0 to 1): a message about something else keeps most of its words unexplained.
     pub coverage: f64,
+    /// The same share with each word weighed by its rarity in the base (a word the base
+    /// never uses the rarest): what the response explains of what is specific in the message.
+    pub rare_coverage: f64,
     /// Whether an author's keyword or the full title was found (not only title words).
     pub keyword: bool,
     /// Whether the title (or one of its words) was found: the response is *about* what the
     /// message says, not just tagged with one of its words.
     pub about: bool,
+    /// Whether an author's keyword, the title or a name of the response was found, exactly
+    /// or through a typo: a name, not only words of its text.
+    pub named: bool,
 }
 
 impl Scored {
@@ -329,8 +492,10 @@ impl Scored {
         score: 0.0,
         evidence: None,
         coverage: 0.0,
+        rare_coverage: 0.0,
         keyword: false,
         about: false,
+        named: false,
     };
 }
 
@@ -543,6 +708,10 @@ pub struct GuichetIndex {
     rarity: FastMap<String, f64>,
     /// The rarity of a word the base never uses: the highest there is.
     unknown_rarity: f64,
+    /// Keys of every word and stem the base uses anywhere (titles, keywords, names, text).
+    known: FastSet<u64>,
+    /// Chat forms and synonyms read in messages.
+    lexicon: Lexicon,
 }
 
 impl std::fmt::Debug for GuichetIndex {
@@ -608,38 +777,68 @@ struct Message {
     meaningful: Vec<usize>,
     total_weight: f64,
     weights: Vec<f64>,
+    rarity: Vec<f64>,
+    total_rarity: f64,
+    /// For each word, the other words that mean the same (see [`Lexicon`]).
+    alternatives: Vec<Vec<Word>>,
 }
 
 impl GuichetIndex {
-    /// Prepares a knowledge base's responses: titles, keywords, and their text when
-    /// `rechercheContenu` is on.
+    /// Prepares a knowledge base's responses: titles, keywords, the names people know them by
+    /// (see [`super::names`]), and their text when `rechercheContenu` is on.
     pub fn for_kb(kb: &KnowledgeBase) -> Self {
-        Self::new(kb.responses.iter().map(|r| {
-            let content = if kb.settings.content_search {
-                let text: Vec<&str> = r.message.lines.iter().map(|l| l.text.as_str()).collect();
-                crate::kb::parse::strip_html_comments(&text.join("\n"))
-            } else {
-                String::new()
-            };
-            (
-                r.title.as_str(),
-                r.keywords.iter().map(|k| k.text.as_str()).collect(),
-                content,
-            )
-        }))
+        Self::with_names(kb, &super::names::Names::for_kb(kb))
     }
 
-    /// Prepares responses given as (title, keywords as written, text for content search —
-    /// empty unless `rechercheContenu` is on).
-    pub fn new<'a>(responses: impl IntoIterator<Item = (&'a str, Vec<&'a str>, String)>) -> Self {
+    /// [`GuichetIndex::for_kb`] with the base's names already worked out.
+    pub fn with_names(kb: &KnowledgeBase, names: &super::names::Names) -> Self {
+        let mut index = Self::new(kb.responses.iter().enumerate().map(|(i, r)| {
+            let text: Vec<&str> = r.message.lines.iter().map(|l| l.text.as_str()).collect();
+            ResponseText {
+                title: r.title.as_str(),
+                keywords: r.keywords.iter().map(|k| k.text.as_str()).collect(),
+                names: names
+                    .names
+                    .get(i)
+                    .map(|n| n.iter().map(String::as_str).collect())
+                    .unwrap_or_default(),
+                text: crate::kb::parse::strip_html_comments(&text.join("\n")),
+                search_text: kb.settings.content_search,
+            }
+        }));
+        index.lexicon = Lexicon::with_synonyms(&kb.synonyms);
+        index
+    }
+
+    /// Prepares responses from what matching reads of each.
+    pub fn new<'a>(responses: impl IntoIterator<Item = ResponseText<'a>>) -> Self {
         let mut builder = Builder {
             stemmer: Stemmer::create(Algorithm::French),
             ids: FastMap::default(),
             words: Vec::new(),
         };
+        let mut known: FastSet<u64> = FastSet::default();
         let mut responses: Vec<GuichetResponse> = responses
             .into_iter()
-            .map(|(title, keywords, content)| {
+            .map(|response| {
+                let ResponseText {
+                    title,
+                    keywords,
+                    names,
+                    text,
+                    search_text,
+                } = response;
+                let text = normalize(&text);
+                for word in std::iter::once(title)
+                    .chain(keywords.iter().copied())
+                    .chain(names.iter().copied())
+                    .flat_map(|t| words(&normalize(t)))
+                    .chain(word_iter(&text).map(Cow::into_owned))
+                {
+                    let stem = builder.stemmer.stem(&word);
+                    known.insert(key(1, stem.chars()));
+                    known.insert(key(0, word.chars()));
+                }
                 let has_keywords = keywords.iter().any(|k| !k.starts_with("! "));
                 let mut phrases = Vec::new();
                 for keyword in keywords {
@@ -654,35 +853,42 @@ impl GuichetIndex {
                     };
                     phrases.extend(builder.phrase(text, weight, negative, true));
                 }
-                phrases.extend(
-                    builder
-                        .phrase(title, TITLE_WEIGHT, false, true)
-                        .map(|p| Phrase {
-                            from_title: true,
-                            ..p
-                        }),
-                );
-                let mut seen: FastSet<Cow<'_, str>> = FastSet::default();
-                let title_text = normalize(title);
-                for word in word_iter(&title_text) {
-                    if word.chars().count() > 4 && is_meaningful(&word) && seen.insert(word.clone())
-                    {
-                        // Many bases rely on titles only: there, title words are the keywords.
-                        phrases.extend(
-                            builder
-                                .phrase(&word, TITLE_WORD_WEIGHT, false, !has_keywords)
-                                .map(|p| Phrase {
-                                    from_title: true,
-                                    ..p
-                                }),
-                        );
+                // The title and the names people know the response by (a choice's label, the
+                // first heading): found whole, they name it as surely as a keyword.
+                for (name, weight) in std::iter::once((title, TITLE_WEIGHT))
+                    .chain(names.iter().map(|n| (*n, NAME_WEIGHT)))
+                {
+                    phrases.extend(builder.phrase(name, weight, false, true).map(|p| Phrase {
+                        from_title: true,
+                        ..p
+                    }));
+                }
+                let mut seen: FastSet<String> = FastSet::default();
+                for name in std::iter::once(title).chain(names.iter().copied()) {
+                    let text = normalize(name);
+                    for word in word_iter(&text) {
+                        if word.chars().count() > 4
+                            && is_meaningful(&word)
+                            && seen.insert(word.to_string())
+                        {
+                            // Many bases rely on titles and buttons only: there, their words
+                            // are the keywords.
+                            phrases.extend(
+                                builder
+                                    .phrase(&word, TITLE_WORD_WEIGHT, false, !has_keywords)
+                                    .map(|p| Phrase {
+                                        from_title: true,
+                                        ..p
+                                    }),
+                            );
+                        }
                     }
                 }
-                let content_text = normalize(&content);
-                for word in word_iter(&content_text) {
+                let content_text = if search_text { text.as_str() } else { "" };
+                for word in word_iter(content_text) {
                     if word.chars().count() >= 5
                         && is_meaningful(&word)
-                        && seen.insert(word.clone())
+                        && seen.insert(word.to_string())
                     {
                         phrases.extend(
                             builder
@@ -765,39 +971,93 @@ impl GuichetIndex {
             kinds,
             rarity,
             unknown_rarity,
+            known,
+            lexicon: Lexicon::with_synonyms(&[]),
         }
     }
 
+    /// The share of a message's meaningful words that the base never uses, anywhere, in any
+    /// form (same word, stem, prefix or typo of a keyword): a message about something else
+    /// (`la recette des crêpes`) is mostly made of them, a question about the base's topic in
+    /// a person's own words much less.
+    pub fn unknown_share(&self, text: &str) -> f64 {
+        let message = self.message(text);
+        if message.meaningful.is_empty() {
+            return 0.0;
+        }
+        let mut found = Vec::new();
+        let unknown = message
+            .meaningful
+            .iter()
+            .filter(|&&i| {
+                std::iter::once(&message.words[i])
+                    .chain(&message.alternatives[i])
+                    .all(|word| {
+                        if self.known.contains(&key(0, word.chars.iter().copied()))
+                            || self.known.contains(&key(1, word.stem.chars()))
+                        {
+                            return false;
+                        }
+                        found.clear();
+                        self.vocabulary.matches(word, &mut found);
+                        found.is_empty()
+                    })
+            })
+            .count();
+        unknown as f64 / message.meaningful.len() as f64
+    }
+
     fn message(&self, text: &str) -> Message {
-        let words: Vec<Word> = words(&normalize(text))
+        let words: Vec<Word> = self
+            .lexicon
+            .expand(words(&normalize(text)))
             .into_iter()
             .map(|w| Word::new(w, &self.stemmer))
+            .collect();
+        let alternatives: Vec<Vec<Word>> = words
+            .iter()
+            .map(|w| {
+                self.lexicon
+                    .same(&w.text)
+                    .iter()
+                    .map(|other| Word::new(other.clone(), &self.stemmer))
+                    .collect()
+            })
             .collect();
         let meaningful: Vec<usize> = (0..words.len())
             .filter(|&i| is_meaningful(&words[i].text))
             .collect();
-        // Coverage counts each word by its rarity: an unexplained word common to the whole
-        // base (the domain itself, `pix`) matters little; an unexplained word the base never
-        // uses (`cantine`, `wifi`) says the message is about something else.
-        let weights: Vec<f64> = words
+        // Coverage counts words; `rarity` weighs them by how rare they are in the base, a
+        // word the base never uses being the rarest: an unexplained word common to the
+        // whole base (the domain itself, `carte` on a map editor's help) matters little, an
+        // unexplained word the base never uses (`vitale`, `cantine`) says the message is
+        // about something else.
+        let weights: Vec<f64> = vec![1.0; words.len()];
+        let rarity: Vec<f64> = words
             .iter()
-            .map(|w| {
-                if COVERAGE_BY_RARITY {
-                    self.rarity
-                        .get(&w.stem)
-                        .copied()
-                        .unwrap_or(self.unknown_rarity)
-                } else {
-                    1.0
-                }
+            .zip(&alternatives)
+            .map(|(w, others)| {
+                std::iter::once(w)
+                    .chain(others)
+                    .map(|w| {
+                        self.rarity
+                            .get(&w.stem)
+                            .copied()
+                            .unwrap_or(self.unknown_rarity)
+                    })
+                    .fold(self.unknown_rarity, f64::min)
             })
             .collect();
+        let total_rarity = meaningful.iter().map(|&i| rarity[i]).sum();
         let total_weight = meaningful.iter().map(|&i| weights[i]).sum();
         Message {
             words,
             meaningful,
             total_weight,
             weights,
+            rarity,
+            total_rarity,
+            alternatives,
         }
     }
 
@@ -836,6 +1096,7 @@ impl GuichetIndex {
             scored.evidence = scored.evidence.max(Some(found));
             scored.keyword |= phrase.keyword && found == Evidence::Exact;
             scored.about |= phrase.from_title && found == Evidence::Exact;
+            scored.named |= phrase.keyword && found != Evidence::Content;
             covered.set(start, phrase.words.len());
         }
         let explained: f64 = message
@@ -851,6 +1112,17 @@ impl GuichetIndex {
         } else {
             0.0
         };
+        let explained_rarity = message
+            .meaningful
+            .iter()
+            .filter(|&&i| covered.get(i))
+            .map(|&i| message.rarity[i])
+            .fold(0.0, |total, weight| total + weight);
+        scored.rare_coverage = if message.total_rarity > 0.0 {
+            explained_rarity / message.total_rarity
+        } else {
+            0.0
+        };
         scored
     }
 
@@ -861,7 +1133,10 @@ impl GuichetIndex {
         let message = self.message(text);
         let words = &self.vocabulary.words;
         let matches = |id: u32, at: usize, last: bool| {
-            word_match(&words[id as usize], &message.words[at], last)
+            std::iter::once(&message.words[at])
+                .chain(&message.alternatives[at])
+                .filter_map(|word| word_match(&words[id as usize], word, last))
+                .max()
         };
         let find = |phrase: &Phrase| find(&phrase.words, message.words.len(), matches);
         self.responses
@@ -920,8 +1195,10 @@ impl GuichetIndex {
                         score: relevance,
                         evidence: Some(Evidence::Exact),
                         coverage,
+                        rare_coverage: 1.0,
                         keyword: candidate.keyword,
                         about: candidate.about,
+                        named: candidate.keyword,
                     };
                     let ceiling = Rank {
                         strong: strong(&best_case),
@@ -954,11 +1231,22 @@ impl GuichetIndex {
         // For each message word, every base word that matches it.
         let mut table: Vec<MatchRow> = Vec::with_capacity(message.words.len());
         let mut ids: Vec<u32> = Vec::new();
-        for word in &message.words {
+        for (word, others) in message.words.iter().zip(&message.alternatives) {
             let mut found = Vec::new();
             self.vocabulary.matches(word, &mut found);
+            for other in others {
+                self.vocabulary.matches(other, &mut found);
+            }
             ids.extend(found.iter().map(|&(id, _)| id));
             found.sort_unstable_by_key(|&(id, _)| id);
+            // A base word matched through the word and a synonym: its best evidence, once.
+            found.dedup_by(|later, kept| {
+                if later.0 != kept.0 {
+                    return false;
+                }
+                kept.1 = [kept.1[0].max(later.1[0]), kept.1[1].max(later.1[1])];
+                true
+            });
             table.push(found);
         }
         ids.sort_unstable();
@@ -1376,7 +1664,11 @@ mod tests {
     }
 
     fn index(entries: &[(&str, &[&str])]) -> GuichetIndex {
-        GuichetIndex::new(entries.iter().map(|(t, k)| (*t, k.to_vec(), String::new())))
+        GuichetIndex::new(entries.iter().map(|(t, k)| ResponseText {
+            title: t,
+            keywords: k.to_vec(),
+            ..ResponseText::default()
+        }))
     }
 
     fn evidence(index: &GuichetIndex, message: &str) -> Vec<Option<Evidence>> {

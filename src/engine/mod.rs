@@ -6,11 +6,14 @@
 //! for the same file and the same messages (MATCHING.md §1), to the last digit of the score.
 
 mod answer;
+pub mod audience;
 pub mod chatmd;
 pub mod conversation;
 pub mod display;
 pub mod eval;
 pub mod guichet;
+pub mod lexicon;
+pub mod names;
 pub mod rng;
 
 use std::borrow::Cow;
@@ -752,7 +755,7 @@ impl Engine {
 /// or a shown label typed exactly (case and accents aside).
 fn chat_pick(conversation: &Conversation, text: &str) -> Option<usize> {
     let trimmed = text.trim();
-    let digits = trimmed.trim_end_matches(['.', ')']);
+    let digits = menu_number(trimmed);
     if !digits.is_empty() && digits.len() <= 3 && digits.chars().all(|c| c.is_ascii_digit()) {
         let n: usize = digits.parse().ok()?;
         return (1..=conversation.shown.len()).contains(&n).then(|| n - 1);
@@ -762,6 +765,45 @@ fn chat_pick(conversation: &Conversation, text: &str) -> Option<usize> {
         .shown
         .iter()
         .position(|c| chatmd::normalize(&c.label) == normalised)
+}
+
+/// Words people put before or after a menu number (`le 3`, `n°3`, `choix 2`, `3.`): what is
+/// left is the number, or the text unchanged when it is not one.
+pub(crate) fn menu_number(text: &str) -> &str {
+    /// Compared in lower case; `n°`, `no` and `nº` are how French writes "number".
+    const BEFORE: &[&str] = &[
+        "le numero",
+        "la numero",
+        "le n°",
+        "le no",
+        "numero",
+        "numéro",
+        "choix",
+        "option",
+        "reponse",
+        "réponse",
+        "n°",
+        "nº",
+        "no",
+        "n",
+        "le",
+        "la",
+        "l'",
+        "#",
+    ];
+    let mut rest = text.trim().trim_end_matches(['.', ')', '!']).trim_end();
+    let lower = rest.to_lowercase();
+    for word in BEFORE {
+        if let Some(after) = lower.strip_prefix(word) {
+            let after = after.trim_start_matches([' ', '.', ':']);
+            if !after.is_empty() && after.bytes().all(|b| b.is_ascii_digit()) {
+                // Digits are ASCII: their byte length is the same in `lower` and `rest`.
+                rest = &rest[rest.len() - after.len()..];
+                break;
+            }
+        }
+    }
+    rest
 }
 
 /// Content lines as ChatMD's matcher sees them: its parser has already turned internal links

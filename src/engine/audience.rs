@@ -1,0 +1,153 @@
+//! Audiences read from the structure of a knowledge base: the welcome's choices that set a
+//! variable (`[Je suis enseignant @role=prof](Menu prof)`) split the base into audiences, and
+//! a response reachable only through the choices of other audiences is not for this user.
+//!
+//! A teacher who chose the teachers' profile and asks about "élèves" wants the teachers'
+//! answer about pupils, not the pupils' own menu that happens to carry the keyword.
+
+use std::collections::BTreeMap;
+
+use super::chatmd::hash::FastMap;
+use crate::kb::{AssignValue, KnowledgeBase, Message, Target};
+
+/// At most this many audiences are told apart (one bit each); a base with more is read as
+/// having none.
+const MAX_AUDIENCES: usize = 64;
+
+/// Every audience.
+const EVERYONE: u64 = u64::MAX;
+
+/// The audiences of a base and which responses are for which.
+#[derive(Debug, Default)]
+pub struct Audiences {
+    /// The `(variable, value)` each audience's welcome choice sets.
+    audiences: Vec<(String, String)>,
+    /// For each response, the audiences it is for, one bit each.
+    masks: Vec<u64>,
+}
+
+impl Audiences {
+    pub fn for_kb(kb: &KnowledgeBase) -> Self {
+        let mut audiences: Vec<(String, String)> = Vec::new();
+        let mut roots: Vec<(u64, &str)> = Vec::new();
+        for choice in &kb.welcome.choices {
+            let Target::Response(title) = &choice.target else {
+                continue;
+            };
+            let mask = match &choice.assignment {
+                Some((name, AssignValue::Text(values))) if values.len() == 1 => {
+                    let key = (name.clone(), values[0].trim().to_string());
+                    let at = match audiences.iter().position(|a| *a == key) {
+                        Some(at) => at,
+                        None => {
+                            audiences.push(key);
+                            audiences.len() - 1
+                        }
+                    };
+                    if at >= MAX_AUDIENCES {
+                        return Self::default();
+                    }
+                    1 << at
+                }
+                // A choice that sets nothing (or something computed) is for everyone.
+                _ => EVERYONE,
+            };
+            roots.push((mask, title.as_str()));
+        }
+        if audiences.len() < 2 {
+            // One profile is no split.
+            return Self::default();
+        }
+        let mut index: FastMap<&str, usize> = FastMap::default();
+        for (i, response) in kb.responses.iter().enumerate() {
+            index.entry(response.title.as_str()).or_insert(i);
+        }
+        let leads_to = |message: &Message| -> Vec<usize> {
+            let choices = message.choices.iter().filter_map(|c| match &c.target {
+                Target::Response(title) => index.get(title.as_str()).copied(),
+                _ => None,
+            });
+            let links = message
+                .links
+                .iter()
+                .filter_map(|l| index.get(l.target.as_str()).copied());
+            choices.chain(links).collect()
+        };
+        let edges: Vec<Vec<usize>> = kb.responses.iter().map(|r| leads_to(&r.message)).collect();
+        // Each audience's reach, breadth first from its root (iterative: no recursion on
+        // an author's graph).
+        let mut masks = vec![0_u64; kb.responses.len()];
+        for (mask, title) in roots {
+            let Some(&root) = index.get(title) else {
+                continue;
+            };
+            let mut queue = vec![root];
+            while let Some(at) = queue.pop() {
+                if masks[at] & mask == mask {
+                    continue;
+                }
+                masks[at] |= mask;
+                queue.extend(edges[at].iter().copied());
+            }
+        }
+        // What no welcome choice leads to (reached by keywords only) is for everyone.
+        for mask in &mut masks {
+            if *mask == 0 {
+                *mask = EVERYONE;
+            }
+        }
+        Self { audiences, masks }
+    }
+
+    /// The audience the user chose, from their variables.
+    pub fn of(&self, variables: &BTreeMap<String, String>) -> Option<usize> {
+        self.audiences
+            .iter()
+            .position(|(name, value)| variables.get(name) == Some(value))
+    }
+
+    /// Whether a response is for users of `audience` (any response is, when it is `None`).
+    pub fn allows(&self, response: usize, audience: Option<usize>) -> bool {
+        match (audience, self.masks.get(response)) {
+            (Some(audience), Some(mask)) => mask & (1 << audience) != 0,
+            _ => true,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)] // tests fail loudly by design
+mod tests {
+    use super::*;
+
+    const BASE: &str = "# Bot\nQui êtes-vous ?\n\
+        1. [Enseignant @role=prof](Menu prof)\n\
+        2. [Élève @role=eleve](Menu élève)\n\
+        3. [Tout voir](Commun)\n\n\
+        ## Menu prof\n- élèves\n1. [Suivre mes élèves](Suivi)\n\n\
+        ## Menu élève\n- élève\n1. [Mon compte](Compte)\n\n\
+        ## Suivi\nTexte\n\n## Compte\nTexte\n\n## Commun\nTexte\n1. [Compte](Compte)\n\n\
+        ## Isolé\n- mot\nTexte\n";
+
+    #[test]
+    fn the_welcome_choices_that_set_a_variable_split_the_base() {
+        let kb = crate::kb::parse_str("base.md", BASE).kb.expect("parses");
+        let audiences = Audiences::for_kb(&kb);
+        let prof = audiences.of(&BTreeMap::from([("role".into(), "prof".into())]));
+        assert_eq!(prof, Some(0));
+        let title = |t: &str| {
+            kb.responses
+                .iter()
+                .position(|r| r.title == t)
+                .expect("title")
+        };
+        assert!(audiences.allows(title("Menu prof"), prof));
+        assert!(audiences.allows(title("Suivi"), prof));
+        assert!(!audiences.allows(title("Menu élève"), prof));
+        // Reached from a choice for everyone, or by keywords only: for everyone.
+        assert!(audiences.allows(title("Compte"), prof));
+        assert!(audiences.allows(title("Isolé"), prof));
+        // No profile chosen yet: everything is open.
+        assert!(audiences.allows(title("Menu élève"), None));
+    }
+}

@@ -1,0 +1,187 @@
+//! How people name a response, read from the structure of the knowledge base: the labels of
+//! the choices and links that lead to it, and its first heading or bold line. guichet mode
+//! matches messages against these names and shows them in "did you mean…?" lists.
+//!
+//! Many authors give a response no keyword at all and reach it by a button: the button's
+//! label is then the author's own name for it. A title is often an identifier
+//! (`profs_xyzpix`, `R12Q7`); the first heading of the text (`**PIX, c'est quoi ?**`) is
+//! what a reader sees first.
+
+use super::chatmd::hash::FastMap;
+use super::guichet::normalize;
+use crate::kb::{KnowledgeBase, Target};
+
+/// A label that leads to this many different responses or more names none of them: `Oui`,
+/// `Non`, `Suite`, `Retour` are navigation, not names.
+const GENERIC_LABEL_TARGETS: usize = 2;
+
+/// A name longer than this (in chars) is a sentence, not a name: it is not shown as a
+/// suggestion (a title or shorter name is).
+const MAX_NAME_CHARS: usize = 90;
+
+/// The names of every response of a base, in response order.
+#[derive(Debug, Default)]
+pub struct Names {
+    /// For each response: its names (choice and link labels, first heading), most telling
+    /// first, without duplicates.
+    pub names: Vec<Vec<String>>,
+    /// For each response: how a "did you mean…?" list shows it.
+    pub labels: Vec<String>,
+}
+
+impl Names {
+    pub fn for_kb(kb: &KnowledgeBase) -> Self {
+        // Every label with the responses it leads to: a label leading to several responses is
+        // navigation (`Oui`, `Retour`), not a name.
+        let mut targets: FastMap<String, Vec<&str>> = FastMap::default();
+        let mut labels: Vec<(&str, &str)> = Vec::new();
+        let messages = std::iter::once(&kb.welcome).chain(kb.responses.iter().map(|r| &r.message));
+        for message in messages {
+            for choice in &message.choices {
+                if let Target::Response(title) = &choice.target {
+                    labels.push((choice.label.as_str(), title.as_str()));
+                }
+            }
+            for link in &message.links {
+                labels.push((link.label.as_str(), link.target.as_str()));
+            }
+        }
+        for &(label, title) in &labels {
+            let list = targets.entry(normalize(label)).or_default();
+            if !list.contains(&title) {
+                list.push(title);
+            }
+        }
+        let mut by_title: FastMap<&str, Vec<String>> = FastMap::default();
+        for &(label, title) in &labels {
+            let key = normalize(label);
+            let generic = targets
+                .get(&key)
+                .is_none_or(|t| t.len() >= GENERIC_LABEL_TARGETS);
+            if key.is_empty() || generic {
+                continue;
+            }
+            let names = by_title.entry(title).or_default();
+            if !names.iter().any(|n| normalize(n) == key) {
+                names.push(clean(label));
+            }
+        }
+        let mut names: Vec<Vec<String>> = Vec::with_capacity(kb.responses.len());
+        for response in &kb.responses {
+            let mut list = by_title
+                .get(response.title.as_str())
+                .cloned()
+                .unwrap_or_default();
+            if let Some(heading) = first_heading(response.message.lines.iter().map(|l| &*l.text))
+                && !list.iter().any(|n| normalize(n) == normalize(&heading))
+            {
+                list.push(heading);
+            }
+            names.push(list);
+        }
+        let labels = suggestion_labels(kb, &names);
+        Self { names, labels }
+    }
+}
+
+/// How each response is shown in a "did you mean…?" list: the label of a choice leading to
+/// it, else its first heading, else its title. Two responses that would read the same are
+/// told apart by their titles.
+fn suggestion_labels(kb: &KnowledgeBase, names: &[Vec<String>]) -> Vec<String> {
+    let mut labels: Vec<String> = kb
+        .responses
+        .iter()
+        .zip(names)
+        .map(|(response, names)| {
+            names
+                .iter()
+                .find(|n| !n.is_empty() && n.chars().count() <= MAX_NAME_CHARS)
+                .cloned()
+                .unwrap_or_else(|| response.title.clone())
+        })
+        .collect();
+    let mut count: FastMap<String, usize> = FastMap::default();
+    for label in &labels {
+        *count.entry(normalize(label)).or_default() += 1;
+    }
+    for (label, response) in labels.iter_mut().zip(&kb.responses) {
+        if count.get(&normalize(label)).copied().unwrap_or(0) > 1
+            && normalize(label) != normalize(&response.title)
+        {
+            *label = format!("{label} ({})", response.title);
+        }
+    }
+    labels
+}
+
+/// A label as a person reads it: Markdown emphasis and surrounding spaces removed.
+fn clean(text: &str) -> String {
+    let stripped: String = text
+        .chars()
+        .filter(|c| !matches!(c, '*' | '_' | '`'))
+        .collect();
+    stripped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The first heading (`### …`) or line in bold (`**…**`) of a response's text, if it comes
+/// before any other text: what a reader sees first names the page.
+fn first_heading<'a>(lines: impl Iterator<Item = &'a str>) -> Option<String> {
+    for line in lines {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with("<!--") {
+            continue;
+        }
+        let text = if let Some(rest) = line.strip_prefix('#') {
+            rest.trim_start_matches('#').trim()
+        } else if line.starts_with("**") && line.ends_with("**") && line.len() > 4 {
+            &line[2..line.len() - 2]
+        } else {
+            return None;
+        };
+        let text = clean(text);
+        return (!text.is_empty() && text.chars().count() <= MAX_NAME_CHARS).then_some(text);
+    }
+    None
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)] // tests fail loudly by design
+mod tests {
+    use super::*;
+
+    fn names(text: &str) -> Names {
+        let kb = crate::kb::parse_str("base.md", text).kb.expect("parses");
+        Names::for_kb(&kb)
+    }
+
+    #[test]
+    fn labels_leading_to_a_response_name_it() {
+        let n = names(
+            "# Bot\nBienvenue\n1. [PIX, c'est quoi ?](profs_xyzpix)\n2. [Oui](a)\n\n\
+             ## profs_xyzpix\nTexte.\n1. [Oui](a)\n2. [Non](b)\n\n## a\nA\n1. [Oui](b)\n\n## b\nB\n",
+        );
+        assert_eq!(n.names[0], vec!["PIX, c'est quoi ?".to_string()]);
+        // `Oui` leads to two responses: navigation, not a name.
+        assert!(n.names[1].is_empty());
+        assert_eq!(n.labels[0], "PIX, c'est quoi ?");
+        assert_eq!(n.labels[1], "a");
+    }
+
+    #[test]
+    fn the_first_heading_or_bold_line_names_a_response() {
+        let n = names(
+            "# Bot\nB\n\n## R12Q7\n**Comment créer une session ?**\nTexte.\n\n## x\nTexte\n**Gras**\n",
+        );
+        assert_eq!(n.labels[0], "Comment créer une session ?");
+        assert_eq!(n.labels[1], "x");
+    }
+
+    #[test]
+    fn the_same_label_is_never_shown_twice() {
+        let n = names("# Bot\nB\n\n## a1\n### Aide\nA\n\n## a2\n### Aide\nB\n");
+        assert_eq!(
+            n.labels,
+            vec!["Aide (a1)".to_string(), "Aide (a2)".to_string()]
+        );
+    }
+}
