@@ -25,7 +25,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin guichet \
  && mkdir -p /data /app \
- && chown guichet:guichet /data
+ && chown guichet:guichet /data \
+ && chmod 700 /data
 COPY --from=builder /usr/local/bin/guichet /usr/local/bin/guichet
 # The knowledge base guichet ships; mount your own over /app/content to replace it.
 COPY content /app/content

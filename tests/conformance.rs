@@ -101,6 +101,7 @@ fn golden_cases_match_chatmd_exactly() {
         ("aide-info-on.md", "aide-info-on.golden.json"),
         ("aide-info-off.md", "aide-info-off.golden.json"),
         ("helpdesk-en.md", "helpdesk-en.golden.json"),
+        ("ngram-words.md", "ngram-words.golden.json"),
     ] {
         let (count, mut f) = run(base, file);
         total += count;
@@ -150,6 +151,7 @@ fn guichet_mode_diverges_only_where_listed() {
         "aide-info-on",
         "aide-info-off",
         "helpdesk-en",
+        "ngram-words",
     ] {
         let (kb, _) = kb::load(&golden(&format!("{base}.md"))).unwrap();
         let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());

@@ -78,6 +78,11 @@ fn dockerfile_builds_a_small_non_root_image_that_checks_its_health() {
         user[0]
     );
     assert!(find("VOLUME").iter().any(|v| v.contains("/data")));
+    // The state volume holds personal data: owner-only, as guichet creates a state folder.
+    assert!(
+        find("RUN").iter().any(|r| r.contains("chmod 700 /data")),
+        "the /data volume is created 0700"
+    );
     let health = find("HEALTHCHECK");
     assert!(
         health

@@ -22,6 +22,7 @@ fn golden_bases_parse_without_error_or_warning() {
         "aide-info-on",
         "aide-info-off",
         "helpdesk-en",
+        "ngram-words",
     ] {
         let (kb, warnings) = kb::load(&data(&format!("golden/{name}.md"))).unwrap();
         assert!(warnings.is_empty(), "{name}: {warnings:?}");

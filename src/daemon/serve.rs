@@ -81,9 +81,11 @@ pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), Serv
             "the knowledge base has warnings: run `guichet check`"
         );
     }
-    std::fs::create_dir_all(&settings.state_dir).map_err(|source| ServeError::StateDir {
-        path: settings.state_dir.clone(),
-        source,
+    crate::store::create_private_dir(&settings.state_dir).map_err(|source| {
+        ServeError::StateDir {
+            path: settings.state_dir.clone(),
+            source,
+        }
     })?;
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(settings.state_dir.join(STATE_FILE))?);

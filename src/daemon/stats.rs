@@ -17,6 +17,12 @@ pub enum StatsError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("statistics file {}: cannot make it readable by guichet's user only", path.display())]
+    Permissions {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Unanswered questions longer than this are cut: a question, not a letter.
@@ -35,6 +41,11 @@ impl Stats {
             path: name.clone(),
             source,
         };
+        // Unanswered questions are what people typed: owner-only, like the state store.
+        crate::store::create_private_file(path).map_err(|source| StatsError::Permissions {
+            path: path.to_owned(),
+            source,
+        })?;
         let connection = Connection::open(path).map_err(wrap)?;
         connection
             .execute_batch(
@@ -43,6 +54,8 @@ impl Stats {
                  CREATE TABLE IF NOT EXISTS unanswered (question TEXT PRIMARY KEY, count INTEGER NOT NULL);",
             )
             .map_err(wrap)?;
+        crate::store::restrict_database_files(path)
+            .map_err(|(path, source)| StatsError::Permissions { path, source })?;
         Ok(Self {
             connection: Mutex::new(connection),
             path: name,

@@ -750,9 +750,10 @@ fn word_tokens(word: &[u16], mut emit: impl FnMut(usize, usize, f64, bool)) {
             continue;
         }
         for (start, token) in word.windows(token_len).enumerate() {
-            // Choice where MATCHING.md is silent: the list also filters the 5- or 6-unit
-            // "sub-token" that is the whole word (the whole-word token above is kept).
-            if is_ignored_sub_token(token) {
+            // §6.1: ChatMD checks the lists only for substrings shorter than the word, so a
+            // word that is itself on a list (`elles`, `sante`) keeps its second whole-word
+            // token (golden `ngram-words`).
+            if token_len < word_len && is_ignored_sub_token(token) {
                 continue;
             }
             let mut weight = token_base_weight(token_len);
@@ -1815,11 +1816,18 @@ mod tests {
         ] {
             assert!(weight(&sentence, dropped).is_none(), "{dropped}");
         }
-        // A word that is itself an ignored ending keeps only its whole-word token.
+        // A word that is itself an ignored ending is not filtered: it gets its whole-word
+        // weight twice, like any other 5-letter word (§6.1, golden `ngram-words`).
         assert_eq!(
             round6(weight(&vector("elles", None), "elles").unwrap_or(0.0)),
-            5.6
+            11.2
         );
+        assert_eq!(
+            round6(weight(&vector("santes", None), "santes").unwrap_or(0.0)),
+            11.6
+        );
+        // Inside a longer word the same n-gram is still dropped.
+        assert!(weight(&vector("ruelles", None), "elles").is_none());
         // JavaScript enumerates array-index keys first, in numeric order.
         let order: Vec<String> = vector("zzzzz 20240 10000 01234", None)
             .entries

@@ -80,6 +80,9 @@ pub struct Conversation {
 /// How many menus "previous menu" can go back.
 const BACK_STACK_LIMIT: usize = 20;
 
+/// ChatMD's predefined variable holding the last typed message (FORMAT.md §10.5).
+pub(crate) const INPUT_VARIABLE: &str = "INPUT";
+
 impl Conversation {
     /// The state as JSON, for a [`crate::store::StateStore`].
     pub fn to_json(&self) -> String {
@@ -112,6 +115,30 @@ impl Conversation {
         self.back.clear();
     }
 
+    /// Forgets `@INPUT` at the end of a turn, so that what people type is not kept in the
+    /// stored state for `forget_after` (issue 14, privacy). Everything that reads it during
+    /// the turn (conditions, `calc`, a `!Next … / ignoreKeywords` answer shown, an author's
+    /// `@var = calc(@INPUT)` that stores it under a name of their choosing) has run by then.
+    ///
+    /// The one capture that runs in a later turn is a choice's assignment reading `@INPUT`
+    /// (`[@nom=calc(@INPUT) label](Target)`), evaluated when the choice is clicked: while such
+    /// a choice is offered, `@INPUT` is kept so the click sees what ChatMD's page would.
+    /// Otherwise a response reached by a click sees `@INPUT` undefined, where ChatMD's page
+    /// would still show the last typed message: a deliberate divergence, as no golden case
+    /// or shipped base reads `@INPUT` after a click.
+    pub fn end_turn(&mut self) {
+        let needed_later = self
+            .shown
+            .iter()
+            .chain(&self.last_options)
+            .filter_map(|choice| choice.assignment.as_ref())
+            .any(|(_, value)| value.contains("@INPUT"));
+        if !needed_later {
+            self.variables.remove(INPUT_VARIABLE);
+            self.user_variables.remove(INPUT_VARIABLE);
+        }
+    }
+
     pub(crate) fn push_back(&mut self, title: &str) {
         if self.back.last().is_some_and(|t| t == title) {
             return;
@@ -140,6 +167,38 @@ mod tests {
         });
         assert_eq!(Conversation::from_json(&c.to_json()), c);
         assert_eq!(Conversation::from_json("not json"), Conversation::default());
+    }
+
+    fn choice(assignment: Option<(&str, &str)>) -> OfferedChoice {
+        OfferedChoice {
+            raw_label: "Oui".into(),
+            label: "Oui".into(),
+            target: ChoiceTarget::Response("Suite".into()),
+            assignment: assignment.map(|(n, v)| (n.to_string(), v.to_string())),
+            typed: true,
+        }
+    }
+
+    #[test]
+    fn input_is_forgotten_at_the_end_of_a_turn_unless_a_choice_reads_it() {
+        let typed = |shown: Vec<OfferedChoice>| {
+            let mut c = Conversation {
+                shown,
+                ..Conversation::default()
+            };
+            c.variables.insert("INPUT".into(), "mon secret".into());
+            c.user_variables.insert("INPUT".into());
+            c.variables.insert("role".into(), "prof".into());
+            c.end_turn();
+            c
+        };
+        let c = typed(vec![choice(None), choice(Some(("role", "direction")))]);
+        assert!(!c.to_json().contains("mon secret"), "{}", c.to_json());
+        assert!(!c.user_variables.contains("INPUT"));
+        assert_eq!(c.variables["role"], "prof");
+        // `[Oui @nom=calc(@INPUT)](Suite)` reads it when clicked, in a later turn.
+        let c = typed(vec![choice(Some(("nom", "calc(@INPUT)")))]);
+        assert_eq!(c.variables["INPUT"], "mon secret");
     }
 
     #[test]

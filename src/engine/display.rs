@@ -20,20 +20,50 @@ pub struct Effects {
     pub select_next: Option<Vec<String>>,
 }
 
-/// Escapes text typed by a user before it is shown inside Markdown/HTML.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+/// Makes text typed by a user (a variable holding it, such as `@INPUT`) show literally once
+/// substituted into the bot's Markdown (issue 14, item 9): a typed `[Cliquez ici](https://…)`
+/// must not become a disguised link in the bot's own message, nor `# …` a heading.
+///
+/// Every ASCII punctuation character is backslash-escaped (CommonMark guarantees `\` before
+/// any of them stands for the character itself, so the escaping holds whatever Markdown
+/// extension the renderers turn on), except the HTML-significant ones, which become entities
+/// ([`escape_html`]) that the Markdown parser decodes back into text. Line breaks become
+/// spaces: a new line could otherwise start a block (a list, a quote, a box `:::`) or end
+/// the author's paragraph.
+pub fn escape_user_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
     for c in text.chars() {
         match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
+            '\n' | '\r' => out.push(' '),
+            '<' | '>' | '&' | '"' | '\'' => push_html_escaped(&mut out, c),
+            c if c.is_ascii_punctuation() => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
         }
     }
     out
+}
+
+/// Escapes text for HTML (element content and attribute values).
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_html_escaped(&mut out, c);
+    }
+    out
+}
+
+fn push_html_escaped(out: &mut String, c: char) {
+    match c {
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '&' => out.push_str("&amp;"),
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&#39;"),
+        _ => out.push(c),
+    }
 }
 
 #[derive(Debug)]
@@ -237,13 +267,14 @@ impl Displayer<'_> {
                 Node::Var(name) => {
                     if let Some(value) = self.conversation.variables.get(name) {
                         if self.conversation.user_variables.contains(name) {
-                            out.push_str(&escape_html(value));
+                            out.push_str(&escape_user_text(value));
                         } else {
                             out.push_str(value);
                         }
                     }
                 }
                 Node::Assign { name, value, .. } => {
+                    let from_user = reads_user_text(self.conversation, value);
                     let stored = match value {
                         AssignValue::Text(alternatives) => {
                             let index = self.rng.below(alternatives.len());
@@ -260,7 +291,7 @@ impl Displayer<'_> {
                     match stored {
                         Some(v) => {
                             self.conversation.variables.insert(name.clone(), v);
-                            self.conversation.user_variables.remove(name);
+                            mark_user_text(self.conversation, name, from_user);
                         }
                         None => {
                             self.conversation.variables.remove(name);
@@ -382,9 +413,35 @@ fn tidy(markdown: &str) -> String {
     out.trim().to_string()
 }
 
+/// Whether an assignment's value is computed from text a user typed: a `calc` reading a
+/// variable that holds some (`calc(@INPUT.toUpperCase())`) yields user text too, to be
+/// escaped wherever it is shown.
+fn reads_user_text(conversation: &Conversation, value: &AssignValue) -> bool {
+    match value {
+        // Alternatives are the author's own text.
+        AssignValue::Text(_) => false,
+        AssignValue::Calc(expr) => expr
+            .variables()
+            .iter()
+            .any(|name| conversation.user_variables.contains(*name)),
+    }
+}
+
+fn mark_user_text(conversation: &mut Conversation, name: &str, from_user: bool) {
+    if from_user {
+        conversation.user_variables.insert(name.to_string());
+    } else {
+        conversation.user_variables.remove(name);
+    }
+}
+
 /// Performs a picked choice's assignment (`@var=value`, `calc(…)` allowed).
 pub fn perform_assignment(conversation: &mut Conversation, name: &str, value: &str, rng: &mut Rng) {
-    match crate::kb::body::parse_assign_value(value) {
+    let parsed = crate::kb::body::parse_assign_value(value);
+    let from_user = parsed
+        .as_ref()
+        .is_ok_and(|value| reads_user_text(conversation, value));
+    match parsed {
         Ok(AssignValue::Text(alternatives)) => {
             let index = rng.below(alternatives.len());
             if let Some(v) = alternatives.get(index) {
@@ -398,6 +455,7 @@ pub fn perform_assignment(conversation: &mut Conversation, name: &str, value: &s
                 Ok(v) => match v.to_stored() {
                     Some(v) => {
                         conversation.variables.insert(name.to_string(), v);
+                        mark_user_text(conversation, name, from_user);
                     }
                     None => {
                         conversation.variables.remove(name);
@@ -410,6 +468,25 @@ pub fn perform_assignment(conversation: &mut Conversation, name: &str, value: &s
         }
         Err(err) => {
             tracing::warn!(variable = %name, error = %err, "invalid assignment in a choice")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_is_escaped_for_markdown_and_html() {
+        for (typed, escaped) in [
+            ("bonjour", "bonjour"),
+            ("[a](http://x)", r"\[a\]\(http\:\/\/x\)"),
+            ("*_`~|#", r"\*\_\`\~\|\#"),
+            ("<b> & \"l'été\"", "&lt;b&gt; &amp; &quot;l&#39;été&quot;"),
+            ("un\n- deux\r\n3. trois", r"un \- deux  3\. trois"),
+            (r"a\b", r"a\\b"),
+        ] {
+            assert_eq!(escape_user_text(typed), escaped, "{typed:?}");
         }
     }
 }

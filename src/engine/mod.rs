@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::kb::{KnowledgeBase, Response};
 use crate::strings::Strings;
 
+use conversation::INPUT_VARIABLE;
 pub use conversation::{ChoiceTarget, Conversation, MessageRef, OfferedChoice};
 pub use rng::Rng;
 
@@ -335,7 +336,18 @@ impl Engine {
     }
 
     /// Decides the reply to `input` and updates `conversation`.
+    ///
+    /// `@INPUT` (what was just typed) lives for this turn only: it is gone from
+    /// `conversation` when this returns, so the stored state holds no message text (issue
+    /// 14, privacy), except where a choice now offered reads it
+    /// ([`Conversation::end_turn`]).
     pub fn reply(&self, conversation: &mut Conversation, input: Input, rng: &mut Rng) -> Reply {
+        let reply = self.reply_in_turn(conversation, input, rng);
+        conversation.end_turn();
+        reply
+    }
+
+    fn reply_in_turn(&self, conversation: &mut Conversation, input: Input, rng: &mut Rng) -> Reply {
         match input {
             Input::Start => {
                 let message = self.show_welcome(conversation, rng, true);
@@ -548,8 +560,8 @@ impl Engine {
         if settings.dynamic_content {
             conversation
                 .variables
-                .insert("INPUT".into(), raw.to_string());
-            conversation.user_variables.insert("INPUT".into());
+                .insert(INPUT_VARIABLE.into(), raw.to_string());
+            conversation.user_variables.insert(INPUT_VARIABLE.into());
         }
         // Legacy capture: store what was typed, then answer as if the title had been typed.
         if let Some((variable, target)) = conversation.capture.take() {

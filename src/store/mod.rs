@@ -6,9 +6,12 @@
 //! indexed lookup or write.
 
 mod memory;
+mod permissions;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use permissions::{PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, create_private_dir};
+pub(crate) use permissions::{create_private_file, restrict_database_files};
 pub use sqlite::SqliteStore;
 
 use std::fmt;
@@ -65,6 +68,12 @@ pub enum StoreError {
         version: i64,
         #[source]
         source: rusqlite::Error,
+    },
+    #[error("cannot make {} readable by guichet's user only", path.display())]
+    Permissions {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
     },
     #[error("state store operation failed")]
     Sqlite(#[from] rusqlite::Error),

@@ -19,7 +19,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use tracing::{debug, info, warn};
 
-use super::{ConversationKey, Result, StateStore, StoreError, StoredConversation};
+use super::{ConversationKey, Result, StateStore, StoreError, StoredConversation, permissions};
 
 /// "GUIC" in ASCII, stored in the file header: another program's SQLite database is refused
 /// rather than getting our tables added to it.
@@ -155,6 +155,18 @@ impl SqliteStore {
     /// Opens the store at `path`, creating the file and bringing its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
+        // Conversations are personal data: the folder and files are owner-only whatever the
+        // umask (issue 14).
+        let private = |path: &Path, source| StoreError::Permissions {
+            path: path.to_owned(),
+            source,
+        };
+        // The folder is not created here (`serve` creates `state_dir` owner-only): a path in
+        // a missing folder is a configuration mistake, reported as such by SQLite below,
+        // which also reports any reason this creation failed.
+        if let Err(error) = permissions::create_private_file(path) {
+            debug!(path = %path.display(), %error, "state store file not created in advance");
+        }
         let mut connection = Connection::open(path).map_err(|source| open_error(path, source))?;
         connection
             .busy_timeout(BUSY_TIMEOUT)
@@ -164,6 +176,10 @@ impl SqliteStore {
         // database.
         migrate(&mut connection, path, MIGRATIONS)?;
         let wal = configure(&connection).map_err(|source| open_error(path, source))?;
+        // After the migration checked the file is ours, and once WAL mode created its files:
+        // a database from before this rule, or one whose files an admin copied, is tightened.
+        permissions::restrict_database_files(path)
+            .map_err(|(file, source)| private(&file, source))?;
         let checkpointer = wal.then(|| Checkpointer::start(path)).flatten();
         if wal && checkpointer.is_none() {
             // Without the background thread, commits checkpoint as SQLite does by default.
@@ -676,6 +692,48 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |row| row.get(0))
             .unwrap();
         assert_eq!(mode, "delete", "the journal mode was left alone");
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// Issue 14: conversations are personal data; with the usual umask (022) the files were
+    /// created 0644, readable by every local account.
+    #[cfg(unix)]
+    #[test]
+    fn the_database_and_its_wal_files_are_owner_only() {
+        let (store, dir) = open();
+        let key = ConversationKey::new("matrix", "!room", "@ana:example.org");
+        store
+            .save(&key, &StoredConversation::new("{}", 1_000))
+            .unwrap();
+        let database = dir.path().join("state.sqlite3");
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = database.as_os_str().to_owned();
+            name.push(suffix);
+            let file = PathBuf::from(name);
+            assert!(
+                file.exists(),
+                "{} exists while the store is open",
+                file.display()
+            );
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_world_readable_database_from_before_is_made_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = temp_dir();
+        let path = dir.path().join("state.sqlite3");
+        drop(SqliteStore::open(&path).unwrap());
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let _store = SqliteStore::open(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
     }
 
     #[test]
