@@ -163,6 +163,11 @@ pub struct BotMessage {
     pub choices: Vec<ShownChoice>,
     /// A quiz question (`!Next`) waits for a typed answer.
     pub expects_answer: bool,
+    /// Set when the message has choices: the label ([`Strings::step_label`], `{n}` the
+    /// number) the renderers give the items of its numbered lists instead of their numbers,
+    /// since typing a number picks a choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_label: Option<String>,
 }
 
 /// What was answered, in the terms of ChatMD's golden files.
@@ -333,6 +338,20 @@ impl Engine {
 
     /// Decides the reply to `input` and updates `conversation`.
     pub fn reply(&self, conversation: &mut Conversation, input: Input, rng: &mut Rng) -> Reply {
+        let mut reply = self.reply_unlabelled(conversation, input, rng);
+        for message in &mut reply.messages {
+            message.step_label =
+                (!message.choices.is_empty()).then(|| self.strings.step_label.clone());
+        }
+        reply
+    }
+
+    fn reply_unlabelled(
+        &self,
+        conversation: &mut Conversation,
+        input: Input,
+        rng: &mut Rng,
+    ) -> Reply {
         match input {
             Input::Start => {
                 let message = self.show_welcome(conversation, rng, true);
@@ -530,6 +549,7 @@ impl Engine {
                     markdown: format!("<{url}>"),
                     choices: Vec::new(),
                     expects_answer: false,
+                    step_label: None,
                 }],
                 answer: Answer::Nothing,
                 path: AnswerPath::Pick,
