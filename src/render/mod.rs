@@ -1930,6 +1930,28 @@ mod tests {
     }
 
     #[test]
+    fn numbered_lists_become_labelled_steps() {
+        // (markdown, label, plain rendering): any start, nested lists, lists in boxes and
+        // quotes, an item that opens with no paragraph; bullets and code stay as they are.
+        let cases = [
+            ("1) a\n2) b", "Étape {n} :", "- Étape 1 : a\n- Étape 2 : b"),
+            ("3. c\n4. d", "Étape {n} :", "- Étape 3 : c\n- Étape 4 : d"),
+            ("1. a\n   1. x", "#{n}", "- #1 a\n  - #1 x"),
+            ("- a\n- b", "Étape {n} :", "- a\n- b"),
+            ("1. a\n2. b", "", "- a\n- b"),
+            ("> 1. a", "Étape {n} :", "> - Étape 1 : a"),
+            (":::info\n1. a\n:::", "Étape {n} :", "│ ℹ️\n│ - Étape 1 : a"),
+            ("1. ```\n   x\n   ```", "É{n}", "- É1\n      x"),
+            ("```\n1. x\n```", "Étape {n} :", "    1. x"),
+        ];
+        for (markdown, label, expected) in cases {
+            let blocks = parse_message(markdown, Some(label));
+            assert_eq!(plain::render(&blocks, &[]), expected, "{markdown:?}");
+        }
+        assert_eq!(parse_message("1. a", None), parse("1. a"));
+    }
+
+    #[test]
     fn html_comments_are_removed() {
         let cases = [
             ("a<!-- x -->b", "ab"),
