@@ -54,7 +54,7 @@ fn plain_text(reply: &Reply) -> String {
     reply
         .messages
         .iter()
-        .map(|m| render::plain(&m.markdown, &[]))
+        .map(|m| render::plain(&m.markdown, &[], m.step_label.as_deref()))
         .collect::<Vec<_>>()
         .join("\n\n")
 }

@@ -29,6 +29,9 @@ pub struct Strings {
     pub role_first: String,
     /// A number outside the menu; `{n}` is the number of choices.
     pub choose_in_range: String,
+    /// In a message that has choices, what replaces the number of a step of an ordered list
+    /// (`{n}` is that number), so that no step reads like a choice to type.
+    pub step_label: String,
     /// The reply to thanks, followed by the last menu.
     pub thanks_reply: String,
     /// The reply to an acknowledgement (`ok`), followed by the last menu.
@@ -100,6 +103,7 @@ impl Default for Strings {
             did_you_mean: "Je ne suis pas sûr d'avoir compris. Vouliez-vous dire :".into(),
             role_first: "Pour vous répondre, dites-moi d'abord qui vous êtes :".into(),
             choose_in_range: "Choisissez un numéro entre 1 et {n} :".into(),
+            step_label: "Étape {n} :".into(),
             thanks_reply: "Avec plaisir ! Autre chose ?".into(),
             goodbye_reply: "Au revoir, bonne journée !".into(),
             ok_reply: "Très bien. Autre chose ?".into(),

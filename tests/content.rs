@@ -163,3 +163,80 @@ fn role_choice_changes_the_answer() {
         "teacher and management should read different answers"
     );
 }
+
+/// What `title` says to a user of `role` (`None`: no role chosen yet).
+fn text_for(engine: &Engine, role: Option<&str>, title: &str) -> String {
+    let mut conversation = Conversation::default();
+    if let Some(role) = role {
+        conversation.variables.insert("role".into(), role.into());
+    }
+    let reply = engine
+        .show_title(&mut conversation, title, &mut Rng::seeded(1))
+        .unwrap();
+    reply.messages.iter().map(|m| m.markdown.as_str()).collect()
+}
+
+/// Issue 18, item 11: every answer is right for the role that reads it (the PIX referent is
+/// never sent to "the PIX referent", a CPE never to "la vie scolaire"), and no answer talks
+/// about the documents the base was written from.
+#[test]
+fn answers_suit_their_reader_and_never_cite_their_sources() {
+    let kb = Arc::new(load());
+    let engine = Engine::new(kb.clone(), MatchingMode::Chatmd, Strings::default());
+    let source_notes = [
+        "ancien guide",
+        "guide de 2020",
+        "guide d'activation",
+        "« période 7 »",
+        "dans le document",
+        "bot des enseignants",
+        "bot pix",
+        "document académique",
+    ];
+    let to_the_referent = [
+        "au référent pix",
+        "auprès du référent pix",
+        "par le référent pix",
+        "avec le référent pix",
+        "le référent pix vous",
+        "le référent pix ou la direction",
+    ];
+    for response in &kb.responses {
+        for role in [
+            None,
+            Some("enseignant"),
+            Some("referent"),
+            Some("direction"),
+            Some("autre"),
+        ] {
+            let text = text_for(&engine, role, &response.title).to_lowercase();
+            for note in source_notes {
+                assert!(
+                    !text.contains(note),
+                    "`{}` ({role:?}) talks about its sources: {note}",
+                    response.title
+                );
+            }
+        }
+        let text = text_for(&engine, Some("referent"), &response.title).to_lowercase();
+        for sending in to_the_referent {
+            assert!(
+                !text.contains(sending),
+                "`{}` sends the PIX referent to the PIX referent: {sending}",
+                response.title
+            );
+        }
+        let text = text_for(&engine, Some("direction"), &response.title).to_lowercase();
+        assert!(
+            !text.contains("ou à la direction") && !text.contains("la direction vous"),
+            "`{}` sends the direction to the direction",
+            response.title
+        );
+    }
+    for fallback in kb.settings.default_messages.iter().flatten() {
+        assert!(
+            !fallback.contains("vie scolaire"),
+            "a fallback sends the vie scolaire (a CPE, an AED) to the vie scolaire: {fallback}"
+        );
+    }
+}

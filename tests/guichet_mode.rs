@@ -189,3 +189,68 @@ fn a_menu_from_before_a_reload_that_removed_its_target_leads_to_the_welcome() {
     assert_eq!(reply.answer, Answer::Initial);
     assert!(reply.messages[0].markdown.contains("qui êtes-vous"));
 }
+
+/// Issue 18, item 10: typing "3" picks choice 3, so a message with choices shows its
+/// numbered steps as labelled steps, in every renderer; without choices they keep numbers.
+#[test]
+fn numbered_steps_beside_choices_do_not_look_like_choices() {
+    const STEPS: &str = "---\ncontenuDynamique: true\n---\n# Aide\nBonjour.\n1. [Créer](Créer une campagne)\n2. [Sans menu](Sans menu)\n## Créer une campagne\n- créer une campagne\nSuivez ces étapes :\n1) **Nom** du parcours ;\n2) objectif ;\n3) validez.\n\n1. [Partager le code](Sans menu)\n2. [Retour]()\n## Sans menu\n- sans menu\nDeux étapes :\n1. ouvrir ;\n2. fermer.\n";
+    let kb = Arc::new(guichet::kb::parse_str("t.md", STEPS).kb.unwrap());
+    let answer = |strings: Strings, text: &str| {
+        let engine = Engine::new(kb.clone(), MatchingMode::Guichet, strings);
+        let mut conversation = Conversation::default();
+        let mut rng = Rng::seeded(1);
+        engine.reply(&mut conversation, Input::Start, &mut rng);
+        let reply = engine.reply(&mut conversation, Input::Text(text.into()), &mut rng);
+        reply.messages.into_iter().next().unwrap()
+    };
+    let message = answer(Strings::default(), "créer une campagne");
+    assert_eq!(message.choices.len(), 2);
+    let labels: Vec<String> = message.choices.iter().map(|c| c.label.clone()).collect();
+    let step = message.step_label.as_deref();
+
+    let plain = guichet::render::plain(&message.markdown, &labels, step);
+    assert!(plain.contains("- Étape 1 : Nom du parcours ;"), "{plain}");
+    assert!(plain.contains("- Étape 3 : validez."), "{plain}");
+    assert!(plain.ends_with("1. Partager le code\n2. Retour"), "{plain}");
+    for line in plain.lines().filter(|line| line.contains("Étape")) {
+        assert!(!line.starts_with(|c: char| c.is_ascii_digit()), "{line}");
+    }
+
+    let matrix = guichet::render::matrix(&message.markdown, &labels, step);
+    assert_eq!(matrix.body, plain);
+    let html = &matrix.formatted_body;
+    assert!(
+        html.contains("<ul><li><strong>Étape 1 :</strong> <strong>Nom</strong> du parcours ;</li>"),
+        "{html}"
+    );
+    assert_eq!(
+        html.matches("<ol>").count(),
+        1,
+        "only the menu is numbered: {html}"
+    );
+
+    // On Discord the choices are buttons (no menu text), and the steps are labelled anyway.
+    let discord = guichet::render::discord(&message.markdown, &[], 26, step).join("\n");
+    assert!(discord.contains("- **Étape 2 :** objectif ;"), "{discord}");
+    assert!(
+        !discord.lines().any(|line| line.starts_with("2.")),
+        "{discord}"
+    );
+
+    // The label comes from the strings, so it can be replaced (an empty one: bare bullets).
+    let bullets = Strings {
+        step_label: String::new(),
+        ..Strings::default()
+    };
+    let message = answer(bullets, "créer une campagne");
+    let plain = guichet::render::plain(&message.markdown, &[], message.step_label.as_deref());
+    assert!(plain.contains("- objectif ;"), "{plain}");
+
+    // A message without choices keeps its numbers: nothing can be mistaken for a choice.
+    let message = answer(Strings::default(), "sans menu");
+    assert!(message.choices.is_empty());
+    assert_eq!(message.step_label, None);
+    let plain = guichet::render::plain(&message.markdown, &[], None);
+    assert!(plain.contains("1. ouvrir ;\n2. fermer."), "{plain}");
+}

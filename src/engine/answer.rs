@@ -465,6 +465,7 @@ impl Engine {
                 markdown: self.strings.did_you_mean.clone(),
                 choices,
                 expects_answer: false,
+                step_label: None,
             }],
             answer: Answer::DidYouMean(titles),
             path: AnswerPath::Suggest,
@@ -503,6 +504,7 @@ impl Engine {
                     .replace("{n}", &conversation.shown.len().to_string()),
                 choices,
                 expects_answer: false,
+                step_label: None,
             }],
             // Out of range on the welcome's menu shows the welcome's menu again.
             answer: if conversation.current.is_none() {
@@ -638,6 +640,7 @@ impl Engine {
                 markdown: text.clone(),
                 choices,
                 expects_answer: false,
+                step_label: None,
             }],
             answer: builtin(kind),
             path: AnswerPath::Builtin,

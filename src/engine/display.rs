@@ -244,6 +244,7 @@ impl Displayer<'_> {
                 markdown: tidy(&markdown),
                 choices: shown_choices,
                 expects_answer,
+                step_label: None,
             },
             effects,
         )

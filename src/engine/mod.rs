@@ -167,6 +167,11 @@ pub struct BotMessage {
     pub choices: Vec<ShownChoice>,
     /// A quiz question (`!Next`) waits for a typed answer.
     pub expects_answer: bool,
+    /// Set when the message has choices: the label ([`Strings::step_label`], `{n}` the
+    /// number) the renderers give the items of its numbered lists instead of their numbers,
+    /// since typing a number picks a choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_label: Option<String>,
 }
 
 /// What was answered, in the terms of ChatMD's golden files.
@@ -342,8 +347,13 @@ impl Engine {
     /// 14, privacy), except where a choice now offered reads it
     /// ([`Conversation::end_turn`]).
     pub fn reply(&self, conversation: &mut Conversation, input: Input, rng: &mut Rng) -> Reply {
-        let reply = self.reply_in_turn(conversation, input, rng);
+        let mut reply = self.reply_in_turn(conversation, input, rng);
         conversation.end_turn();
+        // A numbered list beside choices would read as them: it is shown as labelled steps.
+        for message in &mut reply.messages {
+            message.step_label =
+                (!message.choices.is_empty()).then(|| self.strings.step_label.clone());
+        }
         reply
     }
 
@@ -545,6 +555,7 @@ impl Engine {
                     markdown: format!("<{url}>"),
                     choices: Vec::new(),
                     expects_answer: false,
+                    step_label: None,
                 }],
                 answer: Answer::Nothing,
                 path: AnswerPath::Pick,

@@ -25,7 +25,7 @@ pub fn render_reply(reply: &Reply) -> String {
         .iter()
         .map(|m| {
             let labels: Vec<String> = m.choices.iter().map(|c| c.label.clone()).collect();
-            render::plain(&m.markdown, &labels)
+            render::plain(&m.markdown, &labels, m.step_label.as_deref())
         })
         .filter(|text| !text.is_empty())
         .collect::<Vec<_>>()

@@ -21,9 +21,16 @@ const MAX_LANGUAGE: usize = 16;
 ///
 /// `menu_text` are the choices that did not fit in buttons; they are listed at the end,
 /// numbered from `first_number` (the number the user can type to choose them). An empty
-/// reply gives no message at all: Discord refuses empty content.
-pub fn discord(markdown: &str, menu_text: &[String], first_number: usize) -> Vec<String> {
-    let mut lines = blocks_lines(&super::parse(markdown), false, true);
+/// reply gives no message at all: Discord refuses empty content. `step_label` is the
+/// message's [`crate::engine::BotMessage::step_label`] (set when it has choices, buttons
+/// or not).
+pub fn discord(
+    markdown: &str,
+    menu_text: &[String],
+    first_number: usize,
+    step_label: Option<&str>,
+) -> Vec<String> {
+    let mut lines = blocks_lines(&super::parse_message(markdown, step_label), false, true);
     if !menu_text.is_empty() {
         lines.push(String::new());
         for (index, label) in menu_text.iter().enumerate() {
@@ -410,7 +417,7 @@ mod tests {
     use super::*;
 
     fn one(markdown: &str) -> String {
-        discord(markdown, &[], 1).join("\n----\n")
+        discord(markdown, &[], 1, None).join("\n----\n")
     }
 
     #[test]
@@ -501,17 +508,17 @@ mod tests {
     fn menu_text_continues_the_numbering() {
         let menu = vec!["Vingt-six".to_owned(), "*Vingt-sept*".to_owned()];
         assert_eq!(
-            discord("Choix :", &menu, 26),
+            discord("Choix :", &menu, 26, None),
             vec!["Choix :\n\n26. Vingt-six\n27. \\*Vingt-sept\\*".to_owned()]
         );
-        assert!(discord("", &[], 1).is_empty());
+        assert!(discord("", &[], 1, None).is_empty());
     }
 
     #[test]
     fn long_replies_are_split_at_paragraphs() {
         let paragraph = "mot ".repeat(120).trim_end().to_owned(); // 479 characters
         let markdown = vec![paragraph.clone(); 10].join("\n\n");
-        let parts = discord(&markdown, &[], 1);
+        let parts = discord(&markdown, &[], 1, None);
         assert_eq!(parts.len(), 3);
         for part in &parts {
             assert!(units(part) <= DISCORD_MESSAGE_LIMIT);
@@ -569,7 +576,7 @@ mod tests {
             .map(|n| format!("| ligne {n:03} | {} |", "x".repeat(10)))
             .collect();
         let markdown = format!("| a | b |\n\n|---|---|\n\n{}", rows.join("\n\n"));
-        let parts = discord(&markdown, &[], 1);
+        let parts = discord(&markdown, &[], 1, None);
         assert!(parts.len() > 1);
         for part in &parts {
             assert!(units(part) <= DISCORD_MESSAGE_LIMIT);

@@ -19,8 +19,9 @@ pub struct MatrixMessage {
 }
 
 /// The reply for Matrix, with the menu (if any) as a numbered list at the end.
-pub fn matrix(markdown: &str, menu: &[String]) -> MatrixMessage {
-    let blocks = super::parse(markdown);
+/// `step_label` is the message's [`crate::engine::BotMessage::step_label`].
+pub fn matrix(markdown: &str, menu: &[String], step_label: Option<&str>) -> MatrixMessage {
+    let blocks = super::parse_message(markdown, step_label);
     let mut html = String::new();
     write_blocks(&blocks, &mut html);
     if !menu.is_empty() {
@@ -275,7 +276,7 @@ mod tests {
         ];
         for (markdown, expected) in cases {
             assert_eq!(
-                matrix(markdown, &[]).formatted_body,
+                matrix(markdown, &[], None).formatted_body,
                 expected,
                 "{markdown:?}"
             );
@@ -308,7 +309,7 @@ mod tests {
         ];
         for (markdown, expected) in cases {
             assert_eq!(
-                matrix(markdown, &[]).formatted_body,
+                matrix(markdown, &[], None).formatted_body,
                 expected,
                 "{markdown:?}"
             );
@@ -318,7 +319,7 @@ mod tests {
     #[test]
     fn menu_and_body() {
         let menu = vec!["Oui".to_owned(), "<b>Non</b> & :x:".to_owned()];
-        let message = matrix("**Question** ?", &menu);
+        let message = matrix("**Question** ?", &menu, None);
         assert_eq!(
             message.formatted_body,
             "<p><strong>Question</strong> ?</p><ol><li>Oui</li><li>&lt;b&gt;Non&lt;/b&gt; &amp; ❌</li></ol>"

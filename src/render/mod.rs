@@ -257,6 +257,49 @@ pub(crate) fn parse(markdown: &str) -> Vec<Block> {
     segments_to_blocks(split_admonitions(&text))
 }
 
+/// Parses a bot message whose numbered lists get `step_label` instead of their numbers, when
+/// it is given ([`crate::engine::BotMessage::step_label`]: the message has choices).
+pub(crate) fn parse_message(markdown: &str, step_label: Option<&str>) -> Vec<Block> {
+    let mut blocks = parse(markdown);
+    if let Some(label) = step_label {
+        label_steps(&mut blocks, label);
+    }
+    blocks
+}
+
+/// Turns every numbered list into a bulleted one whose items open with `label` in bold
+/// (`{n}`: the item's number; an empty label leaves bare bullets). Typing a number picks a
+/// choice, so a message with choices shows no other "3." that could be taken for one
+/// (issue 18, item 10). The tree's depth is bounded, and so is this recursion.
+fn label_steps(blocks: &mut [Block], label: &str) {
+    for block in blocks {
+        match block {
+            Block::Quote(inner) => label_steps(inner, label),
+            Block::Admonition(admonition) => label_steps(&mut admonition.body, label),
+            Block::List { start, items } => {
+                let first = start.take();
+                for (index, item) in items.iter_mut().enumerate() {
+                    label_steps(item, label);
+                    let Some(first) = first else { continue };
+                    let number = first.saturating_add(index as u64).to_string();
+                    let text = label.replace("{n}", &number);
+                    if text.trim().is_empty() {
+                        continue;
+                    }
+                    let marker = Inline::Styled(Style::Strong, vec![Inline::Text(text)]);
+                    match item.first_mut() {
+                        Some(Block::Paragraph(inlines)) => {
+                            inlines.splice(0..0, [marker, Inline::Text(" ".to_owned())]);
+                        }
+                        _ => item.insert(0, Block::Paragraph(vec![marker])),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 // --- Pre-pass: comments -------------------------------------------------------------------
 
 /// Removes HTML comments; an unterminated one hides the rest of the text, as in a browser.
@@ -1887,6 +1930,28 @@ mod tests {
     }
 
     #[test]
+    fn numbered_lists_become_labelled_steps() {
+        // (markdown, label, plain rendering): any start, nested lists, lists in boxes and
+        // quotes, an item that opens with no paragraph; bullets and code stay as they are.
+        let cases = [
+            ("1) a\n2) b", "Étape {n} :", "- Étape 1 : a\n- Étape 2 : b"),
+            ("3. c\n4. d", "Étape {n} :", "- Étape 3 : c\n- Étape 4 : d"),
+            ("1. a\n   1. x", "#{n}", "- #1 a\n  - #1 x"),
+            ("- a\n- b", "Étape {n} :", "- a\n- b"),
+            ("1. a\n2. b", "", "- a\n- b"),
+            ("> 1. a", "Étape {n} :", "> - Étape 1 : a"),
+            (":::info\n1. a\n:::", "Étape {n} :", "│ ℹ️\n│ - Étape 1 : a"),
+            ("1. ```\n   x\n   ```", "É{n}", "- É1\n      x"),
+            ("```\n1. x\n```", "Étape {n} :", "    1. x"),
+        ];
+        for (markdown, label, expected) in cases {
+            let blocks = parse_message(markdown, Some(label));
+            assert_eq!(plain::render(&blocks, &[]), expected, "{markdown:?}");
+        }
+        assert_eq!(parse_message("1. a", None), parse("1. a"));
+    }
+
+    #[test]
     fn html_comments_are_removed() {
         let cases = [
             ("a<!-- x -->b", "ab"),
@@ -2283,7 +2348,7 @@ mod tests {
             "2. Retour accueil\n",
             "3. Je n'ai plus de question",
         );
-        assert_eq!(plain(SEED_REPLY, &seed_menu()), expected);
+        assert_eq!(plain(SEED_REPLY, &seed_menu(), None), expected);
     }
 
     #[test]
@@ -2302,9 +2367,9 @@ mod tests {
             "<p>👍</p>",
             "<ol><li>Retour menu PIX</li><li>Retour accueil</li><li>Je n&#39;ai plus de question</li></ol>",
         );
-        let message = matrix(SEED_REPLY, &seed_menu());
+        let message = matrix(SEED_REPLY, &seed_menu(), None);
         assert_eq!(message.formatted_body, expected);
-        assert_eq!(message.body, plain(SEED_REPLY, &seed_menu()));
+        assert_eq!(message.body, plain(SEED_REPLY, &seed_menu(), None));
     }
 
     #[test]
@@ -2334,7 +2399,7 @@ mod tests {
             "28. Je n'ai plus de question",
         );
         assert_eq!(
-            discord(SEED_REPLY, &seed_menu(), 26),
+            discord(SEED_REPLY, &seed_menu(), 26, None),
             vec![expected.to_owned()]
         );
     }
@@ -2448,21 +2513,21 @@ mod tests {
             "[x](https://a.fr/\"onclick=\"y)",
         ];
         for markdown in cases {
-            let message = matrix(markdown, &[markdown.to_owned()]);
+            let message = matrix(markdown, &[markdown.to_owned()], None);
             assert_eq!(
                 check_matrix_html(&message.formatted_body),
                 Ok(()),
                 "{markdown:?}"
             );
             // Escaped, the attribute is harmless text; unescaped, it must not be there at all.
-            let html = matrix(markdown, &[]).formatted_body;
+            let html = matrix(markdown, &[], None).formatted_body;
             assert!(
                 !html.contains("onclick=\"") && !html.contains("onerror="),
                 "{markdown:?} gave {html:?}"
             );
             for output in [
-                plain(markdown, &[]),
-                discord(markdown, &[], 1).concat(),
+                plain(markdown, &[], None),
+                discord(markdown, &[], 1, None).concat(),
                 html,
                 message.body,
             ] {
@@ -2474,10 +2539,10 @@ mod tests {
     #[test]
     fn comment_openers_in_menu_labels_are_dropped_too() {
         let menu = vec!["<!--".to_owned(), "a <!<!---->-- b".to_owned()];
-        assert_eq!(plain("", &menu), "1.\n2. a");
-        assert_eq!(discord("", &menu, 1), vec!["1.\n2. a".to_owned()]);
+        assert_eq!(plain("", &menu, None), "1.\n2. a");
+        assert_eq!(discord("", &menu, 1, None), vec!["1.\n2. a".to_owned()]);
         assert_eq!(
-            matrix("", &menu).formatted_body,
+            matrix("", &menu, None).formatted_body,
             "<ol><li></li><li>a</li></ol>"
         );
     }
@@ -2592,15 +2657,15 @@ mod tests {
 
         #[test]
         fn any_input_renders_safely(markdown in soup(), menu in proptest::collection::vec(soup(), 0..3)) {
-            let message = matrix(&markdown, &menu);
+            let message = matrix(&markdown, &menu, None);
             proptest::prop_assert_eq!(check_matrix_html(&message.formatted_body), Ok(()));
-            let parts = discord(&markdown, &menu, 26);
+            let parts = discord(&markdown, &menu, 26, None);
             for part in &parts {
                 proptest::prop_assert!(part.encode_utf16().count() <= DISCORD_MESSAGE_LIMIT);
                 proptest::prop_assert!(!part.trim().is_empty());
                 proptest::prop_assert!(!part.contains("<!--"));
             }
-            let text = plain(&markdown, &menu);
+            let text = plain(&markdown, &menu, None);
             for output in [&text, &message.body, &message.formatted_body] {
                 proptest::prop_assert!(!output.contains("<!--"));
             }

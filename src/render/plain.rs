@@ -10,8 +10,9 @@ use super::{
 const MAX_UNDERLINE: usize = 60;
 
 /// The reply as readable plain text, with the menu (if any) as a numbered list at the end.
-pub fn plain(markdown: &str, menu: &[String]) -> String {
-    render(&super::parse(markdown), menu)
+/// `step_label` is the message's [`crate::engine::BotMessage::step_label`].
+pub fn plain(markdown: &str, menu: &[String], step_label: Option<&str>) -> String {
+    render(&super::parse_message(markdown, step_label), menu)
 }
 
 /// The plain rendering of an already parsed reply (Matrix needs it beside its HTML).
@@ -264,7 +265,7 @@ mod tests {
             ("<!-- seulement un commentaire -->", ""),
         ];
         for (markdown, expected) in cases {
-            assert_eq!(plain(markdown, &[]), expected, "{markdown:?}");
+            assert_eq!(plain(markdown, &[], None), expected, "{markdown:?}");
         }
     }
 
@@ -288,16 +289,16 @@ mod tests {
             ),
         ];
         for (markdown, expected) in cases {
-            assert_eq!(plain(markdown, &[]), expected, "{markdown:?}");
+            assert_eq!(plain(markdown, &[], None), expected, "{markdown:?}");
         }
     }
 
     #[test]
     fn menu_is_numbered_from_one() {
         assert_eq!(
-            plain("Question ?", &labels(&["Oui", ":sos: Aide", " Non "])),
+            plain("Question ?", &labels(&["Oui", ":sos: Aide", " Non "]), None),
             "Question ?\n\n1. Oui\n2. 🆘 Aide\n3. Non"
         );
-        assert_eq!(plain("", &labels(&["Seul"])), "1. Seul");
+        assert_eq!(plain("", &labels(&["Seul"]), None), "1. Seul");
     }
 }

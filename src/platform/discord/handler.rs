@@ -344,7 +344,7 @@ impl EventHandler for Handler {
 
 /// A plain text answer.
 fn text(content: &str) -> Vec<Outgoing> {
-    crate::render::discord(content, &[], 1)
+    crate::render::discord(content, &[], 1, None)
         .into_iter()
         .map(|content| Outgoing {
             content,
@@ -390,7 +390,7 @@ fn profile_menu(
     if chosen.is_empty() || welcome.choices.len() > layout::MAX_BUTTONS {
         return layout::reply(&reply.messages, key);
     }
-    layout::menu(prompt, &chosen, key)
+    layout::menu(prompt, &chosen, key, welcome.step_label.as_deref())
 }
 
 fn rows(outgoing: &Outgoing) -> Vec<CreateActionRow> {
@@ -538,6 +538,7 @@ mod tests {
                     choice("Tous les sujets", "00000003"),
                 ],
                 expects_answer: false,
+                step_label: None,
             }],
             answer: crate::engine::Answer::Initial,
             path: crate::engine::AnswerPath::Start,

@@ -35,23 +35,25 @@ pub fn reply(messages: &[BotMessage], key: &ConversationKey) -> Vec<Outgoing> {
         .iter()
         .flat_map(|m| {
             let choices: Vec<(usize, &ShownChoice)> = m.choices.iter().enumerate().collect();
-            menu(&m.markdown, &choices, key)
+            menu(&m.markdown, &choices, key, m.step_label.as_deref())
         })
         .collect()
 }
 
 /// One bot message whose menu is `choices`, each with its index in the menu as the engine
-/// showed it (what a click picks; a filtered menu keeps the original indices).
+/// showed it (what a click picks; a filtered menu keeps the original indices). `step_label`
+/// is the message's [`crate::engine::BotMessage::step_label`].
 pub fn menu(
     markdown: &str,
     choices: &[(usize, &ShownChoice)],
     key: &ConversationKey,
+    step_label: Option<&str>,
 ) -> Vec<Outgoing> {
     let (as_buttons, as_text) = choices.split_at(choices.len().min(MAX_BUTTONS));
     let text_labels: Vec<String> = as_text.iter().map(|(_, c)| c.label.clone()).collect();
     // Typed numbers pick by index: the first listed is the 26th choice, "26".
     let first_number = as_text.first().map_or(MAX_BUTTONS + 1, |(i, _)| i + 1);
-    let mut parts = render::discord(markdown, &text_labels, first_number);
+    let mut parts = render::discord(markdown, &text_labels, first_number, step_label);
 
     let buttons: Vec<ButtonView> = as_buttons
         .iter()
@@ -132,6 +134,7 @@ mod tests {
             markdown: format!("{}\n\n{}", "a".repeat(1500), "b".repeat(1500)),
             choices: choices(12),
             expects_answer: false,
+            step_label: None,
         };
         let out = reply(&[message], &key());
         assert_eq!(out.len(), 2);
@@ -153,6 +156,7 @@ mod tests {
             markdown: "Tous les sujets :".into(),
             choices: choices(27),
             expects_answer: false,
+            step_label: None,
         };
         let out = reply(&[message], &key());
         assert_eq!(out.len(), 1);
@@ -173,6 +177,7 @@ mod tests {
             markdown: String::new(),
             choices: choices(2),
             expects_answer: false,
+            step_label: None,
         };
         let out = reply(&[message], &key());
         assert_eq!(out.len(), 1);
@@ -185,7 +190,7 @@ mod tests {
     fn a_filtered_menu_keeps_the_engine_indices() {
         let all = choices(5);
         let picked: Vec<(usize, &ShownChoice)> = vec![(1, &all[1]), (3, &all[3])];
-        let out = menu("Profil ?", &picked, &key());
+        let out = menu("Profil ?", &picked, &key(), None);
         let indices: Vec<usize> = out[0].rows[0]
             .iter()
             .map(|b| MenuButton::decode(&b.custom_id).unwrap().index)

@@ -60,7 +60,11 @@ fn rendered(reply: &Reply) -> Vec<render::MatrixMessage> {
             .iter()
             .map(|c| c.label.clone())
             .collect();
-        let next = render::matrix(&bot_message.markdown, &labels);
+        let next = render::matrix(
+            &bot_message.markdown,
+            &labels,
+            bot_message.step_label.as_deref(),
+        );
         if next.body.trim().is_empty() {
             continue;
         }
