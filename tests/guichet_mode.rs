@@ -79,13 +79,35 @@ fn keywords_match_at_word_starts_only() {
 }
 
 #[test]
-fn typos_get_did_you_mean() {
+fn a_typo_of_a_distinctive_keyword_answers_and_two_close_readings_ask() {
     let mut s = Session::new();
-    let reply = s.say("horraires");
-    assert_eq!(reply.answer, Answer::DidYouMean(vec!["Horaires".into()]));
+    // One keyword, one edit away, nothing else close: the answer.
+    assert_eq!(title(&s.say("horraires")), "Horaires");
+    // Two responses explain the message as well as each other: the user chooses.
+    let mut s = Session::new();
+    let reply = s.say("formation ouverture");
+    let Answer::DidYouMean(titles) = &reply.answer else {
+        panic!("expected did you mean, got {:?}", reply.answer);
+    };
+    assert_eq!(titles.len(), 2, "{titles:?}");
     assert!(reply.messages[0].markdown.starts_with("Je ne suis pas sûr"));
-    // The suggestion is a menu: its number picks it.
-    assert_eq!(title(&s.say("1")), "Horaires");
+    // The suggestions are a menu: a number picks one.
+    assert_eq!(title(&s.say("1")), titles[0]);
+}
+
+#[test]
+fn numbers_with_an_article_pick() {
+    for typed in ["le 1", "n°1", "choix 1", "le numéro 1"] {
+        let mut s = Session::new();
+        assert_eq!(title(&s.say(typed)), "Menu prof", "{typed:?}");
+    }
+}
+
+#[test]
+fn chat_french_is_read() {
+    let mut s = Session::new();
+    s.say("1");
+    assert_eq!(title(&s.say("cmt s'inscrire en formation stp")), "Stage");
 }
 
 #[test]

@@ -205,7 +205,7 @@ impl Engine {
 
         let number = super::menu_number(input);
         if !number.is_empty() && number.len() <= 3 && number.bytes().all(|b| b.is_ascii_digit()) {
-            return self.number_out_of_range(conversation, number, rng);
+            return self.number_out_of_range(conversation, &number, rng);
         }
         // A label of ChatMD's last options, typed as it reads (case, accents, apostrophes and
         // punctuation aside), is a click.

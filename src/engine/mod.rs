@@ -779,6 +779,7 @@ impl Engine {
 fn chat_pick(conversation: &Conversation, text: &str) -> Option<usize> {
     let trimmed = text.trim();
     let digits = menu_number(trimmed);
+    let digits = digits.as_ref();
     if !digits.is_empty() && digits.len() <= 3 && digits.chars().all(|c| c.is_ascii_digit()) {
         let n: usize = digits.parse().ok()?;
         return (1..=conversation.shown.len()).contains(&n).then(|| n - 1);
@@ -792,41 +793,28 @@ fn chat_pick(conversation: &Conversation, text: &str) -> Option<usize> {
 
 /// Words people put before or after a menu number (`le 3`, `n°3`, `choix 2`, `3.`): what is
 /// left is the number, or the text unchanged when it is not one.
-pub(crate) fn menu_number(text: &str) -> &str {
-    /// Compared in lower case; `n°`, `no` and `nº` are how French writes "number".
+pub(crate) fn menu_number(text: &str) -> Cow<'_, str> {
+    /// Normalised (`n°` and `nº` become `n` and `no`): how French writes "number", and
+    /// articles.
     const BEFORE: &[&str] = &[
-        "le numero",
-        "la numero",
-        "le n°",
-        "le no",
-        "numero",
-        "numéro",
-        "choix",
-        "option",
-        "reponse",
-        "réponse",
-        "n°",
-        "nº",
-        "no",
-        "n",
-        "le",
-        "la",
-        "l'",
-        "#",
+        "le", "la", "l", "numero", "n", "no", "num", "choix", "option", "reponse", "entree",
     ];
-    let mut rest = text.trim().trim_end_matches(['.', ')', '!']).trim_end();
-    let lower = rest.to_lowercase();
-    for word in BEFORE {
-        if let Some(after) = lower.strip_prefix(word) {
-            let after = after.trim_start_matches([' ', '.', ':']);
-            if !after.is_empty() && after.bytes().all(|b| b.is_ascii_digit()) {
-                // Digits are ASCII: their byte length is the same in `lower` and `rest`.
-                rest = &rest[rest.len() - after.len()..];
-                break;
-            }
-        }
+    let trimmed = text.trim().trim_end_matches(['.', ')', '!']).trim_end();
+    if trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return Cow::Borrowed(trimmed);
     }
-    rest
+    let normalised = guichet::normalize(trimmed);
+    let words: Vec<&str> = normalised.split([' ', '\'']).collect();
+    match words.split_last() {
+        Some((last, before))
+            if !before.is_empty()
+                && last.bytes().all(|b| b.is_ascii_digit())
+                && before.iter().all(|w| BEFORE.contains(w)) =>
+        {
+            Cow::Owned((*last).to_string())
+        }
+        _ => Cow::Borrowed(trimmed),
+    }
 }
 
 /// Content lines as ChatMD's matcher sees them: its parser has already turned internal links
