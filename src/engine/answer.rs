@@ -264,6 +264,24 @@ impl Engine {
                 }
             }
             self.drop_menus_of(&mut close);
+            // A name found whole through a typo (`test de persistence`) says more than an
+            // exact keyword that explains part of the message (`test`).
+            while visible.len() < close.len() + MAX_SUGGESTIONS {
+                let (Some(next), _) = self.next_visible(conversation, &mut ranked, None) else {
+                    break;
+                };
+                visible.push(next);
+            }
+            let margin = param("MARGIN", 0.25);
+            if let Some(&(index, better)) = visible.iter().find(|(_, s)| {
+                !strong(s)
+                    && s.named
+                    && s.coverage >= best.coverage + margin
+                    && s.rare_coverage > best.rare_coverage
+            }) && margin < 1.0
+            {
+                return self.answer_with(conversation, index, better.score, rng);
+            }
             if let [(only, scored)] = close.as_slice() {
                 return self.answer_with(conversation, *only, scored.score, rng);
             }

@@ -45,6 +45,9 @@ const TITLE_WEIGHT: f64 = 2.0;
 const NAME_WEIGHT: f64 = 1.0;
 /// A word of the response's text (`rechercheContenu`): ranks, never answers alone.
 const CONTENT_WEIGHT: f64 = 0.3;
+/// How much a text's length lowers the weight of its words (BM25's `b`: 0 not at all, 1 in
+/// proportion to the length).
+const LENGTH_NORMALISATION: f64 = 0.75;
 /// A negative keyword vetoes its response: it outweighs any realistic positive total.
 const NEGATIVE_WEIGHT: f64 = 3.0;
 
@@ -205,6 +208,21 @@ const STOP_WORDS: &[&str] = &[
     "why",
     "who",
 ];
+
+/// A message is matched on its first this many chars: a question is a few lines, and a
+/// chat event can carry 60,000 letters.
+pub const MAX_MESSAGE_CHARS: usize = 2_000;
+/// A word is matched on its first this many chars: no word of a knowledge base is longer,
+/// and typo matching costs grow with the length.
+pub const MAX_WORD_CHARS: usize = 40;
+
+/// The first [`MAX_MESSAGE_CHARS`] of a message.
+fn bounded(text: &str) -> &str {
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    }
+}
 
 /// Lower case, accents and other marks removed (Unicode NFKD), `œ`/`æ` expanded,
 /// typographic apostrophes, quotes and dashes folded, punctuation ignored, whitespace
@@ -531,6 +549,8 @@ struct Vocabulary {
     by_part: KeyedLists<u64>,
     /// Ids sorted by text, for the base words a message word starts.
     sorted: Vec<u32>,
+    /// The length in chars of the longest base word.
+    longest: usize,
 }
 
 impl Vocabulary {
@@ -561,6 +581,7 @@ impl Vocabulary {
                 }
             }
         }
+        let longest = words.iter().map(|w| w.chars.len()).max().unwrap_or(0);
         let mut sorted: Vec<u32> = (0..words.len() as u32).collect();
         sorted.sort_unstable_by(|&a, &b| words[a as usize].text.cmp(&words[b as usize].text));
         Self {
@@ -568,6 +589,7 @@ impl Vocabulary {
             by_stem: KeyedLists::new(stem),
             by_part: KeyedLists::new(part),
             sorted,
+            longest,
             words,
         }
     }
@@ -578,8 +600,10 @@ impl Vocabulary {
         let mut candidates: Vec<u32> = Vec::new();
         let m = word.chars.len();
         candidates.extend_from_slice(self.by_text.get(&key(0, word.chars.iter().copied())));
-        // Base words the message word starts: its prefixes of 5 letters or more.
-        for end in MIN_PREFIX_LENGTH..m {
+        // Base words the message word starts: its prefixes of 5 letters or more, up to the
+        // longest base word (a longer prefix starts none; without the bound a word of 60,000
+        // letters hashed every prefix, quadratic).
+        for end in MIN_PREFIX_LENGTH..m.min(self.longest + 1) {
             candidates
                 .extend_from_slice(self.by_text.get(&key(0, word.chars[..end].iter().copied())));
         }
@@ -900,6 +924,20 @@ impl GuichetIndex {
                 GuichetResponse { phrases }
             })
             .collect();
+        // A long page holds many words and so matches many messages by chance: as BM25 does,
+        // a word of the text counts less the longer the text is against the base's average.
+        let content_length = |r: &GuichetResponse| r.phrases.iter().filter(|p| p.content).count();
+        let average = responses.iter().map(content_length).sum::<usize>() as f64
+            / responses.len().max(1) as f64;
+        if average > 0.0 {
+            for response in &mut responses {
+                let norm = 1.0 - LENGTH_NORMALISATION
+                    + LENGTH_NORMALISATION * content_length(response) as f64 / average;
+                for phrase in response.phrases.iter_mut().filter(|p| p.content) {
+                    phrase.weight /= norm;
+                }
+            }
+        }
         let Builder { stemmer, words, .. } = builder;
         // Rarity (inverse document frequency) of each stem among responses: a word found in
         // one response's keywords says more than one found in twenty.
@@ -1008,10 +1046,17 @@ impl GuichetIndex {
     }
 
     fn message(&self, text: &str) -> Message {
+        let text = bounded(text);
         let words: Vec<Word> = self
             .lexicon
             .expand(words(&normalize(text)))
             .into_iter()
+            .map(|mut w| {
+                if let Some((cut, _)) = w.char_indices().nth(MAX_WORD_CHARS) {
+                    w.truncate(cut);
+                }
+                w
+            })
             .map(|w| Word::new(w, &self.stemmer))
             .collect();
         let alternatives: Vec<Vec<Word>> = words
@@ -1677,6 +1722,22 @@ mod tests {
             .iter()
             .map(|s| s.evidence)
             .collect()
+    }
+
+    #[test]
+    fn hostile_lengths_are_bounded_before_matching() {
+        let i = index(&[("Horaires", &["horaires"])]);
+        // One word of 200,000 letters: once every prefix was hashed (quadratic).
+        let word = "a".repeat(200_000);
+        let message = i.message(&word);
+        assert_eq!(message.words.len(), 1);
+        assert_eq!(message.words[0].chars.len(), MAX_WORD_CHARS);
+        assert_eq!(i.score_all(&word), vec![Scored::NOTHING]);
+        // A long message is read up to its bound, and still matched there.
+        let long = format!("horaires {}", "mot ".repeat(100_000));
+        assert!(i.message(&long).words.len() <= MAX_MESSAGE_CHARS / 2);
+        assert!(i.score_all(&long)[0].score > 0.0);
+        assert!(i.vocabulary.longest < MAX_WORD_CHARS);
     }
 
     #[test]
