@@ -14,7 +14,34 @@ use super::{
 
 /// Two candidates both found exactly whose scores are this close (second ÷ first) are both
 /// plausible readings of the message: the user chooses rather than guichet guessing.
-const CLOSE_RATIO: f64 = 0.85;
+const CLOSE_RATIO: f64 = 0.9;
+
+/// The largest share of a message's meaningful words that the base may never use, anywhere,
+/// for guichet to answer or ask on anything but overwhelming evidence. Off-topic messages
+/// are mostly made of words the base never uses (`ma carte vitale`, `la recette des crêpes`);
+/// a question on the base's topic in a person's own words far less (see docs/matching.md).
+const MAX_UNKNOWN: f64 = 0.2;
+
+/// Real evidence still answers past [`MAX_UNKNOWN`] when it explains this share of the
+/// message's words, or this share of them weighed by rarity (the message's specific words
+/// are the base's, the unknown ones are the person's own).
+const COVERAGE_DESPITE_UNKNOWN: f64 = 0.6;
+const RARE_COVERAGE_DESPITE_UNKNOWN: f64 = 0.4;
+
+/// A name found whole through a typo (`test de persistence`) beats an exact keyword that
+/// explains at least this share of the message less (`test`).
+const WHOLE_NAME_MARGIN: f64 = 0.25;
+
+/// A response the message names, this many times as relevant as the next one, and explaining
+/// this share of the message weighed by rarity, is the answer: the rest of the message is the
+/// person's own words around it (`quel détecteur d'ultrasons acheter ?`).
+const DOMINANCE: f64 = 3.0;
+const DOMINANCE_RARE_COVERAGE: f64 = 0.3;
+
+/// Words of a response's text alone answer when they explain this share of the message and
+/// the next response is less than this fraction as relevant.
+const TEXT_COVERAGE: f64 = 0.75;
+const TEXT_RATIO: f64 = 0.7;
 
 /// "Did you mean…?" offers at most this many responses: more is a menu, not a question.
 const MAX_SUGGESTIONS: usize = 3;
@@ -104,14 +131,6 @@ impl Guichet {
             audiences: super::audience::Audiences::for_kb(kb),
         }
     }
-}
-
-/// A tuning parameter (development only: read from `GUICHET_P_<NAME>` when set).
-fn param(name: &str, default: f64) -> f64 {
-    std::env::var(format!("GUICHET_P_{name}"))
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// Real evidence: an author's keyword or the whole title found as written (word starts,
@@ -239,14 +258,14 @@ impl Engine {
         let unknown = guichet.index.unknown_share(input);
         if let Some(&(_, best)) = visible.first()
             && strong(&best)
-            && (unknown <= param("USTRONG", 0.2)
-                || best.coverage >= param("CSTRONG", 0.6)
-                || best.rare_coverage >= param("RSTRONG", 0.4))
+            && (unknown <= MAX_UNKNOWN
+                || best.coverage >= COVERAGE_DESPITE_UNKNOWN
+                || best.rare_coverage >= RARE_COVERAGE_DESPITE_UNKNOWN)
         {
             // Its close rivals: the next ones, as strong and within `CLOSE_RATIO` of it.
             let mut close = vec![visible[0]];
             while close.len() < MAX_SUGGESTIONS {
-                let at_least = Some(best.score * param("CLOSE", CLOSE_RATIO));
+                let at_least = Some(best.score * CLOSE_RATIO);
                 let (Some(rival), _) = self.next_visible(conversation, &mut ranked, at_least)
                 else {
                     break;
@@ -256,7 +275,7 @@ impl Engine {
             }
             // Of close candidates, the one the message names (its title or a name) is the
             // specific answer; the others only share its words.
-            if close.len() > 1 && param("ABOUT", 1.0) > 0.0 {
+            if close.len() > 1 {
                 let about: Vec<(usize, Scored)> =
                     close.iter().copied().filter(|(_, s)| s.about).collect();
                 if about.len() == 1 {
@@ -272,14 +291,12 @@ impl Engine {
                 };
                 visible.push(next);
             }
-            let margin = param("MARGIN", 0.25);
             if let Some(&(index, better)) = visible.iter().find(|(_, s)| {
                 !strong(s)
                     && s.named
-                    && s.coverage >= best.coverage + margin
+                    && s.coverage >= best.coverage + WHOLE_NAME_MARGIN
                     && s.rare_coverage > best.rare_coverage
-            }) && margin < 1.0
-            {
+            }) {
                 return self.answer_with(conversation, index, better.score, rng);
             }
             if let [(only, scored)] = close.as_slice() {
@@ -300,7 +317,7 @@ impl Engine {
             visible.push(next);
         }
         if let Some(&(best_index, best)) = visible.first() {
-            let min_coverage = param("MINCOV", MIN_COVERAGE);
+            let min_coverage = MIN_COVERAGE;
             // A name found (through a typo, a title word) against the best other name: words
             // of the texts do not compete with a name.
             if let Some(&(index, named)) = visible.iter().find(|(_, s)| s.named) {
@@ -311,21 +328,30 @@ impl Engine {
                     .fold(0.0, f64::max);
                 if named.coverage >= min_coverage
                     && named.coverage >= best.coverage
-                    && unknown <= param("UNAMED", 0.2)
-                    && rival < param("RNAMED", 1.0) * named.score
+                    && unknown <= MAX_UNKNOWN
+                    && rival < named.score
                 {
                     return self.answer_with(conversation, index, named.score, rng);
                 }
             }
             let second = visible.get(1).map_or(0.0, |(_, s)| s.score);
-            if best.coverage >= param("CCONTENT", 0.75)
-                && unknown <= param("UCONTENT", 0.2)
-                && second < param("RCONTENT", 0.7) * best.score
+            // One response the message names stands far above every other: the rest of the
+            // message is the person's own words around it.
+            if (best.named || best.about)
+                && second > 0.0
+                && best.score >= DOMINANCE * second
+                && best.rare_coverage >= DOMINANCE_RARE_COVERAGE
+            {
+                return self.answer_with(conversation, best_index, best.score, rng);
+            }
+            if best.coverage >= TEXT_COVERAGE
+                && unknown <= MAX_UNKNOWN
+                && second < TEXT_RATIO * best.score
             {
                 return self.answer_with(conversation, best_index, best.score, rng);
             }
         }
-        let min_coverage = param("MINCOV", MIN_COVERAGE);
+        let min_coverage = MIN_COVERAGE;
         let suggestions: Vec<(usize, Scored)> = visible
             .into_iter()
             .filter(|(_, s)| s.coverage >= min_coverage)
@@ -334,12 +360,12 @@ impl Engine {
         // One candidate explains the message and no other comes close: asking would offer
         // a single choice, which is the answer.
         if let [(only, scored)] = suggestions.as_slice()
-            && unknown <= param("USINGLE", 0.2)
+            && unknown <= MAX_UNKNOWN
         {
             return self.answer_with(conversation, *only, scored.score, rng);
         }
         if let Some((_, best)) = suggestions.first()
-            && unknown <= param("UASK", 0.2)
+            && unknown <= MAX_UNKNOWN
         {
             let best = best.score;
             return self.suggest(conversation, &guichet.labels, &suggestions, best);
