@@ -487,6 +487,13 @@ impl Engine {
                 continue;
             };
             let label = labels.get(*index).unwrap_or(&response.title).clone();
+            // Two responses with the same title are one for the person (a choice leads to
+            // the first), and the same label twice is no choice.
+            if titles.contains(&response.title)
+                || offered.iter().any(|o: &OfferedChoice| o.label == label)
+            {
+                continue;
+            }
             titles.push(response.title.clone());
             offered.push(OfferedChoice {
                 raw_label: label.clone(),
