@@ -276,3 +276,21 @@ fn numbered_steps_beside_choices_do_not_look_like_choices() {
     let plain = guichet::render::plain(&message.markdown, &[], None);
     assert!(plain.contains("1. ouvrir ;\n2. fermer."), "{plain}");
 }
+
+#[test]
+fn small_talk_goes_to_the_base_own_pages_and_ignores_the_bot_name() {
+    let base = "# Chirobot\nBienvenue !\n1. [Les sons](Sons)\n## Sons\n- ultrason\nTexte.\n## aurevoir\nÀ bientôt, bonne écoute !\n";
+    let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
+    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+    let say = |text: &str| {
+        let mut conversation = Conversation::default();
+        let mut rng = Rng::seeded(1);
+        engine.reply(&mut conversation, Input::Start, &mut rng);
+        engine.reply(&mut conversation, Input::Text(text.into()), &mut rng)
+    };
+    for goodbye in ["au revoir", "allez, au revoir !", "bye"] {
+        assert_eq!(title(&say(goodbye)), "aurevoir", "{goodbye:?}");
+    }
+    assert_eq!(say("bonjour Chirobot").answer, Answer::Initial);
+    assert_eq!(say("salut, tu peux m'aider ?").answer, Answer::Initial);
+}

@@ -621,9 +621,28 @@ impl Engine {
             &strings.goodbye_words,
             &strings.ok_words,
         ] {
-            if let Some(phrase) = only(list)
-                && let Some(index) = from_base(&phrase)
-            {
+            let Some(phrase) = only(list) else {
+                continue;
+            };
+            // The phrase typed, or another of its kind the base names a response after
+            // (a goodbye page titled `aurevoir` for `bye`): acknowledgements aside, whose
+            // words (`compris`, `parfait`) also title pages that are not small talk.
+            let kind: Vec<String> = if std::ptr::eq(list, &strings.ok_words) {
+                vec![phrase.clone()]
+            } else {
+                std::iter::once(phrase.clone())
+                    .chain(list.iter().map(|p| guichet::normalize(p)))
+                    .collect()
+            };
+            let found = kind.iter().find_map(|p| {
+                from_base(p).or_else(|| {
+                    let compact: String = p.split(' ').collect();
+                    self.kb.responses.iter().position(|r| {
+                        guichet::normalize(&r.title).split(' ').collect::<String>() == compact
+                    })
+                })
+            });
+            if let Some(index) = found {
                 return Some(Reply {
                     messages: self.show_response(conversation, index, rng),
                     answer: Answer::Response(self.kb.responses[index].title.clone()),
