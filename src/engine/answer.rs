@@ -293,7 +293,7 @@ impl Engine {
             }
             if let Some(&(index, better)) = visible.iter().find(|(_, s)| {
                 !strong(s)
-                    && s.named
+                    && (s.named || s.about)
                     && s.coverage >= best.coverage + WHOLE_NAME_MARGIN
                     && s.rare_coverage > best.rare_coverage
             }) {
@@ -376,19 +376,21 @@ impl Engine {
     /// Leaves out of `candidates` each menu that leads to another of them: the answer is
     /// what the menu is for.
     fn drop_menus_of(&self, candidates: &mut Vec<(usize, Scored)>) {
-        let leads_to = |menu: usize, target: usize| {
-            let title = &self.kb.responses[target].title;
-            self.kb.responses[menu]
-                .message
-                .choices
-                .iter()
-                .any(|c| matches!(&c.target, crate::kb::Target::Response(t) if t == title))
-        };
         let all: Vec<usize> = candidates.iter().map(|(i, _)| *i).collect();
         candidates.retain(|(menu, _)| {
             !all.iter()
-                .any(|&target| target != *menu && leads_to(*menu, target))
+                .any(|&target| target != *menu && self.leads_to(*menu, target))
         });
+    }
+
+    /// Whether response `menu` has a choice leading to response `target`.
+    fn leads_to(&self, menu: usize, target: usize) -> bool {
+        let title = &self.kb.responses[target].title;
+        self.kb.responses[menu]
+            .message
+            .choices
+            .iter()
+            .any(|c| matches!(&c.target, crate::kb::Target::Response(t) if t == title))
     }
 
     /// Answers with response `index`, found by scoring.
