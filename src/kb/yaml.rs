@@ -320,9 +320,20 @@ pub fn parse_settings(
             Yaml::Array(items) => items.iter().filter_map(scalar_string).collect(),
             other => scalar_string(other).into_iter().collect(),
         };
-        for entry in entries {
-            let line =
-                entry_line(&header.text, &entry).unwrap_or_else(|| key_line(&header.text, key));
+        // Entries are written in order: each is searched after the line of the previous one
+        // (so a file listed twice gets both its lines, and a long list costs linear time).
+        // Past the include limit only the fact that there are more matters (the reader
+        // reports it), so the rest is not kept.
+        let header_lines: Vec<&str> = header.text.split('\n').collect();
+        let mut previous = None;
+        for entry in entries.into_iter().take(super::source::MAX_INCLUDES + 1) {
+            let line = match entry_line(&header_lines, previous, &entry) {
+                Some(index) => {
+                    previous = Some(index);
+                    u32::try_from(index + 1).unwrap_or(u32::MAX)
+                }
+                None => key_line(&header.text, key),
+            };
             settings.includes.push((entry, Location { file, line }));
         }
     }
@@ -415,12 +426,23 @@ fn key_line(header: &str, key: &str) -> u32 {
         .map_or(1, |i| u32::try_from(i + 1).unwrap_or(1))
 }
 
-/// The line where a list entry is written, if it can be found.
-fn entry_line(header: &str, entry: &str) -> Option<u32> {
-    header
-        .split('\n')
-        .position(|l| l.contains(entry))
-        .and_then(|i| u32::try_from(i + 1).ok())
+/// The 0-based index of the header line where a list entry is written, if it can be found:
+/// after the previous entry's line, else on it (a flow list `[a, b]`), else anywhere.
+fn entry_line(lines: &[&str], previous: Option<usize>, entry: &str) -> Option<usize> {
+    let found = |range: std::ops::Range<usize>| {
+        let range = range.start.min(lines.len())..range.end.min(lines.len());
+        range
+            .clone()
+            .zip(&lines[range])
+            .find(|(_, line)| line.contains(entry))
+            .map(|(index, _)| index)
+    };
+    let Some(previous) = previous else {
+        return found(0..lines.len());
+    };
+    found(previous + 1..lines.len())
+        .or_else(|| found(previous..previous + 1))
+        .or_else(|| found(0..previous))
 }
 
 #[cfg(test)]

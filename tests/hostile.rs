@@ -1,0 +1,186 @@
+//! Hostile knowledge bases (issue 14): each test builds, in Rust, an input like those of the
+//! robustness generators (`gen_kb.py` in the review) and checks it is refused with a clear
+//! error at the right line, or handled with a bounded structure, instead of leaking files,
+//! crashing or taking minutes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::path::Path;
+
+use guichet::kb::source::{self, MAX_FILE_BYTES, MAX_INCLUDES};
+use guichet::kb::{self, Diagnostic, Severity};
+
+fn errors_of(diagnostics: &[Diagnostic]) -> Vec<&Diagnostic> {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect()
+}
+
+/// The errors of a base on disk, as `guichet check` finds them.
+fn check_errors(main: &Path) -> Vec<(u32, String)> {
+    let checked = kb::check_path(main).unwrap();
+    errors_of(&checked.diagnostics)
+        .into_iter()
+        .map(|d| (d.location.map_or(0, |l| l.line), d.message.clone()))
+        .collect()
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+// ------------------------------------------------------------------------------------------
+// Item 1 and 6: files stay in the content folder, regular and bounded.
+
+/// `gen_kb.py include_escape`: `..`, an absolute path, a symlink out, a URL ending in `..`,
+/// and a synonyms file outside. Nothing outside the folder may be read; each refusal is an
+/// error at the line of its entry.
+#[test]
+fn includes_and_synonyms_stay_in_the_content_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside-secret.txt");
+    write(&outside, "## Secret\n- secret\nSECRET-OUTSIDE\n");
+    let content = dir.path().join("kb");
+    write(&content.join("inside/ok.md"), "## Dedans\n- dedans\nOK\n");
+    std::os::unix::fs::symlink(&outside, content.join("link.md")).unwrap();
+    let main = content.join("index.md");
+    write(
+        &main,
+        &format!(
+            "---\ninclude:\n  - ../outside-secret.txt\n  - {}\n  - link.md\n  - https://example.org/x/..\n  - inside/../inside/ok.md\nsynonymes: ../outside-secret.txt\n---\n# T\n\nBienvenue\n## Fin\n- fin\nfin\n",
+            outside.display()
+        ),
+    );
+    let errors = check_errors(&main);
+    let lines: Vec<u32> = errors.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, vec![3, 4, 5, 6, 8], "{errors:#?}");
+    assert!(
+        errors[0].1.contains("outside the content folder"),
+        "{errors:?}"
+    );
+    assert!(errors[1].1.contains("absolute path"), "{errors:?}");
+    assert!(
+        errors[2].1.contains("outside the content folder"),
+        "{errors:?}"
+    );
+    assert!(errors[4].1.contains("synonyms"), "{errors:?}");
+
+    let checked = kb::check_path(&main).unwrap();
+    let read: Vec<String> = checked.files.iter().flat_map(|f| f.lines.clone()).collect();
+    assert!(!read.iter().any(|l| l.contains("SECRET")), "{read:?}");
+    // The include that stays inside after `..` is read.
+    assert!(read.iter().any(|l| l == "## Dedans"));
+    assert!(checked.kb.unwrap().synonyms.is_empty());
+}
+
+/// `guichet check` prints each refusal as `file:line: error:` and exits 1.
+#[test]
+fn check_command_reports_a_refused_include_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("kb/index.md");
+    write(
+        &main,
+        "---\ninclude:\n  - ../../../../etc/passwd\n---\n# T\n",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .arg("check")
+        .arg(&main)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("index.md:3: error: cannot include"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("root:"), "{stdout}");
+}
+
+/// `gen_kb.py include_special fifo` and `big`: a named pipe hung the reload, a 3 GB file
+/// exhausted memory. Both are refused without being read; so is a main file that is a pipe.
+#[test]
+fn special_and_oversized_files_are_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.md");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let big = dir.path().join("sparse.md");
+    // Sparse: nothing is written, the size alone must refuse it.
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(3 * 1024 * 1024 * 1024)
+        .unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let main = dir.path().join("index.md");
+    write(
+        &main,
+        "---\ninclude:\n  - sparse.md\n  - sub\n  - pipe.md\n---\n# T\n\nBienvenue\n",
+    );
+    let errors = check_errors(&main);
+    assert!(errors[0].1.contains("larger than"), "{errors:?}");
+    assert_eq!(errors[0].0, 3);
+    assert!(errors[1].1.contains("not a regular file"), "{errors:?}");
+    if made {
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[2].1.contains("not a regular file"), "{errors:?}");
+        assert_eq!(errors[2].0, 5);
+        let err = kb::check_path(&fifo).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+    // Just over the cap is refused, even when the file grows while it is read.
+    let over = dir.path().join("over.md");
+    std::fs::File::create(&over)
+        .unwrap()
+        .set_len(MAX_FILE_BYTES + 1)
+        .unwrap();
+    assert!(matches!(
+        source::read_text(&over),
+        Err(source::FileError::TooLarge(_))
+    ));
+}
+
+/// `gen_kb.py include_repeat`: one file listed 5,000 times took 4 GB. The number of includes
+/// (repeats counted) and the assembled size are both capped.
+#[test]
+fn includes_are_capped_in_number_and_total_size() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a.md"), "## A\n- alpha\nA\n");
+    let main = dir.path().join("index.md");
+    write(
+        &main,
+        &format!(
+            "---\ninclude:\n{}---\n# T\n\nBienvenue\n",
+            "  - a.md\n".repeat(5_000)
+        ),
+    );
+    let assembled = source::assemble(&main).unwrap();
+    let errors = errors_of(&assembled.diagnostics);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].message.contains("more than 256 includes"));
+    // The first refused entry is on line 3 + MAX_INCLUDES of the file.
+    let line = u32::try_from(3 + MAX_INCLUDES).unwrap();
+    assert_eq!(errors[0].location.unwrap().line, line);
+    assert_eq!(assembled.files.len(), 1 + MAX_INCLUDES);
+
+    // 6 MiB listed 20 times: under the per-file cap, over the total.
+    let big = dir.path().join("big.md");
+    std::fs::write(&big, "x".repeat(6 * 1024 * 1024)).unwrap();
+    write(
+        &main,
+        &format!(
+            "---\ninclude:\n{}---\n# T\n\nBienvenue\n",
+            "  - big.md\n".repeat(20)
+        ),
+    );
+    let assembled = source::assemble(&main).unwrap();
+    let errors = errors_of(&assembled.diagnostics);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].message.contains("would exceed 32 MiB"));
+    let total: usize = assembled.lines.iter().map(|l| l.text.len()).sum();
+    assert!(total <= 32 * 1024 * 1024, "{total}");
+}
