@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use guichet::kb::source::{self, MAX_FILE_BYTES, MAX_INCLUDES};
+use guichet::kb::yaml::MAX_HEADER_BYTES;
 use guichet::kb::{self, Diagnostic, Severity};
 
 fn errors_of(diagnostics: &[Diagnostic]) -> Vec<&Diagnostic> {
@@ -183,4 +184,49 @@ fn includes_are_capped_in_number_and_total_size() {
     assert!(errors[0].message.contains("would exceed 32 MiB"));
     let total: usize = assembled.lines.iter().map(|l| l.text.len()).sum();
     assert!(total <= 32 * 1024 * 1024, "{total}");
+}
+
+// ------------------------------------------------------------------------------------------
+// Item 3: the YAML header.
+
+/// `gen_kb.py yaml_bomb`: ten aliases of ten aliases … (529 bytes took 4 GB). Aliases are
+/// refused before anything is expanded, at their line; a plain alias too.
+#[test]
+fn yaml_aliases_are_refused() {
+    let mut header = vec!["a0: &a0 \"lol\"".to_string()];
+    for k in 1..=5 {
+        let refs = vec![format!("*a{}", k - 1); 10].join(", ");
+        header.push(format!("a{k}: &a{k} [{refs}]"));
+    }
+    header.push("messageParDéfaut: *a5".to_string());
+    let text = format!("---\n{}\n---\n# T\n\nBienvenue\n", header.join("\n"));
+    let checked = kb::parse_str("t.md", &text);
+    let errors = errors_of(&checked.diagnostics);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].message.contains("aliases"), "{errors:?}");
+    assert_eq!(errors[0].location.unwrap().line, 3);
+    assert_eq!(checked.kb.unwrap().settings.default_messages, None);
+
+    let checked = kb::parse_str(
+        "t.md",
+        "---\nfallback: &f Aide\nvariables:\n  x: *f\n---\n# T\n\nB\n",
+    );
+    let errors = errors_of(&checked.diagnostics);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].location.unwrap().line, 4);
+}
+
+/// `gen_kb.py big_yaml`: the header is capped before it is parsed.
+#[test]
+fn yaml_header_size_is_capped() {
+    let lines: String = (0..2_000)
+        .map(|i| format!("  v{i}: \"{}\"\n", "y".repeat(40)))
+        .collect();
+    assert!(lines.len() > MAX_HEADER_BYTES);
+    let text = format!("---\nvariables:\n{lines}---\n# T\n\nBienvenue\n");
+    let checked = kb::parse_str("t.md", &text);
+    let errors = errors_of(&checked.diagnostics);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].message.contains("larger than 64 KiB"));
+    assert!(checked.kb.unwrap().settings.variables.is_empty());
 }

@@ -7,9 +7,14 @@
 
 use std::collections::BTreeMap;
 
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::parser::Parser;
+use yaml_rust2::{Event, Yaml, YamlLoader};
 
 use super::{Diagnostic, FileId, Location};
+
+/// Largest YAML header read. ChatMD headers are a few dozen lines; a bigger one is refused
+/// before the YAML parser runs, which bounds what parsing it can cost.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// The header text between the first two `---` of the main file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +166,26 @@ pub fn parse_settings(
     let Some(header) = header else {
         return settings;
     };
+    if header.text.len() > MAX_HEADER_BYTES {
+        diagnostics.push(Diagnostic::error(
+            Some(Location { file, line: 1 }),
+            format!(
+                "the YAML header is larger than {} KiB; nothing in it is used",
+                MAX_HEADER_BYTES / 1024
+            ),
+        ));
+        return settings;
+    }
+    if let Some((line, column)) = first_alias(&header.text) {
+        diagnostics.push(
+            Diagnostic::error(
+                Some(Location { file, line }),
+                "YAML aliases (`*name`) are not allowed in the header; write the value again",
+            )
+            .with_column(column),
+        );
+        return settings;
+    }
     let docs = match YamlLoader::load_from_str(&header.text) {
         Ok(docs) => docs,
         Err(err) => {
@@ -377,6 +402,25 @@ pub fn parse_settings(
         }
     }
     settings
+}
+
+/// The line and column of the first alias (`*name`) in a header, if any. The loader copies
+/// the anchored value at every alias, so ten aliases of ten aliases of … grow exponentially
+/// (a 529-byte header took 4 GB); ChatMD settings have no use for them. The event parser used
+/// here does not expand anything. A syntax error ends the search: the loader reports it.
+fn first_alias(text: &str) -> Option<(u32, u32)> {
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_token() {
+            Ok((Event::Alias(_), marker)) => {
+                let line = u32::try_from(marker.line()).unwrap_or(1).max(1);
+                let column = u32::try_from(marker.col() + 1).unwrap_or(1);
+                return Some((line, column));
+            }
+            Ok((Event::StreamEnd, _)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
 }
 
 /// One synonym group `"a, b, c"`: members trimmed, empty ones dropped.
