@@ -7,9 +7,12 @@
 
 use std::path::Path;
 
+use guichet::kb::body::{self, BuildOptions, MAX_BLOCK_NESTING};
 use guichet::kb::source::{self, MAX_FILE_BYTES, MAX_INCLUDES};
 use guichet::kb::yaml::MAX_HEADER_BYTES;
-use guichet::kb::{self, Diagnostic, Severity};
+use guichet::kb::{self, Diagnostic, Line, Location, Severity};
+
+const DYNAMIC: &str = "---\ncontenuDynamique: true\n---\n";
 
 fn errors_of(diagnostics: &[Diagnostic]) -> Vec<&Diagnostic> {
     diagnostics
@@ -184,6 +187,106 @@ fn includes_are_capped_in_number_and_total_size() {
     assert!(errors[0].message.contains("would exceed 32 MiB"));
     let total: usize = assembled.lines.iter().map(|l| l.text.len()).sum();
     assert!(total <= 32 * 1024 * 1024, "{total}");
+}
+
+// ------------------------------------------------------------------------------------------
+// Item 2: nesting.
+
+fn nested_if(levels: usize) -> String {
+    let opening: String = (0..levels)
+        .map(|k| format!("`if @a{}!=zz{k}`\n", k % 3))
+        .collect();
+    format!(
+        "{DYNAMIC}# T\n\nBienvenue\n## Profond\n- profond\n{opening}profond\n{}",
+        "`endif`\n".repeat(levels)
+    )
+}
+
+/// `gen_kb.py nested_if`: 5,000 levels crashed the daemon when a user reached the response,
+/// and `check` accepted them. Now one error, at the `if` past the limit.
+#[test]
+fn nested_if_blocks_are_bounded_at_parse_time() {
+    let checked = kb::parse_str("t.md", &nested_if(5_000));
+    let errors = errors_of(&checked.diagnostics);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].message.contains("nested more than 32 levels"));
+    // Header (3 lines), title, blank, welcome, response title, keyword: the first `if` is on
+    // line 9; the first one past the limit follows the 32 that fit.
+    let line = u32::try_from(9 + MAX_BLOCK_NESTING).unwrap();
+    assert_eq!(errors[0].location.unwrap().line, line);
+
+    // At the limit a base loads, and its tree is exactly that deep.
+    let checked = kb::parse_str("t.md", &nested_if(MAX_BLOCK_NESTING));
+    assert_eq!(checked.error_count(), 0, "{:?}", checked.diagnostics);
+    let kb = checked.kb.unwrap();
+    let mut depth = 0;
+    let mut nodes = &kb.responses[0].message.variants[0];
+    while let Some(children) = nodes.iter().find_map(|n| match n {
+        kb::Node::If { children, .. } => Some(children),
+        _ => None,
+    }) {
+        depth += 1;
+        nodes = children;
+    }
+    assert_eq!(depth, MAX_BLOCK_NESTING);
+    // The choices' conditions are bounded too.
+    let deep_choice = format!(
+        "{}1. [C](Profond)\n",
+        nested_if(200).trim_end_matches("`endif`\n")
+    );
+    let checked = kb::parse_str("t.md", &deep_choice);
+    let kb = checked.kb.unwrap();
+    let choice = &kb.responses[0].message.choices[0];
+    assert_eq!(choice.conditions.len(), MAX_BLOCK_NESTING);
+}
+
+/// `gen_kb.py nested_if_oneline` (200,000 `if` spans on one line aborted `check`), and
+/// show-once parts opened inside each other, which nest like `if`.
+#[test]
+fn nesting_on_one_line_and_show_once_parts_are_bounded() {
+    let line = Line {
+        text: "`if @a==b` ".repeat(200_000),
+        location: Location { file: 0, line: 7 },
+    };
+    let mut diagnostics = Vec::new();
+    let options = BuildOptions {
+        dynamic: true,
+        show_once: true,
+    };
+    let nodes = body::build(&[line], options, &mut diagnostics);
+    assert!(nodes.len() <= 2, "{}", nodes.len());
+    let errors = errors_of(&diagnostics);
+    assert!(errors[0].message.contains("nested more than"), "{errors:?}");
+    assert_eq!(errors[0].location.unwrap().line, 7);
+
+    let line = Line {
+        text: "<span class=\"unique\">".repeat(100_000),
+        location: Location { file: 0, line: 3 },
+    };
+    let mut diagnostics = Vec::new();
+    body::build(&[line], options, &mut diagnostics);
+    assert_eq!(errors_of(&diagnostics).len(), 1, "{diagnostics:?}");
+}
+
+/// Expressions nest too: parentheses in a condition or a `calc` are bounded by the expression
+/// parser (`MAX_NESTING`), so a hostile one is an error at load time, not a crash at display.
+#[test]
+fn deep_expressions_in_a_base_are_errors() {
+    let deep = 100_000;
+    let text = format!(
+        "{DYNAMIC}# T\n\nBienvenue\n## C\n- c\n`if {}@x==1{}`\nvrai\n`endif`\n`@r = calc({}1)`\n",
+        "(".repeat(deep),
+        ")".repeat(deep),
+        "!".repeat(deep),
+    );
+    let checked = kb::parse_str("t.md", &text);
+    let errors = errors_of(&checked.diagnostics);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.message.contains("too deeply nested"))
+    );
 }
 
 // ------------------------------------------------------------------------------------------

@@ -539,6 +539,9 @@ fn parse_responses(
     // Conditions in force, for the choices written inside `if` blocks. ChatMD does not reset
     // them at a new title; an unclosed `if` is an error anyway.
     let mut conditions: Vec<PendingCondition> = Vec::new();
+    // `if`s past the nesting limit are not kept (the body tree reports the error): each choice
+    // copies the conditions in force, so an unbounded stack would cost quadratic memory.
+    let mut ignored_ifs = 0usize;
     let mut finished: Vec<(Current, bool)> = Vec::new();
 
     for line in lines {
@@ -582,17 +585,25 @@ fn parse_responses(
             if let Some(condition) = if_condition(text) {
                 // Parsed only if a choice is written inside it (the body tree parses every
                 // condition anyway, and reports errors).
-                conditions.push(PendingCondition {
-                    source: condition.to_string(),
-                    location: line.location,
-                    parsed: None,
-                });
+                if conditions.len() >= body::MAX_BLOCK_NESTING {
+                    ignored_ifs += 1;
+                } else {
+                    conditions.push(PendingCondition {
+                        source: condition.to_string(),
+                        location: line.location,
+                        parsed: None,
+                    });
+                }
                 response.content.push(line.clone());
                 list_parsed = true;
                 continue;
             }
             if text.contains("`endif`") {
-                conditions.pop();
+                if ignored_ifs > 0 {
+                    ignored_ifs -= 1;
+                } else {
+                    conditions.pop();
+                }
                 response.content.push(line.clone());
                 list_parsed = true;
                 continue;
