@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use guichet::kb::body::{self, BuildOptions, MAX_BLOCK_NESTING};
+use guichet::kb::expr::{self, MAX_OBJECT_KEYS};
 use guichet::kb::source::{self, MAX_FILE_BYTES, MAX_INCLUDES};
 use guichet::kb::yaml::MAX_HEADER_BYTES;
 use guichet::kb::{self, Diagnostic, Line, Location, Severity};
@@ -332,4 +333,83 @@ fn yaml_header_size_is_capped() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].message.contains("larger than 64 KiB"));
     assert!(checked.kb.unwrap().settings.variables.is_empty());
+}
+
+// ------------------------------------------------------------------------------------------
+// Item 7: super-linear scans.
+
+/// `gen_kb.py object_literal`: 80,000 keys took 37 s at every display. Object literals (and
+/// `JSON.parse` objects) are bounded.
+#[test]
+fn calc_objects_are_bounded() {
+    let object = |n: usize| {
+        let entries: Vec<String> = (0..n).map(|k| format!("\"k{k}\": {k}")).collect();
+        format!("{{{}}}", entries.join(","))
+    };
+    let err = expr::parse_calc(&object(80_000)).unwrap_err();
+    assert!(err.message.contains("more than 1000 keys"), "{err}");
+    assert!(expr::parse_calc(&object(MAX_OBJECT_KEYS)).is_ok());
+    // Repeating a key does not count twice.
+    let repeated = format!("{{{}}}", vec!["\"a\": 1"; 5_000].join(","));
+    assert!(expr::parse_calc(&repeated).is_ok());
+
+    // Short keys: the text must stay under the string cap to reach `JSON.parse`.
+    let keys: Vec<String> = (0..=MAX_OBJECT_KEYS)
+        .map(|k| format!("\\\"{k}\\\":0"))
+        .collect();
+    let json = format!("{{{}}}", keys.join(","));
+    let parsed = expr::parse_calc(&format!("JSON.parse(\"{json}\")")).unwrap();
+    let result = guichet::engine::eval::evaluate(&parsed, &|_: &str| None);
+    let err = result.unwrap_err();
+    assert!(err.to_string().contains("too many keys"), "{err}");
+}
+
+/// `gen_kb.py code_spans_one_line`: the column of each span was counted from the start of the
+/// line (quadratic: 200,000 spans took 4 s, a million would take minutes). Columns are still
+/// right.
+#[test]
+fn many_code_spans_on_one_line_are_scanned_in_one_pass() {
+    let options = BuildOptions {
+        dynamic: true,
+        show_once: false,
+    };
+    let line = Line {
+        text: "`@x` ".repeat(1_000_000),
+        location: Location { file: 0, line: 1 },
+    };
+    let mut diagnostics = Vec::new();
+    let nodes = body::build(&[line], options, &mut diagnostics);
+    assert_eq!(nodes.len(), 2_000_000);
+    // Columns are counted in characters, after the opening backtick.
+    let line = Line {
+        text: "é `@x` ç `if @x==1 && eval(2)` `endif`".to_string(),
+        location: Location { file: 0, line: 1 },
+    };
+    let mut diagnostics = Vec::new();
+    body::build(&[line], options, &mut diagnostics);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0].column, Some(23));
+}
+
+/// `<span class="unique">` repeated in the welcome message: each marker re-searched the rest
+/// of the line and recursed (1 MB took 20 s; 3 MB would take minutes or overflow the stack).
+#[test]
+fn repeated_show_once_markers_are_scanned_in_one_pass() {
+    let line = Line {
+        text: "<span class=\"unique\">x</span>".repeat(120_000),
+        location: Location { file: 0, line: 1 },
+    };
+    let mut diagnostics = Vec::new();
+    let options = BuildOptions {
+        dynamic: false,
+        show_once: true,
+    };
+    let nodes = body::build(&[line], options, &mut diagnostics);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    assert_eq!(nodes.len(), 120_000);
+    assert!(
+        nodes
+            .iter()
+            .all(|n| *n == kb::Node::ShowOnce(vec![kb::Node::Text("x".into())]))
+    );
 }

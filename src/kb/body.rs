@@ -254,7 +254,9 @@ fn scan_line(
 ) {
     let text = line.text.as_str();
     let mut rest = text;
-    let mut offset = 0usize; // byte offset of `rest` in `text`, for columns
+    // Characters of `text` before `rest`, for columns: counted as the line is consumed, so a
+    // line of many code spans costs linear time, not one count from the line start per span.
+    let mut chars_before = 0usize;
     while !rest.is_empty() {
         let span = if options.dynamic {
             find_code_span(rest)
@@ -270,17 +272,13 @@ fn scan_line(
             break;
         };
         let inner = &rest[start + 1..end];
-        let column = column_of(text, offset + start + 1);
+        // 1-based column of the character after the opening backtick.
+        let column = chars_before + rest[..=start].chars().count() + 1;
+        let column = u32::try_from(column).unwrap_or(u32::MAX);
         events.push(code_span_event(inner, line.location, column, diagnostics));
-        offset += end + 1;
+        chars_before += rest[..=end].chars().count();
         rest = &rest[end + 1..];
     }
-}
-
-/// 1-based character column of a byte offset.
-fn column_of(text: &str, byte: usize) -> u32 {
-    let prefix = text.get(..byte).unwrap_or(text);
-    u32::try_from(prefix.chars().count() + 1).unwrap_or(u32::MAX)
 }
 
 /// The byte range of the first code span `` `…` `` (backtick positions).

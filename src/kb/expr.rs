@@ -23,6 +23,12 @@ pub const MAX_NESTING: usize = 64;
 /// 128 leaves room for long `||` lists while keeping evaluation far from any stack limit.
 pub const MAX_AST_DEPTH: usize = 128;
 
+/// Most keys an object literal `{…}` may have. The object is rebuilt at every display, and a
+/// repeated key must replace the earlier one in place (JavaScript's order), so each key is
+/// compared with the ones before it: bounding the count bounds that cost (80,000 keys took
+/// 37 s per display). ChatMD bases use objects as small lookup tables.
+pub const MAX_OBJECT_KEYS: usize = 1_000;
+
 /// A syntax error, or a construct outside the whitelist.
 ///
 /// `column` is a 0-based offset in characters (not bytes) into the text given to
@@ -1382,6 +1388,12 @@ impl Parser {
             };
             if key == "__proto__" {
                 return Err(ExprError::new(key_column, "key `__proto__` is not allowed"));
+            }
+            if entries.len() >= MAX_OBJECT_KEYS && !entries.iter().any(|(k, _)| *k == key) {
+                return Err(ExprError::new(
+                    key_column,
+                    format!("object literal with more than {MAX_OBJECT_KEYS} keys"),
+                ));
             }
             self.expect_punct(":")?;
             let value = self.nested(Self::expression)?;
