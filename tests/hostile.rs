@@ -413,3 +413,37 @@ fn repeated_show_once_markers_are_scanned_in_one_pass() {
             .all(|n| *n == kb::Node::ShowOnce(vec![kb::Node::Text("x".into())]))
     );
 }
+
+/// `[[[…](#a)`: each `[` made a link whose label copied the rest of the run (quadratic
+/// memory: 100,000 `[` would take gigabytes). Only the last `[` before the `]` opens a link.
+#[test]
+fn a_run_of_brackets_makes_one_link() {
+    let text = format!(
+        "# T\n\nBienvenue\n## A\n- a\n{}lien](#A) et [x [b](#A)\n",
+        "[".repeat(20_000)
+    );
+    let kb = kb::parse_str("t.md", &text).kb.unwrap();
+    let links = &kb.responses[0].message.links;
+    let labels: Vec<&str> = links.iter().map(|l| l.label.as_str()).collect();
+    assert_eq!(labels, vec!["lien", "b"]);
+}
+
+/// `@{@{@{…` without a closing brace: each `@{` searched the rest of the run again
+/// (quadratic). The text is left as it is, in one pass.
+#[test]
+fn a_run_of_unclosed_fixed_variables_is_left_alone() {
+    let variables = [("_v".to_string(), vec!["x".to_string()])]
+        .into_iter()
+        .collect();
+    let text = format!("{} @{{_v}} @{{_v", "@{".repeat(500_000));
+    let out = kb::parse::substitute_fixed_variables(&text, &variables, true, &mut |_| 0);
+    assert_eq!(out, format!("{} x @{{_v", "@{".repeat(500_000)));
+}
+
+/// Many `==` before a line terminator in a condition: each comparison scanned to the
+/// terminator for its value (quadratic). Now one scan.
+#[test]
+fn many_comparisons_before_a_line_terminator_are_scanned_once() {
+    let condition = format!("@a{}\u{2028}", "==".repeat(500_000));
+    assert!(expr::parse_condition(&condition).is_err());
+}

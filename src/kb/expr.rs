@@ -477,6 +477,10 @@ fn rewrite_condition(text: &str) -> Result<Vec<SourceChar>> {
 
     let mut out: Vec<SourceChar> = Vec::with_capacity(pieces.len() + 8);
     let mut index = 0;
+    // A compared value that runs into a line terminator is no value, and so is that of every
+    // later comparison before the same terminator: remembering it keeps a condition of many
+    // `==` before a line terminator linear instead of scanning to it from each of them.
+    let mut dead_end: Option<usize> = None;
     while let Some(piece) = pieces.get(index) {
         let Some(operator) = comparison_at(&pieces, index) else {
             push_piece(&mut out, piece);
@@ -484,7 +488,20 @@ fn rewrite_condition(text: &str) -> Result<Vec<SourceChar>> {
             continue;
         };
         let after_operator = index + operator.len();
-        let Some(value) = compared_value(&pieces, after_operator) else {
+        let value = if dead_end.is_some_and(|end| after_operator <= end) {
+            None
+        } else {
+            compared_value(&pieces, after_operator)
+        };
+        let Some(value) = value else {
+            if dead_end.is_none_or(|end| after_operator > end) {
+                dead_end = pieces
+                    .get(after_operator..)
+                    .unwrap_or_default()
+                    .iter()
+                    .position(|p| matches!(p, Piece::Char(c) if is_line_terminator(c.ch)))
+                    .map(|offset| after_operator + offset);
+            }
             push_piece(&mut out, piece);
             index += 1;
             continue;

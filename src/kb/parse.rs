@@ -123,8 +123,12 @@ pub fn substitute_fixed_variables(
         let run_end = after.find(char::is_whitespace).unwrap_or(after.len());
         let run = &after[..run_end];
         let Some(close) = run.rfind('}') else {
+            // No `}` in the run: no `@{` inside it can name a variable either (their runs
+            // end at the same place), so the whole run is text. Skipping it keeps a line of
+            // `@{@{@{…` linear.
             out.push_str("@{");
-            rest = after;
+            out.push_str(run);
+            rest = &after[run_end..];
             continue;
         };
         let name = &run[..close];
@@ -365,23 +369,57 @@ fn find_links(line: &Line) -> Vec<Link> {
     let text = &line.text;
     let mut links = Vec::new();
     let mut search = 0;
+    // The `]` found for one `[` is also the first `]` after any later `[` before it: reusing
+    // it keeps a line of many `[` linear instead of searching to its end from each of them.
+    let mut next_close: Option<usize> = None;
+    let mut next_paren: Option<(usize, Option<usize>)> = None;
     while let Some(open) = text[search..].find('[').map(|o| search + o) {
         search = open + 1;
-        let Some(close) = text[open + 1..].find(']').map(|c| open + 1 + c) else {
-            break;
+        let close = match next_close.filter(|&c| c > open) {
+            Some(c) => c,
+            None => match text[open + 1..].find(']') {
+                Some(c) => open + 1 + c,
+                None => break,
+            },
         };
+        next_close = Some(close);
+        // Only the last `[` before a `]` opens a link, as in Markdown (`[x [a](#b)` links
+        // `a`). Taking every `[` made one link per `[` of `[[[…](#a)`, each copying the rest
+        // as its label: quadratic memory.
+        // (Searching for the next `[` rather than in the label keeps this linear: the
+        // search stops where the next one starts.)
+        if text[open + 1..]
+            .find('[')
+            .is_some_and(|next| open + 1 + next < close)
+        {
+            continue;
+        }
         let after = &text[close + 1..];
         let trimmed = after.trim_start_matches([' ', '\t']);
         let spaced = trimmed.len() != after.len();
         let Some(inside) = trimmed.strip_prefix("(#") else {
             continue;
         };
-        let Some(end) = inside.find(')') else {
+        // Same reuse for the `)` closing the target: these positions only move forward.
+        let inside_start = text.len() - inside.len();
+        let end = match next_paren {
+            Some((from, found))
+                if from <= inside_start && found.is_none_or(|f| f >= inside_start) =>
+            {
+                found
+            }
+            _ => {
+                let found = inside.find(')').map(|e| inside_start + e);
+                next_paren = Some((inside_start, found));
+                found
+            }
+        };
+        let Some(end) = end else {
             continue;
         };
         links.push(Link {
             label: text[open + 1..close].to_string(),
-            target: inside[..end].to_string(),
+            target: text[inside_start..end].to_string(),
             location: line.location,
             spaced,
         });
