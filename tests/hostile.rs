@@ -447,3 +447,40 @@ fn many_comparisons_before_a_line_terminator_are_scanned_once() {
     let condition = format!("@a{}\u{2028}", "==".repeat(500_000));
     assert!(expr::parse_condition(&condition).is_err());
 }
+
+/// A condition naming many distinct variables (`Math.max(@v0, @v1, …)`): the lint listing
+/// them searched its list for each (quadratic). Each is listed once, in order.
+#[test]
+fn many_distinct_variables_in_one_condition_are_listed_in_one_pass() {
+    let n = 400_000;
+    let arguments: Vec<String> = (0..n).map(|k| format!("@v{k}")).collect();
+    let condition = format!("Math.max({})>1", arguments.join(","));
+    let parsed = expr::parse_condition(&condition).unwrap();
+    let names = parsed.variables();
+    assert_eq!(names.len(), n);
+    assert_eq!(names[n - 1], format!("v{}", n - 1));
+}
+
+/// The same condition in a base: one "never assigned" warning per variable, each quoting the
+/// condition shortened (whole, 100,000 warnings would repeat a 1 MB condition: 100 GB).
+#[test]
+fn warnings_about_a_huge_condition_quote_it_shortened() {
+    let n = 100_000;
+    let arguments: Vec<String> = (0..n).map(|k| format!("@v{k}")).collect();
+    let text = format!(
+        "{DYNAMIC}# T\n\nBienvenue\n## A\n- a\n`if Math.max({})>1`\noui\n`endif`\n",
+        arguments.join(",")
+    );
+    let checked = kb::parse_str("t.md", &text);
+    let warnings: Vec<&Diagnostic> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("never assigned"))
+        .collect();
+    assert_eq!(warnings.len(), n);
+    assert!(
+        warnings.iter().all(|w| w.message.len() < 300),
+        "{}",
+        warnings[0].message
+    );
+}

@@ -291,6 +291,9 @@ fn lint(kb: &KnowledgeBase, facts: &ParseFacts, out: &mut Vec<Diagnostic>) {
     // A fragment's variables are assigned by the main file that includes it.
     let conditions = if kb.has_title { conditions } else { Vec::new() };
     for condition in conditions {
+        // Quoted once per unassigned variable: shortened, or a condition naming thousands
+        // of variables would repeat its whole text in each warning (quadratic output).
+        let source = shortened(&condition.source, 80);
         for name in condition.expr.variables() {
             let name = name.to_string();
             if assigned.contains(&name)
@@ -303,8 +306,7 @@ fn lint(kb: &KnowledgeBase, facts: &ParseFacts, out: &mut Vec<Diagnostic>) {
             out.push(Diagnostic::warning(
                 Some(condition.location),
                 format!(
-                    "the condition `{}` tests `@{name}`, which is never assigned (by a choice `@{name}=…` or `` `@{name} = …` ``)",
-                    condition.source
+                    "the condition `{source}` tests `@{name}`, which is never assigned (by a choice `@{name}=…` or `` `@{name} = …` ``)"
                 ),
             ));
         }
@@ -329,6 +331,14 @@ fn lint(kb: &KnowledgeBase, facts: &ParseFacts, out: &mut Vec<Diagnostic>) {
                 kb.settings.web_only_keys.join(", ")
             ),
         ));
+    }
+}
+
+/// `text` cut to at most `max` characters, with `…` when it was cut.
+fn shortened(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
+        None => text.into(),
     }
 }
 

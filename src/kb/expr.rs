@@ -210,12 +210,15 @@ impl Expr {
     /// Iterative so that even a hand-built (unbounded) tree cannot overflow the stack.
     pub fn variables(&self) -> Vec<&str> {
         let mut names: Vec<&str> = Vec::new();
+        // A set beside the list: `[@a0, @a1, …]` may name many thousands of variables, and
+        // searching the list for each would cost quadratic time.
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let mut pending: Vec<&Expr> = vec![self];
         while let Some(expr) = pending.pop() {
             // Children are pushed in reverse so that they are visited left to right.
             match expr {
                 Expr::Variable(name) => {
-                    if !names.contains(&name.as_str()) {
+                    if seen.insert(name) {
                         names.push(name);
                     }
                 }
