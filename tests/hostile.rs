@@ -484,3 +484,19 @@ fn warnings_about_a_huge_condition_quote_it_shortened() {
         warnings[0].message
     );
 }
+
+/// A header followed by a million blank lines: they were removed one at a time from the
+/// front of the base (quadratic). The response after them is found, at its line.
+#[test]
+fn many_blank_lines_after_the_header_are_cut_in_one_go() {
+    let blanks = 1_000_000;
+    let text = format!(
+        "---\nfallback: A\n---\n{}## A\n- a\nA\n",
+        "\n".repeat(blanks)
+    );
+    let checked = kb::parse_str("t.md", &text);
+    let kb = checked.kb.unwrap();
+    assert_eq!(kb.responses.len(), 1);
+    let line = u32::try_from(4 + blanks).unwrap();
+    assert_eq!(kb.responses[0].location.line, line);
+}

@@ -69,11 +69,13 @@ fn strip_front_matter(lines: &[Line]) -> Vec<Line> {
             }
         }
     };
-    let mut body: Vec<Line> = lines[start..].to_vec();
-    // JavaScript trimStart: leading blank lines and the first line's leading spaces.
-    while body.first().is_some_and(|l| l.text.trim().is_empty()) {
-        body.remove(0);
-    }
+    // JavaScript trimStart: leading blank lines and the first line's leading spaces. (Cut in
+    // one go: removing them one by one from the front moved the whole base each time.)
+    let blank = lines[start..]
+        .iter()
+        .take_while(|l| l.text.trim().is_empty())
+        .count();
+    let mut body: Vec<Line> = lines[start + blank..].to_vec();
     if let Some(first) = body.first_mut() {
         first.text = first.text.trim_start().to_string();
     }
