@@ -500,3 +500,33 @@ fn many_blank_lines_after_the_header_are_cut_in_one_go() {
     let line = u32::try_from(4 + blanks).unwrap();
     assert_eq!(kb.responses[0].location.line, line);
 }
+
+/// `titresRéponses` is tried on every line: a list of thousands of prefixes, or a prefix of
+/// thousands of `#` (each shorter heading was listed and tried on every line), cost
+/// quadratic time and memory. The list is capped; structure headings are recognised by
+/// counting a line's `#`.
+#[test]
+fn response_title_prefixes_are_bounded() {
+    let many: Vec<String> = (0..5_000).map(|k| format!("\"p{k} \"")).collect();
+    let text = format!(
+        "---\ntitresRéponses: [{}]\n---\n# T\n\nB\n## A\n- a\n",
+        many.join(", ")
+    );
+    let checked = kb::parse_str("t.md", &text);
+    let errors = errors_of(&checked.diagnostics);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].message.contains("more than 16 prefixes"));
+    assert_eq!(checked.kb.unwrap().settings.response_prefixes.len(), 16);
+
+    // Under the header cap, and about 1.8 GB of listed headings for the old code.
+    let deep = "#".repeat(60_000);
+    let text = format!(
+        "---\ntitresRéponses: [\"{deep} \"]\n---\n# T\n\nB\n## Partie\n{deep} R\ntexte\n#### sous-titre\n{}\n",
+        "ligne\n".repeat(300_000)
+    );
+    let kb = kb::parse_str("t.md", &text).kb.unwrap();
+    assert_eq!(kb.responses.len(), 1);
+    let lines = &kb.responses[0].message.lines;
+    assert_eq!(lines[0].text, "texte");
+    assert_eq!(lines[1].text, "ligne");
+}

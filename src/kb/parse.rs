@@ -571,7 +571,7 @@ fn parse_responses(
     facts: &mut ParseFacts,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Response> {
-    let structure_titles = structure_titles(&settings.response_prefixes);
+    let structure_below = structure_level(&settings.response_prefixes);
     let mut responses = Vec::new();
     let mut current: Option<Current> = None;
     let mut keyword_zone = true;
@@ -664,11 +664,7 @@ fn parse_responses(
             ));
             continue;
         }
-        if !text.is_empty()
-            && !structure_titles
-                .iter()
-                .any(|s| text.starts_with(s.as_str()))
-        {
+        if !text.is_empty() && !is_structure_title(text, structure_below) {
             if is_spaced_choice(text) {
                 facts.spaced_choices.push(line.location);
             }
@@ -738,15 +734,21 @@ fn if_condition(text: &str) -> Option<&str> {
 }
 
 /// Headings above the response level are structure: dropped from content (FORMAT.md §5.6).
-fn structure_titles(prefixes: &[String]) -> Vec<String> {
-    let min_level = prefixes
+/// Returns the response level: headings `# ` … with fewer `#` are structure.
+fn structure_level(prefixes: &[String]) -> usize {
+    prefixes
         .iter()
         .map(|p| p.rfind('#').map_or(0, |i| i + 1))
         .min()
-        .unwrap_or(0);
-    (1..min_level)
-        .map(|level| format!("{} ", "#".repeat(level)))
-        .collect()
+        .unwrap_or(0)
+}
+
+/// Whether a line starts with `#`×k and a space for some k in `1..level`. Counting the
+/// line's own `#` answers it at once; listing the `level - 1` prefixes and trying each on
+/// every line cost quadratic time and memory for a prefix of thousands of `#`.
+fn is_structure_title(text: &str, level: usize) -> bool {
+    let hashes = text.bytes().take_while(|&b| b == b'#').count();
+    (1..level).contains(&hashes) && text.as_bytes().get(hashes) == Some(&b' ')
 }
 
 #[cfg(test)]

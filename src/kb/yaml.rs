@@ -32,6 +32,10 @@ pub fn extract_header(main_text: &str) -> Option<Header> {
     })
 }
 
+/// Most response title prefixes (`titresRéponses`). Every line of the base is tried against
+/// each of them; ChatMD bases use one to three.
+pub const MAX_RESPONSE_PREFIXES: usize = 16;
+
 /// `synonymes:`: inline groups, or the URL of a text file with one group per line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SynonymSource {
@@ -247,7 +251,14 @@ pub fn parse_settings(
             Yaml::Hash(h) => h.values().filter_map(scalar_string).collect(),
             _ => Vec::new(),
         };
-        let prefixes: Vec<String> = prefixes.into_iter().filter(|p| !p.is_empty()).collect();
+        let mut prefixes: Vec<String> = prefixes.into_iter().filter(|p| !p.is_empty()).collect();
+        if prefixes.len() > MAX_RESPONSE_PREFIXES {
+            diagnostics.push(Diagnostic::error(
+                Some(line_of(key)),
+                format!("`{key}` lists more than {MAX_RESPONSE_PREFIXES} prefixes"),
+            ));
+            prefixes.truncate(MAX_RESPONSE_PREFIXES);
+        }
         if prefixes.is_empty() {
             diagnostics.push(Diagnostic::warning(
                 Some(line_of(key)),
