@@ -530,3 +530,42 @@ fn response_title_prefixes_are_bounded() {
     assert_eq!(lines[0].text, "texte");
     assert_eq!(lines[1].text, "ligne");
 }
+
+/// "Did you mean" compared a dangling target with every title by edit distance, whose cost
+/// is the product of the lengths: a 100,000-character target and title took 80 GB. Long
+/// texts get no suggestion, and the work of one check is budgeted; short typos still do.
+#[test]
+fn suggestions_for_dangling_targets_are_bounded() {
+    let long = "t".repeat(100_000);
+    let text =
+        format!("# T\n\n1. [x]({long}u)\n1. [y](Horaire)\n## {long}\n- a\n## Horaires\n- h\n");
+    let checked = kb::parse_str("t.md", &text);
+    let dangling: Vec<&str> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("names no response"))
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(dangling.len(), 2, "{dangling:?}");
+    assert!(!dangling[0].contains("did you mean"));
+    assert!(
+        dangling[1].contains("did you mean `Horaires`"),
+        "{}",
+        dangling[1]
+    );
+
+    // Many dangling targets and many titles: the budget runs out, the warnings remain.
+    let titles: String = (0..3_000)
+        .map(|k| format!("## {}{k}\n- a\n", "titre".repeat(100)))
+        .collect();
+    let choices: String = (0..3_000)
+        .map(|k| format!("1. [c](x{}{k})\n", "titre".repeat(100)))
+        .collect();
+    let checked = kb::parse_str("t.md", &format!("# T\n\n{choices}{titles}"));
+    let count = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("names no response"))
+        .count();
+    assert_eq!(count, 3_000);
+}
