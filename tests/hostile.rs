@@ -569,3 +569,39 @@ fn suggestions_for_dangling_targets_are_bounded() {
         .count();
     assert_eq!(count, 3_000);
 }
+
+/// A line of 20,000 invalid conditions: every error quoted the whole 200 KB line (4 GB of
+/// report). Long lines are quoted around the column, and only the first errors are quoted.
+#[test]
+fn errors_on_a_long_line_are_quoted_in_a_bounded_report() {
+    let spans = 20_000;
+    let text = format!(
+        "{DYNAMIC}# T\n\nBienvenue\n## A\n- a\n{}\n",
+        "`if @a==` `endif` ".repeat(spans)
+    );
+    let checked = kb::parse_str("t.md", &text);
+    assert!(checked.error_count() >= spans);
+    let report = checked.report();
+    assert!(report.len() < 5_000_000, "{} bytes", report.len());
+    let errors: Vec<Diagnostic> = errors_of(&checked.diagnostics)
+        .into_iter()
+        .cloned()
+        .collect();
+    let rendered = kb::diagnostic::render_all(&checked.files, &errors);
+    assert!(rendered.len() < 5_000_000, "{} bytes", rendered.len());
+    // The quote of a far error is a window with its caret under the column.
+    let far = &errors[spans - 1];
+    let rendered = far.render(&checked.files);
+    let quoted: Vec<&str> = rendered.lines().collect();
+    assert_eq!(quoted.len(), 4, "{rendered}");
+    assert!(quoted[2].contains("…`if @a==`"), "{rendered}");
+    assert!(quoted[2].chars().count() < 200, "{rendered}");
+    let caret = quoted[3].chars().position(|c| c == '^').unwrap();
+    let line = &checked.files[0].lines[8];
+    let column = far.column.unwrap() as usize;
+    assert_eq!(
+        quoted[2].chars().nth(caret),
+        line.chars().nth(column - 1),
+        "{rendered}"
+    );
+}

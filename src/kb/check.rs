@@ -464,8 +464,11 @@ impl Checked {
     /// The lines `guichet check` prints, in order, then its summary.
     pub fn report(&self) -> String {
         let mut out = String::new();
+        let mut quoted = 0;
         for d in &self.diagnostics {
-            if d.severity == Severity::Error {
+            // Errors are quoted with their line, up to a bound (see `MAX_QUOTED`).
+            if d.severity == Severity::Error && quoted < super::diagnostic::MAX_QUOTED {
+                quoted += 1;
                 out.push_str(&d.render(&self.files));
             } else {
                 out.push_str(&d.headline(&self.files));
