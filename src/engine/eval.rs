@@ -13,7 +13,8 @@ use thiserror::Error;
 
 use super::chatmd::map_accent;
 use crate::kb::expr::{
-    BinaryOp, Expr, Function, MAX_AST_DEPTH, Method, UnaryOp, is_js_whitespace, js_trim,
+    BinaryOp, Expr, Function, MAX_AST_DEPTH, MAX_OBJECT_KEYS, Method, UnaryOp, is_js_whitespace,
+    js_trim,
 };
 
 /// Longest string (in UTF-16 code units, JavaScript's `length`) an expression may produce.
@@ -973,6 +974,11 @@ impl JsonParser<'_> {
                         return Err(self.error("expected `:`"));
                     }
                     let value = self.value(depth + 1)?;
+                    // Same bound as object literals: each new key is compared with the
+                    // earlier ones, so an unbounded count would cost quadratic time.
+                    if object.len() >= MAX_OBJECT_KEYS && !object.iter().any(|(k, _)| *k == key) {
+                        return Err(self.error("JSON object with too many keys"));
+                    }
                     set_own_property(&mut object, key, value);
                     if self.eat(b'}') {
                         return Ok(Value::Object(object));

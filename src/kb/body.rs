@@ -104,7 +104,7 @@ enum Event {
     Node(Node),
     IfStart(Condition),
     IfEnd(Location),
-    OnceStart,
+    OnceStart(Location),
     OnceEnd,
 }
 
@@ -112,6 +112,12 @@ const SECTION_OPEN: &str = "<section class=\"unique\">";
 const SECTION_CLOSE: &str = "</section>";
 const SPAN_OPEN: &str = "<span class=\"unique\">";
 const SPAN_CLOSE: &str = "</span>";
+
+/// Deepest nesting of `if` blocks and show-once parts in one message. Everything that reads
+/// the tree (the display, the lints, dropping it) walks it recursively, one stack frame per
+/// level, and a hostile base with thousands of levels aborted the daemon. Real bases nest two
+/// or three levels; 32 is far beyond them and far from any stack limit.
+pub const MAX_BLOCK_NESTING: usize = 32;
 
 /// Options for [`build`].
 #[derive(Debug, Clone, Copy)]
@@ -166,11 +172,35 @@ fn fold(events: Vec<Event>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
             Open::Once => Node::ShowOnce(children),
         }
     }
+    // Blocks opened past the nesting limit are not opened at all (their content joins the
+    // deepest block); `ignored_ifs` lets their `endif`s pair up without closing real blocks.
+    // The limit is reported once per message: the base is refused anyway.
+    let mut ignored_ifs = 0usize;
+    let mut too_deep_reported = false;
+    let mut too_deep = |location: Location, diagnostics: &mut Vec<Diagnostic>| {
+        if !too_deep_reported {
+            too_deep_reported = true;
+            diagnostics.push(Diagnostic::error(
+                Some(location),
+                format!(
+                    "`if` blocks and show-once parts nested more than {MAX_BLOCK_NESTING} levels deep"
+                ),
+            ));
+        }
+    };
     for event in events {
         match event {
             Event::Node(node) => current(&mut root, &mut stack).push(node),
+            Event::IfStart(condition) if stack.len() >= MAX_BLOCK_NESTING => {
+                too_deep(condition.location, diagnostics);
+                ignored_ifs += 1;
+            }
             Event::IfStart(condition) => stack.push((Open::If(condition), Vec::new())),
-            Event::OnceStart => stack.push((Open::Once, Vec::new())),
+            Event::OnceStart(location) if stack.len() >= MAX_BLOCK_NESTING => {
+                too_deep(location, diagnostics);
+            }
+            Event::OnceStart(_) => stack.push((Open::Once, Vec::new())),
+            Event::IfEnd(_) if ignored_ifs > 0 => ignored_ifs -= 1,
             Event::IfEnd(location) => {
                 // Close up to the innermost `if`; show-once parts inside it end with it.
                 match stack
@@ -224,7 +254,9 @@ fn scan_line(
 ) {
     let text = line.text.as_str();
     let mut rest = text;
-    let mut offset = 0usize; // byte offset of `rest` in `text`, for columns
+    // Characters of `text` before `rest`, for columns: counted as the line is consumed, so a
+    // line of many code spans costs linear time, not one count from the line start per span.
+    let mut chars_before = 0usize;
     while !rest.is_empty() {
         let span = if options.dynamic {
             find_code_span(rest)
@@ -240,17 +272,13 @@ fn scan_line(
             break;
         };
         let inner = &rest[start + 1..end];
-        let column = column_of(text, offset + start + 1);
+        // 1-based column of the character after the opening backtick.
+        let column = chars_before + rest[..=start].chars().count() + 1;
+        let column = u32::try_from(column).unwrap_or(u32::MAX);
         events.push(code_span_event(inner, line.location, column, diagnostics));
-        offset += end + 1;
+        chars_before += rest[..=end].chars().count();
         rest = &rest[end + 1..];
     }
-}
-
-/// 1-based character column of a byte offset.
-fn column_of(text: &str, byte: usize) -> u32 {
-    let prefix = text.get(..byte).unwrap_or(text);
-    u32::try_from(prefix.chars().count() + 1).unwrap_or(u32::MAX)
 }
 
 /// The byte range of the first code span `` `…` `` (backtick positions).
@@ -362,29 +390,45 @@ pub fn parse_assign_value(value: &str) -> Result<AssignValue, expr::ExprError> {
     ))
 }
 
-/// Plain text: directives and show-once markers are found here.
+/// Plain text: directives and show-once markers are found here. One pass from left to
+/// right: the markers cut the text into pieces, each searched for a directive.
 fn scan_plain(text: &str, location: Location, options: BuildOptions, events: &mut Vec<Event>) {
+    let mut rest = text;
+    if options.show_once {
+        while let Some((pos, marker_len, is_open)) = next_show_once_marker(rest) {
+            scan_directive(&rest[..pos], location, events);
+            events.push(if is_open {
+                Event::OnceStart(location)
+            } else {
+                Event::OnceEnd
+            });
+            rest = &rest[pos + marker_len..];
+        }
+    }
+    scan_directive(rest, location, events);
+}
+
+/// The first show-once marker in `text`: its byte offset, length, and whether it opens a part.
+/// Every marker starts with `<`, so only those positions are tried.
+fn next_show_once_marker(text: &str) -> Option<(usize, usize, bool)> {
+    const MARKERS: [(&str, bool); 4] = [
+        (SECTION_OPEN, true),
+        (SECTION_CLOSE, false),
+        (SPAN_OPEN, true),
+        (SPAN_CLOSE, false),
+    ];
+    text.match_indices('<').find_map(|(pos, _)| {
+        MARKERS
+            .iter()
+            .find(|(marker, _)| text[pos..].starts_with(marker))
+            .map(|(marker, is_open)| (pos, marker.len(), *is_open))
+    })
+}
+
+/// Text with at most one directive, which runs to the end of the text.
+fn scan_directive(text: &str, location: Location, events: &mut Vec<Event>) {
     if text.is_empty() {
         return;
-    }
-    if options.show_once {
-        for (marker, is_open) in [
-            (SECTION_OPEN, true),
-            (SECTION_CLOSE, false),
-            (SPAN_OPEN, true),
-            (SPAN_CLOSE, false),
-        ] {
-            if let Some(pos) = text.find(marker) {
-                scan_plain(&text[..pos], location, options, events);
-                events.push(if is_open {
-                    Event::OnceStart
-                } else {
-                    Event::OnceEnd
-                });
-                scan_plain(&text[pos + marker.len()..], location, options, events);
-                return;
-            }
-        }
     }
     match find_directive(text) {
         Some((start, directive)) => {

@@ -29,18 +29,73 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    did_you_mean_within(name, candidates, &mut SuggestionBudget::default())
+}
+
+/// Work allowed for "did you mean" suggestions in one check. The edit distance costs the
+/// product of the two lengths in time and memory: a dangling target and a title of 100,000
+/// characters each would take 80 GB, and thousands of dangling targets times thousands of
+/// titles minutes. Past the budget, warnings simply come without a suggestion.
+#[derive(Debug, Clone, Copy)]
+pub struct SuggestionBudget {
+    /// Character pairs left to compare (about 10 ns each).
+    cells: u64,
+}
+
+impl Default for SuggestionBudget {
+    fn default() -> Self {
+        Self { cells: 50_000_000 }
+    }
+}
+
+/// Longest text compared for a suggestion: typos are found in titles, not in pages of text.
+const SUGGESTION_MAX_CHARS: usize = 1_000;
+
+/// [`did_you_mean`], spending from a shared budget.
+pub fn did_you_mean_within<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    budget: &mut SuggestionBudget,
+) -> Option<&'a str> {
+    if budget.cells == 0 {
+        return None;
+    }
     let name_lower = name.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| {
-            (
-                c,
-                strsim::normalized_damerau_levenshtein(&name_lower, &c.to_lowercase()),
-            )
-        })
-        .filter(|(c, score)| *score >= 0.6 && *c != name)
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(c, _)| c)
+    let name_chars = name_lower.chars().count();
+    if name_chars > SUGGESTION_MAX_CHARS {
+        return None;
+    }
+    let mut best: Option<(&str, f64)> = None;
+    for candidate in candidates {
+        // Reading a candidate costs its length; comparing it, the product of the lengths.
+        let read = candidate.len() as u64 + 1;
+        if read > budget.cells {
+            budget.cells = 0;
+            return None;
+        }
+        budget.cells -= read;
+        let candidate_lower = candidate.to_lowercase();
+        let candidate_chars = candidate_lower.chars().count();
+        // The score is at most 1 - (length difference) / (longer length): skip candidates
+        // that cannot reach 0.6 without computing anything.
+        let longer = name_chars.max(candidate_chars);
+        let difference = name_chars.abs_diff(candidate_chars);
+        if candidate_chars > SUGGESTION_MAX_CHARS || difference * 5 > longer * 2 {
+            continue;
+        }
+        let cost = (name_chars as u64 + 1) * (candidate_chars as u64 + 1);
+        if cost > budget.cells {
+            budget.cells = 0;
+            return None;
+        }
+        budget.cells -= cost;
+        let score = strsim::normalized_damerau_levenshtein(&name_lower, &candidate_lower);
+        // `>=`: the last of equally close candidates wins, as `Iterator::max_by` did.
+        if score >= 0.6 && candidate != name && best.is_none_or(|(_, b)| score >= b) {
+            best = Some((candidate, score));
+        }
+    }
+    best.map(|(c, _)| c)
 }
 
 /// Parses assembled sources and runs every check.
@@ -88,8 +143,12 @@ fn lint(kb: &KnowledgeBase, facts: &ParseFacts, out: &mut Vec<Diagnostic>) {
     // Every choice and link is looked up: a set keeps a base of thousands of responses linear.
     let title_set: HashSet<&str> = titles.iter().copied().collect();
     let exists = |t: &str| title_set.contains(t);
+    let budget = std::cell::Cell::new(SuggestionBudget::default());
     let suggest = |t: &str| {
-        did_you_mean(t, titles.iter().copied())
+        let mut left = budget.get();
+        let found = did_you_mean_within(t, titles.iter().copied(), &mut left);
+        budget.set(left);
+        found
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default()
     };
@@ -291,6 +350,9 @@ fn lint(kb: &KnowledgeBase, facts: &ParseFacts, out: &mut Vec<Diagnostic>) {
     // A fragment's variables are assigned by the main file that includes it.
     let conditions = if kb.has_title { conditions } else { Vec::new() };
     for condition in conditions {
+        // Quoted once per unassigned variable: shortened, or a condition naming thousands
+        // of variables would repeat its whole text in each warning (quadratic output).
+        let source = shortened(&condition.source, 80);
         for name in condition.expr.variables() {
             let name = name.to_string();
             if assigned.contains(&name)
@@ -303,8 +365,7 @@ fn lint(kb: &KnowledgeBase, facts: &ParseFacts, out: &mut Vec<Diagnostic>) {
             out.push(Diagnostic::warning(
                 Some(condition.location),
                 format!(
-                    "the condition `{}` tests `@{name}`, which is never assigned (by a choice `@{name}=…` or `` `@{name} = …` ``)",
-                    condition.source
+                    "the condition `{source}` tests `@{name}`, which is never assigned (by a choice `@{name}=…` or `` `@{name} = …` ``)"
                 ),
             ));
         }
@@ -329,6 +390,14 @@ fn lint(kb: &KnowledgeBase, facts: &ParseFacts, out: &mut Vec<Diagnostic>) {
                 kb.settings.web_only_keys.join(", ")
             ),
         ));
+    }
+}
+
+/// `text` cut to at most `max` characters, with `…` when it was cut.
+fn shortened(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
+        None => text.into(),
     }
 }
 
@@ -395,8 +464,11 @@ impl Checked {
     /// The lines `guichet check` prints, in order, then its summary.
     pub fn report(&self) -> String {
         let mut out = String::new();
+        let mut quoted = 0;
         for d in &self.diagnostics {
-            if d.severity == Severity::Error {
+            // Errors are quoted with their line, up to a bound (see `MAX_QUOTED`).
+            if d.severity == Severity::Error && quoted < super::diagnostic::MAX_QUOTED {
+                quoted += 1;
                 out.push_str(&d.render(&self.files));
             } else {
                 out.push_str(&d.headline(&self.files));

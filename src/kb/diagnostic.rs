@@ -90,9 +90,9 @@ impl Diagnostic {
         {
             let number = loc.line.to_string();
             let pad = " ".repeat(number.len());
-            let _ = write!(out, "\n{pad} |\n{number} | {text}");
-            if let Some(col) = self.column {
-                let before: String = text.chars().take(col.saturating_sub(1) as usize).collect();
+            let (quoted, before) = quote_window(text, self.column);
+            let _ = write!(out, "\n{pad} |\n{number} | {quoted}");
+            if let Some(before) = before {
                 let indent: String = before
                     .chars()
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
@@ -104,11 +104,57 @@ impl Diagnostic {
     }
 }
 
+/// Longest part of a line quoted under a diagnostic, in characters. A base can hold lines of
+/// megabytes with thousands of errors each; quoting the whole line under every one of them
+/// made the report quadratic in the line's length.
+const QUOTE_MAX_CHARS: usize = 120;
+
+/// Diagnostics quoted with their line in one report; the rest get their headline only, so
+/// that the work of finding the column in a long line is spent a bounded number of times.
+pub const MAX_QUOTED: usize = 100;
+
+/// The part of `text` to quote (around the column, marked `…` where cut) and, with a column,
+/// the quoted text before the caret.
+fn quote_window(text: &str, column: Option<u32>) -> (String, Option<String>) {
+    let caret_at = column.map(|c| c.saturating_sub(1) as usize);
+    if text.len() <= QUOTE_MAX_CHARS {
+        let before = caret_at.map(|n| text.chars().take(n).collect());
+        return (text.to_string(), before);
+    }
+    let start = caret_at.unwrap_or(0).saturating_sub(QUOTE_MAX_CHARS / 2);
+    let mut chars = text.chars().skip(start);
+    let mut quoted = String::new();
+    if start > 0 {
+        quoted.push('…');
+    }
+    quoted.extend(chars.by_ref().take(QUOTE_MAX_CHARS));
+    if chars.next().is_some() {
+        quoted.push('…');
+    }
+    let before = caret_at.map(|n| {
+        let marker = if start > 0 { " " } else { "" };
+        let shown: String = text
+            .chars()
+            .skip(start)
+            .take(n.saturating_sub(start))
+            .collect();
+        format!("{marker}{shown}")
+    });
+    (quoted, before)
+}
+
 /// All diagnostics rendered one after the other (used by error `Display`).
 pub fn render_all(files: &[SourceFile], diagnostics: &[Diagnostic]) -> String {
     diagnostics
         .iter()
-        .map(|d| d.render(files))
+        .enumerate()
+        .map(|(i, d)| {
+            if i < MAX_QUOTED {
+                d.render(files)
+            } else {
+                d.headline(files)
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

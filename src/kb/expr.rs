@@ -23,6 +23,12 @@ pub const MAX_NESTING: usize = 64;
 /// 128 leaves room for long `||` lists while keeping evaluation far from any stack limit.
 pub const MAX_AST_DEPTH: usize = 128;
 
+/// Most keys an object literal `{…}` may have. The object is rebuilt at every display, and a
+/// repeated key must replace the earlier one in place (JavaScript's order), so each key is
+/// compared with the ones before it: bounding the count bounds that cost (80,000 keys took
+/// 37 s per display). ChatMD bases use objects as small lookup tables.
+pub const MAX_OBJECT_KEYS: usize = 1_000;
+
 /// A syntax error, or a construct outside the whitelist.
 ///
 /// `column` is a 0-based offset in characters (not bytes) into the text given to
@@ -204,12 +210,15 @@ impl Expr {
     /// Iterative so that even a hand-built (unbounded) tree cannot overflow the stack.
     pub fn variables(&self) -> Vec<&str> {
         let mut names: Vec<&str> = Vec::new();
+        // A set beside the list: `[@a0, @a1, …]` may name many thousands of variables, and
+        // searching the list for each would cost quadratic time.
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let mut pending: Vec<&Expr> = vec![self];
         while let Some(expr) = pending.pop() {
             // Children are pushed in reverse so that they are visited left to right.
             match expr {
                 Expr::Variable(name) => {
-                    if !names.contains(&name.as_str()) {
+                    if seen.insert(name) {
                         names.push(name);
                     }
                 }
@@ -471,6 +480,10 @@ fn rewrite_condition(text: &str) -> Result<Vec<SourceChar>> {
 
     let mut out: Vec<SourceChar> = Vec::with_capacity(pieces.len() + 8);
     let mut index = 0;
+    // A compared value that runs into a line terminator is no value, and so is that of every
+    // later comparison before the same terminator: remembering it keeps a condition of many
+    // `==` before a line terminator linear instead of scanning to it from each of them.
+    let mut dead_end: Option<usize> = None;
     while let Some(piece) = pieces.get(index) {
         let Some(operator) = comparison_at(&pieces, index) else {
             push_piece(&mut out, piece);
@@ -478,7 +491,20 @@ fn rewrite_condition(text: &str) -> Result<Vec<SourceChar>> {
             continue;
         };
         let after_operator = index + operator.len();
-        let Some(value) = compared_value(&pieces, after_operator) else {
+        let value = if dead_end.is_some_and(|end| after_operator <= end) {
+            None
+        } else {
+            compared_value(&pieces, after_operator)
+        };
+        let Some(value) = value else {
+            if dead_end.is_none_or(|end| after_operator > end) {
+                dead_end = pieces
+                    .get(after_operator..)
+                    .unwrap_or_default()
+                    .iter()
+                    .position(|p| matches!(p, Piece::Char(c) if is_line_terminator(c.ch)))
+                    .map(|offset| after_operator + offset);
+            }
             push_piece(&mut out, piece);
             index += 1;
             continue;
@@ -1382,6 +1408,12 @@ impl Parser {
             };
             if key == "__proto__" {
                 return Err(ExprError::new(key_column, "key `__proto__` is not allowed"));
+            }
+            if entries.len() >= MAX_OBJECT_KEYS && !entries.iter().any(|(k, _)| *k == key) {
+                return Err(ExprError::new(
+                    key_column,
+                    format!("object literal with more than {MAX_OBJECT_KEYS} keys"),
+                ));
             }
             self.expect_punct(":")?;
             let value = self.nested(Self::expression)?;

@@ -212,6 +212,9 @@ pub enum LoadError {
     },
     #[error("{} holds no ChatMD file (.md)", .0.display())]
     EmptyFolder(PathBuf),
+    /// The main file itself was refused (not a regular file, too large, unreadable).
+    #[error(transparent)]
+    File(#[from] source::FileError),
 }
 
 /// The result of reading a knowledge base: the model (when the files could be read at all)
@@ -263,7 +266,8 @@ pub fn main_file(path: &Path) -> Result<PathBuf, LoadError> {
     let titled: Vec<&PathBuf> = md
         .iter()
         .filter(|p| {
-            std::fs::read_to_string(p)
+            // Bounded and regular files only: a FIFO named `x.md` must not hang the search.
+            source::read_text(p)
                 .map(|t| t.starts_with("# ") || t.contains("\n# "))
                 .unwrap_or(false)
         })

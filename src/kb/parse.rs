@@ -69,11 +69,13 @@ fn strip_front_matter(lines: &[Line]) -> Vec<Line> {
             }
         }
     };
-    let mut body: Vec<Line> = lines[start..].to_vec();
-    // JavaScript trimStart: leading blank lines and the first line's leading spaces.
-    while body.first().is_some_and(|l| l.text.trim().is_empty()) {
-        body.remove(0);
-    }
+    // JavaScript trimStart: leading blank lines and the first line's leading spaces. (Cut in
+    // one go: removing them one by one from the front moved the whole base each time.)
+    let blank = lines[start..]
+        .iter()
+        .take_while(|l| l.text.trim().is_empty())
+        .count();
+    let mut body: Vec<Line> = lines[start + blank..].to_vec();
     if let Some(first) = body.first_mut() {
         first.text = first.text.trim_start().to_string();
     }
@@ -123,8 +125,12 @@ pub fn substitute_fixed_variables(
         let run_end = after.find(char::is_whitespace).unwrap_or(after.len());
         let run = &after[..run_end];
         let Some(close) = run.rfind('}') else {
+            // No `}` in the run: no `@{` inside it can name a variable either (their runs
+            // end at the same place), so the whole run is text. Skipping it keeps a line of
+            // `@{@{@{…` linear.
             out.push_str("@{");
-            rest = after;
+            out.push_str(run);
+            rest = &after[run_end..];
             continue;
         };
         let name = &run[..close];
@@ -365,23 +371,57 @@ fn find_links(line: &Line) -> Vec<Link> {
     let text = &line.text;
     let mut links = Vec::new();
     let mut search = 0;
+    // The `]` found for one `[` is also the first `]` after any later `[` before it: reusing
+    // it keeps a line of many `[` linear instead of searching to its end from each of them.
+    let mut next_close: Option<usize> = None;
+    let mut next_paren: Option<(usize, Option<usize>)> = None;
     while let Some(open) = text[search..].find('[').map(|o| search + o) {
         search = open + 1;
-        let Some(close) = text[open + 1..].find(']').map(|c| open + 1 + c) else {
-            break;
+        let close = match next_close.filter(|&c| c > open) {
+            Some(c) => c,
+            None => match text[open + 1..].find(']') {
+                Some(c) => open + 1 + c,
+                None => break,
+            },
         };
+        next_close = Some(close);
+        // Only the last `[` before a `]` opens a link, as in Markdown (`[x [a](#b)` links
+        // `a`). Taking every `[` made one link per `[` of `[[[…](#a)`, each copying the rest
+        // as its label: quadratic memory.
+        // (Searching for the next `[` rather than in the label keeps this linear: the
+        // search stops where the next one starts.)
+        if text[open + 1..]
+            .find('[')
+            .is_some_and(|next| open + 1 + next < close)
+        {
+            continue;
+        }
         let after = &text[close + 1..];
         let trimmed = after.trim_start_matches([' ', '\t']);
         let spaced = trimmed.len() != after.len();
         let Some(inside) = trimmed.strip_prefix("(#") else {
             continue;
         };
-        let Some(end) = inside.find(')') else {
+        // Same reuse for the `)` closing the target: these positions only move forward.
+        let inside_start = text.len() - inside.len();
+        let end = match next_paren {
+            Some((from, found))
+                if from <= inside_start && found.is_none_or(|f| f >= inside_start) =>
+            {
+                found
+            }
+            _ => {
+                let found = inside.find(')').map(|e| inside_start + e);
+                next_paren = Some((inside_start, found));
+                found
+            }
+        };
+        let Some(end) = end else {
             continue;
         };
         links.push(Link {
             label: text[open + 1..close].to_string(),
-            target: inside[..end].to_string(),
+            target: text[inside_start..end].to_string(),
             location: line.location,
             spaced,
         });
@@ -531,7 +571,7 @@ fn parse_responses(
     facts: &mut ParseFacts,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Response> {
-    let structure_titles = structure_titles(&settings.response_prefixes);
+    let structure_below = structure_level(&settings.response_prefixes);
     let mut responses = Vec::new();
     let mut current: Option<Current> = None;
     let mut keyword_zone = true;
@@ -539,6 +579,9 @@ fn parse_responses(
     // Conditions in force, for the choices written inside `if` blocks. ChatMD does not reset
     // them at a new title; an unclosed `if` is an error anyway.
     let mut conditions: Vec<PendingCondition> = Vec::new();
+    // `if`s past the nesting limit are not kept (the body tree reports the error): each choice
+    // copies the conditions in force, so an unbounded stack would cost quadratic memory.
+    let mut ignored_ifs = 0usize;
     let mut finished: Vec<(Current, bool)> = Vec::new();
 
     for line in lines {
@@ -582,17 +625,25 @@ fn parse_responses(
             if let Some(condition) = if_condition(text) {
                 // Parsed only if a choice is written inside it (the body tree parses every
                 // condition anyway, and reports errors).
-                conditions.push(PendingCondition {
-                    source: condition.to_string(),
-                    location: line.location,
-                    parsed: None,
-                });
+                if conditions.len() >= body::MAX_BLOCK_NESTING {
+                    ignored_ifs += 1;
+                } else {
+                    conditions.push(PendingCondition {
+                        source: condition.to_string(),
+                        location: line.location,
+                        parsed: None,
+                    });
+                }
                 response.content.push(line.clone());
                 list_parsed = true;
                 continue;
             }
             if text.contains("`endif`") {
-                conditions.pop();
+                if ignored_ifs > 0 {
+                    ignored_ifs -= 1;
+                } else {
+                    conditions.pop();
+                }
                 response.content.push(line.clone());
                 list_parsed = true;
                 continue;
@@ -613,11 +664,7 @@ fn parse_responses(
             ));
             continue;
         }
-        if !text.is_empty()
-            && !structure_titles
-                .iter()
-                .any(|s| text.starts_with(s.as_str()))
-        {
+        if !text.is_empty() && !is_structure_title(text, structure_below) {
             if is_spaced_choice(text) {
                 facts.spaced_choices.push(line.location);
             }
@@ -687,15 +734,21 @@ fn if_condition(text: &str) -> Option<&str> {
 }
 
 /// Headings above the response level are structure: dropped from content (FORMAT.md §5.6).
-fn structure_titles(prefixes: &[String]) -> Vec<String> {
-    let min_level = prefixes
+/// Returns the response level: headings `# ` … with fewer `#` are structure.
+fn structure_level(prefixes: &[String]) -> usize {
+    prefixes
         .iter()
         .map(|p| p.rfind('#').map_or(0, |i| i + 1))
         .min()
-        .unwrap_or(0);
-    (1..min_level)
-        .map(|level| format!("{} ", "#".repeat(level)))
-        .collect()
+        .unwrap_or(0)
+}
+
+/// Whether a line starts with `#`×k and a space for some k in `1..level`. Counting the
+/// line's own `#` answers it at once; listing the `level - 1` prefixes and trying each on
+/// every line cost quadratic time and memory for a prefix of thousands of `#`.
+fn is_structure_title(text: &str, level: usize) -> bool {
+    let hashes = text.bytes().take_while(|&b| b == b'#').count();
+    (1..level).contains(&hashes) && text.as_bytes().get(hashes) == Some(&b' ')
 }
 
 #[cfg(test)]

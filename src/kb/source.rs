@@ -1,10 +1,64 @@
 //! Reading the main file and its includes, and assembling them into one text as ChatMD does
 //! (FORMAT.md §2), with every line mapped back to its file.
+//!
+//! Authors are trusted with their own folder, not with the machine: what they publish is shown
+//! to every chat user, so every file read here stays inside the content folder (the main
+//! file's folder, symlinks resolved), is a regular file, and is read with a size cap. The
+//! limits below are stated in the README ("Limits").
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::yaml::{self, Settings, SynonymSource};
 use super::{Diagnostic, FileId, Line, LoadError, Location, SourceFile};
+
+const MIB: u64 = 1024 * 1024;
+
+/// Largest file read for a knowledge base (main file, include, synonyms file). Bases of
+/// 5 MB are a documented performance target (docs/performance.md); 8 MiB leaves room for them
+/// while a 3 GB file or `/dev/zero` is refused after reading 8 MiB at most.
+pub const MAX_FILE_BYTES: u64 = 8 * MIB;
+
+/// Largest assembled base: the main file, every include (repeats counted) and the synonyms
+/// file. A base weighs about 15 times its text once loaded, so this keeps a reload under
+/// about half a gigabyte; one file listed thousands of times is stopped here.
+pub const MAX_TOTAL_BYTES: u64 = 32 * MIB;
+
+/// Most `include:` entries followed, repeats counted. Real bases split into a few dozen files.
+pub const MAX_INCLUDES: usize = 256;
+
+/// Why a file of the knowledge base was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("`{0}` is an absolute path; name files relative to the main file's folder")]
+    Absolute(String),
+    #[error("{} is outside the content folder {}", .path.display(), .root.display())]
+    Outside { path: PathBuf, root: PathBuf },
+    #[error("{} is not a regular file", .0.display())]
+    NotRegular(PathBuf),
+    #[error("{} is larger than {} MiB", .0.display(), MAX_FILE_BYTES / MIB)]
+    TooLarge(PathBuf),
+    #[error("cannot read {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl FileError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        FileError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// A file that simply is not there (ChatMD tolerates a missing synonyms file).
+    fn is_not_found(&self) -> bool {
+        matches!(self, FileError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+}
 
 /// The assembled source: what the parser walks.
 #[derive(Debug, Clone)]
@@ -24,9 +78,65 @@ fn normalise_newlines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
-fn read(path: &Path) -> Result<String, std::io::Error> {
-    let bytes = std::fs::read(path)?;
+/// Reads a regular file of at most [`MAX_FILE_BYTES`], never more than that from the disk:
+/// a FIFO, a device or `/proc` file is refused before it is opened, and a file that grows
+/// while it is read stops at the cap.
+///
+/// A file swapped for a FIFO between the check and the opening could still block the
+/// opening; that needs write access to the content folder and exact timing, and only delays
+/// a reload.
+pub fn read_text(path: &Path) -> Result<String, FileError> {
+    let metadata = std::fs::metadata(path).map_err(|e| FileError::io(path, e))?;
+    if !metadata.is_file() {
+        return Err(FileError::NotRegular(path.to_path_buf()));
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(FileError::TooLarge(path.to_path_buf()));
+    }
+    let file = std::fs::File::open(path).map_err(|e| FileError::io(path, e))?;
+    // What was opened is what counts: check it again on the open handle.
+    let opened = file.metadata().map_err(|e| FileError::io(path, e))?;
+    if !opened.is_file() {
+        return Err(FileError::NotRegular(path.to_path_buf()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| FileError::io(path, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(FileError::TooLarge(path.to_path_buf()));
+    }
     Ok(normalise_newlines(&String::from_utf8_lossy(&bytes)))
+}
+
+/// The folder every file of a knowledge base must stay in: the main file's folder, with
+/// symlinks resolved.
+pub fn content_root(main: &Path) -> Result<PathBuf, FileError> {
+    let dir = match main.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    dir.canonicalize().map_err(|e| FileError::io(dir, e))
+}
+
+/// Resolves an `include:` entry or a synonyms file name to a file inside `root`
+/// ([`include_path`] rules), symlinks followed and checked: `..`, absolute paths and symlinks
+/// may not lead outside the content folder.
+pub fn resolve_inside(root: &Path, main: &Path, entry: &str) -> Result<PathBuf, FileError> {
+    let entry = entry.trim();
+    if !entry.contains("://") && (Path::new(entry).is_absolute() || entry.starts_with(['/', '\\']))
+    {
+        return Err(FileError::Absolute(entry.to_string()));
+    }
+    let path = include_path(main, entry);
+    let canonical = path.canonicalize().map_err(|e| FileError::io(&path, e))?;
+    if !canonical.starts_with(root) {
+        return Err(FileError::Outside {
+            path: canonical,
+            root: root.to_path_buf(),
+        });
+    }
+    Ok(canonical)
 }
 
 /// Where an `include:` entry lives on disk: relative to the main file, and a URL resolves
@@ -114,12 +224,12 @@ pub fn from_text(path: PathBuf, text: &str) -> Assembled {
 
 /// Reads the main file and its includes (FORMAT.md §2.1): main + blank line + each include
 /// joined by a newline. Included files are plain continuations (their headers are not
-/// interpreted). A missing include or an include of the main file itself is an error.
+/// interpreted). A missing include, an include of the main file itself, and any file refused
+/// by the limits of this module are errors at the line of the `include:` entry.
 pub fn assemble(main: &Path) -> Result<Assembled, LoadError> {
-    let main_text = read(main).map_err(|source| LoadError::Io {
-        path: main.to_path_buf(),
-        source,
-    })?;
+    let main_text = read_text(main)?;
+    let root = content_root(main)?;
+    let mut total = main_text.len() as u64;
     let mut assembled = from_text(main.to_path_buf(), &main_text);
     let main_canonical = main.canonicalize().ok();
     let includes = assembled.settings.includes.clone();
@@ -128,29 +238,47 @@ pub fn assemble(main: &Path) -> Result<Assembled, LoadError> {
     };
     let main_end = builder.lines.last().map(|l| l.location).unwrap_or_default();
     let mut first = true;
-    for (entry, location) in includes {
-        let path = include_path(main, &entry);
-        if path
-            .canonicalize()
-            .ok()
-            .is_some_and(|p| Some(p) == main_canonical)
-        {
+    for (index, (entry, location)) in includes.iter().enumerate() {
+        if index == MAX_INCLUDES {
             assembled.diagnostics.push(Diagnostic::error(
-                Some(location),
-                format!("include cycle: `{entry}` is the main file itself"),
+                Some(*location),
+                format!(
+                    "more than {MAX_INCLUDES} includes (repeats counted); `{entry}` and the rest are not read"
+                ),
             ));
-            continue;
+            break;
         }
-        let text = match read(&path) {
-            Ok(text) => text,
+        let mut refuse = |message: String| {
+            assembled
+                .diagnostics
+                .push(Diagnostic::error(Some(*location), message));
+        };
+        let path = match resolve_inside(&root, main, entry) {
+            Ok(path) => path,
             Err(err) => {
-                assembled.diagnostics.push(Diagnostic::error(
-                    Some(location),
-                    format!("cannot include `{entry}`: {} ({err})", path.display()),
-                ));
+                refuse(format!("cannot include `{entry}`: {err}"));
                 continue;
             }
         };
+        if Some(&path) == main_canonical.as_ref() {
+            refuse(format!("include cycle: `{entry}` is the main file itself"));
+            continue;
+        }
+        let text = match read_text(&path) {
+            Ok(text) => text,
+            Err(err) => {
+                refuse(format!("cannot include `{entry}`: {err}"));
+                continue;
+            }
+        };
+        total += text.len() as u64;
+        if total > MAX_TOTAL_BYTES {
+            refuse(format!(
+                "cannot include `{entry}`: the knowledge base would exceed {} MiB; it and the rest are not read",
+                MAX_TOTAL_BYTES / MIB
+            ));
+            break;
+        }
         if first {
             builder.push_newlines(2, main_end);
         } else {
@@ -170,8 +298,17 @@ pub fn assemble(main: &Path) -> Result<Assembled, LoadError> {
     }
     assembled.lines = builder.lines;
     if let SynonymSource::File(url, location) = &assembled.settings.synonyms {
-        let path = include_path(main, url);
-        match read(&path) {
+        let read = resolve_inside(&root, main, url).and_then(|path| read_text(&path));
+        match read {
+            Ok(text) if total + text.len() as u64 > MAX_TOTAL_BYTES => {
+                assembled.diagnostics.push(Diagnostic::error(
+                    Some(*location),
+                    format!(
+                        "synonyms file `{url}` not read: the knowledge base would exceed {} MiB",
+                        MAX_TOTAL_BYTES / MIB
+                    ),
+                ));
+            }
             Ok(text) => {
                 assembled.synonyms = text
                     .lines()
@@ -179,12 +316,16 @@ pub fn assemble(main: &Path) -> Result<Assembled, LoadError> {
                     .filter(|g| !g.is_empty())
                     .collect();
             }
-            Err(err) => assembled.diagnostics.push(Diagnostic::warning(
+            // ChatMD carries on without synonyms when the file is missing.
+            Err(err) if err.is_not_found() => assembled.diagnostics.push(Diagnostic::warning(
                 Some(*location),
                 format!(
-                    "synonyms file `{url}` not found next to the main file ({}: {err}); no synonyms",
-                    path.display()
+                    "synonyms file `{url}` not found next to the main file ({err}); no synonyms"
                 ),
+            )),
+            Err(err) => assembled.diagnostics.push(Diagnostic::error(
+                Some(*location),
+                format!("cannot read the synonyms file `{url}`: {err}"),
             )),
         }
     }

@@ -7,9 +7,14 @@
 
 use std::collections::BTreeMap;
 
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::parser::Parser;
+use yaml_rust2::{Event, Yaml, YamlLoader};
 
 use super::{Diagnostic, FileId, Location};
+
+/// Largest YAML header read. ChatMD headers are a few dozen lines; a bigger one is refused
+/// before the YAML parser runs, which bounds what parsing it can cost.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// The header text between the first two `---` of the main file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +31,10 @@ pub fn extract_header(main_text: &str) -> Option<Header> {
         text: rest[..end].to_string(),
     })
 }
+
+/// Most response title prefixes (`titresRéponses`). Every line of the base is tried against
+/// each of them; ChatMD bases use one to three.
+pub const MAX_RESPONSE_PREFIXES: usize = 16;
 
 /// `synonymes:`: inline groups, or the URL of a text file with one group per line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +170,26 @@ pub fn parse_settings(
     let Some(header) = header else {
         return settings;
     };
+    if header.text.len() > MAX_HEADER_BYTES {
+        diagnostics.push(Diagnostic::error(
+            Some(Location { file, line: 1 }),
+            format!(
+                "the YAML header is larger than {} KiB; nothing in it is used",
+                MAX_HEADER_BYTES / 1024
+            ),
+        ));
+        return settings;
+    }
+    if let Some((line, column)) = first_alias(&header.text) {
+        diagnostics.push(
+            Diagnostic::error(
+                Some(Location { file, line }),
+                "YAML aliases (`*name`) are not allowed in the header; write the value again",
+            )
+            .with_column(column),
+        );
+        return settings;
+    }
     let docs = match YamlLoader::load_from_str(&header.text) {
         Ok(docs) => docs,
         Err(err) => {
@@ -222,7 +251,14 @@ pub fn parse_settings(
             Yaml::Hash(h) => h.values().filter_map(scalar_string).collect(),
             _ => Vec::new(),
         };
-        let prefixes: Vec<String> = prefixes.into_iter().filter(|p| !p.is_empty()).collect();
+        let mut prefixes: Vec<String> = prefixes.into_iter().filter(|p| !p.is_empty()).collect();
+        if prefixes.len() > MAX_RESPONSE_PREFIXES {
+            diagnostics.push(Diagnostic::error(
+                Some(line_of(key)),
+                format!("`{key}` lists more than {MAX_RESPONSE_PREFIXES} prefixes"),
+            ));
+            prefixes.truncate(MAX_RESPONSE_PREFIXES);
+        }
         if prefixes.is_empty() {
             diagnostics.push(Diagnostic::warning(
                 Some(line_of(key)),
@@ -320,9 +356,20 @@ pub fn parse_settings(
             Yaml::Array(items) => items.iter().filter_map(scalar_string).collect(),
             other => scalar_string(other).into_iter().collect(),
         };
-        for entry in entries {
-            let line =
-                entry_line(&header.text, &entry).unwrap_or_else(|| key_line(&header.text, key));
+        // Entries are written in order: each is searched after the line of the previous one
+        // (so a file listed twice gets both its lines, and a long list costs linear time).
+        // Past the include limit only the fact that there are more matters (the reader
+        // reports it), so the rest is not kept.
+        let header_lines: Vec<&str> = header.text.split('\n').collect();
+        let mut previous = None;
+        for entry in entries.into_iter().take(super::source::MAX_INCLUDES + 1) {
+            let line = match entry_line(&header_lines, previous, &entry) {
+                Some(index) => {
+                    previous = Some(index);
+                    u32::try_from(index + 1).unwrap_or(u32::MAX)
+                }
+                None => key_line(&header.text, key),
+            };
             settings.includes.push((entry, Location { file, line }));
         }
     }
@@ -366,6 +413,25 @@ pub fn parse_settings(
         }
     }
     settings
+}
+
+/// The line and column of the first alias (`*name`) in a header, if any. The loader copies
+/// the anchored value at every alias, so ten aliases of ten aliases of … grow exponentially
+/// (a 529-byte header took 4 GB); ChatMD settings have no use for them. The event parser used
+/// here does not expand anything. A syntax error ends the search: the loader reports it.
+fn first_alias(text: &str) -> Option<(u32, u32)> {
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_token() {
+            Ok((Event::Alias(_), marker)) => {
+                let line = u32::try_from(marker.line()).unwrap_or(1).max(1);
+                let column = u32::try_from(marker.col() + 1).unwrap_or(1);
+                return Some((line, column));
+            }
+            Ok((Event::StreamEnd, _)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
 }
 
 /// One synonym group `"a, b, c"`: members trimmed, empty ones dropped.
@@ -415,12 +481,23 @@ fn key_line(header: &str, key: &str) -> u32 {
         .map_or(1, |i| u32::try_from(i + 1).unwrap_or(1))
 }
 
-/// The line where a list entry is written, if it can be found.
-fn entry_line(header: &str, entry: &str) -> Option<u32> {
-    header
-        .split('\n')
-        .position(|l| l.contains(entry))
-        .and_then(|i| u32::try_from(i + 1).ok())
+/// The 0-based index of the header line where a list entry is written, if it can be found:
+/// after the previous entry's line, else on it (a flow list `[a, b]`), else anywhere.
+fn entry_line(lines: &[&str], previous: Option<usize>, entry: &str) -> Option<usize> {
+    let found = |range: std::ops::Range<usize>| {
+        let range = range.start.min(lines.len())..range.end.min(lines.len());
+        range
+            .clone()
+            .zip(&lines[range])
+            .find(|(_, line)| line.contains(entry))
+            .map(|(index, _)| index)
+    };
+    let Some(previous) = previous else {
+        return found(0..lines.len());
+    };
+    found(previous + 1..lines.len())
+        .or_else(|| found(previous..previous + 1))
+        .or_else(|| found(0..previous))
 }
 
 #[cfg(test)]
