@@ -118,6 +118,7 @@ pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), Serv
     let mut background = JoinSet::new();
     background.spawn(admin::serve(
         listener,
+        admin::AdminLimits::default(),
         status.clone(),
         bot.clone(),
         shutdown_rx.clone(),
