@@ -123,13 +123,13 @@ pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), Serv
         bot.clone(),
         shutdown_rx.clone(),
     ));
-    let reloader = Reloader {
-        content: settings.content.clone(),
+    let reloader = Reloader::new(
+        settings.content.clone(),
         mode,
-        strings: settings.strings.clone(),
-        bot: bot.clone(),
-        status: status.clone(),
-    };
+        settings.strings.clone(),
+        bot.clone(),
+        status.clone(),
+    );
     background.spawn(reloader.watch(shutdown_rx.clone()));
     background.spawn(purge(
         bot.clone(),
