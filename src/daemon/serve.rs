@@ -133,6 +133,7 @@ pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), Serv
     background.spawn(reloader.watch(shutdown_rx.clone()));
     background.spawn(purge(
         bot.clone(),
+        ctx.stats.clone(),
         settings.forget_after,
         shutdown_rx.clone(),
     ));
@@ -257,9 +258,11 @@ fn with_sources(error: &dyn std::error::Error) -> String {
     message
 }
 
-/// Deletes conversations unused for `forget_after` and old event claims, every hour.
+/// Deletes conversations unused for `forget_after`, unanswered questions of the statistics
+/// not asked for as long, and old event claims, every hour.
 async fn purge(
     bot: Arc<Bot>,
+    stats: Option<Arc<Stats>>,
     forget_after: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -272,6 +275,14 @@ async fn purge(
                     Ok(0) => {}
                     Ok(n) => tracing::info!(conversations = n, "forgot unused conversations"),
                     Err(err) => tracing::warn!(error = %err, "purge of unused conversations failed"),
+                }
+                if let Some(stats) = &stats {
+                    let cutoff = crate::store::forget_cutoff(now, forget_after);
+                    match stats.forget_before(cutoff) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(questions = n, "forgot old unanswered questions"),
+                        Err(err) => tracing::warn!(error = %err, "purge of old unanswered questions failed"),
+                    }
                 }
                 let cutoff = crate::store::forget_cutoff(now, DEFAULT_EVENT_RETENTION);
                 if let Err(err) = bot.store().forget_events_before(cutoff) {

@@ -12,6 +12,8 @@ mod sqlite;
 pub use memory::MemoryStore;
 pub use permissions::{PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, create_private_dir};
 pub(crate) use permissions::{create_private_file, restrict_database_files};
+/// The stats database follows the state store's durability choice.
+pub(crate) use sqlite::SYNCHRONOUS;
 pub use sqlite::SqliteStore;
 
 use std::fmt;
