@@ -61,7 +61,9 @@ enum Command {
         seed: Option<u64>,
     },
     /// Replay typed messages (JSON lines on stdin) and print what was answered, one JSON
-    /// line each: {"input", "answer", "path", "score", "text", "choices", "history_answers"}.
+    /// line each: {"input", "answer", "path", "score", "text", "choices", "history_answers"};
+    /// a line that cannot be read (bad JSON, not UTF-8) gets {"line", "error"} and the replay
+    /// goes on.
     Replay {
         path: PathBuf,
         /// `guichet` (made for chats, the default) or `chatmd` (exactly ChatMD 8.12).
