@@ -257,6 +257,9 @@ fn stats(file: Option<&Path>, top: usize) -> Result<ExitCode> {
 fn config_check(file: &Path) -> Result<ExitCode> {
     match Settings::load(Some(file), config::process_env()) {
         Ok(settings) => {
+            for warning in &settings.warnings {
+                eprintln!("{warning}");
+            }
             println!("{}: ok\n\n{settings}", file.display());
             Ok(ExitCode::SUCCESS)
         }

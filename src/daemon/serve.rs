@@ -70,6 +70,9 @@ pub struct ServeOptions {
 
 /// Runs the daemon until a shutdown signal (or, for a terminal-only daemon, the end of input).
 pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), ServeError> {
+    for warning in &settings.warnings {
+        tracing::warn!("configuration: {warning}");
+    }
     let (kb, warnings) =
         crate::kb::load(&settings.content).map_err(|source| ServeError::KnowledgeBase {
             path: settings.content.clone(),
