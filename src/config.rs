@@ -72,6 +72,23 @@ pub struct Settings {
     /// From `[limits]`; `None` when `messages = 0` turns the throttle off.
     pub throttle: Option<Throttle>,
     pub stats: StatsSettings,
+    /// Things that work but should not be left so (a secret readable by others, a plain
+    /// `http://` homeserver, a variable that is no key): `serve` logs them, `config check`
+    /// prints them.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// A configuration that works but should be fixed, with where to look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    pub at: Origin,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: warning: {}", self.at, self.message)
+    }
 }
 
 /// How typed messages are matched, as the config names it ([`Matching::engine_mode`] gives
@@ -331,6 +348,7 @@ impl Default for Settings {
                 window: Duration::from_secs(DEFAULT_THROTTLE_SECONDS),
             }),
             stats: StatsSettings::default(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -570,6 +588,123 @@ fn unknown_key_hint(section: &str, key: &str) -> String {
     }
 }
 
+/// The variable name of every key: `GUICHET_MATRIX_HOMESERVER`, `GUICHET_CONTENT`…
+fn variable_names() -> Vec<String> {
+    known_keys()
+        .into_iter()
+        .map(|(section, key)| {
+            let name = if section.is_empty() {
+                key
+            } else {
+                format!("{section}_{key}")
+            };
+            format!("{ENV_PREFIX}{}", name.to_ascii_uppercase())
+        })
+        .collect()
+}
+
+/// The known variable closest to `var`, if one is close enough to be a typo of it.
+fn closest_variable(var: &str) -> Option<String> {
+    variable_names()
+        .into_iter()
+        .map(|name| (strsim::jaro_winkler(var, &name), name))
+        .filter(|(score, _)| *score >= 0.9)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| name)
+}
+
+/// Whether the first word of a variable (lower case, prefix removed) is one or two letters
+/// away from a section's name, as in `matrx_homeserver` or `limit_messages`.
+fn misspelt_section(name: &str) -> bool {
+    let Some((first, _)) = name.split_once('_') else {
+        return false;
+    };
+    first.len() >= 4
+        && SECTIONS
+            .iter()
+            .any(|section| matches!(strsim::damerau_levenshtein(first, section), 1 | 2))
+}
+
+/// A secret file larger than this is no token or password (a log, an image, a device).
+const MAX_SECRET_FILE: u64 = 64 * 1024;
+
+/// A secret file as read.
+struct SecretFile {
+    text: String,
+    /// The file's permission bits when group or others may read it.
+    loose_mode: Option<u32>,
+}
+
+enum SecretFileError {
+    Io(io::Error),
+    /// Not a file a secret can be in; the reason is the message.
+    Invalid(String),
+}
+
+/// Reads a `*_file` secret: a regular file only (a FIFO would block start-up for ever, and
+/// `/dev/zero` would fill memory), bounded in size.
+fn read_secret_file(path: &Path) -> Result<SecretFile, SecretFileError> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    // Checked before opening: opening a FIFO for reading already blocks.
+    let metadata = std::fs::metadata(path).map_err(SecretFileError::Io)?;
+    let not_regular = |metadata: &std::fs::Metadata| {
+        let kind = if metadata.is_dir() {
+            "a folder"
+        } else {
+            "a FIFO, a socket or a device"
+        };
+        SecretFileError::Invalid(format!(
+            "is {kind}, not a regular file; a secret file must be a plain file"
+        ))
+    };
+    if !metadata.is_file() {
+        return Err(not_regular(&metadata));
+    }
+    let file = std::fs::File::open(path).map_err(SecretFileError::Io)?;
+    // The path may have been swapped between the two looks: what was opened decides.
+    let metadata = file.metadata().map_err(SecretFileError::Io)?;
+    if !metadata.is_file() {
+        return Err(not_regular(&metadata));
+    }
+    let too_big = || {
+        SecretFileError::Invalid(format!(
+            "is larger than {} KiB; a secret file holds one token, password or key",
+            MAX_SECRET_FILE / 1024
+        ))
+    };
+    if metadata.len() > MAX_SECRET_FILE {
+        return Err(too_big());
+    }
+    let mut text = String::new();
+    file.take(MAX_SECRET_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(SecretFileError::Io)?;
+    if text.len() as u64 > MAX_SECRET_FILE {
+        return Err(too_big());
+    }
+    let mode = metadata.permissions().mode() & 0o7777;
+    Ok(SecretFile {
+        text,
+        loose_mode: (mode & 0o044 != 0).then_some(mode),
+    })
+}
+
+/// Whether a homeserver URL's host is this machine, where plain `http://` is fine.
+fn is_loopback_url(rest: &str) -> bool {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stage one: file and environment into a layer of raw values with their origins.
 
@@ -592,6 +727,7 @@ struct Entry {
 struct Layer {
     entries: BTreeMap<(String, String), Entry>,
     sections: BTreeMap<String, Origin>,
+    warnings: Vec<ConfigWarning>,
 }
 
 /// Turns byte offsets of the file into file origins.
@@ -815,10 +951,29 @@ impl Layer {
             let dotted = dotted(section, key);
             let at = Origin::Env { var: var.clone() };
             let Some(kind) = kind_of(section, key) else {
-                // Within a section a typo is certain; at the top level the name may belong to
-                // something else (a test harness, a future flag), so it is only a warning.
+                // Within a section a typo is certain. At the top level the name may belong to
+                // something else (a test harness, a future flag), so it is a warning, unless
+                // its first word is a misspelt section (`GUICHET_MATRX_HOMESERVER`): that is
+                // a setting the admin believes is applied.
                 if section.is_empty() {
-                    tracing::warn!(variable = %var, "not a configuration key: ignored");
+                    let closest = closest_variable(&var);
+                    if misspelt_section(&lower) {
+                        return Err(ConfigError::UnknownKey {
+                            at,
+                            key: dotted,
+                            hint: match closest {
+                                Some(name) => format!("did you mean {name}?"),
+                                None => format!("sections are {}", SECTIONS.join(", ")),
+                            },
+                        });
+                    }
+                    let message = match closest {
+                        Some(name) => {
+                            format!("not a configuration variable, ignored; did you mean {name}?")
+                        }
+                        None => "not a configuration variable, ignored".to_owned(),
+                    };
+                    self.warnings.push(ConfigWarning { at, message });
                     continue;
                 }
                 return Err(ConfigError::UnknownKey {
@@ -984,13 +1139,33 @@ impl Layer {
             }
             (None, Some(file)) => {
                 let path = PathBuf::from(&file.value);
-                let content =
-                    std::fs::read_to_string(&path).map_err(|source| ConfigError::SecretFile {
-                        at: file.at.clone(),
-                        key: file.key.clone(),
-                        path: path.clone(),
-                        source,
-                    })?;
+                let content = match read_secret_file(&path) {
+                    Ok(SecretFile { text, loose_mode }) => {
+                        if let Some(mode) = loose_mode {
+                            self.warnings.push(ConfigWarning {
+                                at: file.at.clone(),
+                                message: format!(
+                                    "`{}`: {} is readable by other users (mode {mode:04o}); make it owner-only: chmod 600 {}",
+                                    file.key,
+                                    path.display(),
+                                    path.display()
+                                ),
+                            });
+                        }
+                        text
+                    }
+                    Err(SecretFileError::Io(source)) => {
+                        return Err(ConfigError::SecretFile {
+                            at: file.at.clone(),
+                            key: file.key.clone(),
+                            path: path.clone(),
+                            source,
+                        });
+                    }
+                    Err(SecretFileError::Invalid(reason)) => {
+                        return Err(file.invalid(format!("{}: {reason}", path.display())));
+                    }
+                };
                 // Files written by `echo` or an editor end with a newline that is not part of
                 // the secret.
                 let value = content.trim_end_matches(['\n', '\r']);
@@ -1045,6 +1220,7 @@ impl Layer {
             admin,
             throttle,
             stats,
+            warnings: self.warnings,
         })
     }
 
@@ -1157,6 +1333,17 @@ impl Layer {
                 "{:?} is not a homeserver URL (like \"https://matrix.example.org\")",
                 homeserver.value
             )));
+        }
+        if let Some(rest) = homeserver.value.strip_prefix("http://")
+            && !is_loopback_url(rest)
+        {
+            self.warnings.push(ConfigWarning {
+                at: homeserver.at.clone(),
+                message: format!(
+                    "`{}` = {:?} is plain http: the access token and every message cross the network unencrypted; use https:// (http:// is for a homeserver on this machine)",
+                    homeserver.key, homeserver.value
+                ),
+            });
         }
         let user = self.required_text("matrix", "user")?;
         if user.value.chars().any(char::is_whitespace)
@@ -2161,6 +2348,15 @@ mod tests {
             ],
         )
         .unwrap();
+        // Ignored, with a warning that names it (a misspelt key would look the same).
+        let mut settings = settings;
+        assert_eq!(settings.warnings.len(), 1, "{:?}", settings.warnings);
+        assert!(
+            settings.warnings[0]
+                .to_string()
+                .starts_with("environment variable GUICHET_CRASH_TEST_DATABASE: warning:")
+        );
+        settings.warnings.clear();
         assert_eq!(settings, Settings::default());
     }
 

@@ -61,7 +61,9 @@ enum Command {
         seed: Option<u64>,
     },
     /// Replay typed messages (JSON lines on stdin) and print what was answered, one JSON
-    /// line each: {"input", "answer", "path", "score", "text", "choices", "history_answers"}.
+    /// line each: {"input", "answer", "path", "score", "text", "choices", "history_answers"};
+    /// a line that cannot be read (bad JSON, not UTF-8) gets {"line", "error"} and the replay
+    /// goes on.
     Replay {
         path: PathBuf,
         /// `guichet` (made for chats, the default) or `chatmd` (exactly ChatMD 8.12).
@@ -238,6 +240,9 @@ fn stats(file: Option<&Path>, top: usize) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let stats = guichet::daemon::stats::Stats::open(&path)?;
+    // What the daemon's hourly purge would have removed by now is not shown either.
+    let cutoff = guichet::store::forget_cutoff(guichet::service::now_ms(), settings.forget_after);
+    stats.forget_before(cutoff)?;
     println!("Questions without an answer (most frequent first):");
     for (question, count) in stats.top_unanswered(top)? {
         println!("{count:>6}  {question}");
@@ -252,6 +257,9 @@ fn stats(file: Option<&Path>, top: usize) -> Result<ExitCode> {
 fn config_check(file: &Path) -> Result<ExitCode> {
     match Settings::load(Some(file), config::process_env()) {
         Ok(settings) => {
+            for warning in &settings.warnings {
+                eprintln!("{warning}");
+            }
             println!("{}: ok\n\n{settings}", file.display());
             Ok(ExitCode::SUCCESS)
         }

@@ -4,6 +4,8 @@
 //!
 //! Input lines are either JSON `{"input": "…", "history": ["…"]}` (a fresh conversation:
 //! the history is typed first, then the input) or plain text (continues the conversation).
+//! A line that is neither (bad JSON, not UTF-8) gets `{"line": n, "error": "…"}` in its place
+//! and the replay goes on: one mistake in a long file must not hide the answers after it.
 
 use std::io::{BufRead, Write};
 
@@ -33,16 +35,17 @@ struct Case {
     history: Vec<String>,
 }
 
+/// What is written in place of a line that cannot be replayed.
+#[derive(Debug, Serialize)]
+struct Refused {
+    line: usize,
+    error: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     #[error("replay: {0}")]
     Io(#[from] std::io::Error),
-    #[error("replay: line {line}: {source}")]
-    Json {
-        line: usize,
-        #[source]
-        source: serde_json::Error,
-    },
 }
 
 /// Rounds as the golden files do (6 decimals).
@@ -69,16 +72,48 @@ pub fn run(
     let mut rng = Rng::seeded(seed);
     let mut conversation = Conversation::default();
     engine.reply(&mut conversation, Input::Start, &mut rng);
-    for (number, line) in input.lines().enumerate() {
-        let line = line?;
+    let mut input = input;
+    let mut bytes = Vec::new();
+    let mut number = 0;
+    loop {
+        bytes.clear();
+        if input.read_until(b'\n', &mut bytes)? == 0 {
+            break;
+        }
+        number += 1;
+        let refuse = |output: &mut dyn Write, error: String| -> std::io::Result<()> {
+            // The error may quote the line, which is what someone typed: debug only.
+            tracing::warn!(
+                line = number,
+                "replay: line skipped; its error is in the output"
+            );
+            tracing::debug!(line = number, %error, "replay: why the line was skipped");
+            serde_json::to_writer(
+                &mut *output,
+                &Refused {
+                    line: number,
+                    error,
+                },
+            )
+            .map_err(std::io::Error::from)?;
+            writeln!(output)
+        };
+        let Ok(line) = std::str::from_utf8(&bytes) else {
+            refuse(&mut output, "not UTF-8 text".to_string())?;
+            continue;
+        };
+        let line = line.trim_end_matches(['\n', '\r']).to_string();
         if line.trim().is_empty() {
             continue;
         }
         let (text, history) = if line.trim_start().starts_with('{') {
-            let case: Case = serde_json::from_str(&line).map_err(|source| ReplayError::Json {
-                line: number + 1,
-                source,
-            })?;
+            let case: Case = match serde_json::from_str(&line) {
+                Ok(case) => case,
+                Err(err) => {
+                    refuse(&mut output, err.to_string())?;
+                    continue;
+                }
+            };
             conversation = Conversation::default();
             engine.reply(&mut conversation, Input::Start, &mut rng);
             (case.input, case.history)

@@ -360,3 +360,149 @@ fn config_check_fails_with_the_error_and_exit_1() {
         "{stderr}"
     );
 }
+
+const MATRIX_HEAD: &str = "[matrix]\nhomeserver = \"https://m.org\"\nuser = \"@g:m.org\"\n";
+
+fn with_token_file(path: &Path) -> Result<Settings, ConfigError> {
+    parse(&format!(
+        "{MATRIX_HEAD}access_token_file = {:?}\n",
+        path.display().to_string()
+    ))
+}
+
+/// Issue 14, item 13: a FIFO secret hung `config check` (and start-up) for ever; `/dev/zero`
+/// filled memory; a 4 MB "secret" was accepted. A secret file must be a small regular file.
+#[test]
+fn special_or_huge_secret_files_are_refused_with_a_clear_message() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo_token");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for path in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+        let err = with_token_file(path).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with("guichet.toml:4: `matrix.access_token_file`: ")
+                && message.contains("not a regular file"),
+            "{message}"
+        );
+    }
+    let huge = dir.path().join("huge_token");
+    std::fs::write(&huge, "x".repeat(3_000_000)).unwrap();
+    std::fs::set_permissions(&huge, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let message = with_token_file(&huge).unwrap_err().to_string();
+    assert!(message.contains("larger than 64 KiB"), "{message}");
+}
+
+/// Issue 14, item 13: a secret file readable by every local user passed without a word.
+#[test]
+fn a_secret_file_readable_by_others_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "syt_token\n").unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let settings = with_token_file(&token).unwrap();
+    assert_eq!(settings.warnings.len(), 1, "{:?}", settings.warnings);
+    let warning = settings.warnings[0].to_string();
+    assert!(
+        warning.starts_with("guichet.toml:4: warning: `matrix.access_token_file`: ")
+            && warning.contains("readable by other users (mode 0644)")
+            && warning.contains("chmod 600"),
+        "{warning}"
+    );
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(with_token_file(&token).unwrap().warnings.is_empty());
+
+    // `config check` says it too, and still succeeds.
+    let file = dir.path().join("config.toml");
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "{MATRIX_HEAD}access_token_file = {:?}\n",
+            token.display().to_string()
+        ),
+    )
+    .unwrap();
+    let output = guichet(&["config", "check", file.to_str().unwrap()], &[]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("readable by other users"), "{stderr}");
+}
+
+/// Issue 14, item 13: `GUICHET_MATRX_HOMESERVER` (a misspelt section) was silently ignored,
+/// while an unknown key in a known section is an error.
+#[test]
+fn a_misspelt_section_variable_names_the_closest_one() {
+    let err = Settings::load(None, [("GUICHET_MATRX_HOMESERVER", "https://m.org")]).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with("environment variable GUICHET_MATRX_HOMESERVER: ")
+            && message.contains("did you mean GUICHET_MATRIX_HOMESERVER?"),
+        "{message}"
+    );
+    let err = Settings::load(None, [("GUICHET_LIMIT_MESSAGES", "3")]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("did you mean GUICHET_LIMITS_MESSAGES?"),
+        "{err}"
+    );
+    // A top-level name close to a key is a warning naming it; a foreign one, a plain warning.
+    let settings = Settings::load(
+        None,
+        [
+            ("GUICHET_CONTNET", "content"),
+            ("GUICHET_TEST_HARNESS", "1"),
+        ],
+    )
+    .unwrap();
+    let warnings: Vec<String> = settings.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("environment variable GUICHET_CONTNET: warning: ")
+            && warnings[0].contains("did you mean GUICHET_CONTENT?"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].ends_with("not a configuration variable, ignored"),
+        "{warnings:?}"
+    );
+    // Known variables raise nothing.
+    let settings = Settings::load(None, [("GUICHET_STATE_DIR", "/data")]).unwrap();
+    assert!(settings.warnings.is_empty());
+}
+
+/// Issue 14, item 13: an `http://` homeserver (token and messages in clear) was accepted
+/// without a word; on this machine it is fine.
+#[test]
+fn a_plain_http_homeserver_is_warned_about_unless_local() {
+    let config = |homeserver: &str| {
+        parse(&format!(
+            "[matrix]\nhomeserver = {homeserver:?}\nuser = \"@g:m.org\"\naccess_token = \"t\"\n"
+        ))
+        .unwrap()
+    };
+    let settings = config("http://matrix.example.org");
+    assert_eq!(settings.warnings.len(), 1);
+    let warning = settings.warnings[0].to_string();
+    assert!(
+        warning.starts_with("guichet.toml:2: warning: `matrix.homeserver`")
+            && warning.contains("plain http"),
+        "{warning}"
+    );
+    for local in [
+        "http://127.0.0.1:8008",
+        "http://localhost:8008/",
+        "http://[::1]:8008",
+        "https://matrix.example.org",
+    ] {
+        assert!(config(local).warnings.is_empty(), "{local}");
+    }
+}

@@ -237,6 +237,58 @@ fn serve_answers_in_the_terminal_reloads_edits_and_refuses_broken_ones() {
     assert_eq!(store.conversation_count().unwrap(), 1);
 }
 
+/// Issue 14, item 12: the inotify watch died with a deleted content folder, so a folder
+/// deleted and recreated (`rm -r` then copy, some volume updates) was never loaded again, and
+/// nothing said so. The watch is re-armed, and the log says it.
+#[test]
+fn the_watch_survives_the_content_folder_being_deleted_and_recreated() {
+    // No throttle: the reload is awaited by asking again and again.
+    let mut daemon = Daemon::start("[limits]\nmessages = 0\n");
+    assert!(daemon.ask("horaires").contains("9 h à 17 h"));
+    let folder = daemon.content().parent().unwrap().to_path_buf();
+    std::fs::remove_dir_all(&folder).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !daemon.stderr().contains("content folder is gone") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        daemon.stderr().contains("content folder is gone"),
+        "{}",
+        daemon.stderr()
+    );
+    // The last version keeps serving meanwhile.
+    assert!(daemon.ask("horaires").contains("9 h à 17 h"));
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(
+        daemon.content(),
+        "# Nouveau\nBienvenue.\n## Nouveau\n- nouveau\nNOUVELLE VERSION\n",
+    )
+    .unwrap();
+    let reply = ask_until(&mut daemon, "nouveau", "NOUVELLE VERSION");
+    assert!(reply.contains("NOUVELLE VERSION"), "{reply}");
+    // A reload already under way may have read the new folder first: the re-arm that makes
+    // later edits count is awaited on its own.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !daemon.stderr().contains("watching it again") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        daemon.stderr().contains("watching it again"),
+        "{}",
+        daemon.stderr()
+    );
+    // Edits inside the new folder are followed too.
+    std::fs::write(
+        daemon.content(),
+        "# Nouveau\nBienvenue.\n## Nouveau\n- nouveau\nTROISIÈME VERSION\n",
+    )
+    .unwrap();
+    let reply = ask_until(&mut daemon, "nouveau", "TROISIÈME VERSION");
+    assert!(reply.contains("TROISIÈME VERSION"), "{reply}");
+    let (code, _, _dir) = daemon.terminate();
+    assert_eq!(code, 0);
+}
+
 #[test]
 fn the_throttle_answers_once_then_stays_silent() {
     let mut daemon = Daemon::start("[limits]\nmessages = 3\nper_seconds = 60\n");

@@ -178,3 +178,66 @@ fn replay_in_guichet_mode_picks_numbers_and_says_when_unsure() {
     assert!(!lines[1]["choices"].as_array().unwrap().is_empty());
     assert_eq!(lines[2]["answer"], "FALLBACK");
 }
+
+/// Runs the binary with raw bytes on stdin; returns (success, stdout, stderr).
+fn run_bytes(args: &[&str], input: &[u8]) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Issue 14, item 13: one line of invalid UTF-8 ended `chat` (and the terminal daemon) with
+/// "stream did not contain valid UTF-8". It is skipped with a word on stderr.
+#[test]
+fn a_line_that_is_not_utf8_is_skipped_and_the_chat_goes_on() {
+    let (ok, output, stderr) = run_bytes(
+        &["chat", "content", "--seed", "1"],
+        b"1\n\xff\xfe caf\xe9\n3\n",
+    );
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("not UTF-8"), "{stderr}");
+    let blocks = blocks(&output);
+    // Welcome, `1`, then `3` still answered after the skipped line.
+    assert_eq!(blocks.len(), 3, "{output}");
+    assert!(
+        blocks[2].contains("Pour vous, enseignant·e"),
+        "{}",
+        blocks[2]
+    );
+}
+
+/// Issue 14, item 13: one malformed line stopped `replay` (exit 2) and the lines after it
+/// were never replayed. Each bad line now has an error line in its place.
+#[test]
+fn replay_reports_a_malformed_line_and_goes_on() {
+    let (ok, output, stderr) = run_bytes(
+        &["replay", "--mode", "chatmd", "tests/data/golden/mediatheque.md"],
+        b"{\"input\": \"horaires\"\n{\"input\": \"\\ud800\"}\n\xff\xfe\n{\"input\": 5}\nhorraires\n",
+    );
+    assert!(ok, "{stderr}");
+    let lines: Vec<serde_json::Value> = output
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{output}");
+    for (index, line) in lines[..4].iter().enumerate() {
+        assert_eq!(line["line"], index + 1, "{line}");
+        assert!(
+            line["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{line}"
+        );
+    }
+    assert_eq!(lines[4]["answer"], "Horaires");
+}

@@ -129,9 +129,10 @@ impl Context {
             Input::Text(text) | Input::Message(text) => Some(text.clone()),
             Input::Start | Input::Pick(_) => None,
         };
-        let reply = self.bot.respond(key, input, now_ms())?;
+        let now = now_ms();
+        let reply = self.bot.respond(key, input, now)?;
         if let Some(stats) = &self.stats
-            && let Err(err) = stats.record(&reply.answer, question.as_deref())
+            && let Err(err) = stats.record(&reply.answer, question.as_deref(), now)
         {
             tracing::warn!(error = %err, "could not record statistics");
         }

@@ -70,6 +70,9 @@ pub struct ServeOptions {
 
 /// Runs the daemon until a shutdown signal (or, for a terminal-only daemon, the end of input).
 pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), ServeError> {
+    for warning in &settings.warnings {
+        tracing::warn!("configuration: {warning}");
+    }
     let (kb, warnings) =
         crate::kb::load(&settings.content).map_err(|source| ServeError::KnowledgeBase {
             path: settings.content.clone(),
@@ -118,20 +121,22 @@ pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), Serv
     let mut background = JoinSet::new();
     background.spawn(admin::serve(
         listener,
+        admin::AdminLimits::default(),
         status.clone(),
         bot.clone(),
         shutdown_rx.clone(),
     ));
-    let reloader = Reloader {
-        content: settings.content.clone(),
+    let reloader = Reloader::new(
+        settings.content.clone(),
         mode,
-        strings: settings.strings.clone(),
-        bot: bot.clone(),
-        status: status.clone(),
-    };
+        settings.strings.clone(),
+        bot.clone(),
+        status.clone(),
+    );
     background.spawn(reloader.watch(shutdown_rx.clone()));
     background.spawn(purge(
         bot.clone(),
+        ctx.stats.clone(),
         settings.forget_after,
         shutdown_rx.clone(),
     ));
@@ -256,9 +261,11 @@ fn with_sources(error: &dyn std::error::Error) -> String {
     message
 }
 
-/// Deletes conversations unused for `forget_after` and old event claims, every hour.
+/// Deletes conversations unused for `forget_after`, unanswered questions of the statistics
+/// not asked for as long, and old event claims, every hour.
 async fn purge(
     bot: Arc<Bot>,
+    stats: Option<Arc<Stats>>,
     forget_after: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -271,6 +278,14 @@ async fn purge(
                     Ok(0) => {}
                     Ok(n) => tracing::info!(conversations = n, "forgot unused conversations"),
                     Err(err) => tracing::warn!(error = %err, "purge of unused conversations failed"),
+                }
+                if let Some(stats) = &stats {
+                    let cutoff = crate::store::forget_cutoff(now, forget_after);
+                    match stats.forget_before(cutoff) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(questions = n, "forgot old unanswered questions"),
+                        Err(err) => tracing::warn!(error = %err, "purge of old unanswered questions failed"),
+                    }
                 }
                 let cutoff = crate::store::forget_cutoff(now, DEFAULT_EVENT_RETENTION);
                 if let Err(err) = bot.store().forget_events_before(cutoff) {

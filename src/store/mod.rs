@@ -12,6 +12,8 @@ mod sqlite;
 pub use memory::MemoryStore;
 pub use permissions::{PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, create_private_dir};
 pub(crate) use permissions::{create_private_file, restrict_database_files};
+/// The stats database follows the state store's durability choice.
+pub(crate) use sqlite::SYNCHRONOUS;
 pub use sqlite::SqliteStore;
 
 use std::fmt;
@@ -75,8 +77,17 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("state store operation failed")]
-    Sqlite(#[from] rusqlite::Error),
+    /// The cause is part of the message, not only a `source`: this error is often logged or
+    /// shown through `to_string()` alone, and "database or disk is full" or "attempt to write
+    /// a readonly database" is what the admin has to act on.
+    #[error("state store operation failed: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Sqlite(error)
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -535,6 +546,18 @@ pub(crate) use store_behaviour_suite;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14, item 13: a full disk at start ended `serve` with "state store operation
+    /// failed", the cause ("database or disk is full") left out.
+    #[test]
+    fn a_store_error_names_its_cause() {
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("database or disk is full".to_string()),
+        );
+        let message = StoreError::from(full).to_string();
+        assert!(message.contains("database or disk is full"), "{message}");
+    }
 
     #[test]
     fn forget_cutoff_subtracts_and_saturates() {

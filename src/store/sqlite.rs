@@ -25,7 +25,7 @@ use super::{ConversationKey, Result, StateStore, StoreError, StoredConversation,
 /// rather than getting our tables added to it.
 const APPLICATION_ID: i32 = 0x4755_4943;
 
-const SYNCHRONOUS: &str = "NORMAL";
+pub(crate) const SYNCHRONOUS: &str = "NORMAL";
 
 /// Another process (a backup, `sqlite3` opened by an admin) may hold the lock briefly.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
