@@ -77,7 +77,9 @@ enum Command {
         /// adapter on content/.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Also chat in this terminal.
+        /// Also chat on stdin. Without any platform configured, serve chats in the terminal
+        /// it is started from, and refuses to start when stdin is not a terminal (a
+        /// container without its configuration) unless this is given.
         #[arg(long)]
         terminal: bool,
     },
@@ -87,7 +89,9 @@ enum Command {
         /// Read the admin address from this configuration file.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// The admin address, e.g. 127.0.0.1:9100 (default: the configuration's).
+        /// The admin address, e.g. 127.0.0.1:9100 (default: the configuration's, with
+        /// `GUICHET_ADMIN_LISTEN` applied; an unspecified address such as 0.0.0.0 is asked
+        /// on loopback).
         #[arg(long)]
         address: Option<std::net::SocketAddr>,
     },
@@ -208,10 +212,10 @@ fn serve(file: Option<&Path>, terminal: bool) -> Result<ExitCode> {
 }
 
 fn health(file: Option<&Path>, address: Option<std::net::SocketAddr>) -> Result<ExitCode> {
-    let address = match address {
+    let address = probe_address(match address {
         Some(address) => address,
         None => load_settings(file)?.admin.listen,
-    };
+    });
     match guichet::daemon::admin::probe(address) {
         Ok((200, body)) => {
             println!("{body}");
@@ -226,6 +230,18 @@ fn health(file: Option<&Path>, address: Option<std::net::SocketAddr>) -> Result<
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Where to ask for the health of a daemon listening on `listen`: a daemon listening on
+/// every interface (`0.0.0.0`, `[::]`) is asked on loopback, which it serves too.
+fn probe_address(listen: std::net::SocketAddr) -> std::net::SocketAddr {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let ip = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    std::net::SocketAddr::new(ip, listen.port())
 }
 
 fn stats(file: Option<&Path>, top: usize) -> Result<ExitCode> {
