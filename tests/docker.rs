@@ -246,6 +246,45 @@ fn compose_example_mounts_state_and_keeps_secrets_in_files() {
     );
 }
 
+#[test]
+fn readme_docker_commands_match_the_image() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let drain = guichet::daemon::serve::SHUTDOWN_GRACE.as_secs();
+    let run = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("docker run -d --name guichet"))
+        .take_while(|l| l.ends_with('\\') || l.starts_with("docker run") || l.starts_with("  "))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        !run.is_empty(),
+        "README.md shows no `docker run -d --name guichet`"
+    );
+    let timeout = run
+        .split("--stop-timeout ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("docker run has --stop-timeout");
+    assert!(seconds(timeout) >= 2 * drain, "--stop-timeout {timeout}");
+    assert!(
+        run.contains("_FILE=/run/secrets/"),
+        "secrets as files: {run}"
+    );
+    assert!(!run.contains("--env-file"), "secrets in an env file: {run}");
+    for documented in [
+        "DOCKER_BUILDKIT=1",
+        "uid 10001",
+        "kill -s HUP",
+        "GUICHET_ADMIN_LISTEN=0.0.0.0:9100",
+    ] {
+        assert!(
+            readme.contains(documented),
+            "README.md does not say {documented:?}"
+        );
+    }
+}
+
 /// The container engine to build and run the image with: `GUICHET_CONTAINER_ENGINE`, else
 /// docker, else podman; the first that answers `info`. `Err` says why there is none.
 fn container_engine() -> Result<String, String> {
