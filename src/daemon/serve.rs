@@ -431,3 +431,53 @@ async fn terminate_signal() -> &'static str {
         _ = int => "SIGINT",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unwritable_state_message_names_the_ids_and_the_fix() {
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let message = not_writable(
+            Path::new("/data"),
+            Some((0, 0)),
+            Some((10001, 10001)),
+            &denied,
+        );
+        assert!(
+            message.starts_with(
+                "the state directory /data is not writable by this user (uid 10001, gid 10001): "
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("; it belongs to uid 0, gid 0."),
+            "{message}"
+        );
+        assert!(message.ends_with(
+            "Give it to guichet's user: chown -R 10001:10001 /data (for a container, on the host folder mounted there)"
+        ), "{message}");
+        // Where the ids are unknown, the advice stays general; an empty path is the current
+        // folder.
+        let message = not_writable(Path::new(""), None, None, &denied);
+        assert!(
+            message.starts_with("the state directory . is not writable: "),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("Give it to the user guichet runs as"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn nothing_to_serve_is_refused_unless_a_terminal_chats() {
+        let settings = Settings::default();
+        assert!(matches!(
+            check_platforms(&settings, false),
+            Err(ServeError::NoPlatform)
+        ));
+        assert!(check_platforms(&settings, true).is_ok());
+    }
+}
