@@ -189,14 +189,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// The configuration: the named file, else `config.toml` if present, else defaults (the
 /// terminal on content/); environment overrides apply in every case.
-fn load_settings(file: Option<&Path>) -> Result<Settings> {
+fn load_settings(file: Option<&Path>) -> Result<Settings, config::ConfigError> {
     let default = Path::new(config::DEFAULT_FILE);
     let file = file.or_else(|| default.exists().then_some(default));
-    Ok(Settings::load(file, config::process_env())?)
+    Settings::load(file, config::process_env())
 }
 
+/// `serve`'s exit status when the configuration cannot work, which restarting does not fix
+/// (sysexits' EX_CONFIG): the systemd unit does not restart on it. Other failures (an
+/// adapter that lost its server, a knowledge base being edited) exit 2 and are restarted.
+const EXIT_CONFIG: u8 = 78;
+
 fn serve(file: Option<&Path>, terminal: bool) -> Result<ExitCode> {
-    let settings = load_settings(file)?;
+    use guichet::daemon::serve::ServeError;
+    let settings = match load_settings(file) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("guichet: {err}");
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -207,8 +219,18 @@ fn serve(file: Option<&Path>, terminal: bool) -> Result<ExitCode> {
     ));
     // The terminal's stdin reader may still be blocked on a line: do not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
-    served?;
-    Ok(ExitCode::SUCCESS)
+    match served {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(
+            err @ (ServeError::NoPlatform
+            | ServeError::NotBuiltWith { .. }
+            | ServeError::StateDirNotWritable { .. }),
+        ) => {
+            eprintln!("guichet: {err}");
+            Ok(ExitCode::from(EXIT_CONFIG))
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 fn health(file: Option<&Path>, address: Option<std::net::SocketAddr>) -> Result<ExitCode> {

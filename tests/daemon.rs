@@ -314,7 +314,7 @@ fn serve_without_a_platform_or_a_terminal_says_what_to_configure() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(output.status.code(), Some(78), "{stderr}");
     for expected in [
         "no platform is configured",
         "[matrix]",
@@ -362,7 +362,7 @@ fn serve_names_the_ids_when_the_state_directory_is_not_writable() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(output.status.code(), Some(78), "{stderr}");
     let expected = format!(
         "the state directory {} is not writable by this user (uid ",
         state.display()

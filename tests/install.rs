@@ -57,6 +57,10 @@ fn the_systemd_unit_runs_guichet_confined_as_its_own_user() {
     ] {
         assert_eq!(get(key), [value], "{key}");
     }
+    // `serve` exits 78 when its configuration cannot work (tests/daemon.rs): restarting
+    // would only repeat the error every RestartSec.
+    assert_eq!(get("Restart"), ["on-failure"]);
+    assert_eq!(get("RestartPreventExitStatus"), ["78"]);
     let stop = get("TimeoutStopSec")[0].trim_end_matches('s');
     let drain = guichet::daemon::serve::SHUTDOWN_GRACE.as_secs();
     assert!(
