@@ -354,7 +354,12 @@ fn image_builds_and_runs_where_a_container_engine_is_available() {
     }
     let tag = format!("guichet-test:{}", std::process::id());
     let root_str = root.to_str().unwrap();
-    let (built, _, err) = engine_run(&engine, &["build", "-t", &tag, root_str]);
+    // Podman's default OCI format drops HEALTHCHECK; the docker format keeps it.
+    let mut build = vec!["build", "-t", &tag, root_str];
+    if engine.contains("podman") {
+        build.splice(1..1, ["--format", "docker"]);
+    }
+    let (built, _, err) = engine_run(&engine, &build);
     assert!(built, "{engine} build failed: {err}");
     let name = format!("guichet-test-{}", std::process::id());
     let checks = std::panic::catch_unwind(|| {
