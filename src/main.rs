@@ -79,7 +79,9 @@ enum Command {
         /// adapter on content/.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Also chat in this terminal.
+        /// Also chat on stdin. Without any platform configured, serve chats in the terminal
+        /// it is started from, and refuses to start when stdin is not a terminal (a
+        /// container without its configuration) unless this is given.
         #[arg(long)]
         terminal: bool,
     },
@@ -89,7 +91,9 @@ enum Command {
         /// Read the admin address from this configuration file.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// The admin address, e.g. 127.0.0.1:9100 (default: the configuration's).
+        /// The admin address, e.g. 127.0.0.1:9100 (default: the configuration's, with
+        /// `GUICHET_ADMIN_LISTEN` applied; an unspecified address such as 0.0.0.0 is asked
+        /// on loopback).
         #[arg(long)]
         address: Option<std::net::SocketAddr>,
     },
@@ -187,14 +191,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// The configuration: the named file, else `config.toml` if present, else defaults (the
 /// terminal on content/); environment overrides apply in every case.
-fn load_settings(file: Option<&Path>) -> Result<Settings> {
+fn load_settings(file: Option<&Path>) -> Result<Settings, config::ConfigError> {
     let default = Path::new(config::DEFAULT_FILE);
     let file = file.or_else(|| default.exists().then_some(default));
-    Ok(Settings::load(file, config::process_env())?)
+    Settings::load(file, config::process_env())
 }
 
+/// `serve`'s exit status when the configuration cannot work, which restarting does not fix
+/// (sysexits' EX_CONFIG): the systemd unit does not restart on it. Other failures (an
+/// adapter that lost its server, a knowledge base being edited) exit 2 and are restarted.
+const EXIT_CONFIG: u8 = 78;
+
 fn serve(file: Option<&Path>, terminal: bool) -> Result<ExitCode> {
-    let settings = load_settings(file)?;
+    use guichet::daemon::serve::ServeError;
+    let settings = match load_settings(file) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("guichet: {err}");
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -205,15 +221,25 @@ fn serve(file: Option<&Path>, terminal: bool) -> Result<ExitCode> {
     ));
     // The terminal's stdin reader may still be blocked on a line: do not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
-    served?;
-    Ok(ExitCode::SUCCESS)
+    match served {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(
+            err @ (ServeError::NoPlatform
+            | ServeError::NotBuiltWith { .. }
+            | ServeError::StateDirNotWritable { .. }),
+        ) => {
+            eprintln!("guichet: {err}");
+            Ok(ExitCode::from(EXIT_CONFIG))
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 fn health(file: Option<&Path>, address: Option<std::net::SocketAddr>) -> Result<ExitCode> {
-    let address = match address {
+    let address = probe_address(match address {
         Some(address) => address,
         None => load_settings(file)?.admin.listen,
-    };
+    });
     match guichet::daemon::admin::probe(address) {
         Ok((200, body)) => {
             println!("{body}");
@@ -228,6 +254,18 @@ fn health(file: Option<&Path>, address: Option<std::net::SocketAddr>) -> Result<
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Where to ask for the health of a daemon listening on `listen`: a daemon listening on
+/// every interface (`0.0.0.0`, `[::]`) is asked on loopback, which it serves too.
+fn probe_address(listen: std::net::SocketAddr) -> std::net::SocketAddr {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let ip = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    std::net::SocketAddr::new(ip, listen.port())
 }
 
 fn stats(file: Option<&Path>, top: usize) -> Result<ExitCode> {

@@ -1,6 +1,7 @@
 //! `guichet serve` as an admin runs it: the terminal adapter driven through stdin, hot reload
 //! of an edited knowledge base (and refusal of a broken one), `/healthz` and `/metrics`, the
-//! per-user throttle, and a graceful SIGTERM that keeps every conversation.
+//! per-user throttle, a graceful SIGTERM that keeps every conversation, and the refusals at
+//! start that an admin must understand (no platform, a state folder it cannot write).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -42,7 +43,7 @@ impl Daemon {
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_guichet"))
-            .args(["serve", "--config"])
+            .args(["serve", "--terminal", "--config"])
             .arg(dir.path().join("config.toml"))
             .env("RUST_LOG", "info")
             .stdin(Stdio::piped())
@@ -318,7 +319,7 @@ fn serve_stops_at_the_end_of_input_and_health_reports_it() {
     )
     .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_guichet"))
-        .args(["serve", "--config"])
+        .args(["serve", "--terminal", "--config"])
         .arg(dir.path().join("c.toml"))
         .stdin(Stdio::null())
         .output()
@@ -334,4 +335,139 @@ fn serve_stops_at_the_end_of_input_and_health_reports_it() {
         .output()
         .unwrap();
     assert_eq!(health.status.code(), Some(1));
+}
+
+/// `guichet` with every `GUICHET_…` variable of the test's own environment removed, so that
+/// only what a test sets is configured.
+fn guichet() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_guichet"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("GUICHET_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Issue 18: a container started without its configuration (env file forgotten, a variable
+/// misspelt) ran the terminal on a closed stdin, exited 0 at once and restarted in a loop.
+#[test]
+fn serve_without_a_platform_or_a_terminal_says_what_to_configure() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.md"), BASE).unwrap();
+    let output = guichet()
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("GUICHET_CONTENT", dir.path().join("index.md"))
+        .env("GUICHET_STATE_DIR", dir.path().join("state"))
+        // A misspelt variable configures nothing.
+        .env("GUICHET_MATRX_HOMESERVER", "https://matrix.example.org")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(78), "{stderr}");
+    for expected in [
+        "no platform is configured",
+        "[matrix]",
+        "GUICHET_MATRIX_HOMESERVER",
+        "[discord]",
+        "GUICHET_DISCORD_TOKEN_FILE",
+        "--terminal",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected:?} missing from: {stderr}"
+        );
+    }
+    // Refused before anything was created.
+    assert!(!dir.path().join("state").exists());
+}
+
+/// Issue 18: a root-owned host folder mounted on the image's /data failed with SQLite's
+/// "Error code 14" and no word of ownership.
+#[test]
+fn serve_names_the_ids_when_the_state_directory_is_not_writable() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.md"), BASE).unwrap();
+    let running_as_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    // Root writes in any folder with a mode that forbids it, but not in /proc.
+    let state = if running_as_root {
+        PathBuf::from("/proc")
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        let state = dir.path().join("state");
+        std::fs::create_dir(&state).unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o500)).unwrap();
+        state
+    };
+    let output = guichet()
+        .args(["serve", "--terminal"])
+        .current_dir(dir.path())
+        .env("GUICHET_CONTENT", dir.path().join("index.md"))
+        .env("GUICHET_STATE_DIR", &state)
+        .env("GUICHET_ADMIN_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(78), "{stderr}");
+    let expected = format!(
+        "the state directory {} is not writable by this user (uid ",
+        state.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains("it belongs to uid "), "{stderr}");
+    assert!(stderr.contains("chown -R "), "{stderr}");
+}
+
+/// The image's health check: with the admin address moved by `GUICHET_ADMIN_LISTEN` (or the
+/// configuration), `guichet health` without `--address` asks the moved address, and a daemon
+/// listening on every interface is asked on loopback.
+#[test]
+fn health_follows_the_configured_admin_address() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.md"), BASE).unwrap();
+    let port = free_port();
+    let mut child = guichet()
+        .args(["serve", "--terminal"])
+        .current_dir(dir.path())
+        .env("GUICHET_CONTENT", dir.path().join("index.md"))
+        .env("GUICHET_STATE_DIR", dir.path().join("state"))
+        .env("GUICHET_ADMIN_LISTEN", format!("0.0.0.0:{port}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let health = |listen: &str| {
+        guichet()
+            .arg("health")
+            .current_dir(dir.path())
+            .env("GUICHET_ADMIN_LISTEN", listen)
+            .output()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let healthy = loop {
+        let output = health(&format!("0.0.0.0:{port}"));
+        if output.status.success() || Instant::now() > deadline {
+            break output;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // The default address has nobody listening (or someone else): not this daemon's answer.
+    let elsewhere = health(&format!("127.0.0.1:{}", free_port()));
+    drop(child.stdin.take()); // end of input: the terminal daemon stops
+    let status = child.wait().unwrap();
+    assert!(
+        healthy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healthy.stdout)
+    );
+    assert_eq!(elsewhere.status.code(), Some(1));
+    assert!(status.success());
 }

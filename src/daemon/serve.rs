@@ -3,7 +3,7 @@
 //! hot reload and the privacy purge; on SIGTERM/SIGINT stops taking messages, lets replies in
 //! flight finish (10 s at most), flushes the store and returns.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use super::stats::{Stats, StatsError};
 use super::{Context, Status, Throttle};
 
 /// Replies in flight get this long to finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often forgotten conversations and old event claims are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
 
@@ -44,6 +44,38 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The state directory exists but this user cannot write in it: typically a host folder
+    /// bind-mounted on the image's `/data` that belongs to root.
+    #[error("{}", not_writable(.path, *.owner, *.user, .cause))]
+    StateDirNotWritable {
+        path: PathBuf,
+        /// The directory's uid and gid.
+        owner: Option<(u32, u32)>,
+        /// This process's effective uid and gid.
+        user: Option<(u32, u32)>,
+        /// Shown in the message, before the advice (not as a `source`, which would be
+        /// printed again after it).
+        cause: std::io::Error,
+    },
+    /// Nothing would be served: no platform configured and no terminal to chat in. A
+    /// container started without its environment would otherwise exit 0 at once and restart
+    /// in a loop (issue 18).
+    #[error(
+        "no platform is configured, and stdin is not a terminal to chat in.\n\
+         Configure one in the configuration file (--config, or config.toml in the working \
+         directory) or in the environment:\n  \
+         - Matrix: a [matrix] section, or GUICHET_MATRIX_HOMESERVER, GUICHET_MATRIX_USER and \
+         GUICHET_MATRIX_ACCESS_TOKEN_FILE (or GUICHET_MATRIX_PASSWORD_FILE);\n  \
+         - Discord: a [discord] section, or GUICHET_DISCORD_TOKEN_FILE.\n\
+         `guichet config check` shows what was read. To chat through stdin anyway, pass --terminal."
+    )]
+    NoPlatform,
+    /// A platform is configured but this binary was built without its cargo feature.
+    #[error(
+        "[{platform}] is configured, but this guichet was built without {platform}: rebuild it \
+         with the default features (`cargo install --path . --locked`)"
+    )]
+    NotBuiltWith { platform: &'static str },
     #[error(transparent)]
     State(#[from] StoreError),
     #[error(transparent)]
@@ -73,6 +105,11 @@ pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), Serv
     for warning in &settings.warnings {
         tracing::warn!("configuration: {warning}");
     }
+    let terminal = {
+        use std::io::IsTerminal;
+        options.terminal || (settings.terminal_only() && std::io::stdin().is_terminal())
+    };
+    check_platforms(&settings, terminal)?;
     let (kb, warnings) =
         crate::kb::load(&settings.content).map_err(|source| ServeError::KnowledgeBase {
             path: settings.content.clone(),
@@ -90,6 +127,7 @@ pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), Serv
             source,
         }
     })?;
+    ensure_writable(&settings.state_dir)?;
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(settings.state_dir.join(STATE_FILE))?);
     let mode = settings.matching.engine_mode();
@@ -142,7 +180,6 @@ pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), Serv
     ));
 
     let mut adapters: JoinSet<AdapterResult> = JoinSet::new();
-    let terminal = options.terminal || settings.terminal_only();
     let terminal_done = if terminal {
         Some(spawn_terminal(&ctx))
     } else {
@@ -195,6 +232,100 @@ pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), Serv
     result
 }
 
+/// Refuses to start when nothing would be served: every configured platform must be built
+/// in, and without any platform there must be a terminal (`terminal`: stdin is one, or
+/// `--terminal` was given).
+fn check_platforms(settings: &Settings, terminal: bool) -> Result<(), ServeError> {
+    #[cfg(not(feature = "matrix"))]
+    if settings.matrix.is_some() {
+        return Err(ServeError::NotBuiltWith { platform: "matrix" });
+    }
+    #[cfg(not(feature = "discord"))]
+    if settings.discord.is_some() {
+        return Err(ServeError::NotBuiltWith {
+            platform: "discord",
+        });
+    }
+    if settings.terminal_only() && !terminal {
+        return Err(ServeError::NoPlatform);
+    }
+    Ok(())
+}
+
+/// Fails at start, with the ids to fix, when the state directory is not writable: SQLite
+/// would only say "unable to open database file (Error code 14)".
+fn ensure_writable(dir: &Path) -> Result<(), ServeError> {
+    let probe = dir.join(".guichet-write-test");
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe);
+    match written {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(cause) => {
+            #[cfg(unix)]
+            let owner = {
+                use std::os::unix::fs::MetadataExt;
+                std::fs::metadata(dir).ok().map(|m| (m.uid(), m.gid()))
+            };
+            #[cfg(not(unix))]
+            let owner = None;
+            Err(ServeError::StateDirNotWritable {
+                path: dir.to_owned(),
+                owner,
+                user: process_ids(),
+                cause,
+            })
+        }
+    }
+}
+
+/// This process's effective uid and gid, from `/proc/self/status` (Linux; `None` elsewhere:
+/// the standard library has no safe call for them).
+fn process_ids() -> Option<(u32, u32)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let effective = |name: &str| -> Option<u32> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line.split_whitespace().nth(2)?.parse().ok()
+    };
+    Some((effective("Uid:")?, effective("Gid:")?))
+}
+
+/// The message of [`ServeError::StateDirNotWritable`]: which ids to give the folder.
+fn not_writable(
+    path: &Path,
+    owner: Option<(u32, u32)>,
+    user: Option<(u32, u32)>,
+    cause: &std::io::Error,
+) -> String {
+    let shown = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    let mut message = format!("the state directory {} is not writable", shown.display());
+    if let Some((uid, gid)) = user {
+        message.push_str(&format!(" by this user (uid {uid}, gid {gid})"));
+    }
+    message.push_str(&format!(": {cause}"));
+    if let Some((uid, gid)) = owner {
+        message.push_str(&format!("; it belongs to uid {uid}, gid {gid}"));
+    }
+    match user {
+        Some((uid, gid)) => message.push_str(&format!(
+            ".\nGive it to guichet's user: chown -R {uid}:{gid} {} (for a container, on the \
+             host folder mounted there)",
+            shown.display()
+        )),
+        None => message.push_str(".\nGive it to the user guichet runs as"),
+    }
+    message
+}
+
 /// The terminal adapter reads stdin on a blocking thread, which a shutdown cannot interrupt:
 /// it is kept out of the adapters a shutdown waits for (it has nothing in flight while it
 /// waits for a line), and its end (end of input, `/quit`) ends a terminal daemon.
@@ -229,10 +360,6 @@ fn spawn_adapters(settings: &Settings, ctx: &Context, adapters: &mut JoinSet<Ada
             ("discord", result.map_err(|e| with_sources(&e)))
         });
     }
-    #[cfg(not(feature = "discord"))]
-    if settings.discord.is_some() {
-        tracing::error!("[discord] is configured, but this guichet was built without Discord");
-    }
     #[cfg(feature = "matrix")]
     if let Some(matrix) = settings.matrix.clone() {
         let ctx = ctx.clone();
@@ -241,10 +368,6 @@ fn spawn_adapters(settings: &Settings, ctx: &Context, adapters: &mut JoinSet<Ada
             let result = crate::platform::matrix::run(matrix, &state_dir, ctx).await;
             ("matrix", result.map_err(|e| with_sources(&e)))
         });
-    }
-    #[cfg(not(feature = "matrix"))]
-    if settings.matrix.is_some() {
-        tracing::error!("[matrix] is configured, but this guichet was built without Matrix");
     }
     let _ = (settings, ctx, adapters);
 }
@@ -321,5 +444,55 @@ async fn terminate_signal() -> &'static str {
     tokio::select! {
         _ = term => "SIGTERM",
         _ = int => "SIGINT",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unwritable_state_message_names_the_ids_and_the_fix() {
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let message = not_writable(
+            Path::new("/data"),
+            Some((0, 0)),
+            Some((10001, 10001)),
+            &denied,
+        );
+        assert!(
+            message.starts_with(
+                "the state directory /data is not writable by this user (uid 10001, gid 10001): "
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("; it belongs to uid 0, gid 0."),
+            "{message}"
+        );
+        assert!(message.ends_with(
+            "Give it to guichet's user: chown -R 10001:10001 /data (for a container, on the host folder mounted there)"
+        ), "{message}");
+        // Where the ids are unknown, the advice stays general; an empty path is the current
+        // folder.
+        let message = not_writable(Path::new(""), None, None, &denied);
+        assert!(
+            message.starts_with("the state directory . is not writable: "),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("Give it to the user guichet runs as"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn nothing_to_serve_is_refused_unless_a_terminal_chats() {
+        let settings = Settings::default();
+        assert!(matches!(
+            check_platforms(&settings, false),
+            Err(ServeError::NoPlatform)
+        ));
+        assert!(check_platforms(&settings, true).is_ok());
     }
 }
