@@ -360,8 +360,6 @@ fn serve_without_a_platform_or_a_terminal_says_what_to_configure() {
         .current_dir(dir.path())
         .env("GUICHET_CONTENT", dir.path().join("index.md"))
         .env("GUICHET_STATE_DIR", dir.path().join("state"))
-        // A misspelt variable configures nothing.
-        .env("GUICHET_MATRX_HOMESERVER", "https://matrix.example.org")
         .stdin(Stdio::null())
         .output()
         .unwrap();
