@@ -807,6 +807,22 @@ struct Message {
     alternatives: Vec<Vec<Word>>,
 }
 
+impl Message {
+    /// The share of the meaningful words `covered` explains, each weighing its `weights`
+    /// entry, out of `total`.
+    fn explained(&self, covered: &Covered, weights: &[f64], total: f64) -> f64 {
+        let explained = self
+            .meaningful
+            .iter()
+            .filter(|&&i| covered.get(i))
+            .map(|&i| weights[i])
+            // From +0.0: an empty `sum()` of floats is -0.0, and a response that explains
+            // nothing must score exactly `Scored::NOTHING`.
+            .fold(0.0, |sum, weight| sum + weight);
+        if total > 0.0 { explained / total } else { 0.0 }
+    }
+}
+
 impl GuichetIndex {
     /// Prepares a knowledge base's responses: titles, keywords, the names people know them by
     /// (see [`super::names`]), and their text when `rechercheContenu` is on.
@@ -1144,30 +1160,8 @@ impl GuichetIndex {
             scored.named |= phrase.keyword && found != Evidence::Content;
             covered.set(start, phrase.words.len());
         }
-        let explained: f64 = message
-            .meaningful
-            .iter()
-            .filter(|&&i| covered.get(i))
-            .map(|&i| message.weights[i])
-            // From +0.0: an empty `sum()` of floats is -0.0, and a response that explains
-            // nothing must score exactly `Scored::NOTHING`.
-            .fold(0.0, |total, weight| total + weight);
-        scored.coverage = if message.total_weight > 0.0 {
-            explained / message.total_weight
-        } else {
-            0.0
-        };
-        let explained_rarity = message
-            .meaningful
-            .iter()
-            .filter(|&&i| covered.get(i))
-            .map(|&i| message.rarity[i])
-            .fold(0.0, |total, weight| total + weight);
-        scored.rare_coverage = if message.total_rarity > 0.0 {
-            explained_rarity / message.total_rarity
-        } else {
-            0.0
-        };
+        scored.coverage = message.explained(&covered, &message.weights, message.total_weight);
+        scored.rare_coverage = message.explained(&covered, &message.rarity, message.total_rarity);
         scored
     }
 
