@@ -3,8 +3,11 @@
 //!
 //! Order: a quiz keeps ChatMD's rules; a number out of range gets the menu again; a label of
 //! the last options is a click; then candidates are scored (`guichet.rs`), those whose text
-//! is empty for this user are set aside, and the evidence decides between answering, asking
-//! "did you mean…?", guichet's own small talk and navigation, and the fallback.
+//! is empty for this user or meant for another audience (`audience.rs`) are set aside, and
+//! the evidence — strong or weak, how much of the message it explains, how much of the
+//! message the base never uses — decides between answering, asking "did you mean…?",
+//! guichet's own small talk and navigation, and the fallback. docs/matching.md explains each
+//! step and threshold, with the figures that set it.
 
 use super::conversation::{ChoiceTarget, Conversation, OfferedChoice};
 use super::guichet::{self, Evidence, Scored};
@@ -317,7 +320,6 @@ impl Engine {
             visible.push(next);
         }
         if let Some(&(best_index, best)) = visible.first() {
-            let min_coverage = MIN_COVERAGE;
             // A name found (through a typo, a title word) against the best other name: words
             // of the texts do not compete with a name.
             if let Some(&(index, named)) = visible.iter().find(|(_, s)| s.named) {
@@ -326,7 +328,7 @@ impl Engine {
                     .filter(|(i, s)| *i != index && s.named)
                     .map(|(_, s)| s.score)
                     .fold(0.0, f64::max);
-                if named.coverage >= min_coverage
+                if named.coverage >= MIN_COVERAGE
                     && named.coverage >= best.coverage
                     && unknown <= MAX_UNKNOWN
                     && rival < named.score
@@ -351,10 +353,9 @@ impl Engine {
                 return self.answer_with(conversation, best_index, best.score, rng);
             }
         }
-        let min_coverage = MIN_COVERAGE;
         let suggestions: Vec<(usize, Scored)> = visible
             .into_iter()
-            .filter(|(_, s)| s.coverage >= min_coverage)
+            .filter(|(_, s)| s.coverage >= MIN_COVERAGE)
             .take(MAX_SUGGESTIONS)
             .collect();
         // One candidate explains the message and no other comes close: asking would offer
