@@ -141,7 +141,8 @@ impl Guichet {
 fn strong(s: &Scored) -> bool {
     s.keyword
         && s.evidence == Some(Evidence::Exact)
-        && (s.coverage >= MIN_COVERAGE || (s.about && s.coverage >= MIN_COVERAGE_WHEN_ABOUT))
+        && (s.named_coverage >= MIN_COVERAGE
+            || (s.about && s.named_coverage >= MIN_COVERAGE_WHEN_ABOUT))
 }
 
 /// A message's candidates in ranked order (see [`guichet::Ranking`]), each with its

@@ -494,6 +494,8 @@ pub struct Scored {
     /// The same share with each word weighed by its rarity in the base (a word the base
     /// never uses the rarest): what the response explains of what is specific in the message.
     pub rare_coverage: f64,
+    /// The share of the message that keywords, titles and names explain, text aside.
+    pub named_coverage: f64,
     /// Whether an author's keyword or the full title was found (not only title words).
     pub keyword: bool,
     /// Whether the title (or one of its words) was found: the response is *about* what the
@@ -511,6 +513,7 @@ impl Scored {
         evidence: None,
         coverage: 0.0,
         rare_coverage: 0.0,
+        named_coverage: 0.0,
         keyword: false,
         about: false,
         named: false,
@@ -1141,6 +1144,7 @@ impl GuichetIndex {
             return scored;
         }
         let mut covered = Covered::new(message.words.len());
+        let mut named = Covered::new(message.words.len());
         for p in phrases {
             let phrase = &response.phrases[p];
             let Some((found, start)) = find(phrase) else {
@@ -1164,9 +1168,13 @@ impl GuichetIndex {
             scored.about |= phrase.from_title && found == Evidence::Exact;
             scored.named |= phrase.keyword && found != Evidence::Content;
             covered.set(start, phrase.words.len());
+            if !phrase.content {
+                named.set(start, phrase.words.len());
+            }
         }
         scored.coverage = message.explained(&covered, &message.weights, message.total_weight);
         scored.rare_coverage = message.explained(&covered, &message.rarity, message.total_rarity);
+        scored.named_coverage = message.explained(&named, &message.weights, message.total_weight);
         scored
     }
 
@@ -1240,6 +1248,7 @@ impl GuichetIndex {
                         evidence: Some(Evidence::Exact),
                         coverage,
                         rare_coverage: 1.0,
+                        named_coverage: coverage,
                         keyword: candidate.keyword,
                         about: candidate.about,
                         named: candidate.keyword,
