@@ -751,6 +751,15 @@ async fn guichet_serve_with_a_discord_section_answers_on_the_fake() {
     std::fs::create_dir(path("content")).unwrap();
     std::fs::write(path("content/index.md"), knowledge_base()).unwrap();
     std::fs::write(path("discord_token"), format!("{TOKEN}\n")).unwrap();
+    // Owner-only, as the README asks: a secret others can read is warned about.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            path("discord_token"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
     let admin = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
