@@ -7,27 +7,9 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 fn chat(script: &str, args: &[&str]) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_guichet"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let (ok, stdout, stderr) = run_bytes(args, script.as_bytes());
+    assert!(ok, "{stderr}");
+    stdout
 }
 
 /// The reply blocks: with stdin not a terminal, each reply ends with two empty lines and no
