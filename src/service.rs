@@ -2,7 +2,8 @@
 //! where and what they did; the bot loads that conversation, asks the engine, saves the new
 //! state, and returns the reply. Nothing here knows a platform.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use crate::engine::{Conversation, Engine, Input, Reply, Rng};
@@ -16,9 +17,22 @@ pub struct Bot {
     engine: RwLock<Arc<Engine>>,
     store: Arc<dyn StateStore>,
     idle_reset: Duration,
-    /// Randomness for alternatives and shuffles: seeded from the clock, or fixed for
-    /// reproducible runs.
-    rng: std::sync::Mutex<Rng>,
+    /// Where each turn's randomness comes from: seeded from the clock, or fixed for
+    /// reproducible runs. Each turn draws its own seed from it, so that two turns running at
+    /// once never draw the same numbers.
+    rng: Mutex<Rng>,
+    /// One lock per conversation with a turn in progress: the turns of one conversation run
+    /// one at a time (load, reply, save), whatever task or thread brings them, so that none
+    /// saves over another's state. An entry lives while a turn holds or awaits it.
+    turns: Mutex<HashMap<ConversationKey, Arc<Mutex<()>>>>,
+}
+
+/// A lock that survives a panic in another holder: the data it guards stays usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
 }
 
 impl std::fmt::Debug for Bot {
@@ -35,35 +49,25 @@ impl Bot {
             engine: RwLock::new(Arc::new(engine)),
             store,
             idle_reset,
-            rng: std::sync::Mutex::new(Rng::from_time()),
+            rng: Mutex::new(Rng::from_time()),
+            turns: Mutex::new(HashMap::new()),
         }
     }
 
     /// Makes random choices reproducible.
     pub fn set_seed(&self, seed: u64) {
-        match self.rng.lock() {
-            Ok(mut rng) => *rng = Rng::seeded(seed),
-            Err(poisoned) => *poisoned.into_inner() = Rng::seeded(seed),
-        }
+        *lock(&self.rng) = Rng::seeded(seed);
     }
 
-    /// Handles one input of one user with the bot's own randomness.
+    /// Handles one input of one user with randomness of its own, drawn from the bot's.
     pub fn respond(
         &self,
         key: &ConversationKey,
         input: Input,
         now_ms: i64,
     ) -> Result<Reply, StoreError> {
-        let mut rng = match self.rng.lock() {
-            Ok(rng) => rng.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        let reply = self.handle(key, input, now_ms, &mut rng);
-        match self.rng.lock() {
-            Ok(mut shared) => *shared = rng,
-            Err(poisoned) => *poisoned.into_inner() = rng,
-        }
-        reply
+        let seed = lock(&self.rng).next_u64();
+        self.handle(key, input, now_ms, &mut Rng::seeded(seed))
     }
 
     /// The engine currently answering.
@@ -88,6 +92,37 @@ impl Bot {
 
     /// Handles one input of one user and persists the conversation.
     pub fn handle(
+        &self,
+        key: &ConversationKey,
+        input: Input,
+        now_ms: i64,
+        rng: &mut Rng,
+    ) -> Result<Reply, StoreError> {
+        let turn = self.turn_of(key);
+        let reply = {
+            let _one_at_a_time = lock(&turn);
+            self.turn(key, input, now_ms, rng)
+        };
+        self.end_turn(key, turn);
+        reply
+    }
+
+    /// The lock of `key`'s turns, created for the first turn in progress.
+    fn turn_of(&self, key: &ConversationKey) -> Arc<Mutex<()>> {
+        lock(&self.turns).entry(key.clone()).or_default().clone()
+    }
+
+    /// Drops the lock of `key`'s turns when no other turn holds or awaits it.
+    fn end_turn(&self, key: &ConversationKey, turn: Arc<Mutex<()>>) {
+        let mut turns = lock(&self.turns);
+        // Two references: the map's and this turn's. More means another turn waits for it.
+        if Arc::strong_count(&turn) <= 2 {
+            turns.remove(key);
+        }
+    }
+
+    /// One turn: load the conversation, reply, save it.
+    fn turn(
         &self,
         key: &ConversationKey,
         input: Input,
