@@ -68,7 +68,7 @@ fn same_guichet_scores(text: &str, messages: &[String]) {
 /// Predicates of "strong" evidence for [`same_ranking`] (each needs an author keyword, as
 /// [`GuichetIndex::rank`] requires): the engine's shape, any keyword, none.
 const STRONG: [fn(&Scored) -> bool; 3] = [
-    |s| s.keyword && s.evidence == Some(Evidence::Exact) && s.coverage >= 0.5,
+    |s| s.keyword && s.evidence.is_some_and(Evidence::is_exact) && s.coverage >= 0.5,
     |s| s.keyword,
     |_| false,
 ];

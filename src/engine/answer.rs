@@ -140,7 +140,7 @@ impl Guichet {
 /// stems), explaining most of the message.
 fn strong(s: &Scored) -> bool {
     s.keyword
-        && s.evidence == Some(Evidence::Exact)
+        && s.evidence.is_some_and(Evidence::is_exact)
         && (s.named_coverage >= MIN_COVERAGE
             || (s.about && s.named_coverage >= MIN_COVERAGE_WHEN_ABOUT))
 }
@@ -614,7 +614,7 @@ impl Engine {
             self.guichet_scores(&guichet.index, phrase)
                 .into_iter()
                 .filter(|(_, s)| {
-                    s.keyword && s.evidence == Some(Evidence::Exact) && s.coverage >= 1.0
+                    s.keyword && s.evidence.is_some_and(Evidence::is_exact) && s.coverage >= 1.0
                 })
                 .max_by(|a, b| a.1.score.total_cmp(&b.1.score))
                 .map(|(i, _)| i)

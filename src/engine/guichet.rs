@@ -33,6 +33,9 @@ fn typo_budget(len: usize) -> usize {
 
 /// Weight of a keyword found exactly (whole word, word-start prefix or same stem).
 const EXACT_WEIGHT: f64 = 1.0;
+/// Weight of a keyword found by its stem only (`partager` for `partage`): as good as found,
+/// but a keyword written as the message writes it wins between two otherwise equal.
+const STEM_WEIGHT: f64 = 0.95;
 /// Weight of a keyword found only through typos: evidence, but weaker.
 const FUZZY_WEIGHT: f64 = 0.6;
 /// Title words count less than keywords the author chose.
@@ -326,8 +329,18 @@ pub enum Evidence {
     Content,
     /// Only through typos or abbreviations.
     Fuzzy,
-    /// Whole words, a word-start prefix, or the same stem.
+    /// The same stem (`horaire` for `horaires`): found, but a keyword written as the message
+    /// writes it says a little more.
+    Stem,
+    /// Whole words, or a word-start prefix.
     Exact,
+}
+
+impl Evidence {
+    /// Found as written or by its stem: what an author's keyword needs to be real evidence.
+    pub fn is_exact(self) -> bool {
+        self >= Evidence::Stem
+    }
 }
 
 /// A keyword phrase, normalised into words.
@@ -412,7 +425,7 @@ fn word_match(keyword: &Word, word: &Word, last: bool) -> Option<Evidence> {
         && keyword.stem.len() >= 4
         && keyword.stem == word.stem
     {
-        return Some(Evidence::Exact);
+        return Some(Evidence::Stem);
     }
     // People abbreviate (`rando` for `randonnée`, `certif`): evidence, but it may stand for
     // several words, so only a weak one.
@@ -1164,8 +1177,8 @@ impl GuichetIndex {
             }
             scored.score += value;
             scored.evidence = scored.evidence.max(Some(found));
-            scored.keyword |= phrase.keyword && found == Evidence::Exact;
-            scored.about |= phrase.from_title && found == Evidence::Exact;
+            scored.keyword |= phrase.keyword && found.is_exact();
+            scored.about |= phrase.from_title && found.is_exact();
             scored.named |= phrase.keyword && found != Evidence::Content;
             covered.set(start, phrase.words.len());
             if !phrase.content {
@@ -1354,8 +1367,8 @@ impl GuichetIndex {
                     };
                     candidate.most += start.most * strength(evidence);
                     candidate.terms += u32::from(start.most > 0.0);
-                    candidate.keyword |= kind.has(Kind::KEYWORD) && evidence == Evidence::Exact;
-                    candidate.about |= kind.has(Kind::TITLE) && evidence == Evidence::Exact;
+                    candidate.keyword |= kind.has(Kind::KEYWORD) && evidence.is_exact();
+                    candidate.about |= kind.has(Kind::TITLE) && evidence.is_exact();
                     candidate.covers |= 1_u64.checked_shl(start_at as u32).unwrap_or(0);
                 } else {
                     // It can only start where its first word is, followed by its second.
@@ -1499,6 +1512,7 @@ struct Candidate {
 fn strength(evidence: Evidence) -> f64 {
     match evidence {
         Evidence::Exact => 1.0,
+        Evidence::Stem => STEM_WEIGHT,
         Evidence::Fuzzy => FUZZY_WEIGHT,
         Evidence::Content => 1.0,
     }
@@ -1773,7 +1787,7 @@ mod tests {
     fn typos_and_stems() {
         let i = index(&[("Horaires", &["horaires"]), ("Collecte", &["collecte"])]);
         assert_eq!(evidence(&i, "horraires"), vec![Some(Evidence::Fuzzy), None]);
-        assert_eq!(evidence(&i, "horaire"), vec![Some(Evidence::Exact), None]);
+        assert_eq!(evidence(&i, "horaire"), vec![Some(Evidence::Stem), None]);
         // `collège` is two edits from `collecte`: not a match.
         assert_eq!(evidence(&i, "au collège"), vec![None, None]);
     }
