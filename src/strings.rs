@@ -73,6 +73,13 @@ pub struct Strings {
     pub command_menu_description: String,
     pub command_role: String,
     pub command_role_description: String,
+    /// Where commands are typed (Matrix, the terminal): this prefix, then a command name
+    /// (`command_help`, `command_role`, `command_menu`): `!guichet aide`.
+    pub command_prefix: String,
+    /// guichet mode, when the knowledge base has no answer of its own: words that ask for
+    /// help, and words that ask to change profile.
+    pub help_words: Vec<String>,
+    pub profile_words: Vec<String>,
 }
 
 fn words(list: &[&str]) -> Vec<String> {
@@ -115,7 +122,7 @@ impl Default for Strings {
             ok_words: words(&["ok", "okay", "d'accord", "dac", "super", "parfait", "top", "compris", "entendu", "ca marche"]),
             menu_words: words(&["menu", "accueil", "menu principal", "retour au menu", "retour a l'accueil", "sommaire", "debut", "recommencer"]),
             back_words: words(&["retour", "revenir", "precedent", "menu precedent", "retour en arriere"]),
-            help: "Posez-moi votre question avec vos mots : en message privé, ou dans un salon en me mentionnant ou en répondant à l'un de mes messages. Cliquez sur un bouton ou tapez son numéro pour choisir.\n\n**/menu** affiche le menu principal, **/role** change votre profil.".into(),
+            help: "Posez-moi votre question avec vos mots : en message privé, ou dans un salon en me mentionnant ou en répondant à l'un de mes messages. Cliquez sur un bouton ou tapez son numéro pour choisir.\n\n**menu** affiche le menu principal, **!guichet role** change votre profil (sur Discord : **/menu** et **/role**).".into(),
             choose_role: "Qui êtes-vous ? Choisissez votre profil :".into(),
             not_your_menu: "Ce menu est celui de quelqu'un d'autre : posez-moi votre propre question (mentionnez-moi, ou tapez /menu).".into(),
             stale_menu: "Ce menu n'est plus à jour. Voici le menu principal :".into(),
@@ -126,6 +133,9 @@ impl Default for Strings {
             command_menu_description: "Afficher le menu principal".into(),
             command_role: "role".into(),
             command_role_description: "Choisir de nouveau votre profil".into(),
+            command_prefix: "!guichet".into(),
+            help_words: words(&["aide", "help", "a l'aide", "comment ca marche"]),
+            profile_words: words(&["profil", "changer de profil", "changer de role", "role"]),
         }
     }
 }

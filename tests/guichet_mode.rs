@@ -294,3 +294,41 @@ fn small_talk_goes_to_the_base_own_pages_and_ignores_the_bot_name() {
     assert_eq!(say("bonjour Chirobot").answer, Answer::Initial);
     assert_eq!(say("salut, tu peux m'aider ?").answer, Answer::Initial);
 }
+
+#[test]
+fn help_and_profile_are_commands_on_every_platform() {
+    for mode in [MatchingMode::Guichet, MatchingMode::Chatmd] {
+        let kb = guichet::kb::parse_str("t.md", BASE).kb.unwrap();
+        let engine = Engine::new(Arc::new(kb), mode, Strings::default());
+        let mut conversation = Conversation::default();
+        let mut rng = Rng::seeded(1);
+        let mut say =
+            |text: &str| engine.reply(&mut conversation, Input::Message(text.into()), &mut rng);
+        say("1");
+        let help = say("!guichet aide");
+        assert_eq!(help.answer, Answer::Builtin("help".into()), "{mode:?}");
+        assert!(help.messages[0].markdown.contains("!guichet role"));
+        // The profile choices alone, as a menu a number picks from.
+        let profiles = say("!GUICHET role");
+        let labels: Vec<&str> = profiles.messages[0]
+            .choices
+            .iter()
+            .map(|c| c.label.as_str())
+            .collect();
+        assert_eq!(labels, ["Professeur", "Direction"], "{mode:?}");
+        assert!(
+            profiles.messages[0]
+                .markdown
+                .contains("Choisissez votre profil")
+        );
+        assert_eq!(title(&say("2")), "Menu direction", "{mode:?}");
+        assert_eq!(say("!guichet menu").answer, Answer::Initial);
+    }
+    // In guichet mode the bare words work too, when the base has no answer for them.
+    let mut s = Session::new();
+    assert_eq!(s.say("aide").answer, Answer::Builtin("help".into()));
+    assert_eq!(
+        s.say("changer de profil").answer,
+        Answer::Builtin("profile".into())
+    );
+}

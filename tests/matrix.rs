@@ -109,6 +109,34 @@ async fn direct_chats_plain_and_encrypted() {
     assert!(canteen.encrypted);
     assert_eq!(canteen.body(), "La cantine ouvre à 11 h 30.");
 
+    // The commands Discord has as slash commands, typed: help, then a new profile.
+    ana.send(&secret, "!guichet aide").await;
+    let help = ana.next_message(&secret, &bot_id).await;
+    assert!(help.body().contains("!guichet role"), "{}", help.body());
+    ana.send(&secret, "!guichet role").await;
+    let profiles = ana.next_message(&secret, &bot_id).await;
+    assert!(
+        profiles
+            .body()
+            .starts_with("Qui êtes-vous ? Choisissez votre profil"),
+        "{}",
+        profiles.body()
+    );
+    assert!(
+        profiles
+            .html()
+            .ends_with("<ol><li>Enseignant</li><li>Direction</li></ol>"),
+        "{}",
+        profiles.html()
+    );
+    ana.send(&secret, "2").await;
+    let menu = ana.next_message(&secret, &bot_id).await;
+    assert!(
+        menu.body().starts_with("Bonjour direction"),
+        "the new profile holds: {}",
+        menu.body()
+    );
+
     bot.stop().await.unwrap();
 }
 

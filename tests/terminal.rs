@@ -76,6 +76,32 @@ fn a_teacher_session_in_the_terminal() {
 }
 
 #[test]
+fn help_and_profile_commands_in_the_terminal() {
+    let output = chat(
+        "1\n!guichet aide\n!guichet role\n2\n",
+        &["chat", "content", "--seed", "1"],
+    );
+    let blocks = blocks(&output);
+    assert!(blocks[2].contains("!guichet role"), "{}", blocks[2]);
+    assert!(
+        blocks[3].contains("Choisissez votre profil"),
+        "{}",
+        blocks[3]
+    );
+    assert!(
+        blocks[3].contains("1. Je suis enseignant·e"),
+        "{}",
+        blocks[3]
+    );
+    assert!(!blocks[3].contains("Voir tous les sujets"), "{}", blocks[3]);
+    assert!(
+        blocks[4].starts_with("Menu référent·e PIX"),
+        "{}",
+        blocks[4]
+    );
+}
+
+#[test]
 fn reset_starts_over_and_forgets_the_role() {
     let output = chat("1\n/reset\n3\n", &["chat", "content", "--seed", "1"]);
     let blocks = blocks(&output);

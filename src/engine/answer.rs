@@ -666,6 +666,13 @@ impl Engine {
                 score: 0.0,
             });
         }
+        // Help and profile words, when the base has no answer of its own for them.
+        if is(&strings.help_words) {
+            return Some(self.run_command(conversation, super::commands::Command::Help, rng));
+        }
+        if is(&strings.profile_words) {
+            return Some(self.run_command(conversation, super::commands::Command::Profile, rng));
+        }
         if is(&strings.back_words) {
             // From a menu, back is the menu before it; from an answer, the menu it came from.
             if conversation.current.is_some()

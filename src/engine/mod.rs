@@ -8,6 +8,7 @@
 mod answer;
 pub mod audience;
 pub mod chatmd;
+mod commands;
 pub mod conversation;
 pub mod display;
 pub mod eval;
@@ -358,6 +359,12 @@ impl Engine {
     }
 
     fn reply_in_turn(&self, conversation: &mut Conversation, input: Input, rng: &mut Rng) -> Reply {
+        // Commands are the same on every platform and in both modes: `!guichet aide`.
+        if let Input::Text(text) | Input::Message(text) = &input
+            && let Some(command) = self.command(text)
+        {
+            return self.run_command(conversation, command, rng);
+        }
         match input {
             Input::Start => {
                 let message = self.show_welcome(conversation, rng, true);
