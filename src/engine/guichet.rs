@@ -20,6 +20,10 @@ use crate::kb::KnowledgeBase;
 /// `prof` would find `profil`.
 const MIN_PREFIX_LENGTH: usize = 5;
 
+/// The length of the words whose one added or missing last letter is a typo (see
+/// `word_match`).
+const SHORT_WORD_TYPO: usize = 4;
+
 /// Typo budget by word length: short words must be exact (one edit turns `mer` into `mes`),
 /// longer ones tolerate one edit, long ones two. `collège` (7 letters) is then two edits
 /// away from `collecte` and does not match it; `horraires` is one edit from `horaires`.
@@ -432,6 +436,19 @@ fn word_match(keyword: &Word, word: &Word, last: bool) -> Option<Evidence> {
     if word.chars.len() >= MIN_PREFIX_LENGTH && keyword.text.starts_with(&word.text) {
         return Some(Evidence::Fuzzy);
     }
+    // A letter more or less at the end of a four-letter word (`quiz` for `quizz`): the typo
+    // budget allows no edit under five letters, but this one changes no other letter.
+    let (short, long) = if keyword.chars.len() < word.chars.len() {
+        (keyword, word)
+    } else {
+        (word, keyword)
+    };
+    if short.chars.len() == SHORT_WORD_TYPO
+        && long.chars.len() == SHORT_WORD_TYPO + 1
+        && long.text.starts_with(&short.text)
+    {
+        return Some(Evidence::Fuzzy);
+    }
     let budget = typo_budget(keyword.chars.len().min(word.chars.len()));
     if budget > 0 && bounded_distance(&keyword.chars, &word.chars, budget) <= budget {
         return Some(Evidence::Fuzzy);
@@ -624,7 +641,14 @@ impl Vocabulary {
                 .extend_from_slice(self.by_text.get(&key(0, word.chars[..end].iter().copied())));
         }
         candidates.extend_from_slice(self.by_stem.get(&key(1, word.stem.chars())));
-        if m >= MIN_PREFIX_LENGTH {
+        // A letter more or less at the end of a four-letter word: the base word it loses one
+        // to (`quizz` typed for `quiz`), and those it gains one to (`quiz` for `quizz`), found
+        // by the sorted scan below.
+        if m == SHORT_WORD_TYPO + 1 {
+            let chars = word.chars[..SHORT_WORD_TYPO].iter().copied();
+            candidates.extend_from_slice(self.by_text.get(&key(0, chars)));
+        }
+        if m >= MIN_PREFIX_LENGTH || m == SHORT_WORD_TYPO {
             let from = self
                 .sorted
                 .partition_point(|&id| self.words[id as usize].text < word.text);
@@ -1788,6 +1812,21 @@ mod tests {
         let i = index(&[("Horaires", &["horaires"]), ("Collecte", &["collecte"])]);
         assert_eq!(evidence(&i, "horraires"), vec![Some(Evidence::Fuzzy), None]);
         assert_eq!(evidence(&i, "horaire"), vec![Some(Evidence::Stem), None]);
+        // One letter more or less at the end of a four-letter word, both ways; not inside.
+        let q = index(&[
+            ("Quizz", &["quizz"]),
+            ("Quiz", &["quiz"]),
+            ("Mots", &["mots"]),
+        ]);
+        assert_eq!(
+            evidence(&q, "quiz"),
+            vec![Some(Evidence::Fuzzy), Some(Evidence::Exact), None]
+        );
+        assert_eq!(
+            evidence(&q, "quizz"),
+            vec![Some(Evidence::Exact), Some(Evidence::Fuzzy), None]
+        );
+        assert_eq!(evidence(&q, "mois"), vec![None, None, None]);
         // `collège` is two edits from `collecte`: not a match.
         assert_eq!(evidence(&i, "au collège"), vec![None, None]);
     }
