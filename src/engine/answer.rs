@@ -9,6 +9,7 @@
 //! guichet's own small talk and navigation, and the fallback. docs/matching.md explains each
 //! step and threshold, with the figures that set it.
 
+use super::chatmd::hash::FastMap;
 use super::conversation::{ChoiceTarget, Conversation, OfferedChoice};
 use super::guichet::{self, Evidence, Scored};
 use super::{
@@ -123,6 +124,9 @@ pub(super) struct Guichet {
     pub(super) labels: Vec<String>,
     /// Which responses are for which profile: see [`super::audience`].
     pub(super) audiences: super::audience::Audiences,
+    /// Each title normalised without spaces (`au revoir` → `aurevoir`), with its first
+    /// response: small talk finds the base's own page by it.
+    pub(super) compact_titles: FastMap<String, usize>,
 }
 
 impl Guichet {
@@ -132,6 +136,13 @@ impl Guichet {
             index: guichet::GuichetIndex::with_names(kb, &names),
             labels: names.labels,
             audiences: super::audience::Audiences::for_kb(kb),
+            compact_titles: {
+                let mut titles = FastMap::default();
+                for (i, response) in kb.responses.iter().enumerate() {
+                    titles.entry(compact(&response.title)).or_insert(i);
+                }
+                titles
+            },
         }
     }
 }
@@ -143,6 +154,11 @@ fn strong(s: &Scored) -> bool {
         && s.evidence.is_some_and(Evidence::is_exact)
         && (s.named_coverage >= MIN_COVERAGE
             || (s.about && s.named_coverage >= MIN_COVERAGE_WHEN_ABOUT))
+}
+
+/// A text normalised, without its spaces.
+fn compact(text: &str) -> String {
+    guichet::normalize(text).split(' ').collect()
 }
 
 /// A message's candidates in ranked order (see [`guichet::Ranking`]), each with its
@@ -591,7 +607,9 @@ impl Engine {
         {
             start = rest;
         }
-        let bot_name = guichet::words(&guichet::normalize(&self.kb.title));
+        // A name is a few words: a title of a million characters is not read for each message.
+        let title: String = self.kb.title.chars().take(200).collect();
+        let bot_name = guichet::words(&guichet::normalize(&title));
         let only = |list: &[String]| -> Option<String> {
             let phrase = list
                 .iter()
@@ -640,10 +658,8 @@ impl Engine {
             };
             let found = kind.iter().find_map(|p| {
                 from_base(p).or_else(|| {
-                    let compact: String = p.split(' ').collect();
-                    self.kb.responses.iter().position(|r| {
-                        guichet::normalize(&r.title).split(' ').collect::<String>() == compact
-                    })
+                    let guichet = self.guichet.as_ref()?;
+                    guichet.compact_titles.get(&compact(p)).copied()
                 })
             });
             if let Some(index) = found {

@@ -7,7 +7,7 @@
 //! (`profs_xyzpix`, `R12Q7`); the first heading of the text (`**PIX, c'est quoi ?**`) is
 //! what a reader sees first.
 
-use super::chatmd::hash::FastMap;
+use super::chatmd::hash::{FastMap, FastSet};
 use super::guichet::normalize;
 use crate::kb::{KnowledgeBase, Target};
 
@@ -48,11 +48,15 @@ impl Names {
         }
         for &(label, title) in &labels {
             let list = targets.entry(normalize(label)).or_default();
-            if !list.contains(&title) {
+            // Only whether a label leads to one response or more is read: two are enough.
+            if list.len() < GENERIC_LABEL_TARGETS && !list.contains(&title) {
                 list.push(title);
             }
         }
         let mut by_title: FastMap<&str, Vec<String>> = FastMap::default();
+        // (title, normalised label) pairs already kept: a response linked 10,000 times by the
+        // same label keeps one name, in linear time.
+        let mut kept: FastSet<(&str, String)> = FastSet::default();
         for &(label, title) in &labels {
             let key = normalize(label);
             let generic = targets
@@ -61,9 +65,8 @@ impl Names {
             if key.is_empty() || generic {
                 continue;
             }
-            let names = by_title.entry(title).or_default();
-            if !names.iter().any(|n| normalize(n) == key) {
-                names.push(clean(label));
+            if kept.insert((title, key)) {
+                by_title.entry(title).or_default().push(clean(label));
             }
         }
         let mut names: Vec<Vec<String>> = Vec::with_capacity(kb.responses.len());
