@@ -12,9 +12,7 @@
 use super::chatmd::hash::FastMap;
 use super::conversation::{ChoiceTarget, Conversation, OfferedChoice};
 use super::guichet::{self, Evidence, Scored};
-use super::{
-    Answer, AnswerPath, BotMessage, Engine, MessageRef, Reply, Rng, Scoring, ShownChoice, display,
-};
+use super::{Answer, AnswerPath, BotMessage, Engine, MessageRef, Reply, Rng, Scoring, display};
 
 /// Two candidates both found exactly whose scores are this close (second ÷ first) are both
 /// plausible readings of the message: the user chooses rather than guichet guessing.
@@ -523,13 +521,7 @@ impl Engine {
                 typed: true,
             });
         }
-        let choices = offered
-            .iter()
-            .map(|o| ShownChoice {
-                label: o.label.clone(),
-                id: display::choice_id(o),
-            })
-            .collect();
+        let choices = display::shown(&offered);
         conversation.shown = offered;
         Reply {
             messages: vec![BotMessage {
@@ -559,14 +551,7 @@ impl Engine {
                 score: 0.0,
             };
         }
-        let choices = conversation
-            .shown
-            .iter()
-            .map(|o| ShownChoice {
-                label: o.label.clone(),
-                id: display::choice_id(o),
-            })
-            .collect();
+        let choices = display::shown(&conversation.shown);
         Reply {
             messages: vec![BotMessage {
                 markdown: self
@@ -723,14 +708,7 @@ impl Engine {
         let choices = if kind == "goodbye" {
             Vec::new()
         } else {
-            conversation
-                .shown
-                .iter()
-                .map(|o| ShownChoice {
-                    label: o.label.clone(),
-                    id: display::choice_id(o),
-                })
-                .collect()
+            display::shown(&conversation.shown)
         };
         Some(Reply {
             messages: vec![BotMessage {

@@ -5,7 +5,7 @@
 
 use super::conversation::{Conversation, OfferedChoice};
 use super::guichet::normalize;
-use super::{Answer, AnswerPath, BotMessage, Engine, Reply, Rng, ShownChoice, display};
+use super::{Answer, AnswerPath, BotMessage, Engine, Reply, Rng, display};
 
 /// What a command asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,13 +90,7 @@ impl Engine {
         if offered.is_empty() {
             return self.run_command(conversation, Command::Menu, rng);
         }
-        let choices = offered
-            .iter()
-            .map(|o| ShownChoice {
-                label: o.label.clone(),
-                id: display::choice_id(o),
-            })
-            .collect();
+        let choices = display::shown(&offered);
         conversation.last_options = offered.clone();
         conversation.shown = offered;
         Reply {

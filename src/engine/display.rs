@@ -436,6 +436,17 @@ fn mark_user_text(conversation: &mut Conversation, name: &str, from_user: bool) 
     }
 }
 
+/// How offered choices are shown: their labels and stable ids.
+pub fn shown(offered: &[OfferedChoice]) -> Vec<ShownChoice> {
+    offered
+        .iter()
+        .map(|o| ShownChoice {
+            label: o.label.clone(),
+            id: choice_id(o),
+        })
+        .collect()
+}
+
 /// Performs a picked choice's assignment (`@var=value`, `calc(…)` allowed).
 pub fn perform_assignment(conversation: &mut Conversation, name: &str, value: &str, rng: &mut Rng) {
     let parsed = crate::kb::body::parse_assign_value(value);
