@@ -28,7 +28,7 @@ const MAX_UNKNOWN: f64 = 0.2;
 /// message's words, or this share of them weighed by rarity (the message's specific words
 /// are the base's, the unknown ones are the person's own).
 const COVERAGE_DESPITE_UNKNOWN: f64 = 0.6;
-const RARE_COVERAGE_DESPITE_UNKNOWN: f64 = 0.4;
+const RARE_COVERAGE_DESPITE_UNKNOWN: f64 = 0.5;
 
 /// A name found whole through a typo (`test de persistence`) beats an exact keyword that
 /// explains at least this share of the message less (`test`).
