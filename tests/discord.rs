@@ -377,6 +377,43 @@ async fn a_dm_is_answered_once_and_the_bots_own_messages_are_ignored() {
     scene.finish().await;
 }
 
+/// Issue 16: against a Discord that answers 429 (rate limited), answers were lost and never
+/// sent again. A 429 means the message was not made: the bot sends it again after a wait,
+/// so every question gets its answer exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_refused_as_rate_limited_are_sent_again_once() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+    let dm = fake.dm_channel(scene.ana);
+    fake.rate_limit_next_posts(3);
+    fake.say(scene.ana, dm, "bonjour");
+    let welcome = fake.wait_bot_messages(dm, 1).await[0].clone();
+    assert!(
+        welcome.content.contains("Qui êtes-vous ?"),
+        "{}",
+        welcome.content
+    );
+    let refused = fake
+        .rest_calls()
+        .iter()
+        .filter(|c| c.method == "POST" && c.status == 429)
+        .count();
+    assert_eq!(refused, 3, "the fake refused three posts");
+    // The next question is a barrier: a second copy of the welcome would come before it.
+    fake.say(scene.ana, dm, "2");
+    let messages = fake.wait_bot_messages(dm, 2).await;
+    assert!(messages[1].content.contains("Que voulez-vous savoir"));
+    assert_eq!(fake.bot_messages(dm).len(), 2, "each answer once");
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    for call in fake.rest_calls() {
+        assert!(
+            call.status < 400 || call.status == 429,
+            "refused: {call:#?}"
+        );
+    }
+    scene.adapter.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_users_click_gets_an_ephemeral_refusal() {
     let scene = scene().await;

@@ -256,6 +256,8 @@ pub(crate) struct State {
     /// The next RESUME also replays this many dispatches the bot already had (Discord
     /// delivers at least once).
     pub replay_overlap: u64,
+    /// The next this many message posts get Discord's 429 (rate limited) and are not made.
+    pub rate_limited_posts: u64,
 }
 
 impl State {
@@ -373,6 +375,7 @@ impl FakeDiscord {
             violations: Vec::new(),
             heartbeat_acks: true,
             replay_overlap: 0,
+            rate_limited_posts: 0,
         };
         let shared = Arc::new(Shared {
             config,
@@ -638,6 +641,12 @@ impl FakeDiscord {
     /// The next RESUME replays `n` dispatches the bot already received, as Discord may.
     pub fn set_replay_overlap(&self, n: u64) {
         self.shared.mutate(|s| s.replay_overlap = n);
+    }
+
+    /// The next `n` message posts are refused with 429 and a `Retry-After`, as Discord does
+    /// when a route's bucket is empty: the message is not made, the client must send it again.
+    pub fn rate_limit_next_posts(&self, n: u64) {
+        self.shared.mutate(|s| s.rate_limited_posts = n);
     }
 
     // --- Observing ----------------------------------------------------------------------

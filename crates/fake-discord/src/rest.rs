@@ -52,6 +52,22 @@ fn refuse(status: u16, code: u64, message: &str) -> Answer {
     }
 }
 
+/// How long a rate-limited client is told to wait, in seconds.
+const RETRY_AFTER: f64 = 0.2;
+
+/// Discord's 429: the body says how long to wait and whether the limit is global (the
+/// `Retry-After` header says it too; see `serve`).
+fn rate_limited() -> Answer {
+    Answer {
+        status: 429,
+        body: Some(json!({
+            "message": "You are being rate limited.",
+            "retry_after": RETRY_AFTER,
+            "global": false,
+        })),
+    }
+}
+
 fn form(error: &FormError) -> Answer {
     Answer {
         status: 400,
@@ -110,6 +126,15 @@ async fn handle(
     });
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match answer.body {
+        Some(body) if answer.status == 429 => (
+            status,
+            [
+                (header::CONTENT_TYPE, "application/json".to_owned()),
+                (header::RETRY_AFTER, RETRY_AFTER.to_string()),
+            ],
+            body.to_string(),
+        )
+            .into_response(),
         Some(body) => (
             status,
             [(header::CONTENT_TYPE, "application/json")],
@@ -152,6 +177,10 @@ fn route(
             Some(c) if s.channels.contains_key(&c) => no_content(),
             _ => refuse(404, 10003, "Unknown Channel"),
         },
+        ("POST", ["channels", _, "messages"]) if s.rate_limited_posts > 0 => {
+            s.rate_limited_posts -= 1;
+            rate_limited()
+        }
         ("POST", ["channels", _, "messages"]) => match id(1) {
             Some(c) if s.channels.contains_key(&c) => create_message(s, c, body),
             _ => refuse(404, 10003, "Unknown Channel"),

@@ -458,9 +458,49 @@ async fn post(
             create = create
                 .reference_message(MessageReference::from(reference).fail_if_not_exists(false));
         }
-        channel.send_message(http, create).await?;
+        let create = &create;
+        retrying(|| channel.send_message(http, create.clone())).await?;
     }
     Ok(())
+}
+
+/// At most this many tries of one call refused with 429 (rate limited).
+const RATE_LIMITED_TRIES: u32 = 5;
+/// The wait before the first try again, doubled each time: Discord's 429 says how long to
+/// wait, but serenity keeps only its headers' verdict when its own limiter is on, and that
+/// limiter is off when `api_base` points elsewhere than discord.com.
+const RATE_LIMITED_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Runs a Discord call, trying again when it was refused as rate limited (a refused call
+/// was not performed, so trying again sends nothing twice): an answer is never lost to a
+/// 429.
+async fn retrying<T, F, Fut>(mut call: F) -> Result<T, serenity::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, serenity::Error>>,
+{
+    let mut wait = RATE_LIMITED_WAIT;
+    let mut tries = 1;
+    loop {
+        match call().await {
+            Err(error) if tries < RATE_LIMITED_TRIES && rate_limited(&error) => {
+                tracing::debug!(tries, "rate limited by Discord: trying again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether Discord refused a call as rate limited.
+fn rate_limited(error: &serenity::Error) -> bool {
+    matches!(
+        error,
+        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(response))
+            if response.status_code.as_u16() == 429
+    )
 }
 
 /// A deferred command's answer: the first message fills the placeholder, the rest follow.
@@ -481,7 +521,8 @@ async fn respond_with(
     if !first.content.is_empty() {
         edit = edit.content(first.content.clone());
     }
-    command.edit_response(http, edit).await?;
+    let edit = &edit;
+    retrying(|| command.edit_response(http, edit.clone())).await?;
     for message in messages {
         let mut followup = CreateInteractionResponseFollowup::new()
             .components(rows(message))
@@ -489,7 +530,8 @@ async fn respond_with(
         if !message.content.is_empty() {
             followup = followup.content(message.content.clone());
         }
-        command.create_followup(http, followup).await?;
+        let followup = &followup;
+        retrying(|| command.create_followup(http, followup.clone())).await?;
     }
     Ok(())
 }
