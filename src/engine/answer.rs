@@ -273,7 +273,10 @@ impl Engine {
             return self.ask_role_first(conversation, rng);
         }
 
-        let unknown = guichet.index.unknown_share(input);
+        let unknown = match &ranked {
+            Ranked::Lazy(ranking) => ranking.unknown_share(),
+            Ranked::Sorted(_) => guichet.index.unknown_share(input),
+        };
         if let Some(&(_, best)) = visible.first()
             && strong(&best)
             && (unknown <= MAX_UNKNOWN

@@ -29,7 +29,7 @@ impl Engine {
         }
         let text = text.trim();
         let head = text.get(..prefix.len())?;
-        if !head.eq_ignore_ascii_case(prefix) && head.to_lowercase() != prefix.to_lowercase() {
+        if head.to_lowercase() != prefix.to_lowercase() {
             return None;
         }
         let name = normalize(&text[prefix.len()..]);
@@ -58,8 +58,6 @@ impl Engine {
             Command::Help => Reply {
                 messages: vec![BotMessage {
                     markdown: self.strings.help.clone(),
-                    choices: Vec::new(),
-                    expects_answer: false,
                     ..BotMessage::default()
                 }],
                 answer: Answer::Builtin("help".into()),
@@ -97,7 +95,6 @@ impl Engine {
             messages: vec![BotMessage {
                 markdown: self.strings.choose_role.clone(),
                 choices,
-                expects_answer: false,
                 ..BotMessage::default()
             }],
             answer: Answer::Builtin("profile".into()),

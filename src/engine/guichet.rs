@@ -1080,27 +1080,35 @@ impl GuichetIndex {
     /// (`la recette des crêpes`) is mostly made of them, a question about the base's topic in
     /// a person's own words much less.
     pub fn unknown_share(&self, text: &str) -> f64 {
-        let message = self.message(text);
+        self.unknown_in(&self.message(text), None)
+    }
+
+    /// [`GuichetIndex::unknown_share`] of a prepared message; `table`, when the message was
+    /// already matched against the vocabulary, says which words matched (a non-empty row).
+    fn unknown_in(&self, message: &Message, table: Option<&[MatchRow]>) -> f64 {
         if message.meaningful.is_empty() {
             return 0.0;
         }
+        let forms = |i: usize| std::iter::once(&message.words[i]).chain(&message.alternatives[i]);
         let mut found = Vec::new();
+        // A table row already holds the matches of the word and of its synonyms.
+        let mut matched = |i: usize| match table {
+            Some(table) => table.get(i).is_some_and(|row| !row.is_empty()),
+            None => forms(i).any(|word| {
+                found.clear();
+                self.vocabulary.matches(word, &mut found);
+                !found.is_empty()
+            }),
+        };
         let unknown = message
             .meaningful
             .iter()
             .filter(|&&i| {
-                std::iter::once(&message.words[i])
-                    .chain(&message.alternatives[i])
-                    .all(|word| {
-                        if self.known.contains(&key(0, word.chars.iter().copied()))
-                            || self.known.contains(&key(1, word.stem.chars()))
-                        {
-                            return false;
-                        }
-                        found.clear();
-                        self.vocabulary.matches(word, &mut found);
-                        found.is_empty()
-                    })
+                let known = forms(i).any(|word| {
+                    self.known.contains(&key(0, word.chars.iter().copied()))
+                        || self.known.contains(&key(1, word.stem.chars()))
+                });
+                !known && !matched(i)
             })
             .count();
         unknown as f64 / message.meaningful.len() as f64
@@ -1629,6 +1637,14 @@ impl std::fmt::Debug for Ranking<'_> {
 }
 
 impl Ranking<'_> {
+    /// The share of the message's meaningful words the base never uses (see
+    /// [`GuichetIndex::unknown_share`]), from the matching already done for the ranking.
+    pub fn unknown_share(&self) -> f64 {
+        self.matched
+            .as_ref()
+            .map_or(0.0, |m| self.index.unknown_in(&m.message, Some(&m.table)))
+    }
+
     /// The next response, if it is strong with a relevance of at least `relevance`;
     /// `None` otherwise, and the response stays next.
     pub fn next_strong_at_least(&mut self, relevance: f64) -> Option<(usize, Scored)> {
