@@ -644,45 +644,28 @@ enum SecretFileError {
 /// Reads a `*_file` secret: a regular file only (a FIFO would block start-up for ever, and
 /// `/dev/zero` would fill memory), bounded in size.
 fn read_secret_file(path: &Path) -> Result<SecretFile, SecretFileError> {
-    use std::io::Read;
+    use crate::bounded_read::{BoundedReadError, read_regular};
     use std::os::unix::fs::PermissionsExt;
-    // Checked before opening: opening a FIFO for reading already blocks.
-    let metadata = std::fs::metadata(path).map_err(SecretFileError::Io)?;
-    let not_regular = |metadata: &std::fs::Metadata| {
-        let kind = if metadata.is_dir() {
-            "a folder"
-        } else {
-            "a FIFO, a socket or a device"
-        };
-        SecretFileError::Invalid(format!(
-            "is {kind}, not a regular file; a secret file must be a plain file"
-        ))
-    };
-    if !metadata.is_file() {
-        return Err(not_regular(&metadata));
-    }
-    let file = std::fs::File::open(path).map_err(SecretFileError::Io)?;
-    // The path may have been swapped between the two looks: what was opened decides.
-    let metadata = file.metadata().map_err(SecretFileError::Io)?;
-    if !metadata.is_file() {
-        return Err(not_regular(&metadata));
-    }
-    let too_big = || {
-        SecretFileError::Invalid(format!(
+    let (bytes, metadata) = read_regular(path, MAX_SECRET_FILE).map_err(|e| match e {
+        BoundedReadError::Io(e) => SecretFileError::Io(e),
+        BoundedReadError::NotRegular { is_dir } => {
+            let kind = if is_dir {
+                "a folder"
+            } else {
+                "a FIFO, a socket or a device"
+            };
+            SecretFileError::Invalid(format!(
+                "is {kind}, not a regular file; a secret file must be a plain file"
+            ))
+        }
+        BoundedReadError::TooLarge => SecretFileError::Invalid(format!(
             "is larger than {} KiB; a secret file holds one token, password or key",
             MAX_SECRET_FILE / 1024
-        ))
-    };
-    if metadata.len() > MAX_SECRET_FILE {
-        return Err(too_big());
-    }
-    let mut text = String::new();
-    file.take(MAX_SECRET_FILE + 1)
-        .read_to_string(&mut text)
-        .map_err(SecretFileError::Io)?;
-    if text.len() as u64 > MAX_SECRET_FILE {
-        return Err(too_big());
-    }
+        )),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        SecretFileError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    })?;
     let mode = metadata.permissions().mode() & 0o7777;
     Ok(SecretFile {
         text,

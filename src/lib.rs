@@ -8,6 +8,7 @@
 // matrix-sdk's futures are deep: proving `Send` for a spawned sync overflows the default limit.
 #![recursion_limit = "256"]
 
+mod bounded_read;
 pub mod config;
 pub mod daemon;
 pub mod engine;

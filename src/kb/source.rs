@@ -6,7 +6,6 @@
 //! file's folder, symlinks resolved), is a regular file, and is read with a size cap. The
 //! limits below are stated in the README ("Limits").
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::yaml::{self, Settings, SynonymSource};
@@ -78,35 +77,16 @@ fn normalise_newlines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
-/// Reads a regular file of at most [`MAX_FILE_BYTES`], never more than that from the disk:
-/// a FIFO, a device or `/proc` file is refused before it is opened, and a file that grows
-/// while it is read stops at the cap.
-///
-/// A file swapped for a FIFO between the check and the opening could still block the
-/// opening; that needs write access to the content folder and exact timing, and only delays
-/// a reload.
+/// Reads a regular file of at most [`MAX_FILE_BYTES`], never more than that from the disk
+/// (see [`crate::bounded_read`]).
 pub fn read_text(path: &Path) -> Result<String, FileError> {
-    let metadata = std::fs::metadata(path).map_err(|e| FileError::io(path, e))?;
-    if !metadata.is_file() {
-        return Err(FileError::NotRegular(path.to_path_buf()));
+    use crate::bounded_read::{BoundedReadError, read_regular};
+    match read_regular(path, MAX_FILE_BYTES) {
+        Ok((bytes, _)) => Ok(normalise_newlines(&String::from_utf8_lossy(&bytes))),
+        Err(BoundedReadError::Io(e)) => Err(FileError::io(path, e)),
+        Err(BoundedReadError::NotRegular { .. }) => Err(FileError::NotRegular(path.to_path_buf())),
+        Err(BoundedReadError::TooLarge) => Err(FileError::TooLarge(path.to_path_buf())),
     }
-    if metadata.len() > MAX_FILE_BYTES {
-        return Err(FileError::TooLarge(path.to_path_buf()));
-    }
-    let file = std::fs::File::open(path).map_err(|e| FileError::io(path, e))?;
-    // What was opened is what counts: check it again on the open handle.
-    let opened = file.metadata().map_err(|e| FileError::io(path, e))?;
-    if !opened.is_file() {
-        return Err(FileError::NotRegular(path.to_path_buf()));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| FileError::io(path, e))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(FileError::TooLarge(path.to_path_buf()));
-    }
-    Ok(normalise_newlines(&String::from_utf8_lossy(&bytes)))
 }
 
 /// The folder every file of a knowledge base must stay in: the main file's folder, with
