@@ -3,7 +3,7 @@
 //! state, and returns the reply. Nothing here knows a platform.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use crate::engine::{Conversation, Engine, Input, Reply, Rng};
@@ -27,14 +27,6 @@ pub struct Bot {
     turns: Mutex<HashMap<ConversationKey, Arc<Mutex<()>>>>,
 }
 
-/// A lock that survives a panic in another holder: the data it guards stays usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    match mutex.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
 impl std::fmt::Debug for Bot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bot")
@@ -56,7 +48,7 @@ impl Bot {
 
     /// Makes random choices reproducible.
     pub fn set_seed(&self, seed: u64) {
-        *lock(&self.rng) = Rng::seeded(seed);
+        *self.rng.lock().unwrap_or_else(PoisonError::into_inner) = Rng::seeded(seed);
     }
 
     /// Handles one input of one user with randomness of its own, drawn from the bot's.
@@ -66,24 +58,25 @@ impl Bot {
         input: Input,
         now_ms: i64,
     ) -> Result<Reply, StoreError> {
-        let seed = lock(&self.rng).next_u64();
+        let seed = self
+            .rng
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_u64();
         self.handle(key, input, now_ms, &mut Rng::seeded(seed))
     }
 
     /// The engine currently answering.
     pub fn engine(&self) -> Arc<Engine> {
-        match self.engine.read() {
-            Ok(engine) => engine.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.engine
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Serves a new version of the knowledge base from the next message on.
     pub fn replace_engine(&self, engine: Engine) {
-        match self.engine.write() {
-            Ok(mut current) => *current = Arc::new(engine),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(engine),
-        }
+        *self.engine.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(engine);
     }
 
     pub fn store(&self) -> &Arc<dyn StateStore> {
@@ -100,7 +93,7 @@ impl Bot {
     ) -> Result<Reply, StoreError> {
         let turn = self.turn_of(key);
         let reply = {
-            let _one_at_a_time = lock(&turn);
+            let _one_at_a_time = turn.lock().unwrap_or_else(PoisonError::into_inner);
             self.turn(key, input, now_ms, rng)
         };
         self.end_turn(key, turn);
@@ -109,14 +102,21 @@ impl Bot {
 
     /// The lock of `key`'s turns, created for the first turn in progress.
     fn turn_of(&self, key: &ConversationKey) -> Arc<Mutex<()>> {
-        lock(&self.turns).entry(key.clone()).or_default().clone()
+        self.turns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key.clone())
+            .or_default()
+            .clone()
     }
 
     /// Drops the lock of `key`'s turns when no other turn holds or awaits it.
     fn end_turn(&self, key: &ConversationKey, turn: Arc<Mutex<()>>) {
-        let mut turns = lock(&self.turns);
-        // Two references: the map's and this turn's. More means another turn waits for it.
-        if Arc::strong_count(&turn) <= 2 {
+        let mut turns = self.turns.lock().unwrap_or_else(PoisonError::into_inner);
+        // Every clone and drop of a turn's lock happens under the map's lock: once this
+        // turn's is dropped, the map's alone means no other turn holds or awaits it.
+        drop(turn);
+        if turns.get(key).is_some_and(|t| Arc::strong_count(t) == 1) {
             turns.remove(key);
         }
     }
