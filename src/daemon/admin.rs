@@ -94,8 +94,8 @@ pub(crate) async fn serve_from<I: Incoming>(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // Above its minimum exactly while accepting fails.
     let mut backoff = ACCEPT_BACKOFF_MIN;
-    let mut failing = false;
     loop {
         tokio::select! {
             accepted = incoming.next() => {
@@ -103,20 +103,18 @@ pub(crate) async fn serve_from<I: Incoming>(
                     Ok(stream) => stream,
                     Err(err) => {
                         // Said once per episode, not once per retry.
-                        if failing {
-                            tracing::debug!(error = %err, "admin: accept failed again");
-                        } else {
+                        if backoff == ACCEPT_BACKOFF_MIN {
                             tracing::warn!(error = %err, "admin: cannot accept connections; retrying with back-off");
-                            failing = true;
+                        } else {
+                            tracing::debug!(error = %err, "admin: accept failed again");
                         }
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                         continue;
                     }
                 };
-                if failing {
+                if backoff != ACCEPT_BACKOFF_MIN {
                     tracing::info!("admin: accepting connections again");
-                    failing = false;
                 }
                 backoff = ACCEPT_BACKOFF_MIN;
                 // Over the cap the connection is dropped here, closing it: no task, no buffer.

@@ -396,23 +396,13 @@ async fn purge(
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                let now = now_ms();
-                match bot.forget_unused(now, forget_after) {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(conversations = n, "forgot unused conversations"),
-                    Err(err) => tracing::warn!(error = %err, "purge of unused conversations failed"),
-                }
-                if let Some(stats) = &stats {
-                    let cutoff = crate::store::forget_cutoff(now, forget_after);
-                    match stats.forget_before(cutoff) {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(questions = n, "forgot old unanswered questions"),
-                        Err(err) => tracing::warn!(error = %err, "purge of old unanswered questions failed"),
-                    }
-                }
-                let cutoff = crate::store::forget_cutoff(now, DEFAULT_EVENT_RETENTION);
-                if let Err(err) = bot.store().forget_events_before(cutoff) {
-                    tracing::warn!(error = %err, "purge of old event ids failed");
+                // SQLite deletes: on the blocking pool, off the workers replies need.
+                let (bot, stats) = (Arc::clone(&bot), stats.clone());
+                let purged = tokio::task::spawn_blocking(move || {
+                    purge_once(&bot, stats.as_deref(), now_ms(), forget_after);
+                });
+                if let Err(err) = purged.await {
+                    tracing::warn!(error = %err, "the purge stopped unexpectedly");
                 }
             }
             _ = shutdown.changed() => {
@@ -421,6 +411,27 @@ async fn purge(
                 }
             }
         }
+    }
+}
+
+/// One purge: conversations and unanswered questions unused since `forget_after`, event
+/// claims older than a week.
+fn purge_once(bot: &Bot, stats: Option<&Stats>, now: i64, forget_after: Duration) {
+    match bot.forget_unused(now, forget_after) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(conversations = n, "forgot unused conversations"),
+        Err(err) => tracing::warn!(error = %err, "purge of unused conversations failed"),
+    }
+    if let Some(stats) = stats {
+        match stats.forget_before(crate::store::forget_cutoff(now, forget_after)) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(questions = n, "forgot old unanswered questions"),
+            Err(err) => tracing::warn!(error = %err, "purge of old unanswered questions failed"),
+        }
+    }
+    let cutoff = crate::store::forget_cutoff(now, DEFAULT_EVENT_RETENTION);
+    if let Err(err) = bot.store().forget_events_before(cutoff) {
+        tracing::warn!(error = %err, "purge of old event ids failed");
     }
 }
 
