@@ -571,13 +571,9 @@ fn unknown_key_hint(section: &str, key: &str) -> String {
     if section.is_empty() {
         candidates.extend(SECTIONS.iter().map(|s| (*s).to_owned()));
     }
-    let closest = candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(key, c), c))
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    match closest {
-        Some((score, name)) if score >= 0.85 => format!("did you mean `{name}`?"),
-        _ => {
+    match closest(key, candidates.iter().map(String::as_str), 0.85) {
+        Some(name) => format!("did you mean `{name}`?"),
+        None => {
             let place = if section.is_empty() {
                 "at the top level".to_owned()
             } else {
@@ -605,12 +601,17 @@ fn variable_names() -> Vec<String> {
 
 /// The known variable closest to `var`, if one is close enough to be a typo of it.
 fn closest_variable(var: &str) -> Option<String> {
-    variable_names()
-        .into_iter()
-        .map(|name| (strsim::jaro_winkler(var, &name), name))
-        .filter(|(score, _)| *score >= 0.9)
+    let names = variable_names();
+    closest(var, names.iter().map(String::as_str), 0.9).map(str::to_owned)
+}
+
+/// The candidate most like `word` (Jaro-Winkler), if at least `min` alike: a typo of it.
+fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>, min: f64) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::jaro_winkler(word, c), c))
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, name)| name)
+        .filter(|(score, _)| *score >= min)
+        .map(|(_, c)| c)
 }
 
 /// Whether the first word of a variable (lower case, prefix removed) is one or two letters
