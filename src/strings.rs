@@ -54,7 +54,8 @@ pub struct Strings {
     pub menu_words: Vec<String>,
     /// Messages that go back to the previous menu.
     pub back_words: Vec<String>,
-    /// How to talk to the bot: the answer to the help command (`/aide` on Discord).
+    /// How to talk to the bot: the answer to the help command (`/aide` on Discord); `{prefix}`,
+    /// `{menu}` and `{role}` stand for the configured command prefix and names.
     pub help: String,
     /// Before the profile choices when the user asks to change profile (`/role`).
     pub choose_role: String,
@@ -80,6 +81,17 @@ pub struct Strings {
     /// help, and words that ask to change profile.
     pub help_words: Vec<String>,
     pub profile_words: Vec<String>,
+}
+
+impl Strings {
+    /// The answer to the help command, with the command names and prefix as configured
+    /// (`{prefix}`, `{menu}`, `{role}` in [`Strings::help`]).
+    pub fn help_text(&self) -> String {
+        self.help
+            .replace("{prefix}", &self.command_prefix)
+            .replace("{menu}", &self.command_menu)
+            .replace("{role}", &self.command_role)
+    }
 }
 
 fn words(list: &[&str]) -> Vec<String> {
@@ -122,7 +134,7 @@ impl Default for Strings {
             ok_words: words(&["ok", "okay", "d'accord", "dac", "super", "parfait", "top", "compris", "entendu", "ca marche"]),
             menu_words: words(&["menu", "accueil", "menu principal", "retour au menu", "retour a l'accueil", "sommaire", "debut", "recommencer"]),
             back_words: words(&["retour", "revenir", "precedent", "menu precedent", "retour en arriere"]),
-            help: "Posez-moi votre question avec vos mots : en message privé, ou dans un salon en me mentionnant ou en répondant à l'un de mes messages. Cliquez sur un bouton ou tapez son numéro pour choisir.\n\n**menu** affiche le menu principal, **!guichet role** change votre profil (sur Discord : **/menu** et **/role**).".into(),
+            help: "Posez-moi votre question avec vos mots : en message privé, ou dans un salon en me mentionnant ou en répondant à l'un de mes messages. Cliquez sur un bouton ou tapez son numéro pour choisir.\n\n**{menu}** affiche le menu principal, **{prefix} {role}** change votre profil (sur Discord : **/{menu}** et **/{role}**).".into(),
             choose_role: "Qui êtes-vous ? Choisissez votre profil :".into(),
             not_your_menu: "Ce menu est celui de quelqu'un d'autre : posez-moi votre propre question (mentionnez-moi, ou tapez /menu).".into(),
             stale_menu: "Ce menu n'est plus à jour. Voici le menu principal :".into(),

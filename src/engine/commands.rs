@@ -57,7 +57,7 @@ impl Engine {
         match command {
             Command::Help => Reply {
                 messages: vec![BotMessage {
-                    markdown: self.strings.help.clone(),
+                    markdown: self.strings.help_text(),
                     ..BotMessage::default()
                 }],
                 answer: Answer::Builtin("help".into()),

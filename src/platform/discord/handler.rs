@@ -161,7 +161,7 @@ impl Handler {
                 return;
             }
             Click::Unknown => {
-                ephemeral(http, &click, &strings.help).await;
+                ephemeral(http, &click, &strings.help_text()).await;
                 return;
             }
         };
@@ -218,11 +218,11 @@ impl Handler {
         let strings = self.strings();
         let Some(which) = Command::named(&command.data.name, &strings) else {
             // A command of an older configuration, still registered somewhere.
-            respond_ephemeral(http, &command, &strings.help).await;
+            respond_ephemeral(http, &command, &strings.help_text()).await;
             return;
         };
         if which == Command::Help {
-            respond_ephemeral(http, &command, &strings.help).await;
+            respond_ephemeral(http, &command, &strings.help_text()).await;
             return;
         }
         // Defer first: the engine and the store answer in milliseconds, but the 3 s deadline

@@ -313,11 +313,7 @@ fn set_aside(store: &Path) -> Result<(), MatrixError> {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), MatrixError> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|source| MatrixError::StateDir {
+    crate::store::create_private_dir(dir).map_err(|source| MatrixError::StateDir {
         path: dir.to_owned(),
         source,
     })
@@ -328,7 +324,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, crate::store::PRIVATE_FILE_MODE);
     let mut file = options.open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
