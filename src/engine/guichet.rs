@@ -839,8 +839,8 @@ impl Builder {
 struct Message {
     words: Vec<Word>,
     meaningful: Vec<usize>,
+    /// How many words are meaningful: what coverage divides by.
     total_weight: f64,
-    weights: Vec<f64>,
     rarity: Vec<f64>,
     total_rarity: f64,
     /// For each word, the other words that mean the same (see [`Lexicon`]).
@@ -849,13 +849,13 @@ struct Message {
 
 impl Message {
     /// The share of the meaningful words `covered` explains, each weighing its `weights`
-    /// entry, out of `total`.
-    fn explained(&self, covered: &Covered, weights: &[f64], total: f64) -> f64 {
+    /// entry (one each without), out of `total`.
+    fn explained(&self, covered: &Covered, weights: Option<&[f64]>, total: f64) -> f64 {
         let explained = self
             .meaningful
             .iter()
             .filter(|&&i| covered.get(i))
-            .map(|&i| weights[i])
+            .map(|&i| weights.map_or(1.0, |w| w[i]))
             // From +0.0: an empty `sum()` of floats is -0.0, and a response that explains
             // nothing must score exactly `Scored::NOTHING`.
             .fold(0.0, |sum, weight| sum + weight);
@@ -1146,7 +1146,6 @@ impl GuichetIndex {
         // whole base (the domain itself, `carte` on a map editor's help) matters little, an
         // unexplained word the base never uses (`vitale`, `cantine`) says the message is
         // about something else.
-        let weights: Vec<f64> = vec![1.0; words.len()];
         let rarity: Vec<f64> = words
             .iter()
             .zip(&alternatives)
@@ -1163,12 +1162,11 @@ impl GuichetIndex {
             })
             .collect();
         let total_rarity = meaningful.iter().map(|&i| rarity[i]).sum();
-        let total_weight = meaningful.iter().map(|&i| weights[i]).sum();
+        let total_weight = meaningful.len() as f64;
         Message {
             words,
             meaningful,
             total_weight,
-            weights,
             rarity,
             total_rarity,
             alternatives,
@@ -1217,9 +1215,10 @@ impl GuichetIndex {
                 named.set(start, phrase.words.len());
             }
         }
-        scored.coverage = message.explained(&covered, &message.weights, message.total_weight);
-        scored.rare_coverage = message.explained(&covered, &message.rarity, message.total_rarity);
-        scored.named_coverage = message.explained(&named, &message.weights, message.total_weight);
+        scored.coverage = message.explained(&covered, None, message.total_weight);
+        scored.rare_coverage =
+            message.explained(&covered, Some(&message.rarity), message.total_rarity);
+        scored.named_coverage = message.explained(&named, None, message.total_weight);
         scored
     }
 
@@ -1438,8 +1437,7 @@ impl GuichetIndex {
                 .meaningful
                 .iter()
                 .filter(|&&i| covers & (1 << i) != 0)
-                .map(|&i| message.weights[i])
-                .fold(0.0, |total, weight| total + weight)
+                .count() as f64
         };
         for candidate in &mut candidates {
             candidate.explains = weight_of(candidate.covers);
