@@ -199,7 +199,12 @@ pub enum Answer {
 
 impl Answer {
     /// The name used by ChatMD's golden files and `guichet replay`: the response title, or
-    /// `FALLBACK`, `INITIAL`, `BADWORDS`, `NEXT_RETRY`, `NOTHING`.
+    /// `FALLBACK`, `INITIAL`, `BADWORDS`, `NEXT_RETRY`, `NOTHING`, `DID_YOU_MEAN`.
+    ///
+    /// guichet's own replies (thanks, goodbye, help, profile) are named `FALLBACK`: in those
+    /// terms the base gave no response of its own, which is what a person who labels a
+    /// conversation expects for "merci" on a base with no closing page. The reply's path
+    /// (`builtin`) tells them apart from the fallback message.
     pub fn name(&self) -> &str {
         match self {
             Answer::Response(title) => title,
@@ -209,7 +214,7 @@ impl Answer {
             Answer::NextRetry => "NEXT_RETRY",
             Answer::Nothing => "NOTHING",
             Answer::DidYouMean(_) => "DID_YOU_MEAN",
-            Answer::Builtin(_) => "BUILTIN",
+            Answer::Builtin(_) => "FALLBACK",
         }
     }
 }
