@@ -212,6 +212,33 @@ fn a_menu_from_before_a_reload_that_removed_its_target_leads_to_the_welcome() {
     assert!(reply.messages[0].markdown.contains("qui êtes-vous"));
 }
 
+/// Bases split over several web pages link a page's file where the chat needs its title: the
+/// person who picks it gets that page, not the welcome message.
+#[test]
+fn a_choice_that_links_a_page_file_opens_the_page_it_names() {
+    let base = "# Aide\nBienvenue !\n1. [Géocoder à la parcelle ?](Comment_géocoder_à_la_parcelle.md)\n2. [Ailleurs](Page_inconnue.md)\n## adresse/Comment géocoder à la parcelle\n- parcelle\nDonnez les codes parcelles.\n## Autre\n- autre\nAutre chose.\n";
+    for mode in [MatchingMode::Guichet, MatchingMode::Chatmd] {
+        let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
+        let engine = Engine::new(Arc::new(kb), mode, Strings::default());
+        let mut conversation = Conversation::default();
+        let mut rng = Rng::seeded(1);
+        engine.reply(&mut conversation, Input::Start, &mut rng);
+        let reply = engine.reply(&mut conversation, Input::Pick(0), &mut rng);
+        let expected = match mode {
+            MatchingMode::Guichet => {
+                Answer::Response("adresse/Comment géocoder à la parcelle".into())
+            }
+            // ChatMD mode keeps ChatMD's behaviour.
+            _ => Answer::Initial,
+        };
+        assert_eq!(reply.answer, expected, "{mode:?}");
+        // A file no title names still leads to the welcome message.
+        engine.reply(&mut conversation, Input::Start, &mut rng);
+        let reply = engine.reply(&mut conversation, Input::Pick(1), &mut rng);
+        assert_eq!(reply.answer, Answer::Initial, "{mode:?}");
+    }
+}
+
 /// Issue 18, item 10: typing "3" picks choice 3, so a message with choices shows its
 /// numbered steps as labelled steps, in every renderer; without choices they keep numbers.
 #[test]

@@ -553,13 +553,22 @@ impl Engine {
                     score: 0.0,
                 },
                 // The target names no response: a dangling choice in the base (`check` warns),
-                // or a menu from before a reload that removed it. In a chat, silence would
-                // look broken: start again from the welcome message.
-                None => Reply {
-                    messages: vec![self.show_welcome(conversation, rng, false)],
-                    answer: Answer::Initial,
-                    path: AnswerPath::Pick,
-                    score: 0.0,
+                // or a menu from before a reload that removed it. guichet mode looks for the
+                // page it means; otherwise, since silence would look broken in a chat, start
+                // again from the welcome message.
+                None => match self.guichet.as_ref().and_then(|g| g.dangling(title)) {
+                    Some(i) => Reply {
+                        messages: self.show_response(conversation, i, rng),
+                        answer: Answer::Response(self.kb.responses[i].title.clone()),
+                        path: AnswerPath::Pick,
+                        score: 0.0,
+                    },
+                    None => Reply {
+                        messages: vec![self.show_welcome(conversation, rng, false)],
+                        answer: Answer::Initial,
+                        path: AnswerPath::Pick,
+                        score: 0.0,
+                    },
                 },
             },
             ChoiceTarget::Url(url) => Reply {
