@@ -584,10 +584,14 @@ struct Vocabulary {
     sorted: Vec<u32>,
     /// The length in chars of the longest base word.
     longest: usize,
+    /// Whether each word is in a keyword, title or name (not only in a text): a typo of a
+    /// word of the text alone (`blague` for `blogue`) is no sign that the message is about
+    /// the base.
+    named: Vec<bool>,
 }
 
 impl Vocabulary {
-    fn new(words: Vec<Word>) -> Self {
+    fn new(words: Vec<Word>, named: Vec<bool>) -> Self {
         let mut text: FastMap<u64, Vec<u32>> = FastMap::default();
         let mut stem: FastMap<u64, Vec<u32>> = FastMap::default();
         let mut part: FastMap<u64, Vec<u32>> = FastMap::default();
@@ -624,7 +628,18 @@ impl Vocabulary {
             sorted,
             longest,
             words,
+            named,
         }
+    }
+
+    /// Whether a base word that matches a message word (with [`word_match`]'s answers) shows
+    /// the message word is one the base uses: any match but a typo of a word of the text.
+    fn vouches(&self, id: u32, evidence: &[Option<Evidence>; 2]) -> bool {
+        self.named[id as usize]
+            || evidence
+                .iter()
+                .flatten()
+                .any(|e| !matches!(e, Evidence::Fuzzy))
     }
 
     /// The base words that match a message word, with [`word_match`]'s answers for a
@@ -1000,6 +1015,14 @@ impl GuichetIndex {
             }
         }
         let Builder { stemmer, words, .. } = builder;
+        let mut named = vec![false; words.len()];
+        for phrase in responses.iter().flat_map(|r| &r.phrases) {
+            if !phrase.content {
+                for &w in &phrase.words {
+                    named[w as usize] = true;
+                }
+            }
+        }
         // Rarity (inverse document frequency) of each stem among responses: a word found in
         // one response's keywords says more than one found in twenty.
         let total = responses.len().max(1) as f64;
@@ -1064,7 +1087,7 @@ impl GuichetIndex {
         );
         Self {
             stemmer,
-            vocabulary: Vocabulary::new(words),
+            vocabulary: Vocabulary::new(words, named),
             responses,
             starts,
             kinds,
@@ -1092,12 +1115,15 @@ impl GuichetIndex {
         let forms = |i: usize| std::iter::once(&message.words[i]).chain(&message.alternatives[i]);
         let mut found = Vec::new();
         // A table row already holds the matches of the word and of its synonyms.
+        let vocabulary = &self.vocabulary;
         let mut matched = |i: usize| match table {
-            Some(table) => table.get(i).is_some_and(|row| !row.is_empty()),
+            Some(table) => table
+                .get(i)
+                .is_some_and(|row| row.iter().any(|(id, e)| vocabulary.vouches(*id, e))),
             None => forms(i).any(|word| {
                 found.clear();
-                self.vocabulary.matches(word, &mut found);
-                !found.is_empty()
+                vocabulary.matches(word, &mut found);
+                found.iter().any(|(id, e)| vocabulary.vouches(*id, e))
             }),
         };
         let unknown = message
@@ -1860,5 +1886,27 @@ mod tests {
         assert_eq!(bounded_distance(&a, &b, 2), 1);
         let c: Vec<char> = "zzzzzzzzzz".chars().collect();
         assert_eq!(bounded_distance(&a, &c, 2), 3);
+    }
+}
+#[cfg(test)]
+mod scratch_debug {
+    use super::*;
+    #[test]
+    fn scratch() {
+        let path = std::env::var("SCRATCH_KB").unwrap_or_default();
+        if path.is_empty() { return; }
+        let (kb, _) = crate::kb::load(std::path::Path::new(&path)).unwrap();
+        let index = GuichetIndex::for_kb(&kb);
+        let text = std::env::var("SCRATCH_MSG").unwrap();
+        let m = index.message(&text);
+        for &i in &m.meaningful {
+            let w = &m.words[i];
+            let known0 = index.known.contains(&key(0, w.chars.iter().copied()));
+            let known1 = index.known.contains(&key(1, w.stem.chars()));
+            let mut found = Vec::new();
+            index.vocabulary.matches(w, &mut found);
+            let names: Vec<String> = found.iter().map(|(id, e)| format!("{}{:?}", index.vocabulary.words[*id as usize].text, e)).collect();
+            eprintln!("{} stem={} known={} {} matches={:?} alts={:?}", w.text, w.stem, known0, known1, names, m.alternatives[i].iter().map(|a| a.text.clone()).collect::<Vec<_>>());
+        }
     }
 }
