@@ -802,6 +802,19 @@ impl std::fmt::Debug for GuichetIndex {
     }
 }
 
+/// The acronyms of a title or name (`IGN`, `ENT`, `FM`), normalised: short, but as specific
+/// as a long word, so a title word even under five letters.
+fn acronyms(name: &str) -> Vec<String> {
+    name.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| {
+            w.chars().filter(char::is_ascii_uppercase).count() >= 2
+                && w.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
+        .map(normalize)
+        .collect()
+}
+
 /// Builds phrases while interning their words (a base repeats the same words thousands of
 /// times: each is normalised and stemmed once).
 struct Builder {
@@ -966,8 +979,9 @@ impl GuichetIndex {
                 let mut seen: FastSet<String> = FastSet::default();
                 for name in std::iter::once(title).chain(names.iter().copied()) {
                     let text = normalize(name);
+                    let acronyms = acronyms(name);
                     for word in word_iter(&text) {
-                        if word.chars().count() > 4
+                        if (word.chars().count() > 4 || acronyms.iter().any(|a| *a == *word))
                             && is_meaningful(&word)
                             && seen.insert(word.to_string())
                         {
@@ -1886,27 +1900,5 @@ mod tests {
         assert_eq!(bounded_distance(&a, &b, 2), 1);
         let c: Vec<char> = "zzzzzzzzzz".chars().collect();
         assert_eq!(bounded_distance(&a, &c, 2), 3);
-    }
-}
-#[cfg(test)]
-mod scratch_debug {
-    use super::*;
-    #[test]
-    fn scratch() {
-        let path = std::env::var("SCRATCH_KB").unwrap_or_default();
-        if path.is_empty() { return; }
-        let (kb, _) = crate::kb::load(std::path::Path::new(&path)).unwrap();
-        let index = GuichetIndex::for_kb(&kb);
-        let text = std::env::var("SCRATCH_MSG").unwrap();
-        let m = index.message(&text);
-        for &i in &m.meaningful {
-            let w = &m.words[i];
-            let known0 = index.known.contains(&key(0, w.chars.iter().copied()));
-            let known1 = index.known.contains(&key(1, w.stem.chars()));
-            let mut found = Vec::new();
-            index.vocabulary.matches(w, &mut found);
-            let names: Vec<String> = found.iter().map(|(id, e)| format!("{}{:?}", index.vocabulary.words[*id as usize].text, e)).collect();
-            eprintln!("{} stem={} known={} {} matches={:?} alts={:?}", w.text, w.stem, known0, known1, names, m.alternatives[i].iter().map(|a| a.text.clone()).collect::<Vec<_>>());
-        }
     }
 }
