@@ -125,9 +125,8 @@ pub(super) struct Guichet {
     /// Each title normalised without spaces (`au revoir` → `aurevoir`), with its first
     /// response: small talk finds the base's own page by it.
     pub(super) compact_titles: FastMap<String, usize>,
-    /// Each title's last `/` segment, compacted, with the responses it names: a choice whose
-    /// target names no response may still name one this way (see [`Guichet::dangling`]).
-    leaf_titles: FastMap<String, Vec<usize>>,
+    /// The responses by their page's name, for choices whose target names no response.
+    leaves: super::names::Leaves,
 }
 
 impl Guichet {
@@ -144,37 +143,16 @@ impl Guichet {
                 }
                 titles
             },
-            leaf_titles: {
-                let mut leaves: FastMap<String, Vec<usize>> = FastMap::default();
-                for (i, response) in kb.responses.iter().enumerate() {
-                    leaves.entry(leaf(&response.title)).or_default().push(i);
-                }
-                leaves
-            },
+            leaves: super::names::Leaves::for_kb(kb),
         }
     }
 
-    /// The response a choice with a dangling target means, when exactly one response's title
-    /// ends with it. Bases split over several pages often link a file
-    /// (`Comment_géocoder_à_la_parcelle.md`) where the chat needs a title
-    /// (`aide/Comment géocoder à la parcelle`); the person asked for that page, and a
-    /// welcome message in its place would look like the bot lost the thread.
+    /// The response a choice whose target names no response means, if one is clear: see
+    /// [`super::names::Leaves`]. The person asked for that page, and a welcome message in its
+    /// place would look like the bot lost the thread.
     pub(super) fn dangling(&self, target: &str) -> Option<usize> {
-        let target = target
-            .strip_suffix(".md")
-            .or_else(|| target.strip_suffix(".MD"))
-            .unwrap_or(target);
-        match self.leaf_titles.get(&leaf(target))?.as_slice() {
-            [only] => Some(*only),
-            _ => None,
-        }
+        self.leaves.resolve(target)
     }
-}
-
-/// The last `/` segment of a title or target, compacted; `_` separates words as a space does.
-fn leaf(title: &str) -> String {
-    let last = title.rsplit('/').next().unwrap_or(title);
-    compact(&last.replace('_', " "))
 }
 
 /// Real evidence: an author's keyword or the whole title found as written (word starts,

@@ -46,6 +46,15 @@ impl Names {
                 labels.push((link.label.as_str(), link.target.as_str()));
             }
         }
+        // A target that names no response may name one by its page (see [`Leaves`]).
+        let leaves = Leaves::for_kb(kb);
+        for (_, title) in &mut labels {
+            if kb.response_index(title).is_none()
+                && let Some(i) = leaves.resolve(title)
+            {
+                *title = kb.responses[i].title.as_str();
+            }
+        }
         for &(label, title) in &labels {
             let list = targets.entry(normalize(label)).or_default();
             // Only whether a label leads to one response or more is read: two are enough.
@@ -80,11 +89,52 @@ impl Names {
             {
                 list.push(heading);
             }
+            // `section/Comment géocoder ?` reads as its last part.
+            if let Some((_, page)) = response.title.rsplit_once('/') {
+                let page = clean(&page.replace('_', " "));
+                if !page.is_empty() && !list.iter().any(|n| normalize(n) == normalize(&page)) {
+                    list.push(page);
+                }
+            }
             names.push(list);
         }
         let labels = suggestion_labels(kb, &names);
         Self { names, labels }
     }
+}
+
+/// The responses by their page's name: a title's last `/` part, compacted. Bases split over
+/// several web pages link a page's file (`Comment_géocoder_à_la_parcelle.md`) where the chat
+/// needs a title (`aide/Comment géocoder à la parcelle`).
+#[derive(Debug, Default)]
+pub(super) struct Leaves(FastMap<String, Vec<usize>>);
+
+impl Leaves {
+    pub(super) fn for_kb(kb: &KnowledgeBase) -> Self {
+        let mut leaves: FastMap<String, Vec<usize>> = FastMap::default();
+        for (i, response) in kb.responses.iter().enumerate() {
+            leaves.entry(leaf(&response.title)).or_default().push(i);
+        }
+        Self(leaves)
+    }
+
+    /// The one response whose title ends with the page a dangling target names.
+    pub(super) fn resolve(&self, target: &str) -> Option<usize> {
+        let target = target
+            .strip_suffix(".md")
+            .or_else(|| target.strip_suffix(".MD"))
+            .unwrap_or(target);
+        match self.0.get(&leaf(target))?.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }
+    }
+}
+
+/// The last `/` part of a title or target, normalised without spaces; `_` separates words.
+fn leaf(title: &str) -> String {
+    let last = title.rsplit('/').next().unwrap_or(title);
+    normalize(&last.replace('_', " ")).split(' ').collect()
 }
 
 /// How each response is shown in a "did you mean…?" list: the label of a choice leading to
