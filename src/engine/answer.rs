@@ -45,6 +45,11 @@ const DOMINANCE_RARE_COVERAGE: f64 = 0.3;
 const TEXT_COVERAGE: f64 = 0.75;
 const TEXT_RATIO: f64 = 0.7;
 
+/// Of close candidates, the one whose best name the message holds this share of (weighed by
+/// rarity), when no other holds more than `FOCUS_RATIO` of that, is the one meant.
+const MIN_FOCUS: f64 = 0.5;
+const FOCUS_RATIO: f64 = 0.67;
+
 /// "Did you mean…?" offers at most this many responses: more is a menu, not a question.
 const MAX_SUGGESTIONS: usize = 3;
 
@@ -311,6 +316,37 @@ impl Engine {
                     close.iter().copied().filter(|(_, s)| s.about).collect();
                 if about.len() == 1 {
                     close = about;
+                }
+            }
+            // Of those, the one whose whole title or name the message holds.
+            if close.len() > 1 {
+                let whole: Vec<(usize, Scored)> = close
+                    .iter()
+                    .copied()
+                    .filter(|(_, s)| s.whole_name)
+                    .collect();
+                if whole.len() == 1 {
+                    close = whole;
+                }
+            }
+            // Of those, the one whose name the message holds far more of.
+            if close.len() > 1 {
+                let focus: Vec<f64> = close
+                    .iter()
+                    .map(|&(i, _)| guichet.index.focus(input, i))
+                    .collect();
+                let (top, &best_focus) = focus
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .unwrap_or((0, &0.0));
+                if best_focus >= MIN_FOCUS
+                    && focus
+                        .iter()
+                        .enumerate()
+                        .all(|(i, &f)| i == top || f <= FOCUS_RATIO * best_focus)
+                {
+                    close = vec![close[top]];
                 }
             }
             self.drop_menus_of(&mut close);

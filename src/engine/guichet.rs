@@ -362,6 +362,8 @@ struct Phrase {
     negative: bool,
     /// An author keyword or the whole title, as opposed to a single title word.
     keyword: bool,
+    /// The whole title or a whole name, of two words or more.
+    whole_name: bool,
 }
 
 /// Edit distance on chars, giving up past `budget` (returns `budget + 1`).
@@ -534,6 +536,9 @@ pub struct Scored {
     /// Whether an author's keyword, the title or a name of the response was found, exactly
     /// or through a typo: a name, not only words of its text.
     pub named: bool,
+    /// Whether the whole title or a whole name (two words or more) was found, exactly or
+    /// through typos: the message names this response as its author does.
+    pub whole_name: bool,
 }
 
 impl Scored {
@@ -547,6 +552,7 @@ impl Scored {
         keyword: false,
         about: false,
         named: false,
+        whole_name: false,
     };
 }
 
@@ -859,6 +865,7 @@ impl Builder {
             weight,
             negative,
             keyword,
+            whole_name: false,
         })
     }
 }
@@ -973,6 +980,7 @@ impl GuichetIndex {
                 {
                     phrases.extend(builder.phrase(name, weight, false, true).map(|p| Phrase {
                         from_title: true,
+                        whole_name: p.words.len() > 1,
                         ..p
                     }));
                 }
@@ -1110,6 +1118,50 @@ impl GuichetIndex {
             known,
             lexicon: Lexicon::with_synonyms(&[]),
         }
+    }
+
+    /// How much of the response's best-found whole title or name the message holds (0 to 1),
+    /// each of its meaningful words weighed by its rarity: `partage` holds most of `Comment
+    /// partager une carte` (`carte` is everywhere in a map base) and a third of `Comment
+    /// partager une bibliothèque de symboles`. As BM25F normalises a field by its length, it
+    /// tells which of two responses found the same way the message is more about.
+    pub fn focus(&self, text: &str, response: usize) -> f64 {
+        let Some(response) = self.responses.get(response) else {
+            return 0.0;
+        };
+        let message = self.message(text);
+        let words = &self.vocabulary.words;
+        let in_message = |id: u32| {
+            message.words.iter().enumerate().any(|(at, _)| {
+                std::iter::once(&message.words[at])
+                    .chain(&message.alternatives[at])
+                    .any(|word| word_match(&words[id as usize], word, true).is_some())
+            })
+        };
+        response
+            .phrases
+            .iter()
+            .filter(|p| p.whole_name || (p.from_title && p.keyword && !p.negative))
+            .map(|phrase| {
+                let (mut found, mut total) = (0.0, 0.0);
+                for &id in phrase.words.iter() {
+                    let word = &words[id as usize];
+                    if !is_meaningful(&word.text) {
+                        continue;
+                    }
+                    let weight = self
+                        .rarity
+                        .get(&word.stem)
+                        .copied()
+                        .unwrap_or(self.unknown_rarity);
+                    total += weight;
+                    if in_message(id) {
+                        found += weight;
+                    }
+                }
+                if total > 0.0 { found / total } else { 0.0 }
+            })
+            .fold(0.0, f64::max)
     }
 
     /// The share of a message's meaningful words that the base never uses, anywhere, in any
@@ -1250,6 +1302,7 @@ impl GuichetIndex {
             scored.keyword |= phrase.keyword && found.is_exact();
             scored.about |= phrase.from_title && found.is_exact();
             scored.named |= phrase.keyword && found != Evidence::Content;
+            scored.whole_name |= phrase.whole_name;
             covered.set(start, phrase.words.len());
             if !phrase.content {
                 named.set(start, phrase.words.len());
@@ -1336,6 +1389,7 @@ impl GuichetIndex {
                         keyword: candidate.keyword,
                         about: candidate.about,
                         named: candidate.keyword,
+                        whole_name: false,
                     };
                     let ceiling = Rank {
                         strong: strong(&best_case),
