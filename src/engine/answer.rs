@@ -30,8 +30,9 @@ const MAX_UNKNOWN: f64 = 0.2;
 const COVERAGE_DESPITE_UNKNOWN: f64 = 0.6;
 const RARE_COVERAGE_DESPITE_UNKNOWN: f64 = 0.5;
 
-/// A name found whole through a typo (`test de persistence`) beats an exact keyword that
-/// explains at least this share of the message less (`test`).
+/// A name found whole through a typo (`test de persistence`) beats an exact keyword whose
+/// names (keywords, titles, names: the words of its text aside) explain at least this share
+/// of the message less (`test`), even when that keyword's text repeats the name word for word.
 const WHOLE_NAME_MARGIN: f64 = 0.25;
 
 /// A response the message names, this many times as relevant as the next one, and explaining
@@ -361,8 +362,8 @@ impl Engine {
             if let Some(&(index, better)) = visible.iter().find(|(_, s)| {
                 !strong(s)
                     && (s.named || s.about)
-                    && s.coverage >= best.coverage + WHOLE_NAME_MARGIN
-                    && s.rare_coverage > best.rare_coverage
+                    && s.named_coverage >= best.named_coverage + WHOLE_NAME_MARGIN
+                    && s.rare_coverage >= best.rare_coverage
             }) {
                 return self.answer_with(conversation, index, better.score, rng);
             }
