@@ -212,6 +212,24 @@ fn a_menu_from_before_a_reload_that_removed_its_target_leads_to_the_welcome() {
     assert!(reply.messages[0].markdown.contains("qui êtes-vous"));
 }
 
+/// Two responses found the same way: the one whose name the message holds most of answers
+/// (`partage`: sharing a map, in a base where every title says "carte"; `IGN`: the page titled
+/// with it).
+#[test]
+fn the_response_a_message_names_most_answers() {
+    let base = "# Aide\nBienvenue !\n## Comment partager une carte\n- partager\nCopiez le lien de partage.\n## Comment partager une bibliothèque de symboles\n- partager\nExportez la bibliothèque.\n## Comment imprimer une carte\n- imprimer\nMenu Imprimer.\n## Comment créer une carte\n- créer\n- raconter\nBouton Nouvelle carte.\n## Comment supprimer une carte\n- supprimer\nMenu Supprimer.\n## Qui est l'IGN ?\n- IGN\nL'institut qui publie les cartes.\n## Ma carte\n- IGN\n- outil\nUn outil en ligne de l'IGN.\n## Raconter une histoire\n- raconter\nUne carte narrative se publie sur un blogue.\n";
+    let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
+    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+    let say = |text: &str| {
+        let mut conversation = Conversation::default();
+        let mut rng = Rng::seeded(1);
+        engine.reply(&mut conversation, Input::Start, &mut rng);
+        engine.reply(&mut conversation, Input::Text(text.into()), &mut rng)
+    };
+    assert_eq!(title(&say("partage")), "Comment partager une carte");
+    assert_eq!(title(&say("qu’est-ce que l’IGN")), "Qui est l'IGN ?");
+}
+
 /// Bases split over several web pages link a page's file where the chat needs its title: the
 /// person who picks it gets that page, not the welcome message.
 #[test]

@@ -1806,6 +1806,29 @@ impl Iterator for Ranking<'_> {
 mod tests {
     use super::*;
 
+    /// The off-topic signal: a word the base has only a near neighbour of, in a text
+    /// (`blague`, `blogue`), is unknown; a typo of a keyword (`partagr`) is not.
+    #[test]
+    fn a_typo_of_a_text_word_is_not_a_known_word() {
+        let response = |title, keywords: Vec<&'static str>, text: &str| ResponseText {
+            title,
+            keywords,
+            names: Vec::new(),
+            text: text.to_string(),
+            search_text: true,
+        };
+        let index = GuichetIndex::new([
+            response(
+                "Partager",
+                vec!["partager"],
+                "Le lien se publie sur un blogue.",
+            ),
+            response("Raconter", vec!["raconter"], "Une carte narrative."),
+        ]);
+        assert_eq!(index.unknown_share("raconte-moi une blague"), 0.5);
+        assert_eq!(index.unknown_share("partagr sur mon blogue"), 0.0);
+    }
+
     #[test]
     fn normalisation() {
         let cases = [
