@@ -66,7 +66,16 @@ fn main() {
         sizes += data.len();
         let stored = StoredConversation::new(data, 1_700_000_000_000 + i as i64);
         store
-            .save_for_event(&key(i), &stored, &format!("$event{i}"), 1_700_000_000_000)
+            .commit_turn(
+                &key(i),
+                &stored,
+                &format!("$event{i}"),
+                "",
+                1_700_000_000_000,
+            )
+            .unwrap();
+        store
+            .mark_sent(&key(i).platform, &format!("$event{i}"))
             .unwrap();
     }
     store.flush().unwrap();
@@ -75,7 +84,8 @@ fn main() {
     };
     let on_disk = file_size("") + file_size("-wal") + file_size("-shm");
 
-    // One message: read and decode the state, then encode and write it with its event.
+    // One message: read and decode the state, then encode and write it with its event and its
+    // queued reply, and take the reply out of the queue once "sent" (the outbox's two writes).
     let mut times = Vec::with_capacity(MESSAGES);
     for m in 0..MESSAGES {
         let key = key(rng.below(CONVERSATIONS));
@@ -84,9 +94,12 @@ fn main() {
         let mut conversation = Conversation::from_json(&stored.data);
         conversation.updated_at += 1;
         let stored = StoredConversation::new(conversation.to_json(), conversation.updated_at);
+        let event = format!("$message{m}");
+        let reply = r#"{"room":"!room:example.org","text":"Voici la réponse, avec ses choix."}"#;
         let claimed = store
-            .save_for_event(&key, &stored, &format!("$message{m}"), 1_700_000_000_001)
+            .commit_turn(&key, &stored, &event, reply, 1_700_000_000_001)
             .unwrap();
+        store.mark_sent(&key.platform, &event).unwrap();
         times.push(began.elapsed().as_secs_f64() * 1e6);
         assert!(claimed);
     }

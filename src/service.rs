@@ -66,6 +66,36 @@ impl Bot {
         self.handle(key, input, now_ms, &mut Rng::seeded(seed))
     }
 
+    /// Handles one input that a platform event brought, exactly once (see the outbox protocol
+    /// at [`StateStore`]): the turn's new state is saved, its event claimed and its reply
+    /// queued — `outgoing` says what the adapter will send, and where — in one transaction.
+    /// `None` when the event was handled before (a redelivery): nothing changes and nothing
+    /// must be sent. The adapter sends, then calls [`StateStore::mark_sent`].
+    pub fn handle_event(
+        &self,
+        key: &ConversationKey,
+        input: Input,
+        event_id: &str,
+        now_ms: i64,
+        outgoing: impl FnOnce(&Reply) -> String,
+    ) -> Result<Option<Reply>, StoreError> {
+        let seed = self
+            .rng
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_u64();
+        let rng = &mut Rng::seeded(seed);
+        let turn = self.turn_of(key);
+        let reply = {
+            let _one_at_a_time = turn.lock().unwrap_or_else(PoisonError::into_inner);
+            self.turn(key, input, now_ms, rng, |store, conversation, reply| {
+                store.commit_turn(key, conversation, event_id, &outgoing(reply), now_ms)
+            })
+        };
+        self.end_turn(key, turn);
+        reply.map(|(reply, applied)| applied.then_some(reply))
+    }
+
     /// The engine currently answering.
     pub fn engine(&self) -> Arc<Engine> {
         self.engine
@@ -94,10 +124,12 @@ impl Bot {
         let turn = self.turn_of(key);
         let reply = {
             let _one_at_a_time = turn.lock().unwrap_or_else(PoisonError::into_inner);
-            self.turn(key, input, now_ms, rng)
+            self.turn(key, input, now_ms, rng, |store, conversation, _| {
+                store.save(key, conversation).map(|()| true)
+            })
         };
         self.end_turn(key, turn);
-        reply
+        reply.map(|(reply, _)| reply)
     }
 
     /// The lock of `key`'s turns, created for the first turn in progress.
@@ -121,14 +153,16 @@ impl Bot {
         }
     }
 
-    /// One turn: load the conversation, reply, save it.
+    /// One turn: load the conversation, reply, and `save` the new state, which says whether
+    /// it applied the turn (an event handled before is not).
     fn turn(
         &self,
         key: &ConversationKey,
         input: Input,
         now_ms: i64,
         rng: &mut Rng,
-    ) -> Result<Reply, StoreError> {
+        save: impl FnOnce(&dyn StateStore, &StoredConversation, &Reply) -> Result<bool, StoreError>,
+    ) -> Result<(Reply, bool), StoreError> {
         let engine = self.engine();
         let mut conversation = match self.store.load(key)? {
             Some(stored) => Conversation::from_json(&stored.data),
@@ -143,11 +177,9 @@ impl Bot {
         }
         let reply = engine.reply(&mut conversation, input, rng);
         conversation.updated_at = now_ms;
-        self.store.save(
-            key,
-            &StoredConversation::new(conversation.to_json(), now_ms),
-        )?;
-        Ok(reply)
+        let stored = StoredConversation::new(conversation.to_json(), now_ms);
+        let applied = save(self.store.as_ref(), &stored, &reply)?;
+        Ok((reply, applied))
     }
 
     /// The stable ids ([`crate::engine::ShownChoice::id`]) of the choices an
@@ -241,6 +273,41 @@ mod tests {
             .handle(&key, Input::Message("menu".into()), 3_000, &mut rng)
             .unwrap();
         assert!(reply.messages[0].markdown.contains("Bonjour prof"));
+    }
+
+    /// A redelivered event (a resumed sync, a gateway replay, a restart) is not a second
+    /// turn: the person's position does not move twice and no second reply is queued; a
+    /// reply committed and not marked sent is still there after a restart.
+    #[test]
+    fn an_event_is_one_turn_and_its_reply_waits_in_the_outbox_until_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.sqlite");
+        let key = ConversationKey::new("matrix", "!room", "@ana:example.org");
+        let outgoing = |reply: &Reply| format!("to !room: {}", reply.answer.name());
+        {
+            let bot = bot(Arc::new(SqliteStore::open(&path).unwrap()));
+            let first = bot
+                .handle_event(&key, Input::Message("1".into()), "$e1", 1_000, outgoing)
+                .unwrap();
+            assert_eq!(first.unwrap().answer, Answer::Response("Menu".into()));
+            let again = bot
+                .handle_event(&key, Input::Message("1".into()), "$e1", 1_500, outgoing)
+                .unwrap();
+            assert!(again.is_none(), "a redelivered event is not answered again");
+            let pending = bot.store().pending_replies("matrix").unwrap();
+            assert_eq!(pending.len(), 1);
+            assert_eq!(pending[0].reply, "to !room: Menu");
+        }
+        // A restart before the reply was marked sent: it is still queued, and the state is
+        // the one after the first turn (`1` now picks the menu's first choice).
+        let bot = bot(Arc::new(SqliteStore::open(&path).unwrap()));
+        assert_eq!(bot.store().pending_replies("matrix").unwrap().len(), 1);
+        bot.store().mark_sent("matrix", "$e1").unwrap();
+        assert!(bot.store().pending_replies("matrix").unwrap().is_empty());
+        let next = bot
+            .handle_event(&key, Input::Message("1".into()), "$e2", 2_000, outgoing)
+            .unwrap();
+        assert_eq!(next.unwrap().answer, Answer::Response("Horaires".into()));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The SQLite state store through a `kill -9`: every conversation and event claim reported
-//! committed before the kill is there, intact, when the store is reopened.
+//! The SQLite state store through a `kill -9`: every conversation, event claim and queued
+//! reply reported committed before the kill is there, intact, when the store is reopened, and
+//! every reply reported sent has left the queue.
 //!
 //! The test binary re-executes itself: the parent runs `sqlite_store_survives_kill_9`, the
 //! child runs the ignored `crash_child_writes_until_killed`, selected with `--exact`.
@@ -38,6 +39,10 @@ fn event_for(turn: u64) -> String {
     format!("$event{turn}")
 }
 
+fn reply_for(turn: u64) -> String {
+    format!(r#"{{"room":"!crash:example.org","text":"réponse {turn}"}}"#)
+}
+
 /// Deterministic data of varying size (up to ~40 KB, so many pages per commit and WAL
 /// checkpoints during the run): the reopened value can be compared byte for byte.
 fn data_for(turn: u64) -> String {
@@ -54,8 +59,9 @@ fn turn_of(data: &str) -> Option<u64> {
     rest[..end].parse().ok()
 }
 
-/// The child: saves turns in a tight loop, each with its event claim in one transaction, and
-/// reports each commit once `save_for_event` has returned.
+/// The child: commits turns in a tight loop, each with its event claim and its reply in one
+/// transaction, marks the replies of even turns sent (an adapter that crashes before marking
+/// leaves the odd ones queued), and reports each turn once that is done.
 #[test]
 #[ignore = "run only as the child of sqlite_store_survives_kill_9"]
 fn crash_child_writes_until_killed() {
@@ -71,9 +77,20 @@ fn crash_child_writes_until_killed() {
     for turn in 0.. {
         let conversation = StoredConversation::new(data_for(turn), 1_000 + turn as i64);
         let applied = store
-            .save_for_event(&key_for(turn), &conversation, &event_for(turn), turn as i64)
+            .commit_turn(
+                &key_for(turn),
+                &conversation,
+                &event_for(turn),
+                &reply_for(turn),
+                turn as i64,
+            )
             .expect("the child saves");
         assert!(applied, "turn {turn} claimed twice");
+        if turn % 2 == 0 {
+            store
+                .mark_sent("matrix", &event_for(turn))
+                .expect("the child marks a reply sent");
+        }
         writeln!(stdout, "committed {turn}").expect("stdout is the parent's pipe");
         stdout.flush().expect("stdout is the parent's pipe");
     }
@@ -203,6 +220,34 @@ fn sqlite_store_survives_kill_9() {
         assert!(
             !store.claim_event("matrix", &event_for(turn), 0).unwrap(),
             "event of turn {turn} lost its claim: it would be answered twice"
+        );
+    }
+    // The outbox: every odd reported turn still queued, intact and in order; no even one
+    // (marked sent before it was reported); at most the unreported next turn beyond.
+    let pending = store.pending_replies("matrix").unwrap();
+    let queued: Vec<u64> = pending
+        .iter()
+        .map(|p| p.event_id.trim_start_matches("$event").parse().unwrap())
+        .collect();
+    let expected: Vec<u64> = (0..=last_reported).filter(|t| t % 2 == 1).collect();
+    assert_eq!(
+        &queued[..expected.len().min(queued.len())],
+        expected.as_slice(),
+        "queued replies lost or sent ones still queued"
+    );
+    assert!(
+        queued.len() <= expected.len() + 1
+            && queued[expected.len()..]
+                .iter()
+                .all(|&t| t == last_reported + 1),
+        "only the unreported next turn may follow: {:?}",
+        &queued[expected.len().min(queued.len())..]
+    );
+    for (reply, turn) in pending.iter().zip(&queued) {
+        assert_eq!(
+            reply.reply,
+            reply_for(*turn),
+            "reply of turn {turn} altered"
         );
     }
 }

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{ConversationKey, Result, StateStore, StoredConversation};
+use super::{ConversationKey, PendingReply, Result, StateStore, StoredConversation};
 
 /// Keeps everything in one map per table behind one lock, so that
-/// [`StateStore::save_for_event`] is atomic like its SQLite counterpart.
+/// [`StateStore::commit_turn`] is atomic like its SQLite counterpart.
 #[derive(Default)]
 pub struct MemoryStore {
     tables: Mutex<Tables>,
@@ -26,6 +26,8 @@ struct Tables {
     /// (platform, event id) → claimed at, unix ms.
     events: HashMap<(String, String), i64>,
     meta: HashMap<String, String>,
+    /// Queued replies, in commit order: (platform, reply).
+    outbox: Vec<(String, PendingReply)>,
 }
 
 impl Tables {
@@ -63,11 +65,12 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
-    fn save_for_event(
+    fn commit_turn(
         &self,
         key: &ConversationKey,
         conversation: &StoredConversation,
         event_id: &str,
+        reply: &str,
         now_ms: i64,
     ) -> Result<bool> {
         let mut tables = self.tables();
@@ -77,7 +80,32 @@ impl StateStore for MemoryStore {
         tables
             .conversations
             .insert(key.clone(), conversation.clone());
+        tables.outbox.push((
+            key.platform.clone(),
+            PendingReply {
+                event_id: event_id.to_owned(),
+                reply: reply.to_owned(),
+                created_at: now_ms,
+            },
+        ));
         Ok(true)
+    }
+
+    fn mark_sent(&self, platform: &str, event_id: &str) -> Result<()> {
+        self.tables()
+            .outbox
+            .retain(|(p, pending)| !(p == platform && pending.event_id == event_id));
+        Ok(())
+    }
+
+    fn pending_replies(&self, platform: &str) -> Result<Vec<PendingReply>> {
+        Ok(self
+            .tables()
+            .outbox
+            .iter()
+            .filter(|(p, _)| p == platform)
+            .map(|(_, pending)| pending.clone())
+            .collect())
     }
 
     fn delete(&self, key: &ConversationKey) -> Result<bool> {
@@ -90,6 +118,9 @@ impl StateStore for MemoryStore {
         tables
             .conversations
             .retain(|_, conversation| conversation.updated_at >= cutoff_ms);
+        tables
+            .outbox
+            .retain(|(_, pending)| pending.created_at >= cutoff_ms);
         Ok(before - tables.conversations.len())
     }
 

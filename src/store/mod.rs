@@ -159,34 +159,77 @@ impl fmt::Debug for StoredConversation {
     }
 }
 
-/// Where conversation state and handled event ids live. Object-safe: the daemon holds one
-/// `Arc<dyn StateStore>` for every adapter.
+/// A reply committed with its turn and not marked sent yet (see [`StateStore`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PendingReply {
+    pub event_id: String,
+    /// What [`StateStore::commit_turn`] was given: the adapter's own JSON.
+    pub reply: String,
+    /// Unix time in milliseconds.
+    pub created_at: i64,
+}
+
+// The reply holds the bot's words to a person and where they went.
+impl fmt::Debug for PendingReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingReply")
+            .field("event_id", &self.event_id)
+            .field("reply", &format_args!("<{} bytes>", self.reply.len()))
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// Where conversation state, handled event ids and replies not yet sent live. Object-safe:
+/// the daemon holds one `Arc<dyn StateStore>` for every adapter.
 ///
-/// Exactly-once replies: an adapter computes the reply, then calls [`Self::save_for_event`],
-/// and sends the reply only if it returned `true`. A crash before that call leaves nothing
-/// behind, so the redelivered event is handled afresh; a crash after it loses at most that
-/// one reply but never sends it twice, nor applies the turn twice to the conversation.
+/// **Exactly-once replies** (the outbox protocol), for an event with a stable id:
+///
+/// 1. The turn runs (`service::Bot::handle_event`): load the conversation, ask the engine.
+/// 2. [`Self::commit_turn`] claims the event, saves the new conversation and queues the
+///    reply, in one transaction. If the event was already claimed, nothing changes and
+///    nothing is sent: a redelivered event is not answered twice.
+/// 3. The adapter sends the reply with an idempotency key derived from the event id (Matrix:
+///    the transaction id; Discord: the message nonce, enforced).
+/// 4. [`Self::mark_sent`] takes it out of the queue.
+/// 5. At start, the adapter sends again what [`Self::pending_replies`] holds, with the same
+///    keys, then marks it sent.
+///
+/// A crash before 2 leaves nothing behind: the platform delivers the event again and it is
+/// handled afresh. A crash between 2 and 4 leaves the reply queued: it goes out at the next
+/// start, and the idempotency key makes the platform drop it if it had gone out already. No
+/// step loses a reply or applies a turn twice. A failed commit (disk full) is no reply at
+/// all: the adapter answers with the short error message of the strings module instead.
 pub trait StateStore: Send + Sync {
     fn load(&self, key: &ConversationKey) -> Result<Option<StoredConversation>>;
 
     /// Inserts or replaces the conversation of `key`.
     fn save(&self, key: &ConversationKey, conversation: &StoredConversation) -> Result<()>;
 
-    /// Claims `event_id` for `key.platform` and saves `conversation`, atomically. Returns
-    /// `false` and saves nothing when the event was already claimed.
-    fn save_for_event(
+    /// Claims `event_id` for `key.platform`, saves `conversation` and queues `reply` (the
+    /// adapter's own description of what to send where, opaque here), atomically. Returns
+    /// `false` and changes nothing when the event was already claimed.
+    fn commit_turn(
         &self,
         key: &ConversationKey,
         conversation: &StoredConversation,
         event_id: &str,
+        reply: &str,
         now_ms: i64,
     ) -> Result<bool>;
+
+    /// The reply of `event_id` has gone out: it leaves the queue. Unknown ids are ignored.
+    fn mark_sent(&self, platform: &str, event_id: &str) -> Result<()>;
+
+    /// The replies of `platform` committed and not yet marked sent, oldest first.
+    fn pending_replies(&self, platform: &str) -> Result<Vec<PendingReply>>;
 
     /// Returns whether a conversation was there.
     fn delete(&self, key: &ConversationKey) -> Result<bool>;
 
     /// Privacy purge: deletes every conversation whose `updated_at` is strictly before
-    /// `cutoff_ms` (see [`forget_cutoff`]) and returns how many went.
+    /// `cutoff_ms` (see [`forget_cutoff`]) and returns how many went; queued replies that old
+    /// go too.
     fn forget_unused_since(&self, cutoff_ms: i64) -> Result<usize>;
 
     fn conversation_count(&self) -> Result<usize>;
@@ -380,18 +423,18 @@ macro_rules! store_behaviour_suite {
             }
 
             #[test]
-            fn save_for_event_applies_a_turn_once() {
+            fn commit_turn_applies_a_turn_once_and_queues_its_reply() {
                 let (store, _guard) = super::$open();
                 let store: &dyn StateStore = &store;
                 let key = ConversationKey::new("matrix", "!room:x", "@dan:x");
                 assert!(
                     store
-                        .save_for_event(&key, &conversation("turn 1", 1), "$e1", 1)
+                        .commit_turn(&key, &conversation("turn 1", 1), "$e1", "reply 1", 1)
                         .unwrap()
                 );
                 assert!(
                     !store
-                        .save_for_event(&key, &conversation("replayed", 2), "$e1", 2)
+                        .commit_turn(&key, &conversation("replayed", 2), "$e1", "again", 2)
                         .unwrap()
                 );
                 assert_eq!(store.load(&key).unwrap(), Some(conversation("turn 1", 1)));
@@ -399,20 +442,65 @@ macro_rules! store_behaviour_suite {
                     !store.claim_event("matrix", "$e1", 3).unwrap(),
                     "the event is claimed"
                 );
+                let pending = store.pending_replies("matrix").unwrap();
+                assert_eq!(pending.len(), 1, "the replayed turn queued nothing");
+                assert_eq!(
+                    (pending[0].event_id.as_str(), pending[0].reply.as_str()),
+                    ("$e1", "reply 1")
+                );
+                assert!(store.pending_replies("discord").unwrap().is_empty());
+
                 assert!(
                     store
-                        .save_for_event(&key, &conversation("turn 2", 4), "$e2", 4)
+                        .commit_turn(&key, &conversation("turn 2", 4), "$e2", "reply 2", 4)
                         .unwrap()
                 );
                 assert_eq!(store.load(&key).unwrap(), Some(conversation("turn 2", 4)));
+                let ids: Vec<String> = store
+                    .pending_replies("matrix")
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| p.event_id)
+                    .collect();
+                assert_eq!(ids, ["$e1", "$e2"], "oldest first");
+                store.mark_sent("matrix", "$e1").unwrap();
+                store.mark_sent("matrix", "$unknown").unwrap();
+                let ids: Vec<String> = store
+                    .pending_replies("matrix")
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| p.event_id)
+                    .collect();
+                assert_eq!(ids, ["$e2"]);
 
                 assert!(store.claim_event("matrix", "$e3", 5).unwrap());
                 assert!(
                     !store
-                        .save_for_event(&key, &conversation("turn 3", 6), "$e3", 6)
+                        .commit_turn(&key, &conversation("turn 3", 6), "$e3", "reply 3", 6)
                         .unwrap()
                 );
                 assert_eq!(store.load(&key).unwrap(), Some(conversation("turn 2", 4)));
+            }
+
+            #[test]
+            fn the_privacy_purge_takes_old_queued_replies_too() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                let key = ConversationKey::new("discord", "", "42");
+                store
+                    .commit_turn(&key, &conversation("a", 100), "old", "r", 100)
+                    .unwrap();
+                store
+                    .commit_turn(&key, &conversation("b", 500), "new", "r", 500)
+                    .unwrap();
+                store.forget_unused_since(200).unwrap();
+                let ids: Vec<String> = store
+                    .pending_replies("discord")
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| p.event_id)
+                    .collect();
+                assert_eq!(ids, ["new"]);
             }
 
             #[test]

@@ -19,7 +19,9 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use tracing::{debug, info, warn};
 
-use super::{ConversationKey, Result, StateStore, StoreError, StoredConversation, permissions};
+use super::{
+    ConversationKey, PendingReply, Result, StateStore, StoreError, StoredConversation, permissions,
+};
 
 /// "GUIC" in ASCII, stored in the file header: another program's SQLite database is refused
 /// rather than getting our tables added to it.
@@ -73,6 +75,16 @@ const MIGRATIONS: &[&str] = &[
         key TEXT NOT NULL PRIMARY KEY,
         value TEXT NOT NULL
     ) STRICT, WITHOUT ROWID;",
+    // Version 2. Replies committed with their turn and not yet sent (the outbox); a rowid
+    // keeps them in commit order.
+    "CREATE TABLE outbox (
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (platform, event_id)
+    ) STRICT;
+    CREATE INDEX outbox_by_created_at ON outbox (created_at);",
 ];
 
 /// The state store on disk. One connection behind a mutex: writes are serialised anyway by
@@ -368,11 +380,12 @@ impl StateStore for SqliteStore {
         Ok(())
     }
 
-    fn save_for_event(
+    fn commit_turn(
         &self,
         key: &ConversationKey,
         conversation: &StoredConversation,
         event_id: &str,
+        reply: &str,
         now_ms: i64,
     ) -> Result<bool> {
         let mut connection = self.connection();
@@ -381,8 +394,36 @@ impl StateStore for SqliteStore {
             return Ok(false);
         }
         upsert_conversation(&transaction, key, conversation)?;
+        transaction
+            .prepare_cached(
+                "INSERT INTO outbox (platform, event_id, reply, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![key.platform, event_id, reply, now_ms])?;
         transaction.commit()?;
         Ok(true)
+    }
+
+    fn mark_sent(&self, platform: &str, event_id: &str) -> Result<()> {
+        self.connection()
+            .prepare_cached("DELETE FROM outbox WHERE platform = ?1 AND event_id = ?2")?
+            .execute([platform, event_id])?;
+        Ok(())
+    }
+
+    fn pending_replies(&self, platform: &str) -> Result<Vec<PendingReply>> {
+        let connection = self.connection();
+        let mut statement = connection.prepare_cached(
+            "SELECT event_id, reply, created_at FROM outbox WHERE platform = ?1 ORDER BY rowid",
+        )?;
+        let rows = statement.query_map([platform], |row| {
+            Ok(PendingReply {
+                event_id: row.get(0)?,
+                reply: row.get(1)?,
+                created_at: row.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     fn delete(&self, key: &ConversationKey) -> Result<bool> {
@@ -399,6 +440,9 @@ impl StateStore for SqliteStore {
         let forgotten = self
             .connection()
             .prepare_cached("DELETE FROM conversation WHERE updated_at < ?1")?
+            .execute([cutoff_ms])?;
+        self.connection()
+            .prepare_cached("DELETE FROM outbox WHERE created_at < ?1")?
             .execute([cutoff_ms])?;
         debug!(forgotten, "unused conversations forgotten");
         Ok(forgotten)
@@ -586,7 +630,7 @@ mod tests {
             );
             assert_eq!(
                 table_names(&store.connection()),
-                ["conversation", "handled_event", "meta"]
+                ["conversation", "handled_event", "meta", "outbox"]
             );
         }
     }
@@ -605,6 +649,34 @@ mod tests {
         migrate(&mut connection, &path, &upgraded).unwrap();
         assert_eq!(user_version(&path), 2);
         assert!(table_names(&connection).contains(&"extra".to_owned()));
+    }
+
+    /// A store written by the release before the outbox opens with its conversations and
+    /// claims, and gains the queue.
+    #[test]
+    fn a_version_1_store_gains_the_outbox_and_keeps_its_data() {
+        let dir = temp_dir();
+        let path = dir.path().join("state.sqlite3");
+        let key = ConversationKey::direct("matrix", "@ana:x");
+        {
+            let mut connection = Connection::open(&path).unwrap();
+            migrate(&mut connection, &path, &MIGRATIONS[..1]).unwrap();
+            upsert_conversation(&connection, &key, &StoredConversation::new("{}", 7)).unwrap();
+            insert_claim(&connection, "matrix", "$old", 7).unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(user_version(&path), LATEST);
+        assert_eq!(
+            store.load(&key).unwrap(),
+            Some(StoredConversation::new("{}", 7))
+        );
+        assert!(!store.claim_event("matrix", "$old", 8).unwrap());
+        assert!(
+            store
+                .commit_turn(&key, &StoredConversation::new("{}", 9), "$new", "r", 9)
+                .unwrap()
+        );
+        assert_eq!(store.pending_replies("matrix").unwrap().len(), 1);
     }
 
     #[test]
