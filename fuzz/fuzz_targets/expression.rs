@@ -1,0 +1,9 @@
+//! Fuzz target: see `targets::expression`.
+#![no_main]
+
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    targets::expression(data);
+});
