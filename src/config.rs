@@ -1308,19 +1308,17 @@ impl Layer {
             return Ok(None);
         }
         let homeserver = self.required_text("matrix", "homeserver")?;
-        let rest = homeserver
-            .value
-            .strip_prefix("https://")
-            .or_else(|| homeserver.value.strip_prefix("http://"));
-        if rest.is_none_or(|host| host.trim_matches('/').is_empty()) {
+        let (plain, rest) = match homeserver.value.strip_prefix("https://") {
+            Some(rest) => (false, Some(rest)),
+            None => (true, homeserver.value.strip_prefix("http://")),
+        };
+        let Some(rest) = rest.filter(|host| !host.trim_matches('/').is_empty()) else {
             return Err(homeserver.invalid(format!(
                 "{:?} is not a homeserver URL (like \"https://matrix.example.org\")",
                 homeserver.value
             )));
-        }
-        if let Some(rest) = homeserver.value.strip_prefix("http://")
-            && !is_loopback_url(rest)
-        {
+        };
+        if plain && !is_loopback_url(rest) {
             self.warnings.push(ConfigWarning {
                 at: homeserver.at.clone(),
                 message: format!(

@@ -278,11 +278,11 @@ fn stats(file: Option<&Path>, top: usize) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let stats = guichet::daemon::stats::Stats::open(&path)?;
-    // What the daemon's hourly purge would have removed by now is not shown either.
+    // What the daemon's hourly purge would have removed by now is not shown either; the
+    // purge itself is the daemon's, not a reader's.
     let cutoff = guichet::store::forget_cutoff(guichet::service::now_ms(), settings.forget_after);
-    stats.forget_before(cutoff)?;
     println!("Questions without an answer (most frequent first):");
-    for (question, count) in stats.top_unanswered(top)? {
+    for (question, count) in stats.top_unanswered(top, cutoff)? {
         println!("{count:>6}  {question}");
     }
     println!("\nResponses answered:");

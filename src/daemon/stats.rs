@@ -139,29 +139,35 @@ impl Stats {
         })
     }
 
-    fn top(
+    /// The questions nothing answered that were last asked at or after `asked_since_ms`,
+    /// most frequent first: a reader (`guichet stats`) sees what the daemon's purge keeps
+    /// without deleting anything itself.
+    pub fn top_unanswered(
         &self,
-        table: &str,
-        column: &str,
         limit: usize,
+        asked_since_ms: i64,
     ) -> Result<Vec<(String, u64)>, StatsError> {
-        let sql =
-            format!("SELECT {column}, count FROM {table} ORDER BY count DESC, {column} LIMIT ?1");
         self.with(|c| {
-            let mut statement = c.prepare(&sql)?;
-            let rows = statement.query_map(params![limit as i64], |row| {
+            let mut statement = c.prepare(
+                "SELECT question, count FROM unanswered WHERE last_asked >= ?1 \
+                 ORDER BY count DESC, question LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![asked_since_ms, limit as i64], |row| {
                 Ok((row.get(0)?, row.get::<_, i64>(1)? as u64))
             })?;
             rows.collect()
         })
     }
 
-    pub fn top_unanswered(&self, limit: usize) -> Result<Vec<(String, u64)>, StatsError> {
-        self.top("unanswered", "question", limit)
-    }
-
     pub fn top_answered(&self, limit: usize) -> Result<Vec<(String, u64)>, StatsError> {
-        self.top("answered", "title", limit)
+        self.with(|c| {
+            let mut statement =
+                c.prepare("SELECT title, count FROM answered ORDER BY count DESC, title LIMIT ?1")?;
+            let rows = statement.query_map(params![limit as i64], |row| {
+                Ok((row.get(0)?, row.get::<_, i64>(1)? as u64))
+            })?;
+            rows.collect()
+        })
     }
 }
 
@@ -198,7 +204,7 @@ mod tests {
             vec![("Horaires".to_string(), 2)]
         );
         assert_eq!(
-            stats.top_unanswered(5).unwrap(),
+            stats.top_unanswered(5, 0).unwrap(),
             vec![("menu de la cantine".to_string(), 2)]
         );
     }
@@ -245,9 +251,14 @@ mod tests {
             .unwrap();
         let now = 100 * day_ms;
         let cutoff = crate::store::forget_cutoff(now, crate::config::DEFAULT_FORGET_AFTER);
+        // A reader sees only what the purge keeps, and deletes nothing.
+        assert_eq!(
+            stats.top_unanswered(5, cutoff).unwrap(),
+            vec![("question recente".to_string(), 2)]
+        );
         assert_eq!(stats.forget_before(cutoff).unwrap(), 1);
         assert_eq!(
-            stats.top_unanswered(5).unwrap(),
+            stats.top_unanswered(5, cutoff).unwrap(),
             vec![("question recente".to_string(), 2)]
         );
         // Counts per response are not about anyone: they stay.

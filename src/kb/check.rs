@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use super::body::{self, Condition, Directive, Node};
 use super::parse::{self, ParseFacts};
 use super::source::Assembled;
-use super::{Checked, Diagnostic, KnowledgeBase, Location, Message, Severity, Target};
+use super::{Checked, Diagnostic, KnowledgeBase, Location, Message, Target};
 
 /// Variables ChatMD defines itself (FORMAT.md §10.5): never "unassigned".
 const PREDEFINED_VARIABLES: &[&str] = &[
@@ -29,7 +29,7 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    did_you_mean_within(name, candidates, &mut SuggestionBudget::default())
+    Suggestions::new(candidates).closest(name, &mut SuggestionBudget::default())
 }
 
 /// Work allowed for "did you mean" suggestions in one check. The edit distance costs the
@@ -51,51 +51,74 @@ impl Default for SuggestionBudget {
 /// Longest text compared for a suggestion: typos are found in titles, not in pages of text.
 const SUGGESTION_MAX_CHARS: usize = 1_000;
 
-/// [`did_you_mean`], spending from a shared budget.
-pub fn did_you_mean_within<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-    budget: &mut SuggestionBudget,
-) -> Option<&'a str> {
-    if budget.cells == 0 {
-        return None;
+/// Names that a misspelt one may have meant, each lower-cased once however many misspelt
+/// names are looked up (a base with thousands of dangling targets and of titles).
+#[derive(Debug)]
+pub struct Suggestions<'a> {
+    /// Each candidate, lower-cased, with its length in chars (`None` past
+    /// [`SUGGESTION_MAX_CHARS`]: never suggested).
+    candidates: Vec<(&'a str, Option<(String, usize)>)>,
+}
+
+impl<'a> Suggestions<'a> {
+    pub fn new(candidates: impl IntoIterator<Item = &'a str>) -> Self {
+        let candidates = candidates
+            .into_iter()
+            .map(|candidate| {
+                let prepared = (candidate.len() <= 4 * SUGGESTION_MAX_CHARS)
+                    .then(|| candidate.to_lowercase())
+                    .map(|lower| {
+                        let chars = lower.chars().count();
+                        (lower, chars)
+                    })
+                    .filter(|(_, chars)| *chars <= SUGGESTION_MAX_CHARS);
+                (candidate, prepared)
+            })
+            .collect();
+        Self { candidates }
     }
-    let name_lower = name.to_lowercase();
-    let name_chars = name_lower.chars().count();
-    if name_chars > SUGGESTION_MAX_CHARS {
-        return None;
-    }
-    let mut best: Option<(&str, f64)> = None;
-    for candidate in candidates {
-        // Reading a candidate costs its length; comparing it, the product of the lengths.
-        let read = candidate.len() as u64 + 1;
-        if read > budget.cells {
-            budget.cells = 0;
+
+    /// The closest candidate to `name`, spending from a budget shared by one check.
+    pub fn closest(&self, name: &str, budget: &mut SuggestionBudget) -> Option<&'a str> {
+        if budget.cells == 0 {
             return None;
         }
-        budget.cells -= read;
-        let candidate_lower = candidate.to_lowercase();
-        let candidate_chars = candidate_lower.chars().count();
-        // The score is at most 1 - (length difference) / (longer length): skip candidates
-        // that cannot reach 0.6 without computing anything.
-        let longer = name_chars.max(candidate_chars);
-        let difference = name_chars.abs_diff(candidate_chars);
-        if candidate_chars > SUGGESTION_MAX_CHARS || difference * 5 > longer * 2 {
-            continue;
-        }
-        let cost = (name_chars as u64 + 1) * (candidate_chars as u64 + 1);
-        if cost > budget.cells {
-            budget.cells = 0;
+        let name_lower = name.to_lowercase();
+        let name_chars = name_lower.chars().count();
+        if name_chars > SUGGESTION_MAX_CHARS {
             return None;
         }
-        budget.cells -= cost;
-        let score = strsim::normalized_damerau_levenshtein(&name_lower, &candidate_lower);
-        // `>=`: the last of equally close candidates wins, as `Iterator::max_by` did.
-        if score >= 0.6 && candidate != name && best.is_none_or(|(_, b)| score >= b) {
-            best = Some((candidate, score));
+        let mut best: Option<(&str, f64)> = None;
+        for (candidate, prepared) in &self.candidates {
+            // Looking at a candidate costs a cell; comparing it, the product of the lengths.
+            budget.cells = budget.cells.saturating_sub(1);
+            if budget.cells == 0 {
+                return None;
+            }
+            let Some((candidate_lower, candidate_chars)) = prepared else {
+                continue;
+            };
+            // The score is at most 1 - (length difference) / (longer length): skip candidates
+            // that cannot reach 0.6 without computing anything.
+            let longer = name_chars.max(*candidate_chars);
+            let difference = name_chars.abs_diff(*candidate_chars);
+            if difference * 5 > longer * 2 {
+                continue;
+            }
+            let cost = (name_chars as u64 + 1) * (*candidate_chars as u64 + 1);
+            if cost > budget.cells {
+                budget.cells = 0;
+                return None;
+            }
+            budget.cells -= cost;
+            let score = strsim::normalized_damerau_levenshtein(&name_lower, candidate_lower);
+            // `>=`: the last of equally close candidates wins, as `Iterator::max_by` did.
+            if score >= 0.6 && *candidate != name && best.is_none_or(|(_, b)| score >= b) {
+                best = Some((candidate, score));
+            }
         }
+        best.map(|(c, _)| c)
     }
-    best.map(|(c, _)| c)
 }
 
 /// Parses assembled sources and runs every check.
@@ -144,9 +167,10 @@ fn lint(kb: &KnowledgeBase, facts: &ParseFacts, out: &mut Vec<Diagnostic>) {
     let title_set: HashSet<&str> = titles.iter().copied().collect();
     let exists = |t: &str| title_set.contains(t);
     let budget = std::cell::Cell::new(SuggestionBudget::default());
+    let suggestions = Suggestions::new(titles.iter().copied());
     let suggest = |t: &str| {
         let mut left = budget.get();
-        let found = did_you_mean_within(t, titles.iter().copied(), &mut left);
+        let found = suggestions.closest(t, &mut left);
         budget.set(left);
         found
             .map(|s| format!("; did you mean `{s}`?"))
@@ -463,16 +487,8 @@ fn blank_line_before_keywords(
 impl Checked {
     /// The lines `guichet check` prints, in order, then its summary.
     pub fn report(&self) -> String {
-        let mut out = String::new();
-        let mut quoted = 0;
-        for d in &self.diagnostics {
-            // Errors are quoted with their line, up to a bound (see `MAX_QUOTED`).
-            if d.severity == Severity::Error && quoted < super::diagnostic::MAX_QUOTED {
-                quoted += 1;
-                out.push_str(&d.render(&self.files));
-            } else {
-                out.push_str(&d.headline(&self.files));
-            }
+        let mut out = super::diagnostic::render_all(&self.files, &self.diagnostics);
+        if !out.is_empty() {
             out.push('\n');
         }
         out

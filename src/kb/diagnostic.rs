@@ -143,13 +143,16 @@ fn quote_window(text: &str, column: Option<u32>) -> (String, Option<String>) {
     (quoted, before)
 }
 
-/// All diagnostics rendered one after the other (used by error `Display`).
+/// All diagnostics rendered one after the other, one per line: errors quoted with their
+/// line, up to [`MAX_QUOTED`] of them (a broken base may have thousands), everything else by
+/// its headline. `guichet check` and a refused load print the same.
 pub fn render_all(files: &[SourceFile], diagnostics: &[Diagnostic]) -> String {
+    let mut quoted = 0;
     diagnostics
         .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            if i < MAX_QUOTED {
+        .map(|d| {
+            if d.severity == Severity::Error && quoted < MAX_QUOTED {
+                quoted += 1;
                 d.render(files)
             } else {
                 d.headline(files)
