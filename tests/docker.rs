@@ -2,8 +2,8 @@
 //! `--locked`, a stripped binary, a non-root user with fixed ids, the `/data` volume, a health
 //! check that follows the configured admin address, the `serve` entry point, a stop timeout
 //! longer than the daemon's drain, and every COPY source present (and not excluded by
-//! `.dockerignore`). Where a container engine answers and the base images are available, the
-//! image is also built and run for real; otherwise the test says why it skipped.
+//! `.dockerignore`). Where a container engine answers, the image is also built and run for
+//! real (an ignored test that `.ci/run` runs with `--ignored` there).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -288,9 +288,6 @@ fn readme_docker_commands_match_the_image() {
 /// The container engine to build and run the image with: `GUICHET_CONTAINER_ENGINE`, else
 /// docker, else podman; the first that answers `info`. `Err` says why there is none.
 fn container_engine() -> Result<String, String> {
-    if std::env::var_os("GUICHET_SKIP_DOCKER").is_some() {
-        return Err("GUICHET_SKIP_DOCKER is set".into());
-    }
     let candidates = match std::env::var("GUICHET_CONTAINER_ENGINE") {
         Ok(engine) => vec![engine],
         Err(_) => vec!["docker".to_string(), "podman".to_string()],
@@ -326,17 +323,15 @@ fn engine_run(engine: &str, args: &[&str]) -> (bool, String, String) {
 
 /// Issue 18's "done when", run for real: the image builds (15–40 min cold), runs as uid
 /// 10001, refuses to start without a platform, writes /data, is healthy on a moved admin
-/// address, and names the ids when /data is not writable.
+/// address, and names the ids when /data is not writable. Ignored by default, so that a
+/// machine without a container engine shows it as not run rather than passed; `.ci/run`
+/// runs it with `--ignored` where `docker info` or `podman info` answers.
 #[test]
+#[ignore = "needs a container engine; .ci/run runs it with --ignored where one answers"]
 fn image_builds_and_runs_where_a_container_engine_is_available() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let engine = match container_engine() {
-        Ok(engine) => engine,
-        Err(why) => {
-            eprintln!("skipped: the image is not built here: {why}");
-            return;
-        }
-    };
+    let engine = container_engine()
+        .unwrap_or_else(|why| panic!("asked to build the image, but no engine: {why}"));
     let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
     for (_, from) in instructions(&dockerfile)
         .iter()

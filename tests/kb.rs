@@ -191,7 +191,6 @@ proptest! {
     fn random_chatmd_never_panics(pieces in prop::collection::vec(chatmd_piece(), 0..40)) {
         let text = pieces.join("\n");
         let checked = kb::parse_str("mix.md", &text);
-        prop_assert!(checked.kb.is_some());
         assert_lines_exist(&checked, &text);
     }
 }
