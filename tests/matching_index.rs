@@ -218,7 +218,7 @@ fn same_choices(
                 "{message:?} {candidates:?}: {a:?} vs {b:?}"
             );
         }
-        // `!SelectNext` types the drawn title itself (MATCHING.md §9).
+        // `!SelectNext` types the drawn title itself (docs/chatmd.md §M9).
         let a = indexed.best_match(title, Candidates::Selected(title));
         let b = exhaustive.best_match(title, Candidates::Selected(title));
         assert_eq!(

@@ -1,4 +1,4 @@
-//! ChatMD 8.12 response selection, reproduced to the last digit (`MATCHING.md` §2–§11).
+//! ChatMD 8.12 response selection, reproduced to the last digit (`docs/chatmd.md` §M2–§M11).
 //!
 //! Everything here is pure computation: no I/O, no randomness, no knowledge of platforms.
 //! Per knowledge base, build one [`PreparedResponse`] per `## ` section; per typed message,
@@ -6,15 +6,15 @@
 //!
 //! JavaScript semantics matter for exactness and are reproduced deliberately:
 //! lengths, substrings, Levenshtein and the common-run scan work on UTF-16 code units
-//! (`MATCHING.md` §2, §14); `trim` and `\s` use JavaScript's white-space set (which includes
+//! (`docs/chatmd.md` §M2, §M14); `trim` and `\s` use JavaScript's white-space set (which includes
 //! U+FEFF but not U+0085); floating-point sums keep ChatMD's order, including the order in
 //! which JavaScript enumerates object keys when it sums vector components.
 //!
 //! Deliberate divergences from ChatMD (both are defects there):
-//! - `!Next` word-boundary test (§8): ChatMD pastes the keyword unescaped into a regular
+//! - `!Next` word-boundary test (§M8): ChatMD pastes the keyword unescaped into a regular
 //!   expression, so `? . + * ( [` act as pattern syntax and an invalid pattern makes it fail to
-//!   answer. Here the keyword is always matched literally (the fix `MATCHING.md` §14 recommends).
-//! - Content vectors (§6): ChatMD stores tokens as keys of a plain JavaScript object, so the
+//!   answer. Here the keyword is always matched literally (`docs/chatmd.md` §M14).
+//! - Content vectors (§M6): ChatMD stores tokens as keys of a plain JavaScript object, so the
 //!   token `constructor` collides with `Object.prototype` and turns its weight into a string.
 //!   Here every token is an ordinary key.
 
@@ -33,37 +33,38 @@ use crate::kb::expr::{is_js_whitespace, js_trim};
 
 pub use index::{IndexedResponses, Section};
 
-// §5 and §7 constants (`computeKeywordScore.mjs`, `computeResponseScore.mjs`, `nlp.mjs`).
-/// Bonus for a keyword found verbatim (`MATCH_SCORE_IDENTITY`, §5).
+// §M5 and §M7 constants (`computeKeywordScore.mjs`, `computeResponseScore.mjs`, `nlp.mjs`).
+/// Bonus for a keyword found verbatim (`MATCH_SCORE_IDENTITY`, §M5).
 const IDENTITY_BONUS: f64 = 30.0;
-/// Per-UTF-16-unit weight of a keyword or n-gram (`WORD_LENGTH_FACTOR`, §5).
+/// Per-UTF-16-unit weight of a keyword or n-gram (`WORD_LENGTH_FACTOR`, §M5).
 const WORD_LENGTH_FACTOR: f64 = 0.1;
-/// An n-gram counts when its edit distance is strictly below this (`LEVENSHTEIN_THRESHOLD`, §5).
+/// An n-gram counts when its edit distance is strictly below this (`LEVENSHTEIN_THRESHOLD`, §M5).
 const LEVENSHTEIN_LIMIT: usize = 3;
-/// Multiplier of the n-gram credit (`hasLevenshteinDistanceLessThan`, §5.1).
+/// Multiplier of the n-gram credit (`hasLevenshteinDistanceLessThan`, §M5.1).
 const NGRAM_BOOST: f64 = 3.0;
-/// Penalty for common runs far from the keyword start (`longestCommonSubstringWeightedLength`, §5.2).
+/// Penalty for common runs far from the keyword start (`longestCommonSubstringWeightedLength`,
+/// §M5.2).
 const POSITION_DECAY: f64 = 10.0;
-/// A common run must be longer than this to count (§5.2).
+/// A common run must be longer than this to count (§M5.2).
 const MIN_COMMON_RUN: usize = 4;
-/// The n-gram credit of one keyword is kept only above this (§5).
+/// The n-gram credit of one keyword is kept only above this (§M5).
 const MIN_NGRAM_CREDIT: f64 = 1.0;
-/// Fuzzy credit needs an input longer than this (§5).
+/// Fuzzy credit needs an input longer than this (§M5).
 const MIN_FUZZY_INPUT_LEN: usize = 5;
-/// Fuzzy credit needs a keyword longer than this (§5).
+/// Fuzzy credit needs a keyword longer than this (§M5).
 const MIN_FUZZY_KEYWORD_LEN: usize = 4;
-/// Title words longer than this become keywords (§4).
+/// Title words longer than this become keywords (§M4).
 const MIN_TITLE_WORD_LEN: usize = 4;
-/// Added to a non-zero cosine similarity (§6.2).
+/// Added to a non-zero cosine similarity (§M6.2).
 const CONTENT_OFFSET: f64 = 0.5;
-/// With `!Next` pending, a score above this earns [`IDENTITY_BONUS`] again (§8).
+/// With `!Next` pending, a score above this earns [`IDENTITY_BONUS`] again (§M8).
 const NEXT_BONUS_THRESHOLD: f64 = 0.5;
 
-/// With `!Next` pending, a best score above this accepts the answer (`BESTMATCH_THRESHOLD`, §8).
+/// With `!Next` pending, a best score above this accepts the answer (`BESTMATCH_THRESHOLD`, §M8).
 /// Below it the answer is refused; exactly equal shows the target but keeps `!Next` pending.
 pub const NEXT_ACCEPT_THRESHOLD: f64 = 0.545;
 
-// §6.1 tokenizer constants (`nlp.mjs`, `tokenize`).
+// §M6.1 tokenizer constants (`nlp.mjs`, `tokenize`).
 /// Words shorter than this are not tokenised.
 const MIN_TOKEN_WORD_LEN: usize = 5;
 /// Lengths of the sub-tokens emitted for every word.
@@ -77,14 +78,14 @@ const WHOLE_WORD_MIN_WEIGHT: f64 = 5.0;
 /// Bonus of a response token found in the lower-cased title.
 const TITLE_BONUS: f64 = 10.0;
 
-/// 5-unit sub-tokens skipped by the tokenizer (non-significant French endings, §6.1).
+/// 5-unit sub-tokens skipped by the tokenizer (non-significant French endings, §M6.1).
 const IGNORED_5: &[&str] = &[
     "ation", "etion", "ition", "otion", "ution", "ement", "mment", "ssant", "sante", "ments",
     "antes", "ourir", "endre", "isser", "ction", "tions", "aient", "erent", "irent", "euses",
     "elles", "iques", "ables", "pable", "ibles", "asses", "esses", "isses", "osses", "usses",
     "oires", "aires", "entes", "anger", "teurs", "trice",
 ];
-/// 6-unit sub-tokens skipped by the tokenizer (§6.1). ChatMD's list also holds the 7-letter
+/// 6-unit sub-tokens skipped by the tokenizer (§M6.1). ChatMD's list also holds the 7-letter
 /// `eraient` and `iraient`, which a 6-unit token can never equal, so they are left out.
 const IGNORED_6: &[&str] = &[
     "ations", "etions", "itions", "otions", "utions", "ements", "mments", "ssants", "santes",
@@ -92,11 +93,11 @@ const IGNORED_6: &[&str] = &[
     "irions", "ueuses", "eusent", "ateurs", "atrice", "trices", "ctions", "ssions", "uerait",
 ];
 
-/// The French list ChatMD's profanity filter uses (§11), one entry per line.
+/// The French list ChatMD's profanity filter uses (§M11), one entry per line.
 const FRENCH_BAD_WORDS: &str = include_str!("../../data/badwords-fr.txt");
 
 // ---------------------------------------------------------------------------------------------
-// §2 Normalisation
+// §M2 Normalisation
 // ---------------------------------------------------------------------------------------------
 
 /// [`is_js_whitespace`] for one UTF-16 unit (all white-space characters are in the BMP).
@@ -131,14 +132,14 @@ fn map_accents(s: &str) -> String {
     s.chars().map(map_accent).collect()
 }
 
-/// `normalizeText` (§2): lower-case (full Unicode, like JavaScript `toLowerCase`), trim
+/// `normalizeText` (§M2): lower-case (full Unicode, like JavaScript `toLowerCase`), trim
 /// JavaScript white space (U+FEFF included), then apply the 15-letter accent map.
 /// Punctuation, apostrophes and inner white space are kept as typed.
 pub fn normalize(input: &str) -> String {
     map_accents(js_trim(&input.to_lowercase()))
 }
 
-/// Typed option label equality (§3): the label, lower-cased and accent-mapped but **not**
+/// Typed option label equality (§M3): the label, lower-cased and accent-mapped but **not**
 /// trimmed, must equal the normalised input exactly.
 pub fn label_matches(label: &str, normalised_input: &str) -> bool {
     map_accents(&label.to_lowercase()) == normalised_input
@@ -223,7 +224,7 @@ fn strip_chatmd_punctuation(s: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §5.1 and §5.2: the fuzzy measures
+// §M5.1 and §M5.2: the fuzzy measures
 // ---------------------------------------------------------------------------------------------
 
 /// Plain Levenshtein distance (insert, delete, substitute, each cost 1) on UTF-16 units.
@@ -253,7 +254,7 @@ const BAND_CAPACITY: usize = 7;
 
 /// Whether `levenshtein(a, b) <= max`, computing only the diagonal band `|i − j| ≤ max` of
 /// the distance table: a path leaving the band already costs more than `max`. For the small
-/// `max` of §5.1 this is a few operations per unit instead of a full table.
+/// `max` of §M5.1 this is a few operations per unit instead of a full table.
 fn within_edits(a: &[u16], b: &[u16], max: usize) -> bool {
     if a.len().abs_diff(b.len()) > max {
         return false;
@@ -409,7 +410,7 @@ impl<'a> Pattern<'a> {
     }
 }
 
-/// §5.1 `hasLevenshteinDistanceLessThan(input, keyword, 3)`: for every window of as many
+/// §M5.1 `hasLevenshteinDistanceLessThan(input, keyword, 3)`: for every window of as many
 /// space-separated input words as the keyword has, adds `len × 0.1 × 3` when the window is
 /// within edit distance 2 of the keyword.
 pub fn lev_ngrams(input: &[u16], keyword: &[u16]) -> f64 {
@@ -447,7 +448,7 @@ fn lev_ngrams_in(
     credit
 }
 
-/// §5.2 `longestCommonSubstringWeightedLength`: the first longest common run (scanning input
+/// §M5.2 `longestCommonSubstringWeightedLength`: the first longest common run (scanning input
 /// positions, then keyword positions) longer than 4 units, weighted
 /// `(L + 0.1 L) × 1/(1 + 10 j/len(k)) × 1/(1 + len(k) − L)`.
 pub fn lcs_weighted(input: &[u16], keyword: &[u16]) -> f64 {
@@ -492,17 +493,17 @@ pub fn lcs_weighted(input: &[u16], keyword: &[u16]) -> f64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §4 and §5: keywords
+// §M4 and §M5: keywords
 // ---------------------------------------------------------------------------------------------
 
-/// One entry of a response's keyword list (§4), ready for scoring (§5).
+/// One entry of a response's keyword list (§M4), ready for scoring (§M5).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedKeyword {
     /// The entry started with `! `: finding it subtracts instead of adding.
     negative: bool,
     /// Lower-cased, `! ` marker removed, trimmed, accent-mapped, in UTF-16.
     units: Vec<u16>,
-    /// Number of pieces of `text.split(" ")`, the n-gram size of §5.1.
+    /// Number of pieces of `text.split(" ")`, the n-gram size of §M5.1.
     pieces: usize,
 }
 
@@ -546,7 +547,7 @@ impl PreparedKeyword {
     }
 }
 
-/// Score of one keyword against one input (§5).
+/// Score of one keyword against one input (§M5).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct KeywordScore {
     /// `±(30 + 0.1 len)` when found (positive) or `−60 − 0.1 len` (negative keyword), else 0.
@@ -555,7 +556,7 @@ pub struct KeywordScore {
     pub fuzzy: f64,
 }
 
-/// §5 `computeKeywordScore`. With `next_pending`, a found keyword must also be delimited by
+/// §M5 `computeKeywordScore`. With `next_pending`, a found keyword must also be delimited by
 /// ASCII word boundaries, and the common-run credit is not computed.
 pub fn keyword_score(
     input: &PreparedInput,
@@ -570,9 +571,9 @@ pub fn keyword_score(
 /// which leaves the sum unchanged (adding `0.0` to a non-negative total is exact).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FuzzyReach {
-    /// Some word n-gram of the input may be within edit distance 2 (§5.1).
+    /// Some word n-gram of the input may be within edit distance 2 (§M5.1).
     ngrams: bool,
-    /// The input and the keyword may share a run longer than 4 units (§5.2).
+    /// The input and the keyword may share a run longer than 4 units (§M5.2).
     common_run: bool,
 }
 
@@ -622,7 +623,7 @@ fn keyword_score_with(
     KeywordScore::default()
 }
 
-/// The title words that §4 adds to the keyword list: delete `, . : ? ! ( ) [ |` and `/]`,
+/// The title words that §M4 adds to the keyword list: delete `, . : ? ! ( ) [ |` and `/]`,
 /// turn `/ - ' ’` into spaces, split on single spaces, keep words longer than 4 UTF-16 units
 /// (measured before lower-casing, as ChatMD filters before it lower-cases).
 fn title_words(title: &str) -> Vec<String> {
@@ -641,7 +642,7 @@ fn title_words(title: &str) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §6 Content search
+// §M6 Content search
 // ---------------------------------------------------------------------------------------------
 
 /// A weighted token vector, entries in the order JavaScript enumerates the keys of the object
@@ -672,7 +673,7 @@ fn pack_units(units: &[u16]) -> Option<u128> {
     })
 }
 
-/// A content-search token. Most are 5- to 7-unit sub-tokens (§6.1): kept packed in an
+/// A content-search token. Most are 5- to 7-unit sub-tokens (§M6.1): kept packed in an
 /// integer, they cost no allocation and hash in one step. A slice has exactly one form, so
 /// equality is equality of the units.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -738,7 +739,7 @@ fn add_word_tokens<S: TokenSink + ?Sized>(
     });
 }
 
-/// §6.1: the tokens of a word (the whole word, then its sub-tokens by length and position,
+/// §M6.1: the tokens of a word (the whole word, then its sub-tokens by length and position,
 /// less the ignored ones), as (start, length, weight before the title bonus, whole word).
 fn word_tokens(word: &[u16], mut emit: impl FnMut(usize, usize, f64, bool)) {
     let word_len = word.len();
@@ -750,7 +751,7 @@ fn word_tokens(word: &[u16], mut emit: impl FnMut(usize, usize, f64, bool)) {
             continue;
         }
         for (start, token) in word.windows(token_len).enumerate() {
-            // §6.1: ChatMD checks the lists only for substrings shorter than the word, so a
+            // §M6.1: ChatMD checks the lists only for substrings shorter than the word, so a
             // word that is itself on a list (`elles`, `sante`) keeps its second whole-word
             // token (golden `ngram-words`).
             if token_len < word_len && is_ignored_sub_token(token) {
@@ -893,7 +894,7 @@ fn is_ignored_sub_token(token: &[u16]) -> bool {
     matches!(token.len(), 5 | 6) && pack_units(token).is_some_and(|key| ignored.contains(&key))
 }
 
-/// The substrings of a lower-cased title that tokens can equal, for the title bonus (§6.1):
+/// The substrings of a lower-cased title that tokens can equal, for the title bonus (§M6.1):
 /// tokens are tested against every title, so a set of its 5- to 7-unit pieces saves a scan
 /// of the title per token.
 struct TitlePieces<'a> {
@@ -930,7 +931,7 @@ impl<'a> TitlePieces<'a> {
     }
 }
 
-/// §6.1 `tokenize` + `createVector`. `title` is the lower-cased (not accent-mapped) response
+/// §M6.1 `tokenize` + `createVector`. `title` is the lower-cased (not accent-mapped) response
 /// title for the title bonus; inputs have none.
 fn tokenize_into(builder: &mut impl TokenSink, text: &str, title: Option<&[u16]>) {
     // Lower-case, strip punctuation, `/` as a space, accent-map and encode, in one pass.
@@ -959,7 +960,7 @@ fn tokenize_into(builder: &mut impl TokenSink, text: &str, title: Option<&[u16]>
     }
 }
 
-/// §6.2: `cos + 0.5` when the cosine is not 0, else 0. The dot product runs over the input's
+/// §M6.2: `cos + 0.5` when the cosine is not 0, else 0. The dot product runs over the input's
 /// keys in JavaScript order (the response-only keys add exact zeros).
 fn content_score(input: &ContentVector, response: &ContentVector) -> f64 {
     if input.norm == 0.0 || response.norm == 0.0 {
@@ -971,7 +972,7 @@ fn content_score(input: &ContentVector, response: &ContentVector) -> f64 {
     content_score_from_dot(dot, input.norm, response.norm)
 }
 
-/// §6.2 once the dot product is known; both norms must be non-zero.
+/// §M6.2 once the dot product is known; both norms must be non-zero.
 fn content_score_from_dot(dot: f64, input_norm: f64, response_norm: f64) -> f64 {
     let cosine = dot / (input_norm * response_norm);
     if cosine == 0.0 {
@@ -982,10 +983,10 @@ fn content_score_from_dot(dot: f64, input_norm: f64, response_norm: f64) -> f64 
 }
 
 // ---------------------------------------------------------------------------------------------
-// §10 Synonyms
+// §M10 Synonyms
 // ---------------------------------------------------------------------------------------------
 
-/// §10: turns the YAML `synonymes` entries (`"a, b, c"`, one group per entry or per line of
+/// §M10: turns the YAML `synonymes` entries (`"a, b, c"`, one group per entry or per line of
 /// the linked file) into groups of normalised members, once per knowledge base.
 pub fn prepare_synonym_groups(entries: &[String]) -> Vec<Vec<String>> {
     entries
@@ -994,10 +995,10 @@ pub fn prepare_synonym_groups(entries: &[String]) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// §10: extends a normalised input with synonyms. `groups` must hold normalised members, as
+/// §M10: extends a normalised input with synonyms. `groups` must hold normalised members, as
 /// [`prepare_synonym_groups`] returns them.
 ///
-/// For each input word (punctuation of §6.1 deleted, `/` as a space, split on single spaces),
+/// For each input word (punctuation of §M6.1 deleted, `/` as a space, split on single spaces),
 /// groups are scanned in order: a group with a member equal to the word appends its other
 /// members and ends the scan for that word; any other group appends its other members once for
 /// each of its multi-word members found in the input as extended so far.
@@ -1037,10 +1038,10 @@ fn append_other_members(extended: &mut String, group: &[String], found: &str) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §11 Bad words
+// §M11 Bad words
 // ---------------------------------------------------------------------------------------------
 
-/// A profanity list for ChatMD's `gestionGrosMots` filter (§11).
+/// A profanity list for ChatMD's `gestionGrosMots` filter (§M11).
 #[derive(Debug, Clone, Default)]
 pub struct BadWords {
     entries: HashSet<String>,
@@ -1074,7 +1075,7 @@ impl BadWords {
     }
 }
 
-/// §11: lower-cases the raw message, treats `.` and `,` as spaces, splits on spaces only and
+/// §M11: lower-cases the raw message, treats `.` and `,` as spaces, splits on spaces only and
 /// flags the message if a token is exactly an entry (`connard!` or a tab-separated word escape).
 pub fn is_bad_words(raw_input: &str, list: &BadWords) -> bool {
     raw_input
@@ -1084,7 +1085,7 @@ pub fn is_bad_words(raw_input: &str, list: &BadWords) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §7 Responses, inputs and scores
+// §M7 Responses, inputs and scores
 // ---------------------------------------------------------------------------------------------
 
 /// How one response is scored.
@@ -1093,7 +1094,7 @@ pub enum ScoreMode {
     /// No `!Next` pending.
     #[default]
     Normal,
-    /// A `!Next` is pending and this response is its target (§8). The caller must also apply
+    /// A `!Next` is pending and this response is its target (§M8). The caller must also apply
     /// [`PreparedResponse::next_replaces_input`]; [`score_all`] does.
     Next {
         /// The `!Next` directive carried `ignoreKeywords`.
@@ -1107,7 +1108,7 @@ impl ScoreMode {
     }
 }
 
-/// The typed message, prepared once per message (§2, §10, §6.2).
+/// The typed message, prepared once per message (§M2, §M10, §M6.2).
 #[derive(Debug, Clone)]
 pub struct PreparedInput {
     text: String,
@@ -1117,9 +1118,9 @@ pub struct PreparedInput {
 }
 
 impl PreparedInput {
-    /// Normalises `raw` (§2), extends it with `synonym_groups` (§10, from
+    /// Normalises `raw` (§M2), extends it with `synonym_groups` (§M10, from
     /// [`prepare_synonym_groups`]; pass none while a `!Next` or `!SelectNext` is being served)
-    /// and, with `content_search`, builds its vector (§6.2).
+    /// and, with `content_search`, builds its vector (§M6.2).
     pub fn new(raw: &str, synonym_groups: &[Vec<String>], content_search: bool) -> Self {
         let text = expand_synonyms(&normalize(raw), synonym_groups);
         Self::from_normalised(text, content_search)
@@ -1147,11 +1148,11 @@ impl PreparedInput {
     }
 }
 
-/// One `## ` response, prepared once per knowledge base (§4, §6.2).
+/// One `## ` response, prepared once per knowledge base (§M4, §M6.2).
 #[derive(Debug, Clone)]
 pub struct PreparedResponse {
     title: String,
-    /// Keywords, then the title, then the title words (§4).
+    /// Keywords, then the title, then the title words (§M4).
     keyword_list: Vec<PreparedKeyword>,
     /// How many entries of `keyword_list` are the response's own keywords.
     own_keywords: usize,
@@ -1196,14 +1197,14 @@ impl PreparedResponse {
         self.own_keywords > 0
     }
 
-    /// The keyword list scored in `mode` (§4): only the keywords when a `!Next` is pending,
+    /// The keyword list scored in `mode` (§M4): only the keywords when a `!Next` is pending,
     /// the response has keywords and `ignoreKeywords` was not given; otherwise the keywords,
     /// the title and the title words.
     pub fn keyword_list(&self, mode: ScoreMode) -> &[PreparedKeyword] {
         list_for_mode(&self.keyword_list, self.own_keywords, mode)
     }
 
-    /// §8: with a `!Next` pending on this response, ChatMD scores the normalised title instead
+    /// §M8: with a `!Next` pending on this response, ChatMD scores the normalised title instead
     /// of what was typed when the response has no keywords or `ignoreKeywords` was given.
     pub fn next_replaces_input(&self, ignore_keywords: bool) -> bool {
         next_replaces_input(self.own_keywords, ignore_keywords)
@@ -1214,7 +1215,7 @@ impl PreparedResponse {
         PreparedInput::from_normalised(normalize(&self.title), self.content_search)
     }
 
-    /// §7 `computeResponseScore`: content score first, then every keyword in list order, the
+    /// §M7 `computeResponseScore`: content score first, then every keyword in list order, the
     /// fuzzy total last, so that sums round exactly as ChatMD's. In [`ScoreMode::Next`] this
     /// response is taken to be the `!Next` target and `input` must already be the one ChatMD
     /// scores (see [`Self::next_replaces_input`]).
@@ -1234,7 +1235,7 @@ impl PreparedResponse {
     }
 }
 
-/// §7 `computeResponseScore` once the parts are known: the content score first, then every
+/// §M7 `computeResponseScore` once the parts are known: the content score first, then every
 /// keyword's exact score in list order, the fuzzy total last, so that sums round exactly as
 /// ChatMD's. Both the straightforward path and [`IndexedResponses`] end here.
 fn combine_scores(
@@ -1252,7 +1253,7 @@ fn combine_scores(
     finish_score(total, || fuzzy, content_search, mode)
 }
 
-/// The end of §7 once `total` (content score plus exact keyword scores, summed in list
+/// The end of §M7 once `total` (content score plus exact keyword scores, summed in list
 /// order) is known. The fuzzy total, summed in list order too, is asked for only when it
 /// can count.
 fn finish_score(
@@ -1276,7 +1277,7 @@ fn finish_score(
     total
 }
 
-/// The entries of a response's keyword list as written (§4): its keywords, then its title,
+/// The entries of a response's keyword list as written (§M4): its keywords, then its title,
 /// then the title words.
 fn keyword_list_entries<'a>(
     title: &'a str,
@@ -1289,7 +1290,7 @@ fn keyword_list_entries<'a>(
         .chain(title_words(title).into_iter().map(Cow::Owned))
 }
 
-/// §8: the part of a response's keyword list (its `own` keywords first, then title and title
+/// §M8: the part of a response's keyword list (its `own` keywords first, then title and title
 /// words) that counts in `mode`: a `!Next` target with keywords of its own is judged on those
 /// alone, unless `ignoreKeywords` was given.
 fn list_for_mode<T>(list: &[T], own: usize, mode: ScoreMode) -> &[T] {
@@ -1302,13 +1303,13 @@ fn list_for_mode<T>(list: &[T], own: usize, mode: ScoreMode) -> &[T] {
     .unwrap_or(list)
 }
 
-/// §8: whether ChatMD scores a `!Next` target's normalised title instead of what was typed:
+/// §M8: whether ChatMD scores a `!Next` target's normalised title instead of what was typed:
 /// when the target has no keywords of its own, or `ignoreKeywords` was given.
 fn next_replaces_input(own_keywords: usize, ignore_keywords: bool) -> bool {
     own_keywords == 0 || ignore_keywords
 }
 
-/// §6.2: the tokens of a response, from `title + " " + lower-case(content lines joined)`,
+/// §M6.2: the tokens of a response, from `title + " " + lower-case(content lines joined)`,
 /// with the title bonus.
 fn tokenize_response(sink: &mut impl TokenSink, title: &str, content_lines: &[impl AsRef<str>]) {
     let mut content = String::new();
@@ -1326,7 +1327,7 @@ fn tokenize_response(sink: &mut impl TokenSink, title: &str, content_lines: &[im
     tokenize_into(sink, &text, Some(&title_lower));
 }
 
-/// Which responses are candidates (§4).
+/// Which responses are candidates (§M4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Candidates<'a> {
     /// Every response, in document order.
@@ -1343,7 +1344,7 @@ pub enum Candidates<'a> {
     },
 }
 
-/// §4/§7 `computeSimilarityScore`: the score of every candidate, as `(index, score)` in
+/// §M4/§M7 `computeSimilarityScore`: the score of every candidate, as `(index, score)` in
 /// document order. Nothing is a candidate when there are no responses or the first one has an
 /// empty title. Under `!Next`, once a target without keywords (or with `ignoreKeywords`) has
 /// replaced the input by its title, the replacement also holds for later responses of the same
@@ -1391,7 +1392,7 @@ pub fn score_each<'r>(
     scores
 }
 
-/// §7: the first candidate whose score is strictly greater than every previous best, starting
+/// §M7: the first candidate whose score is strictly greater than every previous best, starting
 /// from 0 (ties go to the earlier response; a score ≤ 0 never wins).
 pub fn best_of(scores: impl IntoIterator<Item = (usize, f64)>) -> Option<(usize, f64)> {
     let mut best = None;
@@ -1817,7 +1818,7 @@ mod tests {
             assert!(weight(&sentence, dropped).is_none(), "{dropped}");
         }
         // A word that is itself an ignored ending is not filtered: it gets its whole-word
-        // weight twice, like any other 5-letter word (§6.1, golden `ngram-words`).
+        // weight twice, like any other 5-letter word (§M6.1, golden `ngram-words`).
         assert_eq!(
             round6(weight(&vector("elles", None), "elles").unwrap_or(0.0)),
             11.2

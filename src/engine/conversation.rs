@@ -38,7 +38,7 @@ pub enum MessageRef {
     Response(String),
 }
 
-/// A `!Next` question waiting for its answer (FORMAT.md §7).
+/// A `!Next` question waiting for its answer (docs/chatmd.md §F7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingNext {
     pub target: String,
@@ -56,7 +56,7 @@ pub struct Conversation {
     pub variables: BTreeMap<String, String>,
     /// Variables whose value came from what the user typed: escaped wherever shown.
     pub user_variables: BTreeSet<String>,
-    /// ChatMD's "last options": typed labels are matched against these (MATCHING.md §3).
+    /// ChatMD's "last options": typed labels are matched against these (docs/chatmd.md §M3).
     pub last_options: Vec<OfferedChoice>,
     /// The choices of the last message shown: what a pick (button, number) refers to.
     pub shown: Vec<OfferedChoice>,
@@ -80,7 +80,7 @@ pub struct Conversation {
 /// How many menus "previous menu" can go back.
 const BACK_STACK_LIMIT: usize = 20;
 
-/// ChatMD's predefined variable holding the last typed message (FORMAT.md §10.5).
+/// ChatMD's predefined variable holding the last typed message (docs/chatmd.md §F10.5).
 pub(crate) const INPUT_VARIABLE: &str = "INPUT";
 
 impl Conversation {

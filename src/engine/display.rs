@@ -1,6 +1,6 @@
 //! Turning a message of the knowledge base into what the user sees: one `---` alternative,
 //! variables and conditions evaluated top to bottom, directives applied, choices offered
-//! (FORMAT.md §6).
+//! (docs/chatmd.md §F6).
 
 use crate::kb::body::{AssignValue, Directive, Node};
 use crate::kb::{Choice, KnowledgeBase, Message, Target};
@@ -10,7 +10,7 @@ use super::eval;
 use super::rng::Rng;
 use super::{BotMessage, ShownChoice};
 
-/// ChatMD shows the skip button at the third display of a quiz question (FORMAT.md §7).
+/// ChatMD shows the skip button at the third display of a quiz question (docs/chatmd.md §F7).
 const NEXT_DISPLAYS_BEFORE_SKIP: u32 = 3;
 
 /// What displaying a message asks the engine to do next.

@@ -1,5 +1,5 @@
 //! Evaluates ChatMD expressions (conditions and `calc`) at display time, with JavaScript's loose
-//! semantics (FORMAT.md §10.4, §10.6), on the AST built by `crate::kb::expr`.
+//! semantics (docs/chatmd.md §F10.4, §F10.6), on the AST built by `crate::kb::expr`.
 //!
 //! Everything a knowledge base can observe of JavaScript is reproduced: `ToString` of numbers
 //! digit for digit, `ToNumber` of strings, loose equality, string comparison by UTF-16 code
@@ -61,7 +61,7 @@ pub enum Value {
 }
 
 impl Value {
-    /// A stored dynamic variable as expressions see it (FORMAT.md §10.4, ChatMD's
+    /// A stored dynamic variable as expressions see it (docs/chatmd.md §F10.4, ChatMD's
     /// `tryConvertStringToNumber`): `"true"`/`"false"` become booleans; a string that parses
     /// as a number and prints back identically (after trimming) becomes that number (`"10"`,
     /// `"-3.14"`, `" 10 "`, not `"007"`, `"3,14"`, `"1e21"`, `"+5"`); anything else stays a
@@ -857,7 +857,7 @@ fn call_function(function: Function, args: &[Value]) -> Result<Value> {
             };
             capped(main_topic(&text, &expressions))?
         }
-        // Its exact definition (cosine similarity with bonuses, FORMAT.md §10.4) is not
+        // Its exact definition (cosine similarity with bonuses, docs/chatmd.md §F10.4) is not
         // available; a guessed score would silently change which branch a bot takes.
         Function::SearchScore => return Err(EvalError::Unsupported("searchScore")),
     })
@@ -1473,7 +1473,7 @@ mod tests {
 
     #[test]
     fn chatmd_evaluate_expression_spec() {
-        // FEATURES-TESTS.md §B.11, ChatMD's `evaluateExpression.spec.mjs`.
+        // ChatMD's own tests of expressions (`evaluateExpression.spec.mjs`).
         let cases = [
             // Arithmetic on converted numbers.
             ("@num1 + @num2", num(30.0)),
@@ -1539,7 +1539,7 @@ mod tests {
 
     #[test]
     fn undefined_variables_in_conditions() {
-        // FORMAT.md §10.6.
+        // docs/chatmd.md §F10.6.
         let cases = [
             ("@x==value", false),
             ("@x!=value", true),
@@ -1612,7 +1612,7 @@ mod tests {
     #[test]
     #[expect(clippy::approx_constant, reason = "3.14 is ChatMD's test value, not π")]
     fn stored_string_conversion() {
-        // FEATURES-TESTS.md §B.13 `tryConvertStringToNumber`, and §10.4.
+        // ChatMD's tests of `tryConvertStringToNumber`, and docs/chatmd.md §F10.4.
         let cases = [
             ("10", Value::Number(10.0)),
             ("3.14", Value::Number(3.14)),
@@ -2006,7 +2006,7 @@ mod tests {
 
     #[test]
     fn main_topic_matches_chatmd_examples() {
-        // ChatMD's `nlp.spec.mjs` (FEATURES-TESTS.md §B.11 item 6, §B.12 item 8).
+        // ChatMD's `nlp.spec.mjs`.
         let cases: [(&str, &[&str], &str); 26] = [
             ("", &[], ""),
             ("vélo", &[], "vélo"),

@@ -3,7 +3,7 @@
 //! random seed: no I/O, no clock, no platform.
 //!
 //! In ChatMD-compatible mode (`matching = "chatmd"`) the answer is the one ChatMD 8.12 gives
-//! for the same file and the same messages (MATCHING.md §1), to the last digit of the score.
+//! for the same file and the same messages (docs/chatmd.md §M1), to the last digit of the score.
 
 mod answer;
 pub mod audience;
@@ -68,7 +68,7 @@ enum Matcher {
 }
 
 impl Matcher {
-    /// The best candidate and its score (MATCHING.md §7).
+    /// The best candidate and its score (docs/chatmd.md §M7).
     fn best(
         &self,
         kb: &KnowledgeBase,
@@ -81,7 +81,7 @@ impl Matcher {
                 chatmd::best_of(chatmd::score_all(responses, input, candidates))
             }
             Matcher::OnDemand => {
-                // MATCHING.md §4: nothing is a candidate when the first title is empty.
+                // docs/chatmd.md §M4: nothing is a candidate when the first title is empty.
                 if kb
                     .responses
                     .first()
@@ -252,9 +252,9 @@ pub struct Reply {
     pub score: f64,
 }
 
-/// ChatMD's default-message history length (MATCHING.md §12).
+/// ChatMD's default-message history length (docs/chatmd.md §M12).
 const FALLBACK_HISTORY: usize = 5;
-/// A custom default-message list shorter than this is repeated (FORMAT.md §15).
+/// A custom default-message list shorter than this is repeated (docs/chatmd.md §F15).
 const FALLBACK_MIN_LIST: usize = 5;
 /// Bounds chains of `!SelectNext` follow-ups (a response may select itself).
 const MAX_FOLLOW_UPS: usize = 8;
@@ -334,7 +334,7 @@ impl Engine {
         }
     }
 
-    /// The scoring step alone (MATCHING.md §6–§7): the best of `candidates` for a typed
+    /// The scoring step alone (docs/chatmd.md §M6–§M7): the best of `candidates` for a typed
     /// `text` and its score, with synonyms applied as a typed message gets them (only when
     /// every response is a candidate). Lets tests and tools compare scorings directly.
     pub fn best_match(&self, text: &str, candidates: Candidates<'_>) -> Option<(usize, f64)> {
@@ -451,7 +451,7 @@ impl Engine {
 
     /// The welcome message. At the start of a conversation its choices become the options
     /// typed labels are matched against; when re-shown through an empty target they do not
-    /// (FORMAT.md §18.29), but they are what a number or button picks.
+    /// (docs/chatmd.md §F18.29), but they are what a number or button picks.
     fn show_welcome(
         &self,
         conversation: &mut Conversation,
@@ -497,7 +497,7 @@ impl Engine {
                     .get(rng.below(titles.len()))
                     .cloned()
                     .unwrap_or_default();
-                // MATCHING.md §9: the drawn title is "typed" with only that response as
+                // docs/chatmd.md §M9: the drawn title is "typed" with only that response as
                 // candidate; it matches itself unless it does not exist.
                 let input = PreparedInput::new(&title, &[], self.kb.settings.content_search);
                 match self
@@ -585,7 +585,7 @@ impl Engine {
         }
     }
 
-    /// MATCHING.md §1 for a typed message.
+    /// docs/chatmd.md §M1 for a typed message.
     fn typed(&self, conversation: &mut Conversation, raw: &str, rng: &mut Rng) -> Reply {
         let settings = &self.kb.settings;
         let mut input = raw.to_string();
@@ -632,7 +632,7 @@ impl Engine {
         self.typed_chatmd(conversation, &input, rng)
     }
 
-    /// MATCHING.md §1 from step 4 on: typed option labels, scoring, quiz, fallback.
+    /// docs/chatmd.md §M1 from step 4 on: typed option labels, scoring, quiz, fallback.
     fn typed_chatmd(&self, conversation: &mut Conversation, input: &str, rng: &mut Rng) -> Reply {
         let settings = &self.kb.settings;
         let next = conversation.next.clone();
@@ -648,7 +648,7 @@ impl Engine {
         let best = self.matcher.best(&self.kb, &prepared, candidates);
         let best_score = best.map_or(0.0, |(_, s)| s);
 
-        // Typed option label (MATCHING.md §3).
+        // Typed option label (docs/chatmd.md §M3).
         let normalised = chatmd::normalize(input);
         let option = conversation
             .last_options
@@ -680,7 +680,7 @@ impl Engine {
         }
 
         if let Some(next) = next {
-            // MATCHING.md §8: only the target was scored.
+            // docs/chatmd.md §M8: only the target was scored.
             if let Some((index, score)) = best
                 && score >= chatmd::NEXT_ACCEPT_THRESHOLD
             {
@@ -741,7 +741,7 @@ impl Engine {
         }
     }
 
-    /// MATCHING.md §12: the `fallback` response, else a default message never repeating one
+    /// docs/chatmd.md §M12: the `fallback` response, else a default message never repeating one
     /// of the last few (without ChatMD's hang when exactly five are given).
     fn fallback_message(
         &self,
@@ -839,7 +839,8 @@ pub(crate) fn menu_number(text: &str) -> Cow<'_, str> {
 }
 
 /// Content lines as ChatMD's matcher sees them: its parser has already turned internal links
-/// `[x](#y)` into HTML anchors (FORMAT.md §5.1), whose text then takes part in content search.
+/// `[x](#y)` into HTML anchors (docs/chatmd.md §F5.1, §M6.2), whose text then takes part in
+/// content search.
 fn content_search_line(line: &str) -> Cow<'_, str> {
     if !line.contains("](#") {
         return Cow::Borrowed(line);

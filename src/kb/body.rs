@@ -1,5 +1,5 @@
 //! A message's lines turned into a tree: text, variables, assignments, directives, and
-//! `if`/`endif` blocks (FORMAT.md §7–§10, §12), so the engine never re-parses text.
+//! `if`/`endif` blocks (docs/chatmd.md §F7–§F10, §F12), so the engine never re-parses text.
 
 use super::expr::{self, Expr};
 use super::{Diagnostic, Line, Location};
@@ -21,7 +21,7 @@ pub enum AssignValue {
     Calc(Expr),
 }
 
-/// Directives: plain text in a message that changes the flow (FORMAT.md §7).
+/// Directives: plain text in a message that changes the flow (docs/chatmd.md §F7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Directive {
     /// `!Next: Title / retry message` — the next typed message answers a question.

@@ -8,7 +8,7 @@ use super::parse::{self, ParseFacts};
 use super::source::Assembled;
 use super::{Checked, Diagnostic, KnowledgeBase, Location, Message, Target};
 
-/// Variables ChatMD defines itself (FORMAT.md §10.5): never "unassigned".
+/// Variables ChatMD defines itself (docs/chatmd.md §F10.5): never "unassigned".
 const PREDEFINED_VARIABLES: &[&str] = &[
     "INPUT",
     "KEYBOARD",
@@ -21,7 +21,7 @@ const PREDEFINED_VARIABLES: &[&str] = &[
 /// they are tested as substrings of the whole message.
 const MIN_KEYWORD_LENGTH: usize = 3;
 
-/// Title words longer than this become keywords in ChatMD (MATCHING.md §4).
+/// Title words longer than this become keywords in ChatMD (docs/chatmd.md §M4).
 const TITLE_WORD_MIN: usize = 4;
 
 /// The closest of `candidates` to `name`, if any is close enough to be a plausible typo.
@@ -425,7 +425,7 @@ fn shortened(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Title words as ChatMD cuts them (MATCHING.md §4).
+/// Title words as ChatMD cuts them (docs/chatmd.md §M4).
 fn title_words(title: &str) -> impl Iterator<Item = String> + '_ {
     let cleaned: String = title
         .replace("/]", "")
@@ -451,7 +451,7 @@ fn utf16_len(s: &str) -> usize {
 }
 
 /// A title followed by a blank line and then a `- ` list: ChatMD shows the list as text and
-/// the keywords silently stop working (FORMAT.md §18.30).
+/// the keywords silently stop working (docs/chatmd.md §F18.30).
 fn blank_line_before_keywords(
     kb: &KnowledgeBase,
     response: &super::Response,

@@ -1,5 +1,5 @@
 //! ChatMD's expression language (conditions `` `if …` `` and `` `@v = calc(…)` ``), parsed once
-//! at knowledge-base load time into a whitelisted AST (FORMAT.md §10.4 and §10.6).
+//! at knowledge-base load time into a whitelisted AST (docs/chatmd.md §F10.4 and §F10.6).
 //!
 //! ChatMD evaluates these expressions by rewriting them into JavaScript source and handing that
 //! to `new Function`. guichet never evaluates strings: it reproduces ChatMD's textual rewriting,
@@ -60,7 +60,7 @@ pub enum Expr {
     Bool(bool),
     Number(f64),
     String(String),
-    /// `@name`: a dynamic variable, converted on read (FORMAT.md §10.4).
+    /// `@name`: a dynamic variable, converted on read (docs/chatmd.md §F10.4).
     Variable(String),
     /// `[a, b]`; an elided element (`[a,,b]`) is `Undefined`.
     Array(Vec<Expr>),
@@ -117,7 +117,7 @@ pub enum BinaryOp {
     Or,
 }
 
-/// Whitelisted methods (FORMAT.md §10.4).
+/// Whitelisted methods (docs/chatmd.md §F10.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     Includes,
@@ -161,7 +161,7 @@ impl Method {
     }
 }
 
-/// Whitelisted global functions (FORMAT.md §10.4).
+/// Whitelisted global functions (docs/chatmd.md §F10.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Function {
     MathAbs,
@@ -305,7 +305,7 @@ struct SourceChar {
 ///    stops the rewriting at that operator (ChatMD's `.` does not match it).
 /// 3. Every `""` in the result becomes `"` (so an already quoted value stays one string, and a
 ///    literal `""` elsewhere breaks like in ChatMD), then every `"undefined"`, `"true"` and
-///    `"false"` becomes the bare literal (FORMAT.md §10.6).
+///    `"false"` becomes the bare literal (docs/chatmd.md §F10.6).
 ///
 /// An empty value (`@a==` or `@a==)`) is reported as an error: in ChatMD it produces an
 /// unterminated string, i.e. a condition that is always false.
@@ -341,7 +341,7 @@ fn parse_source(source: &[SourceChar], end_column: usize) -> Result<Expr> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Condition rewriting (FORMAT.md §10.6 step 2)
+// Condition rewriting (docs/chatmd.md §F10.6 step 2)
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
@@ -575,7 +575,7 @@ fn collapse_double_quotes(chars: Vec<SourceChar>) -> Vec<SourceChar> {
     out
 }
 
-/// `"undefined"`, `"true"`, `"false"` become literals (FORMAT.md §10.6). ChatMD's copies we
+/// `"undefined"`, `"true"`, `"false"` become literals (docs/chatmd.md §F10.6). ChatMD's copies we
 /// could read only turn the *first* `"undefined"` back (`String.replace` with a string pattern
 /// replaces once), which makes `@a==undefined && @b==undefined` test `@b` against the string
 /// `"undefined"`; guichet turns every occurrence back.
@@ -995,7 +995,7 @@ fn node(column: usize, children_depth: usize, expr: Expr) -> Result<Node> {
     Ok(Node { expr, depth })
 }
 
-/// Names that ChatMD explicitly refuses (FORMAT.md §10.4) and other host objects.
+/// Names that ChatMD explicitly refuses (docs/chatmd.md §F10.4) and other host objects.
 const FORBIDDEN_NAMES: [&str; 22] = [
     "eval",
     "Function",

@@ -142,7 +142,7 @@ pub struct Choice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
     pub label: String,
-    /// Title after `#`, hyphens kept for links (FORMAT.md §5.1).
+    /// Title after `#`, hyphens kept for links (docs/chatmd.md §F5.1).
     pub target: String,
     pub location: Location,
     /// Written with a space between `]` and `(`: still a link for ChatMD's renderer.

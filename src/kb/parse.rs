@@ -1,5 +1,5 @@
 //! The line walker: title, welcome message and responses, exactly as ChatMD 8.12 finds them
-//! (FORMAT.md §3.2, §4, §5).
+//! (docs/chatmd.md §F3.2, §F4, §F5).
 
 use super::body::{self, BuildOptions, Condition};
 use super::source::Assembled;
@@ -52,7 +52,7 @@ pub fn parse(
     (kb, facts)
 }
 
-/// FORMAT.md §3.2: the body starts at the first line beginning with `# `; without one, a
+/// docs/chatmd.md §F3.2: the body starts at the first line beginning with `# `; without one, a
 /// leading `---` … `---` block is cut. Leading blank space is trimmed.
 fn strip_front_matter(lines: &[Line]) -> Vec<Line> {
     let start = match lines.iter().position(|l| l.text.starts_with("# ")) {
@@ -89,7 +89,7 @@ fn strip_front_matter(lines: &[Line]) -> Vec<Line> {
 }
 
 /// Fixed variables whose name starts with `_` are substituted once, before parsing, so they
-/// can appear in titles, keywords and choices (FORMAT.md §9). Each occurrence gets its own
+/// can appear in titles, keywords and choices (docs/chatmd.md §F9). Each occurrence gets its own
 /// draw; the draw is deterministic so a knowledge base always reads the same way.
 fn substitute_private_variables(lines: &mut [Line], settings: &Settings) {
     if !settings.variables.keys().any(|k| k.starts_with('_')) {
@@ -154,7 +154,7 @@ pub fn substitute_fixed_variables(
     out
 }
 
-/// FORMAT.md §4: the introduction ends at the first `# `…`##### ` sequence found after the
+/// docs/chatmd.md §F4: the introduction ends at the first `# `…`##### ` sequence found after the
 /// first character (anywhere, even mid-line). Returns the title, the welcome lines and the
 /// remaining lines (the first may be the tail of a cut line).
 fn split_introduction(lines: &[Line], facts: &mut ParseFacts) -> (String, Vec<Line>, Vec<Line>) {
@@ -252,7 +252,7 @@ pub fn choice_parts(line: &str) -> Option<(bool, &str, &str)> {
     Some((shuffled, label, target))
 }
 
-/// Targets that make a numbered link a plain content line (FORMAT.md §5.2).
+/// Targets that make a numbered link a plain content line (docs/chatmd.md §F5.2).
 fn is_external(target: &str) -> bool {
     let t = target.trim().to_lowercase();
     t.starts_with("http") || t.starts_with("mailto:") || t.starts_with("tel:")
@@ -282,7 +282,7 @@ fn is_spaced_choice(line: &str) -> bool {
     choice_parts(&repaired).is_some_and(|(_, _, target)| !is_external(target))
 }
 
-/// Builds a choice from its parts (FORMAT.md §5.2, §10.3).
+/// Builds a choice from its parts (docs/chatmd.md §F5.2, §F10.3).
 fn make_choice(
     shuffled: bool,
     label: &str,
@@ -469,7 +469,7 @@ fn parse_welcome(
     finish_message(content, choices, links, settings, true, diagnostics)
 }
 
-/// Splits content into `---` alternatives and builds each one's tree (FORMAT.md §8).
+/// Splits content into `---` alternatives and builds each one's tree (docs/chatmd.md §F8).
 fn finish_message(
     lines: Vec<Line>,
     choices: Vec<Choice>,
@@ -564,7 +564,7 @@ struct Current {
     links: Vec<Link>,
 }
 
-/// FORMAT.md §5: walks the lines after the introduction.
+/// docs/chatmd.md §F5: walks the lines after the introduction.
 fn parse_responses(
     lines: &[Line],
     settings: &Settings,
@@ -733,7 +733,8 @@ fn if_condition(text: &str) -> Option<&str> {
     Some(&inner[..end])
 }
 
-/// Headings above the response level are structure: dropped from content (FORMAT.md §5.6).
+/// Headings above the response level are structure: dropped from content (docs/chatmd.md §F5,
+/// rule 6).
 /// Returns the response level: headings `# ` … with fewer `#` are structure.
 fn structure_level(prefixes: &[String]) -> usize {
     prefixes

@@ -1,5 +1,5 @@
 //! Reading the main file and its includes, and assembling them into one text as ChatMD does
-//! (FORMAT.md §2), with every line mapped back to its file.
+//! (docs/chatmd.md §F2), with every line mapped back to its file.
 //!
 //! Authors are trusted with their own folder, not with the machine: what they publish is shown
 //! to every chat user, so every file read here stays inside the content folder (the main
@@ -71,7 +71,7 @@ pub struct Assembled {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Line endings as ChatMD sees them: CRLF and lone CR become LF (FORMAT.md §2.2).
+/// Line endings as ChatMD sees them: CRLF and lone CR become LF (docs/chatmd.md §F2.2).
 fn normalise_newlines(text: &str) -> String {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.replace("\r\n", "\n").replace('\r', "\n")
@@ -202,7 +202,7 @@ pub fn from_text(path: PathBuf, text: &str) -> Assembled {
     }
 }
 
-/// Reads the main file and its includes (FORMAT.md §2.1): main + blank line + each include
+/// Reads the main file and its includes (docs/chatmd.md §F2.1): main + blank line + each include
 /// joined by a newline. Included files are plain continuations (their headers are not
 /// interpreted). A missing include, an include of the main file itself, and any file refused
 /// by the limits of this module are errors at the line of the `include:` entry.

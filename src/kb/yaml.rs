@@ -22,7 +22,7 @@ pub struct Header {
     pub text: String,
 }
 
-/// Finds the header as ChatMD does (FORMAT.md §3.1): only when the file starts exactly with
+/// Finds the header as ChatMD does (docs/chatmd.md §F3.1): only when the file starts exactly with
 /// `---` and holds a second `---` anywhere (a value containing `---` truncates it).
 pub fn extract_header(main_text: &str) -> Option<Header> {
     let rest = main_text.strip_prefix("---")?;
@@ -65,7 +65,7 @@ pub struct Settings {
     pub synonyms: SynonymSource,
     /// `clavier: false`: the bot is meant to be driven by buttons only.
     pub keyboard: bool,
-    /// `obfuscate: true` makes `fallback` never resolve in ChatMD (FORMAT.md §18.26).
+    /// `obfuscate: true` makes `fallback` never resolve in ChatMD (docs/chatmd.md §F18.26).
     pub obfuscate: bool,
     /// `retourArrière`: an old button restores the state of its time.
     pub rewind: bool,
@@ -292,8 +292,8 @@ pub fn parse_settings(
                 settings.default_messages = Some(h.values().filter_map(scalar_string).collect())
             }
             Yaml::String(s) => {
-                // ChatMD would split a plain string into single characters (FORMAT.md
-                // §18.21); one message is what the author meant.
+                // ChatMD would split a plain string into single characters (docs/chatmd.md
+                // §F18.21); one message is what the author meant.
                 diagnostics.push(Diagnostic::warning(
                     Some(line_of(key)),
                     format!(

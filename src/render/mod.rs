@@ -2,7 +2,7 @@
 //! Matrix `body`), Matrix HTML and Discord Markdown.
 //!
 //! The three renderers share one front end, in this file: a line pre-pass that reproduces the
-//! ChatMD extensions a CommonMark parser does not know (FORMAT.md §5.1, §11, §13), then
+//! ChatMD extensions a CommonMark parser does not know (docs/chatmd.md §F5.1, §F11, §F13), then
 //! pulldown-cmark, whose events are folded into a small owned document tree ([`Block`],
 //! [`Inline`]) in which raw HTML has already been reduced to text, line breaks, simple styles,
 //! links and media. Each renderer is then a plain walk over that tree.
@@ -25,7 +25,7 @@ use pulldown_cmark::{
 // --- User-visible words -------------------------------------------------------------------
 // STRINGS: these French words are shown to users; move them into the strings module.
 
-/// Title of a collapsible box written without a title (FORMAT.md §11).
+/// Title of a collapsible box written without a title (docs/chatmd.md §F11).
 pub const DEFAULT_COLLAPSIBLE_TITLE: &str = "Détails";
 /// Name of an image when it has no alternative text, and in the plain `[image: …]` label.
 pub const MEDIA_LABEL_IMAGE: &str = "image";
@@ -49,7 +49,7 @@ const MAX_BOX_DEPTH: usize = 8;
 /// Markdown containers deeper than this are flattened to their text.
 const MAX_TREE_DEPTH: usize = 24;
 
-/// The emoji shown before the title of an admonition of type `kind` (FORMAT.md §11 lists the
+/// The emoji shown before the title of an admonition of type `kind` (docs/chatmd.md §F11 lists the
 /// styled types; any other word gets the default style, hence a neutral pin).
 pub fn admonition_emoji(kind: &str) -> &'static str {
     match kind.to_ascii_lowercase().as_str() {
@@ -89,7 +89,7 @@ pub(crate) enum Block {
     Admonition(Admonition),
 }
 
-/// A ChatMD box (`:::type [collapsible] [title]`, FORMAT.md §11).
+/// A ChatMD box (`:::type [collapsible] [title]`, docs/chatmd.md §F11).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Admonition {
     pub kind: String,
@@ -359,7 +359,7 @@ pub(crate) fn strip_comment_openers(text: &mut String) {
 
 // --- Pre-pass: lines, admonitions ----------------------------------------------------------
 
-/// The source cut into plain Markdown and admonitions (FORMAT.md §11).
+/// The source cut into plain Markdown and admonitions (docs/chatmd.md §F11).
 #[derive(Debug, PartialEq)]
 enum Segment {
     Markdown(String),
@@ -470,7 +470,7 @@ fn split_admonitions(text: &str) -> Vec<Segment> {
             if closes_fence(line, current_fence) {
                 fence = None;
             }
-            // Joining content lines with "\n\n" (FORMAT.md §5.1) put an empty line between
+            // Joining content lines with "\n\n" (docs/chatmd.md §F5.1) put an empty line between
             // every code line; content lines are never empty, so these can all go.
             if !line.is_empty() {
                 current_pieces(&mut open, &mut root).push(Piece::Line(line.to_owned()));
@@ -557,7 +557,7 @@ fn push_markdown(segments: &mut Vec<Segment>, lines: Vec<String>, in_box: bool) 
     let mut glued: Vec<String> = Vec::with_capacity(lines.len());
     for line in lines {
         // ChatMD removes the newline before a `|` so that table rows separated by the
-        // "\n\n" join form a table again (FORMAT.md §5.1).
+        // "\n\n" join form a table again (docs/chatmd.md §F5.1).
         if line.trim_start().starts_with('|') {
             let previous_is_row = glued
                 .iter()
@@ -604,7 +604,7 @@ fn clean_line(line: &str) -> String {
     fix_link_groups(strip_class_suffix(line))
 }
 
-/// `{.class1 .class2}` at the end of a line only adds CSS classes (FORMAT.md §13).
+/// `{.class1 .class2}` at the end of a line only adds CSS classes (docs/chatmd.md §F13).
 fn strip_class_suffix(line: &str) -> &str {
     let trimmed = line.trim_end();
     let Some(body) = trimmed.strip_suffix('}') else {
@@ -629,8 +629,8 @@ fn strip_class_suffix(line: &str) -> &str {
     }
 }
 
-/// Rewrites `[label] (target)` as `[label](target)` (Showdown accepts the space, FORMAT.md
-/// §5.1) and drops the `=WxH` size of images (`![alt](url =100x80)`, FORMAT.md §13).
+/// Rewrites `[label] (target)` as `[label](target)` (Showdown accepts the space, docs/chatmd.md
+/// §F5.1) and drops the `=WxH` size of images (`![alt](url =100x80)`, docs/chatmd.md §F13).
 fn fix_link_groups(line: &str) -> String {
     if !line.contains(']') {
         return line.to_owned();
@@ -1775,7 +1775,7 @@ fn collapse_whitespace(text: &str) -> String {
 
 // --- Emoji ---------------------------------------------------------------------------------
 
-/// Replaces `:name:` gemoji shortcodes by the emoji (FORMAT.md §13); unknown names stay as
+/// Replaces `:name:` gemoji shortcodes by the emoji (docs/chatmd.md §F13); unknown names stay as
 /// written. Only for display: matching always sees the shortcode.
 pub(crate) fn replace_shortcodes(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -2296,7 +2296,7 @@ mod tests {
     }
 
     /// A reply built from the real corpus (seed 000), as the engine hands it over: one
-    /// paragraph per source line (FORMAT.md §5.1), conditions already resolved.
+    /// paragraph per source line (docs/chatmd.md §F5.1), conditions already resolved.
     const SEED_REPLY: &str = concat!(
         "**Comment créer une campagne de rentrée ?**\n\n",
         "*****\n\n",

@@ -1,27 +1,27 @@
 //! An index over a knowledge base's responses that gives exactly ChatMD's choice and best
-//! score (`MATCHING.md` §4–§7) while scoring only the responses that could win.
+//! score (`docs/chatmd.md` §M4–§M7) while scoring only the responses that could win.
 //!
 //! ChatMD scores every keyword of every response for every message, so its cost grows with
 //! the base. Almost all of that work produces zeros or losers, and both can be told apart
 //! without computing them. Per knowledge base, [`IndexedResponses`] keeps each distinct
 //! keyword once and, for each, where a non-zero score can come from:
 //!
-//! - **found** (§5): the keyword is a substring of the input. Texts are looked up by their
+//! - **found** (§M5): the keyword is a substring of the input. Texts are looked up by their
 //!   first up to 7 UTF-16 units at every input position; longer texts are then compared.
 //!   A keyword that is not found has an exact score of 0.
-//! - **common run** (§5.2): the weighted longest common substring is non-zero only for a
+//! - **common run** (§M5.2): the weighted longest common substring is non-zero only for a
 //!   run longer than 4 units, which starts with a 5-unit substring shared by the keyword and
 //!   the input. A map from every 5-unit substring of a keyword to (keyword, position) finds
 //!   every keyword that may have such a run; the matches also bound the run's length and
 //!   start, hence its weight ([`IndexedResponses::evidence`]).
-//! - **n-gram edit distance** (§5.1): credit needs a window `g` of the keyword's number of
+//! - **n-gram edit distance** (§M5.1): credit needs a window `g` of the keyword's number of
 //!   words with `levenshtein(g, k) ≤ 2`, hence `|len g − len k| ≤ 2`. Cut `k` into three
 //!   parts; each edit of an optimal alignment damages at most one part, so one part survives
 //!   intact in `g`, shifted by at most 2 (each edit before it moves it by one). The map from
 //!   (words, length, part number, part text) to keywords, probed at the 5 possible shifts of
 //!   each part of each window, finds every keyword within distance 2 of some window; each
 //!   (window, keyword) pair is then checked exactly, which gives the credit's upper bound.
-//! - **content** (§6.2): the cosine is non-zero only for a shared token; postings from each
+//! - **content** (§M6.2): the cosine is non-zero only for a shared token; postings from each
 //!   token to the responses holding it, with their weights, give every dot product.
 //!
 //! Per message, every keyword that is neither found nor a fuzzy candidate scores `(0, 0)`.
@@ -34,7 +34,7 @@
 //! 1. a response whose ceiling is below the best score scores strictly less than the winner;
 //! 2. a response no keyword reaches scores at most its content, so only content search can
 //!    make it win, and only when nothing scored above [`CONTENT_ONLY_CEILING`];
-//! 3. every other response scores `0 + (negative keywords) ≤ 0` and never wins (§7).
+//! 3. every other response scores `0 + (negative keywords) ≤ 0` and never wins (§M7).
 //!
 //! The winner is then picked by [`best_of`] over the scored responses in document order, so
 //! ties still go to the earlier response. `!SelectNext` and `!Next` restrict the candidates to
@@ -68,17 +68,17 @@ const CONTENT_ONLY_CEILING: f64 = 2.0;
 /// Marks the missing second form of a keyword text.
 const NO_KEYWORD: u32 = u32::MAX;
 
-/// Length of the substrings shared by a common run that counts (§5.2: longer than 4).
+/// Length of the substrings shared by a common run that counts (§M5.2: longer than 4).
 const RUN_SEED_LEN: usize = MIN_COMMON_RUN + 1;
 
-/// An edit distance of at most this earns n-gram credit (§5.1: strictly below 3).
+/// An edit distance of at most this earns n-gram credit (§M5.1: strictly below 3).
 const MAX_NGRAM_EDITS: usize = 2;
 
 /// Parts a keyword is cut into for the n-gram filter: one more than the edits allowed.
 const NGRAM_PARTS: usize = MAX_NGRAM_EDITS + 1;
 
 // The part argument needs every part non-empty: keywords with n-gram credit are longer than
-// 4 units (§5), so three parts of at least one unit each.
+// 4 units (§M5), so three parts of at least one unit each.
 const _: () = assert!(MIN_FUZZY_KEYWORD_LEN + 1 >= NGRAM_PARTS);
 
 /// [`pack_units`] for slices known to be short enough.
@@ -110,7 +110,7 @@ fn ngram_part_key(words: usize, len: usize, part: usize, units: &[u16]) -> u64 {
 /// One response as the index sees it.
 #[derive(Debug, Clone)]
 struct IndexedResponse {
-    /// Keyword ids of its keyword list, in list order (§4): keywords, title, title words.
+    /// Keyword ids of its keyword list, in list order (§M4): keywords, title, title words.
     keyword_list: Box<[u32]>,
     /// How many leading entries of `keyword_list` are its own keywords.
     own_keywords: usize,
@@ -375,7 +375,7 @@ impl ContentBuilder {
         self.current_response = self.current_response.max(later.current_response);
     }
 
-    /// Tokenizes response `response` (§6.2) and returns its vector's norm.
+    /// Tokenizes response `response` (§M6.2) and returns its vector's norm.
     fn add_response(
         &mut self,
         response: u32,
@@ -444,7 +444,7 @@ pub struct IndexedResponses {
     responses: Vec<IndexedResponse>,
     /// Responses by title, in document order (`!SelectNext`, `!Next`).
     by_title: FastMap<Box<str>, Box<[u32]>>,
-    /// §4: when the first response has an empty title nothing can match.
+    /// §M4: when the first response has an empty title nothing can match.
     first_untitled: bool,
     /// Distinct keyword-list entries, by id.
     keywords: Vec<PreparedKeyword>,
@@ -460,9 +460,9 @@ pub struct IndexedResponses {
     /// Ids of the empty text, found in every input.
     empty_text: Option<u32>,
     /// 5-unit substring → (keyword, position) of each occurrence in a keyword eligible for
-    /// fuzzy credit (§5.2).
+    /// fuzzy credit (§M5.2).
     run_seeds: KeyedLists<u128, (u32, u32)>,
-    /// Parts of keywords eligible for fuzzy credit (§5.1), see [`ngram_part_key`].
+    /// Parts of keywords eligible for fuzzy credit (§M5.1), see [`ngram_part_key`].
     ngram_parts: KeyedLists<u64>,
     /// (words, length) of every keyword eligible for fuzzy credit.
     ngram_shapes: FastSet<(usize, usize)>,
@@ -592,7 +592,7 @@ impl KeywordBuilder {
         for (id, keyword) in self.keywords.iter().enumerate() {
             let id = u32::try_from(id).unwrap_or(u32::MAX);
             let units = keyword.units.as_slice();
-            // §5: fuzzy credit only for positive keywords longer than 4 units.
+            // §M5: fuzzy credit only for positive keywords longer than 4 units.
             if keyword.negative || units.len() <= MIN_FUZZY_KEYWORD_LEN {
                 continue;
             }
@@ -727,7 +727,7 @@ impl IndexedResponses {
     }
 
     /// ChatMD's choice among `candidates` for `input` and its score: exactly
-    /// `best_of(score_all(responses, input, candidates))` (§4, §7).
+    /// `best_of(score_all(responses, input, candidates))` (§M4, §M7).
     pub fn best(&self, input: &PreparedInput, candidates: Candidates<'_>) -> Option<(usize, f64)> {
         if self.responses.is_empty() || self.first_untitled {
             return None;
@@ -842,7 +842,7 @@ impl IndexedResponses {
         }
         // The ceiling of a response. With content search, content plus both parts, the
         // content being CONTENT_ONLY_CEILING until the dot products are known. Without,
-        // fuzzy credit counts only when the exact scores sum to zero (§7), so the score is
+        // fuzzy credit counts only when the exact scores sum to zero (§M7), so the score is
         // below one part or the other.
         let content_counts = self.content_search() && !known.is_empty();
         let ceiling = |index: u32, dots: Option<&DotProducts>| {
@@ -952,7 +952,7 @@ impl IndexedResponses {
     /// their score from `evidence`, fuzzy candidates are scored on first use, and every other
     /// keyword scores `(0, 0)` (module note).
     ///
-    /// The fuzzy total, the costly part, is computed only when it counts (§7) and the response
+    /// The fuzzy total, the costly part, is computed only when it counts (§M7) and the response
     /// can still reach `best`: with its exact part known, its score is at most that part plus
     /// `fuzzy_bound` (the sum of its keywords' fuzzy bounds), or, without content search and a
     /// non-zero exact part, that part alone. `None` when that is below `best`.
@@ -968,7 +968,7 @@ impl IndexedResponses {
         exact: &mut ExactScores,
     ) -> Option<f64> {
         let list = self.keyword_list(index, ScoreMode::Normal);
-        // Keywords that are not found score exactly 0 (§5), and `x + 0 = x`: the same sum.
+        // Keywords that are not found score exactly 0 (§M5), and `x + 0 = x`: the same sum.
         let total = list.iter().fold(content, |total, id| {
             total + evidence.found.get(id).map_or(0.0, |score| score.exact)
         });
@@ -1024,7 +1024,7 @@ impl IndexedResponses {
                 }
             }
         }
-        // §5: no fuzzy credit for inputs of 5 units or fewer.
+        // §M5: no fuzzy credit for inputs of 5 units or fewer.
         if units.len() <= MIN_FUZZY_INPUT_LEN {
             return Evidence {
                 found,
@@ -1032,7 +1032,7 @@ impl IndexedResponses {
             };
         }
 
-        // §5.2: a run of L > 4 common units starting at keyword position j is a run of
+        // §M5.2: a run of L > 4 common units starting at keyword position j is a run of
         // L − 4 matching 5-unit seeds, the first at j. So L ≤ 4 + (seed matches), and j is
         // at least the first position any seed matched at; L is also shorter than the
         // keyword (which is not found), than the keyword from j on, and than the input. The
@@ -1097,7 +1097,7 @@ impl IndexedResponses {
         }
         fuzzy.places = seeds;
 
-        // §5.1: n-gram credit is `0.3 len(g)` for each window `g` within distance 2.
+        // §M5.1: n-gram credit is `0.3 len(g)` for each window `g` within distance 2.
         self.close_ngrams(input, |id, window_units| {
             if found.contains_key(&id) {
                 return;
@@ -1110,7 +1110,7 @@ impl IndexedResponses {
         Evidence { found, fuzzy }
     }
 
-    /// Ids of every distinct keyword text that is a substring of `units` (§5 `includes`).
+    /// Ids of every distinct keyword text that is a substring of `units` (§M5 `includes`).
     /// A text starting at position `i` has its first `min(len, 7)` units there, so probing
     /// each position with each key length present finds them all; texts longer than the key
     /// are then compared in full.
@@ -1143,7 +1143,7 @@ impl IndexedResponses {
         found
     }
 
-    /// Keywords within edit distance 2 of some input window of as many words (§5.1): `close`
+    /// Keywords within edit distance 2 of some input window of as many words (§M5.1): `close`
     /// is called with the keyword and the window's length for each such pair. Candidates
     /// come from the three-part argument of the module note, then each (window, keyword) pair
     /// is checked exactly.
@@ -1211,7 +1211,7 @@ impl IndexedResponses {
         input.vector.as_ref().map_or(0.0, |vector| vector.norm)
     }
 
-    /// §6.2 for one response, one binary search per known input token.
+    /// §M6.2 for one response, one binary search per known input token.
     fn content_score(&self, index: usize, input: &PreparedInput, known: &KnownTokens) -> f64 {
         let (Some(content), Some(response)) = (&self.content, self.response(index)) else {
             return 0.0;
