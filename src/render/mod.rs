@@ -1672,7 +1672,7 @@ fn tag_name(text: &str) -> Option<String> {
     Some(text.get(..length)?.to_ascii_lowercase())
 }
 
-/// Decodes numeric character references and the named entities found in French content.
+/// Decodes numeric character references and named entities.
 pub(crate) fn decode_entities(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -1683,23 +1683,23 @@ pub(crate) fn decode_entities(text: &str) -> String {
         let semicolon = after.bytes().take(33).position(|b| b == b';');
         let decoded = semicolon.and_then(|end| {
             let name = after.get(..end)?;
-            let character = match name.strip_prefix('#') {
+            match name.strip_prefix('#') {
                 Some(number) => {
                     let code = match number.strip_prefix(['x', 'X']) {
                         Some(hex) => u32::from_str_radix(hex, 16).ok()?,
                         None => number.parse::<u32>().ok()?,
                     };
-                    char::from_u32(code)
+                    let character = char::from_u32(code)
                         .filter(|&c| c != '\0')
-                        .unwrap_or('\u{FFFD}')
+                        .unwrap_or('\u{FFFD}');
+                    out.push(character);
                 }
-                None => named_entity(name)?,
-            };
-            Some((character, end))
+                None => out.push_str(named_entity(name)?),
+            }
+            Some(end)
         });
         match decoded {
-            Some((character, end)) => {
-                out.push(character);
+            Some(end) => {
                 rest = after.get(end + 1..).unwrap_or_default();
             }
             None => {
@@ -1712,48 +1712,14 @@ pub(crate) fn decode_entities(text: &str) -> String {
     out
 }
 
-fn named_entity(name: &str) -> Option<char> {
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
-        "nbsp" => '\u{a0}',
-        "laquo" => '«',
-        "raquo" => '»',
-        "hellip" => '…',
-        "rsquo" => '’',
-        "lsquo" => '‘',
-        "ldquo" => '“',
-        "rdquo" => '”',
-        "ndash" => '–',
-        "mdash" => '—',
-        "euro" => '€',
-        "copy" => '©',
-        "deg" => '°',
-        "middot" => '·',
-        "eacute" => 'é',
-        "Eacute" => 'É',
-        "egrave" => 'è',
-        "Egrave" => 'È',
-        "ecirc" => 'ê',
-        "Ecirc" => 'Ê',
-        "euml" => 'ë',
-        "agrave" => 'à',
-        "Agrave" => 'À',
-        "acirc" => 'â',
-        "ccedil" => 'ç',
-        "Ccedil" => 'Ç',
-        "icirc" => 'î',
-        "iuml" => 'ï',
-        "ocirc" => 'ô',
-        "oelig" => 'œ',
-        "ugrave" => 'ù',
-        "ucirc" => 'û',
-        "uuml" => 'ü',
-        _ => return None,
-    })
+/// A named character reference of HTML (all 2,125 of the standard's, `&rarr;` as well as
+/// `&eacute;`), as the browser showing ChatMD's page decodes it.
+fn named_entity(name: &str) -> Option<&'static str> {
+    let table = &html_escape::NAMED_ENTITIES;
+    table
+        .binary_search_by(|(entity, _)| (*entity).cmp(name.as_bytes()))
+        .ok()
+        .map(|found| table[found].1)
 }
 
 fn collapse_whitespace(text: &str) -> String {
@@ -2121,6 +2087,21 @@ mod tests {
                     rows: vec![vec![vec![text("1")], vec![text("2")]]]
                 },
             ]
+        );
+    }
+
+    /// Every named entity a browser knows shows as it does on ChatMD's page, not only the
+    /// French ones; an unknown name and a bare `&` stay as written.
+    #[test]
+    fn html_entities_decode_as_a_browser_does() {
+        assert_eq!(
+            decode_entities("&rarr; &times; &aacute; &AMP; &eacute;t&eacute; &#233; &#x1F600;"),
+            "→ × á & été é 😀"
+        );
+        assert_eq!(decode_entities("&inconnu; a & b &;"), "&inconnu; a & b &;");
+        assert_eq!(
+            decode_entities("&NotNestedGreaterGreater;"),
+            "\u{2AA2}\u{338}"
         );
     }
 
