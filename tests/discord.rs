@@ -180,8 +180,12 @@ impl Scene {
             "{:#?}",
             self.fake.unknown_routes()
         );
+        // A 429 is Discord's ordinary "wait", answered by sending again.
         for call in self.fake.rest_calls() {
-            assert!(call.status < 400, "refused: {call:#?}");
+            assert!(
+                call.status < 400 || call.status == 429,
+                "refused: {call:#?}"
+            );
         }
     }
 
@@ -619,6 +623,11 @@ async fn a_stale_menu_gets_the_welcome_and_a_click_survives_a_restart() {
     // After a restart (same store), a click on the current menu still works: the custom_id
     // carries the conversation.
     scene.adapter.stop().await;
+    // The adapter closed normally (1000), which ends the session on Discord: no resume.
+    fake.wait_for("the session ended", |f| {
+        (f.resumable_sessions() == 0).then_some(())
+    })
+    .await;
     scene.adapter = spawn_adapter(settings(fake, scene.guild, false), scene.store.clone());
     fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
         .await;
@@ -725,8 +734,10 @@ async fn with_the_message_content_intent_a_reply_without_ping_is_answered() {
     adapter.stop().await;
 }
 
+/// Issue 16: `GET /gateway` needs no token on Discord; a bad token shows when the gateway
+/// closes with 4004, and the adapter stops with an error that names the token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_token_is_refused() {
+async fn a_wrong_token_closes_the_gateway_with_4004_and_stops_the_adapter() {
     let fake = FakeDiscord::start(fake_config()).await.unwrap();
     let guild = fake.add_guild();
     let mut settings = settings(&fake, guild, false);
@@ -736,12 +747,22 @@ async fn a_wrong_token_is_refused() {
         .await
         .expect("the adapter gives up")
         .unwrap();
-    // GET /gateway is refused (401), so the adapter stops before trying discord.com.
     assert!(
-        matches!(result, Err(DiscordError::NoGateway { .. })),
+        matches!(result, Err(DiscordError::InvalidToken)),
         "{result:?}"
     );
-    assert!(fake.connections().is_empty());
+    assert!(
+        result.unwrap_err().to_string().contains("discord.token"),
+        "the error says what to fix"
+    );
+    let gateway = fake
+        .rest_calls()
+        .into_iter()
+        .find(|c| c.path == "/api/v10/gateway")
+        .unwrap();
+    assert_eq!(gateway.status, 200, "no authentication on GET /gateway");
+    assert_eq!(fake.connections()[0].closed_with, Some(4004));
+    assert_eq!(fake.ready_count(), 0);
 }
 
 /// `guichet serve` as an admin runs it, its stderr kept for the failure message.
@@ -883,6 +904,8 @@ async fn the_fake_refuses_what_discord_refuses() {
     let deadline = Duration::from_millis(300);
     let config = Config {
         interaction_deadline: deadline,
+        // Many posts in one channel at once: rate limits are checked elsewhere.
+        route_limit: 100,
         ..fake_config()
     };
     let fake = FakeDiscord::start(config).await.unwrap();
@@ -961,3 +984,177 @@ async fn the_fake_refuses_what_discord_refuses() {
     );
     assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
 }
+
+/// Issue 16: with a bad token, `guichet serve` stops with an error that names the token and
+/// a failure exit code (it used to be seen only on a `GET /gateway` Discord does not check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guichet_serve_with_a_bad_token_exits_with_a_clear_error() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    std::fs::create_dir(path("content")).unwrap();
+    std::fs::write(path("content/index.md"), knowledge_base()).unwrap();
+    let config = format!(
+        "content = {:?}\nstate_dir = {:?}\n[admin]\nlisten = \"127.0.0.1:0\"\n\
+         [discord]\ntoken = \"not-the-token\"\nguild_ids = [\"{guild}\"]\napi_base = {:?}\n",
+        path("content"),
+        path("state"),
+        fake.http_base(),
+    );
+    let config_path = path("config.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
+            .args(["serve", "--config"])
+            .arg(config_path)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("Discord refused the bot token"), "{stderr}");
+    assert_eq!(fake.connections()[0].closed_with, Some(4004));
+}
+
+
+
+/// Issue 16: Discord may ask for a heartbeat (op 1), say the session can be resumed (op 9
+/// `d: true`) or must start anew (op 9 `d: false`, close 4007): the bot answers, resumes or
+/// identifies again, and keeps answering with its commands registered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_that_asks_for_a_heartbeat_a_resume_or_a_new_session() {
+    let scene = scene_with(Config {
+        // Long enough that a heartbeat seen now answers the request, not the timer.
+        heartbeat_interval: Duration::from_secs(60),
+        ..fake_config()
+    })
+    .await;
+    let fake = &scene.fake;
+    let heartbeats = || fake.frames().iter().filter(|(_, f)| f["op"] == 1).count();
+    let before = heartbeats();
+    fake.request_heartbeat();
+    fake.wait_for("a heartbeat on request", |_| {
+        (heartbeats() > before).then_some(())
+    })
+    .await;
+
+    fake.invalidate_session(true);
+    fake.wait_for("a resume", |f| {
+        f.connections().iter().any(|c| c.resumed).then_some(())
+    })
+    .await;
+    assert_eq!(fake.ready_count(), 1);
+
+    fake.invalidate_session(false);
+    fake.wait_for("a new session", |f| (f.ready_count() >= 2).then_some(()))
+        .await;
+    scene.ask("horaires", 1).await;
+
+    fake.close_gateway(4007);
+    fake.wait_for("another session", |f| (f.ready_count() >= 3).then_some(()))
+        .await;
+    scene.ask("horaires", 2).await;
+    let puts = fake
+        .rest_calls()
+        .iter()
+        .filter(|c| c.method == "PUT" && c.path.ends_with("/commands"))
+        .count();
+    assert_eq!(puts, 1, "commands registered once");
+    scene.finish().await;
+}
+
+/// One raw HTTP/1.1 request to the fake: the status line and headers, lower-cased, and the
+/// body. (serenity's client keeps neither the rate-limit headers nor a 429's body.)
+fn raw_request(base: &str, method: &str, path: &str, token: Option<&str>) -> (String, String) {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bot {t}\r\n"));
+    let body = if method == "POST" {
+        r#"{"content":"x"}"#
+    } else {
+        ""
+    };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.to_lowercase(), body.to_owned())
+}
+
+/// The fake limits like Discord: per-route buckets with their headers, 429 with Discord's
+/// body, a global limit, and `GET /gateway` open to anyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fake_rate_limits_like_discord() {
+    let config = Config {
+        route_limit: 2,
+        route_window: Duration::from_secs(60),
+        global_limit: 4,
+        global_window: Duration::from_secs(60),
+        ..fake_config()
+    };
+    let fake = FakeDiscord::start(config).await.unwrap();
+    let guild = fake.add_guild();
+    let (one, two) = (fake.add_channel(guild), fake.add_channel(guild));
+    let base = fake.http_base().to_owned();
+    let post = move |channel: u64| {
+        raw_request(
+            &base,
+            "POST",
+            &format!("/api/v10/channels/{channel}/messages"),
+            Some(TOKEN),
+        )
+    };
+    let (head, _) = tokio::task::spawn_blocking({
+        let post = post.clone();
+        move || post(one)
+    })
+    .await
+    .unwrap();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("x-ratelimit-limit: 2"), "{head}");
+    assert!(head.contains("x-ratelimit-remaining: 1"), "{head}");
+    assert!(head.contains("x-ratelimit-reset-after: "), "{head}");
+    assert!(head.contains("x-ratelimit-bucket: "), "{head}");
+    let results = tokio::task::spawn_blocking(move || [post(one), post(one), post(two), post(two)])
+        .await
+        .unwrap();
+    let [(ok, _), (limited, body), (other, _), (global, global_body)] = results;
+    assert!(ok.starts_with("http/1.1 200"), "{ok}");
+    // The channel's bucket is empty; another channel has its own.
+    assert!(limited.starts_with("http/1.1 429"), "{limited}");
+    assert!(limited.contains("retry-after: "), "{limited}");
+    assert!(limited.contains("x-ratelimit-scope: user"), "{limited}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["global"], false);
+    assert!(body["retry_after"].as_f64().unwrap() > 0.0, "{body}");
+    assert!(other.starts_with("http/1.1 200"), "{other}");
+    // The fifth call in the window: over the global limit of four.
+    assert!(global.starts_with("http/1.1 429"), "{global}");
+    assert!(global.contains("x-ratelimit-global: true"), "{global}");
+    let body: serde_json::Value = serde_json::from_str(&global_body).unwrap();
+    assert_eq!(body["global"], true);
+    // No token needed for the gateway's address; one needed elsewhere.
+    let base = fake.http_base().to_owned();
+    let (gateway, unauthorized) = tokio::task::spawn_blocking(move || {
+        (
+            raw_request(&base, "GET", "/api/v10/gateway", None).0,
+            raw_request(&base, "GET", "/api/v10/users/@me", None).0,
+        )
+    })
+    .await
+    .unwrap();
+    assert!(gateway.starts_with("http/1.1 200"), "{gateway}");
+    assert!(unauthorized.starts_with("http/1.1 401"), "{unauthorized}");
+}
+
