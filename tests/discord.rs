@@ -56,10 +56,14 @@ fn knowledge_base() -> String {
     )
 }
 
-fn context(store: Arc<dyn StateStore>, shutdown: watch::Receiver<bool>) -> Context {
+fn context_with(
+    store: Arc<dyn StateStore>,
+    shutdown: watch::Receiver<bool>,
+    strings: Strings,
+) -> Context {
     let checked = guichet::kb::parse_str("test.md", &knowledge_base());
     let kb = checked.kb.expect("the test knowledge base parses");
-    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, strings);
     Context {
         bot: Arc::new(Bot::new(engine, store, DEFAULT_IDLE_RESET)),
         status: Arc::new(Status::new()),
@@ -97,8 +101,16 @@ fn settings(fake: &FakeDiscord, guild: u64, message_content: bool) -> DiscordSet
 }
 
 fn spawn_adapter(settings: DiscordSettings, store: Arc<dyn StateStore>) -> Adapter {
+    spawn_adapter_with(settings, store, Strings::default())
+}
+
+fn spawn_adapter_with(
+    settings: DiscordSettings,
+    store: Arc<dyn StateStore>,
+    strings: Strings,
+) -> Adapter {
     let (shutdown, rx) = watch::channel(false);
-    let ctx = context(store, rx);
+    let ctx = context_with(store, rx, strings);
     let status = ctx.status.clone();
     let task = tokio::spawn(discord::run(settings, ctx));
     Adapter {
@@ -1020,7 +1032,94 @@ async fn guichet_serve_with_a_bad_token_exits_with_a_clear_error() {
     assert_eq!(fake.connections()[0].closed_with, Some(4004));
 }
 
+/// Issue 16: a click, and a slash command, are answered through the interaction, which
+/// needs no permission in the channel; a mention where the bot may not post is told
+/// privately; without Read Message History the answer comes unquoted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_the_bot_cannot_post_clicks_and_commands_are_still_answered() {
+    use fake_discord::permissions::{READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL};
+    let scene = scene().await;
+    let fake = &scene.fake;
+    let read_only = fake.add_channel(scene.guild);
+    fake.set_bot_permissions(read_only, VIEW_CHANNEL | READ_MESSAGE_HISTORY);
 
+    // /menu: the deferred response becomes the welcome.
+    let menu = fake.run_command(scene.ana, read_only, "menu").unwrap();
+    fake.wait_response(menu).await;
+    let welcome = fake.wait_bot_messages(read_only, 1).await[0].clone();
+    assert_eq!(
+        labels(&welcome),
+        ["Enseignant", "Direction", "Tous les sujets"]
+    );
+    // A click: the menu is updated, the answer is a follow-up.
+    let click = fake
+        .click_label(scene.ana, welcome.id, "Enseignant")
+        .unwrap();
+    assert_eq!(fake.wait_response(click).await.response, Some(7));
+    let answer = fake.wait_bot_messages(read_only, 2).await[1].clone();
+    assert!(
+        answer.content.contains("Que voulez-vous savoir"),
+        "{}",
+        answer.content
+    );
+    assert_eq!(answer.interaction, Some(click), "a follow-up of the click");
+
+    // A mention there: nothing can be posted; Ana hears why in a DM, each time she asks.
+    for n in 1..=2 {
+        fake.say(
+            scene.ana,
+            read_only,
+            &format!("{} horaires", scene.mention()),
+        );
+        let dm = fake.dm_channel(scene.ana);
+        let notices = fake.wait_bot_messages(dm, n).await;
+        assert!(
+            notices[n - 1]
+                .content
+                .contains("pas le droit d'écrire dans ce salon"),
+            "{}",
+            notices[n - 1].content
+        );
+        assert!(notices[n - 1].content.contains("/menu"));
+    }
+    assert_eq!(fake.bot_messages(read_only).len(), 2);
+
+    // Without Read Message History, the answer to a mention is not a reply.
+    let no_history = fake.add_channel(scene.guild);
+    fake.set_bot_permissions(no_history, VIEW_CHANNEL | SEND_MESSAGES);
+    fake.say(
+        scene.ana,
+        no_history,
+        &format!("{} horaires", scene.mention()),
+    );
+    let hours = fake.wait_bot_messages(no_history, 1).await[0].clone();
+    assert!(
+        hours.content.contains("De 8 h à 17 h."),
+        "{}",
+        hours.content
+    );
+    assert_eq!(hours.reference, None);
+
+    // Only the mentions in the read-only channel were refused (each once), and the quote.
+    let refused: Vec<(String, Option<u64>)> = fake
+        .rest_calls()
+        .into_iter()
+        .filter(|c| c.status >= 400 && c.status != 429)
+        .map(|c| (c.path, c.error_code))
+        .collect();
+    let posts = format!("/api/v10/channels/{read_only}/messages");
+    let quote = format!("/api/v10/channels/{no_history}/messages");
+    assert_eq!(
+        refused,
+        [
+            (posts.clone(), Some(50013)),
+            (posts, Some(50013)),
+            (quote, Some(160_002))
+        ]
+    );
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    scene.adapter.stop().await;
+}
 
 /// Issue 16: Discord may ask for a heartbeat (op 1), say the session can be resumed (op 9
 /// `d: true`) or must start anew (op 9 `d: false`, close 4007): the bot answers, resumes or
@@ -1158,3 +1257,42 @@ async fn the_fake_rate_limits_like_discord() {
     assert!(unauthorized.starts_with("http/1.1 401"), "{unauthorized}");
 }
 
+/// Issue 16: a help text longer than a Discord message was refused by serenity, and the
+/// person saw "the application did not respond". It is now sent in parts, all private.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_over_long_help_text_is_sent_in_private_parts() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let paragraph = "Voici comment me poser une question, en détail. ".repeat(20);
+    let strings = Strings {
+        help: format!("{paragraph}\n\n{paragraph}\n\n{paragraph}\n\nFin de l'aide."),
+        ..Strings::default()
+    };
+    assert!(strings.help.chars().count() > 2000);
+    let adapter = spawn_adapter_with(
+        settings(&fake, guild, false),
+        Arc::new(MemoryStore::new()),
+        strings,
+    );
+    fake.wait_ready().await;
+    let help = fake.run_command(ana, channel, "aide").unwrap();
+    let interaction = fake.wait_response(help).await;
+    assert_eq!(interaction.response, Some(4));
+    assert!(interaction.refused.is_empty(), "{:?}", interaction.refused);
+    let parts = fake
+        .wait_for("the end of the help", |f| {
+            let parts = f.ephemeral_messages(ana);
+            parts
+                .iter()
+                .any(|m| m.content.contains("Fin de l'aide."))
+                .then_some(parts)
+        })
+        .await;
+    assert!(parts.len() >= 2, "{parts:#?}");
+    assert!(parts.iter().all(|p| p.content.chars().count() <= 2000));
+    assert!(fake.bot_messages(channel).is_empty(), "nothing public");
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    adapter.stop().await;
+}
