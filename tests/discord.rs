@@ -1121,6 +1121,64 @@ async fn where_the_bot_cannot_post_clicks_and_commands_are_still_answered() {
     scene.adapter.stop().await;
 }
 
+/// Issue 16: ten questions asked quickly in a channel, and ten in a DM, while Discord's
+/// buckets answer 429: every answer once, none lost, in the order of the questions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_questions_is_answered_once_each_in_order_under_rate_limits() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+    let dm = fake.dm_channel(scene.bob);
+    // The buckets (5 posts a second per channel) refuse some when the bot is quick; these
+    // three are refused whatever the timing.
+    fake.rate_limit_next_posts(3);
+    let mut in_channel = Vec::new();
+    for i in 1..=10 {
+        in_channel.push(fake.say(
+            scene.ana,
+            scene.channel,
+            &format!("{} sujet numero {i}", scene.mention()),
+        ));
+        fake.say(scene.bob, dm, &format!("sujet numero {i}"));
+    }
+    let answers = fake.wait_bot_messages(scene.channel, 10).await;
+    let dm_answers = fake.wait_bot_messages(dm, 10).await;
+    let expected: Vec<String> = (1..=10).map(|i| format!("Réponse au sujet {i}.")).collect();
+    let contents = |messages: &[FakeMessage]| -> Vec<String> {
+        messages
+            .iter()
+            .map(|m| {
+                m.content
+                    .lines()
+                    .find(|l| l.starts_with("Réponse au sujet"))
+                    .unwrap_or(&m.content)
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(contents(&answers), expected, "in the channel");
+    assert_eq!(contents(&dm_answers), expected, "in the DM");
+    let references: Vec<Option<u64>> = answers.iter().map(|m| m.reference).collect();
+    let questions: Vec<Option<u64>> = in_channel.into_iter().map(Some).collect();
+    assert_eq!(references, questions);
+
+    let limited: Vec<_> = fake
+        .rest_calls()
+        .into_iter()
+        .filter(|c| c.status == 429)
+        .collect();
+    assert!(limited.len() >= 3, "the burst met Discord's rate limits");
+    // Barrier: a new question's answer comes after any duplicate would have.
+    fake.say(scene.bob, dm, "horaires");
+    let all = fake.wait_bot_messages(dm, 11).await;
+    assert!(
+        all[10].content.contains("De 8 h à 17 h."),
+        "{}",
+        all[10].content
+    );
+    assert_eq!(fake.bot_messages(scene.channel).len(), 10, "none twice");
+    scene.finish().await;
+}
+
 /// Issue 16: Discord may ask for a heartbeat (op 1), say the session can be resumed (op 9
 /// `d: true`) or must start anew (op 9 `d: false`, close 4007): the bot answers, resumes or
 /// identifies again, and keeps answering with its commands registered once.

@@ -5,7 +5,7 @@
 //! A click or a slash command is answered through its interaction (the menu message updated,
 //! then follow-ups), which needs no permission in the channel; a message (DM, mention, reply)
 //! is answered with a message, which needs Send Messages (and Read Message History to quote
-//! the question).
+//! the question). Turns of one channel take turns ([`super::order`]).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -30,6 +30,7 @@ use crate::strings::Strings;
 use super::PLATFORM;
 use super::decide::{self, Click, Command, IncomingMessage, Turn};
 use super::layout::{self, Outgoing};
+use super::order::Lanes;
 
 /// Nobody is pinged by the bot's messages, whatever the knowledge base or a user's typed
 /// text shown back contains (`@everyone`, `<@id>`, a reply's author).
@@ -58,6 +59,8 @@ pub struct Handler {
     /// Slash commands are registered once per process, not on every READY (a re-IDENTIFY
     /// after a lost connection brings a new one).
     commands_registered: tokio::sync::Mutex<bool>,
+    /// One turn at a time per channel, in the order the questions came.
+    lanes: Lanes,
     /// Channels where the bot was refused a post, warned about once each.
     refused_channels: Mutex<HashSet<u64>>,
 }
@@ -69,6 +72,7 @@ impl Handler {
             guild_ids,
             bot_id: AtomicU64::new(0),
             commands_registered: tokio::sync::Mutex::new(false),
+            lanes: Lanes::default(),
             refused_channels: Mutex::new(HashSet::new()),
         }
     }
@@ -152,6 +156,7 @@ impl Handler {
             return;
         };
         tracing::debug!(user = %turn.key.user, "message for the bot");
+        let _lane = self.lanes.ticket(msg.channel_id.get()).enter().await;
         let key = turn.key.clone();
         let outcome = self.run_turn(turn).await;
         // In a channel the answer replies to the question, so it is clear whom it is for.
@@ -205,6 +210,8 @@ impl Handler {
                 return;
             }
         };
+        // In line before the first `await`, answered after the acknowledgement.
+        let ticket = self.lanes.ticket(click.channel_id.get());
         // The acknowledgement comes first, well within Discord's 3 s: the clicked menu's
         // buttons are disabled (the chosen one marked), so it is clear what was picked and it
         // cannot be picked twice. The answer follows as follow-ups of the interaction, which
@@ -222,6 +229,7 @@ impl Handler {
                 false
             }
         };
+        let _lane = ticket.enter().await;
         let outgoing = match self.claim(format!("interaction:{}", click.id)).await {
             Ok(true) => self.clicked(&button, &strings).await,
             Ok(false) => return,
@@ -279,9 +287,11 @@ impl Handler {
             return;
         }
         // Defer first: the engine and the store answer in milliseconds, but the 3 s deadline
-        // must hold on a slow disk too. A replayed command fails here and is dropped by the
-        // claim.
+        // must hold on a slow disk, or behind earlier turns of the channel, too. A replayed
+        // command fails here and is dropped by the claim.
+        let ticket = self.lanes.ticket(command.channel_id.get());
         let deferred = command.defer(http).await;
+        let _lane = ticket.enter().await;
         match self.claim(format!("interaction:{}", command.id)).await {
             Ok(true) => {}
             Ok(false) => return,
