@@ -555,8 +555,8 @@ fn missing_permission(error: &serenity::Error) -> bool {
 }
 
 /// At most this many tries of one call refused with 429 (rate limited): about 40 s of
-/// waiting in all, longer than any per-route window Discord uses for messages.
-const RATE_LIMITED_TRIES: u32 = 12;
+/// waiting in all, well beyond the few seconds a bucket for messages lasts on Discord.
+const RATE_LIMITED_TRIES: u32 = 14;
 /// The wait before the first try again, doubled each time up to [`RATE_LIMITED_MAX_WAIT`].
 /// Discord's 429 says how long to wait (`retry_after`, and `global`), but serenity's error
 /// keeps neither that body nor the headers. With discord.com, serenity's own rate limiter
