@@ -1180,8 +1180,8 @@ async fn a_burst_of_questions_is_answered_once_each_in_order_under_rate_limits()
 }
 
 /// Issue 16: Discord may ask for a heartbeat (op 1), say the session can be resumed (op 9
-/// `d: true`) or must start anew (op 9 `d: false`, close 4007): the bot answers, resumes or
-/// identifies again, and keeps answering with its commands registered once.
+/// `d: true`, close 4008) or must start anew (op 9 `d: false`, close 4007): the bot answers,
+/// resumes or identifies again, and keeps answering with its commands registered once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_that_asks_for_a_heartbeat_a_resume_or_a_new_session() {
     let scene = scene_with(Config {
@@ -1215,6 +1215,17 @@ async fn a_gateway_that_asks_for_a_heartbeat_a_resume_or_a_new_session() {
     fake.wait_for("another session", |f| (f.ready_count() >= 3).then_some(()))
         .await;
     scene.ask("horaires", 2).await;
+
+    // 4008 (rate limited) keeps the session: the bot resumes it.
+    let resumed = |f: &FakeDiscord| f.connections().iter().filter(|c| c.resumed).count();
+    let before = resumed(fake);
+    fake.close_gateway(4008);
+    fake.wait_for("a resume after 4008", |f| {
+        (resumed(f) > before).then_some(())
+    })
+    .await;
+    scene.ask("horaires", 3).await;
+    assert_eq!(fake.ready_count(), 3, "resumed, not identified again");
     let puts = fake
         .rest_calls()
         .iter()
