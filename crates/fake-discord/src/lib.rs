@@ -2,13 +2,20 @@
 //! 127.0.0.1, speaking the real protocol, enforcing Discord's rules, and playing the users.
 //!
 //! * **Gateway** ([`gateway`]): HELLO, IDENTIFY → READY (zlib-compressed when the client asks
-//!   for compression), heartbeats and acks, RESUME with replay of missed dispatches, RECONNECT,
-//!   INVALID_SESSION, close codes; intents decide which messages are dispatched and whether
-//!   their text is blanked (MESSAGE_CONTENT and its exemptions).
+//!   for compression), heartbeats and acks, heartbeat requests (op 1), RESUME with replay of
+//!   missed dispatches, RECONNECT, INVALID_SESSION both ways, close codes (4004 for a bad
+//!   token; after 4007, 4009 or the client's own normal close the session cannot be resumed);
+//!   intents decide which messages are dispatched and whether their text is blanked
+//!   (MESSAGE_CONTENT and its exemptions).
 //! * **REST** ([`rest`]): the routes a bot with messages, buttons and slash commands calls,
 //!   with Discord's limits ([`rules`]: 2,000 characters, 5×5 buttons, 80-character labels,
 //!   100-character `custom_id`), the 3-second interaction deadline and one acknowledgement per
 //!   interaction, answered in Discord's error shapes.
+//! * **Permissions** ([`permissions`]): per channel, the bot's View Channel, Send Messages and
+//!   Read Message History decide what it is sent and what it may post (403 otherwise);
+//!   interaction responses and follow-ups need none, as on Discord.
+//! * **Rate limits**: per-route buckets (keyed by the route and its major parameter) with
+//!   Discord's `X-RateLimit-*` headers, a global limit, and 429 with its JSON body.
 //! * **Users**: [`FakeDiscord::say`], [`FakeDiscord::click`] (only a button that exists and is
 //!   enabled on a message the user can see), [`FakeDiscord::run_command`] (only a registered
 //!   command).
@@ -21,12 +28,6 @@
 //! for discord.com), so a bot under test meets 429s itself; and serenity falls back to
 //! discord.com when `GET /gateway` fails, so tests should assert [`FakeDiscord::rest_calls`]
 //! saw it.
-//!
-//! * **Permissions** ([`permissions`]): per channel, the bot's View Channel, Send Messages and
-//!   Read Message History decide what it is sent and what it may post (403 otherwise);
-//!   interaction responses and follow-ups need none, as on Discord.
-//! * **Rate limits**: per-route buckets (keyed by the route and its major parameter) with
-//!   Discord's `X-RateLimit-*` headers, a global limit, and 429 with its JSON body.
 //!
 //! Not modelled: GUILD_CREATE and the cache, threads, attachments (multipart bodies are a
 //! violation), sharding, session expiry.
