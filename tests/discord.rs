@@ -1032,12 +1032,44 @@ async fn guichet_serve_with_a_bad_token_exits_with_a_clear_error() {
     assert_eq!(fake.connections()[0].closed_with, Some(4004));
 }
 
+/// What every adapter in this test process logs at `warn` and above, as an admin reads it
+/// (one subscriber for the whole process: tests look for lines of their own channels).
+fn warn_log() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOG: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        log
+    })
+    .clone()
+}
+
+struct LogWriter(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Issue 16: a click, and a slash command, are answered through the interaction, which
 /// needs no permission in the channel; a mention where the bot may not post is told
 /// privately; without Read Message History the answer comes unquoted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn where_the_bot_cannot_post_clicks_and_commands_are_still_answered() {
     use fake_discord::permissions::{READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL};
+    let log = warn_log();
     let scene = scene().await;
     let fake = &scene.fake;
     let read_only = fake.add_channel(scene.guild);
@@ -1083,6 +1115,15 @@ async fn where_the_bot_cannot_post_clicks_and_commands_are_still_answered() {
         assert!(notices[n - 1].content.contains("/menu"));
     }
     assert_eq!(fake.bot_messages(read_only).len(), 2);
+    // The admin is told once for the channel, with what to grant; nobody's words or id.
+    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    let told: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("refused the bot a message") && l.contains(&read_only.to_string()))
+        .collect();
+    assert_eq!(told.len(), 1, "{log}");
+    assert!(told[0].contains("Send Messages"), "{}", told[0]);
+    assert!(!told[0].contains("horaires") && !told[0].contains(&scene.ana.to_string()));
 
     // Without Read Message History, the answer to a mention is not a reply.
     let no_history = fake.add_channel(scene.guild);
