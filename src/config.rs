@@ -536,6 +536,55 @@ fn keys_of(section: &str) -> Vec<(String, Kind)> {
         .collect()
 }
 
+/// Whether `name` may name a Discord slash command. Discord's rule:
+/// `^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$`, in lower case wherever a letter has a
+/// lower-case form (so `aujourd'hui` and `rôle`, not `Aide` nor `mon menu`).
+pub fn discord_command_name_ok(name: &str) -> bool {
+    (1..=32).contains(&name.chars().count())
+        && name.chars().all(|c| {
+            let allowed = matches!(c, '-' | '_' | '\'')
+                || devanagari_or_thai(c)
+                || c.is_numeric()
+                // \p{L}: Alphabetic less the combining marks it also holds (vowel signs).
+                || (c.is_alphabetic() && !unicode_normalization::char::is_combining_mark(c));
+            allowed && c.to_lowercase().eq(std::iter::once(c))
+        })
+}
+
+/// `\p{sc=Deva}` and `\p{sc=Thai}` (Unicode's Scripts.txt): their vowel signs are marks.
+fn devanagari_or_thai(c: char) -> bool {
+    matches!(u32::from(c),
+        0x0900..=0x0950 | 0x0955..=0x0963 | 0x0966..=0x097F | 0xA8E0..=0xA8FF
+        | 0x11B00..=0x11B09 | 0x0E01..=0x0E3A | 0x0E40..=0x0E5B)
+}
+
+/// Longest slash command description Discord accepts.
+pub const DISCORD_COMMAND_DESCRIPTION: usize = 100;
+
+/// Why a `[strings]` text cannot be used on Discord as it is used there. Texts sent as
+/// messages (help, not_your_menu, …) are split like answers are; a command's name and
+/// description cannot be.
+pub fn discord_text(key: &str, value: &str) -> std::result::Result<(), String> {
+    match key {
+        "command_help" | "command_menu" | "command_role" if !discord_command_name_ok(value) => {
+            Err(format!(
+                "{value:?} cannot name a Discord slash command: 1 to 32 lower-case letters, \
+                 digits, -, _ or ', without spaces"
+            ))
+        }
+        "command_help_description" | "command_menu_description" | "command_role_description"
+            if value.chars().count() > DISCORD_COMMAND_DESCRIPTION =>
+        {
+            Err(format!(
+                "a Discord command description has at most {DISCORD_COMMAND_DESCRIPTION} \
+                 characters; this one has {}",
+                value.chars().count()
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Every key as `(section, key)`, `[strings]` included; for checking the example file.
 pub fn known_keys() -> Vec<(String, String)> {
     let mut keys: Vec<(String, String)> = KEYS
@@ -1250,7 +1299,14 @@ impl Layer {
                     Some(found) if found.value.trim().is_empty() => {
                         return Err(found.invalid("must not be empty"));
                     }
-                    Some(found) => serde_json::Value::from(found.value),
+                    Some(found) => {
+                        if self.sections.contains_key("discord")
+                            && let Err(reason) = discord_text(&key, &found.value)
+                        {
+                            return Err(found.invalid(reason));
+                        }
+                        serde_json::Value::from(found.value)
+                    }
                 },
                 _ => match self.list("strings", &key) {
                     None => continue,
@@ -1945,6 +2001,10 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_key_and_line() {
+        let long_description = format!(
+            "[strings]\n\ncommand_role_description = \"{}\"\n[discord]\ntoken = \"t\"\n",
+            "x".repeat(101)
+        );
         let cases: &[(&str, &str, usize)] = &[
             ("matching = \"fuzzy\"\n", "matching", 1),
             (
@@ -1972,7 +2032,22 @@ mod tests {
                 "matrix.homeserver",
                 2,
             ),
+            // With Discord on, a command name or description Discord would refuse.
+            (
+                "[discord]\ntoken = \"t\"\n[strings]\ncommand_menu = \"Mon menu\"\n",
+                "strings.command_menu",
+                4,
+            ),
+            (&long_description, "strings.command_role_description", 3),
         ];
+        // Discord's own rule, where the old check refused the apostrophe.
+        let apostrophe = "[discord]\ntoken = \"t\"\n[strings]\ncommand_menu = \"aujourd'hui\"\n";
+        assert_eq!(
+            parse(apostrophe).unwrap().strings.command_menu,
+            "aujourd'hui"
+        );
+        // Without Discord, names are only typed after the prefix.
+        assert!(parse("[strings]\ncommand_menu = \"Mon menu\"\n").is_ok());
         for (text, key, line) in cases {
             let err = error(text);
             assert!(

@@ -66,6 +66,9 @@ pub struct Strings {
     pub stale_menu: String,
     /// Said when something on guichet's side prevents an answer (the details are logged).
     pub failed: String,
+    /// Said privately (Discord: a DM) to someone who asked in a channel where the bot may not
+    /// post; `{menu}` stands for the menu command's name.
+    pub cannot_post: String,
     /// Slash command names (Discord: lower case, no spaces, at most 32 characters) and
     /// their descriptions (at most 100 characters).
     pub command_help: String,
@@ -91,6 +94,11 @@ impl Strings {
             .replace("{prefix}", &self.command_prefix)
             .replace("{menu}", &self.command_menu)
             .replace("{role}", &self.command_role)
+    }
+
+    /// [`Strings::cannot_post`] with the menu command's name.
+    pub fn cannot_post_text(&self) -> String {
+        self.cannot_post.replace("{menu}", &self.command_menu)
     }
 }
 
@@ -139,6 +147,7 @@ impl Default for Strings {
             not_your_menu: "Ce menu est celui de quelqu'un d'autre : posez-moi votre propre question (mentionnez-moi, ou tapez /menu).".into(),
             stale_menu: "Ce menu n'est plus à jour. Voici le menu principal :".into(),
             failed: "Désolé, je ne peux pas répondre pour le moment. Réessayez dans un instant.".into(),
+            cannot_post: "Je n'ai pas le droit d'écrire dans ce salon. Posez-moi votre question ici, en message privé, ou tapez /{menu} dans le salon.".into(),
             command_help: "aide".into(),
             command_help_description: "Comment me poser une question".into(),
             command_menu: "menu".into(),

@@ -56,10 +56,14 @@ fn knowledge_base() -> String {
     )
 }
 
-fn context(store: Arc<dyn StateStore>, shutdown: watch::Receiver<bool>) -> Context {
+fn context_with(
+    store: Arc<dyn StateStore>,
+    shutdown: watch::Receiver<bool>,
+    strings: Strings,
+) -> Context {
     let checked = guichet::kb::parse_str("test.md", &knowledge_base());
     let kb = checked.kb.expect("the test knowledge base parses");
-    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, strings);
     Context {
         bot: Arc::new(Bot::new(engine, store, DEFAULT_IDLE_RESET)),
         status: Arc::new(Status::new()),
@@ -97,8 +101,16 @@ fn settings(fake: &FakeDiscord, guild: u64, message_content: bool) -> DiscordSet
 }
 
 fn spawn_adapter(settings: DiscordSettings, store: Arc<dyn StateStore>) -> Adapter {
+    spawn_adapter_with(settings, store, Strings::default())
+}
+
+fn spawn_adapter_with(
+    settings: DiscordSettings,
+    store: Arc<dyn StateStore>,
+    strings: Strings,
+) -> Adapter {
     let (shutdown, rx) = watch::channel(false);
-    let ctx = context(store, rx);
+    let ctx = context_with(store, rx, strings);
     let status = ctx.status.clone();
     let task = tokio::spawn(discord::run(settings, ctx));
     Adapter {
@@ -180,8 +192,12 @@ impl Scene {
             "{:#?}",
             self.fake.unknown_routes()
         );
+        // A 429 is Discord's ordinary "wait", answered by sending again.
         for call in self.fake.rest_calls() {
-            assert!(call.status < 400, "refused: {call:#?}");
+            assert!(
+                call.status < 400 || call.status == 429,
+                "refused: {call:#?}"
+            );
         }
     }
 
@@ -619,6 +635,11 @@ async fn a_stale_menu_gets_the_welcome_and_a_click_survives_a_restart() {
     // After a restart (same store), a click on the current menu still works: the custom_id
     // carries the conversation.
     scene.adapter.stop().await;
+    // The adapter closed normally (1000), which ends the session on Discord: no resume.
+    fake.wait_for("the session ended", |f| {
+        (f.resumable_sessions() == 0).then_some(())
+    })
+    .await;
     scene.adapter = spawn_adapter(settings(fake, scene.guild, false), scene.store.clone());
     fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
         .await;
@@ -725,8 +746,10 @@ async fn with_the_message_content_intent_a_reply_without_ping_is_answered() {
     adapter.stop().await;
 }
 
+/// Issue 16: `GET /gateway` needs no token on Discord; a bad token shows when the gateway
+/// closes with 4004, and the adapter stops with an error that names the token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_token_is_refused() {
+async fn a_wrong_token_closes_the_gateway_with_4004_and_stops_the_adapter() {
     let fake = FakeDiscord::start(fake_config()).await.unwrap();
     let guild = fake.add_guild();
     let mut settings = settings(&fake, guild, false);
@@ -736,12 +759,22 @@ async fn a_wrong_token_is_refused() {
         .await
         .expect("the adapter gives up")
         .unwrap();
-    // GET /gateway is refused (401), so the adapter stops before trying discord.com.
     assert!(
-        matches!(result, Err(DiscordError::NoGateway { .. })),
+        matches!(result, Err(DiscordError::InvalidToken)),
         "{result:?}"
     );
-    assert!(fake.connections().is_empty());
+    assert!(
+        result.unwrap_err().to_string().contains("discord.token"),
+        "the error says what to fix"
+    );
+    let gateway = fake
+        .rest_calls()
+        .into_iter()
+        .find(|c| c.path == "/api/v10/gateway")
+        .unwrap();
+    assert_eq!(gateway.status, 200, "no authentication on GET /gateway");
+    assert_eq!(fake.connections()[0].closed_with, Some(4004));
+    assert_eq!(fake.ready_count(), 0);
 }
 
 /// `guichet serve` as an admin runs it, its stderr kept for the failure message.
@@ -883,6 +916,8 @@ async fn the_fake_refuses_what_discord_refuses() {
     let deadline = Duration::from_millis(300);
     let config = Config {
         interaction_deadline: deadline,
+        // Many posts in one channel at once: rate limits are checked elsewhere.
+        route_limit: 100,
         ..fake_config()
     };
     let fake = FakeDiscord::start(config).await.unwrap();
@@ -960,4 +995,414 @@ async fn the_fake_refuses_what_discord_refuses() {
         "no such button"
     );
     assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+}
+
+/// Issue 16: with a bad token, `guichet serve` stops with an error that names the token and
+/// a failure exit code (it used to be seen only on a `GET /gateway` Discord does not check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guichet_serve_with_a_bad_token_exits_with_a_clear_error() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    std::fs::create_dir(path("content")).unwrap();
+    std::fs::write(path("content/index.md"), knowledge_base()).unwrap();
+    let config = format!(
+        "content = {:?}\nstate_dir = {:?}\n[admin]\nlisten = \"127.0.0.1:0\"\n\
+         [discord]\ntoken = \"not-the-token\"\nguild_ids = [\"{guild}\"]\napi_base = {:?}\n",
+        path("content"),
+        path("state"),
+        fake.http_base(),
+    );
+    let config_path = path("config.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
+            .args(["serve", "--config"])
+            .arg(config_path)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("Discord refused the bot token"), "{stderr}");
+    assert_eq!(fake.connections()[0].closed_with, Some(4004));
+}
+
+/// What every adapter in this test process logs at `warn` and above, as an admin reads it
+/// (one subscriber for the whole process: tests look for lines of their own channels).
+fn warn_log() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOG: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        log
+    })
+    .clone()
+}
+
+struct LogWriter(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Issue 16: a click, and a slash command, are answered through the interaction, which
+/// needs no permission in the channel; a mention where the bot may not post is told
+/// privately; without Read Message History the answer comes unquoted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_the_bot_cannot_post_clicks_and_commands_are_still_answered() {
+    use fake_discord::permissions::{READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL};
+    let log = warn_log();
+    let scene = scene().await;
+    let fake = &scene.fake;
+    let read_only = fake.add_channel(scene.guild);
+    fake.set_bot_permissions(read_only, VIEW_CHANNEL | READ_MESSAGE_HISTORY);
+
+    // /menu: the deferred response becomes the welcome.
+    let menu = fake.run_command(scene.ana, read_only, "menu").unwrap();
+    fake.wait_response(menu).await;
+    let welcome = fake.wait_bot_messages(read_only, 1).await[0].clone();
+    assert_eq!(
+        labels(&welcome),
+        ["Enseignant", "Direction", "Tous les sujets"]
+    );
+    // A click: the menu is updated, the answer is a follow-up.
+    let click = fake
+        .click_label(scene.ana, welcome.id, "Enseignant")
+        .unwrap();
+    assert_eq!(fake.wait_response(click).await.response, Some(7));
+    let answer = fake.wait_bot_messages(read_only, 2).await[1].clone();
+    assert!(
+        answer.content.contains("Que voulez-vous savoir"),
+        "{}",
+        answer.content
+    );
+    assert_eq!(answer.interaction, Some(click), "a follow-up of the click");
+
+    // A mention there: nothing can be posted; Ana hears why in a DM, each time she asks.
+    for n in 1..=2 {
+        fake.say(
+            scene.ana,
+            read_only,
+            &format!("{} horaires", scene.mention()),
+        );
+        let dm = fake.dm_channel(scene.ana);
+        let notices = fake.wait_bot_messages(dm, n).await;
+        assert!(
+            notices[n - 1]
+                .content
+                .contains("pas le droit d'écrire dans ce salon"),
+            "{}",
+            notices[n - 1].content
+        );
+        assert!(notices[n - 1].content.contains("/menu"));
+    }
+    assert_eq!(fake.bot_messages(read_only).len(), 2);
+    // The admin is told once for the channel, with what to grant; nobody's words or id.
+    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    let told: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("refused the bot a message") && l.contains(&read_only.to_string()))
+        .collect();
+    assert_eq!(told.len(), 1, "{log}");
+    assert!(told[0].contains("Send Messages"), "{}", told[0]);
+    assert!(!told[0].contains("horaires") && !told[0].contains(&scene.ana.to_string()));
+
+    // Without Read Message History, the answer to a mention is not a reply.
+    let no_history = fake.add_channel(scene.guild);
+    fake.set_bot_permissions(no_history, VIEW_CHANNEL | SEND_MESSAGES);
+    fake.say(
+        scene.ana,
+        no_history,
+        &format!("{} horaires", scene.mention()),
+    );
+    let hours = fake.wait_bot_messages(no_history, 1).await[0].clone();
+    assert!(
+        hours.content.contains("De 8 h à 17 h."),
+        "{}",
+        hours.content
+    );
+    assert_eq!(hours.reference, None);
+
+    // Only the mentions in the read-only channel were refused (each once), and the quote.
+    let refused: Vec<(String, Option<u64>)> = fake
+        .rest_calls()
+        .into_iter()
+        .filter(|c| c.status >= 400 && c.status != 429)
+        .map(|c| (c.path, c.error_code))
+        .collect();
+    let posts = format!("/api/v10/channels/{read_only}/messages");
+    let quote = format!("/api/v10/channels/{no_history}/messages");
+    assert_eq!(
+        refused,
+        [
+            (posts.clone(), Some(50013)),
+            (posts, Some(50013)),
+            (quote, Some(160_002))
+        ]
+    );
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    scene.adapter.stop().await;
+}
+
+/// Issue 16: ten questions asked quickly in a channel, and ten in a DM, while Discord's
+/// buckets answer 429: every answer once, none lost, in the order of the questions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_questions_is_answered_once_each_in_order_under_rate_limits() {
+    let scene = scene().await;
+    let fake = &scene.fake;
+    let dm = fake.dm_channel(scene.bob);
+    // The buckets (5 posts a second per channel) refuse some when the bot is quick; these
+    // three are refused whatever the timing.
+    fake.rate_limit_next_posts(3);
+    let mut in_channel = Vec::new();
+    for i in 1..=10 {
+        in_channel.push(fake.say(
+            scene.ana,
+            scene.channel,
+            &format!("{} sujet numero {i}", scene.mention()),
+        ));
+        fake.say(scene.bob, dm, &format!("sujet numero {i}"));
+    }
+    let answers = fake.wait_bot_messages(scene.channel, 10).await;
+    let dm_answers = fake.wait_bot_messages(dm, 10).await;
+    let expected: Vec<String> = (1..=10).map(|i| format!("Réponse au sujet {i}.")).collect();
+    let contents = |messages: &[FakeMessage]| -> Vec<String> {
+        messages
+            .iter()
+            .map(|m| {
+                m.content
+                    .lines()
+                    .find(|l| l.starts_with("Réponse au sujet"))
+                    .unwrap_or(&m.content)
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(contents(&answers), expected, "in the channel");
+    assert_eq!(contents(&dm_answers), expected, "in the DM");
+    let references: Vec<Option<u64>> = answers.iter().map(|m| m.reference).collect();
+    let questions: Vec<Option<u64>> = in_channel.into_iter().map(Some).collect();
+    assert_eq!(references, questions);
+
+    let limited: Vec<_> = fake
+        .rest_calls()
+        .into_iter()
+        .filter(|c| c.status == 429)
+        .collect();
+    assert!(limited.len() >= 3, "the burst met Discord's rate limits");
+    // Barrier: a new question's answer comes after any duplicate would have.
+    fake.say(scene.bob, dm, "horaires");
+    let all = fake.wait_bot_messages(dm, 11).await;
+    assert!(
+        all[10].content.contains("De 8 h à 17 h."),
+        "{}",
+        all[10].content
+    );
+    assert_eq!(fake.bot_messages(scene.channel).len(), 10, "none twice");
+    scene.finish().await;
+}
+
+/// Issue 16: Discord may ask for a heartbeat (op 1), say the session can be resumed (op 9
+/// `d: true`, close 4008) or must start anew (op 9 `d: false`, close 4007): the bot answers,
+/// resumes or identifies again, and keeps answering with its commands registered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_that_asks_for_a_heartbeat_a_resume_or_a_new_session() {
+    let scene = scene_with(Config {
+        // Long enough that a heartbeat seen now answers the request, not the timer.
+        heartbeat_interval: Duration::from_secs(60),
+        ..fake_config()
+    })
+    .await;
+    let fake = &scene.fake;
+    let heartbeats = || fake.frames().iter().filter(|(_, f)| f["op"] == 1).count();
+    let before = heartbeats();
+    fake.request_heartbeat();
+    fake.wait_for("a heartbeat on request", |_| {
+        (heartbeats() > before).then_some(())
+    })
+    .await;
+
+    fake.invalidate_session(true);
+    fake.wait_for("a resume", |f| {
+        f.connections().iter().any(|c| c.resumed).then_some(())
+    })
+    .await;
+    assert_eq!(fake.ready_count(), 1);
+
+    fake.invalidate_session(false);
+    fake.wait_for("a new session", |f| (f.ready_count() >= 2).then_some(()))
+        .await;
+    scene.ask("horaires", 1).await;
+
+    fake.close_gateway(4007);
+    fake.wait_for("another session", |f| (f.ready_count() >= 3).then_some(()))
+        .await;
+    scene.ask("horaires", 2).await;
+
+    // 4008 (rate limited) keeps the session: the bot resumes it.
+    let resumed = |f: &FakeDiscord| f.connections().iter().filter(|c| c.resumed).count();
+    let before = resumed(fake);
+    fake.close_gateway(4008);
+    fake.wait_for("a resume after 4008", |f| {
+        (resumed(f) > before).then_some(())
+    })
+    .await;
+    scene.ask("horaires", 3).await;
+    assert_eq!(fake.ready_count(), 3, "resumed, not identified again");
+    let puts = fake
+        .rest_calls()
+        .iter()
+        .filter(|c| c.method == "PUT" && c.path.ends_with("/commands"))
+        .count();
+    assert_eq!(puts, 1, "commands registered once");
+    scene.finish().await;
+}
+
+/// One raw HTTP/1.1 request to the fake: the status line and headers, lower-cased, and the
+/// body. (serenity's client keeps neither the rate-limit headers nor a 429's body.)
+fn raw_request(base: &str, method: &str, path: &str, token: Option<&str>) -> (String, String) {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bot {t}\r\n"));
+    let body = if method == "POST" {
+        r#"{"content":"x"}"#
+    } else {
+        ""
+    };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.to_lowercase(), body.to_owned())
+}
+
+/// The fake limits like Discord: per-route buckets with their headers, 429 with Discord's
+/// body, a global limit, and `GET /gateway` open to anyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fake_rate_limits_like_discord() {
+    let config = Config {
+        route_limit: 2,
+        route_window: Duration::from_secs(60),
+        global_limit: 4,
+        global_window: Duration::from_secs(60),
+        ..fake_config()
+    };
+    let fake = FakeDiscord::start(config).await.unwrap();
+    let guild = fake.add_guild();
+    let (one, two) = (fake.add_channel(guild), fake.add_channel(guild));
+    let base = fake.http_base().to_owned();
+    let post = move |channel: u64| {
+        raw_request(
+            &base,
+            "POST",
+            &format!("/api/v10/channels/{channel}/messages"),
+            Some(TOKEN),
+        )
+    };
+    let (head, _) = tokio::task::spawn_blocking({
+        let post = post.clone();
+        move || post(one)
+    })
+    .await
+    .unwrap();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("x-ratelimit-limit: 2"), "{head}");
+    assert!(head.contains("x-ratelimit-remaining: 1"), "{head}");
+    assert!(head.contains("x-ratelimit-reset-after: "), "{head}");
+    assert!(head.contains("x-ratelimit-bucket: "), "{head}");
+    let results = tokio::task::spawn_blocking(move || [post(one), post(one), post(two), post(two)])
+        .await
+        .unwrap();
+    let [(ok, _), (limited, body), (other, _), (global, global_body)] = results;
+    assert!(ok.starts_with("http/1.1 200"), "{ok}");
+    // The channel's bucket is empty; another channel has its own.
+    assert!(limited.starts_with("http/1.1 429"), "{limited}");
+    assert!(limited.contains("retry-after: "), "{limited}");
+    assert!(limited.contains("x-ratelimit-scope: user"), "{limited}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["global"], false);
+    assert!(body["retry_after"].as_f64().unwrap() > 0.0, "{body}");
+    assert!(other.starts_with("http/1.1 200"), "{other}");
+    // The fifth call in the window: over the global limit of four.
+    assert!(global.starts_with("http/1.1 429"), "{global}");
+    assert!(global.contains("x-ratelimit-global: true"), "{global}");
+    let body: serde_json::Value = serde_json::from_str(&global_body).unwrap();
+    assert_eq!(body["global"], true);
+    // No token needed for the gateway's address; one needed elsewhere.
+    let base = fake.http_base().to_owned();
+    let (gateway, unauthorized) = tokio::task::spawn_blocking(move || {
+        (
+            raw_request(&base, "GET", "/api/v10/gateway", None).0,
+            raw_request(&base, "GET", "/api/v10/users/@me", None).0,
+        )
+    })
+    .await
+    .unwrap();
+    assert!(gateway.starts_with("http/1.1 200"), "{gateway}");
+    assert!(unauthorized.starts_with("http/1.1 401"), "{unauthorized}");
+}
+
+/// Issue 16: a help text longer than a Discord message was refused by serenity, and the
+/// person saw "the application did not respond". It is now sent in parts, all private.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_over_long_help_text_is_sent_in_private_parts() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let paragraph = "Voici comment me poser une question, en détail. ".repeat(20);
+    let strings = Strings {
+        help: format!("{paragraph}\n\n{paragraph}\n\n{paragraph}\n\nFin de l'aide."),
+        ..Strings::default()
+    };
+    assert!(strings.help.chars().count() > 2000);
+    let adapter = spawn_adapter_with(
+        settings(&fake, guild, false),
+        Arc::new(MemoryStore::new()),
+        strings,
+    );
+    fake.wait_ready().await;
+    let help = fake.run_command(ana, channel, "aide").unwrap();
+    let interaction = fake.wait_response(help).await;
+    assert_eq!(interaction.response, Some(4));
+    assert!(interaction.refused.is_empty(), "{:?}", interaction.refused);
+    let parts = fake
+        .wait_for("the end of the help", |f| {
+            let parts = f.ephemeral_messages(ana);
+            parts
+                .iter()
+                .any(|m| m.content.contains("Fin de l'aide."))
+                .then_some(parts)
+        })
+        .await;
+    assert!(parts.len() >= 2, "{parts:#?}");
+    assert!(parts.iter().all(|p| p.content.chars().count() <= 2000));
+    assert!(fake.bot_messages(channel).is_empty(), "nothing public");
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    adapter.stop().await;
 }

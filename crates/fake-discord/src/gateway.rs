@@ -87,7 +87,16 @@ async fn connection(shared: Arc<Shared>, stream: TcpStream) {
                     // Discord closes on a binary payload when ETF was not negotiated.
                     let _ = socket.tx.send(Outbound::Close(4002, "Error while decoding payload.".into()));
                 }
-                Some(Ok(Frame::Close(_))) => {
+                Some(Ok(Frame::Close(frame))) => {
+                    // A normal close (1000, 1001) ends the session on Discord: no resume.
+                    let code = frame.map(|f| u16::from(f.code));
+                    if matches!(code, Some(1000 | 1001)) {
+                        shared.mutate(|s| {
+                            if s.live.as_ref().is_some_and(|l| l.connection == number) {
+                                forget_current_session(s);
+                            }
+                        });
+                    }
                     // Flushes tungstenite's queued close reply, as Discord answers a close.
                     let _ = sink.close().await;
                     break;
@@ -255,6 +264,13 @@ fn resume(shared: &Shared, s: &mut State, socket: &mut Socket, d: &Value) {
     dispatch(s, "RESUMED", json!({}));
 }
 
+/// Ends the current session: a later RESUME of it gets op 9 `d: false`.
+pub fn forget_current_session(s: &mut State) {
+    if let Some(current) = s.current_session.take() {
+        s.sessions.retain(|x| x.id != current);
+    }
+}
+
 fn nanos() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -330,6 +346,10 @@ pub fn dispatch_message(s: &mut State, event: &str, m: &FakeMessage) {
     if intents & needed == 0 {
         return;
     }
+    // A channel the bot cannot view sends it nothing.
+    if in_guild && s.bot_permissions(m.channel_id) & crate::permissions::VIEW_CHANNEL == 0 {
+        return;
+    }
     let mut payload = wire::message(s, m, true);
     let exempt = !in_guild || m.author_id == s.bot.id || m.mentions.contains(&s.bot.id);
     if intents & intents::MESSAGE_CONTENT == 0 && !exempt {
@@ -379,7 +399,7 @@ pub fn dispatch_interaction(
         "locale": "fr",
         "entitlements": [],
         "attachment_size_limit": 10_485_760,
-        "app_permissions": "2248473465835073",
+        "app_permissions": s.bot_permissions(channel).to_string(),
         // Installed to the guild, or to the user for a DM.
         "authorizing_integration_owners": match guild {
             Some(guild) => json!({"0": guild.to_string()}),

@@ -2,13 +2,20 @@
 //! 127.0.0.1, speaking the real protocol, enforcing Discord's rules, and playing the users.
 //!
 //! * **Gateway** ([`gateway`]): HELLO, IDENTIFY → READY (zlib-compressed when the client asks
-//!   for compression), heartbeats and acks, RESUME with replay of missed dispatches, RECONNECT,
-//!   INVALID_SESSION, close codes; intents decide which messages are dispatched and whether
-//!   their text is blanked (MESSAGE_CONTENT and its exemptions).
+//!   for compression), heartbeats and acks, heartbeat requests (op 1), RESUME with replay of
+//!   missed dispatches, RECONNECT, INVALID_SESSION both ways, close codes (4004 for a bad
+//!   token; after 4007, 4009 or the client's own normal close the session cannot be resumed);
+//!   intents decide which messages are dispatched and whether their text is blanked
+//!   (MESSAGE_CONTENT and its exemptions).
 //! * **REST** ([`rest`]): the routes a bot with messages, buttons and slash commands calls,
 //!   with Discord's limits ([`rules`]: 2,000 characters, 5×5 buttons, 80-character labels,
 //!   100-character `custom_id`), the 3-second interaction deadline and one acknowledgement per
 //!   interaction, answered in Discord's error shapes.
+//! * **Permissions** ([`permissions`]): per channel, the bot's View Channel, Send Messages and
+//!   Read Message History decide what it is sent and what it may post (403 otherwise);
+//!   interaction responses and follow-ups need none, as on Discord.
+//! * **Rate limits**: per-route buckets (keyed by the route and its major parameter) with
+//!   Discord's `X-RateLimit-*` headers, a global limit, and 429 with its JSON body.
 //! * **Users**: [`FakeDiscord::say`], [`FakeDiscord::click`] (only a button that exists and is
 //!   enabled on a message the user can see), [`FakeDiscord::run_command`] (only a registered
 //!   command).
@@ -17,11 +24,13 @@
 //!   and [`FakeDiscord::wait_for`] fails at once on one, instead of timing out.
 //!
 //! Point serenity at it with `HttpBuilder::new(token).proxy(fake.http_base()).ratelimiter_disabled(true)`:
-//! serenity ignores the proxy while its rate limiter is on, and falls back to discord.com when
-//! `GET /gateway` fails, so tests should assert [`FakeDiscord::rest_calls`] saw it.
+//! serenity 0.12.5 ignores the proxy while its rate limiter is on (its limiter builds requests
+//! for discord.com), so a bot under test meets 429s itself; and serenity falls back to
+//! discord.com when `GET /gateway` fails, so tests should assert [`FakeDiscord::rest_calls`]
+//! saw it.
 //!
 //! Not modelled: GUILD_CREATE and the cache, threads, attachments (multipart bodies are a
-//! violation), rate limits, sharding.
+//! violation), sharding, session expiry.
 
 #![cfg(feature = "server")]
 
@@ -40,6 +49,17 @@ use tokio::task::JoinHandle;
 
 pub use gateway::intents;
 
+/// The channel permission bits the fake checks for the bot.
+pub mod permissions {
+    /// Without it the channel does not exist for the bot: no events, 403 (50001) on REST.
+    pub const VIEW_CHANNEL: u64 = 1 << 10;
+    /// Needed to post a message (403, 50013), not to answer an interaction.
+    pub const SEND_MESSAGES: u64 = 1 << 11;
+    /// Needed to reply to a message (`message_reference`: 160002) or read one.
+    pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+    pub const ALL: u64 = VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY;
+}
+
 /// How the fake behaves.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -54,6 +74,15 @@ pub struct Config {
     pub interaction_deadline: Duration,
     /// How long [`FakeDiscord::wait_for`] waits before failing the test.
     pub wait_timeout: Duration,
+    /// Requests per route bucket (a route and its channel, guild or webhook) per
+    /// [`Config::route_window`]. Discord does not promise numbers (its headers tell); 5 is
+    /// what it grants for messages in a channel.
+    pub route_limit: u32,
+    pub route_window: Duration,
+    /// Requests per [`Config::global_window`] over all routes but interactions' (Discord: 50
+    /// per second).
+    pub global_limit: u32,
+    pub global_window: Duration,
 }
 
 impl Default for Config {
@@ -64,6 +93,10 @@ impl Default for Config {
             message_content_allowed: false,
             interaction_deadline: Duration::from_secs(3),
             wait_timeout: Duration::from_secs(20),
+            route_limit: 5,
+            route_window: Duration::from_secs(1),
+            global_limit: 50,
+            global_window: Duration::from_secs(1),
         }
     }
 }
@@ -194,6 +227,8 @@ pub(crate) struct Channel {
     pub guild_id: Option<u64>,
     /// The user of a DM channel with the bot.
     pub dm_user: Option<u64>,
+    /// The bot's [`permissions`] here (DMs: all).
+    pub bot_permissions: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -258,6 +293,10 @@ pub(crate) struct State {
     pub replay_overlap: u64,
     /// The next this many message posts get Discord's 429 (rate limited) and are not made.
     pub rate_limited_posts: u64,
+    /// Per-route buckets: remaining requests and when the window ends.
+    pub buckets: HashMap<String, (u32, Instant)>,
+    /// Requests in the current global window, and when it ends.
+    pub global: (u32, Instant),
 }
 
 impl State {
@@ -284,6 +323,29 @@ impl State {
 
     pub fn interaction_mut(&mut self, id: u64) -> Option<&mut FakeInteraction> {
         self.interactions.iter_mut().find(|i| i.id == id)
+    }
+
+    /// The bot's permissions in `channel` (none where the channel is unknown).
+    pub fn bot_permissions(&self, channel: u64) -> u64 {
+        self.channels.get(&channel).map_or(0, |c| c.bot_permissions)
+    }
+
+    /// The DM channel between `user` and the bot, opened if needed.
+    pub fn dm_channel(&mut self, user: u64) -> u64 {
+        if let Some(c) = self.channels.values().find(|c| c.dm_user == Some(user)) {
+            return c.id;
+        }
+        let id = self.new_id();
+        self.channels.insert(
+            id,
+            Channel {
+                id,
+                guild_id: None,
+                dm_user: Some(user),
+                bot_permissions: permissions::ALL,
+            },
+        );
+        id
     }
 }
 
@@ -376,6 +438,8 @@ impl FakeDiscord {
             heartbeat_acks: true,
             replay_overlap: 0,
             rate_limited_posts: 0,
+            buckets: HashMap::new(),
+            global: (0, Instant::now()),
         };
         let shared = Arc::new(Shared {
             config,
@@ -463,29 +527,26 @@ impl FakeDiscord {
                     id,
                     guild_id: Some(guild_id),
                     dm_user: None,
+                    bot_permissions: permissions::ALL,
                 },
             );
             id
         })
     }
 
+    /// What the bot may do in a guild channel ([`permissions`] bits), as the server's roles
+    /// and the channel's overwrites would decide.
+    pub fn set_bot_permissions(&self, channel: u64, bits: u64) {
+        self.shared.mutate(|s| {
+            if let Some(c) = s.channels.get_mut(&channel) {
+                c.bot_permissions = bits;
+            }
+        });
+    }
+
     /// The DM channel between `user` and the bot.
     pub fn dm_channel(&self, user: u64) -> u64 {
-        self.shared.mutate(|s| {
-            if let Some(c) = s.channels.values().find(|c| c.dm_user == Some(user)) {
-                return c.id;
-            }
-            let id = s.new_id();
-            s.channels.insert(
-                id,
-                Channel {
-                    id,
-                    guild_id: None,
-                    dm_user: Some(user),
-                },
-            );
-            id
-        })
+        self.shared.mutate(|s| s.dm_channel(user))
     }
 
     // --- Playing the users ----------------------------------------------------------------
@@ -602,9 +663,14 @@ impl FakeDiscord {
 
     // --- Playing Discord's infrastructure --------------------------------------------------
 
-    /// Closes the live gateway socket with `code` (4000: unknown error, resumable).
+    /// Closes the live gateway socket with `code` (4000: unknown error, resumable). As on
+    /// Discord, 4007 (invalid sequence) and 4009 (session timed out) end the session: a
+    /// resume is then refused with op 9.
     pub fn close_gateway(&self, code: u16) {
         self.shared.mutate(|s| {
+            if matches!(code, 4007 | 4009) {
+                gateway::forget_current_session(s);
+            }
             if let Some(live) = s.live.take() {
                 let _ = live
                     .tx
@@ -618,6 +684,32 @@ impl FakeDiscord {
         self.shared.mutate(|s| {
             if let Some(live) = s.live.take() {
                 let _ = live.tx.send(Outbound::Drop);
+            }
+        });
+    }
+
+    /// Sends op 1: Discord asks for a heartbeat now, which the bot must send at once.
+    pub fn request_heartbeat(&self) {
+        self.shared.mutate(|s| {
+            if let Some(live) = &s.live {
+                let _ = live
+                    .tx
+                    .send(Outbound::Text(r#"{"op":1,"d":null}"#.to_owned()));
+            }
+        });
+    }
+
+    /// Sends op 9 INVALID_SESSION. `resumable` (`d: true`): the bot may resume; `false`: the
+    /// session is gone and the bot must identify again (a resume is refused).
+    pub fn invalidate_session(&self, resumable: bool) {
+        self.shared.mutate(|s| {
+            if !resumable {
+                gateway::forget_current_session(s);
+            }
+            if let Some(live) = &s.live {
+                let _ = live
+                    .tx
+                    .send(Outbound::Text(format!(r#"{{"op":9,"d":{resumable}}}"#)));
             }
         });
     }
@@ -740,6 +832,11 @@ impl FakeDiscord {
             .iter()
             .map(|c| (c.name.clone(), c.guild_id))
             .collect()
+    }
+
+    /// How many sessions could still be resumed.
+    pub fn resumable_sessions(&self) -> usize {
+        self.shared.lock().sessions.len()
     }
 
     /// How many READY dispatches were sent (one per IDENTIFY).

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v10`: the routes a bot with messages, buttons and slash commands
-//! uses, each recorded, with Discord's checks and error bodies. Anything else is 404 with
-//! code 0, recorded, so a test can assert there was no unexpected call.
+//! uses, each recorded, with Discord's checks (permissions, rate limits, limits) and error
+//! bodies. Anything else is 404 with code 0, recorded, so a test can assert there was no
+//! unexpected call.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::gateway::dispatch_message;
+use crate::permissions::{READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL};
 use crate::rules::{self, FormError};
 use crate::{Command, FakeMessage, RestCall, Shared, State, wire};
 
@@ -25,16 +27,18 @@ pub async fn serve(shared: Arc<Shared>, listener: TcpListener) {
     let _ = axum::serve(listener, app).await;
 }
 
-/// A route's answer: status and JSON body (none for 204).
+/// A route's answer: status, JSON body (none for 204) and extra headers.
 struct Answer {
     status: u16,
     body: Option<Value>,
+    headers: Vec<(&'static str, String)>,
 }
 
 fn ok(body: Value) -> Answer {
     Answer {
         status: 200,
         body: Some(body),
+        headers: Vec::new(),
     }
 }
 
@@ -42,6 +46,7 @@ fn no_content() -> Answer {
     Answer {
         status: 204,
         body: None,
+        headers: Vec::new(),
     }
 }
 
@@ -49,22 +54,32 @@ fn refuse(status: u16, code: u64, message: &str) -> Answer {
     Answer {
         status,
         body: Some(wire::error(code, message)),
+        headers: Vec::new(),
     }
 }
 
-/// How long a rate-limited client is told to wait, in seconds.
-const RETRY_AFTER: f64 = 0.2;
-
-/// Discord's 429: the body says how long to wait and whether the limit is global (the
-/// `Retry-After` header says it too; see `serve`).
-fn rate_limited() -> Answer {
+/// Discord's 429: the body says how long to wait (seconds, fractional) and whether the limit
+/// is global; `Retry-After` says it too, and `X-RateLimit-Scope` whose limit it is.
+fn rate_limited(retry_after: Duration, global: bool) -> Answer {
+    let seconds = retry_after.as_secs_f64().max(0.001);
+    let mut headers = vec![
+        ("retry-after", format!("{}", seconds.ceil() as u64)),
+        (
+            "x-ratelimit-scope",
+            if global { "global" } else { "user" }.to_owned(),
+        ),
+    ];
+    if global {
+        headers.push(("x-ratelimit-global", "true".to_owned()));
+    }
     Answer {
         status: 429,
         body: Some(json!({
             "message": "You are being rate limited.",
-            "retry_after": RETRY_AFTER,
-            "global": false,
+            "retry_after": (seconds * 1000.0).round() / 1000.0,
+            "global": global,
         })),
+        headers,
     }
 }
 
@@ -72,7 +87,109 @@ fn form(error: &FormError) -> Answer {
     Answer {
         status: 400,
         body: Some(error.body()),
+        headers: Vec::new(),
     }
+}
+
+/// The rate-limit bucket of a route: its method and path with ids replaced, keeping the
+/// major parameter (the channel, guild, or webhook and token) as Discord counts per major.
+/// `None`: interaction callbacks, which are not rate limited per route.
+fn bucket(method: &Method, segments: &[&str]) -> Option<String> {
+    if segments.first() == Some(&"interactions") {
+        return None;
+    }
+    let major = match segments {
+        ["channels" | "guilds", ..] => 2,
+        ["webhooks", ..] => 3,
+        _ => 0,
+    };
+    let template: Vec<&str> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, seg)| {
+            if i >= major && seg.chars().all(|c| c.is_ascii_digit()) && !seg.is_empty() {
+                ":id"
+            } else {
+                seg
+            }
+        })
+        .collect();
+    Some(format!("{method} /{}", template.join("/")))
+}
+
+/// The bucket's name as `X-RateLimit-Bucket` shows it: the same for every major.
+fn bucket_hash(method: &Method, segments: &[&str]) -> String {
+    let shape: String = segments
+        .iter()
+        .map(|seg| {
+            if seg.chars().all(|c| c.is_ascii_digit()) {
+                ":id"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in format!("{method} {shape}").bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// Counts a request against the global limit and its route's bucket: `Err` with the 429 when
+/// one is exhausted (the request is not performed), else the `X-RateLimit-*` headers to send.
+fn take_rate_limit(
+    shared: &Shared,
+    s: &mut State,
+    method: &Method,
+    segments: &[&str],
+) -> Result<Vec<(&'static str, String)>, Answer> {
+    let now = Instant::now();
+    let config = &shared.config;
+    // Interaction endpoints are not bound to the global limit.
+    let interaction = matches!(segments.first(), Some(&"interactions" | &"webhooks"));
+    if !interaction {
+        if now >= s.global.1 {
+            s.global = (0, now + config.global_window);
+        }
+        if s.global.0 >= config.global_limit {
+            return Err(rate_limited(s.global.1 - now, true));
+        }
+        s.global.0 += 1;
+    }
+    let Some(key) = bucket(method, segments) else {
+        return Ok(Vec::new());
+    };
+    let entry = s
+        .buckets
+        .entry(key)
+        .or_insert((config.route_limit, now + config.route_window));
+    if now >= entry.1 {
+        *entry = (config.route_limit, now + config.route_window);
+    }
+    let reset_after = entry.1 - now;
+    if entry.0 == 0 {
+        return Err(rate_limited(reset_after, false));
+    }
+    entry.0 -= 1;
+    let reset_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        + reset_after;
+    Ok(vec![
+        ("x-ratelimit-limit", config.route_limit.to_string()),
+        ("x-ratelimit-remaining", entry.0.to_string()),
+        (
+            "x-ratelimit-reset",
+            format!("{:.3}", reset_at.as_secs_f64()),
+        ),
+        (
+            "x-ratelimit-reset-after",
+            format!("{:.3}", reset_after.as_secs_f64()),
+        ),
+        ("x-ratelimit-bucket", bucket_hash(method, segments)),
+    ])
 }
 
 async fn handle(
@@ -125,16 +242,7 @@ async fn handle(
         answer
     });
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match answer.body {
-        Some(body) if answer.status == 429 => (
-            status,
-            [
-                (header::CONTENT_TYPE, "application/json".to_owned()),
-                (header::RETRY_AFTER, RETRY_AFTER.to_string()),
-            ],
-            body.to_string(),
-        )
-            .into_response(),
+    let mut response = match answer.body {
         Some(body) => (
             status,
             [(header::CONTENT_TYPE, "application/json")],
@@ -142,7 +250,15 @@ async fn handle(
         )
             .into_response(),
         None => status.into_response(),
+    };
+    for (name, value) in answer.headers {
+        if let Ok(value) = header::HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .insert(header::HeaderName::from_static(name), value);
+        }
     }
+    response
 }
 
 fn route(
@@ -157,38 +273,114 @@ fn route(
         return refuse(404, 0, "404: Not Found");
     };
     let segments: Vec<&str> = rest.split('/').collect();
-    let id = |i: usize| segments.get(i).and_then(|s| s.parse::<u64>().ok());
     let empty = Value::Null;
     let body = body.unwrap_or(&empty);
+    // `GET /gateway` needs no authentication: a bad token shows on the gateway (4004).
+    if method == Method::GET && segments == ["gateway"] {
+        return ok(json!({"url": shared.ws_url}));
+    }
     // Interaction callbacks and webhooks authenticate by their token, not the bot's.
     let token_routes = matches!(segments.first(), Some(&"interactions" | &"webhooks"));
     if !token_routes && !authorized {
         return refuse(401, 0, "401: Unauthorized");
     }
-    match (method.as_str(), segments.as_slice()) {
-        ("GET", ["gateway"]) => ok(json!({"url": shared.ws_url})),
+    let headers = match take_rate_limit(shared, s, method, &segments) {
+        Ok(headers) => headers,
+        Err(limited) => return limited,
+    };
+    let mut answer = authorized_route(shared, s, method, &segments, body);
+    answer.headers.extend(headers);
+    answer
+}
+
+/// What the bot may not do in `channel`: 403 with Discord's code, or `None`.
+fn forbidden(s: &State, channel: u64, needed: u64) -> Option<Answer> {
+    let has = s.bot_permissions(channel);
+    if has & VIEW_CHANNEL == 0 {
+        return Some(refuse(403, 50001, "Missing Access"));
+    }
+    if needed & !has != 0 {
+        return Some(refuse(403, 50013, "Missing Permissions"));
+    }
+    None
+}
+
+fn authorized_route(
+    shared: &Shared,
+    s: &mut State,
+    method: &Method,
+    segments: &[&str],
+    body: &Value,
+) -> Answer {
+    let id = |i: usize| segments.get(i).and_then(|s| s.parse::<u64>().ok());
+    match (method.as_str(), segments) {
         ("GET", ["gateway", "bot"]) => ok(json!({
             "url": shared.ws_url,
             "shards": 1,
             "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
         })),
         ("GET", ["users", "@me"]) => ok(wire::user(&s.bot)),
+        ("POST", ["users", "@me", "channels"]) => {
+            let recipient = body["recipient_id"]
+                .as_str()
+                .and_then(|r| r.parse::<u64>().ok())
+                .filter(|r| s.users.get(r).is_some_and(|u| !u.bot));
+            match recipient {
+                Some(user) => {
+                    let channel = s.dm_channel(user);
+                    let recipient = s.user(user).map(wire::user).unwrap_or(Value::Null);
+                    ok(json!({
+                        "id": channel.to_string(),
+                        "type": 1,
+                        "last_message_id": null,
+                        "recipients": [recipient],
+                    }))
+                }
+                None => refuse(400, 50007, "Cannot send messages to this user"),
+            }
+        }
         ("POST", ["channels", _, "typing"]) => match id(1) {
-            Some(c) if s.channels.contains_key(&c) => no_content(),
+            Some(c) if s.channels.contains_key(&c) => {
+                forbidden(s, c, SEND_MESSAGES).unwrap_or_else(no_content)
+            }
             _ => refuse(404, 10003, "Unknown Channel"),
         },
         ("POST", ["channels", _, "messages"]) if s.rate_limited_posts > 0 => {
             s.rate_limited_posts -= 1;
-            rate_limited()
+            rate_limited(Duration::from_millis(200), false)
         }
         ("POST", ["channels", _, "messages"]) => match id(1) {
-            Some(c) if s.channels.contains_key(&c) => create_message(s, c, body),
+            Some(c) if s.channels.contains_key(&c) => {
+                let replying = body["message_reference"]["message_id"].is_string();
+                if let Some(refused) = forbidden(s, c, SEND_MESSAGES) {
+                    refused
+                } else if replying && s.bot_permissions(c) & READ_MESSAGE_HISTORY == 0 {
+                    refuse(
+                        403,
+                        160_002,
+                        "Cannot reply without permission to read message history",
+                    )
+                } else {
+                    create_message(s, c, body)
+                }
+            }
             _ => refuse(404, 10003, "Unknown Channel"),
         },
         ("GET", ["channels", _, "messages", _]) => match id(3).and_then(|m| s.message(m)) {
-            Some(m) if m.only_for.is_none() => checked_message(s, m.id),
+            Some(m) if m.only_for.is_none() => {
+                let m = m.id;
+                match forbidden(s, id(1).unwrap_or(0), READ_MESSAGE_HISTORY) {
+                    Some(refused) => refused,
+                    None => checked_message(s, m),
+                }
+            }
             _ => refuse(404, 10008, "Unknown Message"),
         },
+        ("PATCH", ["channels", _, "messages", _])
+            if forbidden(s, id(1).unwrap_or(0), 0).is_some() =>
+        {
+            forbidden(s, id(1).unwrap_or(0), 0).unwrap_or_else(no_content)
+        }
         ("PATCH", ["channels", _, "messages", _]) => match id(3).and_then(|m| s.message(m)) {
             Some(m) if m.author_id != s.bot.id => {
                 refuse(403, 50005, "Cannot edit a message authored by another user")

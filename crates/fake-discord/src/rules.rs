@@ -201,14 +201,33 @@ fn check_button(button: &Value, at: &str, custom_ids: &mut Vec<String>) -> Resul
     Ok(())
 }
 
+/// Discord's rule for a slash command name: `^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$`,
+/// and lower case wherever a letter has a lower-case form.
+pub fn command_name_ok(name: &str) -> bool {
+    (1..=MAX_COMMAND_NAME).contains(&length(name))
+        && name.chars().all(|c| {
+            let allowed = matches!(c, '-' | '_' | '\'')
+                || devanagari_or_thai(c)
+                || c.is_numeric()
+                // \p{L}: Alphabetic less the combining marks it also holds (vowel signs).
+                || (c.is_alphabetic()
+                    && !c.is_numeric()
+                    && !unicode_normalization::char::is_combining_mark(c));
+            allowed && c.to_lowercase().eq(std::iter::once(c))
+        })
+}
+
+/// `\p{sc=Deva}` and `\p{sc=Thai}` (Scripts.txt): their vowel signs are marks, not letters.
+fn devanagari_or_thai(c: char) -> bool {
+    matches!(u32::from(c),
+        0x0900..=0x0950 | 0x0955..=0x0963 | 0x0966..=0x097F | 0xA8E0..=0xA8FF
+        | 0x11B00..=0x11B09 | 0x0E01..=0x0E3A | 0x0E40..=0x0E5B)
+}
+
 /// Checks one slash command of a bulk overwrite.
 pub fn check_command(command: &Value, at: usize) -> Result<(), FormError> {
     let name = command["name"].as_str().unwrap_or_default();
-    let name_ok = (1..=MAX_COMMAND_NAME).contains(&length(name))
-        && name
-            .chars()
-            .all(|c| c == '-' || c == '_' || (c.is_alphanumeric() && !c.is_uppercase()));
-    if !name_ok {
+    if !command_name_ok(name) {
         return Err(FormError::new(
             format!("{at}.name"),
             "APPLICATION_COMMAND_INVALID_NAME",
@@ -289,5 +308,28 @@ mod tests {
         assert!(check_command(&json!({"name": "aide", "description": "Aide"}), 0).is_ok());
         assert!(check_command(&json!({"name": "Aide", "description": "Aide"}), 0).is_err());
         assert!(check_command(&json!({"name": "aide", "description": ""}), 0).is_err());
+        // Discord's documented rule, not "alphanumeric and not upper case".
+        for good in [
+            "aujourd'hui",
+            "rôle",
+            "mise-à_jour",
+            "नमस्ते",
+            "สวัสดี",
+            "日本語",
+            "x".repeat(32).as_str(),
+        ] {
+            assert!(command_name_ok(good), "{good}");
+        }
+        for bad in [
+            "",
+            "Aide",
+            "mon menu",
+            "aide!",
+            "ǅx",
+            "কি",
+            "x".repeat(33).as_str(),
+        ] {
+            assert!(!command_name_ok(bad), "{bad}");
+        }
     }
 }

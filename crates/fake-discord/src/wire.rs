@@ -98,6 +98,10 @@ pub fn message(state: &State, m: &FakeMessage, gateway: bool) -> Value {
             "user": user_of(state, i.user_id),
             "authorizing_integration_owners": {},
         });
+        // A follow-up of a click names the message whose button was clicked.
+        if let Some(clicked) = i.message_id {
+            value["interaction_metadata"]["interacted_message_id"] = json!(clicked.to_string());
+        }
     }
     let guild = state.channels.get(&m.channel_id).and_then(|c| c.guild_id);
     if gateway && let Some(guild) = guild {

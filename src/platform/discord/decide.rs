@@ -160,18 +160,14 @@ impl Command {
 }
 
 /// Why a command name or description would be refused by Discord (checked before connecting,
-/// since both come from the configurable strings).
+/// since both come from the configurable strings; `guichet config check` checks them too).
 pub fn check_command(name: &str, description: &str) -> Result<(), String> {
-    let name_ok = (1..=32).contains(&name.chars().count())
-        && name
-            .chars()
-            .all(|c| c == '-' || c == '_' || (c.is_alphanumeric() && !c.is_uppercase()));
-    if !name_ok {
+    if !crate::config::discord_command_name_ok(name) {
         return Err(format!(
-            "{name:?} is not a Discord command name (1 to 32 lower-case letters, digits, - or _)"
+            "{name:?} is not a Discord command name (1 to 32 lower-case letters, digits, -, _ or ')"
         ));
     }
-    if !(1..=100).contains(&description.chars().count()) {
+    if !(1..=crate::config::DISCORD_COMMAND_DESCRIPTION).contains(&description.chars().count()) {
         return Err(format!(
             "the description of /{name} must be 1 to 100 characters long"
         ));
@@ -339,6 +335,18 @@ mod tests {
         assert!(check_command("Aide", "x").is_err());
         assert!(check_command("mon menu", "x").is_err());
         assert!(check_command("rôle", "x").is_ok());
+        // Discord allows an apostrophe (issue 16), and refuses what is not a letter or digit.
+        assert!(check_command("aujourd'hui", "x").is_ok());
+        assert!(check_command("नमस्ते", "x").is_ok());
+        assert!(check_command("aide!", "x").is_err());
+        assert!(
+            check_command("ǅx", "x").is_err(),
+            "a title-case letter has a lower case"
+        );
+        assert!(
+            check_command("কি", "x").is_err(),
+            "a vowel sign outside Devanagari and Thai"
+        );
         assert!(check_command("menu", "").is_err());
         assert!(check_command("menu", &"x".repeat(101)).is_err());
     }

@@ -1,7 +1,14 @@
 //! Dispatching: serenity's events in, REST calls out. What to answer is decided in
 //! [`super::decide`] and how it looks in [`super::layout`]; this module turns serenity's types
 //! into theirs, runs the turn, and sends.
+//!
+//! A click or a slash command is answered through its interaction (the menu message updated,
+//! then follow-ups), which needs no permission in the channel; a message (DM, mention, reply)
+//! is answered with a message, which needs Send Messages (and Read Message History to quote
+//! the question). Turns of one channel take turns ([`super::order`]).
 
+use std::collections::HashSet;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serenity::all::{
@@ -9,7 +16,7 @@ use serenity::all::{
     Context as Serenity, CreateActionRow, CreateAllowedMentions, CreateButton, CreateCommand,
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
     CreateMessage, EditInteractionResponse, EventHandler, GuildId, Http, Interaction, Message,
-    MessageId, MessageReference, MessageType, Ready, ResumedEvent, ShardStageUpdateEvent,
+    MessageId, MessageReference, MessageType, Ready, ResumedEvent, ShardStageUpdateEvent, UserId,
 };
 use serenity::async_trait;
 use serenity::gateway::ConnectionStage;
@@ -23,6 +30,7 @@ use crate::strings::Strings;
 use super::PLATFORM;
 use super::decide::{self, Click, Command, IncomingMessage, Turn};
 use super::layout::{self, Outgoing};
+use super::order::Lanes;
 
 /// Nobody is pinged by the bot's messages, whatever the knowledge base or a user's typed
 /// text shown back contains (`@everyone`, `<@id>`, a reply's author).
@@ -51,6 +59,10 @@ pub struct Handler {
     /// Slash commands are registered once per process, not on every READY (a re-IDENTIFY
     /// after a lost connection brings a new one).
     commands_registered: tokio::sync::Mutex<bool>,
+    /// One turn at a time per channel, in the order the questions came.
+    lanes: Lanes,
+    /// Channels where the bot was refused a post, warned about once each.
+    refused_channels: Mutex<HashSet<u64>>,
 }
 
 impl Handler {
@@ -60,6 +72,8 @@ impl Handler {
             guild_ids,
             bot_id: AtomicU64::new(0),
             commands_registered: tokio::sync::Mutex::new(false),
+            lanes: Lanes::default(),
+            refused_channels: Mutex::new(HashSet::new()),
         }
     }
 
@@ -142,13 +156,44 @@ impl Handler {
             return;
         };
         tracing::debug!(user = %turn.key.user, "message for the bot");
+        let _lane = self.lanes.ticket(msg.channel_id.get()).enter().await;
         let key = turn.key.clone();
         let outcome = self.run_turn(turn).await;
         // In a channel the answer replies to the question, so it is clear whom it is for.
         let reference = incoming.in_guild.then_some((msg.channel_id, msg.id));
         let outgoing = self.outgoing(&key, outcome);
-        if let Err(error) = post(http, msg.channel_id, outgoing, reference).await {
-            tracing::warn!(%error, "cannot send the answer");
+        match post(http, msg.channel_id, outgoing, reference).await {
+            Ok(()) => {}
+            Err(error) if missing_permission(&error) => {
+                self.cannot_post(http, msg.channel_id, msg.author.id).await;
+            }
+            Err(error) => tracing::warn!(%error, "cannot send the answer"),
+        }
+    }
+
+    /// The bot may not post where it was asked: the admin learns it from the log (once per
+    /// channel), the person who asked from a private message, if they accept them.
+    async fn cannot_post(&self, http: &Http, channel: ChannelId, author: UserId) {
+        let first = match self.refused_channels.lock() {
+            Ok(mut refused) => refused.insert(channel.get()),
+            Err(poisoned) => poisoned.into_inner().insert(channel.get()),
+        };
+        if first {
+            tracing::warn!(
+                %channel,
+                "Discord refused the bot a message in this channel: give it View Channel, \
+                 Send Messages and Read Message History there (docs/discord.md)"
+            );
+        } else {
+            tracing::debug!(%channel, "cannot post in this channel");
+        }
+        let notice = text(&self.strings().cannot_post_text());
+        let sent = match author.create_dm_channel(http).await {
+            Ok(dm) => post(http, dm.id, notice, None).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = sent {
+            tracing::debug!(%error, "cannot tell the user privately either");
         }
     }
 
@@ -157,47 +202,66 @@ impl Handler {
         let button = match decide::click(&click.data.custom_id, click.user.id.get()) {
             Click::Owner(button) => button,
             Click::NotYours => {
-                ephemeral(http, &click, &strings.not_your_menu).await;
+                respond_privately(http, Interacted::Click(&click), &strings.not_your_menu).await;
                 return;
             }
             Click::Unknown => {
-                ephemeral(http, &click, &strings.help_text()).await;
+                respond_privately(http, Interacted::Click(&click), &strings.help_text()).await;
                 return;
             }
         };
+        // In line before the first `await`, answered after the acknowledgement.
+        let ticket = self.lanes.ticket(click.channel_id.get());
         // The acknowledgement comes first, well within Discord's 3 s: the clicked menu's
         // buttons are disabled (the chosen one marked), so it is clear what was picked and it
-        // cannot be picked twice. The answer follows as a new message. A replayed click fails
-        // here (already acknowledged) and is then dropped by the claim.
+        // cannot be picked twice. The answer follows as follow-ups of the interaction, which
+        // need no permission to post in the channel. A replayed click fails here (already
+        // acknowledged) and is then dropped by the claim.
         let update = CreateInteractionResponseMessage::new()
             .components(disabled(&click.message.components, &click.data.custom_id));
-        if let Err(error) = click
+        let acknowledged = match click
             .create_response(http, CreateInteractionResponse::UpdateMessage(update))
             .await
         {
-            tracing::warn!(%error, "cannot acknowledge a click");
-        }
-        match self.claim(format!("interaction:{}", click.id)).await {
-            Ok(true) => {}
-            Ok(false) => return,
+            Ok(()) => true,
             Err(error) => {
-                let apology = text(&self.failed(&error));
-                if let Err(error) = post(http, click.channel_id, apology, None).await {
-                    tracing::warn!(%error, "cannot send an apology");
-                }
-                return;
+                tracing::warn!(%error, "cannot acknowledge a click");
+                false
             }
+        };
+        let _lane = ticket.enter().await;
+        let outgoing = match self.claim(format!("interaction:{}", click.id)).await {
+            Ok(true) => self.clicked(&button, &strings).await,
+            Ok(false) => return,
+            Err(error) => text(&self.failed(&error)),
+        };
+        // Without an acknowledgement there is no interaction to follow up: the answer is
+        // posted, if the channel allows it.
+        let sent = if acknowledged {
+            follow_up(http, Interacted::Click(&click), &outgoing).await
+        } else {
+            post(http, click.channel_id, outgoing, None).await
+        };
+        if let Err(error) = sent {
+            tracing::warn!(%error, "cannot send the answer to a click");
         }
+    }
 
+    /// The answer to a click by its owner, after the claim.
+    async fn clicked(
+        &self,
+        button: &super::custom_id::MenuButton,
+        strings: &Strings,
+    ) -> Vec<Outgoing> {
         let key = button.key();
         let current = {
             let ctx = self.ctx.clone();
             let key = key.clone();
             tokio::task::spawn_blocking(move || ctx.bot.current_choice_ids(&key, now_ms())).await
         };
-        let outgoing = match current {
+        match current {
             Ok(Ok(current)) => {
-                let (input, stale) = match decide::pick(&button, &current) {
+                let (input, stale) = match decide::pick(button, &current) {
                     Some(input) => (input, false),
                     None => (Input::Start, true),
                 };
@@ -208,9 +272,6 @@ impl Handler {
             }
             Ok(Err(error)) => text(&self.failed(&error)),
             Err(error) => text(&self.failed(&error)),
-        };
-        if let Err(error) = post(http, click.channel_id, outgoing, None).await {
-            tracing::warn!(%error, "cannot send the answer to a click");
         }
     }
 
@@ -218,17 +279,19 @@ impl Handler {
         let strings = self.strings();
         let Some(which) = Command::named(&command.data.name, &strings) else {
             // A command of an older configuration, still registered somewhere.
-            respond_ephemeral(http, &command, &strings.help_text()).await;
+            respond_privately(http, Interacted::Command(&command), &strings.help_text()).await;
             return;
         };
         if which == Command::Help {
-            respond_ephemeral(http, &command, &strings.help_text()).await;
+            respond_privately(http, Interacted::Command(&command), &strings.help_text()).await;
             return;
         }
         // Defer first: the engine and the store answer in milliseconds, but the 3 s deadline
-        // must hold on a slow disk too. A replayed command fails here and is dropped by the
-        // claim.
+        // must hold on a slow disk, or behind earlier turns of the channel, too. A replayed
+        // command fails here and is dropped by the claim.
+        let ticket = self.lanes.ticket(command.channel_id.get());
         let deferred = command.defer(http).await;
+        let _lane = ticket.enter().await;
         match self.claim(format!("interaction:{}", command.id)).await {
             Ok(true) => {}
             Ok(false) => return,
@@ -451,25 +514,56 @@ async fn post(
         if !message.content.is_empty() {
             create = create.content(message.content.clone());
         }
-        if i == 0
-            && let Some(reference) = reference
-        {
+        let quoting = reference.filter(|_| i == 0);
+        let quoted = quoting.map(|reference| {
             // The question may be deleted meanwhile: answer anyway, unquoted.
-            create = create
-                .reference_message(MessageReference::from(reference).fail_if_not_exists(false));
+            create
+                .clone()
+                .reference_message(MessageReference::from(reference).fail_if_not_exists(false))
+        });
+        let sent = match &quoted {
+            Some(quoted) => retrying(|| channel.send_message(http, quoted.clone())).await,
+            None => retrying(|| channel.send_message(http, create.clone())).await,
+        };
+        match sent {
+            // Quoting needs Read Message History; the answer matters more than the quote.
+            Err(error) if quoting.is_some() && discord_code(&error) == Some(160_002) => {
+                retrying(|| channel.send_message(http, create.clone())).await?;
+            }
+            sent => {
+                sent?;
+            }
         }
-        let create = &create;
-        retrying(|| channel.send_message(http, create.clone())).await?;
     }
     Ok(())
 }
 
-/// At most this many tries of one call refused with 429 (rate limited).
-const RATE_LIMITED_TRIES: u32 = 5;
-/// The wait before the first try again, doubled each time: Discord's 429 says how long to
-/// wait, but serenity keeps only its headers' verdict when its own limiter is on, and that
-/// limiter is off when `api_base` points elsewhere than discord.com.
+/// Discord's JSON error code of a refused call.
+fn discord_code(error: &serenity::Error) -> Option<isize> {
+    match error {
+        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(response)) => {
+            Some(response.error.code)
+        }
+        _ => None,
+    }
+}
+
+/// Whether Discord refused a post for the bot's permissions in the channel: Missing Access
+/// (no View Channel) or Missing Permissions (no Send Messages).
+fn missing_permission(error: &serenity::Error) -> bool {
+    matches!(discord_code(error), Some(50_001 | 50_013))
+}
+
+/// At most this many tries of one call refused with 429 (rate limited): about 40 s of
+/// waiting in all, well beyond the few seconds a bucket for messages lasts on Discord.
+const RATE_LIMITED_TRIES: u32 = 14;
+/// The wait before the first try again, doubled each time up to [`RATE_LIMITED_MAX_WAIT`].
+/// Discord's 429 says how long to wait (`retry_after`, and `global`), but serenity's error
+/// keeps neither that body nor the headers. With discord.com, serenity's own rate limiter
+/// reads them, waits and tries again before we see anything, so this is the fallback: the
+/// limiter is off when `api_base` points elsewhere (serenity 0.12.5 cannot proxy with it).
 const RATE_LIMITED_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+const RATE_LIMITED_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// Runs a Discord call, trying again when it was refused as rate limited (a refused call
 /// was not performed, so trying again sends nothing twice): an answer is never lost to a
@@ -486,7 +580,7 @@ where
             Err(error) if tries < RATE_LIMITED_TRIES && rate_limited(&error) => {
                 tracing::debug!(tries, "rate limited by Discord: trying again");
                 tokio::time::sleep(wait).await;
-                wait *= 2;
+                wait = (wait * 2).min(RATE_LIMITED_MAX_WAIT);
                 tries += 1;
             }
             other => return other,
@@ -536,29 +630,83 @@ async fn respond_with(
     Ok(())
 }
 
-async fn ephemeral(http: &Http, click: &ComponentInteraction, content: &str) {
-    let message = CreateInteractionResponseMessage::new()
-        .content(content)
-        .ephemeral(true)
-        .allowed_mentions(no_mentions());
-    if let Err(error) = click
-        .create_response(http, CreateInteractionResponse::Message(message))
-        .await
-    {
-        tracing::warn!(%error, "cannot answer a click");
+/// The interaction being answered: a click or a slash command.
+#[derive(Clone, Copy)]
+enum Interacted<'a> {
+    Click(&'a ComponentInteraction),
+    Command(&'a CommandInteraction),
+}
+
+impl Interacted<'_> {
+    async fn respond(
+        self,
+        http: &Http,
+        response: CreateInteractionResponse,
+    ) -> Result<(), serenity::Error> {
+        match self {
+            Interacted::Click(click) => click.create_response(http, response).await,
+            Interacted::Command(command) => command.create_response(http, response).await,
+        }
+    }
+
+    async fn follow_up(
+        self,
+        http: &Http,
+        followup: CreateInteractionResponseFollowup,
+    ) -> Result<(), serenity::Error> {
+        match self {
+            Interacted::Click(click) => click.create_followup(http, followup).await.map(drop),
+            Interacted::Command(command) => command.create_followup(http, followup).await.map(drop),
+        }
     }
 }
 
-async fn respond_ephemeral(http: &Http, command: &CommandInteraction, content: &str) {
+/// Follow-ups of an acknowledged interaction, one per message, in order.
+async fn follow_up(
+    http: &Http,
+    interacted: Interacted<'_>,
+    outgoing: &[Outgoing],
+) -> Result<(), serenity::Error> {
+    for message in outgoing {
+        let mut followup = CreateInteractionResponseFollowup::new()
+            .components(rows(message))
+            .allowed_mentions(no_mentions());
+        if !message.content.is_empty() {
+            followup = followup.content(message.content.clone());
+        }
+        let followup = &followup;
+        retrying(|| interacted.follow_up(http, followup.clone())).await?;
+    }
+    Ok(())
+}
+
+/// A text only the user sees, as the interaction's response; a text over Discord's limit
+/// goes on in private follow-ups.
+async fn respond_privately(http: &Http, interacted: Interacted<'_>, content: &str) {
+    let parts = text(content);
+    let mut parts = parts.into_iter().map(|part| part.content);
+    let first = parts.next().unwrap_or_default();
     let message = CreateInteractionResponseMessage::new()
-        .content(content)
+        .content(first)
         .ephemeral(true)
         .allowed_mentions(no_mentions());
-    if let Err(error) = command
-        .create_response(http, CreateInteractionResponse::Message(message))
+    if let Err(error) = interacted
+        .respond(http, CreateInteractionResponse::Message(message))
         .await
     {
-        tracing::warn!(%error, "cannot answer a command");
+        tracing::warn!(%error, "cannot answer an interaction");
+        return;
+    }
+    for part in parts {
+        let followup = CreateInteractionResponseFollowup::new()
+            .content(part)
+            .ephemeral(true)
+            .allowed_mentions(no_mentions());
+        let followup = &followup;
+        if let Err(error) = retrying(|| interacted.follow_up(http, followup.clone())).await {
+            tracing::warn!(%error, "cannot send the rest of a private answer");
+            return;
+        }
     }
 }
 

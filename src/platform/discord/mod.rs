@@ -16,6 +16,7 @@ mod custom_id;
 mod decide;
 mod handler;
 mod layout;
+mod order;
 
 use serenity::all::{ClientBuilder, GatewayError, GatewayIntents, HttpBuilder};
 
@@ -45,12 +46,43 @@ pub enum DiscordError {
     },
     #[error("Discord connection failed")]
     Serenity(#[from] serenity::Error),
+    #[error("cannot start the Discord adapter's thread")]
+    Runtime(#[source] std::io::Error),
+    #[error("the Discord adapter stopped unexpectedly")]
+    Stopped,
 }
 
 /// Serves Discord until `ctx.shutdown` turns true (`Ok`), or Discord refuses the bot for
 /// good (bad token, intent not allowed). Lost connections are resumed by serenity.
-#[tracing::instrument(skip_all, fields(platform = PLATFORM))]
+///
+/// serenity runs on a single-threaded runtime of its own, on a thread of its own: there the
+/// task serenity spawns for each event first runs in the order the gateway delivered the
+/// events, which is what keeps answers in one channel in order ([`order`]). The turns' store
+/// and engine work runs on that runtime's blocking pool.
 pub async fn run(settings: DiscordSettings, ctx: Context) -> Result<(), DiscordError> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    let span = tracing::Span::current();
+    std::thread::Builder::new()
+        .name("discord".to_owned())
+        .spawn(move || {
+            let served = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => {
+                    let _entered = span.enter();
+                    runtime.block_on(serve(settings, ctx))
+                }
+                Err(error) => Err(DiscordError::Runtime(error)),
+            };
+            let _ = done.send(served);
+        })
+        .map_err(DiscordError::Runtime)?;
+    result.await.unwrap_or(Err(DiscordError::Stopped))
+}
+
+#[tracing::instrument(skip_all, fields(platform = PLATFORM))]
+async fn serve(settings: DiscordSettings, ctx: Context) -> Result<(), DiscordError> {
     let strings = ctx.bot.engine().strings().clone();
     for command in decide::Command::ALL {
         decide::check_command(command.name(&strings), command.description(&strings))
