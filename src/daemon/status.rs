@@ -160,7 +160,10 @@ impl Status {
             let states: Vec<&str> = b.adapters.values().map(Adapter::state).collect();
             let status = if states.iter().all(|s| *s == "connected") {
                 "ok"
-            } else if states.iter().any(|s| *s == "disconnected" || *s == "degraded") {
+            } else if states
+                .iter()
+                .any(|s| *s == "disconnected" || *s == "degraded")
+            {
                 "degraded"
             } else {
                 "starting"
@@ -331,18 +334,24 @@ mod tests {
         assert_eq!(health["adapters"]["discord"], "connected");
 
         status.set_readiness("matrix", Readiness::Degraded("set recovery_key".into()));
-        assert!(status.healthy(), "degraded still serves: a restart would not help");
+        assert!(
+            status.healthy(),
+            "degraded still serves: a restart would not help"
+        );
         let health: serde_json::Value = serde_json::from_str(&status.health_json()).unwrap();
         assert_eq!(health["status"], "degraded");
         assert_eq!(health["adapters"]["matrix"], "degraded");
         assert_eq!(health["reasons"]["matrix"], "set recovery_key");
-        assert!(status.metrics(0).contains("guichet_adapter_ready{adapter=\"matrix\"} 0"));
+        assert!(
+            status
+                .metrics(0)
+                .contains("guichet_adapter_ready{adapter=\"matrix\"} 0")
+        );
 
         status.set_connected("matrix", false);
         assert!(!status.healthy());
         assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&status.health_json()).unwrap()["adapters"]
-                ["matrix"],
+            serde_json::from_str::<serde_json::Value>(&status.health_json()).unwrap()["adapters"]["matrix"],
             "disconnected"
         );
 
@@ -352,7 +361,11 @@ mod tests {
         let health: serde_json::Value = serde_json::from_str(&status.health_json()).unwrap();
         assert_eq!(health["status"], "ok");
         assert!(health.get("reasons").is_none(), "{health}");
-        assert!(status.metrics(0).contains("guichet_adapter_ready{adapter=\"matrix\"} 1"));
+        assert!(
+            status
+                .metrics(0)
+                .contains("guichet_adapter_ready{adapter=\"matrix\"} 1")
+        );
     }
 
     #[test]
