@@ -913,8 +913,19 @@ async fn sigterm_during_activity_exits_cleanly() {
         ),
     );
     let ana = Human::login(&synapse, "ana", &dir).await;
-    // Healthy: signed, and key storage with backup enabled.
-    serve.wait_health("ok", SLOW, |code, _| code == 200).await;
+    // Key storage and backup on: from now on, every new room key is uploaded.
+    let deadline = Instant::now() + SLOW;
+    while !std::fs::read_to_string(&serve.log)
+        .unwrap_or_default()
+        .contains("matrix: key storage enabled with the configured recovery key")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "key storage never enabled: {}",
+            tail(&serve.log, 20)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let room = ana.create_room(&[&bot_id], true, true).await;
     ana.member(&room, &bot_id, MembershipState::Join).await;
     ana.send(&room, "kiwi").await;

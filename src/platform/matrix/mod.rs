@@ -70,9 +70,10 @@ const TYPING_AFTER: Duration = Duration::from_millis(300);
 const TYPING_REFRESH: Duration = Duration::from_secs(3);
 /// On shutdown, answers in flight get this long to go out.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
-/// On shutdown, a key-backup upload in flight gets this long to finish: cut short, the keys
-/// it carried would be uploaded again at the next start, but the SDK would log the cut.
-const BACKUP_TIMEOUT: Duration = Duration::from_secs(5);
+/// On shutdown, after the answers in flight, the device's set-up and a key-backup upload in
+/// flight get this long, together, to finish: cut short, they resume at the next start. With
+/// [`DRAIN_TIMEOUT`], within the daemon's shutdown grace.
+const BACKUP_TIMEOUT: Duration = Duration::from_secs(2);
 /// A person whose message could not be read is asked to send it again at most once per room
 /// in this window: several unreadable messages in a row get one request.
 const ASK_AGAIN_WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -212,6 +213,7 @@ pub async fn run(
         saving: tokio::sync::Mutex::new(()),
         told: Mutex::new(Told::default()),
         device_known,
+        setup: Mutex::new(None),
     });
     adapter.register_handlers();
     adapter.resume_pending().await;
@@ -225,7 +227,9 @@ pub async fn run(
         .sync_loop(if resumed { saved_token } else { None })
         .await;
     adapter.drain().await;
-    adapter.wait_for_backup().await;
+    let deadline = tokio::time::Instant::now() + BACKUP_TIMEOUT;
+    adapter.finish_setup(deadline).await;
+    adapter.wait_for_backup(deadline).await;
     adapter.ctx.status.set_connected(PLATFORM, false);
     if let Err(err) = adapter.ctx.bot.store().flush() {
         error!(error = %err, "matrix: cannot flush the state store");
@@ -262,6 +266,9 @@ struct Adapter {
     /// impossible): a request to send a message again waits for it, since a strict client
     /// reads nothing from a device its owner has not signed.
     device_known: tokio::sync::watch::Sender<bool>,
+    /// The device's set-up after the first sync (cross-signing, key storage): waited for
+    /// at shutdown, so it does not end halfway after the daemon's last line.
+    setup: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Adapter {
@@ -501,7 +508,8 @@ impl Adapter {
                     if first_sync {
                         first_sync = false;
                         let adapter = Arc::clone(self);
-                        tokio::spawn(async move { adapter.after_first_sync().await });
+                        let setup = tokio::spawn(async move { adapter.after_first_sync().await });
+                        *lock(&self.setup) = Some(setup);
                     }
                 }
                 Err(err) => {
@@ -871,17 +879,27 @@ impl Adapter {
         i64::try_from(self.settings.catch_up.as_millis()).unwrap_or(i64::MAX)
     }
 
-    /// On shutdown, lets a key-backup upload in flight finish, within [`BACKUP_TIMEOUT`].
-    async fn wait_for_backup(&self) {
+    /// On shutdown, lets the device's set-up finish (enabling key storage uploads every key)
+    /// until `deadline`, then stops it.
+    async fn finish_setup(&self, deadline: tokio::time::Instant) {
+        let Some(mut setup) = lock(&self.setup).take() else {
+            return;
+        };
+        if tokio::time::timeout_at(deadline, &mut setup).await.is_err() {
+            warn!(
+                "matrix: the device's set-up was still running at shutdown; it resumes at the next start"
+            );
+            setup.abort();
+        }
+    }
+
+    /// On shutdown, lets a key-backup upload in flight finish until `deadline`.
+    async fn wait_for_backup(&self, deadline: tokio::time::Instant) {
         let backups = self.client.encryption().backups();
         if !backups.are_enabled().await {
             return;
         }
-        match tokio::time::timeout(
-            BACKUP_TIMEOUT,
-            backups.wait_for_steady_state().into_future(),
-        )
-        .await
+        match tokio::time::timeout_at(deadline, backups.wait_for_steady_state().into_future()).await
         {
             Ok(Ok(())) => debug!("matrix: key backup up to date"),
             Ok(Err(err)) => {
