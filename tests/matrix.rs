@@ -950,3 +950,49 @@ async fn sigterm_during_activity_exits_cleanly() {
         "an error after the final line: {after}"
     );
 }
+
+/// `key_recipients = "verified"`: the keys of the bot's answers go only to devices their owner
+/// signed. A device of Ana's that she never verified gets a refusal (`m.unverified`), not the
+/// key, while her verified client reads the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verified_key_recipients_leave_unverified_devices_out() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("recipients");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let mut settings = bot_settings(&synapse, "guichet");
+    settings.key_recipients = guichet::config::KeyRecipients::Verified;
+    let bot = InProcessBot::start(settings, &dir.join("bot"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    // A second session of Ana's that she never verified, which could read room keys sent to it.
+    let mut unverified = HandmadeDevice::login(&synapse, "ana").await;
+    unverified.publish_one_time_keys(&synapse).await;
+    ana.wait_cross_signed(&bot_id).await;
+    let room = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    ana.send(&room, "kiwi").await;
+    let kiwi = ana.next_message(&room, &bot_id).await;
+    assert!(kiwi.encrypted);
+    assert_eq!(
+        kiwi.body(),
+        "Réponse : kiwi.",
+        "the verified client reads it"
+    );
+
+    let received = unverified.to_device_from(&synapse, &bot_id, WAIT).await;
+    assert!(
+        received
+            .iter()
+            .any(|(kind, content)| kind == "m.room_key.withheld"
+                && content["code"] == "m.unverified"),
+        "{received:?}"
+    );
+    assert!(
+        !received.iter().any(|(kind, _)| kind == "m.room.encrypted"),
+        "the bot sent its room key to an unverified device: {received:?}"
+    );
+    bot.stop().await.unwrap();
+}

@@ -1410,6 +1410,68 @@ impl HandmadeDevice {
         device
     }
 
+    /// Publishes one-time keys, so other devices can open Olm sessions with this one and
+    /// send it room keys.
+    pub async fn publish_one_time_keys(&mut self, synapse: &Synapse) {
+        self.account.generate_one_time_keys(5);
+        let dev = &self.device_id;
+        let mut keys = serde_json::Map::new();
+        for (id, key) in self.account.one_time_keys() {
+            let unsigned = serde_json::json!({ "key": key.to_base64() });
+            let signature = self.account.sign(unsigned.to_string()).to_base64();
+            keys.insert(
+                format!("signed_curve25519:{}", id.to_base64()),
+                serde_json::json!({
+                    "key": key.to_base64(),
+                    "signatures": { self.user_id.as_str(): { format!("ed25519:{dev}"): signature } },
+                }),
+            );
+        }
+        self.account.mark_keys_as_published();
+        let (status, body) = synapse
+            .call(
+                "POST",
+                "/_matrix/client/v3/keys/upload",
+                &self.token,
+                Some(serde_json::json!({ "one_time_keys": keys })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// The to-device events this device received from `sender`, waiting up to `timeout`
+    /// for at least one; `(type, content)`.
+    pub async fn to_device_from(
+        &self,
+        synapse: &Synapse,
+        sender: &UserId,
+        timeout: Duration,
+    ) -> Vec<(String, serde_json::Value)> {
+        let deadline = Instant::now() + timeout;
+        let mut since: Option<String> = None;
+        let mut found = Vec::new();
+        loop {
+            let path = match &since {
+                Some(token) => format!("/_matrix/client/v3/sync?timeout=1000&since={token}"),
+                None => "/_matrix/client/v3/sync?timeout=0".to_owned(),
+            };
+            let (status, sync) = synapse.call("GET", &path, &self.token, None).await;
+            assert_eq!(status, 200, "{sync}");
+            since = sync["next_batch"].as_str().map(ToOwned::to_owned);
+            for event in sync["to_device"]["events"].as_array().into_iter().flatten() {
+                if event["sender"] == sender.as_str() {
+                    found.push((
+                        event["type"].as_str().unwrap_or_default().to_owned(),
+                        event["content"].clone(),
+                    ));
+                }
+            }
+            if !found.is_empty() || Instant::now() >= deadline {
+                return found;
+            }
+        }
+    }
+
     pub async fn join(&self, synapse: &Synapse, room_id: &str) {
         let (status, body) = synapse
             .call(
