@@ -996,3 +996,49 @@ async fn verified_key_recipients_leave_unverified_devices_out() {
     );
     bot.stop().await.unwrap();
 }
+
+/// A message waiting for its key is kept in the state store: the bot restarted meanwhile
+/// still answers it when the key comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_waiting_for_its_key_survives_a_restart() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("late-key-restart");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    synapse.register("carol", false).await;
+    let mut settings = bot_settings(&synapse, "guichet");
+    settings.rooms = guichet::config::RoomPolicy::Open;
+    let bot = InProcessBot::start(settings.clone(), &dir.join("bot"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    let mut carol = HandmadeDevice::login(&synapse, "carol").await;
+    ana.wait_cross_signed(&bot_id).await;
+    let room = ana.create_encrypted_group(&[&bot_id, &carol.user_id]).await;
+    let room_id = room.room_id().to_string();
+    carol.join(&synapse, &room_id).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+
+    let mut session = HandmadeSession::new();
+    let question = carol
+        .send_encrypted(
+            &synapse,
+            &room_id,
+            &mut session,
+            serde_json::json!({"msgtype": "m.text", "body": "cerise", "m.mentions": {}}),
+        )
+        .await;
+    bot.wait_metric(
+        "guichet_messages_undecryptable_total{platform=\"matrix\",reason=\"missing_key\"} 1",
+    )
+    .await;
+    bot.stop().await.unwrap();
+
+    // The key comes while the bot is down.
+    carol.share_key(&synapse, &bot_id, &room_id, &session).await;
+    let bot = InProcessBot::start(settings, &dir.join("bot"));
+    let answer = ana.answer_to(&room, &bot_id, &question).await;
+    assert_eq!(answer.body(), "Réponse : cerise.");
+    bot.stop().await.unwrap();
+}
