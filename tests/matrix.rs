@@ -735,7 +735,7 @@ async fn a_reinstall_without_recovery_key_is_degraded_and_the_admins_are_told_on
     let ana = Human::login(&synapse, "ana", &dir).await;
     let admins = ana.create_room_with_alias("admins", &[&bot_id]).await;
     let lines = format!(
-        "{}\nadmin_room = \"#admins:{SERVER_NAME}\"",
+        "{}\nadmin_room = \"#admins:{SERVER_NAME}\"\nlate_key_wait = \"2s\"",
         password_line()
     );
     let first = ServeProcess::start(&synapse, "guichet", &dir.join("state-1"), &lines);
@@ -770,6 +770,38 @@ async fn a_reinstall_without_recovery_key_is_degraded_and_the_admins_are_told_on
         notice.body()
     );
     assert!(notice.body().contains("recovery_key"), "{}", notice.body());
+    // Ana's strict client sends nothing the unsigned device can read: each message is
+    // counted, the log warns once per room and reason, and Ana is asked to send again.
+    let room = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    for fruit in ["pomme", "poire", "cerise"] {
+        ana.send(&room, fruit).await;
+    }
+    let deadline = Instant::now() + WAIT;
+    let counted = loop {
+        let counted = second.undecryptable().await;
+        if counted.iter().map(|(_, n)| n).sum::<u64>() == 3 {
+            break counted;
+        }
+        assert!(Instant::now() < deadline, "not counted: {counted:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let request = ana.next_message(&room, &bot_id).await;
+    assert_eq!(
+        request.body(),
+        guichet::strings::Strings::default().unreadable_message
+    );
+    let log = std::fs::read_to_string(&second.log).unwrap();
+    let warnings = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("matrix: a message could not be decrypted"))
+        .count();
+    assert_eq!(
+        warnings,
+        counted.len(),
+        "one warning per reason in this room ({counted:?}): {log}"
+    );
+
     // One notice: the next thing in the admin room is the next event, a refused reload.
     let index = state.join("content").join("index.md");
     std::fs::write(&index, format!("{CONTENT}\n`endif`\n")).unwrap();

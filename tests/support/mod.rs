@@ -735,21 +735,48 @@ impl ServeProcess {
         }
     }
 
-    /// `GET /healthz`: the status code and the JSON, or `None` while nothing listens.
-    pub async fn health(&self) -> Option<(u16, serde_json::Value)> {
+    /// `GET path` on the admin endpoint: the status code and the body, or `None` while
+    /// nothing listens.
+    pub async fn admin_get(&self, path: &str) -> Option<(u16, String)> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.admin_port))
             .await
             .ok()?;
         stream
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
             .await
             .ok()?;
         let mut response = String::new();
         stream.read_to_string(&mut response).await.ok()?;
         let code = response.split(' ').nth(1)?.parse().ok()?;
         let (_, body) = response.split_once("\r\n\r\n")?;
-        Some((code, serde_json::from_str(body).ok()?))
+        Some((code, body.to_owned()))
+    }
+
+    /// `GET /healthz`: the status code and the JSON, or `None` while nothing listens.
+    pub async fn health(&self) -> Option<(u16, serde_json::Value)> {
+        let (code, body) = self.admin_get("/healthz").await?;
+        Some((code, serde_json::from_str(&body).ok()?))
+    }
+
+    /// The undecryptable messages counted in `/metrics`, by reason.
+    pub async fn undecryptable(&self) -> Vec<(String, u64)> {
+        let Some((_, metrics)) = self.admin_get("/metrics").await else {
+            return Vec::new();
+        };
+        metrics
+            .lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix(
+                    "guichet_messages_undecryptable_total{platform=\"matrix\",reason=\"",
+                )?;
+                let (reason, count) = rest.split_once("\"} ")?;
+                Some((reason.to_owned(), count.parse().ok()?))
+            })
+            .collect()
     }
 
     /// Polls `/healthz` until `done` says so; returns what it said then.
