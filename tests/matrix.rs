@@ -1074,3 +1074,110 @@ async fn a_message_waiting_for_its_key_survives_a_restart() {
     assert_eq!(answer.body(), "Réponse : cerise.");
     bot.stop().await.unwrap();
 }
+
+/// Element's strict mode and a reinstall with the recovery key: a person who writes before
+/// the new device is signed sends it no key. Once the device is signed, they are asked to
+/// send the message again, and what they send again is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strict_client_writing_before_the_new_device_is_signed_is_asked_to_send_again() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("strict-early");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let mut settings = bot_settings(&synapse, "guichet");
+    settings.recovery_key = Some(guichet::config::Secret::new(
+        "une phrase de récupération assez longue",
+    ));
+    settings.late_key_wait = Duration::from_secs(2);
+    let bot = InProcessBot::start(settings.clone(), &dir.join("bot-1"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    ana.wait_cross_signed_within(&bot_id, SLOW).await;
+    let room = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    ana.send(&room, "kiwi").await;
+    assert_eq!(
+        ana.next_message(&room, &bot_id).await.body(),
+        "Réponse : kiwi."
+    );
+    // Key storage must exist for the reinstall to find it.
+    let deadline = Instant::now() + SLOW;
+    while !bot.status.health_json().contains("\"status\":\"ok\"")
+        || ana
+            .client
+            .encryption()
+            .request_user_identity(&bot_id)
+            .await
+            .is_err()
+        || !session_has_key_storage(&synapse, &dir.join("bot-1"), &bot_id).await
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the bot never enabled key storage"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bot.stop().await.unwrap();
+
+    // Reinstalled: while the new device is not signed yet, Ana writes.
+    let bot = InProcessBot::start(settings, &dir.join("bot-2"));
+    let deadline = Instant::now() + SLOW;
+    loop {
+        let devices = ana.devices_now(&bot_id).await;
+        if devices.len() == 2 {
+            assert!(
+                devices.iter().any(|(_, signed)| !signed),
+                "the new device was signed before Ana could write: {devices:?}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no new device: {devices:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ana.send(&room, "pomme").await;
+    let request = ana
+        .expect("a request to send again", SLOW, |seen| match seen {
+            Seen::Message(m) if m.room == room.room_id() && m.sender == bot_id => Some(m.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        request.body(),
+        guichet::strings::Strings::default().unreadable_message
+    );
+    assert!(
+        ana.devices_now(&bot_id)
+            .await
+            .iter()
+            .all(|(_, signed)| *signed),
+        "asked before the device was signed, when a strict client cannot read it"
+    );
+    ana.send(&room, "pomme").await;
+    let answer = ana.next_message(&room, &bot_id).await;
+    assert_eq!(answer.body(), "Réponse : pomme.", "the message sent again");
+    bot.stop().await.unwrap();
+}
+
+/// Whether the bot (its session saved in `state_dir`) has key storage on its account.
+async fn session_has_key_storage(
+    synapse: &Synapse,
+    state_dir: &std::path::Path,
+    bot_id: &matrix_sdk::ruma::UserId,
+) -> bool {
+    let Ok(text) = std::fs::read_to_string(state_dir.join("matrix/session.json")) else {
+        return false;
+    };
+    let session: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let token = session["session"]["access_token"].as_str().unwrap();
+    let (status, _) = synapse
+        .call(
+            "GET",
+            &format!("/_matrix/client/v3/user/{bot_id}/account_data/m.secret_storage.default_key"),
+            token,
+            None,
+        )
+        .await;
+    status == 200
+}
