@@ -43,6 +43,9 @@ pub const DEFAULT_DEVICE_NAME: &str = "guichet";
 pub const DEFAULT_CATCH_UP: Duration = Duration::from_secs(5 * MINUTE);
 /// A message in a Matrix room starting with this word is addressed to the bot.
 pub const DEFAULT_MATRIX_PREFIX: &str = "!guichet";
+/// How long the Matrix bot waits for the key of a message it cannot decrypt yet before it
+/// asks the person to send it again: keys usually follow within seconds.
+pub const DEFAULT_LATE_KEY_WAIT: Duration = Duration::from_secs(30);
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
@@ -123,6 +126,17 @@ pub enum MessageType {
     Text,
 }
 
+/// Which devices the Matrix bot shares the keys of its encrypted messages with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyRecipients {
+    /// Every device of the room's members (matrix-sdk's default).
+    #[default]
+    All,
+    /// Only devices their owner verified (cross-signed), as Element's "exclude insecure
+    /// devices": an unverified device cannot read the bot's answers.
+    Verified,
+}
+
 /// How the bot logs in to Matrix: exactly one of the two.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MatrixLogin {
@@ -151,6 +165,11 @@ pub struct MatrixSettings {
     pub prefix: String,
     /// A room (`!id:server` or `#alias:server`) where reload errors are posted; off if `None`.
     pub admin_room: Option<String>,
+    /// How long a message that cannot be decrypted yet waits for its key before the person
+    /// is asked to send it again.
+    pub late_key_wait: Duration,
+    /// Which devices get the room keys of the bot's messages.
+    pub key_recipients: KeyRecipients,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -498,6 +517,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("matrix", "catch_up", Kind::Text),
     ("matrix", "prefix", Kind::Text),
     ("matrix", "admin_room", Kind::Text),
+    ("matrix", "late_key_wait", Kind::Text),
+    ("matrix", "key_recipients", Kind::Text),
     ("discord", "token", Kind::Secret),
     ("discord", "token_file", Kind::Text),
     ("discord", "guild_ids", Kind::Ids),
@@ -1465,6 +1486,17 @@ impl Layer {
                 )));
             }
         };
+        let late_key_wait = self
+            .duration("matrix", "late_key_wait")?
+            .unwrap_or(DEFAULT_LATE_KEY_WAIT);
+        let key_recipients = self.choice(
+            "matrix",
+            "key_recipients",
+            &[
+                ("all", KeyRecipients::All),
+                ("verified", KeyRecipients::Verified),
+            ],
+        )?;
         Ok(Some(MatrixSettings {
             homeserver: homeserver.value,
             user: user.value,
@@ -1477,6 +1509,8 @@ impl Layer {
             catch_up,
             prefix,
             admin_room,
+            late_key_wait,
+            key_recipients,
         }))
     }
 
@@ -1724,6 +1758,16 @@ impl fmt::Display for Settings {
             if let Some(room) = &matrix.admin_room {
                 writeln!(f, "admin_room = {room:?}")?;
             }
+            writeln!(
+                f,
+                "late_key_wait = {:?}",
+                format_duration(matrix.late_key_wait)
+            )?;
+            let recipients = match matrix.key_recipients {
+                KeyRecipients::All => "all",
+                KeyRecipients::Verified => "verified",
+            };
+            writeln!(f, "key_recipients = {recipients:?}")?;
         }
 
         if let Some(discord) = &self.discord {
@@ -2063,6 +2107,7 @@ mod tests {
             ("admin_room = \"! admins\"\n", "matrix.admin_room"),
             ("allowed_inviters = [\"bob\"]\n", "matrix.allowed_inviters"),
             ("device_name = \"\"\n", "matrix.device_name"),
+            ("key_recipients = \"trusted\"\n", "matrix.key_recipients"),
         ];
         for (line, key) in matrix_cases {
             let err = error(&format!("{MATRIX}access_token = \"t\"\n{line}"));
@@ -2111,6 +2156,22 @@ mod tests {
             "{MATRIX}access_token = \"t\"\nprefix = \"! aide\"\n"
         ));
         assert_eq!(err.line(), Some(5), "{err}");
+    }
+
+    #[test]
+    fn matrix_late_keys_and_key_recipients() {
+        let settings = parse(&format!("{MATRIX}access_token = \"t\"\n")).unwrap();
+        let matrix = settings.matrix.unwrap();
+        assert_eq!(matrix.late_key_wait, DEFAULT_LATE_KEY_WAIT);
+        assert_eq!(matrix.key_recipients, KeyRecipients::All, "off by default");
+
+        let settings = parse(&format!(
+            "{MATRIX}access_token = \"t\"\nlate_key_wait = \"1m\"\nkey_recipients = \"verified\"\n"
+        ))
+        .unwrap();
+        let matrix = settings.matrix.unwrap();
+        assert_eq!(matrix.late_key_wait, Duration::from_secs(60));
+        assert_eq!(matrix.key_recipients, KeyRecipients::Verified);
     }
 
     #[test]

@@ -40,6 +40,12 @@ pub struct Strings {
     pub goodbye_reply: String,
     /// Posted to the admin room (if configured) before the errors of a refused reload.
     pub reload_refused: String,
+    /// Posted to the Matrix admin room (if configured), once, when the bot's device is not
+    /// verified; `{reason}` is what is wrong and what to do, as `/healthz` says it.
+    pub device_unverified: String,
+    /// Said in a Matrix room, once per person within a few minutes, when their message could
+    /// not be decrypted: its key never reached the bot.
+    pub unreadable_message: String,
     /// Said once to a user who sends too many messages too fast (per-user throttle).
     pub throttled: String,
     /// Words (normalised: lower case, no accents) that greet: answered with the welcome.
@@ -135,6 +141,8 @@ impl Default for Strings {
             goodbye_reply: "Au revoir, bonne journée !".into(),
             ok_reply: "Très bien. Autre chose ?".into(),
             reload_refused: "La modification de la base de connaissances est refusée ; la version précédente reste en service. Erreurs :".into(),
+            device_unverified: "L'appareil du bot n'est pas vérifié : les applications réglées pour n'envoyer leurs clés qu'aux appareils vérifiés ne peuvent pas lui écrire dans les salons chiffrés, et les autres affichent un avertissement. Configurez `recovery_key` (la clé de récupération du compte) puis redémarrez le bot, ou vérifiez cet appareil depuis une autre session du compte.\n{reason}".into(),
+            unreadable_message: "Je n'ai pas pu lire votre message : il est chiffré et sa clé ne m'est pas parvenue. Pouvez-vous l'envoyer de nouveau ?".into(),
             throttled: "Doucement ! Vous m'envoyez beaucoup de messages : je vous réponds de nouveau dans un instant.".into(),
             greeting_words: words(&["bonjour", "bonsoir", "salut", "slt", "bjr", "coucou", "hello", "hey", "yo"]),
             thanks_words: words(&["merci", "mrc", "thanks", "thx", "merci beaucoup", "merci bien"]),

@@ -668,8 +668,26 @@ async fn a_reinstalled_bot_recovers_its_identity_with_the_recovery_key() {
     }
     bot.stop().await.unwrap();
 
-    // Reinstalled: an empty state_dir, so a new device.
+    // Reinstalled: an empty state_dir, so a new device. Healthy only once that device is
+    // signed: a strict client that sees it earlier withholds its keys from it.
     let bot = InProcessBot::start(settings, &dir.join("bot-2"));
+    let deadline = Instant::now() + SLOW;
+    while !bot.status.health_json().contains("\"matrix\"") || !bot.status.healthy() {
+        assert!(
+            Instant::now() < deadline,
+            "never healthy: {}",
+            bot.status.health_json()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let health: serde_json::Value = serde_json::from_str(&bot.status.health_json()).unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    let devices = ana.devices_now(&bot_id).await;
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    assert!(
+        devices.iter().all(|(_, signed)| *signed),
+        "healthy before the new device was signed: {devices:?}"
+    );
     let deadline = Instant::now() + SLOW;
     let second_devices = loop {
         let devices = ana.wait_cross_signed_within(&bot_id, SLOW).await;
@@ -701,4 +719,465 @@ async fn a_reinstalled_bot_recovers_its_identity_with_the_recovery_key() {
         "answered by the new device"
     );
     bot.stop().await.unwrap();
+}
+
+/// Reinstalled without a recovery key, the bot cannot sign its new device: `/healthz` never
+/// says ok but degraded, with what to do, and the admin room gets one notice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reinstall_without_recovery_key_is_degraded_and_the_admins_are_told_once() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("unverified");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    let admins = ana.create_room_with_alias("admins", &[&bot_id]).await;
+    let lines = format!(
+        "{}\nadmin_room = \"#admins:{SERVER_NAME}\"\nlate_key_wait = \"2s\"",
+        password_line()
+    );
+    let first = ServeProcess::start(&synapse, "guichet", &dir.join("state-1"), &lines);
+    let (_, health) = first.wait_health("200", WAIT, |code, _| code == 200).await;
+    assert_eq!(
+        health["status"], "ok",
+        "a first start signs its device: {health}"
+    );
+    ana.member(&admins, &bot_id, MembershipState::Join).await;
+    first.stop();
+
+    // Reinstalled: a new state_dir, a new device, and the account's keys are not there.
+    let state = dir.join("state-2");
+    let second = ServeProcess::start(&synapse, "guichet", &state, &lines);
+    let (code, health) = second
+        .wait_health("anything but starting", WAIT, |_, health| {
+            health["status"] != "starting" && health["adapters"]["matrix"].is_string()
+        })
+        .await;
+    assert_eq!(code, 200, "degraded, still serving: {health}");
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["adapters"]["matrix"], "degraded", "{health}");
+    let reason = health["reasons"]["matrix"].as_str().unwrap_or_default();
+    assert!(reason.contains("recovery_key"), "says what to do: {health}");
+
+    let notice = ana.next_message(&admins, &bot_id).await;
+    assert!(
+        notice
+            .body()
+            .starts_with("L'appareil du bot n'est pas vérifié"),
+        "{}",
+        notice.body()
+    );
+    assert!(notice.body().contains("recovery_key"), "{}", notice.body());
+    // Ana's strict client sends nothing the unsigned device can read: each message is
+    // counted, the log warns once per room and reason, and Ana is asked to send again.
+    let room = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    for fruit in ["pomme", "poire", "cerise"] {
+        ana.send(&room, fruit).await;
+    }
+    let deadline = Instant::now() + WAIT;
+    let counted = loop {
+        let counted = second.undecryptable().await;
+        if counted.iter().map(|(_, n)| n).sum::<u64>() == 3 {
+            break counted;
+        }
+        assert!(Instant::now() < deadline, "not counted: {counted:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let request = ana.next_message(&room, &bot_id).await;
+    assert_eq!(
+        request.body(),
+        guichet::strings::Strings::default().unreadable_message
+    );
+    let log = std::fs::read_to_string(&second.log).unwrap();
+    let warnings = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("matrix: a message could not be decrypted"))
+        .count();
+    assert_eq!(
+        warnings,
+        counted.len(),
+        "one warning per reason in this room ({counted:?}): {log}"
+    );
+
+    // One notice: the next thing in the admin room is the next event, a refused reload.
+    let index = state.join("content").join("index.md");
+    std::fs::write(&index, format!("{CONTENT}\n`endif`\n")).unwrap();
+    let next = ana.next_message(&admins, &bot_id).await;
+    assert!(
+        next.body()
+            .starts_with("La modification de la base de connaissances est refusée"),
+        "a second notice: {}",
+        next.body()
+    );
+    second.stop();
+}
+
+/// Undecryptable messages whose key never comes (a client that does not share it): counted
+/// in `/metrics` by reason, and the person is asked once to send again; what they send again
+/// is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_key_never_comes_gets_one_request_to_send_it_again() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("never-key");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let mut settings = bot_settings(&synapse, "guichet");
+    settings.late_key_wait = Duration::from_secs(2);
+    let bot = InProcessBot::start(settings, &dir.join("bot"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    ana.wait_cross_signed(&bot_id).await;
+    let room = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+
+    // Ana's second client sends twice and never shares the key.
+    let withholding = HandmadeDevice::login(&synapse, "ana").await;
+    let mut session = HandmadeSession::new();
+    for body in ["pomme", "poire"] {
+        withholding
+            .send_encrypted(
+                &synapse,
+                room.room_id().as_str(),
+                &mut session,
+                serde_json::json!({"msgtype": "m.text", "body": body, "m.mentions": {}}),
+            )
+            .await;
+    }
+    bot.wait_metric(
+        "guichet_messages_undecryptable_total{platform=\"matrix\",reason=\"missing_key\"} 2",
+    )
+    .await;
+    let request = ana.next_message(&room, &bot_id).await;
+    assert_eq!(
+        request.body(),
+        guichet::strings::Strings::default().unreadable_message
+    );
+    assert!(request.encrypted);
+
+    ana.send(&room, "pomme").await;
+    let answer = ana.next_message(&room, &bot_id).await;
+    assert_eq!(
+        answer.body(),
+        "Réponse : pomme.",
+        "one request for both messages, then the message sent again is answered"
+    );
+    bot.stop().await.unwrap();
+}
+
+/// A message whose key reaches the bot after the message itself (a slow client) is
+/// answered when the key comes, once, and its sender is not also asked to send it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_key_comes_late_is_answered_once() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("late-key");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    synapse.register("carol", false).await;
+    let mut settings = bot_settings(&synapse, "guichet");
+    // Every message in the room is for the bot, so an unreadable one would get a request to
+    // send it again after this wait.
+    settings.rooms = guichet::config::RoomPolicy::Open;
+    settings.late_key_wait = Duration::from_secs(3);
+    let bot = InProcessBot::start(settings, &dir.join("bot"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    let mut carol = HandmadeDevice::login(&synapse, "carol").await;
+    ana.wait_cross_signed(&bot_id).await;
+    let room = ana.create_encrypted_group(&[&bot_id, &carol.user_id]).await;
+    let room_id = room.room_id().to_string();
+    carol.join(&synapse, &room_id).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+
+    let mut session = HandmadeSession::new();
+    let question = carol
+        .send_encrypted(
+            &synapse,
+            &room_id,
+            &mut session,
+            serde_json::json!({"msgtype": "m.text", "body": "kiwi", "m.mentions": {}}),
+        )
+        .await;
+    // The bot has the message and cannot read it; only then does the key leave.
+    bot.wait_metric(
+        "guichet_messages_undecryptable_total{platform=\"matrix\",reason=\"missing_key\"} 1",
+    )
+    .await;
+    carol.share_key(&synapse, &bot_id, &room_id, &session).await;
+    let answer = ana.answer_to(&room, &bot_id, &question).await;
+    assert_eq!(answer.body(), "Réponse : kiwi.");
+    assert!(answer.mentions(&carol.user_id));
+
+    // Past the wait for the key (the deliberate pause under test): the next thing the bot
+    // says answers the next question, neither a request to send again nor a second answer.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let next = ana.send(&room, "poire").await;
+    let poire = ana.next_message(&room, &bot_id).await;
+    assert_eq!(poire.in_reply_to(), Some(next.as_str()), "{}", poire.body());
+    assert_eq!(poire.body(), "Réponse : poire.");
+    bot.stop().await.unwrap();
+}
+
+/// SIGTERM while the bot answers and backs up keys: `guichet serve` exits 0 and logs no
+/// error after its last line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_activity_exits_cleanly() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("sigterm");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let serve = ServeProcess::start(
+        &synapse,
+        "guichet",
+        &dir.join("state"),
+        &format!(
+            "{}\nrecovery_key = \"une phrase de récupération assez longue\"",
+            password_line()
+        ),
+    );
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    // Key storage and backup on: from now on, every new room key is uploaded.
+    let deadline = Instant::now() + SLOW;
+    while !std::fs::read_to_string(&serve.log)
+        .unwrap_or_default()
+        .contains("matrix: key storage enabled with the configured recovery key")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "key storage never enabled: {}",
+            tail(&serve.log, 20)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let room = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    ana.send(&room, "kiwi").await;
+    ana.next_message(&room, &bot_id).await;
+    // New rooms, new keys to back up; questions in flight.
+    let other = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&other, &bot_id, MembershipState::Join).await;
+    for fruit in FRUITS {
+        ana.send(&other, fruit).await;
+    }
+    let log = serve.log.clone();
+    let code = tokio::task::spawn_blocking(move || serve.terminate())
+        .await
+        .unwrap();
+    let log = std::fs::read_to_string(log).unwrap();
+    assert_eq!(code, Some(0), "{log}");
+    let (_, after) = log
+        .split_once("state flushed; bye")
+        .unwrap_or_else(|| panic!("no final line: {log}"));
+    assert!(
+        !after.contains("ERROR"),
+        "an error after the final line: {after}"
+    );
+}
+
+/// `key_recipients = "verified"`: the keys of the bot's answers go only to devices their owner
+/// signed. A device of Ana's that she never verified gets a refusal (`m.unverified`), not the
+/// key, while her verified client reads the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verified_key_recipients_leave_unverified_devices_out() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("recipients");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let mut settings = bot_settings(&synapse, "guichet");
+    settings.key_recipients = guichet::config::KeyRecipients::Verified;
+    let bot = InProcessBot::start(settings, &dir.join("bot"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    // A second session of Ana's that she never verified, which could read room keys sent to it.
+    let mut unverified = HandmadeDevice::login(&synapse, "ana").await;
+    unverified.publish_one_time_keys(&synapse).await;
+    ana.wait_cross_signed(&bot_id).await;
+    let room = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    ana.send(&room, "kiwi").await;
+    let kiwi = ana.next_message(&room, &bot_id).await;
+    assert!(kiwi.encrypted);
+    assert_eq!(
+        kiwi.body(),
+        "Réponse : kiwi.",
+        "the verified client reads it"
+    );
+
+    let received = unverified.to_device_from(&synapse, &bot_id, WAIT).await;
+    assert!(
+        received
+            .iter()
+            .any(|(kind, content)| kind == "m.room_key.withheld"
+                && content["code"] == "m.unverified"),
+        "{received:?}"
+    );
+    assert!(
+        !received.iter().any(|(kind, _)| kind == "m.room.encrypted"),
+        "the bot sent its room key to an unverified device: {received:?}"
+    );
+    bot.stop().await.unwrap();
+}
+
+/// A message waiting for its key is kept in the state store: the bot restarted meanwhile
+/// still answers it when the key comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_waiting_for_its_key_survives_a_restart() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("late-key-restart");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    synapse.register("carol", false).await;
+    let mut settings = bot_settings(&synapse, "guichet");
+    settings.rooms = guichet::config::RoomPolicy::Open;
+    let bot = InProcessBot::start(settings.clone(), &dir.join("bot"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    let mut carol = HandmadeDevice::login(&synapse, "carol").await;
+    ana.wait_cross_signed(&bot_id).await;
+    let room = ana.create_encrypted_group(&[&bot_id, &carol.user_id]).await;
+    let room_id = room.room_id().to_string();
+    carol.join(&synapse, &room_id).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+
+    let mut session = HandmadeSession::new();
+    let question = carol
+        .send_encrypted(
+            &synapse,
+            &room_id,
+            &mut session,
+            serde_json::json!({"msgtype": "m.text", "body": "cerise", "m.mentions": {}}),
+        )
+        .await;
+    bot.wait_metric(
+        "guichet_messages_undecryptable_total{platform=\"matrix\",reason=\"missing_key\"} 1",
+    )
+    .await;
+    bot.stop().await.unwrap();
+
+    // The key comes while the bot is down.
+    carol.share_key(&synapse, &bot_id, &room_id, &session).await;
+    let bot = InProcessBot::start(settings, &dir.join("bot"));
+    let answer = ana.answer_to(&room, &bot_id, &question).await;
+    assert_eq!(answer.body(), "Réponse : cerise.");
+    bot.stop().await.unwrap();
+}
+
+/// Element's strict mode and a reinstall with the recovery key: a person who writes before
+/// the new device is signed sends it no key. Once the device is signed, they are asked to
+/// send the message again, and what they send again is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strict_client_writing_before_the_new_device_is_signed_is_asked_to_send_again() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("strict-early");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let mut settings = bot_settings(&synapse, "guichet");
+    settings.recovery_key = Some(guichet::config::Secret::new(
+        "une phrase de récupération assez longue",
+    ));
+    settings.late_key_wait = Duration::from_secs(2);
+    let bot = InProcessBot::start(settings.clone(), &dir.join("bot-1"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    ana.wait_cross_signed_within(&bot_id, SLOW).await;
+    let room = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    ana.send(&room, "kiwi").await;
+    assert_eq!(
+        ana.next_message(&room, &bot_id).await.body(),
+        "Réponse : kiwi."
+    );
+    // Key storage must exist for the reinstall to find it.
+    let deadline = Instant::now() + SLOW;
+    while !bot.status.health_json().contains("\"status\":\"ok\"")
+        || ana
+            .client
+            .encryption()
+            .request_user_identity(&bot_id)
+            .await
+            .is_err()
+        || !session_has_key_storage(&synapse, &dir.join("bot-1"), &bot_id).await
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the bot never enabled key storage"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bot.stop().await.unwrap();
+
+    // Reinstalled: while the new device is not signed yet, Ana writes.
+    let bot = InProcessBot::start(settings, &dir.join("bot-2"));
+    let deadline = Instant::now() + SLOW;
+    loop {
+        let devices = ana.devices_now(&bot_id).await;
+        if devices.len() == 2 {
+            assert!(
+                devices.iter().any(|(_, signed)| !signed),
+                "the new device was signed before Ana could write: {devices:?}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no new device: {devices:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ana.send(&room, "pomme").await;
+    let request = ana
+        .expect("a request to send again", SLOW, |seen| match seen {
+            Seen::Message(m) if m.room == room.room_id() && m.sender == bot_id => Some(m.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        request.body(),
+        guichet::strings::Strings::default().unreadable_message
+    );
+    assert!(
+        ana.devices_now(&bot_id)
+            .await
+            .iter()
+            .all(|(_, signed)| *signed),
+        "asked before the device was signed, when a strict client cannot read it"
+    );
+    ana.send(&room, "pomme").await;
+    let answer = ana.next_message(&room, &bot_id).await;
+    assert_eq!(answer.body(), "Réponse : pomme.", "the message sent again");
+    bot.stop().await.unwrap();
+}
+
+/// Whether the bot (its session saved in `state_dir`) has key storage on its account.
+async fn session_has_key_storage(
+    synapse: &Synapse,
+    state_dir: &std::path::Path,
+    bot_id: &matrix_sdk::ruma::UserId,
+) -> bool {
+    let Ok(text) = std::fs::read_to_string(state_dir.join("matrix/session.json")) else {
+        return false;
+    };
+    let session: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let token = session["session"]["access_token"].as_str().unwrap();
+    let (status, _) = synapse
+        .call(
+            "GET",
+            &format!("/_matrix/client/v3/user/{bot_id}/account_data/m.secret_storage.default_key"),
+            token,
+            None,
+        )
+        .await;
+    status == 200
 }

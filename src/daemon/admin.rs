@@ -1,6 +1,6 @@
 //! The admin HTTP endpoint (loopback by default): `GET /healthz` (200 when every enabled
-//! adapter is connected, 503 otherwise, JSON per adapter) and `GET /metrics` (Prometheus
-//! text). Two read-only routes do not need a web framework: a small HTTP/1.1 responder on
+//! adapter is connected and past its start, 503 otherwise, JSON per adapter with the reason
+//! of a degraded one) and `GET /metrics` (Prometheus text). Two read-only routes do not need a web framework: a small HTTP/1.1 responder on
 //! tokio keeps the binary lean; every connection gets one answer and is closed.
 
 use std::future::Future;

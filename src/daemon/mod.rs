@@ -10,4 +10,4 @@ pub mod stats;
 pub mod status;
 
 pub use context::{Admission, Context, Outcome, Throttle};
-pub use status::Status;
+pub use status::{Readiness, Status};

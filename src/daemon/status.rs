@@ -1,5 +1,5 @@
-//! The daemon's status board: which adapters are connected (for `/healthz`) and the counters
-//! behind `/metrics` (Prometheus text format). Counts only, never who or what was said.
+//! The daemon's status board: which adapters are connected and ready (for `/healthz`) and the
+//! counters behind `/metrics` (Prometheus text format). Counts only, never who or what was said.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -21,10 +21,48 @@ struct PlatformCounters {
     latency_sum: f64,
 }
 
+/// Whether a connected adapter serves everyone it should.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Readiness {
+    /// Still setting up something it needs to serve well (Matrix: the first sync, and the
+    /// device's cross-signing). `/healthz` answers 503 meanwhile.
+    Starting,
+    #[default]
+    Ready,
+    /// Serving, but not everyone: the reason says what is wrong and what to do. `/healthz`
+    /// answers 200 (a restart would not help) and reports it.
+    Degraded(String),
+}
+
+#[derive(Debug, Default, Clone)]
+struct Adapter {
+    connected: bool,
+    readiness: Readiness,
+}
+
+impl Adapter {
+    /// What `/healthz` says of it.
+    fn state(&self) -> &'static str {
+        match (&self.readiness, self.connected) {
+            (Readiness::Starting, _) => "starting",
+            (_, false) => "disconnected",
+            (Readiness::Degraded(_), true) => "degraded",
+            (Readiness::Ready, true) => "connected",
+        }
+    }
+
+    /// Whether it answers as it should, or as well as it can (degraded): `/healthz` gives 200.
+    fn serving(&self) -> bool {
+        self.connected && self.readiness != Readiness::Starting
+    }
+}
+
 #[derive(Debug, Default)]
 struct Board {
-    adapters: BTreeMap<String, bool>,
+    adapters: BTreeMap<String, Adapter>,
     platforms: BTreeMap<String, PlatformCounters>,
+    /// Messages that could not be decrypted, by platform and reason.
+    undecryptable: BTreeMap<(String, String), u64>,
     reloads_ok: u64,
     reloads_failed: u64,
 }
@@ -71,46 +109,81 @@ impl Status {
         }
     }
 
-    /// An enabled adapter, not connected yet.
+    /// An enabled adapter, not connected yet; ready as soon as it connects.
     pub fn register(&self, adapter: &str) {
         self.with(|b| {
-            b.adapters.entry(adapter.to_string()).or_insert(false);
+            b.adapters.entry(adapter.to_string()).or_default();
         });
     }
 
     pub fn set_connected(&self, adapter: &str, connected: bool) {
         self.with(|b| {
-            b.adapters.insert(adapter.to_string(), connected);
+            b.adapters.entry(adapter.to_string()).or_default().connected = connected;
         });
     }
 
-    /// Every enabled adapter is connected.
-    pub fn healthy(&self) -> bool {
-        self.with(|b| b.adapters.values().all(|c| *c))
+    /// Whether a connected adapter serves everyone (see [`Readiness`]); an adapter that
+    /// needs more than a connection registers, then sets [`Readiness::Starting`] at once.
+    pub fn set_readiness(&self, adapter: &str, readiness: Readiness) {
+        self.with(|b| {
+            b.adapters.entry(adapter.to_string()).or_default().readiness = readiness;
+        });
     }
 
-    /// `{"status":"ok"|"degraded","adapters":{"matrix":"connected",…}}`
+    /// Every enabled adapter is connected and past its start: `/healthz` answers 200. A
+    /// degraded adapter counts as serving (a restart would not mend it); its reason is in
+    /// [`Status::health_json`].
+    pub fn healthy(&self) -> bool {
+        self.with(|b| b.adapters.values().all(Adapter::serving))
+    }
+
+    /// `{"status":"ok"|"starting"|"degraded","adapters":{"matrix":"connected",…},
+    /// "reasons":{"matrix":"…"}}`: `starting` while an adapter sets up, `degraded` when one is
+    /// disconnected or serves only part of its users (the reason says what to do).
     pub fn health_json(&self) -> String {
         self.with(|b| {
             let adapters: serde_json::Map<String, serde_json::Value> = b
                 .adapters
                 .iter()
-                .map(|(name, connected)| {
-                    let state = if *connected {
-                        "connected"
-                    } else {
-                        "disconnected"
-                    };
-                    (name.clone(), serde_json::Value::from(state))
+                .map(|(name, adapter)| (name.clone(), serde_json::Value::from(adapter.state())))
+                .collect();
+            let reasons: serde_json::Map<String, serde_json::Value> = b
+                .adapters
+                .iter()
+                .filter_map(|(name, adapter)| match &adapter.readiness {
+                    Readiness::Degraded(reason) => {
+                        Some((name.clone(), serde_json::Value::from(reason.as_str())))
+                    }
+                    _ => None,
                 })
                 .collect();
-            let healthy = b.adapters.values().all(|c| *c);
-            serde_json::json!({
-                "status": if healthy { "ok" } else { "degraded" },
-                "adapters": adapters,
-            })
-            .to_string()
+            let states: Vec<&str> = b.adapters.values().map(Adapter::state).collect();
+            let status = if states.iter().all(|s| *s == "connected") {
+                "ok"
+            } else if states
+                .iter()
+                .any(|s| *s == "disconnected" || *s == "degraded")
+            {
+                "degraded"
+            } else {
+                "starting"
+            };
+            let mut health = serde_json::json!({ "status": status, "adapters": adapters });
+            if !reasons.is_empty() {
+                health["reasons"] = serde_json::Value::Object(reasons);
+            }
+            health.to_string()
         })
+    }
+
+    /// A message that could not be decrypted; `reason` is a short stable label
+    /// (`missing_key`, `withheld`…).
+    pub fn undecryptable(&self, platform: &str, reason: &str) {
+        self.with(|b| {
+            *b.undecryptable
+                .entry((platform.to_string(), reason.to_string()))
+                .or_default() += 1;
+        });
     }
 
     pub fn message_received(&self, platform: &str) {
@@ -195,8 +268,23 @@ impl Status {
                 out,
                 "# HELP guichet_adapter_connected Whether each enabled adapter is connected.\n# TYPE guichet_adapter_connected gauge"
             );
-            for (name, connected) in &b.adapters {
-                let _ = writeln!(out, "guichet_adapter_connected{{adapter=\"{name}\"}} {}", u8::from(*connected));
+            for (name, adapter) in &b.adapters {
+                let _ = writeln!(out, "guichet_adapter_connected{{adapter=\"{name}\"}} {}", u8::from(adapter.connected));
+            }
+            let _ = writeln!(
+                out,
+                "# HELP guichet_adapter_ready Whether each enabled adapter serves everyone (0 while starting or degraded).\n# TYPE guichet_adapter_ready gauge"
+            );
+            for (name, adapter) in &b.adapters {
+                let ready = adapter.connected && adapter.readiness == Readiness::Ready;
+                let _ = writeln!(out, "guichet_adapter_ready{{adapter=\"{name}\"}} {}", u8::from(ready));
+            }
+            let _ = writeln!(
+                out,
+                "# HELP guichet_messages_undecryptable_total Encrypted messages the bot could not decrypt, by reason.\n# TYPE guichet_messages_undecryptable_total counter"
+            );
+            for ((platform, reason), count) in &b.undecryptable {
+                let _ = writeln!(out, "guichet_messages_undecryptable_total{{platform=\"{platform}\",reason=\"{reason}\"}} {count}");
             }
             out
         })
@@ -229,5 +317,69 @@ mod tests {
         let mut notices = status.admin_notices();
         status.notify_admins("reload refused");
         assert_eq!(notices.try_recv().unwrap(), "reload refused");
+    }
+
+    #[test]
+    fn an_adapter_is_starting_until_ready_and_a_degraded_one_says_why() {
+        let status = Status::new();
+        status.register("discord");
+        status.set_connected("discord", true);
+        status.register("matrix");
+        status.set_readiness("matrix", Readiness::Starting);
+        status.set_connected("matrix", true);
+        assert!(!status.healthy(), "connected but still starting");
+        let health: serde_json::Value = serde_json::from_str(&status.health_json()).unwrap();
+        assert_eq!(health["status"], "starting");
+        assert_eq!(health["adapters"]["matrix"], "starting");
+        assert_eq!(health["adapters"]["discord"], "connected");
+
+        status.set_readiness("matrix", Readiness::Degraded("set recovery_key".into()));
+        assert!(
+            status.healthy(),
+            "degraded still serves: a restart would not help"
+        );
+        let health: serde_json::Value = serde_json::from_str(&status.health_json()).unwrap();
+        assert_eq!(health["status"], "degraded");
+        assert_eq!(health["adapters"]["matrix"], "degraded");
+        assert_eq!(health["reasons"]["matrix"], "set recovery_key");
+        assert!(
+            status
+                .metrics(0)
+                .contains("guichet_adapter_ready{adapter=\"matrix\"} 0")
+        );
+
+        status.set_connected("matrix", false);
+        assert!(!status.healthy());
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&status.health_json()).unwrap()["adapters"]["matrix"],
+            "disconnected"
+        );
+
+        status.set_connected("matrix", true);
+        status.set_readiness("matrix", Readiness::Ready);
+        assert!(status.healthy());
+        let health: serde_json::Value = serde_json::from_str(&status.health_json()).unwrap();
+        assert_eq!(health["status"], "ok");
+        assert!(health.get("reasons").is_none(), "{health}");
+        assert!(
+            status
+                .metrics(0)
+                .contains("guichet_adapter_ready{adapter=\"matrix\"} 1")
+        );
+    }
+
+    #[test]
+    fn undecryptable_messages_are_counted_by_reason() {
+        let status = Status::new();
+        status.undecryptable("matrix", "missing_key");
+        status.undecryptable("matrix", "missing_key");
+        status.undecryptable("matrix", "withheld");
+        let metrics = status.metrics(0);
+        assert!(metrics.contains(
+            "guichet_messages_undecryptable_total{platform=\"matrix\",reason=\"missing_key\"} 2"
+        ));
+        assert!(metrics.contains(
+            "guichet_messages_undecryptable_total{platform=\"matrix\",reason=\"withheld\"} 1"
+        ));
     }
 }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::encryption::EncryptionSettings;
+use matrix_sdk::encryption::vodozemac;
 use matrix_sdk::room::Room;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
@@ -534,6 +535,10 @@ impl Tethered {
     /// Waits for the process to end by itself; returns its exit code (the shell passes the
     /// child's on).
     pub fn wait(mut self, timeout: Duration) -> Option<i32> {
+        self.wait_inner(timeout)
+    }
+
+    fn wait_inner(&mut self, timeout: Duration) -> Option<i32> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.shell.try_wait() {
@@ -583,6 +588,8 @@ pub fn bot_settings(synapse: &Synapse, localpart: &str) -> MatrixSettings {
         catch_up: guichet::config::DEFAULT_CATCH_UP,
         prefix: guichet::config::DEFAULT_MATRIX_PREFIX.into(),
         admin_room: None,
+        late_key_wait: guichet::config::DEFAULT_LATE_KEY_WAIT,
+        key_recipients: guichet::config::KeyRecipients::All,
     }
 }
 
@@ -595,6 +602,8 @@ pub fn write_content(dir: &Path) -> PathBuf {
 
 /// The adapter running in this process, on the test's runtime.
 pub struct InProcessBot {
+    /// What `/healthz` and `/metrics` would show.
+    pub status: Arc<Status>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<Result<(), guichet::platform::matrix::MatrixError>>>,
     pub state_dir: PathBuf,
@@ -623,9 +632,10 @@ impl InProcessBot {
         let store: Arc<dyn StateStore> =
             Arc::new(SqliteStore::open(state_dir.join("state.sqlite")).unwrap());
         let (shutdown, receiver) = tokio::sync::watch::channel(false);
+        let status = Arc::new(Status::new());
         let ctx = Context {
             bot: Arc::new(Bot::new(engine, store, DEFAULT_IDLE_RESET)),
-            status: Arc::new(Status::new()),
+            status: status.clone(),
             throttle: None,
             shutdown: receiver,
             throttle_notice: Strings::default().throttled,
@@ -635,9 +645,24 @@ impl InProcessBot {
         let task =
             tokio::spawn(async move { guichet::platform::matrix::run(settings, &dir, ctx).await });
         Self {
+            status,
             shutdown,
             task: Some(task),
             state_dir: state_dir.to_owned(),
+        }
+    }
+
+    /// Waits until `/metrics` shows `line` (a whole line, like
+    /// `guichet_messages_undecryptable_total{platform="matrix",reason="missing_key"} 1`).
+    pub async fn wait_metric(&self, line: &str) {
+        let deadline = Instant::now() + WAIT;
+        while !self.status.metrics(0).lines().any(|l| l == line) {
+            assert!(
+                Instant::now() < deadline,
+                "/metrics never showed {line}:\n{}",
+                self.status.metrics(0)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -665,6 +690,8 @@ impl Drop for InProcessBot {
 pub struct ServeProcess {
     process: Option<Tethered>,
     pub log: PathBuf,
+    /// The admin endpoint's port (`/healthz`, `/metrics`).
+    pub admin_port: u16,
 }
 
 /// The `[matrix]` line of a password login.
@@ -679,6 +706,7 @@ impl ServeProcess {
         std::fs::create_dir_all(state_dir).unwrap();
         let content = write_content(state_dir);
         let config = state_dir.join("guichet.toml");
+        let admin_port = free_port();
         std::fs::write(
             &config,
             format!(
@@ -687,7 +715,7 @@ impl ServeProcess {
                  allowed_inviters = [\"@*:{SERVER_NAME}\"]\n{matrix_lines}\n",
                 content = content.display().to_string(),
                 state = state_dir.display().to_string(),
-                admin = free_port(),
+                admin = admin_port,
                 hs = synapse.url,
             ),
         )
@@ -703,7 +731,83 @@ impl ServeProcess {
         Self {
             process: Some(process),
             log,
+            admin_port,
         }
+    }
+
+    /// `GET path` on the admin endpoint: the status code and the body, or `None` while
+    /// nothing listens.
+    pub async fn admin_get(&self, path: &str) -> Option<(u16, String)> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.admin_port))
+            .await
+            .ok()?;
+        stream
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await
+            .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.ok()?;
+        let code = response.split(' ').nth(1)?.parse().ok()?;
+        let (_, body) = response.split_once("\r\n\r\n")?;
+        Some((code, body.to_owned()))
+    }
+
+    /// `GET /healthz`: the status code and the JSON, or `None` while nothing listens.
+    pub async fn health(&self) -> Option<(u16, serde_json::Value)> {
+        let (code, body) = self.admin_get("/healthz").await?;
+        Some((code, serde_json::from_str(&body).ok()?))
+    }
+
+    /// The undecryptable messages counted in `/metrics`, by reason.
+    pub async fn undecryptable(&self) -> Vec<(String, u64)> {
+        let Some((_, metrics)) = self.admin_get("/metrics").await else {
+            return Vec::new();
+        };
+        metrics
+            .lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix(
+                    "guichet_messages_undecryptable_total{platform=\"matrix\",reason=\"",
+                )?;
+                let (reason, count) = rest.split_once("\"} ")?;
+                Some((reason.to_owned(), count.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// Polls `/healthz` until `done` says so; returns what it said then.
+    pub async fn wait_health(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut done: impl FnMut(u16, &serde_json::Value) -> bool,
+    ) -> (u16, serde_json::Value) {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        loop {
+            if let Some((code, health)) = self.health().await {
+                if done(code, &health) {
+                    return (code, health);
+                }
+                last = Some((code, health));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "/healthz never said {what}; last: {last:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGTERM, as `docker stop` sends it; waits for the exit and returns its code.
+    pub fn terminate(mut self) -> Option<i32> {
+        let mut process = self.process.take()?;
+        drop(process.stdin.take());
+        process.wait_inner(Duration::from_secs(30))
     }
 
     /// SIGTERM (a graceful shutdown) and wait.
@@ -1162,6 +1266,36 @@ impl Human {
         }
     }
 
+    /// `user`'s devices as the server has them now, and whether each is signed by its owner:
+    /// no waiting.
+    pub async fn devices_now(&self, user: &UserId) -> Vec<(String, bool)> {
+        self.client
+            .encryption()
+            .request_user_identity(user)
+            .await
+            .unwrap();
+        let devices = self
+            .client
+            .encryption()
+            .get_user_devices(user)
+            .await
+            .unwrap();
+        devices
+            .devices()
+            .map(|d| (d.device_id().to_string(), d.is_cross_signed_by_owner()))
+            .collect()
+    }
+
+    /// An encrypted room with several people, inviting `invite`.
+    pub async fn create_encrypted_group(&self, invite: &[&UserId]) -> Room {
+        let mut request = CreateRoom::new();
+        request.invite = invite.iter().map(|u| (*u).to_owned()).collect();
+        request.preset = Some(RoomPreset::PrivateChat);
+        let room = self.client.create_room(request).await.unwrap();
+        room.enable_encryption().await.unwrap();
+        room
+    }
+
     /// The base64 master key of `user`'s cross-signing identity, fresh from the server.
     pub async fn master_key(&self, user: &UserId) -> Option<String> {
         let identity = self
@@ -1216,4 +1350,299 @@ impl Drop for TestDir {
 pub fn report(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A client made by hand
+
+/// A device whose encryption the test drives step by step (vodozemac, as matrix-sdk uses it):
+/// it sends an encrypted message now and shares its key when the test says, as a slow or
+/// strict client does. No matrix-sdk behind it, so nothing shares keys on its own.
+pub struct HandmadeDevice {
+    pub user_id: OwnedUserId,
+    pub device_id: String,
+    pub token: String,
+    account: vodozemac::olm::Account,
+}
+
+/// A Megolm session of a [`HandmadeDevice`]: its key, exported before the first message.
+pub struct HandmadeSession {
+    session: vodozemac::megolm::GroupSession,
+    key: String,
+}
+
+impl HandmadeSession {
+    pub fn new() -> Self {
+        let session =
+            vodozemac::megolm::GroupSession::new(vodozemac::megolm::SessionConfig::version_1());
+        let key = session.session_key().to_base64();
+        Self { session, key }
+    }
+
+    pub fn id(&self) -> String {
+        self.session.session_id()
+    }
+}
+
+impl HandmadeDevice {
+    /// Logs `localpart` in on a new device and publishes that device's keys.
+    pub async fn login(synapse: &Synapse, localpart: &str) -> Self {
+        let body = serde_json::json!({
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": localpart},
+            "password": PASSWORD,
+        });
+        let response = synapse
+            .http
+            .post(format!("{}/_matrix/client/v3/login", synapse.url))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let login: serde_json::Value =
+            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        let device = Self {
+            user_id: UserId::parse(login["user_id"].as_str().unwrap()).unwrap(),
+            device_id: login["device_id"].as_str().unwrap().to_owned(),
+            token: login["access_token"].as_str().unwrap().to_owned(),
+            account: vodozemac::olm::Account::new(),
+        };
+        let keys = device.account.identity_keys();
+        let dev = &device.device_id;
+        // Keys in sorted order: serialized, this is the canonical JSON that is signed.
+        let unsigned = serde_json::json!({
+            "algorithms": ["m.megolm.v1.aes-sha2", "m.olm.v1.curve25519-aes-sha2"],
+            "device_id": dev,
+            "keys": {
+                format!("curve25519:{dev}"): keys.curve25519.to_base64(),
+                format!("ed25519:{dev}"): keys.ed25519.to_base64(),
+            },
+            "user_id": device.user_id.as_str(),
+        });
+        let signature = device.account.sign(unsigned.to_string()).to_base64();
+        let mut signed = unsigned;
+        signed["signatures"] = serde_json::json!({
+            device.user_id.as_str(): { format!("ed25519:{dev}"): signature }
+        });
+        let (status, body) = synapse
+            .call(
+                "POST",
+                "/_matrix/client/v3/keys/upload",
+                &device.token,
+                Some(serde_json::json!({ "device_keys": signed })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        device
+    }
+
+    /// Publishes one-time keys, so other devices can open Olm sessions with this one and
+    /// send it room keys.
+    pub async fn publish_one_time_keys(&mut self, synapse: &Synapse) {
+        self.account.generate_one_time_keys(5);
+        let dev = &self.device_id;
+        let mut keys = serde_json::Map::new();
+        for (id, key) in self.account.one_time_keys() {
+            let unsigned = serde_json::json!({ "key": key.to_base64() });
+            let signature = self.account.sign(unsigned.to_string()).to_base64();
+            keys.insert(
+                format!("signed_curve25519:{}", id.to_base64()),
+                serde_json::json!({
+                    "key": key.to_base64(),
+                    "signatures": { self.user_id.as_str(): { format!("ed25519:{dev}"): signature } },
+                }),
+            );
+        }
+        self.account.mark_keys_as_published();
+        let (status, body) = synapse
+            .call(
+                "POST",
+                "/_matrix/client/v3/keys/upload",
+                &self.token,
+                Some(serde_json::json!({ "one_time_keys": keys })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// The to-device events this device received from `sender`, waiting up to `timeout`
+    /// for at least one; `(type, content)`.
+    pub async fn to_device_from(
+        &self,
+        synapse: &Synapse,
+        sender: &UserId,
+        timeout: Duration,
+    ) -> Vec<(String, serde_json::Value)> {
+        let deadline = Instant::now() + timeout;
+        let mut since: Option<String> = None;
+        let mut found = Vec::new();
+        loop {
+            let path = match &since {
+                Some(token) => format!("/_matrix/client/v3/sync?timeout=1000&since={token}"),
+                None => "/_matrix/client/v3/sync?timeout=0".to_owned(),
+            };
+            let (status, sync) = synapse.call("GET", &path, &self.token, None).await;
+            assert_eq!(status, 200, "{sync}");
+            since = sync["next_batch"].as_str().map(ToOwned::to_owned);
+            for event in sync["to_device"]["events"].as_array().into_iter().flatten() {
+                if event["sender"] == sender.as_str() {
+                    found.push((
+                        event["type"].as_str().unwrap_or_default().to_owned(),
+                        event["content"].clone(),
+                    ));
+                }
+            }
+            if !found.is_empty() || Instant::now() >= deadline {
+                return found;
+            }
+        }
+    }
+
+    pub async fn join(&self, synapse: &Synapse, room_id: &str) {
+        let (status, body) = synapse
+            .call(
+                "POST",
+                &format!("/_matrix/client/v3/join/{room_id}"),
+                &self.token,
+                Some(serde_json::json!({})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Sends `content` (an `m.room.message` content) encrypted with `session`, sharing the
+    /// key with no one.
+    pub async fn send_encrypted(
+        &self,
+        synapse: &Synapse,
+        room_id: &str,
+        session: &mut HandmadeSession,
+        content: serde_json::Value,
+    ) -> OwnedEventId {
+        let plaintext = serde_json::json!({
+            "content": content, "room_id": room_id, "type": "m.room.message",
+        });
+        let ciphertext = session.session.encrypt(plaintext.to_string()).to_base64();
+        let encrypted = serde_json::json!({
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "ciphertext": ciphertext,
+            "device_id": self.device_id,
+            "sender_key": self.account.identity_keys().curve25519.to_base64(),
+            "session_id": session.id(),
+        });
+        let (status, body) = synapse
+            .call(
+                "PUT",
+                &format!(
+                    "/_matrix/client/v3/rooms/{room_id}/send/m.room.encrypted/{}",
+                    random_base64(9).replace(['/', '+'], "_")
+                ),
+                &self.token,
+                Some(encrypted),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        OwnedEventId::try_from(body["event_id"].as_str().unwrap()).unwrap()
+    }
+
+    /// Shares `session`'s key with every device of `user` over Olm (`m.room_key`), as a
+    /// client does before its first message, here as late as the test wants.
+    pub async fn share_key(
+        &mut self,
+        synapse: &Synapse,
+        user: &UserId,
+        room_id: &str,
+        session: &HandmadeSession,
+    ) {
+        let (status, query) = synapse
+            .call(
+                "POST",
+                "/_matrix/client/v3/keys/query",
+                &self.token,
+                Some(serde_json::json!({ "device_keys": { user.as_str(): [] } })),
+            )
+            .await;
+        assert_eq!(status, 200, "{query}");
+        let devices = query["device_keys"][user.as_str()]
+            .as_object()
+            .unwrap()
+            .clone();
+        assert!(!devices.is_empty(), "{user} has no device keys");
+        let mut messages = serde_json::Map::new();
+        for (device_id, keys) in devices {
+            let curve = keys["keys"][format!("curve25519:{device_id}")]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let ed = keys["keys"][format!("ed25519:{device_id}")]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let (status, claimed) = synapse
+                .call(
+                    "POST",
+                    "/_matrix/client/v3/keys/claim",
+                    &self.token,
+                    Some(serde_json::json!({
+                        "one_time_keys": { user.as_str(): { &device_id: "signed_curve25519" } }
+                    })),
+                )
+                .await;
+            assert_eq!(status, 200, "{claimed}");
+            let one_time = claimed["one_time_keys"][user.as_str()][&device_id]
+                .as_object()
+                .and_then(|keys| keys.values().next())
+                .and_then(|key| key["key"].as_str())
+                .unwrap_or_else(|| panic!("no one-time key for {device_id}: {claimed}"))
+                .to_owned();
+            let mut olm = self
+                .account
+                .create_outbound_session(
+                    vodozemac::olm::SessionConfig::version_1(),
+                    vodozemac::Curve25519PublicKey::from_base64(&curve).unwrap(),
+                    vodozemac::Curve25519PublicKey::from_base64(&one_time).unwrap(),
+                )
+                .unwrap();
+            let payload = serde_json::json!({
+                "content": {
+                    "algorithm": "m.megolm.v1.aes-sha2",
+                    "room_id": room_id,
+                    "session_id": session.id(),
+                    "session_key": session.key,
+                },
+                "keys": { "ed25519": self.account.identity_keys().ed25519.to_base64() },
+                "recipient": user.as_str(),
+                "recipient_keys": { "ed25519": ed },
+                "sender": self.user_id.as_str(),
+                "sender_device": self.device_id,
+                "type": "m.room_key",
+            });
+            let (kind, body) = match olm.encrypt(payload.to_string()).unwrap() {
+                vodozemac::olm::OlmMessage::PreKey(m) => (0, m.to_base64()),
+                vodozemac::olm::OlmMessage::Normal(m) => (1, m.to_base64()),
+            };
+            let sender_key = self.account.identity_keys().curve25519.to_base64();
+            messages.insert(
+                device_id,
+                serde_json::json!({
+                    "algorithm": "m.olm.v1.curve25519-aes-sha2",
+                    "ciphertext": { curve: { "body": body, "type": kind } },
+                    "sender_key": sender_key,
+                }),
+            );
+        }
+        let (status, body) = synapse
+            .call(
+                "PUT",
+                &format!(
+                    "/_matrix/client/v3/sendToDevice/m.room.encrypted/{}",
+                    random_base64(9).replace(['/', '+'], "_")
+                ),
+                &self.token,
+                Some(serde_json::json!({ "messages": { user.as_str(): messages } })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
 }

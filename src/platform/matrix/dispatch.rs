@@ -12,7 +12,7 @@ use matrix_sdk::ruma::events::room::message::{
     AddMentions, ForwardThread, ReplyMetadata, ReplyWithinThread, RoomMessageEventContent,
     RoomMessageEventContentWithoutRelation,
 };
-use matrix_sdk::ruma::{OwnedEventId, TransactionId};
+use matrix_sdk::ruma::{OwnedEventId, OwnedUserId, TransactionId};
 use tracing::{debug, warn};
 
 use super::backoff::Backoff;
@@ -118,6 +118,33 @@ fn place(
                 AddMentions::Yes,
             )
         }
+    }
+}
+
+/// The request to send an unreadable message again: plain in a direct chat, elsewhere a reply
+/// to that message naming its sender.
+pub fn unreadable(
+    text: &str,
+    msgtype: MessageType,
+    event_id: &OwnedEventId,
+    sender: &OwnedUserId,
+    direct: bool,
+) -> RoomMessageEventContent {
+    let content = message(
+        render::MatrixMessage {
+            body: text.to_owned(),
+            formatted_body: escape_html(text),
+        },
+        msgtype,
+    );
+    if direct {
+        content.add_mentions(Mentions::new()).into()
+    } else {
+        content.make_reply_to(
+            ReplyMetadata::new(event_id, sender, None),
+            ForwardThread::No,
+            AddMentions::Yes,
+        )
     }
 }
 

@@ -5,12 +5,16 @@
 //! Each room has one worker task, so a room's questions are answered, and its answers
 //! delivered, in order; rooms do not wait for each other. Exactly once: an event is claimed
 //! in the state store before it is answered, and the sync token is saved only when every
-//! event before it has been handled, so a restart redelivers and never repeats.
+//! event before it has been handled, so a restart redelivers and never repeats. A message
+//! that cannot be decrypted yet waits for its key (`late_keys`), and `/healthz` says
+//! `starting` until the device's trust is known, then `ok`, or `degraded` with the reason.
 
 mod backoff;
 pub mod decide;
 pub mod dispatch;
+mod late_keys;
 mod session;
+pub mod undecryptable;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use matrix_sdk::config::SyncSettings;
+use matrix_sdk::event_handler::RawEvent;
 use matrix_sdk::room::Room;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::client::receipt::create_receipt::v3::ReceiptType;
@@ -37,8 +42,10 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use self::backoff::Backoff;
 use self::decide::{Answer, Decision, Incoming, Me, PLATFORM, RoomKind};
+use self::session::DeviceTrust;
+use self::undecryptable::{PENDING_META, Pending, Told};
 use crate::config::MatrixSettings;
-use crate::daemon::Context;
+use crate::daemon::{Context, Readiness};
 use crate::service::now_ms;
 
 /// Where the sync position is kept in the state store.
@@ -58,6 +65,13 @@ const TYPING_AFTER: Duration = Duration::from_millis(300);
 const TYPING_REFRESH: Duration = Duration::from_secs(3);
 /// On shutdown, answers in flight get this long to go out.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
+/// On shutdown, after the answers in flight, the device's set-up and a key-backup upload in
+/// flight get this long, together, to finish: cut short, they resume at the next start. With
+/// [`DRAIN_TIMEOUT`], within the daemon's shutdown grace.
+const BACKUP_TIMEOUT: Duration = Duration::from_secs(2);
+/// While the bot's device is unverified, how often it checks whether an admin verified it
+/// from another session.
+const TRUST_RECHECK: Duration = Duration::from_secs(60);
 
 /// Errors that stop the adapter. Each says what the admin can do; the daemon prints them with
 /// their causes, after the adapter's name.
@@ -107,6 +121,9 @@ pub async fn run(
     ctx: Context,
 ) -> Result<(), MatrixError> {
     ctx.status.register(PLATFORM);
+    // Until the first sync is done and the device's trust is known, a strict client may not
+    // share its keys with the bot: not healthy yet.
+    ctx.status.set_readiness(PLATFORM, Readiness::Starting);
     let started_ms = now_ms();
     let mut shutdown = ctx.shutdown.clone();
 
@@ -161,6 +178,15 @@ pub async fn run(
         "matrix: logged in"
     );
 
+    let pending = match ctx.bot.store().get_meta(PENDING_META) {
+        Ok(Some(text)) => Pending::from_json(&text),
+        Ok(None) => Pending::default(),
+        Err(err) => {
+            error!(error = %err, "matrix: cannot read the messages waiting for their keys");
+            Pending::default()
+        }
+    };
+    let (device_known, _) = tokio::sync::watch::channel(false);
     let adapter = Arc::new(Adapter {
         me: Me {
             user_id,
@@ -175,8 +201,16 @@ pub async fn run(
         session_file: connected.session_file,
         rooms: Mutex::new(HashMap::new()),
         in_flight: AtomicUsize::new(0),
+        pending: Mutex::new(pending),
+        saving: tokio::sync::Mutex::new(()),
+        told: Mutex::new(Told::default()),
+        device_known,
+        setup: Mutex::new(None),
     });
     adapter.register_handlers();
+    adapter.resume_pending().await;
+    // Before the first sync: keys it brings for messages kept from the last run count.
+    tokio::spawn(Arc::clone(&adapter).watch_room_keys());
     if adapter.settings.admin_room.is_some() {
         let notices = adapter.ctx.status.admin_notices();
         tokio::spawn(Arc::clone(&adapter).post_admin_notices(notices));
@@ -185,6 +219,9 @@ pub async fn run(
         .sync_loop(if resumed { saved_token } else { None })
         .await;
     adapter.drain().await;
+    let deadline = tokio::time::Instant::now() + BACKUP_TIMEOUT;
+    adapter.finish_setup(deadline).await;
+    adapter.wait_for_backup(deadline).await;
     adapter.ctx.status.set_connected(PLATFORM, false);
     if let Err(err) = adapter.ctx.bot.store().flush() {
         error!(error = %err, "matrix: cannot flush the state store");
@@ -211,6 +248,19 @@ struct Adapter {
     rooms: Mutex<HashMap<OwnedRoomId, RoomWorker>>,
     /// Events handed to workers and not finished: the sync token is saved only at zero.
     in_flight: AtomicUsize,
+    /// Messages that could not be decrypted yet, waiting for their keys; saved in the state
+    /// store on every change.
+    pending: Mutex<Pending>,
+    /// One save of `pending` at a time, each writing the latest list.
+    saving: tokio::sync::Mutex<()>,
+    told: Mutex<Told>,
+    /// Turns true once the device's trust is known (first sync, cross-signing done or known
+    /// impossible): a request to send a message again waits for it, since a strict client
+    /// reads nothing from a device its owner has not signed.
+    device_known: tokio::sync::watch::Sender<bool>,
+    /// The device's set-up after the first sync (cross-signing, key storage): waited for
+    /// at shutdown, so it does not end halfway after the daemon's last line.
+    setup: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Adapter {
@@ -233,11 +283,13 @@ impl Adapter {
                 let adapter = Arc::clone(&adapter);
                 async move { adapter.on_membership(&event, room).await }
             });
+        // The SDK hands over what it could not decrypt: the key has not reached this device
+        // (yet), see docs/matrix.md.
+        let adapter = Arc::clone(self);
         self.client.add_event_handler(
-            |_event: OriginalSyncRoomEncryptedEvent, room: Room| async move {
-                // The SDK hands over what it could not decrypt: the sender's client did not
-                // share the keys with this device (see docs/matrix.md, cross-signing).
-                info!(room = %room.room_id(), "matrix: a message could not be decrypted");
+            move |event: OriginalSyncRoomEncryptedEvent, room: Room, raw: RawEvent| {
+                let adapter = Arc::clone(&adapter);
+                async move { adapter.on_undecryptable(event, raw, room).await }
             },
         );
     }
@@ -448,7 +500,8 @@ impl Adapter {
                     if first_sync {
                         first_sync = false;
                         let adapter = Arc::clone(self);
-                        tokio::spawn(async move { adapter.after_first_sync().await });
+                        let setup = tokio::spawn(async move { adapter.after_first_sync().await });
+                        *lock(&self.setup) = Some(setup);
                     }
                 }
                 Err(err) => {
@@ -493,7 +546,86 @@ impl Adapter {
         if self.settings.admin_room.is_some() {
             self.admin_room().await;
         }
-        session::secure_device(&self.client, &self.settings).await;
+        let trust = session::verify_device(&self.client, &self.settings).await;
+        self.report_trust(trust).await;
+        session::enable_recovery(&self.client, &self.settings).await;
+        if trust != DeviceTrust::CrossSigned {
+            self.recheck_trust().await;
+        }
+    }
+
+    /// Health and the admin room learn whether the device is verified: once, at start-up.
+    async fn report_trust(&self, trust: DeviceTrust) {
+        match trust {
+            DeviceTrust::CrossSigned => self.ctx.status.set_readiness(PLATFORM, Readiness::Ready),
+            DeviceTrust::Unverified(why) => {
+                self.ctx
+                    .status
+                    .set_readiness(PLATFORM, Readiness::Degraded(why.reason().to_owned()));
+                if self.settings.admin_room.is_some()
+                    && let Some(room) = self.admin_room().await
+                {
+                    let text = self
+                        .ctx
+                        .bot
+                        .engine()
+                        .strings()
+                        .device_unverified
+                        .replace("{reason}", why.reason());
+                    let _ = dispatch::deliver(&room, dispatch::admin_notice(&text)).await;
+                }
+            }
+        }
+        self.device_known.send_replace(true);
+    }
+
+    /// An unverified device may be verified by an admin from another session: health follows.
+    async fn recheck_trust(&self) {
+        let mut shutdown = self.ctx.shutdown.clone();
+        loop {
+            if sleep_or_shutdown(TRUST_RECHECK, &mut shutdown).await {
+                return;
+            }
+            if session::is_cross_signed(&self.client).await {
+                info!("matrix: the bot's device is verified (cross-signed) now");
+                self.ctx.status.set_readiness(PLATFORM, Readiness::Ready);
+                return;
+            }
+        }
+    }
+
+    /// On shutdown, lets the device's set-up finish (enabling key storage uploads every key)
+    /// until `deadline`, then stops it.
+    async fn finish_setup(&self, deadline: tokio::time::Instant) {
+        let Some(mut setup) = lock(&self.setup).take() else {
+            return;
+        };
+        if tokio::time::timeout_at(deadline, &mut setup).await.is_err() {
+            warn!(
+                "matrix: the device's set-up was still running at shutdown; it resumes at the next start"
+            );
+            setup.abort();
+        }
+    }
+
+    /// On shutdown, lets a key-backup upload in flight finish until `deadline`.
+    async fn wait_for_backup(&self, deadline: tokio::time::Instant) {
+        let backups = self.client.encryption().backups();
+        if !backups.are_enabled().await {
+            return;
+        }
+        match tokio::time::timeout_at(deadline, backups.wait_for_steady_state().into_future()).await
+        {
+            Ok(Ok(())) => debug!("matrix: key backup up to date"),
+            Ok(Err(err)) => {
+                warn!(error = %err, "matrix: key backup unfinished at shutdown; it resumes at the next start")
+            }
+            Err(_) => {
+                warn!(
+                    "matrix: key backup still uploading at shutdown; it resumes at the next start"
+                )
+            }
+        }
     }
 
     /// Posts the daemon's notices for the admins (a refused reload) to `admin_room`.

@@ -15,11 +15,12 @@ use matrix_sdk::ruma::api::client::uiaa::{
 use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::ruma::{OwnedDeviceId, OwnedUserId};
 use matrix_sdk::{Client, SessionMeta, SessionTokens};
+use matrix_sdk_base::crypto::CollectStrategy;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, error, info, warn};
 
 use super::MatrixError;
-use crate::config::{MatrixLogin, MatrixSettings};
+use crate::config::{KeyRecipients, MatrixLogin, MatrixSettings};
 
 /// Under `state_dir`: everything the Matrix adapter keeps.
 const DIR: &str = "matrix";
@@ -119,7 +120,14 @@ pub async fn connect(
 }
 
 async fn build(settings: &MatrixSettings, store: &Path) -> Result<Client, MatrixError> {
+    let recipients = match settings.key_recipients {
+        KeyRecipients::All => CollectStrategy::AllDevices,
+        // Element's "exclude insecure devices": only devices their owner cross-signed get the
+        // keys of the bot's messages.
+        KeyRecipients::Verified => CollectStrategy::IdentityBasedStrategy,
+    };
     Client::builder()
+        .with_room_key_recipient_strategy(recipients)
         .homeserver_url(&settings.homeserver)
         .sqlite_store(store, None)
         .request_config(RequestConfig::new().max_retry_time(MAX_SDK_RETRY_DELAY))
@@ -330,11 +338,59 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// After the first sync (account data known): make sure the bot's device is cross-signed,
-/// and that the recovery key, if configured, can restore that trust after a reinstall.
-/// Failures are logged, not fatal: the bot still answers, only strict clients' encrypted
-/// rooms stay closed to it.
-pub async fn secure_device(client: &Client, settings: &MatrixSettings) {
+/// Whether the bot's device is trusted by its owner, as strict clients require before they
+/// share room keys with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceTrust {
+    /// Signed with the account's self-signing key.
+    CrossSigned,
+    /// Cannot be signed from here: the reason says what the admin can do.
+    Unverified(Unverified),
+}
+
+/// Why the bot's device stays unverified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unverified {
+    /// The account has a cross-signing identity whose private keys are not here (a
+    /// reinstall, a new device) and no `recovery_key` is configured to fetch them.
+    NoRecoveryKey,
+    /// The configured `recovery_key` does not open the account's key storage.
+    WrongRecoveryKey,
+    /// Cross-signing could not be set up (the homeserver wants a password, or refused).
+    NoCrossSigning,
+    /// The keys are here but signing the device did not go through.
+    SigningFailed,
+}
+
+impl Unverified {
+    /// For `/healthz` and the log: what is wrong and what to do, in one line.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::NoRecoveryKey => {
+                "the bot's device is not verified: the account's cross-signing keys are not \
+                 here; set `recovery_key`, or verify the device from another session of the account"
+            }
+            Self::WrongRecoveryKey => {
+                "the bot's device is not verified: the configured `recovery_key` does not open \
+                 the account's key storage; fix it, or verify the device from another session"
+            }
+            Self::NoCrossSigning => {
+                "the bot's device is not verified: cross-signing could not be set up; log in \
+                 with a password once, or verify the device from another session"
+            }
+            Self::SigningFailed => {
+                "the bot's device is not verified: signing it failed; restart the bot, or \
+                 verify the device from another session"
+            }
+        }
+    }
+}
+
+/// After the first sync (account data known): makes sure the bot's device is cross-signed,
+/// restoring the account's keys with the recovery key when they are not here. Failures are
+/// reported, not fatal: the bot still answers; only strict clients' encrypted rooms stay
+/// closed to it.
+pub async fn verify_device(client: &Client, settings: &MatrixSettings) -> DeviceTrust {
     let encryption = client.encryption();
     // Cross-signing bootstrap and recovery set-up run in the SDK's background task after
     // login or restore.
@@ -358,30 +414,53 @@ pub async fn secure_device(client: &Client, settings: &MatrixSettings) {
         match (identity_exists, recovery_key) {
             (true, Some(key)) => match encryption.recovery().recover(key).await {
                 Ok(()) => info!("matrix: cross-signing keys restored with the recovery key"),
-                Err(err) => error!(
-                    error = %err,
-                    "matrix: the recovery key does not open this account's key storage; \
-                     the bot's device stays unverified (docs/matrix.md)"
-                ),
+                Err(err) => {
+                    error!(error = %err, "matrix: {}", Unverified::WrongRecoveryKey.reason());
+                    return DeviceTrust::Unverified(Unverified::WrongRecoveryKey);
+                }
             },
-            (true, None) => warn!(
-                "matrix: this device is not verified: the account's cross-signing keys are not \
-                 here. Set `recovery_key` (docs/matrix.md) so the bot can verify itself"
-            ),
-            (false, _) => bootstrap_cross_signing(client, settings).await,
+            (true, None) => {
+                warn!("matrix: {}", Unverified::NoRecoveryKey.reason());
+                return DeviceTrust::Unverified(Unverified::NoRecoveryKey);
+            }
+            (false, _) => {
+                if !bootstrap_cross_signing(client, settings).await {
+                    return DeviceTrust::Unverified(Unverified::NoCrossSigning);
+                }
+            }
         }
     }
+    if sign_own_device(client).await {
+        DeviceTrust::CrossSigned
+    } else {
+        warn!("matrix: {}", Unverified::SigningFailed.reason());
+        DeviceTrust::Unverified(Unverified::SigningFailed)
+    }
+}
 
-    sign_own_device(client).await;
+/// Whether the bot's device is signed by its owner now, as the server knows it: an admin may
+/// have verified it from another session since the start.
+pub async fn is_cross_signed(client: &Client) -> bool {
+    let encryption = client.encryption();
+    if let Some(me) = client.user_id()
+        && let Err(err) = encryption.request_user_identity(me).await
+    {
+        debug!(error = %err, "matrix: own keys query failed");
+    }
+    matches!(encryption.get_own_device().await, Ok(Some(device)) if device.is_cross_signed_by_owner())
+}
 
-    let Some(key) = recovery_key else {
+/// With a `recovery_key`: makes sure the account has key storage and backup under it, so the
+/// same value restores the bot's identity and keys after a reinstall.
+pub async fn enable_recovery(client: &Client, settings: &MatrixSettings) {
+    let Some(key) = settings.recovery_key.as_ref().map(|k| k.expose()) else {
         debug!("matrix: no recovery key configured");
         return;
     };
-    if encryption.recovery().state() == RecoveryState::Disabled {
-        // The configured key becomes the passphrase of the account's new key storage: the
-        // same value restores the bot's identity after a reinstall.
-        match encryption.recovery().enable().with_passphrase(key).await {
+    let recovery = client.encryption().recovery();
+    if recovery.state() == RecoveryState::Disabled {
+        // The configured key becomes the passphrase of the account's new key storage.
+        match recovery.enable().with_passphrase(key).await {
             Ok(_) => info!("matrix: key storage enabled with the configured recovery key"),
             Err(err) => error!(error = %err, "matrix: cannot enable key storage and backup"),
         }
@@ -389,19 +468,20 @@ pub async fn secure_device(client: &Client, settings: &MatrixSettings) {
 }
 
 /// Signs the bot's device with its self-signing key, if it has that key and the device is not
-/// signed yet. Restoring the keys signs the device only if the device was already known
-/// locally, which right after a first login it may not be: ask the server, then sign.
-async fn sign_own_device(client: &Client) {
+/// signed yet; `true` once it is signed. Restoring the keys signs the device only if the
+/// device was already known locally, which right after a first login it may not be: ask the
+/// server, then sign.
+async fn sign_own_device(client: &Client) -> bool {
     let encryption = client.encryption();
     let has_key = encryption
         .cross_signing_status()
         .await
         .is_some_and(|status| status.has_self_signing);
     let Some(me) = client.user_id() else {
-        return;
+        return false;
     };
     if !has_key {
-        return;
+        return false;
     }
     let mut backoff =
         super::backoff::Backoff::new(Duration::from_millis(200), Duration::from_secs(2));
@@ -413,7 +493,7 @@ async fn sign_own_device(client: &Client) {
         match encryption.get_own_device().await {
             Ok(Some(device)) if device.is_cross_signed_by_owner() => {
                 info!("matrix: the bot's device is verified (cross-signed)");
-                return;
+                return true;
             }
             Ok(Some(device)) => match device.verify().await {
                 Ok(()) => {}
@@ -424,16 +504,15 @@ async fn sign_own_device(client: &Client) {
         }
         tokio::time::sleep(backoff.next_delay()).await;
     }
-    warn!(
-        "matrix: the bot's device could not be cross-signed; strict clients may not share keys with it"
-    );
+    false
 }
 
-async fn bootstrap_cross_signing(client: &Client, settings: &MatrixSettings) {
+/// Creates the account's cross-signing identity (a first start); `true` when done.
+async fn bootstrap_cross_signing(client: &Client, settings: &MatrixSettings) -> bool {
     let encryption = client.encryption();
     let Err(err) = encryption.bootstrap_cross_signing_if_needed(None).await else {
-        info!("matrix: cross-signing set up; the bot's device is verified");
-        return;
+        info!("matrix: cross-signing set up");
+        return true;
     };
     let (Some(uiaa), MatrixLogin::Password(password)) = (err.as_uiaa_response(), &settings.login)
     else {
@@ -442,7 +521,7 @@ async fn bootstrap_cross_signing(client: &Client, settings: &MatrixSettings) {
             "matrix: cannot set up cross-signing (the homeserver asks for a password); \
              see docs/matrix.md"
         );
-        return;
+        return false;
     };
     let mut auth = Password::new(
         UserIdentifier::Matrix(MatrixUserIdentifier::new(settings.user.clone())),
@@ -453,8 +532,14 @@ async fn bootstrap_cross_signing(client: &Client, settings: &MatrixSettings) {
         .bootstrap_cross_signing(Some(AuthData::Password(auth)))
         .await
     {
-        Ok(()) => info!("matrix: cross-signing set up; the bot's device is verified"),
-        Err(err) => error!(error = %err, "matrix: cannot set up cross-signing"),
+        Ok(()) => {
+            info!("matrix: cross-signing set up");
+            true
+        }
+        Err(err) => {
+            error!(error = %err, "matrix: cannot set up cross-signing");
+            false
+        }
     }
 }
 
