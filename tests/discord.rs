@@ -15,7 +15,10 @@ use guichet::daemon::{Context, Status};
 use guichet::engine::{Engine, MatchingMode};
 use guichet::platform::discord::{self, DiscordError};
 use guichet::service::{Bot, DEFAULT_IDLE_RESET};
-use guichet::store::{MemoryStore, StateStore};
+use guichet::store::{
+    ConversationKey, MemoryStore, PendingReply, Result as StoreResult, StateStore,
+    StoredConversation,
+};
 use guichet::strings::Strings;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -1403,6 +1406,124 @@ async fn an_over_long_help_text_is_sent_in_private_parts() {
     assert!(parts.len() >= 2, "{parts:#?}");
     assert!(parts.iter().all(|p| p.content.chars().count() <= 2000));
     assert!(fake.bot_messages(channel).is_empty(), "nothing public");
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    adapter.stop().await;
+}
+
+/// A state store that loses every "marked sent": what a crash right after a send and before
+/// its mark leaves behind. Everything else goes to the inner store.
+struct CrashBeforeMark(Arc<dyn StateStore>);
+
+impl StateStore for CrashBeforeMark {
+    fn load(&self, key: &ConversationKey) -> StoreResult<Option<StoredConversation>> {
+        self.0.load(key)
+    }
+    fn save(&self, key: &ConversationKey, c: &StoredConversation) -> StoreResult<()> {
+        self.0.save(key, c)
+    }
+    fn commit_turn(
+        &self,
+        key: &ConversationKey,
+        c: &StoredConversation,
+        event_id: &str,
+        reply: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        self.0.commit_turn(key, c, event_id, reply, now_ms)
+    }
+    fn mark_sent(&self, _platform: &str, _event_id: &str) -> StoreResult<()> {
+        Ok(())
+    }
+    fn pending_replies(&self, platform: &str) -> StoreResult<Vec<PendingReply>> {
+        self.0.pending_replies(platform)
+    }
+    fn delete(&self, key: &ConversationKey) -> StoreResult<bool> {
+        self.0.delete(key)
+    }
+    fn forget_unused_since(&self, cutoff_ms: i64) -> StoreResult<usize> {
+        self.0.forget_unused_since(cutoff_ms)
+    }
+    fn conversation_count(&self) -> StoreResult<usize> {
+        self.0.conversation_count()
+    }
+    fn claim_event(&self, platform: &str, event_id: &str, now_ms: i64) -> StoreResult<bool> {
+        self.0.claim_event(platform, event_id, now_ms)
+    }
+    fn forget_events_before(&self, cutoff_ms: i64) -> StoreResult<usize> {
+        self.0.forget_events_before(cutoff_ms)
+    }
+    fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
+        self.0.get_meta(key)
+    }
+    fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        self.0.set_meta(key, value)
+    }
+    fn flush(&self) -> StoreResult<()> {
+        self.0.flush()
+    }
+}
+
+/// Issue 14, exactly once: an answer is committed with its turn before it is sent. Stopped
+/// after the send and before the mark, the bot sends it again at its next start with the same
+/// nonce, and Discord keeps one message; stopped before the send, the answer goes out at the
+/// next start. Either way the person sees each answer once, and nothing stays queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_interrupted_by_a_stop_is_sent_once_at_the_next_start() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let crashing: Arc<dyn StateStore> = Arc::new(CrashBeforeMark(store.clone()));
+    let adapter = spawn_adapter(settings(&fake, guild, false), crashing);
+    fake.wait_ready().await;
+    let mention = format!("<@{}>", fake.bot_id());
+    fake.say(ana, channel, &format!("{mention} bonjour"));
+    let welcome = fake.wait_bot_messages(channel, 1).await[0].clone();
+    assert!(welcome.content.contains("Qui êtes-vous ?"));
+    adapter.stop().await;
+    let pending = store.pending_replies("discord").unwrap();
+    assert_eq!(pending.len(), 1, "sent but not marked: still queued");
+
+    // A second answer committed and never sent (stopped before the send): the same kind of
+    // entry, for another question, with a nonce Discord has not seen.
+    let mut unsent: serde_json::Value = serde_json::from_str(&pending[0].reply).unwrap();
+    unsent["nonce"] = serde_json::json!("4242");
+    let key = ConversationKey::new("discord", channel.to_string(), ana.to_string());
+    let state = store.load(&key).unwrap().unwrap();
+    assert!(
+        store
+            .commit_turn(
+                &key,
+                &state,
+                "message:4242",
+                &unsent.to_string(),
+                guichet::service::now_ms()
+            )
+            .unwrap()
+    );
+
+    let adapter = spawn_adapter(settings(&fake, guild, false), store.clone());
+    fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
+        .await;
+    fake.wait_bot_messages(channel, 2).await;
+    // The mark follows the send: give it its moment (a bounded wait, not a timing claim).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !store.pending_replies("discord").unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the queue never emptied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let messages = fake.bot_messages(channel);
+    assert_eq!(
+        messages.len(),
+        2,
+        "the first answer once (its nonce again), the unsent one once: {:#?}",
+        messages.iter().map(|m| &m.content).collect::<Vec<_>>()
+    );
+    assert_eq!(messages[1].content, welcome.content);
     assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
     adapter.stop().await;
 }

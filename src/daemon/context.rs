@@ -111,6 +111,46 @@ impl Context {
 
     /// Handles one input of one user: throttle, engine, state, metrics.
     pub fn handle(&self, key: &ConversationKey, input: Input) -> Result<Outcome, StoreError> {
+        let outcome = self.turn(key, input, |bot, input, now| {
+            bot.respond(key, input, now).map(Some)
+        })?;
+        // A plain turn always happens: only an event's turn can have been handled before.
+        Ok(outcome.unwrap_or(Outcome::Silent))
+    }
+
+    /// [`Context::handle`] for an input a platform event brought, exactly once: the turn's
+    /// state, its event claim and its reply (`queued`: what the adapter will send, and where)
+    /// commit together, as [`Bot::handle_event`] says; the adapter sends, then marks it sent.
+    /// `None` when the event was handled before. A throttled event is claimed with no turn.
+    pub fn handle_event(
+        &self,
+        key: &ConversationKey,
+        input: Input,
+        event_id: &str,
+        queued: impl FnOnce(&Reply) -> String,
+    ) -> Result<Option<Outcome>, StoreError> {
+        let outcome = self.turn(key, input, |bot, input, now| {
+            bot.handle_event(key, input, event_id, now, queued)
+        })?;
+        if let Some(Outcome::Notice(_) | Outcome::Silent) = &outcome
+            && !self
+                .bot
+                .store()
+                .claim_event(&key.platform, event_id, now_ms())?
+        {
+            // Throttled, and a redelivery: the notice (if any) went the first time.
+            return Ok(None);
+        }
+        Ok(outcome)
+    }
+
+    /// Throttle, the turn `run` does, statistics and metrics.
+    fn turn(
+        &self,
+        key: &ConversationKey,
+        input: Input,
+        run: impl FnOnce(&Bot, Input, i64) -> Result<Option<Reply>, StoreError>,
+    ) -> Result<Option<Outcome>, StoreError> {
         let platform = key.platform.clone();
         // Opening a conversation is not a message from the user.
         let from_user = !matches!(input, Input::Start);
@@ -120,8 +160,10 @@ impl Context {
         if let Some(throttle) = self.throttle.as_ref().filter(|_| from_user) {
             match throttle.admit(key, Instant::now()) {
                 Admission::Allow => {}
-                Admission::Notify => return Ok(Outcome::Notice(self.throttle_notice.clone())),
-                Admission::Silent => return Ok(Outcome::Silent),
+                Admission::Notify => {
+                    return Ok(Some(Outcome::Notice(self.throttle_notice.clone())));
+                }
+                Admission::Silent => return Ok(Some(Outcome::Silent)),
             }
         }
         let started = Instant::now();
@@ -130,7 +172,9 @@ impl Context {
             Input::Start | Input::Pick(_) => None,
         };
         let now = now_ms();
-        let reply = self.bot.respond(key, input, now)?;
+        let Some(reply) = run(&self.bot, input, now)? else {
+            return Ok(None);
+        };
         if let Some(stats) = &self.stats
             && let Err(err) = stats.record(&reply.answer, question.as_deref(), now)
         {
@@ -138,7 +182,7 @@ impl Context {
         }
         let fallback = matches!(reply.answer, Answer::Fallback { .. });
         self.status.answered(&platform, fallback, started.elapsed());
-        Ok(Outcome::Reply(reply))
+        Ok(Some(Outcome::Reply(reply)))
     }
 
     /// True once the daemon is shutting down.

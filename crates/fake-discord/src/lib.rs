@@ -297,6 +297,8 @@ pub(crate) struct State {
     pub buckets: HashMap<String, (u32, Instant)>,
     /// Requests in the current global window, and when it ends.
     pub global: (u32, Instant),
+    /// Message nonces seen: (nonce, message id, when), for `enforce_nonce`.
+    pub nonces: Vec<(String, u64, Instant)>,
 }
 
 impl State {
@@ -440,6 +442,7 @@ impl FakeDiscord {
             rate_limited_posts: 0,
             buckets: HashMap::new(),
             global: (0, Instant::now()),
+            nonces: Vec::new(),
         };
         let shared = Arc::new(Shared {
             config,

@@ -511,16 +511,38 @@ fn create_message(s: &mut State, channel: u64, body: &Value) -> Answer {
         }
         dangling = true;
     }
+    // `enforce_nonce`: a nonce this author used in this channel in the last few minutes gets
+    // that message back, and no new one.
+    let nonce = body["nonce"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| body["nonce"].as_u64().map(|n| n.to_string()));
+    if body["enforce_nonce"] == true
+        && let Some(nonce) = &nonce
+        && let Some(&(_, id, _)) = s
+            .nonces
+            .iter()
+            .find(|(n, _, at)| n == nonce && at.elapsed() < NONCE_MEMORY)
+        && s.message(id).is_some_and(|m| m.channel_id == channel)
+    {
+        return checked_message(s, id);
+    }
     let mut message = new_message(s, channel, body);
     if dangling {
         // Sent as an ordinary message, as Discord does.
         message.reference = None;
     }
     let id = message.id;
+    if let Some(nonce) = nonce {
+        s.nonces.push((nonce, id, Instant::now()));
+    }
     s.messages.push(message.clone());
     dispatch_message(s, "MESSAGE_CREATE", &message);
     checked_message(s, id)
 }
+
+/// How long Discord remembers a message nonce for `enforce_nonce` ("the past few minutes").
+const NONCE_MEMORY: Duration = Duration::from_secs(5 * 60);
 
 /// Applies an edit (content, components) and dispatches MESSAGE_UPDATE.
 fn edit_message(s: &mut State, id: u64, body: &Value) -> Answer {

@@ -43,6 +43,9 @@ impl FormError {
     }
 }
 
+/// A message nonce: an integer or a string of at most this many characters.
+pub const MAX_NONCE: usize = 25;
+
 /// Discord's length: it counts characters.
 fn length(value: &str) -> usize {
     value.chars().count()
@@ -69,6 +72,24 @@ pub fn check_message(body: &Value, new: bool) -> Result<(), FormError> {
     }
     if let Some(components) = body.get("components").filter(|c| !c.is_null()) {
         check_components(components)?;
+    }
+    match body.get("nonce") {
+        None | Some(Value::Null | Value::Number(_)) => {}
+        Some(Value::String(nonce)) if length(nonce) <= MAX_NONCE => {}
+        Some(Value::String(_)) => {
+            return Err(FormError::new(
+                "nonce",
+                "BASE_TYPE_MAX_LENGTH",
+                format!("Must be {MAX_NONCE} or fewer in length."),
+            ));
+        }
+        Some(_) => {
+            return Err(FormError::new(
+                "nonce",
+                "NONCE_TYPE_INVALID",
+                "Nonce must be an integer or a string.",
+            ));
+        }
     }
     if new {
         let has = |field: &str| match body.get(field) {

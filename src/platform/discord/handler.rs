@@ -9,14 +9,15 @@
 
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serenity::all::{
     ActionRowComponent, ButtonStyle, ChannelId, CommandInteraction, ComponentInteraction,
     Context as Serenity, CreateActionRow, CreateAllowedMentions, CreateButton, CreateCommand,
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
     CreateMessage, EditInteractionResponse, EventHandler, GuildId, Http, Interaction, Message,
-    MessageId, MessageReference, MessageType, Ready, ResumedEvent, ShardStageUpdateEvent, UserId,
+    MessageId, MessageReference, MessageType, Nonce, Ready, ResumedEvent, ShardStageUpdateEvent,
+    UserId,
 };
 use serenity::async_trait;
 use serenity::gateway::ConnectionStage;
@@ -42,6 +43,34 @@ pub fn no_mentions() -> CreateAllowedMentions {
         .replied_user(false)
 }
 
+/// How long after its turn an answer left unsent by a stop is still sent at the next start.
+const RESEND_WINDOW: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// An answer to a message as the outbox keeps it until it is sent: where it goes and what
+/// the engine said (laid out again when sent after a restart).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Queued {
+    channel: u64,
+    in_guild: bool,
+    user: u64,
+    /// The question to quote, in a guild channel.
+    quote: Option<u64>,
+    /// The message nonces' stem: the question's id.
+    nonce: String,
+    messages: Vec<BotMessage>,
+}
+
+impl Queued {
+    fn to_json(&self) -> String {
+        // Plain numbers, strings and the engine's own serialisable messages.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn from_json(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+}
+
 /// Why a turn produced no answer to send.
 #[derive(Debug, thiserror::Error)]
 enum TurnError {
@@ -63,6 +92,8 @@ pub struct Handler {
     lanes: Lanes,
     /// Channels where the bot was refused a post, warned about once each.
     refused_channels: Mutex<HashSet<u64>>,
+    /// The answers left from before a restart were sent again (at the first READY).
+    resent: AtomicBool,
 }
 
 impl Handler {
@@ -74,6 +105,7 @@ impl Handler {
             commands_registered: tokio::sync::Mutex::new(false),
             lanes: Lanes::default(),
             refused_channels: Mutex::new(HashSet::new()),
+            resent: AtomicBool::new(false),
         }
     }
 
@@ -81,21 +113,86 @@ impl Handler {
         self.ctx.bot.engine().strings().clone()
     }
 
-    /// Claims the event, then runs the engine, off the async threads (SQLite).
-    async fn run_turn(&self, turn: Turn) -> Result<Option<Outcome>, TurnError> {
+    /// Runs the turn of a message off the async threads (SQLite): its state, its claim and
+    /// its reply, queued as `to` says, commit together (the outbox, see
+    /// [`crate::store::StateStore`]). `None` when the message was answered before.
+    async fn run_turn(&self, turn: Turn, to: Queued) -> Result<Option<Outcome>, TurnError> {
         let ctx = self.ctx.clone();
         tokio::task::spawn_blocking(move || {
-            if !ctx
-                .bot
-                .store()
-                .claim_event(PLATFORM, &turn.event_id, now_ms())?
-            {
+            let outcome = ctx.handle_event(&turn.key, turn.input, &turn.event_id, |reply| {
+                Queued {
+                    messages: reply.messages.clone(),
+                    ..to
+                }
+                .to_json()
+            })?;
+            if outcome.is_none() {
                 tracing::debug!(event = %turn.event_id, "already answered");
-                return Ok(None);
             }
-            Ok(Some(ctx.handle(&turn.key, turn.input)?))
+            Ok(outcome)
         })
         .await?
+    }
+
+    /// The reply of `event_id` went out (or can never go): it leaves the outbox.
+    async fn mark_sent(&self, event_id: String) {
+        let ctx = self.ctx.clone();
+        let marked =
+            tokio::task::spawn_blocking(move || ctx.bot.store().mark_sent(PLATFORM, &event_id))
+                .await;
+        match marked {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "cannot mark an answer sent"),
+            Err(error) => tracing::warn!(%error, "cannot mark an answer sent"),
+        }
+    }
+
+    /// Sends again, once connected, the answers committed before a stop and not marked sent
+    /// (the process stopped between the two); each message with the nonce of its first try,
+    /// so Discord drops one that had gone out after all. Older than [`RESEND_WINDOW`], an
+    /// answer is dropped instead: Discord forgets nonces after a few minutes, and an answer
+    /// that late would be a duplicate as likely as a rescue.
+    async fn resend_pending(&self, http: &Http) {
+        let ctx = self.ctx.clone();
+        let pending =
+            match tokio::task::spawn_blocking(move || ctx.bot.store().pending_replies(PLATFORM))
+                .await
+            {
+                Ok(Ok(pending)) => pending,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cannot read the answers left to send");
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the answers left to send");
+                    return;
+                }
+            };
+        let window = i64::try_from(RESEND_WINDOW.as_millis()).unwrap_or(i64::MAX);
+        let now = now_ms();
+        let (mut sent, mut dropped) = (0, 0);
+        for pending in pending {
+            match Queued::from_json(&pending.reply) {
+                Some(queued) if now.saturating_sub(pending.created_at) <= window => {
+                    let key = decide::key(queued.channel, queued.in_guild, queued.user);
+                    let outgoing = layout::reply(&queued.messages, &key);
+                    let channel = ChannelId::new(queued.channel.max(1));
+                    let reference = queued.quote.map(|id| (channel, MessageId::new(id.max(1))));
+                    match post(http, channel, outgoing, reference, Some(&queued.nonce)).await {
+                        Err(error) if !missing_permission(&error) => {
+                            tracing::warn!(%error, "cannot send an answer left from before");
+                            continue;
+                        }
+                        _ => sent += 1,
+                    }
+                }
+                _ => dropped += 1,
+            }
+            self.mark_sent(pending.event_id).await;
+        }
+        if sent + dropped > 0 {
+            tracing::info!(sent, dropped, "answers left from before the restart");
+        }
     }
 
     async fn claim(&self, event_id: String) -> Result<bool, TurnError> {
@@ -158,16 +255,34 @@ impl Handler {
         tracing::debug!(user = %turn.key.user, "message for the bot");
         let _lane = self.lanes.ticket(msg.channel_id.get()).enter().await;
         let key = turn.key.clone();
-        let outcome = self.run_turn(turn).await;
+        let event_id = turn.event_id.clone();
         // In a channel the answer replies to the question, so it is clear whom it is for.
         let reference = incoming.in_guild.then_some((msg.channel_id, msg.id));
+        let to = Queued {
+            channel: msg.channel_id.get(),
+            in_guild: incoming.in_guild,
+            user: msg.author.id.get(),
+            quote: reference.map(|(_, id)| id.get()),
+            nonce: msg.id.get().to_string(),
+            messages: Vec::new(),
+        };
+        let nonce = to.nonce.clone();
+        let outcome = self.run_turn(turn, to).await;
+        let queued = matches!(outcome, Ok(Some(Outcome::Reply(_))));
         let outgoing = self.outgoing(&key, outcome);
-        match post(http, msg.channel_id, outgoing, reference).await {
+        match post(http, msg.channel_id, outgoing, reference, Some(&nonce)).await {
             Ok(()) => {}
             Err(error) if missing_permission(&error) => {
                 self.cannot_post(http, msg.channel_id, msg.author.id).await;
             }
-            Err(error) => tracing::warn!(%error, "cannot send the answer"),
+            Err(error) => {
+                // Still queued: sent again at the next start.
+                tracing::warn!(%error, "cannot send the answer");
+                return;
+            }
+        }
+        if queued {
+            self.mark_sent(event_id).await;
         }
     }
 
@@ -189,7 +304,7 @@ impl Handler {
         }
         let notice = text(&self.strings().cannot_post_text());
         let sent = match author.create_dm_channel(http).await {
-            Ok(dm) => post(http, dm.id, notice, None).await,
+            Ok(dm) => post(http, dm.id, notice, None, None).await,
             Err(error) => Err(error),
         };
         if let Err(error) = sent {
@@ -240,7 +355,7 @@ impl Handler {
         let sent = if acknowledged {
             follow_up(http, Interacted::Click(&click), &outgoing).await
         } else {
-            post(http, click.channel_id, outgoing, None).await
+            post(http, click.channel_id, outgoing, None, None).await
         };
         if let Err(error) = sent {
             tracing::warn!(%error, "cannot send the answer to a click");
@@ -369,6 +484,9 @@ impl EventHandler for Handler {
         self.ctx.status.set_connected(PLATFORM, true);
         tracing::info!(guilds = ready.guilds.len(), "connected to Discord");
         self.register_commands(&ctx.http).await;
+        if !self.resent.swap(true, Ordering::AcqRel) {
+            self.resend_pending(&ctx.http).await;
+        }
     }
 
     async fn resume(&self, _ctx: Serenity, _event: ResumedEvent) {
@@ -501,16 +619,25 @@ fn disabled(components: &[serenity::all::ActionRow], clicked: &str) -> Vec<Creat
 }
 
 /// Posts messages in order; the first one replies to `reference`.
+/// Posts `outgoing` in `channel`, the first message quoting `reference`. With `nonce`,
+/// message `i` carries the nonce `{nonce}.{i}`, enforced: Discord creates no second message
+/// for a nonce it saw from us in the last few minutes (an answer sent again after a restart).
 async fn post(
     http: &Http,
     channel: ChannelId,
     outgoing: Vec<Outgoing>,
     reference: Option<(ChannelId, MessageId)>,
+    nonce: Option<&str>,
 ) -> Result<(), serenity::Error> {
     for (i, message) in outgoing.iter().enumerate() {
         let mut create = CreateMessage::new()
             .components(rows(message))
             .allowed_mentions(no_mentions());
+        if let Some(nonce) = nonce {
+            create = create
+                .nonce(Nonce::String(format!("{nonce}.{i}")))
+                .enforce_nonce(true);
+        }
         if !message.content.is_empty() {
             create = create.content(message.content.clone());
         }
