@@ -1181,3 +1181,70 @@ async fn session_has_key_storage(
         .await;
     status == 200
 }
+
+/// Issue 14, exactly once: an answer is committed with its turn before it is sent, and sent
+/// with a transaction id derived from the question. Stopped after a send and before its mark,
+/// the bot sends it again at the next start with the same id, and the homeserver keeps the
+/// first event: nothing is repeated. Stopped before a send, the answer goes out at the next
+/// start. The queue is empty afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_left_in_the_outbox_by_a_stop_go_out_once_at_the_next_start() {
+    if skip() {
+        return;
+    }
+    let dir = TestDir::new("outbox");
+    let synapse = Synapse::start(&dir.join("synapse"), RateLimits::RAISED).await;
+    let bot_id = synapse.register("guichet", false).await;
+    synapse.register("ana", false).await;
+    let settings = bot_settings(&synapse, "guichet");
+    let bot = InProcessBot::start(settings.clone(), &dir.join("bot"));
+    let ana = Human::login(&synapse, "ana", &dir).await;
+    ana.wait_cross_signed(&bot_id).await;
+    let room = ana.create_room(&[&bot_id], true, true).await;
+    ana.member(&room, &bot_id, MembershipState::Join).await;
+    let question = ana.send(&room, "pomme").await;
+    let answer = ana.next_message(&room, &bot_id).await;
+    assert_eq!(answer.body(), "Réponse : pomme.");
+    bot.stop().await.unwrap();
+
+    // What a stop leaves behind, written as the store keeps it: the answer to `pomme` sent
+    // but not marked (whatever its text, the transaction id is the question's), and an
+    // answer committed and never sent.
+    let database = rusqlite::Connection::open(dir.join("bot").join("state.sqlite")).unwrap();
+    let queued = |events: serde_json::Value| {
+        serde_json::json!({"room": room.room_id().as_str(), "events": events}).to_string()
+    };
+    let now = guichet::service::now_ms();
+    for (event, body) in [
+        (question.as_str(), "Réponse répétée : ne doit pas arriver."),
+        ("$jamais-envoyee", "Réponse restée dans la file."),
+    ] {
+        database
+            .execute(
+                "INSERT INTO outbox (platform, event_id, reply, created_at) VALUES ('matrix', ?1, ?2, ?3)",
+                rusqlite::params![
+                    event,
+                    queued(serde_json::json!([{"msgtype": "m.notice", "body": body}])),
+                    now
+                ],
+            )
+            .unwrap();
+    }
+    drop(database);
+
+    let bot = InProcessBot::start(settings, &dir.join("bot"));
+    let rescued = ana.next_message(&room, &bot_id).await;
+    assert_eq!(
+        rescued.body(),
+        "Réponse restée dans la file.",
+        "the answer sent before is not repeated; the unsent one goes out"
+    );
+    // A barrier: the next message from the bot answers this, nothing queued comes after.
+    ana.send(&room, "kiwi").await;
+    let next = ana.next_message(&room, &bot_id).await;
+    assert_eq!(next.body(), "Réponse : kiwi.");
+    bot.stop().await.unwrap();
+    let store = guichet::store::SqliteStore::open(dir.join("bot").join("state.sqlite")).unwrap();
+    use guichet::store::StateStore;
+    assert!(store.pending_replies("matrix").unwrap().is_empty());
+}

@@ -12,7 +12,7 @@ use matrix_sdk::ruma::events::room::message::{
     AddMentions, ForwardThread, ReplyMetadata, ReplyWithinThread, RoomMessageEventContent,
     RoomMessageEventContentWithoutRelation,
 };
-use matrix_sdk::ruma::{OwnedEventId, OwnedUserId, TransactionId};
+use matrix_sdk::ruma::{OwnedEventId, OwnedTransactionId, OwnedUserId, TransactionId};
 use tracing::{debug, warn};
 
 use super::backoff::Backoff;
@@ -170,7 +170,17 @@ pub async fn deliver(
     room: &Room,
     content: RoomMessageEventContent,
 ) -> Result<OwnedEventId, matrix_sdk::Error> {
-    let transaction = TransactionId::new();
+    deliver_as(room, content, None).await
+}
+
+/// [`deliver`] with the transaction id given (an answer in the outbox keeps its ids across a
+/// restart, see `outbox.rs`), or a new one.
+pub async fn deliver_as(
+    room: &Room,
+    content: RoomMessageEventContent,
+    transaction: Option<OwnedTransactionId>,
+) -> Result<OwnedEventId, matrix_sdk::Error> {
+    let transaction = transaction.unwrap_or_else(TransactionId::new);
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
     loop {
         match room

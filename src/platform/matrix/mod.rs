@@ -13,6 +13,7 @@ mod backoff;
 pub mod decide;
 pub mod dispatch;
 mod late_keys;
+mod outbox;
 mod session;
 pub mod undecryptable;
 
@@ -36,6 +37,7 @@ use matrix_sdk::ruma::events::room::member::{
 use matrix_sdk::ruma::events::room::message::OriginalSyncRoomMessageEvent;
 use matrix_sdk::ruma::{EventId, OwnedRoomId, OwnedUserId, RoomId, RoomOrAliasId, UInt};
 use matrix_sdk::{Client, RoomState};
+use outbox::{Queued, transaction_id};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{Instrument, debug, error, info, info_span, warn};
@@ -45,7 +47,7 @@ use self::decide::{Answer, Decision, Incoming, Me, PLATFORM, RoomKind};
 use self::session::DeviceTrust;
 use self::undecryptable::{PENDING_META, Pending, Told};
 use crate::config::MatrixSettings;
-use crate::daemon::{Context, Readiness};
+use crate::daemon::{Context, Outcome, Readiness};
 use crate::service::now_ms;
 
 /// Where the sync position is kept in the state store.
@@ -112,6 +114,10 @@ pub enum MatrixError {
     #[error("homeserver unreachable: {0}")]
     Unreachable(String),
 }
+
+/// How long a homeserver remembers a transaction id (Synapse: 30 minutes): past it, an answer
+/// sent again could be a second event, so one left unsent that long is dropped.
+const TRANSACTION_MEMORY: Duration = Duration::from_secs(30 * 60);
 
 /// Serves Matrix until `ctx.shutdown` turns true, then lets the answers in flight go out and
 /// returns. Returns an error only for what retrying cannot fix (revoked credentials…).
@@ -353,38 +359,45 @@ impl Adapter {
                     .as_ref()
                     .unwrap_or(&message.event_id)
                     .to_string();
-                // A store call blocks: off the async workers, like the engine's turn below.
-                let ctx = self.ctx.clone();
-                let claimed = tokio::task::spawn_blocking(move || {
-                    ctx.bot.store().claim_event(PLATFORM, &claim, now_ms())
-                })
-                .await;
-                match claimed {
-                    Ok(Ok(true)) => self.answer(room, answer, job.received).await,
-                    Ok(Ok(false)) => debug!("matrix: already answered"),
-                    Ok(Err(err)) => {
-                        error!(error = %err, "matrix: cannot claim an event; not answered")
-                    }
-                    Err(err) => error!(error = %err, "matrix: the claim task failed; not answered"),
-                }
+                self.answer(room, answer, claim, job.received).await;
             }
         }
     }
 
-    /// Answers one claimed question: engine, send, typing notice and read receipt.
-    async fn answer(&self, room: &Room, answer: Answer, received: Instant) {
+    /// Answers one question exactly once: the engine's turn, its event claim and its answer
+    /// commit together (the outbox, see [`crate::store::StateStore`]); the answer is sent with
+    /// transaction ids derived from the claim, then marked sent; typing notice and read
+    /// receipt around it.
+    async fn answer(&self, room: &Room, answer: Answer, claim: String, received: Instant) {
         debug!(user = %answer.asker, input = ?answer.input, "matrix: answering");
         let typing = Typing::start(room.clone());
         let ctx = self.ctx.clone();
         let key = answer.key.clone();
         let input = answer.input.clone();
+        let for_queue = answer.clone();
+        let msgtype = self.settings.msgtype;
+        let room_id = room.room_id().to_string();
+        let event = claim.clone();
         // The engine and the store are blocking calls: keep them off the async workers.
-        let outcome = match tokio::task::spawn_blocking(move || ctx.handle(&key, input)).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(err)) => {
-                error!(error = %err, "matrix: the state store failed; not answered");
+        let outcome = tokio::task::spawn_blocking(move || {
+            ctx.handle_event(&key, input, &event, |reply| {
+                let contents =
+                    dispatch::contents(&Outcome::Reply(reply.clone()), &for_queue, msgtype);
+                Queued::new(&room_id, &contents).to_json()
+            })
+        })
+        .await;
+        let outcome = match outcome {
+            Ok(Ok(Some(outcome))) => outcome,
+            Ok(Ok(None)) => {
+                debug!("matrix: already answered");
                 typing.stop().await;
                 return;
+            }
+            Ok(Err(err)) => {
+                error!(error = %err, "matrix: the state store failed; not answered");
+                // The person learns that something went wrong, not silence.
+                Outcome::Notice(self.ctx.bot.engine().strings().failed.clone())
             }
             Err(err) => {
                 error!(error = %err, "matrix: the engine task failed; not answered");
@@ -392,6 +405,7 @@ impl Adapter {
                 return;
             }
         };
+        let queued = matches!(outcome, Outcome::Reply(_));
         let contents = dispatch::contents(&outcome, &answer, self.settings.msgtype);
         if !contents.is_empty() {
             // The bot's own time, event in to send out (issue 6, item 8).
@@ -401,10 +415,19 @@ impl Adapter {
                 "matrix: event to send"
             );
         }
-        for content in contents {
-            if dispatch::deliver(room, content).await.is_err() {
+        let mut sent = true;
+        for (i, content) in contents.into_iter().enumerate() {
+            let transaction = queued.then(|| transaction_id(&claim, i));
+            if dispatch::deliver_as(room, content, transaction)
+                .await
+                .is_err()
+            {
+                sent = false;
                 break;
             }
+        }
+        if queued && sent {
+            self.mark_sent(claim).await;
         }
         typing.stop().await;
         if let Err(err) = room
@@ -416,6 +439,78 @@ impl Adapter {
             .await
         {
             debug!(error = %err, "matrix: read receipt not sent");
+        }
+    }
+
+    /// The answer to `claim` has gone out: it leaves the outbox.
+    async fn mark_sent(&self, claim: String) {
+        let ctx = self.ctx.clone();
+        match tokio::task::spawn_blocking(move || ctx.bot.store().mark_sent(PLATFORM, &claim)).await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => warn!(error = %err, "matrix: cannot mark an answer sent"),
+            Err(err) => warn!(error = %err, "matrix: cannot mark an answer sent"),
+        }
+    }
+
+    /// Sends again the answers committed before a stop and not marked sent, with the
+    /// transaction ids of their first try: the homeserver keeps the first event for a
+    /// transaction id it has seen from this device, so an answer that went out is not
+    /// repeated, and one that did not goes out now. Older than `catch_up` (a question that old
+    /// is not answered either), or than [`TRANSACTION_MEMORY`], an answer is dropped.
+    async fn resend_pending(&self) {
+        let ctx = self.ctx.clone();
+        let pending =
+            match tokio::task::spawn_blocking(move || ctx.bot.store().pending_replies(PLATFORM))
+                .await
+            {
+                Ok(Ok(pending)) => pending,
+                Ok(Err(err)) => {
+                    warn!(error = %err, "matrix: cannot read the answers left to send");
+                    return;
+                }
+                Err(err) => {
+                    warn!(error = %err, "matrix: cannot read the answers left to send");
+                    return;
+                }
+            };
+        let window = self.settings.catch_up.min(TRANSACTION_MEMORY);
+        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms().saturating_sub(window_ms);
+        let (mut sent, mut dropped) = (0_usize, 0_usize);
+        for pending in pending {
+            let room = Queued::from_json(&pending.reply).and_then(|queued| {
+                let room_id = matrix_sdk::ruma::RoomId::parse(&queued.room).ok()?;
+                Some((self.client.get_room(&room_id)?, queued))
+            });
+            match room {
+                Some((room, queued)) if pending.created_at >= cutoff => {
+                    let mut delivered = true;
+                    for (i, content) in queued.contents().into_iter().enumerate() {
+                        let transaction = Some(transaction_id(&pending.event_id, i));
+                        if dispatch::deliver_as(&room, content, transaction)
+                            .await
+                            .is_err()
+                        {
+                            delivered = false;
+                            break;
+                        }
+                    }
+                    if !delivered {
+                        // Still queued: the next start tries again.
+                        continue;
+                    }
+                    sent += 1;
+                }
+                _ => dropped += 1,
+            }
+            self.mark_sent(pending.event_id).await;
+        }
+        if sent + dropped > 0 {
+            info!(
+                sent,
+                dropped, "matrix: answers left from before the restart"
+            );
         }
     }
 
@@ -470,8 +565,11 @@ impl Adapter {
         let mut filter = FilterDefinition::with_lazy_loading();
         // Lazy loading makes Synapse send member counts, which tell direct chats apart.
         filter.room.timeline.limit = Some(UInt::from(TIMELINE_LIMIT));
+        // The first sync returns at once: with a saved position and nothing new, a long poll
+        // would keep the adapter "starting", and the answers left in the outbox unsent, for
+        // `SYNC_TIMEOUT`. The following ones wait for news.
         let mut sync_settings = SyncSettings::default()
-            .timeout(SYNC_TIMEOUT)
+            .timeout(Duration::ZERO)
             .filter(filter.into());
         if let Some(token) = saved_token {
             sync_settings = sync_settings.token(token);
@@ -495,7 +593,9 @@ impl Adapter {
                         connected = Some(true);
                     }
                     backoff.reset();
-                    sync_settings = sync_settings.token(response.next_batch.clone());
+                    sync_settings = sync_settings
+                        .token(response.next_batch.clone())
+                        .timeout(SYNC_TIMEOUT);
                     self.save_sync_token(&response.next_batch);
                     if first_sync {
                         first_sync = false;
@@ -542,6 +642,7 @@ impl Adapter {
         for room in self.client.joined_rooms() {
             leave_if_alone(&room).await;
         }
+        self.resend_pending().await;
         // Joined now, so a wrong `admin_room` shows at start-up, not at the first notice.
         if self.settings.admin_room.is_some() {
             self.admin_room().await;
