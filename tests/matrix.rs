@@ -289,6 +289,20 @@ async fn group_room_mentions_threads_edits_and_positions() {
         "an edit of an answered question was answered"
     );
 
+    // The commands in a room: with the prefix, and with a mention.
+    let help = ana.send(&room, "!guichet aide").await;
+    let help = ana.answer_to(&room, &bot_id, &help).await;
+    assert!(help.body().contains("!guichet role"), "{}", help.body());
+    let role = ana.send_mention(&room, &bot_id, "guichet", "role").await;
+    let profiles = ana.answer_to(&room, &bot_id, &role).await;
+    assert!(
+        profiles
+            .body()
+            .contains("Qui êtes-vous ? Choisissez votre profil"),
+        "{}",
+        profiles.body()
+    );
+
     bot.stop().await.unwrap();
 }
 
