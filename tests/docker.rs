@@ -285,6 +285,116 @@ fn readme_docker_commands_match_the_image() {
     }
 }
 
+/// The commands of README.md's Docker backup block (the `sh` block after "With Docker"),
+/// one per line, continuation lines joined.
+fn readme_docker_backup_commands() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let block: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("With Docker (the volume `guichet-data`)"))
+        .skip_while(|l| !l.starts_with("```sh"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("```"))
+        .collect();
+    let mut commands = Vec::new();
+    let mut current = String::new();
+    for line in block {
+        match line.strip_suffix('\\') {
+            Some(part) => current.push_str(part),
+            None => {
+                current.push_str(line);
+                commands.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    commands
+}
+
+/// Runs the README's backup, then its restore into an emptied volume, with this test's names
+/// for the container and the volume: the state written before the backup is back after the
+/// restore, and the bot starts healthy on it.
+fn backup_and_restore_as_the_readme_says(engine: &str, tag: &str) {
+    let commands = readme_docker_backup_commands();
+    assert!(
+        commands.iter().any(|c| c.contains("tar -C /data")),
+        "README.md shows no Docker backup: {commands:?}"
+    );
+    let pid = std::process::id();
+    let container = format!("guichet-backup-{pid}");
+    let volume = format!("guichet-data-{pid}");
+    let folder = tempfile::tempdir().unwrap();
+    let volume_arg = format!("{volume}:/data");
+    let run = || {
+        engine_run(
+            engine,
+            &[
+                "run",
+                "-d",
+                "-i",
+                "--name",
+                &container,
+                "-v",
+                &volume_arg,
+                tag,
+                "--terminal",
+            ],
+        )
+    };
+    let healthy = || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !engine_run(engine, &["exec", &container, "guichet", "health"]).0 {
+            assert!(std::time::Instant::now() < deadline, "not healthy");
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    };
+    let (ok, _, err) = run();
+    assert!(ok, "{err}");
+    healthy();
+    let (ok, _, err) = engine_run(
+        engine,
+        &["exec", &container, "test", "-s", "/data/state.sqlite"],
+    );
+    assert!(ok, "{err}");
+    // Each README line, with this test's names; `sudo` is the reader's, not the test's.
+    for command in &commands {
+        let trimmed = command.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let mut line = trimmed
+            .trim_start_matches("sudo ")
+            .replace("docker ", &format!("{engine} "))
+            .replace("-v guichet-data:/data", &format!("-v {volume}:/data"));
+        if let Some(verb) = line.strip_suffix(" guichet") {
+            // `docker stop guichet`, `docker start guichet`: this test's container.
+            line = format!("{verb} {container}");
+        }
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(&line)
+            .current_dir(folder.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "`{line}` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if line.contains("tar -C /data") && line.contains("-czf") {
+            assert!(folder.path().join("guichet-data.tar.gz").is_file());
+        }
+    }
+    healthy();
+    let (ok, _, err) = engine_run(
+        engine,
+        &["exec", &container, "test", "-s", "/data/state.sqlite"],
+    );
+    assert!(ok, "the state is not back after the restore: {err}");
+    engine_run(engine, &["rm", "-f", &container]);
+    engine_run(engine, &["volume", "rm", "-f", &volume]);
+}
+
 /// The container engine to build and run the image with: `GUICHET_CONTAINER_ENGINE`, else
 /// docker, else podman; the first that answers `info`. `Err` says why there is none.
 fn container_engine() -> Result<String, String> {
@@ -323,7 +433,8 @@ fn engine_run(engine: &str, args: &[&str]) -> (bool, String, String) {
 
 /// Issue 18's "done when", run for real: the image builds (15–40 min cold), runs as uid
 /// 10001, refuses to start without a platform, writes /data, is healthy on a moved admin
-/// address, and names the ids when /data is not writable. Ignored by default, so that a
+/// address, survives the README's backup and restore, and names the ids when /data is not
+/// writable. Ignored by default, so that a
 /// machine without a container engine shows it as not run rather than passed; `.ci/run`
 /// runs it with `--ignored` where `docker info` or `podman info` answers.
 #[test]
@@ -400,6 +511,9 @@ fn image_builds_and_runs_where_a_container_engine_is_available() {
             &["exec", &name, "test", "-s", "/data/state.sqlite"],
         );
         assert!(written, "/data/state.sqlite not written: {err}");
+
+        // The README's backup and restore, as written, on a named volume of this test.
+        backup_and_restore_as_the_readme_says(&engine, &tag);
 
         // A host folder that uid 10001 cannot write, mounted on /data.
         let host = tempfile::tempdir().unwrap();
