@@ -42,6 +42,18 @@ impl Session {
     }
 }
 
+/// What a base in guichet mode answers to a first message, each in a new conversation.
+fn first_message_to(base: &str) -> impl Fn(&str) -> Reply {
+    let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
+    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+    move |text: &str| {
+        let mut conversation = Conversation::default();
+        let mut rng = Rng::seeded(1);
+        engine.reply(&mut conversation, Input::Start, &mut rng);
+        engine.reply(&mut conversation, Input::Text(text.into()), &mut rng)
+    }
+}
+
 fn title(reply: &Reply) -> &str {
     reply.answer.name()
 }
@@ -218,14 +230,7 @@ fn a_menu_from_before_a_reload_that_removed_its_target_leads_to_the_welcome() {
 #[test]
 fn the_response_a_message_names_most_answers() {
     let base = "# Aide\nBienvenue !\n## Comment partager une carte\n- partager\nCopiez le lien de partage.\n## Comment partager une bibliothèque de symboles\n- partager\nExportez la bibliothèque.\n## Comment imprimer une carte\n- imprimer\nMenu Imprimer.\n## Comment créer une carte\n- créer\n- raconter\nBouton Nouvelle carte.\n## Comment supprimer une carte\n- supprimer\nMenu Supprimer.\n## Qui est l'IGN ?\n- IGN\nL'institut qui publie les cartes.\n## Ma carte\n- IGN\n- outil\nUn outil en ligne de l'IGN.\n## Raconter une histoire\n- raconter\nUne carte narrative se publie sur un blogue.\n";
-    let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
-    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
-    let say = |text: &str| {
-        let mut conversation = Conversation::default();
-        let mut rng = Rng::seeded(1);
-        engine.reply(&mut conversation, Input::Start, &mut rng);
-        engine.reply(&mut conversation, Input::Text(text.into()), &mut rng)
-    };
+    let say = first_message_to(base);
     assert_eq!(title(&say("partage")), "Comment partager une carte");
     assert_eq!(title(&say("qu’est-ce que l’IGN")), "Qui est l'IGN ?");
 }
@@ -325,14 +330,7 @@ fn numbered_steps_beside_choices_do_not_look_like_choices() {
 #[test]
 fn small_talk_goes_to_the_base_own_pages_and_ignores_the_bot_name() {
     let base = "# Chirobot\nBienvenue !\n1. [Les sons](Sons)\n## Sons\n- ultrason\nTexte.\n## aurevoir\nÀ bientôt, bonne écoute !\n";
-    let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
-    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
-    let say = |text: &str| {
-        let mut conversation = Conversation::default();
-        let mut rng = Rng::seeded(1);
-        engine.reply(&mut conversation, Input::Start, &mut rng);
-        engine.reply(&mut conversation, Input::Text(text.into()), &mut rng)
-    };
+    let say = first_message_to(base);
     for goodbye in ["au revoir", "allez, au revoir !", "bye"] {
         assert_eq!(title(&say(goodbye)), "aurevoir", "{goodbye:?}");
     }

@@ -274,6 +274,16 @@ macro_rules! store_behaviour_suite {
         mod behaviour {
             use $crate::store::{ConversationKey, StateStore, StoredConversation};
 
+            /// The event ids of `platform`'s queued replies, in queue order.
+            fn pending_ids(store: &dyn StateStore, platform: &str) -> Vec<String> {
+                store
+                    .pending_replies(platform)
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| p.event_id)
+                    .collect()
+            }
+
             fn conversation(data: &str, updated_at: i64) -> StoredConversation {
                 StoredConversation::new(data, updated_at)
             }
@@ -456,21 +466,11 @@ macro_rules! store_behaviour_suite {
                         .unwrap()
                 );
                 assert_eq!(store.load(&key).unwrap(), Some(conversation("turn 2", 4)));
-                let ids: Vec<String> = store
-                    .pending_replies("matrix")
-                    .unwrap()
-                    .into_iter()
-                    .map(|p| p.event_id)
-                    .collect();
+                let ids = pending_ids(store, "matrix");
                 assert_eq!(ids, ["$e1", "$e2"], "oldest first");
                 store.mark_sent("matrix", "$e1").unwrap();
                 store.mark_sent("matrix", "$unknown").unwrap();
-                let ids: Vec<String> = store
-                    .pending_replies("matrix")
-                    .unwrap()
-                    .into_iter()
-                    .map(|p| p.event_id)
-                    .collect();
+                let ids = pending_ids(store, "matrix");
                 assert_eq!(ids, ["$e2"]);
 
                 assert!(store.claim_event("matrix", "$e3", 5).unwrap());
@@ -494,12 +494,7 @@ macro_rules! store_behaviour_suite {
                     .commit_turn(&key, &conversation("b", 500), "new", "r", 500)
                     .unwrap();
                 store.forget_unused_since(200).unwrap();
-                let ids: Vec<String> = store
-                    .pending_replies("discord")
-                    .unwrap()
-                    .into_iter()
-                    .map(|p| p.event_id)
-                    .collect();
+                let ids = pending_ids(store, "discord");
                 assert_eq!(ids, ["new"]);
             }
 
