@@ -730,8 +730,7 @@ async fn respond_with(
     command: &CommandInteraction,
     outgoing: Vec<Outgoing>,
 ) -> Result<(), serenity::Error> {
-    let mut messages = outgoing.iter();
-    let Some(first) = messages.next() else {
+    let Some((first, rest)) = outgoing.split_first() else {
         // Nothing to say: the placeholder must not keep "thinking".
         command.delete_response(http).await?;
         return Ok(());
@@ -744,17 +743,7 @@ async fn respond_with(
     }
     let edit = &edit;
     retrying(|| command.edit_response(http, edit.clone())).await?;
-    for message in messages {
-        let mut followup = CreateInteractionResponseFollowup::new()
-            .components(rows(message))
-            .allowed_mentions(no_mentions());
-        if !message.content.is_empty() {
-            followup = followup.content(message.content.clone());
-        }
-        let followup = &followup;
-        retrying(|| command.create_followup(http, followup.clone())).await?;
-    }
-    Ok(())
+    follow_up(http, Interacted::Command(command), rest).await
 }
 
 /// The interaction being answered: a click or a slash command.
