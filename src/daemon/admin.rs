@@ -12,9 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use crate::service::Bot;
-
-use super::Status;
+use crate::service::{Bot, Status};
 
 /// A request head larger than this is refused: only `GET /path` is expected.
 const MAX_REQUEST: usize = 8 * 1024;

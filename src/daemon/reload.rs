@@ -18,10 +18,8 @@ use notify::{RecursiveMode, Watcher};
 
 use crate::engine::{Engine, MatchingMode};
 use crate::kb::{Diagnostic, KnowledgeBase, LoadError};
-use crate::service::Bot;
+use crate::service::{Bot, Status};
 use crate::strings::Strings;
-
-use super::Status;
 
 /// Editors write a file in several steps (temporary file, rename, chmod): wait for the
 /// burst of events to settle before reading.

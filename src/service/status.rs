@@ -1,4 +1,4 @@
-//! The daemon's status board: which adapters are connected and ready (for `/healthz`) and the
+//! The status board: which adapters are connected and ready (for `/healthz`) and the
 //! counters behind `/metrics` (Prometheus text format). Counts only, never who or what was said.
 
 use std::collections::BTreeMap;

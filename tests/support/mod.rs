@@ -29,9 +29,9 @@ use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, UserId};
 use matrix_sdk::{Client, deserialized_responses::EncryptionInfo};
 
 use guichet::config::{MatrixLogin, MatrixSettings, MessageType, RoomPolicy, Secret};
-use guichet::daemon::{Context, Status};
 use guichet::engine::{Engine, MatchingMode};
 use guichet::service::{Bot, DEFAULT_IDLE_RESET};
+use guichet::service::{Context, Status};
 use guichet::store::{SqliteStore, StateStore};
 use guichet::strings::Strings;
 
