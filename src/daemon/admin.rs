@@ -170,7 +170,7 @@ where
                 &mut stream,
                 200,
                 "text/plain; version=0.0.4",
-                &status.metrics(conversations),
+                &status.metrics(conversations, bot.unreadable_states()),
             )
             .await
         }

@@ -319,7 +319,7 @@ mod tests {
         let mut reloaded = false;
         for _ in 0..300 {
             if status
-                .metrics(0)
+                .metrics(0, 0)
                 .contains("guichet_reloads_total{result=\"ok\"} 1")
             {
                 reloaded = true;
@@ -331,6 +331,6 @@ mod tests {
         drop(ticks);
         daemon.join().unwrap();
         assert!(alive, "the async worker stalled while the reload was stuck");
-        assert!(reloaded, "{}", status.metrics(0));
+        assert!(reloaded, "{}", status.metrics(0, 0));
     }
 }

@@ -656,11 +656,11 @@ impl InProcessBot {
     /// `guichet_messages_undecryptable_total{platform="matrix",reason="missing_key"} 1`).
     pub async fn wait_metric(&self, line: &str) {
         let deadline = Instant::now() + WAIT;
-        while !self.status.metrics(0).lines().any(|l| l == line) {
+        while !self.status.metrics(0, 0).lines().any(|l| l == line) {
             assert!(
                 Instant::now() < deadline,
                 "/metrics never showed {line}:\n{}",
-                self.status.metrics(0)
+                self.status.metrics(0, 0)
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
