@@ -91,7 +91,7 @@ fn main() {
         let key = key(rng.below(CONVERSATIONS));
         let began = Instant::now();
         let stored = store.load(&key).unwrap().expect("stored above");
-        let mut conversation = Conversation::from_json(&stored.data);
+        let mut conversation = Conversation::from_json(&stored.data).expect("written above");
         conversation.updated_at += 1;
         let stored = StoredConversation::new(conversation.to_json(), conversation.updated_at);
         let event = format!("$message{m}");

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use guichet::config::{self, Settings};
-use guichet::daemon::Context as AdapterContext;
 use guichet::engine::{Engine, MatchingMode};
 use guichet::kb;
+use guichet::service::Context as AdapterContext;
 use guichet::service::{Bot, DEFAULT_IDLE_RESET};
 use guichet::store::MemoryStore;
 use guichet::strings::Strings;
@@ -277,7 +277,7 @@ fn stats(file: Option<&Path>, top: usize) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let stats = guichet::daemon::stats::Stats::open(&path)?;
+    let stats = guichet::service::stats::Stats::open(&path)?;
     // What the daemon's hourly purge would have removed by now is not shown either; the
     // purge itself is the daemon's, not a reader's.
     let cutoff = guichet::store::forget_cutoff(guichet::service::now_ms(), settings.forget_after);

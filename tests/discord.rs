@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use fake_discord::{Config, FakeDiscord, FakeMessage, intents};
 use guichet::config::{DiscordSettings, Secret};
-use guichet::daemon::{Context, Status};
 use guichet::engine::{Engine, MatchingMode};
 use guichet::platform::discord::{self, DiscordError};
 use guichet::service::{Bot, DEFAULT_IDLE_RESET};
+use guichet::service::{Context, Status};
 use guichet::store::{
     ConversationKey, MemoryStore, PendingReply, Result as StoreResult, StateStore,
     StoredConversation,

@@ -12,9 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use crate::service::Bot;
-
-use super::Status;
+use crate::service::{Bot, Status};
 
 /// A request head larger than this is refused: only `GET /path` is expected.
 const MAX_REQUEST: usize = 8 * 1024;
@@ -142,7 +140,7 @@ pub(crate) async fn serve_from<I: Incoming>(
     }
 }
 
-async fn answer<S>(mut stream: S, status: &Status, bot: &Bot) -> std::io::Result<()>
+async fn answer<S>(mut stream: S, status: &Status, bot: &Arc<Bot>) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -167,17 +165,35 @@ where
             respond(&mut stream, code, "application/json", &status.health_json()).await
         }
         ("GET", "/metrics") => {
-            let conversations = bot.store().conversation_count().unwrap_or(0);
+            let conversations = conversation_count(bot).await;
             respond(
                 &mut stream,
                 200,
                 "text/plain; version=0.0.4",
-                &status.metrics(conversations),
+                &status.metrics(conversations, bot.unreadable_states()),
             )
             .await
         }
         ("GET", _) => respond(&mut stream, 404, "text/plain", "not found\n").await,
         _ => respond(&mut stream, 405, "text/plain", "method not allowed\n").await,
+    }
+}
+
+/// The stored conversations, counted on the blocking pool: a SQLite `COUNT(*)` on a large
+/// or busy file must not hold an async worker that replies and `/healthz` need. An error
+/// counts 0, as a scrape is no place to fail.
+async fn conversation_count(bot: &Arc<Bot>) -> usize {
+    let bot = Arc::clone(bot);
+    match tokio::task::spawn_blocking(move || bot.store().conversation_count()).await {
+        Ok(Ok(count)) => count,
+        Ok(Err(err)) => {
+            tracing::debug!(error = %err, "admin: cannot count the conversations");
+            0
+        }
+        Err(err) => {
+            tracing::debug!(error = %err, "admin: the conversation count stopped unexpectedly");
+            0
+        }
     }
 }
 
@@ -228,18 +244,20 @@ mod tests {
 
     use super::*;
     use crate::engine::{Engine, MatchingMode};
-    use crate::store::MemoryStore;
+    use crate::store::{
+        ConversationKey, MemoryStore, PendingReply, StateStore, StoreError, StoredConversation,
+    };
     use crate::strings::Strings;
 
     fn bot() -> Arc<Bot> {
+        bot_on(Arc::new(MemoryStore::new()))
+    }
+
+    fn bot_on(store: Arc<dyn StateStore>) -> Arc<Bot> {
         let checked = crate::kb::parse_str("index.md", "# T\n\nB\n## A\n- alpha\nA\n");
         let kb = checked.kb.expect("a valid base");
         let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
-        Arc::new(Bot::new(
-            engine,
-            Arc::new(MemoryStore::new()),
-            Duration::from_secs(60),
-        ))
+        Arc::new(Bot::new(engine, store, Duration::from_secs(60)))
     }
 
     async fn start(limits: AdminLimits) -> (SocketAddr, tokio::sync::watch::Sender<bool>) {
@@ -372,5 +390,118 @@ mod tests {
         let calls = calls.load(Ordering::SeqCst);
         // 10 ms doubling to 1 s: 7 tries in the first 1.27 s, then one a second.
         assert!((2..=30).contains(&calls), "{calls} accept calls in 10 s");
+    }
+
+    /// A store whose conversation count blocks until released (a large SQLite file, a busy
+    /// disk); everything else is a memory store's.
+    struct SlowCount {
+        inner: MemoryStore,
+        counting: std::sync::mpsc::SyncSender<()>,
+        release: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+        counted: std::sync::atomic::AtomicBool,
+    }
+
+    type StoreResult<T> = Result<T, StoreError>;
+
+    impl StateStore for SlowCount {
+        fn load(&self, key: &ConversationKey) -> StoreResult<Option<StoredConversation>> {
+            self.inner.load(key)
+        }
+        fn save(&self, key: &ConversationKey, c: &StoredConversation) -> StoreResult<()> {
+            self.inner.save(key, c)
+        }
+        fn commit_turn(
+            &self,
+            key: &ConversationKey,
+            c: &StoredConversation,
+            event_id: &str,
+            reply: &str,
+            now_ms: i64,
+        ) -> StoreResult<bool> {
+            self.inner.commit_turn(key, c, event_id, reply, now_ms)
+        }
+        fn mark_sent(&self, platform: &str, event_id: &str) -> StoreResult<()> {
+            self.inner.mark_sent(platform, event_id)
+        }
+        fn pending_replies(&self, platform: &str) -> StoreResult<Vec<PendingReply>> {
+            self.inner.pending_replies(platform)
+        }
+        fn delete(&self, key: &ConversationKey) -> StoreResult<bool> {
+            self.inner.delete(key)
+        }
+        fn forget_unused_since(&self, cutoff_ms: i64) -> StoreResult<usize> {
+            self.inner.forget_unused_since(cutoff_ms)
+        }
+        fn conversation_count(&self) -> StoreResult<usize> {
+            let _ = self.counting.try_send(());
+            // Bounded, so that the old inline count fails the test instead of hanging it.
+            let _ = self
+                .release
+                .lock()
+                .unwrap()
+                .recv_timeout(Duration::from_secs(5));
+            self.counted.store(true, Ordering::SeqCst);
+            self.inner.conversation_count()
+        }
+        fn claim_event(&self, platform: &str, event_id: &str, now_ms: i64) -> StoreResult<bool> {
+            self.inner.claim_event(platform, event_id, now_ms)
+        }
+        fn forget_events_before(&self, cutoff_ms: i64) -> StoreResult<usize> {
+            self.inner.forget_events_before(cutoff_ms)
+        }
+        fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
+            self.inner.get_meta(key)
+        }
+        fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+            self.inner.set_meta(key, value)
+        }
+        fn flush(&self) -> StoreResult<()> {
+            self.inner.flush()
+        }
+    }
+
+    /// Issue 17, item 7: `/metrics` counted the conversations in SQLite on the async worker,
+    /// so a slow count stalled `/healthz` (and, in the daemon, the adapters). On a
+    /// single-threaded runtime, `/healthz` is answered while the count is stuck.
+    #[tokio::test]
+    async fn a_slow_conversation_count_leaves_the_async_worker_free() {
+        let (counting, counting_rx) = std::sync::mpsc::sync_channel(1);
+        let (release, release_rx) = std::sync::mpsc::channel();
+        let store = Arc::new(SlowCount {
+            inner: MemoryStore::new(),
+            counting,
+            release: std::sync::Mutex::new(release_rx),
+            counted: std::sync::atomic::AtomicBool::new(false),
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (_stop, shutdown) = tokio::sync::watch::channel(false);
+        tokio::spawn(serve(
+            listener,
+            AdminLimits::default(),
+            Arc::new(Status::new()),
+            bot_on(store.clone()),
+            shutdown,
+        ));
+        let metrics = tokio::spawn(get(address, "/metrics"));
+        // Wait for the count to start, without blocking this (the only) worker.
+        let mut started = false;
+        for _ in 0..200 {
+            if counting_rx.try_recv().is_ok() {
+                started = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(started, "/metrics did not count the conversations");
+        let health = get(address, "/healthz").await;
+        assert!(
+            !store.counted.load(Ordering::SeqCst),
+            "/healthz waited for the conversation count"
+        );
+        assert!(health.starts_with("HTTP/1.1 200"), "{health:?}");
+        release.send(()).unwrap();
+        let metrics = metrics.await.unwrap();
+        assert!(metrics.contains("guichet_conversations 0"), "{metrics}");
     }
 }

@@ -18,10 +18,8 @@ use notify::{RecursiveMode, Watcher};
 
 use crate::engine::{Engine, MatchingMode};
 use crate::kb::{Diagnostic, KnowledgeBase, LoadError};
-use crate::service::Bot;
+use crate::service::{Bot, Status};
 use crate::strings::Strings;
-
-use super::Status;
 
 /// Editors write a file in several steps (temporary file, rename, chmod): wait for the
 /// burst of events to settle before reading.
@@ -321,7 +319,7 @@ mod tests {
         let mut reloaded = false;
         for _ in 0..300 {
             if status
-                .metrics(0)
+                .metrics(0, 0)
                 .contains("guichet_reloads_total{result=\"ok\"} 1")
             {
                 reloaded = true;
@@ -333,6 +331,6 @@ mod tests {
         drop(ticks);
         daemon.join().unwrap();
         assert!(alive, "the async worker stalled while the reload was stuck");
-        assert!(reloaded, "{}", status.metrics(0));
+        assert!(reloaded, "{}", status.metrics(0, 0));
     }
 }

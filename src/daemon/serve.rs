@@ -17,8 +17,8 @@ use crate::store::{DEFAULT_EVENT_RETENTION, SqliteStore, StateStore, StoreError}
 
 use super::admin::{self, AdminError};
 use super::reload::Reloader;
-use super::stats::{Stats, StatsError};
-use super::{Context, Status, Throttle};
+use crate::service::stats::{Stats, StatsError};
+use crate::service::{Context, Status, Throttle};
 
 /// Replies in flight get this long to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

@@ -77,6 +77,60 @@ pub struct Conversation {
     pub updated_at: i64,
 }
 
+/// The shape of the stored JSON this guichet writes, in its `version` field. Records written
+/// before the field existed have none: they are version 1's shape. A record of a later
+/// version (a downgrade) is refused rather than half-read.
+pub const STATE_VERSION: u64 = 1;
+
+/// Why a stored conversation cannot be read. It says where the JSON went wrong, never what
+/// it held: a record holds what a person typed, and this goes to the logs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("not a conversation record ({kind} error at line {line}, column {column})")]
+    Malformed {
+        /// serde_json's class of error: syntax, data (a wrong type), end of input.
+        kind: &'static str,
+        line: usize,
+        column: usize,
+    },
+    #[error(
+        "written by a newer guichet (state version {found}; this one reads up to {STATE_VERSION})"
+    )]
+    NewerVersion { found: u64 },
+}
+
+impl From<serde_json::Error> for StateError {
+    fn from(error: serde_json::Error) -> Self {
+        // Not `error.to_string()`: serde's messages quote the offending value.
+        let kind = match error.classify() {
+            serde_json::error::Category::Io => "read",
+            serde_json::error::Category::Syntax => "syntax",
+            serde_json::error::Category::Data => "data",
+            serde_json::error::Category::Eof => "end of input",
+        };
+        Self::Malformed {
+            kind,
+            line: error.line(),
+            column: error.column(),
+        }
+    }
+}
+
+/// What [`Conversation::to_json`] writes: the state and the version of its shape.
+#[derive(Serialize)]
+struct Versioned<'a> {
+    version: u64,
+    #[serde(flatten)]
+    conversation: &'a Conversation,
+}
+
+/// The version alone, read before the state: the state's fields ignore it.
+#[derive(Deserialize)]
+struct VersionOnly {
+    #[serde(default)]
+    version: Option<u64>,
+}
+
 /// How many menus "previous menu" can go back.
 const BACK_STACK_LIMIT: usize = 20;
 
@@ -84,15 +138,24 @@ const BACK_STACK_LIMIT: usize = 20;
 pub(crate) const INPUT_VARIABLE: &str = "INPUT";
 
 impl Conversation {
-    /// The state as JSON, for a [`crate::store::StateStore`].
+    /// The state as JSON, with its [`STATE_VERSION`], for a [`crate::store::StateStore`].
     pub fn to_json(&self) -> String {
         // Serialising plain maps, vectors and strings cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        serde_json::to_string(&Versioned {
+            version: STATE_VERSION,
+            conversation: self,
+        })
+        .unwrap_or_default()
     }
 
-    /// A stored conversation; unreadable data (from a much older version) starts afresh.
-    pub fn from_json(data: &str) -> Self {
-        serde_json::from_str(data).unwrap_or_default()
+    /// A stored conversation. What cannot be read is an error, not a fresh state: the caller
+    /// decides (the service logs it, counts it, and lets the person start afresh).
+    pub fn from_json(data: &str) -> Result<Self, StateError> {
+        let VersionOnly { version } = serde_json::from_str(data)?;
+        if let Some(found) = version.filter(|v| *v > STATE_VERSION) {
+            return Err(StateError::NewerVersion { found });
+        }
+        Ok(serde_json::from_str(data)?)
     }
 
     /// Resets the position (not the variables) after `idle_reset` without messages: the user
@@ -165,8 +228,41 @@ mod tests {
             never_skip: false,
             question: MessageRef::Response("Quiz".into()),
         });
-        assert_eq!(Conversation::from_json(&c.to_json()), c);
-        assert_eq!(Conversation::from_json("not json"), Conversation::default());
+        assert_eq!(Conversation::from_json(&c.to_json()).unwrap(), c);
+        assert!(matches!(
+            Conversation::from_json("not json"),
+            Err(StateError::Malformed { kind: "syntax", .. })
+        ));
+    }
+
+    #[test]
+    fn records_carry_a_version_and_older_ones_still_read() {
+        let mut c = Conversation::default();
+        c.variables.insert("role".into(), "prof".into());
+        assert!(
+            c.to_json().starts_with(r#"{"version":1,"#),
+            "{}",
+            c.to_json()
+        );
+        // Written before the version field: version 1's shape.
+        let old = r#"{"variables":{"role":"prof"},"updated_at":5}"#;
+        let read = Conversation::from_json(old).unwrap();
+        assert_eq!(read.variables["role"], "prof");
+        assert_eq!(read.updated_at, 5);
+        // A downgrade: a newer guichet's record is refused, not half-read.
+        let newer = r#"{"version":2,"variables":{"role":"prof"}}"#;
+        assert_eq!(
+            Conversation::from_json(newer),
+            Err(StateError::NewerVersion { found: 2 })
+        );
+    }
+
+    #[test]
+    fn an_unreadable_record_is_described_without_its_content() {
+        // A wrong type: serde's own message would quote the value, what a person typed.
+        let err = Conversation::from_json(r#"{"updated_at":"mon secret"}"#).unwrap_err();
+        assert!(matches!(err, StateError::Malformed { kind: "data", .. }));
+        assert!(!err.to_string().contains("secret"), "{err}");
     }
 
     fn choice(assignment: Option<(&str, &str)>) -> OfferedChoice {

@@ -26,7 +26,9 @@ use crate::kb::{KnowledgeBase, Response};
 use crate::strings::Strings;
 
 use conversation::INPUT_VARIABLE;
-pub use conversation::{ChoiceTarget, Conversation, MessageRef, OfferedChoice};
+pub use conversation::{
+    ChoiceTarget, Conversation, MessageRef, OfferedChoice, STATE_VERSION, StateError,
+};
 pub use rng::Rng;
 
 use chatmd::{BadWords, Candidates, IndexedResponses, PreparedInput, PreparedResponse, Section};

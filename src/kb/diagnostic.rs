@@ -1,4 +1,5 @@
-//! Problems found in a knowledge base, rendered like a compiler's messages.
+//! Problems found in a knowledge base, rendered like a compiler's messages, and the "did
+//! you mean" suggestions they carry (for the header's keys and the checks' targets alike).
 
 use std::fmt::Write as _;
 
@@ -160,4 +161,115 @@ pub fn render_all(files: &[SourceFile], diagnostics: &[Diagnostic]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The closest of `candidates` to `name`, if any is close enough to be a plausible typo.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    Suggestions::new(candidates).closest(name, &mut SuggestionBudget::default())
+}
+
+/// Work allowed for "did you mean" suggestions in one check. The edit distance costs the
+/// product of the two lengths in time and memory: a dangling target and a title of 100,000
+/// characters each would take 80 GB, and thousands of dangling targets times thousands of
+/// titles minutes. Past the budget, warnings simply come without a suggestion.
+#[derive(Debug, Clone, Copy)]
+pub struct SuggestionBudget {
+    /// Character pairs left to compare (about 10 ns each).
+    cells: u64,
+}
+
+impl Default for SuggestionBudget {
+    fn default() -> Self {
+        Self { cells: 50_000_000 }
+    }
+}
+
+/// Longest text compared for a suggestion: typos are found in titles, not in pages of text.
+const SUGGESTION_MAX_CHARS: usize = 1_000;
+
+/// Names that a misspelt one may have meant, each lower-cased once however many misspelt
+/// names are looked up (a base with thousands of dangling targets and of titles).
+#[derive(Debug)]
+pub struct Suggestions<'a> {
+    /// Each candidate, lower-cased, with its length in chars (`None` past
+    /// [`SUGGESTION_MAX_CHARS`]: never suggested).
+    candidates: Vec<(&'a str, Option<(String, usize)>)>,
+}
+
+impl<'a> Suggestions<'a> {
+    pub fn new(candidates: impl IntoIterator<Item = &'a str>) -> Self {
+        let candidates = candidates
+            .into_iter()
+            .map(|candidate| {
+                let prepared = (candidate.len() <= 4 * SUGGESTION_MAX_CHARS)
+                    .then(|| candidate.to_lowercase())
+                    .map(|lower| {
+                        let chars = lower.chars().count();
+                        (lower, chars)
+                    })
+                    .filter(|(_, chars)| *chars <= SUGGESTION_MAX_CHARS);
+                (candidate, prepared)
+            })
+            .collect();
+        Self { candidates }
+    }
+
+    /// The closest candidate to `name`, spending from a budget shared by one check.
+    pub fn closest(&self, name: &str, budget: &mut SuggestionBudget) -> Option<&'a str> {
+        if budget.cells == 0 {
+            return None;
+        }
+        let name_lower = name.to_lowercase();
+        let name_chars = name_lower.chars().count();
+        if name_chars > SUGGESTION_MAX_CHARS {
+            return None;
+        }
+        let mut best: Option<(&str, f64)> = None;
+        for (candidate, prepared) in &self.candidates {
+            // Looking at a candidate costs a cell; comparing it, the product of the lengths.
+            budget.cells = budget.cells.saturating_sub(1);
+            if budget.cells == 0 {
+                return None;
+            }
+            let Some((candidate_lower, candidate_chars)) = prepared else {
+                continue;
+            };
+            // The score is at most 1 - (length difference) / (longer length): skip candidates
+            // that cannot reach 0.6 without computing anything.
+            let longer = name_chars.max(*candidate_chars);
+            let difference = name_chars.abs_diff(*candidate_chars);
+            if difference * 5 > longer * 2 {
+                continue;
+            }
+            let cost = (name_chars as u64 + 1) * (*candidate_chars as u64 + 1);
+            if cost > budget.cells {
+                budget.cells = 0;
+                return None;
+            }
+            budget.cells -= cost;
+            let score = strsim::normalized_damerau_levenshtein(&name_lower, candidate_lower);
+            // `>=`: the last of equally close candidates wins, as `Iterator::max_by` did.
+            if score >= 0.6 && *candidate != name && best.is_none_or(|(_, b)| score >= b) {
+                best = Some((candidate, score));
+            }
+        }
+        best.map(|(c, _)| c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_you_mean_picks_the_closest() {
+        assert_eq!(
+            did_you_mean("horaire", ["Horaires", "Emprunt"]),
+            Some("Horaires")
+        );
+        assert_eq!(did_you_mean("xyz", ["Horaires"]), None);
+    }
 }

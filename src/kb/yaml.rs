@@ -403,7 +403,7 @@ pub fn parse_settings(
         let Some(key) = key.as_str() else { continue };
         if !CHAT_KEYS.contains(&key) && !WEB_ONLY_KEYS.contains(&key) {
             let known: Vec<&str> = CHAT_KEYS.iter().chain(WEB_ONLY_KEYS).copied().collect();
-            let hint = super::check::did_you_mean(key, known.iter().copied())
+            let hint = super::diagnostic::did_you_mean(key, known.iter().copied())
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
             diagnostics.push(Diagnostic::warning(

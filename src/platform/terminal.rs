@@ -4,9 +4,9 @@
 
 use std::io::{BufRead, Write};
 
-use crate::daemon::{Context, Outcome};
 use crate::engine::{Input, Reply};
 use crate::render;
+use crate::service::{Context, Outcome};
 use crate::store::{ConversationKey, StoreError};
 
 /// Commands the terminal understands besides messages.

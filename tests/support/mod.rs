@@ -29,9 +29,9 @@ use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, UserId};
 use matrix_sdk::{Client, deserialized_responses::EncryptionInfo};
 
 use guichet::config::{MatrixLogin, MatrixSettings, MessageType, RoomPolicy, Secret};
-use guichet::daemon::{Context, Status};
 use guichet::engine::{Engine, MatchingMode};
 use guichet::service::{Bot, DEFAULT_IDLE_RESET};
+use guichet::service::{Context, Status};
 use guichet::store::{SqliteStore, StateStore};
 use guichet::strings::Strings;
 
@@ -656,11 +656,11 @@ impl InProcessBot {
     /// `guichet_messages_undecryptable_total{platform="matrix",reason="missing_key"} 1`).
     pub async fn wait_metric(&self, line: &str) {
         let deadline = Instant::now() + WAIT;
-        while !self.status.metrics(0).lines().any(|l| l == line) {
+        while !self.status.metrics(0, 0).lines().any(|l| l == line) {
             assert!(
                 Instant::now() < deadline,
                 "/metrics never showed {line}:\n{}",
-                self.status.metrics(0)
+                self.status.metrics(0, 0)
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

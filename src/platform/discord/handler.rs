@@ -22,9 +22,9 @@ use serenity::all::{
 use serenity::async_trait;
 use serenity::gateway::ConnectionStage;
 
-use crate::daemon::{Context, Outcome};
 use crate::engine::{BotMessage, Input, Reply, ShownChoice};
 use crate::service::now_ms;
+use crate::service::{Context, Outcome};
 use crate::store::{ConversationKey, StoreError};
 use crate::strings::Strings;
 

@@ -21,7 +21,7 @@ mod order;
 use serenity::all::{ClientBuilder, GatewayError, GatewayIntents, HttpBuilder};
 
 use crate::config::DiscordSettings;
-use crate::daemon::Context;
+use crate::service::Context;
 
 /// The platform name in conversation keys, event claims, status and metrics.
 pub const PLATFORM: &str = "discord";

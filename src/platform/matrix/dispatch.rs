@@ -18,9 +18,9 @@ use tracing::{debug, warn};
 use super::backoff::Backoff;
 use super::decide::{Answer, Placement};
 use crate::config::MessageType;
-use crate::daemon::Outcome;
 use crate::engine::Reply;
 use crate::render;
+use crate::service::Outcome;
 
 /// Text per event, `body` and `formatted_body` together. Synapse refuses events over 64 KiB,
 /// and in an encrypted room the text is carried twice, then base64'd: 20 KiB of Markdown

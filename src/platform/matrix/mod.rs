@@ -47,8 +47,8 @@ use self::decide::{Answer, Decision, Incoming, Me, PLATFORM, RoomKind};
 use self::session::DeviceTrust;
 use self::undecryptable::{PENDING_META, Pending, Told};
 use crate::config::MatrixSettings;
-use crate::daemon::{Context, Outcome, Readiness};
 use crate::service::now_ms;
+use crate::service::{Context, Outcome, Readiness};
 
 /// Where the sync position is kept in the state store.
 const SYNC_TOKEN_META: &str = "matrix.sync_token";

@@ -3,6 +3,7 @@
 //! state, and returns the reply. Nothing here knows a platform.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ pub struct Bot {
     /// one at a time (load, reply, save), whatever task or thread brings them, so that none
     /// saves over another's state. An entry lives while a turn holds or awaits it.
     turns: Mutex<HashMap<ConversationKey, Arc<Mutex<()>>>>,
+    /// Stored conversations met that could not be read (see [`Bot::unreadable_states`]).
+    unreadable_states: AtomicU64,
 }
 
 impl std::fmt::Debug for Bot {
@@ -43,6 +46,36 @@ impl Bot {
             idle_reset,
             rng: Mutex::new(Rng::from_time()),
             turns: Mutex::new(HashMap::new()),
+            unreadable_states: AtomicU64::new(0),
+        }
+    }
+
+    /// How many times a stored conversation could not be read (garbled, or written by a
+    /// newer guichet) since the start: `/metrics` shows it, so a state that vanishes does
+    /// not vanish unnoticed.
+    pub fn unreadable_states(&self) -> u64 {
+        self.unreadable_states.load(Ordering::Relaxed)
+    }
+
+    /// The conversation stored for `key`, or a new one. A record that cannot be read is
+    /// logged at WARN and counted, and the person starts afresh: refusing them would leave
+    /// them with no answer at all, and the next save replaces the record.
+    fn load_conversation(&self, key: &ConversationKey) -> Result<Conversation, StoreError> {
+        let Some(stored) = self.store.load(key)? else {
+            return Ok(Conversation::default());
+        };
+        match Conversation::from_json(&stored.data) {
+            Ok(conversation) => Ok(conversation),
+            Err(err) => {
+                self.unreadable_states.fetch_add(1, Ordering::Relaxed);
+                // The platform and where the JSON broke; no user id, no content.
+                tracing::warn!(
+                    platform = %key.platform,
+                    error = %err,
+                    "a stored conversation cannot be read; that person starts afresh"
+                );
+                Ok(Conversation::default())
+            }
         }
     }
 
@@ -164,10 +197,7 @@ impl Bot {
         save: impl FnOnce(&dyn StateStore, &StoredConversation, &Reply) -> Result<bool, StoreError>,
     ) -> Result<(Reply, bool), StoreError> {
         let engine = self.engine();
-        let mut conversation = match self.store.load(key)? {
-            Some(stored) => Conversation::from_json(&stored.data),
-            None => Conversation::default(),
-        };
+        let mut conversation = self.load_conversation(key)?;
         let idle_ms = i64::try_from(self.idle_reset.as_millis()).unwrap_or(i64::MAX);
         let was_idle = conversation.reset_position_if_idle(now_ms, idle_ms);
         if conversation.updated_at == 0 || was_idle {
@@ -192,10 +222,7 @@ impl Bot {
         now_ms: i64,
     ) -> Result<Vec<String>, StoreError> {
         let engine = self.engine();
-        let mut conversation = match self.store.load(key)? {
-            Some(stored) => Conversation::from_json(&stored.data),
-            None => Conversation::default(),
-        };
+        let mut conversation = self.load_conversation(key)?;
         let idle_ms = i64::try_from(self.idle_reset.as_millis()).unwrap_or(i64::MAX);
         if conversation.reset_position_if_idle(now_ms, idle_ms) || conversation.updated_at == 0 {
             engine.prime(&mut conversation);
@@ -375,5 +402,60 @@ mod tests {
             1
         );
         assert_eq!(store.conversation_count().unwrap(), 0);
+    }
+
+    /// Captures what is logged at INFO and above, where no user id or text may appear.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Issue 17, item 8: a record that could not be read was reset without a word. Now it
+    /// is logged at WARN (no user id, no content) and counted; the person starts afresh as
+    /// before, and the next save replaces the record with a readable one.
+    #[test]
+    fn an_unreadable_state_is_logged_counted_and_starts_afresh() {
+        let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+        let bot = bot(store.clone());
+        let key = ConversationKey::direct("matrix", "@ana:example.org");
+        let garbled = StoredConversation::new(r#"{"variables":{"secret":"mon secret""#, 1_000);
+        store.save(&key, &garbled).unwrap();
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let reply = tracing::subscriber::with_default(subscriber, || {
+            bot.handle(&key, Input::Message("1".into()), 2_000, &mut Rng::seeded(1))
+                .unwrap()
+        });
+        // Afresh: `1` picks the welcome's first choice, as for a new person.
+        assert_eq!(reply.answer, Answer::Response("Menu".into()));
+        assert_eq!(bot.unreadable_states(), 1);
+        let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("WARN"), "{log}");
+        assert!(
+            log.contains("a stored conversation cannot be read"),
+            "{log}"
+        );
+        assert!(!log.contains("ana") && !log.contains("secret"), "{log}");
+        // The record is readable again, and a new guichet's record is refused the same way.
+        let saved = store.load(&key).unwrap().unwrap();
+        assert!(Conversation::from_json(&saved.data).is_ok());
+        let newer = StoredConversation::new(r#"{"version":99}"#, 3_000);
+        store.save(&key, &newer).unwrap();
+        bot.handle(&key, Input::Start, 3_000, &mut Rng::seeded(1))
+            .unwrap();
+        assert_eq!(bot.unreadable_states(), 2);
     }
 }

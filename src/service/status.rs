@@ -1,4 +1,4 @@
-//! The daemon's status board: which adapters are connected and ready (for `/healthz`) and the
+//! The status board: which adapters are connected and ready (for `/healthz`) and the
 //! counters behind `/metrics` (Prometheus text format). Counts only, never who or what was said.
 
 use std::collections::BTreeMap;
@@ -225,8 +225,10 @@ impl Status {
         });
     }
 
-    /// The Prometheus text exposition of every counter.
-    pub fn metrics(&self, conversations: usize) -> String {
+    /// The Prometheus text exposition of every counter, with two figures the bot keeps: the
+    /// conversations stored and the stored ones it could not read
+    /// ([`crate::service::Bot::unreadable_states`]).
+    pub fn metrics(&self, conversations: usize, unreadable_states: u64) -> String {
         self.with(|b| {
             let mut out = String::new();
             let mut counter = |name: &str, help: &str, value: &dyn Fn(&PlatformCounters) -> u64| {
@@ -263,6 +265,10 @@ impl Status {
             let _ = writeln!(
                 out,
                 "# HELP guichet_conversations Conversations stored.\n# TYPE guichet_conversations gauge\nguichet_conversations {conversations}"
+            );
+            let _ = writeln!(
+                out,
+                "# HELP guichet_state_unreadable_total Stored conversations that could not be read (garbled, or from a newer guichet); each person started afresh.\n# TYPE guichet_state_unreadable_total counter\nguichet_state_unreadable_total {unreadable_states}"
             );
             let _ = writeln!(
                 out,
@@ -306,7 +312,7 @@ mod tests {
         status.message_received("matrix");
         status.answered("matrix", true, Duration::from_micros(300));
         status.reloaded(false);
-        let metrics = status.metrics(7);
+        let metrics = status.metrics(7, 2);
         assert!(metrics.contains("guichet_messages_received_total{platform=\"matrix\"} 1"));
         assert!(metrics.contains("guichet_messages_fallback_total{platform=\"matrix\"} 1"));
         assert!(
@@ -314,6 +320,9 @@ mod tests {
         );
         assert!(metrics.contains("guichet_reloads_total{result=\"failed\"} 1"));
         assert!(metrics.contains("guichet_conversations 7"));
+        assert!(metrics.contains(
+            "# TYPE guichet_state_unreadable_total counter\nguichet_state_unreadable_total 2\n"
+        ));
         let mut notices = status.admin_notices();
         status.notify_admins("reload refused");
         assert_eq!(notices.try_recv().unwrap(), "reload refused");
@@ -344,7 +353,7 @@ mod tests {
         assert_eq!(health["reasons"]["matrix"], "set recovery_key");
         assert!(
             status
-                .metrics(0)
+                .metrics(0, 0)
                 .contains("guichet_adapter_ready{adapter=\"matrix\"} 0")
         );
 
@@ -363,7 +372,7 @@ mod tests {
         assert!(health.get("reasons").is_none(), "{health}");
         assert!(
             status
-                .metrics(0)
+                .metrics(0, 0)
                 .contains("guichet_adapter_ready{adapter=\"matrix\"} 1")
         );
     }
@@ -374,7 +383,7 @@ mod tests {
         status.undecryptable("matrix", "missing_key");
         status.undecryptable("matrix", "missing_key");
         status.undecryptable("matrix", "withheld");
-        let metrics = status.metrics(0);
+        let metrics = status.metrics(0, 0);
         assert!(metrics.contains(
             "guichet_messages_undecryptable_total{platform=\"matrix\",reason=\"missing_key\"} 2"
         ));
