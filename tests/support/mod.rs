@@ -477,6 +477,8 @@ impl Drop for Synapse {
 pub struct Tethered {
     shell: Child,
     stdin: Option<ChildStdin>,
+    /// The program the shell runs, to find it for [`Tethered::kill`].
+    program: std::ffi::OsString,
 }
 
 impl Tethered {
@@ -507,7 +509,11 @@ impl Tethered {
         }
         let mut shell = shell.spawn().expect("cannot run sh");
         let stdin = shell.stdin.take();
-        Self { shell, stdin }
+        Self {
+            shell,
+            stdin,
+            program: command.get_program().to_owned(),
+        }
     }
 
     pub fn exited(&mut self) -> bool {
@@ -517,6 +523,21 @@ impl Tethered {
     /// SIGTERM, then waits up to 15 s for it to end (then SIGKILLs the shell).
     pub fn stop(mut self) {
         self.stop_inner();
+    }
+
+    /// SIGKILL to the process (not its shell), as a crash or the OOM killer would, and waits
+    /// for it to be gone.
+    pub fn kill(mut self) {
+        let shell = self.shell.id().to_string();
+        let name = std::path::Path::new(&self.program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-P", &shell, "-x", &name])
+            .status();
+        let _ = self.shell.wait();
+        self.stdin = None;
     }
 
     fn stop_inner(&mut self) {
@@ -814,6 +835,13 @@ impl ServeProcess {
     pub fn stop(mut self) {
         if let Some(process) = self.process.take() {
             process.stop();
+        }
+    }
+
+    /// SIGKILL: no shutdown at all, wherever the daemon was.
+    pub fn kill(mut self) {
+        if let Some(process) = self.process.take() {
+            process.kill();
         }
     }
 
@@ -1122,6 +1150,13 @@ impl Human {
     }
 
     /// Whether an answer from `from` to `question` arrived (not taken), without waiting.
+    /// How many answers from `from` to `question` arrived and were not taken.
+    pub fn count_answers_to(&self, room: &Room, from: &UserId, question: &OwnedEventId) -> usize {
+        self.inbox.seen.lock().unwrap().iter().filter(|s| {
+            matches!(s, Seen::Message(m) if m.room == room.room_id() && m.sender == from && m.in_reply_to() == Some(question.as_str()))
+        }).count()
+    }
+
     pub fn has_answer_to(&self, room: &Room, from: &UserId, question: &OwnedEventId) -> bool {
         self.inbox.seen.lock().unwrap().iter().any(|s| {
             matches!(s, Seen::Message(m) if m.room == room.room_id() && m.sender == from && m.in_reply_to() == Some(question.as_str()))

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::event_handler::RawEvent;
-use matrix_sdk::room::Room;
+use matrix_sdk::room::{MessagesOptions, Room};
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::client::receipt::create_receipt::v3::ReceiptType;
 use matrix_sdk::ruma::api::error::ErrorKind;
@@ -35,6 +35,9 @@ use matrix_sdk::ruma::events::room::member::{
     MembershipState, OriginalSyncRoomMemberEvent, StrippedRoomMemberEvent,
 };
 use matrix_sdk::ruma::events::room::message::OriginalSyncRoomMessageEvent;
+use matrix_sdk::ruma::events::{
+    AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent,
+};
 use matrix_sdk::ruma::{EventId, OwnedRoomId, OwnedUserId, RoomId, RoomOrAliasId, UInt};
 use matrix_sdk::{Client, RoomState};
 use outbox::{Queued, transaction_id};
@@ -207,6 +210,9 @@ pub async fn run(
         session_file: connected.session_file,
         rooms: Mutex::new(HashMap::new()),
         in_flight: AtomicUsize::new(0),
+        synced_to: Mutex::new(None),
+        saved_sync_token: Mutex::new(None),
+        resumed_from: if resumed { saved_token.clone() } else { None },
         pending: Mutex::new(pending),
         saving: tokio::sync::Mutex::new(()),
         told: Mutex::new(Told::default()),
@@ -254,6 +260,13 @@ struct Adapter {
     rooms: Mutex<HashMap<OwnedRoomId, RoomWorker>>,
     /// Events handed to workers and not finished: the sync token is saved only at zero.
     in_flight: AtomicUsize,
+    /// The position of the last sync, and the last one saved (see
+    /// [`Adapter::save_sync_position`]).
+    synced_to: Mutex<Option<String>>,
+    saved_sync_token: Mutex<Option<String>>,
+    /// The sync position this run resumed from: what the rooms said since is read again
+    /// through `/messages` after the first sync (see [`Adapter::catch_up_history`]).
+    resumed_from: Option<String>,
     /// Messages that could not be decrypted yet, waiting for their keys; saved in the state
     /// store on every change.
     pending: Mutex<Pending>,
@@ -303,6 +316,7 @@ impl Adapter {
     /// Hands a message to its room's worker, starting one if needed. Runs inside the sync, so
     /// it only queues.
     fn enqueue(self: &Arc<Self>, event: OriginalSyncRoomMessageEvent, room: Room) {
+        debug!(event = %event.event_id, "matrix: queued");
         let job = Job {
             event,
             received: Instant::now(),
@@ -330,7 +344,10 @@ impl Adapter {
         async {
             while let Some(job) = jobs.recv().await {
                 self.handle(&room, job).await;
-                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    // The last event in flight is done: the sync position can move on.
+                    self.save_sync_position();
+                }
             }
         }
         .instrument(span)
@@ -369,7 +386,7 @@ impl Adapter {
     /// transaction ids derived from the claim, then marked sent; typing notice and read
     /// receipt around it.
     async fn answer(&self, room: &Room, answer: Answer, claim: String, received: Instant) {
-        debug!(user = %answer.asker, input = ?answer.input, "matrix: answering");
+        debug!(user = %answer.asker, input = ?answer.input, event = %claim, "matrix: answering");
         let typing = Typing::start(room.clone());
         let ctx = self.ctx.clone();
         let key = answer.key.clone();
@@ -514,6 +531,53 @@ impl Adapter {
         }
     }
 
+    /// Reads again, through `/messages`, what each room said since the position this run
+    /// resumed from, and queues its messages like the sync's. After a crash the SDK does not
+    /// hand over again the events it had already received when the process died, and a
+    /// restart that resumes from far back gets a limited timeline with gaps: without this,
+    /// such a question would never be answered. Messages already answered are dropped by
+    /// their claims, and the catch-up window (`catch_up`) applies as to the sync's.
+    async fn catch_up_history(self: &Arc<Self>) {
+        /// Pages of history read per room: a restart within `catch_up` needs one or two.
+        const MAX_PAGES: usize = 10;
+        let Some(from) = self.resumed_from.clone() else {
+            return;
+        };
+        let mut queued = 0_usize;
+        for room in self.client.joined_rooms() {
+            let mut token = Some(from.clone());
+            for _ in 0..MAX_PAGES {
+                let options = MessagesOptions::forward().from(token.as_deref());
+                let page = match room.messages(options).await {
+                    Ok(page) => page,
+                    Err(err) => {
+                        debug!(error = %err, "matrix: cannot read a room's recent history");
+                        break;
+                    }
+                };
+                for event in &page.chunk {
+                    if let Ok(AnySyncTimelineEvent::MessageLike(
+                        AnySyncMessageLikeEvent::RoomMessage(SyncMessageLikeEvent::Original(
+                            message,
+                        )),
+                    )) = event.raw().deserialize()
+                    {
+                        self.enqueue(message, room.clone());
+                        queued += 1;
+                    }
+                }
+                if page.chunk.is_empty() || page.end.is_none() {
+                    break;
+                }
+                token = page.end;
+            }
+        }
+        debug!(
+            queued,
+            "matrix: recent history read again after the restart"
+        );
+    }
+
     /// Who sent a replied-to event; `None` when it cannot be found.
     async fn sender_of(&self, room: &Room, event_id: &EventId) -> Option<OwnedUserId> {
         match room.load_or_fetch_event(event_id, None).await {
@@ -627,22 +691,44 @@ impl Adapter {
         }
     }
 
-    /// Saves the sync position, but only when no event is still being handled: a restart
-    /// then redelivers whatever was unfinished, and the event claims drop the rest.
+    /// Records where the sync is, and saves it if no event is being handled. A restart then
+    /// redelivers whatever was unfinished, and the event claims drop the rest.
     fn save_sync_token(&self, token: &str) {
+        *lock(&self.synced_to) = Some(token.to_owned());
+        self.save_sync_position();
+    }
+
+    /// Saves the last sync position when no event is in flight: every event of that sync was
+    /// queued before the sync returned (the SDK awaits the handlers), so none is left behind.
+    /// Also called when the last event in flight is done: under steady traffic the queue is
+    /// rarely empty at the moment a sync returns, and a position that never moves makes a
+    /// restart resync from far back, where the homeserver's limited timeline has gaps.
+    fn save_sync_position(&self) {
         if self.in_flight.load(Ordering::SeqCst) != 0 {
             return;
         }
-        if let Err(err) = self.ctx.bot.store().set_meta(SYNC_TOKEN_META, token) {
-            warn!(error = %err, "matrix: cannot save the sync position");
+        let Some(token) = lock(&self.synced_to).clone() else {
+            return;
+        };
+        let mut saved = lock(&self.saved_sync_token);
+        if saved.as_deref() == Some(token.as_str()) {
+            return;
+        }
+        match self.ctx.bot.store().set_meta(SYNC_TOKEN_META, &token) {
+            Ok(()) => {
+                debug!(%token, "matrix: sync position saved");
+                *saved = Some(token);
+            }
+            Err(err) => warn!(error = %err, "matrix: cannot save the sync position"),
         }
     }
 
-    async fn after_first_sync(&self) {
+    async fn after_first_sync(self: &Arc<Self>) {
         for room in self.client.joined_rooms() {
             leave_if_alone(&room).await;
         }
         self.resend_pending().await;
+        self.catch_up_history().await;
         // Joined now, so a wrong `admin_room` shows at start-up, not at the first notice.
         if self.settings.admin_room.is_some() {
             self.admin_room().await;
