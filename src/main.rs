@@ -203,7 +203,6 @@ fn load_settings(file: Option<&Path>) -> Result<Settings, config::ConfigError> {
 const EXIT_CONFIG: u8 = 78;
 
 fn serve(file: Option<&Path>, terminal: bool) -> Result<ExitCode> {
-    use guichet::daemon::serve::ServeError;
     let settings = match load_settings(file) {
         Ok(settings) => settings,
         Err(err) => {
@@ -223,11 +222,7 @@ fn serve(file: Option<&Path>, terminal: bool) -> Result<ExitCode> {
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     match served {
         Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(
-            err @ (ServeError::NoPlatform
-            | ServeError::NotBuiltWith { .. }
-            | ServeError::StateDirNotWritable { .. }),
-        ) => {
+        Err(err) if err.is_configuration() => {
             eprintln!("guichet: {err}");
             Ok(ExitCode::from(EXIT_CONFIG))
         }

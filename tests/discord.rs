@@ -1030,7 +1030,8 @@ async fn guichet_serve_with_a_bad_token_exits_with_a_clear_error() {
     .await
     .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{stderr}");
+    // A configuration error (sysexits' EX_CONFIG): the systemd unit does not restart on it.
+    assert_eq!(output.status.code(), Some(78), "{stderr}");
     assert!(stderr.contains("Discord refused the bot token"), "{stderr}");
     assert_eq!(fake.connections()[0].closed_with, Some(4004));
 }

@@ -609,7 +609,11 @@ async fn a_revoked_token_stops_serve_with_a_clear_message() {
         .await
         .unwrap();
     let log = std::fs::read_to_string(log).unwrap();
-    assert_eq!(code, Some(2), "guichet serve did not fail: {log}");
+    assert_eq!(
+        code,
+        Some(78),
+        "guichet serve did not stop as on a configuration error: {log}"
+    );
     assert!(
         log.contains("guichet: the matrix adapter failed: the homeserver no longer accepts the bot's access token (revoked or expired)"),
         "{log}"

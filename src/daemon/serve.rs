@@ -87,11 +87,46 @@ pub enum ServeError {
     Adapter {
         adapter: &'static str,
         message: String,
+        /// The platform refused the configuration itself (a bad or revoked token, an intent
+        /// the bot may not use): restarting does not help.
+        configuration: bool,
     },
 }
 
+impl ServeError {
+    /// Whether restarting cannot help: the configuration must change first (`serve` exits
+    /// with sysexits' EX_CONFIG, on which the systemd unit does not restart).
+    pub fn is_configuration(&self) -> bool {
+        match self {
+            ServeError::NoPlatform
+            | ServeError::NotBuiltWith { .. }
+            | ServeError::StateDirNotWritable { .. } => true,
+            ServeError::Adapter { configuration, .. } => *configuration,
+            _ => false,
+        }
+    }
+}
+
+/// How an adapter failed: its error and its causes on one line, and whether the platform
+/// refused the configuration itself.
+#[derive(Debug)]
+struct AdapterFailure {
+    message: String,
+    configuration: bool,
+}
+
+impl AdapterFailure {
+    fn into_error(self, adapter: &'static str) -> ServeError {
+        ServeError::Adapter {
+            adapter,
+            message: self.message,
+            configuration: self.configuration,
+        }
+    }
+}
+
 /// What an adapter task ends with.
-type AdapterResult = (&'static str, Result<(), String>);
+type AdapterResult = (&'static str, Result<(), AdapterFailure>);
 
 /// Options that come from the command line rather than the configuration.
 #[derive(Debug, Clone, Copy, Default)]
@@ -202,13 +237,17 @@ pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), Serv
         reason = terminate_signal() => tracing::info!(signal = reason, "shutting down"),
         (adapter, ended) = terminal_ended => match ended {
             Ok(()) => tracing::info!("end of terminal input; shutting down"),
-            Err(message) => result = Err(ServeError::Adapter { adapter, message }),
+            Err(failure) => result = Err(failure.into_error(adapter)),
         },
         Some(ended) = adapters.join_next(), if !adapters.is_empty() => {
             match ended {
                 Ok((name, Ok(()))) => tracing::info!(adapter = name, "adapter ended; shutting down"),
-                Ok((adapter, Err(message))) => result = Err(ServeError::Adapter { adapter, message }),
-                Err(join) => result = Err(ServeError::Adapter { adapter: "unknown", message: join.to_string() }),
+                Ok((adapter, Err(failure))) => result = Err(failure.into_error(adapter)),
+                Err(join) => result = Err(ServeError::Adapter {
+                    adapter: "unknown",
+                    message: join.to_string(),
+                    configuration: false,
+                }),
             }
         }
     }
@@ -216,8 +255,8 @@ pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), Serv
     // Replies in flight finish; adapters return once they have stopped taking messages.
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while let Some(ended) = adapters.join_next().await {
-            if let Ok((adapter, Err(message))) = ended {
-                tracing::warn!(adapter, %message, "adapter stopped with an error");
+            if let Ok((adapter, Err(failure))) = ended {
+                tracing::warn!(adapter, message = %failure.message, "adapter stopped with an error");
             }
         }
     })
@@ -343,21 +382,28 @@ fn spawn_terminal(ctx: &Context) -> tokio::sync::oneshot::Receiver<AdapterResult
             std::io::stdout().lock(),
             interactive,
         )
-        .map_err(|err| err.to_string());
+        .map_err(|err| AdapterFailure {
+            message: err.to_string(),
+            configuration: false,
+        });
         let _ = done.send(("terminal", result));
     });
     receiver
 }
 
-/// Starts every enabled platform adapter. Each adds its block here, behind its cargo feature:
-/// `adapters.spawn(async move { ("name", run(settings, ctx).await.map_err(|e| e.to_string())) })`.
+/// Starts every enabled platform adapter. Each adds its block here, behind its cargo feature,
+/// with its error as an [`AdapterFailure`].
 fn spawn_adapters(settings: &Settings, ctx: &Context, adapters: &mut JoinSet<AdapterResult>) {
     #[cfg(feature = "discord")]
     if let Some(discord) = settings.discord.clone() {
         let ctx = ctx.clone();
         adapters.spawn(async move {
             let result = crate::platform::discord::run(discord, ctx).await;
-            ("discord", result.map_err(|e| with_sources(&e)))
+            let failure = |e: crate::platform::discord::DiscordError| AdapterFailure {
+                configuration: e.is_configuration(),
+                message: with_sources(&e),
+            };
+            ("discord", result.map_err(failure))
         });
     }
     #[cfg(feature = "matrix")]
@@ -366,7 +412,11 @@ fn spawn_adapters(settings: &Settings, ctx: &Context, adapters: &mut JoinSet<Ada
         let state_dir = settings.state_dir.clone();
         adapters.spawn(async move {
             let result = crate::platform::matrix::run(matrix, &state_dir, ctx).await;
-            ("matrix", result.map_err(|e| with_sources(&e)))
+            let failure = |e: crate::platform::matrix::MatrixError| AdapterFailure {
+                configuration: e.is_configuration(),
+                message: with_sources(&e),
+            };
+            ("matrix", result.map_err(failure))
         });
     }
     let _ = (settings, ctx, adapters);

@@ -52,6 +52,19 @@ pub enum DiscordError {
     Stopped,
 }
 
+impl DiscordError {
+    /// Discord refused the configuration itself: the token, an intent, a command name.
+    /// Restarting with the same configuration fails the same way.
+    pub fn is_configuration(&self) -> bool {
+        matches!(
+            self,
+            DiscordError::InvalidToken
+                | DiscordError::DisallowedIntents
+                | DiscordError::CommandName(_)
+        )
+    }
+}
+
 /// Serves Discord until `ctx.shutdown` turns true (`Ok`), or Discord refuses the bot for
 /// good (bad token, intent not allowed). Lost connections are resumed by serenity.
 ///

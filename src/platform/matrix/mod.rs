@@ -118,6 +118,19 @@ pub enum MatrixError {
     Unreachable(String),
 }
 
+impl MatrixError {
+    /// The homeserver refused the bot's credentials, or the saved session cannot be read:
+    /// restarting with the same configuration and state fails the same way.
+    pub fn is_configuration(&self) -> bool {
+        matches!(
+            self,
+            MatrixError::Unauthorized { .. }
+                | MatrixError::CorruptSession { .. }
+                | MatrixError::Login { .. }
+        )
+    }
+}
+
 /// How long a homeserver remembers a transaction id (Synapse: 30 minutes): past it, an answer
 /// sent again could be a second event, so one left unsent that long is dropped.
 const TRANSACTION_MEMORY: Duration = Duration::from_secs(30 * 60);
