@@ -4,8 +4,8 @@ use std::sync::OnceLock;
 
 use super::CONTENT_OFFSET;
 use super::hash::{FastMap, FastSet};
-use super::normalise::{is_js_whitespace_unit, map_accent};
 use super::utf16::{contains_units, utf16};
+use crate::js::{is_js_whitespace_unit, map_accent};
 
 // §M6.1 tokenizer constants (`nlp.mjs`, `tokenize`).
 /// Words shorter than this are not tokenised.

@@ -1,17 +1,15 @@
 //! §M4 and §M5: a response's keywords (title words included) and the score of one keyword.
 
 use super::fuzzy::{lcs_weighted, lev_ngrams_in};
-use super::normalise::map_accents;
 use super::score::PreparedInput;
 use super::utf16::{
-    contains_delimited, contains_units, split_on_spaces, strip_chatmd_punctuation, utf16, utf16_len,
+    contains_delimited, contains_units, split_on_spaces, strip_chatmd_punctuation, utf16,
 };
 use super::{
     IDENTITY_BONUS, MIN_FUZZY_INPUT_LEN, MIN_FUZZY_KEYWORD_LEN, MIN_NGRAM_CREDIT,
     MIN_TITLE_WORD_LEN, WORD_LENGTH_FACTOR,
 };
-// JavaScript's white-space set (`trim`, `\s`); one definition, shared with the expression parser.
-use crate::kb::expr::{is_js_whitespace, js_trim};
+use crate::js::{is_js_whitespace, js_trim, map_accents, utf16_len};
 
 /// One entry of a response's keyword list (§M4), ready for scoring (§M5).
 #[derive(Debug, Clone, PartialEq)]

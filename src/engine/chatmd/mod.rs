@@ -33,7 +33,6 @@ pub use badwords::{BadWords, is_bad_words};
 pub use fuzzy::{lcs_weighted, lev_ngrams, levenshtein};
 pub use index::{IndexedResponses, Section};
 pub use keywords::{KeywordScore, PreparedKeyword, keyword_score};
-pub(crate) use normalise::map_accent;
 pub use normalise::{label_matches, normalize};
 pub use score::{
     Candidates, PreparedInput, PreparedResponse, ScoreMode, best_of, score_all, score_each,
@@ -79,9 +78,9 @@ mod tests {
     };
     use super::fuzzy::{Pattern, bit_parallel_distance, within_edits};
     use super::keywords::title_words;
-    use super::normalise::map_accents;
     use super::utf16::utf16;
     use super::*;
+    use crate::js::map_accents;
 
     #[test]
     fn lower_casing_is_idempotent() {

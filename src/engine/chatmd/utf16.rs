@@ -6,10 +6,6 @@ pub(super) fn utf16(s: &str) -> Vec<u16> {
     s.encode_utf16().collect()
 }
 
-pub(super) fn utf16_len(s: &str) -> usize {
-    s.encode_utf16().count()
-}
-
 /// JavaScript `includes` on UTF-16 units; the empty needle is found everywhere.
 pub(super) fn contains_units(haystack: &[u16], needle: &[u16]) -> bool {
     needle.is_empty()

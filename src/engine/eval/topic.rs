@@ -1,21 +1,14 @@
-//! ChatMD's text helpers for expressions: `normalizeText`, its stop words and `mainTopic`.
+//! ChatMD's text helpers for expressions: `normalizeText` (case kept or not), its stop words and
+//! `mainTopic`.
 
-use crate::engine::chatmd::map_accent;
-use crate::kb::expr::{is_js_whitespace, js_trim};
-
-/// ChatMD's `normalizeText`: lower case, French accents removed, trimmed.
-pub fn normalize_text(s: &str) -> String {
-    normalize_text_with(s, false)
-}
+use crate::js::{is_js_whitespace, js_trim, map_accents, normalize_text};
 
 pub(super) fn normalize_text_with(s: &str, keep_case: bool) -> String {
-    let cased = if keep_case {
-        s.to_owned()
+    if keep_case {
+        map_accents(js_trim(s))
     } else {
-        s.to_lowercase()
-    };
-    let stripped: String = cased.chars().map(map_accent).collect();
-    js_trim(&stripped).to_owned()
+        normalize_text(s)
+    }
 }
 
 /// Elided words before an apostrophe (`l'école` → `école`).

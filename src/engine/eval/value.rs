@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::{EvalError, MAX_STRING_UNITS, Result};
-use crate::kb::expr::js_trim;
+use crate::js::{js_trim, number_to_string, string_to_number, utf16_len};
 
 /// A JavaScript value, as far as expressions can produce one.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,10 +176,6 @@ impl JsStringBuilder {
     }
 }
 
-pub(super) fn utf16_len(s: &str) -> usize {
-    s.chars().map(char::len_utf16).sum()
-}
-
 /// Refuses a produced string over the cap.
 pub(super) fn capped(s: String) -> Result<Value> {
     // Cheap test first: a string never has more UTF-16 units than UTF-8 bytes.
@@ -187,125 +183,6 @@ pub(super) fn capped(s: String) -> Result<Value> {
         return Err(EvalError::StringTooLong);
     }
     Ok(Value::String(s))
-}
-
-/// JavaScript's `Number::toString(10)`: shortest round-trip digits, exponent form outside
-/// 1e-7..1e21 (`30`, `0.30000000000000004`, `1e+21`, `1.5e-7`, `NaN`, `-Infinity`, `0` for -0).
-pub fn number_to_string(n: f64) -> String {
-    if n.is_nan() {
-        return "NaN".to_owned();
-    }
-    if n == 0.0 {
-        return "0".to_owned();
-    }
-    if n.is_infinite() {
-        return if n > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
-    }
-    if n < 0.0 {
-        return format!("-{}", number_to_string(-n));
-    }
-    // Rust's `{:e}` prints the shortest digits that round-trip, as ECMAScript requires:
-    // `d.ddde±x`. ECMAScript calls the digits s (k of them) and the exponent n = x + 1.
-    let scientific = format!("{n:e}");
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let k = i64::try_from(digits.len()).unwrap_or(i64::MAX);
-    let n = exponent.parse::<i64>().unwrap_or(0) + 1;
-    if k <= n && n <= 21 {
-        let zeros = usize::try_from(n - k).unwrap_or(0);
-        format!("{digits}{}", "0".repeat(zeros))
-    } else if 0 < n && n <= 21 {
-        let point = usize::try_from(n).unwrap_or(0);
-        let (integer, fraction) = digits.split_at(point.min(digits.len()));
-        format!("{integer}.{fraction}")
-    } else if -6 < n && n <= 0 {
-        let zeros = usize::try_from(-n).unwrap_or(0);
-        format!("0.{}{digits}", "0".repeat(zeros))
-    } else {
-        let exponent = n - 1;
-        let sign = if exponent < 0 { '-' } else { '+' };
-        let (first, rest) = digits.split_at(1.min(digits.len()));
-        let fraction = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        format!("{first}{fraction}e{sign}{}", exponent.unsigned_abs())
-    }
-}
-
-/// JavaScript's `ToNumber` on a string (`StringToNumber`): surrounding whitespace ignored,
-/// empty → 0, decimal literals, `Infinity`, unsigned `0x`/`0o`/`0b` literals; otherwise NaN.
-pub fn string_to_number(s: &str) -> f64 {
-    let t = js_trim(s);
-    if t.is_empty() {
-        return 0.0;
-    }
-    match t {
-        "Infinity" | "+Infinity" => return f64::INFINITY,
-        "-Infinity" => return f64::NEG_INFINITY,
-        _ => {}
-    }
-    let bytes = t.as_bytes();
-    if let (Some(b'0'), Some(prefix)) = (bytes.first(), bytes.get(1)) {
-        let radix = match prefix {
-            b'x' | b'X' => Some(16),
-            b'o' | b'O' => Some(8),
-            b'b' | b'B' => Some(2),
-            _ => None,
-        };
-        if let Some(radix) = radix {
-            let digits = t.get(2..).unwrap_or_default();
-            if digits.is_empty() {
-                return f64::NAN;
-            }
-            let mut value = 0.0_f64;
-            for c in digits.chars() {
-                match c.to_digit(radix) {
-                    Some(d) => value = value * f64::from(radix) + f64::from(d),
-                    None => return f64::NAN,
-                }
-            }
-            return value;
-        }
-    }
-    if is_decimal_literal(t) {
-        // Validated above: Rust's parser (correctly rounded) accepts every such literal.
-        t.parse::<f64>().unwrap_or(f64::NAN)
-    } else {
-        f64::NAN
-    }
-}
-
-/// `[+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)?`
-fn is_decimal_literal(t: &str) -> bool {
-    let mut chars = t.chars().peekable();
-    if matches!(chars.peek(), Some('+' | '-')) {
-        chars.next();
-    }
-    let mut mantissa_digits = 0;
-    while chars.next_if(char::is_ascii_digit).is_some() {
-        mantissa_digits += 1;
-    }
-    if chars.next_if_eq(&'.').is_some() {
-        while chars.next_if(char::is_ascii_digit).is_some() {
-            mantissa_digits += 1;
-        }
-    }
-    if mantissa_digits == 0 {
-        return false;
-    }
-    if chars.next_if(|c| matches!(c, 'e' | 'E')).is_some() {
-        chars.next_if(|c| matches!(c, '+' | '-'));
-        let mut exponent_digits = 0;
-        while chars.next_if(char::is_ascii_digit).is_some() {
-            exponent_digits += 1;
-        }
-        if exponent_digits == 0 {
-            return false;
-        }
-    }
-    chars.next().is_none()
 }
 
 /// JavaScript's `IsLooselyEqual` (`==`).

@@ -1,6 +1,7 @@
 //! The tokenizer of the whitelisted JavaScript subset: punctuators, numbers, strings, escapes.
 
-use super::{ExprError, Result, SourceChar, is_js_whitespace, is_variable_name_char};
+use super::{ExprError, Result, SourceChar, is_variable_name_char};
+use crate::js::is_js_whitespace;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Token {

@@ -262,28 +262,6 @@ pub fn is_variable_name_char(c: char) -> bool {
     c.is_alphabetic() || c.is_ascii_digit() || c == '_'
 }
 
-/// ECMAScript `WhiteSpace` or `LineTerminator` (what `trim()` and `Number(" 1 ")` skip, what
-/// `\s` matches, and what separates tokens). Differs from `char::is_whitespace`: includes
-/// U+FEFF, excludes U+0085. The one definition: `engine::eval` and the ChatMD matcher use it too.
-pub(crate) fn is_js_whitespace(c: char) -> bool {
-    matches!(
-        c,
-        '\u{9}' | '\u{A}' | '\u{B}' | '\u{C}' | '\u{D}' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
-            ..='\u{200A}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{202F}'
-                | '\u{205F}'
-                | '\u{3000}'
-                | '\u{FEFF}'
-    )
-}
-
-/// JavaScript `String.prototype.trim`.
-pub(crate) fn js_trim(s: &str) -> &str {
-    s.trim_matches(is_js_whitespace)
-}
-
 /// What the regular expression `.` does not match (no `s` flag in ChatMD's rewriting regex).
 fn is_line_terminator(c: char) -> bool {
     matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}')
