@@ -11,6 +11,7 @@ pub mod chatmd;
 mod commands;
 pub mod conversation;
 pub mod display;
+mod distance;
 pub mod eval;
 pub mod guichet;
 pub mod lexicon;

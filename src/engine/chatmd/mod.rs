@@ -29,8 +29,9 @@ mod score;
 mod synonyms;
 mod utf16;
 
+pub use super::distance::levenshtein;
 pub use badwords::{BadWords, is_bad_words};
-pub use fuzzy::{lcs_weighted, lev_ngrams, levenshtein};
+pub use fuzzy::{lcs_weighted, lev_ngrams};
 pub use index::{IndexedResponses, Section};
 pub use keywords::{KeywordScore, PreparedKeyword, keyword_score};
 pub use normalise::{label_matches, normalize};
@@ -76,10 +77,11 @@ mod tests {
         ContentVector, IGNORED_5, IGNORED_6, Token, TokenSink, VectorBuilder, content_score,
         tokenize_into,
     };
-    use super::fuzzy::{Pattern, bit_parallel_distance, within_edits};
+    use super::fuzzy::Pattern;
     use super::keywords::title_words;
     use super::utf16::utf16;
     use super::*;
+    use crate::engine::distance::{bit_parallel_distance, within_edits};
     use crate::js::map_accents;
 
     #[test]

@@ -4,6 +4,7 @@
 use rust_stemmers::Stemmer;
 
 use crate::engine::chatmd::hash::{FastMap, KeyedLists, hash_words};
+use crate::engine::distance::within_edits;
 
 /// A keyword token this long or longer also matches words it starts (`certif` finds
 /// `certification`); shorter ones must be whole words, or `art` would find `partir` and
@@ -84,58 +85,6 @@ pub(super) struct Phrase {
     pub(super) whole_name: bool,
 }
 
-/// Edit distance on chars, giving up past `budget` (returns `budget + 1`).
-pub(super) fn bounded_distance(a: &[char], b: &[char], budget: usize) -> usize {
-    /// Rows up to this long live on the stack: words are short, and this runs for every
-    /// candidate pair of every message.
-    const STACK_ROW: usize = 48;
-    if a.len().abs_diff(b.len()) > budget {
-        return budget + 1;
-    }
-    if b.len() < STACK_ROW {
-        let (mut previous, mut current) = ([0; STACK_ROW], [0; STACK_ROW]);
-        let row = b.len() + 1;
-        distance_rows(a, b, budget, &mut previous[..row], &mut current[..row])
-    } else {
-        distance_rows(
-            a,
-            b,
-            budget,
-            &mut vec![0; b.len() + 1],
-            &mut vec![0; b.len() + 1],
-        )
-    }
-}
-
-/// [`bounded_distance`]'s dynamic programme over two rows of `b.len() + 1` cells.
-fn distance_rows<'r>(
-    a: &[char],
-    b: &[char],
-    budget: usize,
-    mut previous: &'r mut [usize],
-    mut current: &'r mut [usize],
-) -> usize {
-    for (j, cell) in previous.iter_mut().enumerate() {
-        *cell = j;
-    }
-    for (i, ca) in a.iter().enumerate() {
-        current[0] = i + 1;
-        let mut row_min = current[0];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            current[j + 1] = (previous[j] + cost)
-                .min(previous[j + 1] + 1)
-                .min(current[j] + 1);
-            row_min = row_min.min(current[j + 1]);
-        }
-        if row_min > budget {
-            return budget + 1;
-        }
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[b.len()]
-}
-
 /// How one keyword word relates to one message word.
 pub(super) fn word_match(keyword: &Word, word: &Word, last: bool) -> Option<Evidence> {
     if keyword.text == word.text {
@@ -170,7 +119,7 @@ pub(super) fn word_match(keyword: &Word, word: &Word, last: bool) -> Option<Evid
         return Some(Evidence::Fuzzy);
     }
     let budget = typo_budget(keyword.chars.len().min(word.chars.len()));
-    if budget > 0 && bounded_distance(&keyword.chars, &word.chars, budget) <= budget {
+    if budget > 0 && within_edits(&keyword.chars, &word.chars, budget) {
         return Some(Evidence::Fuzzy);
     }
     None

@@ -18,7 +18,6 @@ pub use text::{MAX_MESSAGE_CHARS, MAX_WORD_CHARS, normalize, words};
 
 #[cfg(test)]
 mod tests {
-    use super::matching::bounded_distance;
     use super::*;
 
     /// The off-topic signal: a word the base has only a near neighbour of, in a text
@@ -183,14 +182,5 @@ mod tests {
         assert!(i.score_all("la mer")[0].score > 0.0);
         assert!(i.score_all("pas la mer")[0].score < 0.0);
         assert_eq!(i.score_all("comment faire ?")[0].evidence, None);
-    }
-
-    #[test]
-    fn bounded_distance_gives_up_early() {
-        let a: Vec<char> = "horaires".chars().collect();
-        let b: Vec<char> = "horraires".chars().collect();
-        assert_eq!(bounded_distance(&a, &b, 2), 1);
-        let c: Vec<char> = "zzzzzzzzzz".chars().collect();
-        assert_eq!(bounded_distance(&a, &c, 2), 3);
     }
 }
