@@ -9,9 +9,9 @@
 //! guichet's own small talk and navigation, and the fallback. docs/matching.md explains each
 //! step and threshold, with the figures that set it.
 
-use super::chatmd::hash::FastMap;
 use super::conversation::{ChoiceTarget, Conversation, OfferedChoice};
 use super::guichet::{self, Evidence, Scored};
+use super::hash::FastMap;
 use super::{Answer, AnswerPath, BotMessage, Engine, MessageRef, Reply, Rng, Scoring, display};
 
 /// Two candidates both found exactly whose scores are this close (second ÷ first) are both

@@ -14,6 +14,7 @@ pub mod display;
 mod distance;
 pub mod eval;
 pub mod guichet;
+pub(crate) mod hash;
 pub mod lexicon;
 pub mod names;
 pub mod rng;

@@ -3,8 +3,8 @@
 use std::sync::OnceLock;
 
 use super::CONTENT_OFFSET;
-use super::hash::{FastMap, FastSet};
 use super::utf16::{contains_units, utf16};
+use crate::engine::hash::{FastMap, FastSet};
 use crate::js::{is_js_whitespace_unit, map_accent};
 
 // §M6.1 tokenizer constants (`nlp.mjs`, `tokenize`).

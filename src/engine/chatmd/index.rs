@@ -50,7 +50,6 @@ use super::content::{
     content_score_from_dot, in_key_order, pack_units, with_title_bonus, word_tokens,
 };
 use super::fuzzy::Pattern;
-use super::hash::{FastMap, FastSet, KeyedLists, Postings, hash_words};
 use super::keywords::{FuzzyReach, KeywordScore, PreparedKeyword, keyword_score_with};
 use super::normalise::normalize;
 use super::score::{
@@ -61,6 +60,7 @@ use super::{
     MIN_COMMON_RUN, MIN_FUZZY_INPUT_LEN, MIN_FUZZY_KEYWORD_LEN, NGRAM_BOOST, POSITION_DECAY,
     WORD_LENGTH_FACTOR,
 };
+use crate::engine::hash::{FastMap, FastSet, KeyedLists, Postings, hash_words};
 
 /// Ceilings are sums of a few dozen terms under 10⁴, computed in another order than the
 /// scores they bound: their rounding errors are below 10⁻⁹. A response is skipped only when

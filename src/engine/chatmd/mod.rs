@@ -21,7 +21,6 @@
 mod badwords;
 mod content;
 mod fuzzy;
-pub(crate) mod hash;
 mod index;
 mod keywords;
 mod normalise;

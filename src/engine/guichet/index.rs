@@ -11,7 +11,7 @@ use super::rank::{
     TITLE_WORD_WEIGHT,
 };
 use super::text::{is_meaningful, normalize, word_iter, words};
-use crate::engine::chatmd::hash::{FastMap, FastSet, Postings};
+use crate::engine::hash::{FastMap, FastSet, Postings};
 use crate::engine::lexicon::Lexicon;
 use crate::kb::KnowledgeBase;
 

@@ -3,8 +3,8 @@
 
 use rust_stemmers::Stemmer;
 
-use crate::engine::chatmd::hash::{FastMap, KeyedLists, hash_words};
 use crate::engine::distance::within_edits;
+use crate::engine::hash::{FastMap, KeyedLists, hash_words};
 
 /// A keyword token this long or longer also matches words it starts (`certif` finds
 /// `certification`); shorter ones must be whole words, or `art` would find `partir` and

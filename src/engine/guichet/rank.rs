@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 use super::index::{GuichetIndex, GuichetResponse, Kind};
 use super::matching::{Evidence, Phrase, Word, find, key, word_match};
 use super::text::{MAX_WORD_CHARS, bounded, is_meaningful, normalize, words};
-use crate::engine::chatmd::hash::FastMap;
+use crate::engine::hash::FastMap;
 
 /// Weight of a keyword found exactly (whole word, word-start prefix or same stem).
 pub(super) const EXACT_WEIGHT: f64 = 1.0;

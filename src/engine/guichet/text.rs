@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use crate::engine::chatmd::hash::FastSet;
+use crate::engine::hash::FastSet;
 
 /// Words that say nothing about the topic: never title-word keywords, never evidence alone.
 const STOP_WORDS: &[&str] = &[
