@@ -38,7 +38,7 @@ pub struct GuichetResponse {
 
 /// A phrase as listed under its first word: which response, which phrase, and what it can
 /// add to the response's score at most, so that a message's candidates get a ceiling
-/// without opening their responses (what else the ceiling needs is in its [`Kind`]).
+/// without opening their responses (what else the ceiling needs is in its [`StartKind`]).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Start {
     pub(super) response: u32,
@@ -51,9 +51,9 @@ pub(super) struct Start {
 /// What kind of phrase a [`Start`] is, as bits, kept beside the starts (a byte rather than
 /// padding each start to 24 bytes: a loaded base holds one start per phrase).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Kind(u8);
+pub(super) struct StartKind(u8);
 
-impl Kind {
+impl StartKind {
     /// A positive author keyword or the whole title: what can make a response strong (see
     /// [`super::Ranking`]).
     pub(super) const KEYWORD: u8 = 1;
@@ -74,8 +74,8 @@ pub struct GuichetIndex {
     pub(super) responses: Vec<GuichetResponse>,
     /// For each base word, the phrases it starts, in order.
     pub(super) starts: Postings<Start>,
-    /// The [`Kind`] of each start, in the same order as all the lists of `starts`.
-    pub(super) kinds: Vec<Kind>,
+    /// The [`StartKind`] of each start, in the same order as all the lists of `starts`.
+    pub(super) kinds: Vec<StartKind>,
     /// Rarity of each stem found in the base's keywords and titles.
     pub(super) rarity: FastMap<String, f64>,
     /// The rarity of a word the base never uses: the highest there is.
@@ -324,7 +324,7 @@ impl GuichetIndex {
             .map(|(stem, df)| (stem.to_string(), (1.0 + total / df.max(1) as f64).ln()))
             .collect();
         let unknown_rarity = (1.0 + total).ln();
-        let mut starts: Vec<Vec<(Start, Kind)>> = vec![Vec::new(); words.len()];
+        let mut starts: Vec<Vec<(Start, StartKind)>> = vec![Vec::new(); words.len()];
         for (r, response) in responses.iter_mut().enumerate() {
             for (p, phrase) in response.phrases.iter_mut().enumerate() {
                 phrase.specificity = phrase
@@ -340,10 +340,10 @@ impl GuichetIndex {
                 if let Some(&first) = phrase.words.first() {
                     let bit = |on: bool, bit: u8| if on { bit } else { 0 };
                     let positive = !phrase.negative;
-                    let kind = Kind(
-                        bit(phrase.keyword && positive, Kind::KEYWORD)
-                            | bit(phrase.from_title && positive, Kind::TITLE)
-                            | bit(phrase.words.len() > 1, Kind::PHRASE),
+                    let kind = StartKind(
+                        bit(phrase.keyword && positive, StartKind::KEYWORD)
+                            | bit(phrase.from_title && positive, StartKind::TITLE)
+                            | bit(phrase.words.len() > 1, StartKind::PHRASE),
                     );
                     let most = if positive {
                         phrase.weight * phrase.specificity
@@ -359,7 +359,7 @@ impl GuichetIndex {
                 }
             }
         }
-        let kinds: Vec<Kind> = starts.iter().flatten().map(|&(_, kind)| kind).collect();
+        let kinds: Vec<StartKind> = starts.iter().flatten().map(|&(_, kind)| kind).collect();
         let starts = Postings::from_lists(
             starts
                 .into_iter()

@@ -3,7 +3,7 @@
 
 use std::collections::BinaryHeap;
 
-use super::index::{GuichetIndex, GuichetResponse, Kind};
+use super::index::{GuichetIndex, GuichetResponse, StartKind};
 use super::matching::{Evidence, Phrase, Word, find, key, word_match};
 use super::text::{MAX_WORD_CHARS, bounded, is_meaningful, normalize, words};
 use crate::engine::hash::FastMap;
@@ -507,15 +507,15 @@ impl GuichetIndex {
                 let candidate = &mut candidates[slot as usize];
                 candidate.to += 1;
                 postings.push((slot, start.phrase));
-                if !kind.has(Kind::PHRASE) {
+                if !kind.has(StartKind::PHRASE) {
                     // Known exactly: whether it occurs, how, and where.
                     let Some((evidence, start_at)) = alone else {
                         continue;
                     };
                     candidate.most += start.most * strength(evidence);
                     candidate.terms += u32::from(start.most > 0.0);
-                    candidate.keyword |= kind.has(Kind::KEYWORD) && evidence.is_exact();
-                    candidate.about |= kind.has(Kind::TITLE) && evidence.is_exact();
+                    candidate.keyword |= kind.has(StartKind::KEYWORD) && evidence.is_exact();
+                    candidate.about |= kind.has(StartKind::TITLE) && evidence.is_exact();
                     candidate.covers |= 1_u64.checked_shl(start_at as u32).unwrap_or(0);
                 } else {
                     // It can only start where its first word is, followed by its second.
@@ -533,8 +533,8 @@ impl GuichetIndex {
                     }
                     candidate.most += start.most;
                     candidate.terms += u32::from(start.most > 0.0);
-                    candidate.keyword |= kind.has(Kind::KEYWORD);
-                    candidate.about |= kind.has(Kind::TITLE);
+                    candidate.keyword |= kind.has(StartKind::KEYWORD);
+                    candidate.about |= kind.has(StartKind::TITLE);
                     while from != 0 {
                         let p = from.trailing_zeros();
                         from &= from - 1;
