@@ -9,11 +9,11 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::schema::{
-    Kind, SECTIONS, closest_variable, dotted, kind_of, misspelt_section, unknown_key_hint,
+    KeyKind, SECTIONS, closest_variable, dotted, kind_of, misspelt_section, unknown_key_hint,
 };
 use super::{ConfigError, ConfigWarning, ENV_PREFIX, Origin, Result, Secret};
 
-/// A value as read, typed by its key's [`Kind`] but not yet checked further.
+/// A value as read, typed by its key's [`KeyKind`] but not yet checked further.
 pub(super) enum Raw {
     Text(String),
     Secret(Secret),
@@ -79,7 +79,7 @@ fn describe(value: &DeValue<'_>) -> String {
 /// Converts a TOML value to the raw value of a key of kind `kind`; `at` locates spans (in the
 /// file, or in an environment variable holding a TOML array).
 fn raw_from_toml(
-    kind: Kind,
+    kind: KeyKind,
     key: &str,
     value: &Spanned<DeValue<'_>>,
     at: &dyn Fn(Range<usize>) -> Origin,
@@ -91,19 +91,19 @@ fn raw_from_toml(
         found,
     };
     match (kind, value.get_ref()) {
-        (Kind::Text, DeValue::String(s)) => Ok(Raw::Text(s.to_string())),
-        (Kind::Secret, DeValue::String(s)) => Ok(Raw::Secret(Secret::new(s.to_string()))),
-        (Kind::Bool, DeValue::Boolean(b)) => Ok(Raw::Bool(*b)),
-        (Kind::Integer, DeValue::Integer(i)) => i64::from_str_radix(i.as_str(), i.radix())
+        (KeyKind::Text, DeValue::String(s)) => Ok(Raw::Text(s.to_string())),
+        (KeyKind::Secret, DeValue::String(s)) => Ok(Raw::Secret(Secret::new(s.to_string()))),
+        (KeyKind::Bool, DeValue::Boolean(b)) => Ok(Raw::Bool(*b)),
+        (KeyKind::Integer, DeValue::Integer(i)) => i64::from_str_radix(i.as_str(), i.radix())
             .map(Raw::Integer)
             .map_err(|_| wrong("a number too large".to_owned(), value.span())),
-        (Kind::List | Kind::Ids, DeValue::Array(items)) => {
+        (KeyKind::List | KeyKind::Ids, DeValue::Array(items)) => {
             let mut list = Vec::with_capacity(items.len());
             for item in items.iter() {
                 match (kind, item.get_ref()) {
                     (_, DeValue::String(s)) => list.push(s.to_string()),
                     // Kept as text: the id check (digits, in range) is stage two's.
-                    (Kind::Ids, DeValue::Integer(i)) => list.push(
+                    (KeyKind::Ids, DeValue::Integer(i)) => list.push(
                         i64::from_str_radix(i.as_str(), i.radix())
                             .map_or_else(|_| i.as_str().to_owned(), |n| n.to_string()),
                     ),
@@ -124,7 +124,7 @@ fn raw_from_toml(
 }
 
 /// Converts an environment variable's value to the raw value of a key of kind `kind`.
-fn raw_from_env(kind: Kind, key: &str, value: &str, var: &str) -> Result<Raw> {
+fn raw_from_env(kind: KeyKind, key: &str, value: &str, var: &str) -> Result<Raw> {
     let at = Origin::Env {
         var: var.to_owned(),
     };
@@ -135,15 +135,15 @@ fn raw_from_env(kind: Kind, key: &str, value: &str, var: &str) -> Result<Raw> {
         found: format!("{value:?}"),
     };
     match kind {
-        Kind::Text => Ok(Raw::Text(value.to_owned())),
-        Kind::Secret => Ok(Raw::Secret(Secret::new(value))),
-        Kind::Bool => match value.trim() {
+        KeyKind::Text => Ok(Raw::Text(value.to_owned())),
+        KeyKind::Secret => Ok(Raw::Secret(Secret::new(value))),
+        KeyKind::Bool => match value.trim() {
             "true" => Ok(Raw::Bool(true)),
             "false" => Ok(Raw::Bool(false)),
             _ => Err(wrong()),
         },
-        Kind::Integer => value.trim().parse().map(Raw::Integer).map_err(|_| wrong()),
-        Kind::List | Kind::Ids => {
+        KeyKind::Integer => value.trim().parse().map(Raw::Integer).map_err(|_| wrong()),
+        KeyKind::List | KeyKind::Ids => {
             // A TOML array for items that contain commas (French sentences in `[strings]`).
             if value.trim_start().starts_with('[') {
                 let parsed = DeValue::parse(value).map_err(|err| ConfigError::Syntax {
@@ -168,11 +168,11 @@ fn raw_from_env(kind: Kind, key: &str, value: &str, var: &str) -> Result<Raw> {
 
 /// The other half of a secret and its `_file`: `password` ↔ `password_file`.
 pub(super) fn twin(section: &str, key: &str) -> Option<String> {
-    if kind_of(section, key) == Some(Kind::Secret) {
+    if kind_of(section, key) == Some(KeyKind::Secret) {
         return Some(format!("{key}_file"));
     }
     key.strip_suffix("_file")
-        .filter(|secret| kind_of(section, secret) == Some(Kind::Secret))
+        .filter(|secret| kind_of(section, secret) == Some(KeyKind::Secret))
         .map(str::to_owned)
 }
 

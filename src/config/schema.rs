@@ -9,7 +9,7 @@ use crate::strings::Strings;
 
 /// What a key holds, as read from TOML or from an environment variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(super) enum KeyKind {
     Text,
     /// A string that must never be echoed; its twin `<key>_file` (a `Text`) names a file
     /// holding it.
@@ -22,14 +22,14 @@ pub(super) enum Kind {
     Ids,
 }
 
-impl Kind {
+impl KeyKind {
     pub(super) fn expected(self) -> &'static str {
         match self {
-            Kind::Text | Kind::Secret => "a string",
-            Kind::Bool => "true or false",
-            Kind::Integer => "a whole number",
-            Kind::List => "a list of strings",
-            Kind::Ids => "a list of Discord ids",
+            KeyKind::Text | KeyKind::Secret => "a string",
+            KeyKind::Bool => "true or false",
+            KeyKind::Integer => "a whole number",
+            KeyKind::List => "a list of strings",
+            KeyKind::Ids => "a list of Discord ids",
         }
     }
 }
@@ -40,58 +40,58 @@ pub(super) const SECTIONS: &[&str] = &["matrix", "discord", "admin", "limits", "
 
 /// Every key but `[strings]`, whose keys are the fields of [`Strings`] (see `strings_keys`).
 /// `""` is the top level.
-const KEYS: &[(&str, &str, Kind)] = &[
-    ("", "content", Kind::Text),
-    ("", "state_dir", Kind::Text),
-    ("", "matching", Kind::Text),
-    ("", "idle_reset", Kind::Text),
-    ("", "forget_after", Kind::Text),
-    ("matrix", "homeserver", Kind::Text),
-    ("matrix", "user", Kind::Text),
-    ("matrix", "password", Kind::Secret),
-    ("matrix", "password_file", Kind::Text),
-    ("matrix", "access_token", Kind::Secret),
-    ("matrix", "access_token_file", Kind::Text),
-    ("matrix", "device_name", Kind::Text),
-    ("matrix", "recovery_key", Kind::Secret),
-    ("matrix", "recovery_key_file", Kind::Text),
-    ("matrix", "allowed_inviters", Kind::List),
-    ("matrix", "rooms", Kind::Text),
-    ("matrix", "msgtype", Kind::Text),
-    ("matrix", "catch_up", Kind::Text),
-    ("matrix", "prefix", Kind::Text),
-    ("matrix", "admin_room", Kind::Text),
-    ("matrix", "late_key_wait", Kind::Text),
-    ("matrix", "key_recipients", Kind::Text),
-    ("discord", "token", Kind::Secret),
-    ("discord", "token_file", Kind::Text),
-    ("discord", "guild_ids", Kind::Ids),
-    ("discord", "message_content", Kind::Bool),
-    ("discord", "api_base", Kind::Text),
-    ("admin", "listen", Kind::Text),
-    ("limits", "messages", Kind::Integer),
-    ("limits", "per_seconds", Kind::Integer),
-    ("stats", "enabled", Kind::Bool),
+const KEYS: &[(&str, &str, KeyKind)] = &[
+    ("", "content", KeyKind::Text),
+    ("", "state_dir", KeyKind::Text),
+    ("", "matching", KeyKind::Text),
+    ("", "idle_reset", KeyKind::Text),
+    ("", "forget_after", KeyKind::Text),
+    ("matrix", "homeserver", KeyKind::Text),
+    ("matrix", "user", KeyKind::Text),
+    ("matrix", "password", KeyKind::Secret),
+    ("matrix", "password_file", KeyKind::Text),
+    ("matrix", "access_token", KeyKind::Secret),
+    ("matrix", "access_token_file", KeyKind::Text),
+    ("matrix", "device_name", KeyKind::Text),
+    ("matrix", "recovery_key", KeyKind::Secret),
+    ("matrix", "recovery_key_file", KeyKind::Text),
+    ("matrix", "allowed_inviters", KeyKind::List),
+    ("matrix", "rooms", KeyKind::Text),
+    ("matrix", "msgtype", KeyKind::Text),
+    ("matrix", "catch_up", KeyKind::Text),
+    ("matrix", "prefix", KeyKind::Text),
+    ("matrix", "admin_room", KeyKind::Text),
+    ("matrix", "late_key_wait", KeyKind::Text),
+    ("matrix", "key_recipients", KeyKind::Text),
+    ("discord", "token", KeyKind::Secret),
+    ("discord", "token_file", KeyKind::Text),
+    ("discord", "guild_ids", KeyKind::Ids),
+    ("discord", "message_content", KeyKind::Bool),
+    ("discord", "api_base", KeyKind::Text),
+    ("admin", "listen", KeyKind::Text),
+    ("limits", "messages", KeyKind::Integer),
+    ("limits", "per_seconds", KeyKind::Integer),
+    ("stats", "enabled", KeyKind::Bool),
 ];
 
 /// The `[strings]` keys: the fields of [`Strings`], read off its serialized default so a field
 /// added there is configurable here at once.
-pub(super) fn strings_keys() -> Vec<(String, Kind)> {
+pub(super) fn strings_keys() -> Vec<(String, KeyKind)> {
     let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(Strings::default()) else {
         return Vec::new();
     };
     fields
         .into_iter()
         .filter_map(|(name, value)| match value {
-            serde_json::Value::String(_) => Some((name, Kind::Text)),
-            serde_json::Value::Array(_) => Some((name, Kind::List)),
+            serde_json::Value::String(_) => Some((name, KeyKind::Text)),
+            serde_json::Value::Array(_) => Some((name, KeyKind::List)),
             _ => None,
         })
         .collect()
 }
 
 /// Every key of a section (`""`: the top level), for lookups and hints.
-fn keys_of(section: &str) -> Vec<(String, Kind)> {
+fn keys_of(section: &str) -> Vec<(String, KeyKind)> {
     if section == "strings" {
         return strings_keys();
     }
@@ -164,7 +164,7 @@ pub fn known_keys() -> Vec<(String, String)> {
     keys
 }
 
-pub(super) fn kind_of(section: &str, key: &str) -> Option<Kind> {
+pub(super) fn kind_of(section: &str, key: &str) -> Option<KeyKind> {
     keys_of(section)
         .into_iter()
         .find(|(k, _)| k == key)

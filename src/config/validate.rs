@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::duration::parse_duration;
 use super::raw::{Layer, Raw};
 use super::schema::{
-    Kind, SecretFile, SecretFileError, discord_text, dotted, is_loopback_url, read_secret_file,
+    KeyKind, SecretFile, SecretFileError, discord_text, dotted, is_loopback_url, read_secret_file,
     strings_keys,
 };
 use super::{
@@ -269,7 +269,7 @@ impl Layer {
         };
         for (key, kind) in strings_keys() {
             let value = match kind {
-                Kind::Text => match self.text("strings", &key) {
+                KeyKind::Text => match self.text("strings", &key) {
                     None => continue,
                     Some(found) if found.value.trim().is_empty() => {
                         return Err(found.invalid("must not be empty"));
