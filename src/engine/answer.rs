@@ -2,7 +2,7 @@
 //! typed message, once numbers and shown labels have been handled as clicks.
 //!
 //! Order: a quiz keeps ChatMD's rules; a number out of range gets the menu again; a label of
-//! the last options is a click; then candidates are scored (`guichet.rs`), those whose text
+//! the last options is a click; then candidates are scored (`guichet/`), those whose text
 //! is empty for this user or meant for another audience (`audience.rs`) are set aside, and
 //! the evidence — strong or weak, how much of the message it explains, how much of the
 //! message the base never uses — decides between answering, asking "did you mean…?",
