@@ -12,6 +12,7 @@ mod bounded_read;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+mod js;
 pub mod kb;
 pub mod platform;
 pub mod render;

@@ -2,16 +2,16 @@
 //! typed message, once numbers and shown labels have been handled as clicks.
 //!
 //! Order: a quiz keeps ChatMD's rules; a number out of range gets the menu again; a label of
-//! the last options is a click; then candidates are scored (`guichet.rs`), those whose text
+//! the last options is a click; then candidates are scored (`guichet/`), those whose text
 //! is empty for this user or meant for another audience (`audience.rs`) are set aside, and
 //! the evidence — strong or weak, how much of the message it explains, how much of the
 //! message the base never uses — decides between answering, asking "did you mean…?",
 //! guichet's own small talk and navigation, and the fallback. docs/matching.md explains each
 //! step and threshold, with the figures that set it.
 
-use super::chatmd::hash::FastMap;
 use super::conversation::{ChoiceTarget, Conversation, OfferedChoice};
 use super::guichet::{self, Evidence, Scored};
+use super::hash::FastMap;
 use super::{Answer, AnswerPath, BotMessage, Engine, MessageRef, Reply, Rng, Scoring, display};
 
 /// Two candidates both found exactly whose scores are this close (second ÷ first) are both

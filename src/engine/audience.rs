@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::chatmd::hash::FastMap;
+use super::hash::FastMap;
 use crate::kb::{AssignValue, KnowledgeBase, Message, Target};
 
 /// At most this many audiences are told apart (one bit each); a base with more is read as

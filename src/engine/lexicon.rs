@@ -2,8 +2,8 @@
 //! words that stand for each other (`prof`, `enseignant`), read from `data/chat-fr.txt` and
 //! from the base's own synonyms. guichet mode reads a message through it before matching.
 
-use super::chatmd::hash::FastMap;
 use super::guichet::{normalize, words};
+use super::hash::FastMap;
 
 /// The list guichet ships, compiled in so that a bare binary has it.
 const SHIPPED: &str = include_str!("../../data/chat-fr.txt");

@@ -7,8 +7,8 @@
 //! (`profs_xyzpix`, `R12Q7`); the first heading of the text (`**PIX, c'est quoi ?**`) is
 //! what a reader sees first.
 
-use super::chatmd::hash::{FastMap, FastSet};
 use super::guichet::normalize;
+use super::hash::{FastMap, FastSet};
 use crate::kb::{KnowledgeBase, Target};
 
 /// A label that leads to this many different responses or more names none of them: `Oui`,

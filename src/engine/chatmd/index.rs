@@ -45,15 +45,22 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::hash::{FastMap, FastSet, KeyedLists, Postings, hash_words};
-use super::{
-    Candidates, FuzzyReach, KeywordScore, MAX_PACKED_UNITS, MIN_COMMON_RUN, MIN_FUZZY_INPUT_LEN,
-    MIN_FUZZY_KEYWORD_LEN, NGRAM_BOOST, POSITION_DECAY, Pattern, PreparedInput, PreparedKeyword,
-    ScoreMode, TitlePieces, Token, TokenSink, WORD_LENGTH_FACTOR, add_word_tokens, array_index,
-    best_of, combine_scores, content_score_from_dot, finish_score, in_key_order,
-    keyword_list_entries, keyword_score_with, list_for_mode, next_replaces_input, normalize,
-    pack_units, tokenize_response, with_title_bonus, word_tokens,
+use super::content::{
+    MAX_PACKED_UNITS, TitlePieces, Token, TokenSink, add_word_tokens, array_index,
+    content_score_from_dot, in_key_order, pack_units, with_title_bonus, word_tokens,
 };
+use super::fuzzy::Pattern;
+use super::keywords::{FuzzyReach, KeywordScore, PreparedKeyword, keyword_score_with};
+use super::normalise::normalize;
+use super::score::{
+    Candidates, PreparedInput, ScoreMode, best_of, combine_scores, finish_score,
+    keyword_list_entries, list_for_mode, next_replaces_input, tokenize_response,
+};
+use super::{
+    MIN_COMMON_RUN, MIN_FUZZY_INPUT_LEN, MIN_FUZZY_KEYWORD_LEN, NGRAM_BOOST, POSITION_DECAY,
+    WORD_LENGTH_FACTOR,
+};
+use crate::engine::hash::{FastMap, FastSet, KeyedLists, Postings, hash_words};
 
 /// Ceilings are sums of a few dozen terms under 10⁴, computed in another order than the
 /// scores they bound: their rounding errors are below 10⁻⁹. A response is skipped only when

@@ -1,0 +1,77 @@
+//! Durations as people write them (`90d`, `5m`, `30s`, `1h30m`).
+
+use std::time::Duration;
+
+use super::{DAY, HOUR, MINUTE, Result};
+
+/// Units, longest first so `ms` is not read as `m` then garbage.
+const UNITS: &[(&str, u64, &str)] = &[
+    ("ms", 1, "ms"),
+    ("s", 1_000, "s"),
+    ("m", MINUTE * 1_000, "m"),
+    ("h", HOUR * 1_000, "h"),
+    ("d", DAY * 1_000, "d"),
+];
+
+/// `"300ms"`, `"30s"`, `"5m"`, `"24h"`, `"90d"`, or several together (`"1h30m"`). Whole
+/// numbers only, and always a unit: a bare `24` could be hours or seconds.
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    let mut rest = text;
+    let mut millis: u64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!("expected a number at {rest:?}"));
+        }
+        let (number, after) = rest.split_at(digits);
+        let letters = after
+            .bytes()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        let (unit, after) = after.split_at(letters);
+        if unit.is_empty() {
+            return Err(match after.chars().next() {
+                Some('.' | ',') => "use whole numbers (\"90m\" rather than \"1.5h\")".to_owned(),
+                Some(other) => format!("unexpected {other:?} after {number}"),
+                None => format!("{number} has no unit"),
+            });
+        }
+        let Some((_, scale, _)) = UNITS.iter().find(|(name, _, _)| *name == unit) else {
+            return Err(format!("unknown unit {unit:?}"));
+        };
+        let part = number
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(*scale))
+            .and_then(|n| millis.checked_add(n));
+        millis = part.ok_or_else(|| "it is too long".to_owned())?;
+        rest = after;
+    }
+    Ok(Duration::from_millis(millis))
+}
+
+/// The inverse of `parse_duration`, in the largest units that divide it: `"24h"`, `"1h30m"`.
+pub(super) fn format_duration(duration: Duration) -> String {
+    let mut millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    if millis == 0 {
+        return "0s".to_owned();
+    }
+    // "24h" reads better than "1d"; days only from two on ("48h" is "2d").
+    let units = if millis < 2 * DAY * 1_000 {
+        &UNITS[..4]
+    } else {
+        UNITS
+    };
+    let mut text = String::new();
+    for (_, scale, name) in units.iter().rev() {
+        if millis >= *scale {
+            text.push_str(&format!("{}{name}", millis / scale));
+            millis %= scale;
+        }
+    }
+    text
+}

@@ -1,0 +1,122 @@
+//! The summary `guichet config check` prints: the settings as TOML, secrets hidden.
+
+use std::fmt;
+
+use super::duration::format_duration;
+use super::schema::strings_keys;
+use super::{KeyRecipients, MatrixLogin, MessageType, RoomPolicy, Settings};
+use crate::strings::Strings;
+
+/// The settings as TOML, secrets shown as `"***"`: what `guichet config check` prints.
+impl fmt::Display for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const HIDDEN: &str = "\"***\"";
+        writeln!(f, "content = {:?}", self.content.display().to_string())?;
+        writeln!(f, "state_dir = {:?}", self.state_dir.display().to_string())?;
+        writeln!(f, "matching = {:?}", self.matching.as_str())?;
+        writeln!(f, "idle_reset = {:?}", format_duration(self.idle_reset))?;
+        writeln!(f, "forget_after = {:?}", format_duration(self.forget_after))?;
+        let platforms: Vec<&str> = [
+            self.matrix.as_ref().map(|_| "matrix"),
+            self.discord.as_ref().map(|_| "discord"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if platforms.is_empty() {
+            writeln!(f, "# platforms: terminal only")?;
+        } else {
+            writeln!(f, "# platforms: {}", platforms.join(", "))?;
+        }
+
+        let overridden = self.overridden_strings();
+        writeln!(f, "\n[strings]")?;
+        if overridden.is_empty() {
+            writeln!(f, "# all default")?;
+        } else {
+            writeln!(f, "# overridden: {}", overridden.join(", "))?;
+        }
+
+        if let Some(matrix) = &self.matrix {
+            writeln!(f, "\n[matrix]")?;
+            writeln!(f, "homeserver = {:?}", matrix.homeserver)?;
+            writeln!(f, "user = {:?}", matrix.user)?;
+            match matrix.login {
+                MatrixLogin::AccessToken(_) => writeln!(f, "access_token = {HIDDEN}")?,
+                MatrixLogin::Password(_) => writeln!(f, "password = {HIDDEN}")?,
+            }
+            writeln!(f, "device_name = {:?}", matrix.device_name)?;
+            if matrix.recovery_key.is_some() {
+                writeln!(f, "recovery_key = {HIDDEN}")?;
+            }
+            writeln!(f, "allowed_inviters = {:?}", matrix.allowed_inviters)?;
+            let rooms = match matrix.rooms {
+                RoomPolicy::Mention => "mention",
+                RoomPolicy::Open => "open",
+            };
+            writeln!(f, "rooms = {rooms:?}")?;
+            let msgtype = match matrix.msgtype {
+                MessageType::Notice => "notice",
+                MessageType::Text => "text",
+            };
+            writeln!(f, "msgtype = {msgtype:?}")?;
+            writeln!(f, "catch_up = {:?}", format_duration(matrix.catch_up))?;
+            writeln!(f, "prefix = {:?}", matrix.prefix)?;
+            if let Some(room) = &matrix.admin_room {
+                writeln!(f, "admin_room = {room:?}")?;
+            }
+            writeln!(
+                f,
+                "late_key_wait = {:?}",
+                format_duration(matrix.late_key_wait)
+            )?;
+            let recipients = match matrix.key_recipients {
+                KeyRecipients::All => "all",
+                KeyRecipients::Verified => "verified",
+            };
+            writeln!(f, "key_recipients = {recipients:?}")?;
+        }
+
+        if let Some(discord) = &self.discord {
+            writeln!(f, "\n[discord]")?;
+            writeln!(f, "token = {HIDDEN}")?;
+            writeln!(f, "guild_ids = {:?}", discord.guild_ids)?;
+            writeln!(f, "message_content = {}", discord.message_content)?;
+            if let Some(base) = &discord.api_base {
+                writeln!(f, "api_base = {base:?}")?;
+            }
+        }
+
+        writeln!(f, "\n[admin]")?;
+        writeln!(f, "listen = {:?}", self.admin.listen.to_string())?;
+
+        writeln!(f, "\n[limits]")?;
+        match self.throttle {
+            Some(throttle) => {
+                writeln!(f, "messages = {}", throttle.messages)?;
+                writeln!(f, "per_seconds = {}", throttle.window.as_secs())?;
+            }
+            None => writeln!(f, "messages = 0  # no throttle")?,
+        }
+
+        writeln!(f, "\n[stats]")?;
+        write!(f, "enabled = {}", self.stats.enabled)
+    }
+}
+
+impl Settings {
+    /// The `[strings]` keys whose value differs from the default.
+    fn overridden_strings(&self) -> Vec<String> {
+        let (Ok(ours), Ok(defaults)) = (
+            serde_json::to_value(&self.strings),
+            serde_json::to_value(Strings::default()),
+        ) else {
+            return Vec::new();
+        };
+        strings_keys()
+            .into_iter()
+            .map(|(key, _)| key)
+            .filter(|key| ours.get(key) != defaults.get(key))
+            .collect()
+    }
+}

@@ -1,0 +1,254 @@
+//! Normalisation of messages and phrases into words, and the stop words.
+
+use std::borrow::Cow;
+
+use crate::engine::hash::FastSet;
+
+/// Words that say nothing about the topic: never title-word keywords, never evidence alone.
+const STOP_WORDS: &[&str] = &[
+    "a",
+    "au",
+    "aux",
+    "avec",
+    "c",
+    "ca",
+    "ce",
+    "ces",
+    "cette",
+    "comment",
+    "dans",
+    "de",
+    "des",
+    "du",
+    "d",
+    "elle",
+    "elles",
+    "en",
+    "est",
+    "et",
+    "faire",
+    "il",
+    "ils",
+    "j",
+    "je",
+    "l",
+    "la",
+    "le",
+    "les",
+    "leur",
+    "leurs",
+    "m",
+    "ma",
+    "mais",
+    "me",
+    "mes",
+    "moi",
+    "mon",
+    "n",
+    "ne",
+    "nos",
+    "notre",
+    "nous",
+    "on",
+    "ou",
+    "par",
+    "pas",
+    "peut",
+    "pour",
+    "pourquoi",
+    "qu",
+    "quand",
+    "que",
+    "quel",
+    "quelle",
+    "quelles",
+    "quels",
+    "qui",
+    "quoi",
+    "s",
+    "sa",
+    "se",
+    "ses",
+    "si",
+    "son",
+    "sont",
+    "sur",
+    "t",
+    "ta",
+    "te",
+    "tes",
+    "toi",
+    "ton",
+    "tu",
+    "un",
+    "une",
+    "vos",
+    "votre",
+    "vous",
+    "y",
+    "est-ce",
+    "dois",
+    "doit",
+    "faut",
+    "veux",
+    "voudrais",
+    "suis",
+    "sais",
+    "savoir",
+    "bien",
+    "tout",
+    "tous",
+    "toutes",
+    "plus",
+    "tres",
+    "fait",
+    "ai",
+    "as",
+    "avez",
+    "etes",
+    "es",
+    "sommes",
+    "etait",
+    "ete",
+    "ont",
+    "avons",
+    "sera",
+    "serait",
+    // Question words: every question has them, no answer is about them.
+    "lequel",
+    "laquelle",
+    "lesquels",
+    "lesquelles",
+    // English, for English knowledge bases.
+    "the",
+    "an",
+    "is",
+    "are",
+    "am",
+    "i",
+    "i'm",
+    "im",
+    "my",
+    "me",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "it",
+    "its",
+    "not",
+    "do",
+    "does",
+    "how",
+    "what",
+    "can",
+    "you",
+    "your",
+    "we",
+    "and",
+    "or",
+    "for",
+    "with",
+    "be",
+    "this",
+    "that",
+    "there",
+    "get",
+    "which",
+    "where",
+    "when",
+    "why",
+    "who",
+];
+
+/// A message is matched on its first this many chars: a question is a few lines, and a
+/// chat event can carry 60,000 letters.
+pub const MAX_MESSAGE_CHARS: usize = 2_000;
+/// A word is matched on its first this many chars: no word of a knowledge base is longer,
+/// and typo matching costs grow with the length.
+pub const MAX_WORD_CHARS: usize = 40;
+
+/// The first [`MAX_MESSAGE_CHARS`] of a message.
+pub(super) fn bounded(text: &str) -> &str {
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    }
+}
+
+/// Lower case, accents and other marks removed (Unicode NFKD), `œ`/`æ` expanded,
+/// typographic apostrophes, quotes and dashes folded, punctuation ignored, whitespace
+/// collapsed.
+pub fn normalize(text: &str) -> String {
+    /// Appends `c` folded; consecutive separators become one space, none at either end.
+    fn fold(c: char, out: &mut String, space: &mut bool) {
+        let mut push = |c: char| {
+            if *space && !out.is_empty() {
+                out.push(' ');
+            }
+            *space = false;
+            out.push(c);
+        };
+        match c {
+            'a'..='z' | '0'..='9' => push(c),
+            'A'..='Z' => push(c.to_ascii_lowercase()),
+            c if unicode_normalization::char::is_combining_mark(c) => {}
+            'œ' | 'Œ' => "oe".chars().for_each(push),
+            'æ' | 'Æ' => "ae".chars().for_each(push),
+            'ß' => "ss".chars().for_each(push),
+            '\'' | '’' | '‘' | '`' | '´' | 'ʼ' => push('\''),
+            c if c.is_alphanumeric() => c.to_lowercase().for_each(push),
+            // Everything else (punctuation, quotes, dashes, symbols, spaces) separates words.
+            _ => *space = true,
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_ascii() {
+            // NFKD leaves ASCII as it is.
+            fold(c, &mut out, &mut space);
+        } else {
+            // Decomposing char by char differs from NFKD of the whole text only in the order
+            // of consecutive combining marks, which are all dropped.
+            unicode_normalization::char::decompose_compatible(c, |d| fold(d, &mut out, &mut space));
+        }
+    }
+    out
+}
+
+/// Words of a normalised text; elisions are split off (`l'ecole` → `l`, `ecole`), and
+/// French ordinals are written one way (`6eme`, `6ème`, `6e` → `6e`): school levels are
+/// written all three ways.
+pub fn words(normalised: &str) -> Vec<String> {
+    word_iter(normalised).map(Cow::into_owned).collect()
+}
+
+/// [`words`], borrowing what needs no rewriting.
+pub(super) fn word_iter(normalised: &str) -> impl Iterator<Item = Cow<'_, str>> {
+    normalised
+        .split([' ', '\''])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let digits = w.bytes().take_while(u8::is_ascii_digit).count();
+            match &w[digits..] {
+                "e" | "eme" | "em" | "ieme" | "er" | "ere" if digits > 0 => {
+                    Cow::Owned(format!("{}e", &w[..digits]))
+                }
+                _ => Cow::Borrowed(w),
+            }
+        })
+}
+
+/// A word that can carry meaning: not a stop word, and not a bare number (room numbers,
+/// dates) that no keyword explains.
+pub(super) fn is_meaningful(word: &str) -> bool {
+    !is_stop_word(word) && word.chars().any(char::is_alphabetic)
+}
+
+fn is_stop_word(word: &str) -> bool {
+    static SET: std::sync::OnceLock<FastSet<&'static str>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| STOP_WORDS.iter().copied().collect())
+        .contains(word)
+}
