@@ -149,6 +149,45 @@ fn a_role_only_answer_asks_for_the_role_first_and_is_never_empty() {
     assert_eq!(title(&s.say("note de service")), "Notes de service");
 }
 
+/// A button outlives its menu (Discord keeps it clickable): the click names the choice by its
+/// stable id, and the engine finds it where it is now, or says the menu is out of date.
+#[test]
+fn a_click_by_choice_id_follows_the_choice_not_the_position() {
+    let mut s = Session::new();
+    let welcome = s
+        .engine
+        .reply(&mut Conversation::default(), Input::Start, &mut s.rng);
+    let direction = welcome.messages[0].choices[1].id.clone();
+    for at in [1, 0, 7] {
+        let mut s = Session::new();
+        let reply = s.engine.reply(
+            &mut s.conversation,
+            Input::Choice {
+                id: direction.clone(),
+                at,
+            },
+            &mut s.rng,
+        );
+        assert_eq!(title(&reply), "Menu direction", "seen at {at}");
+    }
+    let stale = s.engine.reply(
+        &mut s.conversation,
+        Input::Choice {
+            id: "plus-offert".into(),
+            at: 0,
+        },
+        &mut s.rng,
+    );
+    assert_eq!(stale.answer, Answer::Initial);
+    assert!(
+        stale.messages[0]
+            .markdown
+            .starts_with(&Strings::default().stale_menu),
+        "{}",
+        stale.messages[0].markdown
+    );
+}
+
 #[test]
 fn small_talk_and_navigation() {
     let mut s = Session::new();

@@ -151,6 +151,12 @@ pub enum Input {
     Text(String),
     /// A pick of one of the choices last shown (0-based), by button or number.
     Pick(usize),
+    /// A click on a button that outlives the menu it was shown in: the choice by its stable
+    /// id ([`ShownChoice::id`]), and where it was. Resolved within the turn: the same choice
+    /// at the same place, else where it is now; a choice no longer offered (an older menu, a
+    /// reloaded base) gets the welcome, prefaced with [`Strings::stale_menu`], since picking
+    /// by position alone could open something the person never asked for.
+    Choice { id: String, at: usize },
     /// A message typed in a chat, where menus are numbered lines: a bare number, or exactly
     /// the label of a choice shown, picks it as a click would; anything else is `Text`.
     Message(String),
@@ -385,6 +391,7 @@ impl Engine {
                 }
             }
             Input::Pick(index) => self.pick(conversation, index, rng),
+            Input::Choice { id, at } => self.pick_choice(conversation, &id, at, rng),
             Input::Text(text) if self.mode == MatchingMode::Chatmd => {
                 self.typed(conversation, &text, rng)
             }
@@ -514,6 +521,33 @@ impl Engine {
             }
         }
         messages
+    }
+
+    /// [`Input::Choice`]: the choice `id`, seen at `at`.
+    fn pick_choice(
+        &self,
+        conversation: &mut Conversation,
+        id: &str,
+        at: usize,
+        rng: &mut Rng,
+    ) -> Reply {
+        let ids: Vec<String> = conversation.shown.iter().map(display::choice_id).collect();
+        let index = if ids.get(at).is_some_and(|shown| shown == id) {
+            Some(at)
+        } else {
+            ids.iter().position(|shown| shown == id)
+        };
+        if let Some(index) = index {
+            return self.pick(conversation, index, rng);
+        }
+        let mut welcome = self.show_welcome(conversation, rng, false);
+        welcome.markdown = format!("{}\n\n{}", self.strings.stale_menu, welcome.markdown);
+        Reply {
+            messages: vec![welcome],
+            answer: Answer::Initial,
+            path: AnswerPath::Pick,
+            score: 0.0,
+        }
     }
 
     fn pick(&self, conversation: &mut Conversation, index: usize, rng: &mut Rng) -> Reply {

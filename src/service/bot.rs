@@ -212,28 +212,6 @@ impl Bot {
         Ok((reply, applied))
     }
 
-    /// The stable ids ([`crate::engine::ShownChoice::id`]) of the choices an
-    /// [`Input::Pick`] would pick from now, in pick order, as [`Self::handle`] would see them
-    /// (a new or idle conversation has the welcome's). Adapters whose buttons outlive the
-    /// conversation's position map a clicked choice id to its current index with this.
-    pub fn current_choice_ids(
-        &self,
-        key: &ConversationKey,
-        now_ms: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        let engine = self.engine();
-        let mut conversation = self.load_conversation(key)?;
-        let idle_ms = i64::try_from(self.idle_reset.as_millis()).unwrap_or(i64::MAX);
-        if conversation.reset_position_if_idle(now_ms, idle_ms) || conversation.updated_at == 0 {
-            engine.prime(&mut conversation);
-        }
-        Ok(conversation
-            .shown
-            .iter()
-            .map(crate::engine::display::choice_id)
-            .collect())
-    }
-
     /// Deletes every conversation unused for `forget_after` (privacy: nothing about a person
     /// is kept longer). Returns how many were deleted.
     pub fn forget_unused(&self, now_ms: i64, forget_after: Duration) -> Result<usize, StoreError> {
@@ -337,32 +315,32 @@ mod tests {
         assert_eq!(next.unwrap().answer, Answer::Response("Horaires".into()));
     }
 
+    /// A click names its choice by id (`Input::Choice`): a new conversation has the
+    /// welcome's choices in front of it, and after the idle reset a button of the old menu
+    /// is out of date and gets the welcome.
     #[test]
-    fn current_choice_ids_are_what_a_pick_picks_from() {
+    fn a_click_by_choice_id_sees_the_conversation_as_the_turn_does() {
         let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
         let bot = bot(store);
         let key = ConversationKey::direct("discord", "42");
         let mut rng = Rng::seeded(1);
-        // A new conversation picks among the welcome's choices.
         let welcome = bot.handle(&key, Input::Start, 1_000, &mut rng).unwrap();
         let fresh = ConversationKey::direct("discord", "43");
-        let welcome_ids: Vec<String> = welcome.messages[0]
-            .choices
-            .iter()
-            .map(|c| c.id.clone())
-            .collect();
-        assert_eq!(bot.current_choice_ids(&fresh, 1_000).unwrap(), welcome_ids);
-        let menu = bot.handle(&key, Input::Pick(0), 2_000, &mut rng).unwrap();
-        let menu_ids: Vec<String> = menu.messages[0]
-            .choices
-            .iter()
-            .map(|c| c.id.clone())
-            .collect();
-        assert_eq!(bot.current_choice_ids(&key, 3_000).unwrap(), menu_ids);
-        // After the idle reset, the welcome's again.
+        let click = |id: &str| Input::Choice {
+            id: id.to_owned(),
+            at: 0,
+        };
+        let first = welcome.messages[0].choices[0].id.clone();
+        let menu = bot.handle(&fresh, click(&first), 1_000, &mut rng).unwrap();
+        assert_eq!(menu.answer, Answer::Response("Menu".into()));
+        let hours = menu.messages[0].choices[0].id.clone();
+        let later = bot
+            .handle(&fresh, click(&hours), 3 * DAY_MS, &mut rng)
+            .unwrap();
         assert_eq!(
-            bot.current_choice_ids(&key, 3 * DAY_MS).unwrap(),
-            welcome_ids
+            later.answer,
+            Answer::Initial,
+            "out of date after the idle reset"
         );
     }
 

@@ -107,20 +107,13 @@ pub fn click(custom_id: &str, clicker: u64) -> Click {
     }
 }
 
-/// The input for a click by its owner, given the ids of the choices the conversation offers
-/// now ([`crate::service::Bot::current_choice_ids`]). The same choice at the same place is the
-/// common case; the same choice elsewhere (the menu was shown again, reordered) is picked
-/// where it is now; a choice no longer offered (an older menu, or a reloaded knowledge base)
-/// gives `None`: the handler then shows the welcome with [`Strings::stale_menu`], since
-/// picking by position alone could open something the user never asked for.
-pub fn pick(button: &MenuButton, current: &[String]) -> Option<Input> {
-    if current.get(button.index) == Some(&button.choice_id) {
-        return Some(Input::Pick(button.index));
+/// The input for a click by its owner: the choice by its stable id and where it was shown;
+/// the engine resolves it against the conversation within the turn ([`Input::Choice`]).
+pub fn pick(button: &MenuButton) -> Input {
+    Input::Choice {
+        id: button.choice_id.clone(),
+        at: button.index,
     }
-    current
-        .iter()
-        .position(|id| *id == button.choice_id)
-        .map(Input::Pick)
 }
 
 /// The slash commands.
@@ -309,17 +302,6 @@ mod tests {
         assert!(matches!(click(&id, ANA), Click::Owner(b) if b.key() == key && b.index == 1));
         assert_eq!(click(&id, 43), Click::NotYours);
         assert_eq!(click("g0:7:42:1:beef", ANA), Click::Unknown);
-    }
-
-    #[test]
-    fn stale_clicks_follow_the_choice_not_the_position() {
-        let key = ConversationKey::direct("discord", "42");
-        let button = MenuButton::new(&key, 1, "bbbb");
-        let ids = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(pick(&button, &ids(&["aaaa", "bbbb"])), Some(Input::Pick(1)));
-        assert_eq!(pick(&button, &ids(&["bbbb", "aaaa"])), Some(Input::Pick(0)));
-        assert_eq!(pick(&button, &ids(&["aaaa", "cccc"])), None);
-        assert_eq!(pick(&button, &[]), None);
     }
 
     #[test]

@@ -346,7 +346,7 @@ impl Handler {
         };
         let _lane = ticket.enter().await;
         let outgoing = match self.claim(format!("interaction:{}", click.id)).await {
-            Ok(true) => self.clicked(&button, &strings).await,
+            Ok(true) => self.clicked(&button).await,
             Ok(false) => return,
             Err(error) => text(&self.failed(&error)),
         };
@@ -363,31 +363,12 @@ impl Handler {
     }
 
     /// The answer to a click by its owner, after the claim.
-    async fn clicked(
-        &self,
-        button: &super::custom_id::MenuButton,
-        strings: &Strings,
-    ) -> Vec<Outgoing> {
+    async fn clicked(&self, button: &super::custom_id::MenuButton) -> Vec<Outgoing> {
         let key = button.key();
-        let current = {
-            let ctx = self.ctx.clone();
-            let key = key.clone();
-            tokio::task::spawn_blocking(move || ctx.bot.current_choice_ids(&key, now_ms())).await
-        };
-        match current {
-            Ok(Ok(current)) => {
-                let (input, stale) = match decide::pick(button, &current) {
-                    Some(input) => (input, false),
-                    None => (Input::Start, true),
-                };
-                let outcome = self.handle(key.clone(), input).await;
-                let outcome =
-                    outcome.map(|o| Some(prefaced(o, stale.then_some(&strings.stale_menu))));
-                self.outgoing(&key, outcome)
-            }
-            Ok(Err(error)) => text(&self.failed(&error)),
-            Err(error) => text(&self.failed(&error)),
-        }
+        // The engine finds the choice in the conversation within the turn: no read of the
+        // state here that another turn could make stale.
+        let outcome = self.handle(key.clone(), decide::pick(button)).await;
+        self.outgoing(&key, outcome.map(Some))
     }
 
     async fn on_command(&self, http: &Http, command: CommandInteraction) {
@@ -532,23 +513,6 @@ fn text(content: &str) -> Vec<Outgoing> {
             rows: Vec::new(),
         })
         .collect()
-}
-
-/// The outcome with `preface` before its first message.
-fn prefaced(outcome: Outcome, preface: Option<&String>) -> Outcome {
-    match (outcome, preface) {
-        (Outcome::Reply(mut reply), Some(preface)) => {
-            match reply.messages.first_mut() {
-                Some(first) => first.markdown = format!("{preface}\n\n{}", first.markdown),
-                None => reply.messages.push(BotMessage {
-                    markdown: preface.clone(),
-                    ..BotMessage::default()
-                }),
-            }
-            Outcome::Reply(reply)
-        }
-        (outcome, _) => outcome,
-    }
 }
 
 /// `/role`: the welcome's profile choices alone, under `prompt`. A knowledge base without
@@ -865,19 +829,5 @@ mod tests {
         let out = profile_menu(&welcome(), &[], "Votre profil ?", &key);
         assert!(out[0].content.starts_with("Bienvenue"));
         assert_eq!(out[0].rows[0].len(), 3);
-    }
-
-    #[test]
-    fn a_stale_click_is_told_before_the_welcome() {
-        let preface = "Ce menu n'est plus à jour.".to_owned();
-        let Outcome::Reply(reply) = prefaced(Outcome::Reply(welcome()), Some(&preface)) else {
-            panic!("not a reply");
-        };
-        assert!(
-            reply.messages[0]
-                .markdown
-                .starts_with("Ce menu n'est plus à jour.\n\nBienvenue")
-        );
-        assert_eq!(prefaced(Outcome::Silent, Some(&preface)), Outcome::Silent);
     }
 }

@@ -3,14 +3,15 @@
 //!
 //! `decide` says what an event means (answer or not, which conversation, which input) and
 //! `layout` how a reply looks as Discord messages, both without I/O; `handler` does the
-//! talking. Exactly-once: every event id is claimed in the state store before the engine sees
-//! it, so a dispatch Discord replays after a gateway resume gets no second answer (a crash
-//! between the claim and the send loses that one answer rather than repeating it).
+//! talking. Exactly once: a message's turn, its claim and its answer commit together (the
+//! outbox), the answer goes out with an enforced nonce and is then marked sent, and what a
+//! stop leaves is sent again at the next READY (docs/discord.md); a dispatch Discord replays
+//! after a gateway resume gets no second answer. Clicks and commands are claimed, then
+//! answered through their interaction.
 //!
 //! Buttons carry their conversation and choice (`custom_id`), so they work after a restart.
-//! A click on a menu the conversation has moved past picks that choice where it is offered
-//! now; if it is no longer offered, the user gets the welcome menu again, introduced as such
-//! (`strings.stale_menu`): picking by position alone could open something never asked for.
+//! A click goes to the engine as that choice (`Input::Choice`), which picks it where it is
+//! offered now, or shows the welcome menu again, introduced as such (`strings.stale_menu`).
 
 mod custom_id;
 mod decide;
