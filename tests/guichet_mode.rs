@@ -414,3 +414,18 @@ fn help_and_profile_are_commands_on_every_platform() {
         Answer::Builtin("profile".into())
     );
 }
+
+#[test]
+fn without_content_search_a_text_that_explains_the_question_answers_and_a_word_in_passing_does_not()
+{
+    // Content search is off (ChatMD's default): the author named each page by its keywords.
+    let ask = first_message_to(
+        "# Aide\nBonjour.\n## Apparence\n- thème\n- style\nPour un avatar en forme de cercle, \
+         ajoutez avatarCercle dans l'en-tête.\n## Imprimer\n- imprimante\nLes imprimantes \
+         marchent avec la carte de cantine.\n## Horaires\n- horaires\nDe 8 h à 18 h.\n",
+    );
+    // Nothing names the page, but its text explains the whole question.
+    assert_eq!(title(&ask("un avatar en forme de cercle")), "Apparence");
+    // One word a page mentions in passing says nothing of what the page is about.
+    assert!(matches!(ask("cantine").answer, Answer::Fallback { .. }));
+}

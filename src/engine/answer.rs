@@ -46,6 +46,12 @@ const DOMINANCE_RARE_COVERAGE: f64 = 0.3;
 const TEXT_COVERAGE: f64 = 0.75;
 const TEXT_RATIO: f64 = 0.7;
 
+/// A response found only through the words of a text its author did not ask to search
+/// answers only when the message holds at least this many meaningful words (and the text
+/// explains [`TEXT_COVERAGE`] of them with a clear lead); it is never offered. One word
+/// (`cantine`) that a page mentions in passing says nothing of what the page is about.
+const IMPLICIT_TEXT_WORDS: usize = 2;
+
 /// Of close candidates, the one whose best name the message holds this share of (weighed by
 /// rarity), when no other holds more than `FOCUS_RATIO` of that, is the one meant.
 const MIN_FOCUS: f64 = 0.5;
@@ -414,13 +420,14 @@ impl Engine {
             if best.coverage >= TEXT_COVERAGE
                 && unknown <= MAX_UNKNOWN
                 && second < TEXT_RATIO * best.score
+                && (!best.implicit || guichet.index.meaningful_words(input) >= IMPLICIT_TEXT_WORDS)
             {
                 return self.answer_with(conversation, best_index, best.score, rng);
             }
         }
         let suggestions: Vec<(usize, Scored)> = visible
             .into_iter()
-            .filter(|(_, s)| s.coverage >= MIN_COVERAGE)
+            .filter(|(_, s)| s.coverage >= MIN_COVERAGE && !s.implicit)
             .take(MAX_SUGGESTIONS)
             .collect();
         // One candidate explains the message and no other comes close: asking would offer

@@ -24,9 +24,11 @@ pub struct ResponseText<'a> {
     /// The names people know it by: see [`crate::engine::names`].
     pub names: Vec<&'a str>,
     /// Its text: the words the base knows (see [`GuichetIndex::unknown_share`]), and
-    /// evidence when `search_text` is set.
+    /// evidence for the response (see `search_text`).
     pub text: String,
     /// Content search (`rechercheContenu`): words of the text are evidence for the response.
+    /// Without it they still are, but a response found through them alone is never offered
+    /// and answers only in the strictest case (see [`Scored::implicit`](super::Scored)).
     pub search_text: bool,
 }
 
@@ -147,6 +149,7 @@ impl Builder {
             words: list.iter().map(|w| self.id(w)).collect(),
             from_title: false,
             content: false,
+            implicit: false,
             // Set once every response is known (it depends on word rarity).
             specificity: 0.0,
             weight,
@@ -265,17 +268,18 @@ impl GuichetIndex {
                         }
                     }
                 }
-                let content_text = if search_text { text.as_str() } else { "" };
-                for word in word_iter(content_text) {
+                for word in word_iter(&text) {
                     if word.chars().count() >= 5
                         && is_meaningful(&word)
                         && seen.insert(word.to_string())
                     {
-                        phrases.extend(
-                            builder
-                                .phrase(&word, CONTENT_WEIGHT, false, false)
-                                .map(|p| Phrase { content: true, ..p }),
-                        );
+                        phrases.extend(builder.phrase(&word, CONTENT_WEIGHT, false, false).map(
+                            |p| Phrase {
+                                content: true,
+                                implicit: !search_text,
+                                ..p
+                            },
+                        ));
                     }
                 }
                 GuichetResponse { phrases }

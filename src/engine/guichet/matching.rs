@@ -75,6 +75,9 @@ pub(super) struct Phrase {
     pub(super) from_title: bool,
     /// A word of the response's text, not a keyword or title.
     pub(super) content: bool,
+    /// A word of the text of a base that did not turn content search on (see
+    /// [`super::Scored::implicit`]).
+    pub(super) implicit: bool,
     /// Specificity: letters of each word times how rare the word is in the base.
     pub(super) specificity: f64,
     pub(super) weight: f64,

@@ -56,6 +56,10 @@ pub struct Scored {
     /// Whether the whole title or a whole name (two words or more) was found, exactly or
     /// through typos: the message names this response as its author does.
     pub whole_name: bool,
+    /// Found only through words of its text in a base that did not turn content search on:
+    /// the author named the response by its keywords, and a word its text happens to hold
+    /// (`cantine` in a page about something else) is the weakest evidence there is.
+    pub implicit: bool,
 }
 
 impl Scored {
@@ -70,6 +74,7 @@ impl Scored {
         about: false,
         named: false,
         whole_name: false,
+        implicit: false,
     };
 }
 
@@ -186,6 +191,11 @@ impl GuichetIndex {
             .fold(0.0, f64::max)
     }
 
+    /// How many meaningful words a message holds (see [`GuichetIndex::unknown_share`]).
+    pub fn meaningful_words(&self, text: &str) -> usize {
+        self.message(text).meaningful.len()
+    }
+
     /// The share of a message's meaningful words that the base never uses, anywhere, in any
     /// form (same word, stem, prefix or typo of a keyword): a message about something else
     /// (`la recette des crêpes`) is mostly made of them, a question about the base's topic in
@@ -296,12 +306,13 @@ impl GuichetIndex {
         message: &Message,
         find: &impl Fn(&Phrase) -> Option<(Evidence, usize)>,
     ) -> Scored {
-        let mut scored = Scored::NOTHING;
         if message.meaningful.is_empty() {
-            return scored;
+            return Scored::NOTHING;
         }
+        let mut scored = Scored::NOTHING;
         let mut covered = Covered::new(message.words.len());
         let mut named = Covered::new(message.words.len());
+        let mut explicit = false;
         for p in phrases {
             let phrase = &response.phrases[p];
             let Some((found, start)) = find(phrase) else {
@@ -320,6 +331,7 @@ impl GuichetIndex {
                 continue;
             }
             scored.score += value;
+            explicit |= !phrase.implicit;
             scored.evidence = scored.evidence.max(Some(found));
             scored.keyword |= phrase.keyword && found.is_exact();
             scored.about |= phrase.from_title && found.is_exact();
@@ -334,6 +346,7 @@ impl GuichetIndex {
         scored.rare_coverage =
             message.explained(&covered, Some(&message.rarity), message.total_rarity);
         scored.named_coverage = message.explained(&named, None, message.total_weight);
+        scored.implicit = scored.evidence.is_some() && !explicit;
         scored
     }
 
@@ -412,6 +425,7 @@ impl GuichetIndex {
                         about: candidate.about,
                         named: candidate.keyword,
                         whole_name: false,
+                        implicit: false,
                     };
                     let ceiling = Rank {
                         strong: strong(&best_case),
