@@ -429,3 +429,22 @@ fn without_content_search_a_text_that_explains_the_question_answers_and_a_word_i
     // One word a page mentions in passing says nothing of what the page is about.
     assert!(matches!(ask("cantine").answer, Answer::Fallback { .. }));
 }
+
+#[test]
+fn a_follow_up_is_about_the_page_just_shown() {
+    let base = "---\nrechercheContenu: true\n---\n# Matériel\nBonjour.\n## Détecteurs\n- détecteur\n\
+                Un détecteur d'ultrasons, au tarif de 500 euros.\n## Logiciels\n- logiciel\n\
+                Un logiciel d'analyse, au tarif de 50 euros.\n";
+    let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
+    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+    let after = |first: &str, then: &str| {
+        let mut conversation = Conversation::default();
+        let mut rng = Rng::seeded(1);
+        engine.reply(&mut conversation, Input::Start, &mut rng);
+        engine.reply(&mut conversation, Input::Text(first.into()), &mut rng);
+        let reply = engine.reply(&mut conversation, Input::Text(then.into()), &mut rng);
+        reply.answer.name().to_string()
+    };
+    assert_eq!(after("détecteur", "et le tarif ?"), "Détecteurs");
+    assert_eq!(after("logiciel", "et le tarif ?"), "Logiciels");
+}

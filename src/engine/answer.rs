@@ -57,6 +57,13 @@ const IMPLICIT_TEXT_WORDS: usize = 2;
 const MIN_FOCUS: f64 = 0.5;
 const FOCUS_RATIO: f64 = 0.67;
 
+/// Words that open a follow-up to the page just shown (`et pour les couleurs ?`), as
+/// normalised (lower case, no accents).
+const FOLLOW_UPS: &[&str] = &["et", "du coup", "et du coup", "mais alors"];
+
+/// How far down the ranking a follow-up's page may be.
+const FOLLOW_UP_DEPTH: usize = 20;
+
 /// "Did you mean…?" offers at most this many responses: more is a menu, not a question.
 const MAX_SUGGESTIONS: usize = 3;
 
@@ -383,6 +390,22 @@ impl Engine {
         if let Some(reply) = self.builtin(conversation, &normalised, rng) {
             return reply;
         }
+        // A follow-up (`et ça coûte combien ?`) is about the page just shown or one it leads
+        // to: of those, one the message finds something of is the answer.
+        if let Some(context) = self.follow_up_context(conversation, &normalised) {
+            while visible.len() < FOLLOW_UP_DEPTH {
+                let (Some(next), _) = self.next_visible(conversation, &mut ranked, None) else {
+                    break;
+                };
+                visible.push(next);
+            }
+            let mut in_context = visible.iter().filter(|(i, s)| {
+                context.contains(i) && s.score > 0.0 && s.coverage >= MIN_COVERAGE
+            });
+            if let (Some(&(index, scored)), None) = (in_context.next(), in_context.next()) {
+                return self.answer_with(conversation, index, scored.score, rng);
+            }
+        }
         // Weaker evidence: a name found through a typo, or words of the text only.
         while visible.len() <= MAX_SUGGESTIONS + 1 {
             let (Some(next), _) = self.next_visible(conversation, &mut ranked, None) else {
@@ -444,6 +467,36 @@ impl Engine {
             return self.suggest(conversation, &guichet.labels, &suggestions, best);
         }
         self.fallback_reply(conversation, rng)
+    }
+
+    /// The responses a follow-up message may be about: the one shown last and those its
+    /// choices lead to, when the message opens as a follow-up does ([`FOLLOW_UPS`]).
+    fn follow_up_context(
+        &self,
+        conversation: &Conversation,
+        normalised: &str,
+    ) -> Option<Vec<usize>> {
+        let current = conversation.current.as_deref()?;
+        let opens = FOLLOW_UPS.iter().any(|start| {
+            normalised
+                .strip_prefix(start)
+                .is_some_and(|rest| rest.starts_with(' '))
+        });
+        if !opens {
+            return None;
+        }
+        let index = |title: &str| self.kb.responses.iter().position(|r| r.title == title);
+        let mut context: Vec<usize> = index(current).into_iter().collect();
+        context.extend(
+            conversation
+                .shown
+                .iter()
+                .filter_map(|choice| match &choice.target {
+                    ChoiceTarget::Response(title) => index(title),
+                    _ => None,
+                }),
+        );
+        Some(context)
     }
 
     /// Leaves out of `candidates` each menu that leads to another of them: the answer is
