@@ -4,91 +4,20 @@
 //! The standard SipHash resists collision flooding, which matters when an attacker chooses
 //! the keys inserted into a table. Here every table is built once from the knowledge base,
 //! which the operator trusts; what a user types is only looked up, and a lookup cannot make a
-//! table's collision chains longer. A multiply-rotate hash (the `FxHash` scheme rustc uses)
-//! is several times faster on these keys, and lookups are most of the per-message work.
+//! table's collision chains longer. rustc's own `FxHash` (the `rustc-hash` crate) is several
+//! times faster on these keys, and lookups are most of the per-message work.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::ops::Range;
 
-/// `HashMap` with [`FastHasher`].
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
-/// `HashSet` with [`FastHasher`].
-pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
-
-/// Multiplier of the `FxHash` scheme (from rustc's `FxHasher`, 64-bit).
-const MULTIPLIER: u64 = 0x517c_c1b7_2722_0a95;
-
-/// Word-at-a-time multiply-rotate hasher, with a final mix so that the low bits the table
-/// uses to pick a bucket depend on every input bit.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct FastHasher {
-    hash: u64,
-}
-
-impl FastHasher {
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(MULTIPLIER);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0; 8];
-            for (slot, byte) in word.iter_mut().zip(rest) {
-                *slot = *byte;
-            }
-            // The length keeps `[1]` and `[1, 0]` apart.
-            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u16(&mut self, n: u16) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_u128(&mut self, n: u128) {
-        self.add(n as u64);
-        self.add((n >> 64) as u64);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        // The high bits of a product are the well-mixed ones; fold them down.
-        let h = self.hash;
-        (h ^ (h >> 29)).wrapping_mul(MULTIPLIER) ^ (h >> 32)
-    }
-}
+pub(crate) use rustc_hash::{FxHashMap as FastMap, FxHashSet as FastSet};
 
 /// Hash of a sequence of words, for keys that only need to be equal when their inputs are
 /// (a collision is tolerated by the caller, which verifies what it finds).
 pub(crate) fn hash_words(words: impl IntoIterator<Item = u64>) -> u64 {
-    let mut hasher = FastHasher::default();
+    let mut hasher = rustc_hash::FxHasher::default();
     for word in words {
-        hasher.add(word);
+        hasher.write_u64(word);
     }
     hasher.finish()
 }
@@ -159,7 +88,7 @@ mod tests {
     use std::hash::{BuildHasher, Hash};
 
     fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
-        BuildHasherDefault::<FastHasher>::default().hash_one(value)
+        rustc_hash::FxBuildHasher.hash_one(value)
     }
 
     #[test]
