@@ -186,8 +186,10 @@ pub struct DiscordSettings {
     /// without a ping (Discord blanks their text otherwise).
     pub message_content: bool,
     /// Tests only: a loopback `http://` base (a fake Discord) that replaces
-    /// `https://discord.com` for REST and `GET /gateway`. Setting it also turns serenity's
-    /// rate limiter off, which its proxy support requires; production leaves it `None`.
+    /// `https://discord.com` for REST and `GET /gateway`, for a `guichet serve` child process.
+    /// Setting it also turns serenity's rate limiter off, which its proxy support requires;
+    /// production leaves it `None`. In-process tests use `discord::StartOptions` instead,
+    /// which keeps discord.com's URLs and the limiter.
     pub api_base: Option<String>,
 }
 

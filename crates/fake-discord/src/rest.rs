@@ -17,14 +17,32 @@ use tokio::net::TcpListener;
 use crate::gateway::dispatch_message;
 use crate::permissions::{READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL};
 use crate::rules::{self, FormError};
+use crate::tls::TlsListener;
 use crate::{Command, FakeMessage, RestCall, Shared, State, wire};
 
 /// How long an interaction token works for edits and follow-ups.
 const INTERACTION_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 pub async fn serve(shared: Arc<Shared>, listener: TcpListener) {
-    let app = Router::new().fallback(handle).with_state(shared);
+    let app = Router::new()
+        .fallback(handle)
+        .with_state(Served { shared, tls: false });
     let _ = axum::serve(listener, app).await;
+}
+
+/// The same routes over HTTPS, as `discord.com` ([`crate::tls`]).
+pub async fn serve_tls(shared: Arc<Shared>, listener: TlsListener) {
+    let app = Router::new()
+        .fallback(handle)
+        .with_state(Served { shared, tls: true });
+    let _ = axum::serve(listener, app).await;
+}
+
+/// The fake, and which listener a request came through.
+#[derive(Clone)]
+struct Served {
+    shared: Arc<Shared>,
+    tls: bool,
 }
 
 /// A route's answer: status, JSON body (none for 204) and extra headers.
@@ -58,16 +76,32 @@ fn refuse(status: u16, code: u64, message: &str) -> Answer {
     }
 }
 
+/// Whose limit a 429 enforces, as `X-RateLimit-Scope` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// The bot's 50 requests a second over all routes.
+    Global,
+    /// The bot's own bucket for the route, announced beforehand in `X-RateLimit-*` headers:
+    /// a client that reads them need never meet it.
+    User,
+    /// A resource shared with others (a busy channel): no header warns of it.
+    Shared,
+}
+
 /// Discord's 429: the body says how long to wait (seconds, fractional) and whether the limit
-/// is global; `Retry-After` says it too, and `X-RateLimit-Scope` whose limit it is.
-fn rate_limited(retry_after: Duration, global: bool) -> Answer {
+/// is global; `Retry-After` says it too (whole seconds, rounded up), and `X-RateLimit-Scope`
+/// whose limit it is.
+fn rate_limited(retry_after: Duration, scope: Scope) -> Answer {
+    let global = scope == Scope::Global;
     let seconds = retry_after.as_secs_f64().max(0.001);
+    let scope = match scope {
+        Scope::Global => "global",
+        Scope::User => "user",
+        Scope::Shared => "shared",
+    };
     let mut headers = vec![
         ("retry-after", format!("{}", seconds.ceil() as u64)),
-        (
-            "x-ratelimit-scope",
-            if global { "global" } else { "user" }.to_owned(),
-        ),
+        ("x-ratelimit-scope", scope.to_owned()),
     ];
     if global {
         headers.push(("x-ratelimit-global", "true".to_owned()));
@@ -154,7 +188,7 @@ fn take_rate_limit(
             s.global = (0, now + config.global_window);
         }
         if s.global.0 >= config.global_limit {
-            return Err(rate_limited(s.global.1 - now, true));
+            return Err(rate_limited(s.global.1 - now, Scope::Global));
         }
         s.global.0 += 1;
     }
@@ -170,7 +204,7 @@ fn take_rate_limit(
     }
     let reset_after = entry.1 - now;
     if entry.0 == 0 {
-        return Err(rate_limited(reset_after, false));
+        return Err(rate_limited(reset_after, Scope::User));
     }
     entry.0 -= 1;
     let reset_at = std::time::SystemTime::now()
@@ -184,16 +218,21 @@ fn take_rate_limit(
             "x-ratelimit-reset",
             format!("{:.3}", reset_at.as_secs_f64()),
         ),
+        // Rounded up to the millisecond, as a client that waits exactly this long must find
+        // the bucket refilled.
         (
             "x-ratelimit-reset-after",
-            format!("{:.3}", reset_after.as_secs_f64()),
+            format!(
+                "{:.3}",
+                (reset_after.as_secs_f64() * 1000.0).ceil() / 1000.0
+            ),
         ),
         ("x-ratelimit-bucket", bucket_hash(method, segments)),
     ])
 }
 
 async fn handle(
-    Extract(shared): Extract<Arc<Shared>>,
+    Extract(Served { shared, tls }): Extract<Served>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -207,6 +246,7 @@ async fn handle(
     };
     let authorization = header(header::AUTHORIZATION);
     let user_agent = header(header::USER_AGENT);
+    let host = header(header::HOST);
     let content_type = header(header::CONTENT_TYPE).unwrap_or_default();
     let json: Option<Value> = if body.is_empty() {
         None
@@ -231,8 +271,15 @@ async fn handle(
             query: uri.query().map(str::to_owned),
             authorization,
             user_agent,
+            host,
+            tls,
             body: json,
             status: answer.status,
+            rate_limit_scope: answer
+                .headers
+                .iter()
+                .find(|(name, _)| *name == "x-ratelimit-scope")
+                .map(|(_, scope)| scope.clone()),
             error_code: answer
                 .body
                 .as_ref()
@@ -347,7 +394,7 @@ fn authorized_route(
         },
         ("POST", ["channels", _, "messages"]) if s.rate_limited_posts > 0 => {
             s.rate_limited_posts -= 1;
-            rate_limited(Duration::from_millis(200), false)
+            rate_limited(Duration::from_millis(200), Scope::Shared)
         }
         ("POST", ["channels", _, "messages"]) => match id(1) {
             Some(c) if s.channels.contains_key(&c) => {

@@ -650,9 +650,10 @@ fn missing_permission(error: &serenity::Error) -> bool {
 const RATE_LIMITED_TRIES: u32 = 14;
 /// The wait before the first try again, doubled each time up to [`RATE_LIMITED_MAX_WAIT`].
 /// Discord's 429 says how long to wait (`retry_after`, and `global`), but serenity's error
-/// keeps neither that body nor the headers. With discord.com, serenity's own rate limiter
-/// reads them, waits and tries again before we see anything, so this is the fallback: the
-/// limiter is off when `api_base` points elsewhere (serenity 0.12.5 cannot proxy with it).
+/// keeps neither that body nor the headers. serenity's own rate limiter (on in production and
+/// in `tests/discord.rs`) reads them, waits and tries again before we see anything, so this
+/// is the fallback: for a 429 without `Retry-After`, and when the limiter is off (`api_base`:
+/// serenity 0.12.5 can send to another host only with it off).
 const RATE_LIMITED_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 const RATE_LIMITED_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(4);
 
