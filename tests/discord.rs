@@ -1612,3 +1612,144 @@ async fn an_answer_interrupted_by_a_stop_is_sent_once_at_the_next_start() {
     assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
     adapter.stop().await;
 }
+
+/// Issue 14: `GET /channels/{id}/messages` in the fake is as strict as Discord documents it:
+/// `limit` 1 to 100, one of `before`/`after`/`around` at most, newest first, View Channel
+/// needed (403) and, without Read Message History, no message at all (an empty list).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fake_lists_channel_messages_as_discord_documents() {
+    use serenity::all::{ChannelId, GetMessages, MessageId};
+
+    let fake = FakeDiscord::start(Config {
+        // Many reads at once: rate limits are checked elsewhere.
+        route_limit: 100,
+        ..fake_config()
+    })
+    .await
+    .unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let ids: Vec<u64> = (1..=5)
+        .map(|i| fake.say(ana, channel, &format!("message {i}")))
+        .collect();
+    let http = serenity::all::HttpBuilder::new(TOKEN)
+        .client(fake.discord_client().unwrap())
+        .build();
+    let list = |builder: GetMessages| {
+        let http = &http;
+        async move { ChannelId::new(channel).messages(http, builder).await }
+    };
+    let got = |messages: Vec<serenity::all::Message>| -> Vec<u64> {
+        messages.iter().map(|m| m.id.get()).collect()
+    };
+    // The two messages right after the second, newest first.
+    let after = list(GetMessages::new().after(MessageId::new(ids[1])).limit(2))
+        .await
+        .unwrap();
+    assert_eq!(got(after), [ids[3], ids[2]]);
+    let before = list(GetMessages::new().before(MessageId::new(ids[3])).limit(2))
+        .await
+        .unwrap();
+    assert_eq!(got(before), [ids[2], ids[1]]);
+    let latest = list(GetMessages::new()).await.unwrap();
+    assert_eq!(got(latest), ids.iter().rev().copied().collect::<Vec<_>>());
+    // Without the Message Content intent, a guild message that does not mention the bot
+    // comes blank over REST too.
+    let blank = list(GetMessages::new().limit(1)).await.unwrap();
+    assert_eq!(blank[0].content, "");
+
+    let http_client = &http;
+    let over = http_client
+        .get_messages(ChannelId::new(channel), None, Some(101))
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(over), (50035, Some("limit".to_owned())));
+    let base = fake.http_base().to_owned();
+    let path = format!(
+        "/api/v10/channels/{channel}/messages?after={}&before={}",
+        ids[0], ids[4]
+    );
+    let (both, _) =
+        tokio::task::spawn_blocking(move || raw_request(&base, "GET", &path, Some(TOKEN)))
+            .await
+            .unwrap();
+    assert!(both.starts_with("http/1.1 400"), "{both}");
+
+    fake.set_bot_permissions(
+        channel,
+        fake_discord::permissions::VIEW_CHANNEL | fake_discord::permissions::SEND_MESSAGES,
+    );
+    let unreadable = list(GetMessages::new()).await.unwrap();
+    assert!(
+        unreadable.is_empty(),
+        "no history without Read Message History"
+    );
+    fake.set_bot_permissions(channel, 0);
+    let hidden = list(GetMessages::new()).await.unwrap_err();
+    assert_eq!(refusal(hidden).0, 50001);
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+}
+
+/// Issue 14: Discord sends a message once, to the gateway session that is open; a process
+/// that starts again identifies anew and is not sent what it missed. Questions asked while the
+/// bot was away, in a DM and in a channel where it talks, are read back at READY and answered
+/// once each, before a question asked after the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questions_asked_while_the_bot_was_away_are_answered_at_the_next_start() {
+    let scene = scene().await;
+    scene.ask("horaires", 1).await;
+    let dm = scene.fake.dm_channel(scene.bob);
+    scene.fake.say(scene.bob, dm, "horaires");
+    scene.fake.wait_bot_messages(dm, 1).await;
+    let Scene {
+        fake,
+        guild,
+        channel,
+        ana,
+        bob,
+        store,
+        adapter,
+    } = scene;
+    adapter.stop().await;
+
+    let mention = format!("<@{}>", fake.bot_id());
+    let away: Vec<u64> = (3..=4)
+        .map(|i| fake.say(ana, channel, &format!("{mention} sujet numero {i}")))
+        .collect();
+    fake.say(bob, dm, "sujet numero 5");
+    fake.say(bob, channel, "une conversation entre collègues");
+
+    let adapter = spawn_adapter(&fake, settings(guild, false), store.clone());
+    let answers = fake.wait_bot_messages(channel, 3).await;
+    assert!(answers[1].content.contains("Réponse au sujet 3."));
+    assert!(answers[2].content.contains("Réponse au sujet 4."));
+    let quoted: Vec<Option<u64>> = answers[1..].iter().map(|m| m.reference).collect();
+    assert_eq!(quoted, away.iter().copied().map(Some).collect::<Vec<_>>());
+    let dm_answers = fake.wait_bot_messages(dm, 2).await;
+    assert!(dm_answers[1].content.contains("Réponse au sujet 5."));
+    // None of it came over the gateway: the new session was not sent it.
+    assert_eq!(fake.ready_count(), 2);
+    assert!(fake.connections().iter().all(|c| !c.resumed));
+    let reads: Vec<_> = fake
+        .rest_calls()
+        .into_iter()
+        .filter(|c| c.method == "GET" && c.path.ends_with("/messages"))
+        .collect();
+    assert_eq!(reads.len(), 2, "one read per channel: {reads:#?}");
+    assert!(
+        reads
+            .iter()
+            .all(|c| c.query.as_deref().unwrap_or_default().contains("limit=100")),
+        "{reads:#?}"
+    );
+
+    // Barrier: a question asked now is answered after those, and nothing twice.
+    fake.say(ana, channel, &format!("{mention} horaires"));
+    let all = fake.wait_bot_messages(channel, 4).await;
+    assert!(all[3].content.contains("De 8 h à 17 h."));
+    assert_eq!(fake.bot_messages(channel).len(), 4);
+    assert_eq!(fake.bot_messages(dm).len(), 2);
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    adapter.stop().await;
+}

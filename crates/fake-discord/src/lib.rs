@@ -174,6 +174,8 @@ pub struct FakeMessage {
     /// The interaction this message answers, if any.
     pub interaction: Option<u64>,
     pub edits: usize,
+    /// When it was posted (RFC 3339), its `timestamp`.
+    pub timestamp: String,
 }
 
 impl FakeMessage {
@@ -627,6 +629,7 @@ impl FakeDiscord {
                 loading: false,
                 interaction: None,
                 edits: 0,
+                timestamp: wire::now(),
             };
             s.messages.push(message.clone());
             gateway::dispatch_message(s, "MESSAGE_CREATE", &message);

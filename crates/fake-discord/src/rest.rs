@@ -264,7 +264,15 @@ async fn handle(
             .as_deref()
             .and_then(|a| a.strip_prefix("Bot "))
             == Some(shared.config.token.as_str());
-        let answer = route(&shared, s, &method, &path, authorized, json.as_ref());
+        let answer = route(
+            &shared,
+            s,
+            &method,
+            &path,
+            uri.query(),
+            authorized,
+            json.as_ref(),
+        );
         s.rest_calls.push(RestCall {
             method: method.to_string(),
             path: path.clone(),
@@ -313,6 +321,7 @@ fn route(
     s: &mut State,
     method: &Method,
     path: &str,
+    query: Option<&str>,
     authorized: bool,
     body: Option<&Value>,
 ) -> Answer {
@@ -335,7 +344,18 @@ fn route(
         Ok(headers) => headers,
         Err(limited) => return limited,
     };
-    let mut answer = authorized_route(shared, s, method, &segments, body);
+    let mut answer = if method == Method::GET
+        && let ["channels", channel, "messages"] = segments.as_slice()
+    {
+        match channel.parse::<u64>() {
+            Ok(channel) if s.channels.contains_key(&channel) => {
+                list_messages(shared, s, channel, query)
+            }
+            _ => refuse(404, 10003, "Unknown Channel"),
+        }
+    } else {
+        authorized_route(shared, s, method, &segments, body)
+    };
     answer.headers.extend(headers);
     answer
 }
@@ -471,6 +491,107 @@ fn authorized_route(
     }
 }
 
+/// `GET /channels/{id}/messages`, as Discord documents it: at most `limit` messages (1 to 100,
+/// 50 by default) after, before or around a message (one of the three at most), newest
+/// first; View Channel needed (403), and without Read Message History no message at all (an
+/// empty list, not an error). Without the Message Content intent in the portal, guild
+/// messages come blank but for the same exemptions as on the gateway.
+fn list_messages(shared: &Shared, s: &mut State, channel: u64, query: Option<&str>) -> Answer {
+    if let Some(refused) = forbidden(s, channel, 0) {
+        return refused;
+    }
+    let mut limit = 50;
+    let mut anchor = None;
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let number = value.parse::<u64>();
+        let invalid = |code: &'static str, message: &str| {
+            form(&FormError {
+                path: name.to_owned(),
+                code,
+                message: message.to_owned(),
+            })
+        };
+        match (name, number) {
+            ("limit", Ok(n)) if (1..=100).contains(&n) => limit = n as usize,
+            ("limit", Ok(_)) => {
+                return invalid("NUMBER_TYPE_MAX", "int value should be between 1 and 100.");
+            }
+            ("before" | "after" | "around", Ok(id)) => {
+                if anchor.is_some() {
+                    return invalid(
+                        "BASE_TYPE_BAD_COMBINATION",
+                        "before, after and around are mutually exclusive.",
+                    );
+                }
+                anchor = Some((name, id));
+            }
+            ("limit" | "before" | "after" | "around", Err(_)) => {
+                return invalid("NUMBER_TYPE_COERCE", "Value is not a snowflake.");
+            }
+            _ => {}
+        }
+    }
+    if s.bot_permissions(channel) & READ_MESSAGE_HISTORY == 0 {
+        return ok(json!([]));
+    }
+    let mut ids: Vec<u64> = s
+        .messages
+        .iter()
+        .filter(|m| m.channel_id == channel && m.only_for.is_none())
+        .map(|m| m.id)
+        .collect();
+    ids.sort_unstable();
+    let chosen: Vec<u64> = match anchor {
+        // The `limit` messages right after the anchor.
+        Some(("after", id)) => ids.into_iter().filter(|m| *m > id).take(limit).collect(),
+        Some(("around", id)) => {
+            let at = ids.partition_point(|m| *m < id);
+            let start = at.saturating_sub(limit / 2);
+            ids.into_iter().skip(start).take(limit).collect()
+        }
+        // `before`, or nothing: the latest `limit` messages (before the anchor).
+        _ => {
+            let before = anchor.map_or(u64::MAX, |(_, id)| id);
+            let older: Vec<u64> = ids.into_iter().filter(|m| *m < before).collect();
+            let skip = older.len().saturating_sub(limit);
+            older.into_iter().skip(skip).collect()
+        }
+    };
+    let content_allowed = shared.config.message_content_allowed;
+    let in_guild = s
+        .channels
+        .get(&channel)
+        .is_some_and(|c| c.guild_id.is_some());
+    let bot = s.bot.id;
+    let mut list = Vec::new();
+    for id in chosen.into_iter().rev() {
+        let Some(m) = s.message(id) else { continue };
+        let mut value = wire::message(s, m, false);
+        let exempt = !in_guild || m.author_id == bot || m.mentions.contains(&bot);
+        if !content_allowed && !exempt {
+            value["content"] = json!("");
+            value["embeds"] = json!([]);
+            value["attachments"] = json!([]);
+            value["components"] = json!([]);
+        }
+        list.push(value);
+    }
+    let value = Value::Array(list);
+    if let Err(error) =
+        serde_json::from_value::<Vec<serenity::model::channel::Message>>(value.clone())
+    {
+        s.violations.push(format!(
+            "serenity cannot read the messages we return: {error}"
+        ));
+    }
+    ok(value)
+}
+
 /// The message as a REST answer, checked with serenity's `Message` first.
 fn checked_message(s: &mut State, id: u64) -> Answer {
     let Some(m) = s.message(id) else {
@@ -508,6 +629,7 @@ fn new_message(s: &mut State, channel: u64, body: &Value) -> FakeMessage {
         loading: false,
         interaction: None,
         edits: 0,
+        timestamp: wire::now(),
     }
 }
 

@@ -15,9 +15,9 @@ use serenity::all::{
     ActionRowComponent, ButtonStyle, ChannelId, CommandInteraction, ComponentInteraction,
     Context as Serenity, CreateActionRow, CreateAllowedMentions, CreateButton, CreateCommand,
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
-    CreateMessage, EditInteractionResponse, EventHandler, GuildId, Http, Interaction, Message,
-    MessageId, MessageReference, MessageType, Nonce, Ready, ResumedEvent, ShardStageUpdateEvent,
-    UserId,
+    CreateMessage, EditInteractionResponse, EventHandler, GetMessages, GuildId, Http, Interaction,
+    Message, MessageId, MessageReference, MessageType, Nonce, Ready, ResumedEvent,
+    ShardStageUpdateEvent, UserId,
 };
 use serenity::async_trait;
 use serenity::gateway::ConnectionStage;
@@ -29,9 +29,10 @@ use crate::store::{ConversationKey, StoreError};
 use crate::strings::Strings;
 
 use super::PLATFORM;
+use super::catch_up::{self, Mark, Marks};
 use super::decide::{self, Click, Command, IncomingMessage, Turn};
 use super::layout::{self, Outgoing};
-use super::order::Lanes;
+use super::order::{Lanes, Ticket};
 
 /// Nobody is pinged by the bot's messages, whatever the knowledge base or a user's typed
 /// text shown back contains (`@everyone`, `<@id>`, a reply's author).
@@ -45,6 +46,10 @@ pub fn no_mentions() -> CreateAllowedMentions {
 
 /// How long after its turn an answer left unsent by a stop is still sent at the next start.
 const RESEND_WINDOW: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// How old a message read back at READY may be and still be answered: the same window as
+/// Matrix's default `catch_up`. Older, an answer would surprise more than help.
+const CATCH_UP: std::time::Duration = crate::config::DEFAULT_CATCH_UP;
 
 /// An answer to a message as the outbox keeps it until it is sent: where it goes and what
 /// the engine said (laid out again when sent after a restart).
@@ -94,10 +99,13 @@ pub struct Handler {
     refused_channels: Mutex<HashSet<u64>>,
     /// The answers left from before a restart were sent again (at the first READY).
     resent: AtomicBool,
+    /// Where to catch up at READY ([`catch_up`]), as saved in the state store.
+    marks: Mutex<Marks>,
+    saving_marks: tokio::sync::Mutex<()>,
 }
 
 impl Handler {
-    pub fn new(ctx: Context, guild_ids: Vec<u64>) -> Self {
+    pub fn new(ctx: Context, guild_ids: Vec<u64>, marks: Marks) -> Self {
         Self {
             ctx,
             guild_ids,
@@ -106,6 +114,8 @@ impl Handler {
             lanes: Lanes::default(),
             refused_channels: Mutex::new(HashSet::new()),
             resent: AtomicBool::new(false),
+            marks: Mutex::new(marks),
+            saving_marks: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -237,30 +247,40 @@ impl Handler {
             // Before READY we cannot tell mentions of us or our own messages.
             return;
         }
-        let mentions: Vec<u64> = msg.mentions.iter().map(|u| u.id.get()).collect();
-        let incoming = IncomingMessage {
-            id: msg.id.get(),
-            channel_id: msg.channel_id.get(),
-            in_guild: msg.guild_id.is_some(),
-            author_id: msg.author.id.get(),
-            author_is_bot: msg.author.bot || msg.webhook_id.is_some(),
-            is_chat: matches!(msg.kind, MessageType::Regular | MessageType::InlineReply),
-            content: &msg.content,
-            mentions: &mentions,
-            replied_to: msg.referenced_message.as_ref().map(|m| m.author.id.get()),
-        };
-        let Some(turn) = decide::message(&incoming, bot_id) else {
+        let in_guild = msg.guild_id.is_some();
+        let Some(turn) = turn_of(&msg, in_guild, bot_id) else {
             return;
         };
         tracing::debug!(user = %turn.key.user, "message for the bot");
         let _lane = self.lanes.ticket(msg.channel_id.get()).enter().await;
+        self.answer(http, &msg, in_guild, turn).await;
+    }
+
+    /// Handles a message addressed to the bot, in its channel's lane: from the gateway or read
+    /// back at READY ([`Self::catch_up`]). The channel's catch-up mark is saved before the
+    /// turn when the channel is new, and moved past the message after it.
+    async fn answer(&self, http: &Http, msg: &Message, in_guild: bool, turn: Turn) {
+        let channel = msg.channel_id.get();
+        let id = msg.id.get();
+        let arrived = self.marks_lock().arrived(channel, in_guild, id, now_ms());
+        if arrived {
+            self.save_marks().await;
+        }
+        self.turn_and_send(http, msg, in_guild, turn).await;
+        let handled = self.marks_lock().handled(channel, in_guild, id, now_ms());
+        if handled {
+            self.save_marks().await;
+        }
+    }
+
+    async fn turn_and_send(&self, http: &Http, msg: &Message, in_guild: bool, turn: Turn) {
         let key = turn.key.clone();
         let event_id = turn.event_id.clone();
         // In a channel the answer replies to the question, so it is clear whom it is for.
-        let reference = incoming.in_guild.then_some((msg.channel_id, msg.id));
+        let reference = in_guild.then_some((msg.channel_id, msg.id));
         let to = Queued {
             channel: msg.channel_id.get(),
-            in_guild: incoming.in_guild,
+            in_guild,
             user: msg.author.id.get(),
             quote: reference.map(|(_, id)| id.get()),
             nonce: msg.id.get().to_string(),
@@ -283,6 +303,75 @@ impl Handler {
         }
         if queued {
             self.mark_sent(event_id).await;
+        }
+    }
+
+    fn marks_lock(&self) -> std::sync::MutexGuard<'_, Marks> {
+        match self.marks.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Writes the catch-up marks to the state store; one write at a time, each with the
+    /// marks as they are when it starts, so an older copy never lands after a newer one.
+    async fn save_marks(&self) {
+        let _saving = self.saving_marks.lock().await;
+        let json = self.marks_lock().to_json();
+        let ctx = self.ctx.clone();
+        let saved = tokio::task::spawn_blocking(move || {
+            ctx.bot.store().set_meta(catch_up::META_KEY, &json)
+        })
+        .await;
+        match saved {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "cannot save where to catch up"),
+            Err(error) => tracing::warn!(%error, "cannot save where to catch up"),
+        }
+    }
+
+    /// Places in the queues of the channels to catch up in, taken at READY before any
+    /// `await`: what was missed there is handled before questions that arrive now.
+    fn catch_up_tickets(&self) -> Vec<(u64, Mark, Ticket<'_>)> {
+        let channels = self.marks_lock().to_read(now_ms());
+        channels
+            .into_iter()
+            .map(|(channel, mark)| (channel, mark, self.lanes.ticket(channel)))
+            .collect()
+    }
+
+    /// Reads back, in each channel the bot talks in, the messages after its mark, and handles
+    /// those addressed to the bot that are younger than [`CATCH_UP`]: what Discord sent to a
+    /// process that died before claiming it, or while none was connected (a new session is
+    /// not sent what the old one missed). Handled twice, a message is answered once (claims).
+    async fn catch_up(&self, http: &Http, tickets: Vec<(u64, Mark, Ticket<'_>)>) {
+        let bot_id = self.bot_id.load(Ordering::Acquire);
+        let cutoff = now_ms().saturating_sub(i64::try_from(CATCH_UP.as_millis()).unwrap_or(0));
+        let (mut answered, mut too_old) = (0, 0);
+        for (channel, mark, ticket) in tickets {
+            let _lane = ticket.enter().await;
+            let (read, newest) = read_after(http, channel, mark.after).await;
+            for msg in read {
+                let Some(turn) = turn_of(&msg, mark.guild, bot_id) else {
+                    continue;
+                };
+                if msg.timestamp.unix_timestamp().saturating_mul(1000) < cutoff {
+                    too_old += 1;
+                    continue;
+                }
+                tracing::debug!(user = %turn.key.user, "message missed while away");
+                self.answer(http, &msg, mark.guild, turn).await;
+                answered += 1;
+            }
+            let moved = self
+                .marks_lock()
+                .handled(channel, mark.guild, newest, now_ms());
+            if moved {
+                self.save_marks().await;
+            }
+        }
+        if answered + too_old > 0 {
+            tracing::info!(answered, too_old, "messages read back after a reconnection");
         }
     }
 
@@ -462,12 +551,16 @@ impl Handler {
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Serenity, ready: Ready) {
         self.bot_id.store(ready.user.id.get(), Ordering::Release);
+        // Every READY is a new session, which Discord does not send what the last one (or
+        // the last process) missed: read it back, ahead of what arrives from now on.
+        let tickets = self.catch_up_tickets();
         self.ctx.status.set_connected(PLATFORM, true);
         tracing::info!(guilds = ready.guilds.len(), "connected to Discord");
         self.register_commands(&ctx.http).await;
         if !self.resent.swap(true, Ordering::AcqRel) {
             self.resend_pending(&ctx.http).await;
         }
+        self.catch_up(&ctx.http, tickets).await;
     }
 
     async fn resume(&self, _ctx: Serenity, _event: ResumedEvent) {
@@ -502,6 +595,63 @@ impl EventHandler for Handler {
             _ => {}
         }
     }
+}
+
+/// What a message means for the bot (`None`: not for it), `in_guild` said by the caller:
+/// messages read over REST carry no `guild_id`.
+fn turn_of(msg: &Message, in_guild: bool, bot_id: u64) -> Option<Turn> {
+    let mentions: Vec<u64> = msg.mentions.iter().map(|u| u.id.get()).collect();
+    let incoming = IncomingMessage {
+        id: msg.id.get(),
+        channel_id: msg.channel_id.get(),
+        in_guild,
+        author_id: msg.author.id.get(),
+        author_is_bot: msg.author.bot || msg.webhook_id.is_some(),
+        is_chat: matches!(msg.kind, MessageType::Regular | MessageType::InlineReply),
+        content: &msg.content,
+        mentions: &mentions,
+        replied_to: msg.referenced_message.as_ref().map(|m| m.author.id.get()),
+    };
+    decide::message(&incoming, bot_id)
+}
+
+/// The messages of `channel` after message `after`, oldest first, page after page (Discord
+/// sends each page newest first), and the newest id read (`after` if none). A channel the bot
+/// may no longer see, or read (no Read Message History: Discord then sends nothing), gives
+/// nothing.
+async fn read_after(http: &Http, channel: u64, after: u64) -> (Vec<Message>, u64) {
+    let mut read: Vec<Message> = Vec::new();
+    let mut newest = after;
+    for _ in 0..catch_up::MAX_PAGES {
+        let page = GetMessages::new()
+            .after(MessageId::new(newest.max(1)))
+            .limit(catch_up::PAGE);
+        let got = retrying(|| ChannelId::new(channel.max(1)).messages(http, page)).await;
+        match got {
+            Ok(page) => {
+                let full = page.len() >= usize::from(catch_up::PAGE);
+                newest = page.iter().map(|m| m.id.get()).fold(newest, u64::max);
+                read.extend(page);
+                if !full {
+                    read.sort_by_key(|m| m.id);
+                    read.dedup_by_key(|m| m.id);
+                    return (read, newest);
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%error, %channel, "cannot read back a channel");
+                read.sort_by_key(|m| m.id);
+                return (read, newest);
+            }
+        }
+    }
+    tracing::warn!(
+        %channel,
+        "more messages than can be read back after a reconnection: the oldest are skipped"
+    );
+    read.sort_by_key(|m| m.id);
+    read.dedup_by_key(|m| m.id);
+    (read, newest)
 }
 
 /// A plain text answer.

@@ -13,6 +13,7 @@
 //! A click goes to the engine as that choice (`Input::Choice`), which picks it where it is
 //! offered now, or shows the welcome menu again, introduced as such (`strings.stale_menu`).
 
+mod catch_up;
 mod custom_id;
 mod decide;
 mod handler;
@@ -166,7 +167,24 @@ async fn serve(
         None => None,
     };
 
-    let handler = handler::Handler::new(ctx.clone(), settings.guild_ids.clone());
+    // Where to catch up at READY, as the last run left it.
+    let store = ctx.clone();
+    let marks =
+        match tokio::task::spawn_blocking(move || store.bot.store().get_meta(catch_up::META_KEY))
+            .await
+        {
+            Ok(Ok(Some(text))) => catch_up::Marks::from_json(&text),
+            Ok(Ok(None)) => catch_up::Marks::default(),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cannot read where to catch up: starting afresh");
+                catch_up::Marks::default()
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read where to catch up: starting afresh");
+                catch_up::Marks::default()
+            }
+        };
+    let handler = handler::Handler::new(ctx.clone(), settings.guild_ids.clone(), marks);
     let mut client = ClientBuilder::new_with_http(http, intents)
         .event_handler(handler)
         .await?;
