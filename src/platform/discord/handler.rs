@@ -347,7 +347,7 @@ impl Handler {
     async fn catch_up(&self, http: &Http, tickets: Vec<(u64, Mark, Ticket<'_>)>) {
         let bot_id = self.bot_id.load(Ordering::Acquire);
         let cutoff = now_ms().saturating_sub(i64::try_from(CATCH_UP.as_millis()).unwrap_or(0));
-        let (mut answered, mut too_old) = (0, 0);
+        let (mut handled, mut too_old) = (0, 0);
         for (channel, mark, ticket) in tickets {
             let _lane = ticket.enter().await;
             let (read, newest) = read_after(http, channel, mark.after).await;
@@ -361,7 +361,7 @@ impl Handler {
                 }
                 tracing::debug!(user = %turn.key.user, "message missed while away");
                 self.answer(http, &msg, mark.guild, turn).await;
-                answered += 1;
+                handled += 1;
             }
             let moved = self
                 .marks_lock()
@@ -370,8 +370,9 @@ impl Handler {
                 self.save_marks().await;
             }
         }
-        if answered + too_old > 0 {
-            tracing::info!(answered, too_old, "messages read back after a reconnection");
+        if handled + too_old > 0 {
+            // `handled`: answered now, or found answered already (claimed before a stop).
+            tracing::info!(handled, too_old, "messages read back after a reconnection");
         }
     }
 
