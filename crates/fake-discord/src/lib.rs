@@ -10,7 +10,9 @@
 //! * **REST** ([`rest`]): the routes a bot with messages, buttons and slash commands calls,
 //!   with Discord's limits ([`rules`]: 2,000 characters, 5×5 buttons, 80-character labels,
 //!   100-character `custom_id`), the 3-second interaction deadline and one acknowledgement per
-//!   interaction, answered in Discord's error shapes.
+//!   interaction, answered in Discord's error shapes; a channel's history as Discord lists
+//!   it (`GET /channels/{id}/messages`: `limit` 1 to 100, newest first, nothing without Read
+//!   Message History).
 //! * **Permissions** ([`permissions`]): per channel, the bot's View Channel, Send Messages and
 //!   Read Message History decide what it is sent and what it may post (403 otherwise);
 //!   interaction responses and follow-ups need none, as on Discord.
