@@ -101,6 +101,7 @@ fn settings(guild: u64, message_content: bool) -> DiscordSettings {
         token: Secret::new(TOKEN),
         guild_ids: vec![guild],
         message_content,
+        catch_up: guichet::config::DEFAULT_CATCH_UP,
         api_base: None,
     }
 }

@@ -47,10 +47,6 @@ pub fn no_mentions() -> CreateAllowedMentions {
 /// How long after its turn an answer left unsent by a stop is still sent at the next start.
 const RESEND_WINDOW: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
-/// How old a message read back at READY may be and still be answered: the same window as
-/// Matrix's default `catch_up`. Older, an answer would surprise more than help.
-const CATCH_UP: std::time::Duration = crate::config::DEFAULT_CATCH_UP;
-
 /// An answer to a message as the outbox keeps it until it is sent: where it goes and what
 /// the engine said (laid out again when sent after a restart).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -101,11 +97,19 @@ pub struct Handler {
     resent: AtomicBool,
     /// Where to catch up at READY ([`catch_up`]), as saved in the state store.
     marks: Mutex<Marks>,
+    /// How old a message read back may be and still be answered (`discord.catch_up`): older,
+    /// an answer would surprise more than help.
+    catch_up_window: std::time::Duration,
     saving_marks: tokio::sync::Mutex<()>,
 }
 
 impl Handler {
-    pub fn new(ctx: Context, guild_ids: Vec<u64>, marks: Marks) -> Self {
+    pub fn new(
+        ctx: Context,
+        guild_ids: Vec<u64>,
+        marks: Marks,
+        catch_up_window: std::time::Duration,
+    ) -> Self {
         Self {
             ctx,
             guild_ids,
@@ -115,6 +119,7 @@ impl Handler {
             refused_channels: Mutex::new(HashSet::new()),
             resent: AtomicBool::new(false),
             marks: Mutex::new(marks),
+            catch_up_window,
             saving_marks: tokio::sync::Mutex::new(()),
         }
     }
@@ -341,12 +346,13 @@ impl Handler {
     }
 
     /// Reads back, in each channel the bot talks in, the messages after its mark, and handles
-    /// those addressed to the bot that are younger than [`CATCH_UP`]: what Discord sent to a
+    /// those addressed to the bot that are younger than `discord.catch_up`: what Discord sent to a
     /// process that died before claiming it, or while none was connected (a new session is
     /// not sent what the old one missed). Handled twice, a message is answered once (claims).
     async fn catch_up(&self, http: &Http, tickets: Vec<(u64, Mark, Ticket<'_>)>) {
         let bot_id = self.bot_id.load(Ordering::Acquire);
-        let cutoff = now_ms().saturating_sub(i64::try_from(CATCH_UP.as_millis()).unwrap_or(0));
+        let window = i64::try_from(self.catch_up_window.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms().saturating_sub(window);
         let (mut handled, mut too_old) = (0, 0);
         for (channel, mark, ticket) in tickets {
             let _lane = ticket.enter().await;

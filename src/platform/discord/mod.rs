@@ -184,7 +184,12 @@ async fn serve(
                 catch_up::Marks::default()
             }
         };
-    let handler = handler::Handler::new(ctx.clone(), settings.guild_ids.clone(), marks);
+    let handler = handler::Handler::new(
+        ctx.clone(),
+        settings.guild_ids.clone(),
+        marks,
+        settings.catch_up,
+    );
     let mut client = ClientBuilder::new_with_http(http, intents)
         .event_handler(handler)
         .await?;
