@@ -355,6 +355,10 @@ impl Handler {
         let cutoff = now_ms().saturating_sub(window);
         let (mut handled, mut too_old) = (0, 0);
         for (channel, mark, ticket) in tickets {
+            if self.ctx.is_shutting_down() {
+                // What is left stays behind its mark, for the next start.
+                break;
+            }
             let _lane = ticket.enter().await;
             let (read, newest) = read_after(http, channel, mark.after).await;
             for msg in read {
