@@ -1715,6 +1715,14 @@ async fn questions_asked_while_the_bot_was_away_are_answered_at_the_next_start()
     adapter.stop().await;
 
     let mention = format!("<@{}>", fake.bot_id());
+    // A busy channel: more than a page of other talk since the bot's last answer there.
+    for i in 0..120 {
+        fake.say(
+            bob,
+            channel,
+            &format!("une conversation entre collègues, {i}"),
+        );
+    }
     let away: Vec<u64> = (3..=4)
         .map(|i| fake.say(ana, channel, &format!("{mention} sujet numero {i}")))
         .collect();
@@ -1732,18 +1740,32 @@ async fn questions_asked_while_the_bot_was_away_are_answered_at_the_next_start()
     // None of it came over the gateway: the new session was not sent it.
     assert_eq!(fake.ready_count(), 2);
     assert!(fake.connections().iter().all(|c| !c.resumed));
-    let reads: Vec<_> = fake
+    let reads: Vec<(String, String)> = fake
         .rest_calls()
         .into_iter()
         .filter(|c| c.method == "GET" && c.path.ends_with("/messages"))
+        .map(|c| (c.path, c.query.unwrap_or_default()))
         .collect();
-    assert_eq!(reads.len(), 2, "one read per channel: {reads:#?}");
     assert!(
-        reads
-            .iter()
-            .all(|c| c.query.as_deref().unwrap_or_default().contains("limit=100")),
+        reads.iter().all(|(_, query)| query.contains("limit=100")),
         "{reads:#?}"
     );
+    // The DM: one page after its mark. The channel: a full page after its mark, so it is
+    // read back from its newest message, two pages, down to the mark.
+    let of = |channel: u64| -> Vec<&str> {
+        reads
+            .iter()
+            .filter(|(path, _)| path.contains(&channel.to_string()))
+            .map(|(_, query)| query.as_str())
+            .collect()
+    };
+    assert_eq!(of(dm).len(), 1, "{reads:#?}");
+    assert!(of(dm)[0].contains("after="), "{reads:#?}");
+    let in_channel = of(channel);
+    assert_eq!(in_channel.len(), 3, "{reads:#?}");
+    assert!(in_channel[0].contains("after="), "{reads:#?}");
+    assert!(!in_channel[1].contains("after="), "{reads:#?}");
+    assert!(in_channel[2].contains("before="), "{reads:#?}");
 
     // Barrier: a question asked now is answered after those, and nothing twice.
     fake.say(ana, channel, &format!("{mention} horaires"));

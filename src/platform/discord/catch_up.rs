@@ -26,8 +26,8 @@ pub const KEPT_FOR_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// Messages read per request: Discord's maximum.
 pub const PAGE: u8 = 100;
 
-/// Pages read per channel at most (a busy server channel after a long stop): past that, the
-/// rest is left, and the log says so.
+/// Pages read back per channel at most, newest first (a busy server channel after a long
+/// stop): past that, the oldest are not read, and the log says so.
 pub const MAX_PAGES: usize = 10;
 
 /// One channel's mark.

@@ -360,7 +360,7 @@ impl Handler {
                 break;
             }
             let _lane = ticket.enter().await;
-            let (read, newest) = read_after(http, channel, mark.after).await;
+            let (read, newest) = read_after(http, channel, mark.after, cutoff).await;
             for msg in read {
                 let Some(turn) = turn_of(&msg, mark.guild, bot_id) else {
                     continue;
@@ -626,42 +626,63 @@ fn turn_of(msg: &Message, in_guild: bool, bot_id: u64) -> Option<Turn> {
     decide::message(&incoming, bot_id)
 }
 
-/// The messages of `channel` after message `after`, oldest first, page after page (Discord
-/// sends each page newest first), and the newest id read (`after` if none). A channel the bot
-/// may no longer see, or read (no Read Message History: Discord then sends nothing), gives
-/// nothing.
-async fn read_after(http: &Http, channel: u64, after: u64) -> (Vec<Message>, u64) {
-    let mut read: Vec<Message> = Vec::new();
-    let mut newest = after;
-    for _ in 0..catch_up::MAX_PAGES {
-        let page = GetMessages::new()
-            .after(MessageId::new(newest.max(1)))
-            .limit(catch_up::PAGE);
-        let got = retrying(|| ChannelId::new(channel.max(1)).messages(http, page)).await;
-        match got {
-            Ok(page) => {
-                let full = page.len() >= usize::from(catch_up::PAGE);
-                newest = page.iter().map(|m| m.id.get()).fold(newest, u64::max);
-                read.extend(page);
-                if !full {
-                    read.sort_by_key(|m| m.id);
-                    read.dedup_by_key(|m| m.id);
-                    return (read, newest);
-                }
-            }
+/// The messages of `channel` after message `after` and not older than `cutoff_ms`, oldest
+/// first, and the newest id read (`after` if none). A channel the bot may no longer see, or
+/// read (no Read Message History: Discord then lists nothing), gives nothing.
+///
+/// One request (`?after=`) when fewer than a page came since; more, and the channel is read
+/// back from its newest message (`?before=`, page after page, each newest first) down to the
+/// mark or the cutoff, so that a busy channel's recent questions are the ones read, within
+/// [`catch_up::MAX_PAGES`].
+async fn read_after(http: &Http, channel: u64, after: u64, cutoff_ms: i64) -> (Vec<Message>, u64) {
+    let channel_id = ChannelId::new(channel.max(1));
+    let get = |builder: GetMessages| async move {
+        match retrying(|| channel_id.messages(http, builder)).await {
+            Ok(page) => Some(page),
             Err(error) => {
                 tracing::debug!(%error, %channel, "cannot read back a channel");
-                read.sort_by_key(|m| m.id);
-                return (read, newest);
+                None
+            }
+        }
+    };
+    let first = GetMessages::new()
+        .after(MessageId::new(after.max(1)))
+        .limit(catch_up::PAGE);
+    let Some(mut read) = get(first).await else {
+        return (Vec::new(), after);
+    };
+    if read.len() >= usize::from(catch_up::PAGE) {
+        read.clear();
+        let mut before: Option<MessageId> = None;
+        for page_number in 0..catch_up::MAX_PAGES {
+            let mut builder = GetMessages::new().limit(catch_up::PAGE);
+            if let Some(before) = before {
+                builder = builder.before(before);
+            }
+            let Some(page) = get(builder).await else {
+                break;
+            };
+            let last_page = page.len() < usize::from(catch_up::PAGE);
+            before = page.iter().map(|m| m.id).min();
+            let reached = page.iter().any(|m| {
+                m.id.get() <= after || m.timestamp.unix_timestamp().saturating_mul(1000) < cutoff_ms
+            });
+            read.extend(page.into_iter().filter(|m| m.id.get() > after));
+            if last_page || reached {
+                break;
+            }
+            if page_number + 1 == catch_up::MAX_PAGES {
+                tracing::warn!(
+                    %channel,
+                    "too many messages since the bot last read this channel: the oldest are \
+                     not read back"
+                );
             }
         }
     }
-    tracing::warn!(
-        %channel,
-        "more messages than can be read back after a reconnection: the oldest are skipped"
-    );
     read.sort_by_key(|m| m.id);
     read.dedup_by_key(|m| m.id);
+    let newest = read.iter().map(|m| m.id.get()).fold(after, u64::max);
     (read, newest)
 }
 
