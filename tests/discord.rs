@@ -1865,8 +1865,10 @@ impl Drop for CrashingBot {
 
 /// Issue 14, "same on the fake Discord": `guichet serve` is killed with SIGKILL 50 times, at
 /// varied points of a turn (before the question arrives, before or after its claim and
-/// commit, before or after the send, before the answer is marked sent, while catching up),
-/// and started again each time on the same state. Every question, in a server channel and in
+/// commit, before or after the send, before the answer is marked sent, while starting and
+/// catching up), and started again each time on the same state. Each run asks a question and
+/// kills after a seeded random wait (0 to 40 ms into a connected process's turn; one run in
+/// five 0 to 300 ms into a start). Every question, in a server channel and in
 /// a DM, is answered exactly once (counted in the fake: answers quoting the question in the
 /// channel, answers naming the subject in the DM), and the DM conversation keeps the role
 /// chosen before the first kill.
@@ -1904,25 +1906,6 @@ async fn killed_at_any_point_every_question_is_answered_exactly_once() {
     fake.say(ana, channel, &format!("{mention} horaires"));
     fake.wait_bot_messages(channel, 1).await;
 
-    let mut rng = guichet::engine::Rng::seeded(14);
-    let mut in_channel = Vec::new();
-    let mut in_dm = Vec::new();
-    for run in 0..RUNS {
-        if run % 2 == 0 {
-            let subject = run / 2 % 27 + 1;
-            let question = fake.say(ana, channel, &format!("{mention} sujet numero {subject}"));
-            in_channel.push((question, subject));
-        } else {
-            // Subjects 1 to 25, each asked once in the DM: an answer names its question.
-            let subject = run / 2 + 1;
-            fake.say(bob, dm, &format!("sujet numero {subject}"));
-            in_dm.push(subject);
-        }
-        tokio::time::sleep(Duration::from_millis(rng.below(300) as u64)).await;
-        bot.kill();
-        bot.start();
-    }
-
     let answers_to = |fake: &FakeDiscord, question: u64| {
         fake.bot_messages(channel)
             .iter()
@@ -1936,6 +1919,45 @@ async fn killed_at_any_point_every_question_is_answered_exactly_once() {
             .filter(|m| m.content.lines().any(|l| l == line))
             .count()
     };
+    let mut rng = guichet::engine::Rng::seeded(14);
+    let mut in_channel = Vec::new();
+    let mut in_dm = Vec::new();
+    // READY dispatches before the process now running was started.
+    let mut readies = 0;
+    let mut killed_before_the_answer = 0;
+    for run in 0..RUNS {
+        // One run in five kills a process still starting (connecting, sending what the last
+        // one left, reading back); the others a connected one, a few milliseconds into the
+        // turn (before the question arrives, around its claim and commit, around the send,
+        // before the mark), or after it.
+        let while_starting = run % 5 == 4;
+        if !while_starting {
+            fake.wait_for("the restarted bot connected", |f| {
+                (f.ready_count() > readies).then_some(())
+            })
+            .await;
+        }
+        let answered: Box<dyn Fn(&FakeDiscord) -> bool> = if run % 2 == 0 {
+            let subject = run / 2 % 27 + 1;
+            let question = fake.say(ana, channel, &format!("{mention} sujet numero {subject}"));
+            in_channel.push((question, subject));
+            Box::new(move |f| answers_to(f, question) > 0)
+        } else {
+            // Subjects 1 to 25, each asked once in the DM: an answer names its question.
+            let subject = run / 2 + 1;
+            in_dm.push(subject);
+            fake.say(bob, dm, &format!("sujet numero {subject}"));
+            Box::new(move |f| dm_answers(f, subject) > 0)
+        };
+        let wait = if while_starting { 300 } else { 40 };
+        tokio::time::sleep(Duration::from_millis(rng.below(wait) as u64)).await;
+        bot.kill();
+        if !answered(&fake) {
+            killed_before_the_answer += 1;
+        }
+        readies = fake.ready_count();
+        bot.start();
+    }
     fake.wait_for("an answer to every question", |f| {
         (in_channel.iter().all(|(q, _)| answers_to(f, *q) > 0)
             && in_dm.iter().all(|s| dm_answers(f, *s) > 0))
@@ -1978,8 +2000,15 @@ async fn killed_at_any_point_every_question_is_answered_exactly_once() {
     let count = |what: &str| log.lines().filter(|l| l.contains(what)).count();
     let read_back = count("message missed while away");
     let resent = count("answers left from before the restart");
-    eprintln!("{RUNS} kills: {read_back} questions read back, {resent} starts sent answers again");
+    eprintln!(
+        "{RUNS} kills, {killed_before_the_answer} before the answer was out: {read_back} \
+         questions read back, {resent} starts sent answers again"
+    );
     assert!(read_back > 0, "no kill left a question to read back");
+    assert!(
+        killed_before_the_answer < RUNS,
+        "no kill came after an answer"
+    );
     let store = guichet::store::SqliteStore::open(dir.path().join("state/state.sqlite")).unwrap();
     let key = ConversationKey::new("discord", "", bob.to_string());
     let stored = store.load(&key).unwrap().expect("Bob's conversation");
