@@ -2017,4 +2017,13 @@ async fn killed_at_any_point_every_question_is_answered_exactly_once() {
         .as_str()
         .or_else(|| state["conversation"]["variables"]["role"].as_str());
     assert_eq!(role, Some("prof"), "{state}");
+    // What the catch-up keeps: the two channels and message ids, no user, no text.
+    let marks = store
+        .get_meta("discord.catch_up")
+        .unwrap()
+        .expect("catch-up marks");
+    assert!(marks.contains(&channel.to_string()) && marks.contains(&dm.to_string()));
+    for private in [ana.to_string(), bob.to_string(), "sujet".to_owned()] {
+        assert!(!marks.contains(&private), "{marks}");
+    }
 }
