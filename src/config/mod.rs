@@ -185,9 +185,14 @@ pub struct DiscordSettings {
     /// Ask for the privileged message-content intent, to answer replies to the bot sent
     /// without a ping (Discord blanks their text otherwise).
     pub message_content: bool,
+    /// After a restart, questions read back from the channels the bot talks in that are
+    /// younger than this are answered, each once; older ones are skipped.
+    pub catch_up: Duration,
     /// Tests only: a loopback `http://` base (a fake Discord) that replaces
-    /// `https://discord.com` for REST and `GET /gateway`. Setting it also turns serenity's
-    /// rate limiter off, which its proxy support requires; production leaves it `None`.
+    /// `https://discord.com` for REST and `GET /gateway`, for a `guichet serve` child process.
+    /// Setting it also turns serenity's rate limiter off, which its proxy support requires;
+    /// production leaves it `None`. In-process tests use `discord::StartOptions` instead,
+    /// which keeps discord.com's URLs and the limiter.
     pub api_base: Option<String>,
 }
 
@@ -905,7 +910,7 @@ mod tests {
              allowed_inviters = [\"@ana:example.org\", \"@*:ac-paris.fr\"]\nrooms = \"open\"\n\
              msgtype = \"text\"\ncatch_up = \"90s\"\nprefix = \"!aide\"\nadmin_room = \"#admins:example.org\"\n\n\
              [discord]\ntoken = \"not-a-token\"\nguild_ids = [123456789012345678, \"876543210987654321\"]\n\
-             message_content = true\n\n[admin]\nlisten = \"0.0.0.0:9200\"\n\n\
+             message_content = true\ncatch_up = \"2m\"\n\n[admin]\nlisten = \"0.0.0.0:9200\"\n\n\
              [limits]\nmessages = 5\nper_seconds = 10\n\n[stats]\nenabled = true\n"
         ))
         .unwrap();
@@ -935,6 +940,7 @@ mod tests {
             vec![123_456_789_012_345_678, 876_543_210_987_654_321]
         );
         assert!(discord.message_content);
+        assert_eq!(discord.catch_up, Duration::from_secs(120));
         assert_eq!(settings.admin.listen.to_string(), "0.0.0.0:9200");
         assert_eq!(
             settings.throttle,

@@ -67,6 +67,7 @@ const KEYS: &[(&str, &str, KeyKind)] = &[
     ("discord", "token_file", KeyKind::Text),
     ("discord", "guild_ids", KeyKind::Ids),
     ("discord", "message_content", KeyKind::Bool),
+    ("discord", "catch_up", KeyKind::Text),
     ("discord", "api_base", KeyKind::Text),
     ("admin", "listen", KeyKind::Text),
     ("limits", "messages", KeyKind::Integer),

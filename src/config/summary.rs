@@ -82,6 +82,7 @@ impl fmt::Display for Settings {
             writeln!(f, "token = {HIDDEN}")?;
             writeln!(f, "guild_ids = {:?}", discord.guild_ids)?;
             writeln!(f, "message_content = {}", discord.message_content)?;
+            writeln!(f, "catch_up = {:?}", format_duration(discord.catch_up))?;
             if let Some(base) = &discord.api_base {
                 writeln!(f, "api_base = {base:?}")?;
             }

@@ -494,6 +494,9 @@ impl Layer {
             }
         };
         let message_content = self.bool("discord", "message_content").unwrap_or(false);
+        let catch_up = self
+            .duration("discord", "catch_up")?
+            .unwrap_or(DEFAULT_CATCH_UP);
         let api_base = match self.text("discord", "api_base") {
             None => None,
             Some(found) => {
@@ -516,6 +519,7 @@ impl Layer {
             token,
             guild_ids,
             message_content,
+            catch_up,
             api_base,
         }))
     }

@@ -10,7 +10,9 @@
 //! * **REST** ([`rest`]): the routes a bot with messages, buttons and slash commands calls,
 //!   with Discord's limits ([`rules`]: 2,000 characters, 5×5 buttons, 80-character labels,
 //!   100-character `custom_id`), the 3-second interaction deadline and one acknowledgement per
-//!   interaction, answered in Discord's error shapes.
+//!   interaction, answered in Discord's error shapes; a channel's history as Discord lists
+//!   it (`GET /channels/{id}/messages`: `limit` 1 to 100, newest first, nothing without Read
+//!   Message History).
 //! * **Permissions** ([`permissions`]): per channel, the bot's View Channel, Send Messages and
 //!   Read Message History decide what it is sent and what it may post (403 otherwise);
 //!   interaction responses and follow-ups need none, as on Discord.
@@ -23,11 +25,19 @@
 //!   serenity's own types first; a payload serenity cannot read is a [violation](FakeDiscord::violations),
 //!   and [`FakeDiscord::wait_for`] fails at once on one, instead of timing out.
 //!
-//! Point serenity at it with `HttpBuilder::new(token).proxy(fake.http_base()).ratelimiter_disabled(true)`:
-//! serenity 0.12.5 ignores the proxy while its rate limiter is on (its limiter builds requests
-//! for discord.com), so a bot under test meets 429s itself; and serenity falls back to
-//! discord.com when `GET /gateway` fails, so tests should assert [`FakeDiscord::rest_calls`]
-//! saw it.
+//! Point serenity at it in one of two ways:
+//!
+//! * **As `discord.com`** (what guichet's tests do): hand [`FakeDiscord::discord_client`] to
+//!   serenity's `HttpBuilder::client`. serenity keeps its own `https://discord.com/api/v10`
+//!   URLs and its rate limiter; the client resolves `discord.com` to the fake's HTTPS
+//!   listener and trusts the certificate the fake made at start (module `tls`).
+//! * **As a proxy**: `HttpBuilder::new(token).proxy(fake.http_base()).ratelimiter_disabled(true)`,
+//!   plain HTTP. serenity 0.12.5 ignores the proxy while its rate limiter is on (its limiter
+//!   builds requests for discord.com), so a bot run this way meets every 429 itself. This is
+//!   what `[discord] api_base` does, for a `guichet serve` child process.
+//!
+//! Either way serenity falls back to Discord's real gateway when `GET /gateway` fails, so
+//! tests should assert [`FakeDiscord::rest_calls`] saw it.
 //!
 //! Not modelled: GUILD_CREATE and the cache, threads, attachments (multipart bodies are a
 //! violation), sharding, session expiry.
@@ -37,6 +47,7 @@
 mod gateway;
 mod rest;
 pub mod rules;
+mod tls;
 mod wire;
 
 use std::collections::HashMap;
@@ -109,8 +120,16 @@ pub struct RestCall {
     pub query: Option<String>,
     pub authorization: Option<String>,
     pub user_agent: Option<String>,
+    /// The `Host` header: `discord.com` through [`FakeDiscord::discord_client`].
+    pub host: Option<String>,
+    /// Whether it came over HTTPS ([`FakeDiscord::discord_client`]) rather than plain HTTP
+    /// ([`FakeDiscord::http_base`], serenity's proxy mode).
+    pub tls: bool,
     pub body: Option<Value>,
     pub status: u16,
+    /// A 429's `X-RateLimit-Scope`: `user` (the route's bucket, announced in the headers of
+    /// earlier answers), `global`, or `shared` (from [`FakeDiscord::rate_limit_next_posts`]).
+    pub rate_limit_scope: Option<String>,
     /// Discord's JSON error code, when the call was refused.
     pub error_code: Option<u64>,
 }
@@ -157,6 +176,8 @@ pub struct FakeMessage {
     /// The interaction this message answers, if any.
     pub interaction: Option<u64>,
     pub edits: usize,
+    /// When it was posted (RFC 3339), its `timestamp`.
+    pub timestamp: String,
 }
 
 impl FakeMessage {
@@ -387,6 +408,9 @@ impl std::fmt::Debug for Shared {
 pub struct FakeDiscord {
     shared: Arc<Shared>,
     http_base: String,
+    /// Where `discord.com` leads for [`Self::discord_client`].
+    https_addr: std::net::SocketAddr,
+    identity: Arc<tls::Identity>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -409,6 +433,10 @@ impl FakeDiscord {
     /// Starts the REST and gateway listeners on 127.0.0.1 (ports chosen by the system).
     pub async fn start(config: Config) -> std::io::Result<Self> {
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let https = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let https_addr = https.local_addr()?;
+        let identity = tls::Identity::new()?;
+        let (https, accepting) = tls::TlsListener::new(https, &identity)?;
         let ws = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let http_base = format!("http://{}", http.local_addr()?);
         // No query string: serenity appends `?v=10` itself.
@@ -452,13 +480,25 @@ impl FakeDiscord {
         });
         let tasks = vec![
             tokio::spawn(rest::serve(shared.clone(), http)),
+            tokio::spawn(rest::serve_tls(shared.clone(), https)),
             tokio::spawn(gateway::serve(shared.clone(), ws)),
+            accepting,
         ];
         Ok(Self {
             shared,
             http_base,
+            https_addr,
+            identity: Arc::new(identity),
             tasks,
         })
+    }
+
+    /// An HTTP client for which `https://discord.com` is this fake (its name resolves here,
+    /// its certificate is trusted): given to serenity's `HttpBuilder::client`, the bot keeps
+    /// Discord's own URLs and its rate limiter, which the proxy mode of [`Self::http_base`]
+    /// turns off.
+    pub fn discord_client(&self) -> reqwest::Result<reqwest::Client> {
+        tls::client(self.https_addr, &self.identity)
     }
 
     /// `http://127.0.0.1:PORT`: serenity's proxy, i.e. where `https://discord.com` goes.
@@ -591,6 +631,7 @@ impl FakeDiscord {
                 loading: false,
                 interaction: None,
                 edits: 0,
+                timestamp: wire::now(),
             };
             s.messages.push(message.clone());
             gateway::dispatch_message(s, "MESSAGE_CREATE", &message);
@@ -738,8 +779,9 @@ impl FakeDiscord {
         self.shared.mutate(|s| s.replay_overlap = n);
     }
 
-    /// The next `n` message posts are refused with 429 and a `Retry-After`, as Discord does
-    /// when a route's bucket is empty: the message is not made, the client must send it again.
+    /// The next `n` message posts are refused with 429 and a `Retry-After`, scope `shared`,
+    /// as Discord does when a resource shared with others is busy (no header foretells it):
+    /// the message is not made, the client must send it again.
     pub fn rate_limit_next_posts(&self, n: u64) {
         self.shared.mutate(|s| s.rate_limited_posts = n);
     }

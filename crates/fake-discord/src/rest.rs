@@ -17,14 +17,32 @@ use tokio::net::TcpListener;
 use crate::gateway::dispatch_message;
 use crate::permissions::{READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL};
 use crate::rules::{self, FormError};
+use crate::tls::TlsListener;
 use crate::{Command, FakeMessage, RestCall, Shared, State, wire};
 
 /// How long an interaction token works for edits and follow-ups.
 const INTERACTION_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 pub async fn serve(shared: Arc<Shared>, listener: TcpListener) {
-    let app = Router::new().fallback(handle).with_state(shared);
+    let app = Router::new()
+        .fallback(handle)
+        .with_state(Served { shared, tls: false });
     let _ = axum::serve(listener, app).await;
+}
+
+/// The same routes over HTTPS, as `discord.com` ([`crate::tls`]).
+pub async fn serve_tls(shared: Arc<Shared>, listener: TlsListener) {
+    let app = Router::new()
+        .fallback(handle)
+        .with_state(Served { shared, tls: true });
+    let _ = axum::serve(listener, app).await;
+}
+
+/// The fake, and which listener a request came through.
+#[derive(Clone)]
+struct Served {
+    shared: Arc<Shared>,
+    tls: bool,
 }
 
 /// A route's answer: status, JSON body (none for 204) and extra headers.
@@ -58,16 +76,32 @@ fn refuse(status: u16, code: u64, message: &str) -> Answer {
     }
 }
 
+/// Whose limit a 429 enforces, as `X-RateLimit-Scope` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// The bot's 50 requests a second over all routes.
+    Global,
+    /// The bot's own bucket for the route, announced beforehand in `X-RateLimit-*` headers:
+    /// a client that reads them need never meet it.
+    User,
+    /// A resource shared with others (a busy channel): no header warns of it.
+    Shared,
+}
+
 /// Discord's 429: the body says how long to wait (seconds, fractional) and whether the limit
-/// is global; `Retry-After` says it too, and `X-RateLimit-Scope` whose limit it is.
-fn rate_limited(retry_after: Duration, global: bool) -> Answer {
+/// is global; `Retry-After` says it too (whole seconds, rounded up), and `X-RateLimit-Scope`
+/// whose limit it is.
+fn rate_limited(retry_after: Duration, scope: Scope) -> Answer {
+    let global = scope == Scope::Global;
     let seconds = retry_after.as_secs_f64().max(0.001);
+    let scope = match scope {
+        Scope::Global => "global",
+        Scope::User => "user",
+        Scope::Shared => "shared",
+    };
     let mut headers = vec![
         ("retry-after", format!("{}", seconds.ceil() as u64)),
-        (
-            "x-ratelimit-scope",
-            if global { "global" } else { "user" }.to_owned(),
-        ),
+        ("x-ratelimit-scope", scope.to_owned()),
     ];
     if global {
         headers.push(("x-ratelimit-global", "true".to_owned()));
@@ -154,7 +188,7 @@ fn take_rate_limit(
             s.global = (0, now + config.global_window);
         }
         if s.global.0 >= config.global_limit {
-            return Err(rate_limited(s.global.1 - now, true));
+            return Err(rate_limited(s.global.1 - now, Scope::Global));
         }
         s.global.0 += 1;
     }
@@ -170,7 +204,7 @@ fn take_rate_limit(
     }
     let reset_after = entry.1 - now;
     if entry.0 == 0 {
-        return Err(rate_limited(reset_after, false));
+        return Err(rate_limited(reset_after, Scope::User));
     }
     entry.0 -= 1;
     let reset_at = std::time::SystemTime::now()
@@ -184,16 +218,21 @@ fn take_rate_limit(
             "x-ratelimit-reset",
             format!("{:.3}", reset_at.as_secs_f64()),
         ),
+        // Rounded up to the millisecond, as a client that waits exactly this long must find
+        // the bucket refilled.
         (
             "x-ratelimit-reset-after",
-            format!("{:.3}", reset_after.as_secs_f64()),
+            format!(
+                "{:.3}",
+                (reset_after.as_secs_f64() * 1000.0).ceil() / 1000.0
+            ),
         ),
         ("x-ratelimit-bucket", bucket_hash(method, segments)),
     ])
 }
 
 async fn handle(
-    Extract(shared): Extract<Arc<Shared>>,
+    Extract(Served { shared, tls }): Extract<Served>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -207,6 +246,7 @@ async fn handle(
     };
     let authorization = header(header::AUTHORIZATION);
     let user_agent = header(header::USER_AGENT);
+    let host = header(header::HOST);
     let content_type = header(header::CONTENT_TYPE).unwrap_or_default();
     let json: Option<Value> = if body.is_empty() {
         None
@@ -224,15 +264,30 @@ async fn handle(
             .as_deref()
             .and_then(|a| a.strip_prefix("Bot "))
             == Some(shared.config.token.as_str());
-        let answer = route(&shared, s, &method, &path, authorized, json.as_ref());
+        let answer = route(
+            &shared,
+            s,
+            &method,
+            &path,
+            uri.query(),
+            authorized,
+            json.as_ref(),
+        );
         s.rest_calls.push(RestCall {
             method: method.to_string(),
             path: path.clone(),
             query: uri.query().map(str::to_owned),
             authorization,
             user_agent,
+            host,
+            tls,
             body: json,
             status: answer.status,
+            rate_limit_scope: answer
+                .headers
+                .iter()
+                .find(|(name, _)| *name == "x-ratelimit-scope")
+                .map(|(_, scope)| scope.clone()),
             error_code: answer
                 .body
                 .as_ref()
@@ -266,6 +321,7 @@ fn route(
     s: &mut State,
     method: &Method,
     path: &str,
+    query: Option<&str>,
     authorized: bool,
     body: Option<&Value>,
 ) -> Answer {
@@ -288,7 +344,18 @@ fn route(
         Ok(headers) => headers,
         Err(limited) => return limited,
     };
-    let mut answer = authorized_route(shared, s, method, &segments, body);
+    let mut answer = if method == Method::GET
+        && let ["channels", channel, "messages"] = segments.as_slice()
+    {
+        match channel.parse::<u64>() {
+            Ok(channel) if s.channels.contains_key(&channel) => {
+                list_messages(shared, s, channel, query)
+            }
+            _ => refuse(404, 10003, "Unknown Channel"),
+        }
+    } else {
+        authorized_route(shared, s, method, &segments, body)
+    };
     answer.headers.extend(headers);
     answer
 }
@@ -347,7 +414,7 @@ fn authorized_route(
         },
         ("POST", ["channels", _, "messages"]) if s.rate_limited_posts > 0 => {
             s.rate_limited_posts -= 1;
-            rate_limited(Duration::from_millis(200), false)
+            rate_limited(Duration::from_millis(200), Scope::Shared)
         }
         ("POST", ["channels", _, "messages"]) => match id(1) {
             Some(c) if s.channels.contains_key(&c) => {
@@ -424,6 +491,107 @@ fn authorized_route(
     }
 }
 
+/// `GET /channels/{id}/messages`, as Discord documents it: at most `limit` messages (1 to 100,
+/// 50 by default) after, before or around a message (one of the three at most), newest
+/// first; View Channel needed (403), and without Read Message History no message at all (an
+/// empty list, not an error). Without the Message Content intent in the portal, guild
+/// messages come blank but for the same exemptions as on the gateway.
+fn list_messages(shared: &Shared, s: &mut State, channel: u64, query: Option<&str>) -> Answer {
+    if let Some(refused) = forbidden(s, channel, 0) {
+        return refused;
+    }
+    let mut limit = 50;
+    let mut anchor = None;
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let number = value.parse::<u64>();
+        let invalid = |code: &'static str, message: &str| {
+            form(&FormError {
+                path: name.to_owned(),
+                code,
+                message: message.to_owned(),
+            })
+        };
+        match (name, number) {
+            ("limit", Ok(n)) if (1..=100).contains(&n) => limit = n as usize,
+            ("limit", Ok(_)) => {
+                return invalid("NUMBER_TYPE_MAX", "int value should be between 1 and 100.");
+            }
+            ("before" | "after" | "around", Ok(id)) => {
+                if anchor.is_some() {
+                    return invalid(
+                        "BASE_TYPE_BAD_COMBINATION",
+                        "before, after and around are mutually exclusive.",
+                    );
+                }
+                anchor = Some((name, id));
+            }
+            ("limit" | "before" | "after" | "around", Err(_)) => {
+                return invalid("NUMBER_TYPE_COERCE", "Value is not a snowflake.");
+            }
+            _ => {}
+        }
+    }
+    if s.bot_permissions(channel) & READ_MESSAGE_HISTORY == 0 {
+        return ok(json!([]));
+    }
+    let mut ids: Vec<u64> = s
+        .messages
+        .iter()
+        .filter(|m| m.channel_id == channel && m.only_for.is_none())
+        .map(|m| m.id)
+        .collect();
+    ids.sort_unstable();
+    let chosen: Vec<u64> = match anchor {
+        // The `limit` messages right after the anchor.
+        Some(("after", id)) => ids.into_iter().filter(|m| *m > id).take(limit).collect(),
+        Some(("around", id)) => {
+            let at = ids.partition_point(|m| *m < id);
+            let start = at.saturating_sub(limit / 2);
+            ids.into_iter().skip(start).take(limit).collect()
+        }
+        // `before`, or nothing: the latest `limit` messages (before the anchor).
+        _ => {
+            let before = anchor.map_or(u64::MAX, |(_, id)| id);
+            let older: Vec<u64> = ids.into_iter().filter(|m| *m < before).collect();
+            let skip = older.len().saturating_sub(limit);
+            older.into_iter().skip(skip).collect()
+        }
+    };
+    let content_allowed = shared.config.message_content_allowed;
+    let in_guild = s
+        .channels
+        .get(&channel)
+        .is_some_and(|c| c.guild_id.is_some());
+    let bot = s.bot.id;
+    let mut list = Vec::new();
+    for id in chosen.into_iter().rev() {
+        let Some(m) = s.message(id) else { continue };
+        let mut value = wire::message(s, m, false);
+        let exempt = !in_guild || m.author_id == bot || m.mentions.contains(&bot);
+        if !content_allowed && !exempt {
+            value["content"] = json!("");
+            value["embeds"] = json!([]);
+            value["attachments"] = json!([]);
+            value["components"] = json!([]);
+        }
+        list.push(value);
+    }
+    let value = Value::Array(list);
+    if let Err(error) =
+        serde_json::from_value::<Vec<serenity::model::channel::Message>>(value.clone())
+    {
+        s.violations.push(format!(
+            "serenity cannot read the messages we return: {error}"
+        ));
+    }
+    ok(value)
+}
+
 /// The message as a REST answer, checked with serenity's `Message` first.
 fn checked_message(s: &mut State, id: u64) -> Answer {
     let Some(m) = s.message(id) else {
@@ -461,6 +629,7 @@ fn new_message(s: &mut State, channel: u64, body: &Value) -> FakeMessage {
         loading: false,
         interaction: None,
         edits: 0,
+        timestamp: wire::now(),
     }
 }
 

@@ -63,7 +63,7 @@ pub fn message(state: &State, m: &FakeMessage, gateway: bool) -> Value {
         "channel_id": m.channel_id.to_string(),
         "author": user_of(state, m.author_id),
         "content": m.content,
-        "timestamp": now(),
+        "timestamp": m.timestamp,
         "edited_timestamp": if m.edits > 0 { Value::String(now()) } else { Value::Null },
         "tts": false,
         "mention_everyone": false,

@@ -15,9 +15,9 @@ use serenity::all::{
     ActionRowComponent, ButtonStyle, ChannelId, CommandInteraction, ComponentInteraction,
     Context as Serenity, CreateActionRow, CreateAllowedMentions, CreateButton, CreateCommand,
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
-    CreateMessage, EditInteractionResponse, EventHandler, GuildId, Http, Interaction, Message,
-    MessageId, MessageReference, MessageType, Nonce, Ready, ResumedEvent, ShardStageUpdateEvent,
-    UserId,
+    CreateMessage, EditInteractionResponse, EventHandler, GetMessages, GuildId, Http, Interaction,
+    Message, MessageId, MessageReference, MessageType, Nonce, Ready, ResumedEvent,
+    ShardStageUpdateEvent, UserId,
 };
 use serenity::async_trait;
 use serenity::gateway::ConnectionStage;
@@ -29,9 +29,10 @@ use crate::store::{ConversationKey, StoreError};
 use crate::strings::Strings;
 
 use super::PLATFORM;
+use super::catch_up::{self, Mark, Marks};
 use super::decide::{self, Click, Command, IncomingMessage, Turn};
 use super::layout::{self, Outgoing};
-use super::order::Lanes;
+use super::order::{Lanes, Ticket};
 
 /// Nobody is pinged by the bot's messages, whatever the knowledge base or a user's typed
 /// text shown back contains (`@everyone`, `<@id>`, a reply's author).
@@ -94,10 +95,21 @@ pub struct Handler {
     refused_channels: Mutex<HashSet<u64>>,
     /// The answers left from before a restart were sent again (at the first READY).
     resent: AtomicBool,
+    /// Where to catch up at READY ([`catch_up`]), as saved in the state store.
+    marks: Mutex<Marks>,
+    /// How old a message read back may be and still be answered (`discord.catch_up`): older,
+    /// an answer would surprise more than help.
+    catch_up_window: std::time::Duration,
+    saving_marks: tokio::sync::Mutex<()>,
 }
 
 impl Handler {
-    pub fn new(ctx: Context, guild_ids: Vec<u64>) -> Self {
+    pub fn new(
+        ctx: Context,
+        guild_ids: Vec<u64>,
+        marks: Marks,
+        catch_up_window: std::time::Duration,
+    ) -> Self {
         Self {
             ctx,
             guild_ids,
@@ -106,6 +118,9 @@ impl Handler {
             lanes: Lanes::default(),
             refused_channels: Mutex::new(HashSet::new()),
             resent: AtomicBool::new(false),
+            marks: Mutex::new(marks),
+            catch_up_window,
+            saving_marks: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -237,30 +252,40 @@ impl Handler {
             // Before READY we cannot tell mentions of us or our own messages.
             return;
         }
-        let mentions: Vec<u64> = msg.mentions.iter().map(|u| u.id.get()).collect();
-        let incoming = IncomingMessage {
-            id: msg.id.get(),
-            channel_id: msg.channel_id.get(),
-            in_guild: msg.guild_id.is_some(),
-            author_id: msg.author.id.get(),
-            author_is_bot: msg.author.bot || msg.webhook_id.is_some(),
-            is_chat: matches!(msg.kind, MessageType::Regular | MessageType::InlineReply),
-            content: &msg.content,
-            mentions: &mentions,
-            replied_to: msg.referenced_message.as_ref().map(|m| m.author.id.get()),
-        };
-        let Some(turn) = decide::message(&incoming, bot_id) else {
+        let in_guild = msg.guild_id.is_some();
+        let Some(turn) = turn_of(&msg, in_guild, bot_id) else {
             return;
         };
         tracing::debug!(user = %turn.key.user, "message for the bot");
         let _lane = self.lanes.ticket(msg.channel_id.get()).enter().await;
+        self.answer(http, &msg, in_guild, turn).await;
+    }
+
+    /// Handles a message addressed to the bot, in its channel's lane: from the gateway or read
+    /// back at READY ([`Self::catch_up`]). The channel's catch-up mark is saved before the
+    /// turn when the channel is new, and moved past the message after it.
+    async fn answer(&self, http: &Http, msg: &Message, in_guild: bool, turn: Turn) {
+        let channel = msg.channel_id.get();
+        let id = msg.id.get();
+        let arrived = self.marks_lock().arrived(channel, in_guild, id, now_ms());
+        if arrived {
+            self.save_marks().await;
+        }
+        self.turn_and_send(http, msg, in_guild, turn).await;
+        let handled = self.marks_lock().handled(channel, in_guild, id, now_ms());
+        if handled {
+            self.save_marks().await;
+        }
+    }
+
+    async fn turn_and_send(&self, http: &Http, msg: &Message, in_guild: bool, turn: Turn) {
         let key = turn.key.clone();
         let event_id = turn.event_id.clone();
         // In a channel the answer replies to the question, so it is clear whom it is for.
-        let reference = incoming.in_guild.then_some((msg.channel_id, msg.id));
+        let reference = in_guild.then_some((msg.channel_id, msg.id));
         let to = Queued {
             channel: msg.channel_id.get(),
-            in_guild: incoming.in_guild,
+            in_guild,
             user: msg.author.id.get(),
             quote: reference.map(|(_, id)| id.get()),
             nonce: msg.id.get().to_string(),
@@ -283,6 +308,81 @@ impl Handler {
         }
         if queued {
             self.mark_sent(event_id).await;
+        }
+    }
+
+    fn marks_lock(&self) -> std::sync::MutexGuard<'_, Marks> {
+        match self.marks.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Writes the catch-up marks to the state store; one write at a time, each with the
+    /// marks as they are when it starts, so an older copy never lands after a newer one.
+    async fn save_marks(&self) {
+        let _saving = self.saving_marks.lock().await;
+        let json = self.marks_lock().to_json();
+        let ctx = self.ctx.clone();
+        let saved = tokio::task::spawn_blocking(move || {
+            ctx.bot.store().set_meta(catch_up::META_KEY, &json)
+        })
+        .await;
+        match saved {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "cannot save where to catch up"),
+            Err(error) => tracing::warn!(%error, "cannot save where to catch up"),
+        }
+    }
+
+    /// Places in the queues of the channels to catch up in, taken at READY before any
+    /// `await`: what was missed there is handled before questions that arrive now.
+    fn catch_up_tickets(&self) -> Vec<(u64, Mark, Ticket<'_>)> {
+        let channels = self.marks_lock().to_read(now_ms());
+        channels
+            .into_iter()
+            .map(|(channel, mark)| (channel, mark, self.lanes.ticket(channel)))
+            .collect()
+    }
+
+    /// Reads back, in each channel the bot talks in, the messages after its mark, and handles
+    /// those addressed to the bot that are younger than `discord.catch_up`: what Discord sent to a
+    /// process that died before claiming it, or while none was connected (a new session is
+    /// not sent what the old one missed). Handled twice, a message is answered once (claims).
+    async fn catch_up(&self, http: &Http, tickets: Vec<(u64, Mark, Ticket<'_>)>) {
+        let bot_id = self.bot_id.load(Ordering::Acquire);
+        let window = i64::try_from(self.catch_up_window.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms().saturating_sub(window);
+        let (mut handled, mut too_old) = (0, 0);
+        for (channel, mark, ticket) in tickets {
+            if self.ctx.is_shutting_down() {
+                // What is left stays behind its mark, for the next start.
+                break;
+            }
+            let _lane = ticket.enter().await;
+            let (read, newest) = read_after(http, channel, mark.after, cutoff).await;
+            for msg in read {
+                let Some(turn) = turn_of(&msg, mark.guild, bot_id) else {
+                    continue;
+                };
+                if msg.timestamp.unix_timestamp().saturating_mul(1000) < cutoff {
+                    too_old += 1;
+                    continue;
+                }
+                tracing::debug!(user = %turn.key.user, "message missed while away");
+                self.answer(http, &msg, mark.guild, turn).await;
+                handled += 1;
+            }
+            let moved = self
+                .marks_lock()
+                .handled(channel, mark.guild, newest, now_ms());
+            if moved {
+                self.save_marks().await;
+            }
+        }
+        if handled + too_old > 0 {
+            // `handled`: answered now, or found answered already (claimed before a stop).
+            tracing::info!(handled, too_old, "messages read back after a reconnection");
         }
     }
 
@@ -462,12 +562,16 @@ impl Handler {
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Serenity, ready: Ready) {
         self.bot_id.store(ready.user.id.get(), Ordering::Release);
+        // Every READY is a new session, which Discord does not send what the last one (or
+        // the last process) missed: read it back, ahead of what arrives from now on.
+        let tickets = self.catch_up_tickets();
         self.ctx.status.set_connected(PLATFORM, true);
         tracing::info!(guilds = ready.guilds.len(), "connected to Discord");
         self.register_commands(&ctx.http).await;
         if !self.resent.swap(true, Ordering::AcqRel) {
             self.resend_pending(&ctx.http).await;
         }
+        self.catch_up(&ctx.http, tickets).await;
     }
 
     async fn resume(&self, _ctx: Serenity, _event: ResumedEvent) {
@@ -502,6 +606,84 @@ impl EventHandler for Handler {
             _ => {}
         }
     }
+}
+
+/// What a message means for the bot (`None`: not for it), `in_guild` said by the caller:
+/// messages read over REST carry no `guild_id`.
+fn turn_of(msg: &Message, in_guild: bool, bot_id: u64) -> Option<Turn> {
+    let mentions: Vec<u64> = msg.mentions.iter().map(|u| u.id.get()).collect();
+    let incoming = IncomingMessage {
+        id: msg.id.get(),
+        channel_id: msg.channel_id.get(),
+        in_guild,
+        author_id: msg.author.id.get(),
+        author_is_bot: msg.author.bot || msg.webhook_id.is_some(),
+        is_chat: matches!(msg.kind, MessageType::Regular | MessageType::InlineReply),
+        content: &msg.content,
+        mentions: &mentions,
+        replied_to: msg.referenced_message.as_ref().map(|m| m.author.id.get()),
+    };
+    decide::message(&incoming, bot_id)
+}
+
+/// The messages of `channel` after message `after` and not older than `cutoff_ms`, oldest
+/// first, and the newest id read (`after` if none). A channel the bot may no longer see, or
+/// read (no Read Message History: Discord then lists nothing), gives nothing.
+///
+/// One request (`?after=`) when fewer than a page came since; more, and the channel is read
+/// back from its newest message (`?before=`, page after page, each newest first) down to the
+/// mark or the cutoff, so that a busy channel's recent questions are the ones read, within
+/// [`catch_up::MAX_PAGES`].
+async fn read_after(http: &Http, channel: u64, after: u64, cutoff_ms: i64) -> (Vec<Message>, u64) {
+    let channel_id = ChannelId::new(channel.max(1));
+    let get = |builder: GetMessages| async move {
+        match retrying(|| channel_id.messages(http, builder)).await {
+            Ok(page) => Some(page),
+            Err(error) => {
+                tracing::debug!(%error, %channel, "cannot read back a channel");
+                None
+            }
+        }
+    };
+    let first = GetMessages::new()
+        .after(MessageId::new(after.max(1)))
+        .limit(catch_up::PAGE);
+    let Some(mut read) = get(first).await else {
+        return (Vec::new(), after);
+    };
+    if read.len() >= usize::from(catch_up::PAGE) {
+        read.clear();
+        let mut before: Option<MessageId> = None;
+        for page_number in 0..catch_up::MAX_PAGES {
+            let mut builder = GetMessages::new().limit(catch_up::PAGE);
+            if let Some(before) = before {
+                builder = builder.before(before);
+            }
+            let Some(page) = get(builder).await else {
+                break;
+            };
+            let last_page = page.len() < usize::from(catch_up::PAGE);
+            before = page.iter().map(|m| m.id).min();
+            let reached = page.iter().any(|m| {
+                m.id.get() <= after || m.timestamp.unix_timestamp().saturating_mul(1000) < cutoff_ms
+            });
+            read.extend(page.into_iter().filter(|m| m.id.get() > after));
+            if last_page || reached {
+                break;
+            }
+            if page_number + 1 == catch_up::MAX_PAGES {
+                tracing::warn!(
+                    %channel,
+                    "too many messages since the bot last read this channel: the oldest are \
+                     not read back"
+                );
+            }
+        }
+    }
+    read.sort_by_key(|m| m.id);
+    read.dedup_by_key(|m| m.id);
+    let newest = read.iter().map(|m| m.id.get()).fold(after, u64::max);
+    (read, newest)
 }
 
 /// A plain text answer.
@@ -650,9 +832,10 @@ fn missing_permission(error: &serenity::Error) -> bool {
 const RATE_LIMITED_TRIES: u32 = 14;
 /// The wait before the first try again, doubled each time up to [`RATE_LIMITED_MAX_WAIT`].
 /// Discord's 429 says how long to wait (`retry_after`, and `global`), but serenity's error
-/// keeps neither that body nor the headers. With discord.com, serenity's own rate limiter
-/// reads them, waits and tries again before we see anything, so this is the fallback: the
-/// limiter is off when `api_base` points elsewhere (serenity 0.12.5 cannot proxy with it).
+/// keeps neither that body nor the headers. serenity's own rate limiter (on in production and
+/// in `tests/discord.rs`) reads them, waits and tries again before we see anything, so this
+/// is the fallback: for a 429 without `Retry-After`, and when the limiter is off (`api_base`:
+/// serenity 0.12.5 can send to another host only with it off).
 const RATE_LIMITED_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 const RATE_LIMITED_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(4);
 

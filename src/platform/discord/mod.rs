@@ -13,6 +13,7 @@
 //! A click goes to the engine as that choice (`Input::Choice`), which picks it where it is
 //! offered now, or shows the welcome menu again, introduced as such (`strings.stale_menu`).
 
+mod catch_up;
 mod custom_id;
 mod decide;
 mod handler;
@@ -38,7 +39,8 @@ pub enum DiscordError {
     DisallowedIntents,
     #[error("cannot register the slash commands: {0} (see [strings] command_…)")]
     CommandName(String),
-    /// Only with `api_base`: serenity would otherwise quietly connect to discord.com.
+    /// Only with `api_base` or a client in [`StartOptions`]: serenity would otherwise quietly
+    /// connect to Discord's real gateway.
     #[error("no Discord gateway at {base} (GET /api/v10/gateway failed)")]
     NoGateway {
         base: String,
@@ -66,14 +68,34 @@ impl DiscordError {
     }
 }
 
+/// What the program that starts the adapter may choose, beyond the configuration: nothing
+/// here is read from a config file or the environment.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// The HTTP client serenity makes its REST calls with, still to `https://discord.com` and
+    /// with its rate limiter on. `None`: serenity's own (rustls, the web's root
+    /// certificates). Tests pass one for which `discord.com` is a fake Discord (its address
+    /// and its certificate), so they run the rate limiter production runs.
+    pub http_client: Option<reqwest::Client>,
+}
+
 /// Serves Discord until `ctx.shutdown` turns true (`Ok`), or Discord refuses the bot for
 /// good (bad token, intent not allowed). Lost connections are resumed by serenity.
+pub async fn run(settings: DiscordSettings, ctx: Context) -> Result<(), DiscordError> {
+    run_with(settings, ctx, StartOptions::default()).await
+}
+
+/// [`run`], with [`StartOptions`].
 ///
 /// serenity runs on a single-threaded runtime of its own, on a thread of its own: there the
 /// task serenity spawns for each event first runs in the order the gateway delivered the
 /// events, which is what keeps answers in one channel in order ([`order`]). The turns' store
 /// and engine work runs on that runtime's blocking pool.
-pub async fn run(settings: DiscordSettings, ctx: Context) -> Result<(), DiscordError> {
+pub async fn run_with(
+    settings: DiscordSettings,
+    ctx: Context,
+    options: StartOptions,
+) -> Result<(), DiscordError> {
     let (done, result) = tokio::sync::oneshot::channel();
     let span = tracing::Span::current();
     std::thread::Builder::new()
@@ -85,7 +107,7 @@ pub async fn run(settings: DiscordSettings, ctx: Context) -> Result<(), DiscordE
             {
                 Ok(runtime) => {
                     let _entered = span.enter();
-                    runtime.block_on(serve(settings, ctx))
+                    runtime.block_on(serve(settings, ctx, options))
                 }
                 Err(error) => Err(DiscordError::Runtime(error)),
             };
@@ -96,7 +118,11 @@ pub async fn run(settings: DiscordSettings, ctx: Context) -> Result<(), DiscordE
 }
 
 #[tracing::instrument(skip_all, fields(platform = PLATFORM))]
-async fn serve(settings: DiscordSettings, ctx: Context) -> Result<(), DiscordError> {
+async fn serve(
+    settings: DiscordSettings,
+    ctx: Context,
+    options: StartOptions,
+) -> Result<(), DiscordError> {
     let strings = ctx.bot.engine().strings().clone();
     for command in decide::Command::ALL {
         decide::check_command(command.name(&strings), command.description(&strings))
@@ -115,25 +141,55 @@ async fn serve(settings: DiscordSettings, ctx: Context) -> Result<(), DiscordErr
 
     let mut http =
         HttpBuilder::new(settings.token.expose()).default_allowed_mentions(handler::no_mentions());
+    let injected = options.http_client.is_some();
+    if let Some(client) = options.http_client {
+        http = http.client(client);
+    }
     if let Some(base) = &settings.api_base {
         // serenity honours a proxy only with its rate limiter off; production keeps both
         // the limiter and discord.com.
         http = http.proxy(base.clone()).ratelimiter_disabled(true);
     }
     let http = http.build();
-    let gateway = match &settings.api_base {
+    // Where the gateway is, asked here rather than by serenity's builder when Discord is not
+    // discord.com itself: on a hiccup the builder would fall back to Discord's real gateway.
+    let base = match (&settings.api_base, injected) {
+        (Some(base), _) => Some(base.clone()),
+        (None, true) => Some("https://discord.com (through the client given)".to_owned()),
+        (None, false) => None,
+    };
+    let gateway = match base {
         Some(base) => Some(
             http.get_gateway()
                 .await
-                .map_err(|source| DiscordError::NoGateway {
-                    base: base.clone(),
-                    source,
-                })?,
+                .map_err(|source| DiscordError::NoGateway { base, source })?,
         ),
         None => None,
     };
 
-    let handler = handler::Handler::new(ctx.clone(), settings.guild_ids.clone());
+    // Where to catch up at READY, as the last run left it.
+    let store = ctx.clone();
+    let marks =
+        match tokio::task::spawn_blocking(move || store.bot.store().get_meta(catch_up::META_KEY))
+            .await
+        {
+            Ok(Ok(Some(text))) => catch_up::Marks::from_json(&text),
+            Ok(Ok(None)) => catch_up::Marks::default(),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cannot read where to catch up: starting afresh");
+                catch_up::Marks::default()
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read where to catch up: starting afresh");
+                catch_up::Marks::default()
+            }
+        };
+    let handler = handler::Handler::new(
+        ctx.clone(),
+        settings.guild_ids.clone(),
+        marks,
+        settings.catch_up,
+    );
     let mut client = ClientBuilder::new_with_http(http, intents)
         .event_handler(handler)
         .await?;
