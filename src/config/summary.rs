@@ -3,8 +3,9 @@
 use std::fmt;
 
 use super::duration::format_duration;
-use super::schema::strings_keys;
+use super::schema::schema;
 use super::{KeyRecipients, MatrixLogin, MessageType, RoomPolicy, Settings};
+use crate::engine::MatchingMode;
 use crate::strings::Strings;
 
 /// The settings as TOML, secrets shown as `"***"`: what `guichet config check` prints.
@@ -13,7 +14,11 @@ impl fmt::Display for Settings {
         const HIDDEN: &str = "\"***\"";
         writeln!(f, "content = {:?}", self.content.display().to_string())?;
         writeln!(f, "state_dir = {:?}", self.state_dir.display().to_string())?;
-        writeln!(f, "matching = {:?}", self.matching.as_str())?;
+        let matching = match self.matching {
+            MatchingMode::Chatmd => "chatmd",
+            MatchingMode::Guichet => "guichet",
+        };
+        writeln!(f, "matching = {matching:?}")?;
         writeln!(f, "idle_reset = {:?}", format_duration(self.idle_reset))?;
         writeln!(f, "forget_after = {:?}", format_duration(self.forget_after))?;
         let platforms: Vec<&str> = [
@@ -113,10 +118,11 @@ impl Settings {
         ) else {
             return Vec::new();
         };
-        strings_keys()
-            .into_iter()
-            .map(|(key, _)| key)
-            .filter(|key| ours.get(key) != defaults.get(key))
+        schema()
+            .keys
+            .iter()
+            .filter(|(section, key, _)| *section == "strings" && ours.get(key) != defaults.get(key))
+            .map(|(_, key, _)| (*key).to_owned())
             .collect()
     }
 }
