@@ -185,14 +185,14 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].content, "");
         assert_eq!(out[0].rows[0].len(), 2);
-        assert!(reply(&[BotMessage::default()], &key()).is_empty());
+        assert!(reply(&[BotMessage::default()], &key(), &Strings::default()).is_empty());
     }
 
     #[test]
     fn a_filtered_menu_keeps_the_engine_indices() {
         let all = choices(5);
         let picked: Vec<(usize, &ShownChoice)> = vec![(1, &all[1]), (3, &all[3])];
-        let out = menu("Profil ?", &picked, &key(), None);
+        let out = menu("Profil ?", &picked, &key(), None, &Strings::default());
         let indices: Vec<usize> = out[0].rows[0]
             .iter()
             .map(|b| MenuButton::decode(&b.custom_id).unwrap().index)
