@@ -172,26 +172,17 @@ fn parse(kind: KeyKind, value: &str) -> Result<DeValue<'_>, toml::de::Error> {
     })
 }
 
-/// `value` with `span` on it and on everything inside, so that an error anywhere in it names
-/// the variable.
+/// `value` with `span` on it and on its items, so that an error in it names the variable
+/// (an item's type is checked before anything inside it).
 fn respan<'i>(value: DeValue<'i>, span: &Range<usize>) -> Spanned<DeValue<'i>> {
     let value = match value {
         DeValue::Array(items) => {
             let mut respanned = DeArray::new();
             for item in items.iter() {
-                respanned.push(respan(item.get_ref().clone(), span));
+                respanned.push(Spanned::new(span.clone(), item.get_ref().clone()));
             }
             DeValue::Array(respanned)
         }
-        DeValue::Table(table) => DeValue::Table(
-            table
-                .into_iter()
-                .map(|(key, value)| {
-                    let key = Spanned::new(span.clone(), key.into_inner());
-                    (key, respan(value.into_inner(), span))
-                })
-                .collect(),
-        ),
         other => other,
     };
     Spanned::new(span.clone(), value)

@@ -11,6 +11,8 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::engine::MatchingMode;
 use crate::strings::Strings;
 
@@ -98,8 +100,9 @@ impl fmt::Display for ConfigWarning {
     }
 }
 
-/// Where the Matrix adapter answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Where the Matrix adapter answers (as the config writes it: `mention`, `open`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RoomPolicy {
     /// In rooms with several people, only messages that mention the bot; every message in a
     /// direct chat.
@@ -110,7 +113,8 @@ pub enum RoomPolicy {
 }
 
 /// The Matrix `msgtype` of the bot's messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MessageType {
     /// `m.notice`: clients show it as a bot's, and bots do not answer it.
     #[default]
@@ -120,7 +124,8 @@ pub enum MessageType {
 }
 
 /// Which devices the Matrix bot shares the keys of its encrypted messages with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum KeyRecipients {
     /// Every device of the room's members (matrix-sdk's default).
     #[default]
@@ -201,7 +206,7 @@ pub struct StatsSettings {
 
 /// A password, token or key. It is never logged: `Debug` shows `Secret(***)`, there is no
 /// `Display`, and the value is only reachable by calling [`Secret::expose`] on purpose.
-#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 

@@ -12,20 +12,21 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
-use super::Secret;
+use super::{KeyRecipients, MessageType, RoomPolicy, Secret};
+use crate::engine::MatchingMode;
 
 /// A key as read: absent, or its value and where it was written (a span of the file, or the
 /// span `read.rs` gives an environment variable).
 pub(super) type Field<T> = Option<Spanned<T>>;
 
-/// The top level. Durations, paths and one-of-a-few words are strings here; stage two
-/// checks them, with the key and line in every message.
+/// The top level. Durations and paths are strings here; stage two checks them, with the key
+/// and line in every message.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub(super) content: Field<String>,
     pub(super) state_dir: Field<String>,
-    pub(super) matching: Field<String>,
+    pub(super) matching: Field<MatchingMode>,
     pub(super) idle_reset: Field<String>,
     pub(super) forget_after: Field<String>,
     pub(super) matrix: Field<RawMatrix>,
@@ -52,13 +53,13 @@ pub(super) struct RawMatrix {
     pub(super) recovery_key: Field<Secret>,
     pub(super) recovery_key_file: Field<String>,
     pub(super) allowed_inviters: Field<Vec<String>>,
-    pub(super) rooms: Field<String>,
-    pub(super) msgtype: Field<String>,
+    pub(super) rooms: Field<RoomPolicy>,
+    pub(super) msgtype: Field<MessageType>,
     pub(super) catch_up: Field<String>,
     pub(super) prefix: Field<String>,
     pub(super) admin_room: Field<String>,
     pub(super) late_key_wait: Field<String>,
-    pub(super) key_recipients: Field<String>,
+    pub(super) key_recipients: Field<KeyRecipients>,
 }
 
 /// `[discord]`.
@@ -94,10 +95,10 @@ pub(super) struct RawStats {
     pub(super) enabled: Field<bool>,
 }
 
-/// Discord ids as written: numbers, or strings of digits (ids are often copied with quotes).
-/// Kept as text: the id check (digits, in range) is stage two's, with its own message.
+/// Discord ids, written as numbers or as strings of digits (ids are often copied with
+/// quotes).
 #[derive(Debug)]
-pub(super) struct DiscordIds(pub(super) Vec<String>);
+pub(super) struct DiscordIds(pub(super) Vec<u64>);
 
 /// The words of type errors: stage one turns serde's "expected …" into the message.
 pub(super) const DISCORD_IDS: &str = "a list of Discord ids";
@@ -105,7 +106,15 @@ pub(super) const DISCORD_IDS: &str = "a list of Discord ids";
 impl<'de> Deserialize<'de> for DiscordIds {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         /// One id; says it expects the list, so an item's type error reads like the list's.
-        struct Id(String);
+        struct Id(u64);
+        fn id<E: de::Error>(text: String) -> Result<Id, E> {
+            match text.trim().parse() {
+                Ok(id) if id > 0 => Ok(Id(id)),
+                _ => Err(E::custom(format!(
+                    "{text:?} is not a Discord id (a number like 123456789012345678)"
+                ))),
+            }
+        }
         impl<'de> Deserialize<'de> for Id {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 deserializer.deserialize_any(Ids)
@@ -117,14 +126,11 @@ impl<'de> Deserialize<'de> for DiscordIds {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(DISCORD_IDS)
             }
-            fn visit_str<E: de::Error>(self, id: &str) -> Result<Id, E> {
-                Ok(Id(id.to_owned()))
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Id, E> {
+                id(text.to_owned())
             }
-            fn visit_i64<E: de::Error>(self, id: i64) -> Result<Id, E> {
-                Ok(Id(id.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, id: u64) -> Result<Id, E> {
-                Ok(Id(id.to_string()))
+            fn visit_i64<E: de::Error>(self, number: i64) -> Result<Id, E> {
+                id(number.to_string())
             }
         }
         struct List;

@@ -64,11 +64,15 @@ impl Source {
         let key = keys.join(".");
         let inner = err.inner();
         let span = inner.span().unwrap_or(0..0);
-        // toml hands a date to serde as a table; only the text tells them apart.
-        let date = self
-            .text
-            .get(span.start..)
-            .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+        // What the value is, read off the text where serde does not say: toml hands a date to
+        // serde as a table, and an enum given a number only says "wanted string or table".
+        let first = self.text.get(span.start..).and_then(|v| v.chars().next());
+        let written = match first {
+            Some('t' | 'f') => "a boolean",
+            Some('[') => "a list",
+            Some('{') => "a table",
+            _ => "a number",
+        };
         let at = self.at(span);
         let message = inner.message();
         if let Some(name) = message
@@ -82,12 +86,33 @@ impl Source {
                 hint: unknown_key_hint(section, name),
             };
         }
+        // An enum's words: "unknown variant `x`, expected `a` or `b`".
+        if message.starts_with("unknown variant `") {
+            let mut words = message
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(|w| format!("{w:?}"));
+            let found = words.next().unwrap_or_default();
+            let words: Vec<String> = words.collect();
+            let reason = format!("must be {}, not {found}", words.join(" or "));
+            return ConfigError::InvalidValue { at, key, reason };
+        }
+        if message == "wanted string or table" {
+            let found = written.to_owned();
+            return ConfigError::WrongType {
+                at,
+                key,
+                expected: "a string",
+                found,
+            };
+        }
         if let Some((found, expected)) = message
             .strip_prefix("invalid type: ")
             .and_then(|rest| rest.rsplit_once(", expected "))
         {
             let found = match found {
-                "map" if date => "a date".to_owned(),
+                "map" if first.is_some_and(|c| c.is_ascii_digit()) => "a date".to_owned(),
                 _ => describe(found),
             };
             return ConfigError::WrongType {

@@ -19,10 +19,9 @@ use super::values::{
 use super::{
     AdminSettings, ConfigError, ConfigWarning, DEFAULT_CATCH_UP, DEFAULT_DEVICE_NAME,
     DEFAULT_LATE_KEY_WAIT, DEFAULT_MATRIX_PREFIX, DEFAULT_THROTTLE_MESSAGES,
-    DEFAULT_THROTTLE_SECONDS, DiscordSettings, KeyRecipients, MatrixLogin, MatrixSettings,
-    MessageType, Origin, Result, RoomPolicy, Secret, Settings, StatsSettings, Throttle,
+    DEFAULT_THROTTLE_SECONDS, DiscordSettings, MatrixLogin, MatrixSettings, Origin, Result, Secret,
+    Settings, StatsSettings, Throttle,
 };
-use crate::engine::MatchingMode;
 use crate::strings::Strings;
 
 /// A value found, with its dotted key and origin for the errors that come after.
@@ -58,14 +57,6 @@ pub(super) fn validate(
     let discord_on = raw.discord.is_some();
     let content = check.path(raw.content, "content")?;
     let state_dir = check.path(raw.state_dir, "state_dir")?;
-    let matching = check.choice(
-        raw.matching,
-        "matching",
-        &[
-            ("chatmd", MatchingMode::Chatmd),
-            ("guichet", MatchingMode::Guichet),
-        ],
-    )?;
     let idle_reset = check.duration(raw.idle_reset, "idle_reset")?;
     let forget_after = check.duration(raw.forget_after, "forget_after")?;
     let strings = check.strings(raw.strings, discord_on)?;
@@ -83,7 +74,7 @@ pub(super) fn validate(
     Ok(Settings {
         content: content.unwrap_or(defaults.content),
         state_dir: state_dir.unwrap_or(defaults.state_dir),
-        matching,
+        matching: word(raw.matching),
         idle_reset: idle_reset.unwrap_or(defaults.idle_reset),
         forget_after: forget_after.unwrap_or(defaults.forget_after),
         strings,
@@ -129,29 +120,6 @@ impl Check<'_> {
         Ok(self
             .text(field, key)?
             .map(|found| PathBuf::from(found.value)))
-    }
-
-    /// One of a few words, like `rooms = "mention" | "open"`.
-    fn choice<T: Copy + Default>(
-        &self,
-        field: Field<String>,
-        key: &str,
-        options: &[(&str, T)],
-    ) -> Result<T> {
-        let Some(found) = self.found(field, key) else {
-            return Ok(T::default());
-        };
-        match options.iter().find(|(word, _)| *word == found.value) {
-            Some((_, value)) => Ok(*value),
-            None => {
-                let words: Vec<String> = options.iter().map(|(w, _)| format!("{w:?}")).collect();
-                Err(found.invalid(format!(
-                    "must be {}, not {:?}",
-                    words.join(" or "),
-                    found.value
-                )))
-            }
-        }
     }
 
     fn duration(&self, field: Field<String>, key: &str) -> Result<Option<Duration>> {
@@ -373,16 +341,6 @@ impl Check<'_> {
                 found.value
             }
         };
-        let rooms = self.choice(
-            raw.rooms,
-            "matrix.rooms",
-            &[("mention", RoomPolicy::Mention), ("open", RoomPolicy::Open)],
-        )?;
-        let msgtype = self.choice(
-            raw.msgtype,
-            "matrix.msgtype",
-            &[("notice", MessageType::Notice), ("text", MessageType::Text)],
-        )?;
         let catch_up = self.duration(raw.catch_up, "matrix.catch_up")?;
         let prefix = match self.found(raw.prefix, "matrix.prefix") {
             None => DEFAULT_MATRIX_PREFIX.to_owned(),
@@ -404,14 +362,6 @@ impl Check<'_> {
             }
         };
         let late_key_wait = self.duration(raw.late_key_wait, "matrix.late_key_wait")?;
-        let key_recipients = self.choice(
-            raw.key_recipients,
-            "matrix.key_recipients",
-            &[
-                ("all", KeyRecipients::All),
-                ("verified", KeyRecipients::Verified),
-            ],
-        )?;
         Ok(MatrixSettings {
             homeserver: homeserver.value,
             user: user.value,
@@ -419,13 +369,13 @@ impl Check<'_> {
             device_name: device_name.map_or_else(|| DEFAULT_DEVICE_NAME.to_owned(), |f| f.value),
             recovery_key: recovery_key.map(|found| found.value),
             allowed_inviters,
-            rooms,
-            msgtype,
+            rooms: word(raw.rooms),
+            msgtype: word(raw.msgtype),
             catch_up: catch_up.unwrap_or(DEFAULT_CATCH_UP),
             prefix,
             admin_room,
             late_key_wait: late_key_wait.unwrap_or(DEFAULT_LATE_KEY_WAIT),
-            key_recipients,
+            key_recipients: word(raw.key_recipients),
         })
     }
 
@@ -436,23 +386,6 @@ impl Check<'_> {
             .secret(raw.token, raw.token_file, "discord.token")?
             .ok_or_else(|| missing("discord.token", ("discord", &at)))?
             .value;
-        let guild_ids = match self.found(raw.guild_ids, "discord.guild_ids") {
-            None => Vec::new(),
-            Some(found) => {
-                let mut ids = Vec::with_capacity(found.value.0.len());
-                for id in &found.value.0 {
-                    match id.trim().parse::<u64>() {
-                        Ok(n) if n > 0 => ids.push(n),
-                        _ => {
-                            return Err(found.invalid(format!(
-                                "{id:?} is not a Discord id (a number like 123456789012345678)"
-                            )));
-                        }
-                    }
-                }
-                ids
-            }
-        };
         let api_base = match self.found(raw.api_base, "discord.api_base") {
             None => None,
             Some(found) => {
@@ -473,7 +406,9 @@ impl Check<'_> {
         };
         Ok(DiscordSettings {
             token,
-            guild_ids,
+            guild_ids: raw
+                .guild_ids
+                .map_or_else(Vec::new, |ids| ids.into_inner().0),
             message_content: raw.message_content.is_some_and(|b| b.into_inner()),
             api_base,
         })
@@ -517,6 +452,11 @@ impl Check<'_> {
             window: Duration::from_secs(seconds),
         }))
     }
+}
+
+/// A word among a few (`rooms = "open"`), or its default; serde checked it.
+fn word<T: Default>(field: Field<T>) -> T {
+    field.map(Spanned::into_inner).unwrap_or_default()
 }
 
 fn missing(key: &str, (section, at): (&'static str, &Origin)) -> ConfigError {
