@@ -16,6 +16,7 @@ use serde_spanned::de::{SpannedDeserializer, is_spanned};
 
 use super::ENV_PREFIX;
 use super::raw::RawConfig;
+use crate::kb::diagnostic::did_you_mean;
 use crate::strings::Strings;
 
 /// What a key holds, as far as reading it from an environment variable goes.
@@ -142,7 +143,7 @@ pub(super) fn unknown_key_hint(section: &str, key: &str) -> String {
     if section.is_empty() {
         candidates.extend(&schema.sections);
     }
-    match closest(key, candidates.iter().copied(), 0.85) {
+    match did_you_mean(key, candidates.iter().copied()) {
         Some(name) => format!("did you mean `{name}`?"),
         None => {
             let place = if section.is_empty() {
@@ -155,26 +156,17 @@ pub(super) fn unknown_key_hint(section: &str, key: &str) -> String {
     }
 }
 
-/// The known variable closest to `var`, if one is close enough to be a typo of it.
+/// The known variable closest to `var`, if one is close enough to be a typo of it. Compared
+/// without the prefix, which every name shares.
 pub(super) fn closest_variable(var: &str) -> Option<String> {
     let names: Vec<String> = schema()
         .keys
         .iter()
-        .map(|(section, key, _)| {
-            let name = dotted(section, key).replace('.', "_");
-            format!("{ENV_PREFIX}{}", name.to_ascii_uppercase())
-        })
+        .map(|(section, key, _)| dotted(section, key).replace('.', "_"))
         .collect();
-    closest(var, names.iter().map(String::as_str), 0.9).map(str::to_owned)
-}
-
-/// The candidate most like `word` (Jaro-Winkler), if at least `min` alike: a typo of it.
-fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>, min: f64) -> Option<&'a str> {
-    candidates
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .filter(|(score, _)| *score >= min)
-        .map(|(_, c)| c)
+    let name = var.strip_prefix(ENV_PREFIX).unwrap_or(var);
+    did_you_mean(name, names.iter().map(String::as_str))
+        .map(|closest| format!("{ENV_PREFIX}{}", closest.to_ascii_uppercase()))
 }
 
 /// Whether the first word of a variable (lower case, prefix removed) is one or two letters
