@@ -47,7 +47,10 @@ where
     let mut variables = Vec::new();
     let mut warnings = Vec::new();
     for (var, value) in vars {
-        let lower = var[ENV_PREFIX.len()..].to_ascii_lowercase();
+        let lower = var
+            .strip_prefix(ENV_PREFIX)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let (section, key) = match lower.split_once('_') {
             Some((section, key)) if schema.sections.contains(&section) => (section, key),
             _ => ("", lower.as_str()),

@@ -74,14 +74,14 @@ pub(super) struct RawDiscord {
 }
 
 /// `[admin]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAdmin {
     pub(super) listen: Field<String>,
 }
 
 /// `[limits]`. Signed, so that `-1` is a bad value with its reason, not a type error.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLimits {
     pub(super) messages: Field<i64>,
@@ -89,7 +89,7 @@ pub(super) struct RawLimits {
 }
 
 /// `[stats]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStats {
     pub(super) enabled: Field<bool>,

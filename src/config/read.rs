@@ -64,15 +64,10 @@ impl Source {
         let key = keys.join(".");
         let inner = err.inner();
         let span = inner.span().unwrap_or(0..0);
-        // What the value is, read off the text where serde does not say: toml hands a date to
-        // serde as a table, and an enum given a number only says "wanted string or table".
+        // Where serde does not say what the value is, its first character does: toml hands a
+        // date to serde as a table, and an enum given a number only says "wanted string or
+        // table".
         let first = self.text.get(span.start..).and_then(|v| v.chars().next());
-        let written = match first {
-            Some('t' | 'f') => "a boolean",
-            Some('[') => "a list",
-            Some('{') => "a table",
-            _ => "a number",
-        };
         let at = self.at(span);
         let message = inner.message();
         if let Some(name) = message
@@ -99,7 +94,13 @@ impl Source {
             return ConfigError::InvalidValue { at, key, reason };
         }
         if message == "wanted string or table" {
-            let found = written.to_owned();
+            let found = match first {
+                Some('t' | 'f') => "a boolean",
+                Some('[') => "a list",
+                Some('{') => "a table",
+                _ => "a number",
+            };
+            let found = found.to_owned();
             return ConfigError::WrongType {
                 at,
                 key,

@@ -62,19 +62,13 @@ pub(super) fn validate(
     let strings = check.strings(raw.strings, discord_on)?;
     let matrix = raw.matrix.map(|m| check.matrix(m)).transpose()?;
     let discord = raw.discord.map(|d| check.discord(d)).transpose()?;
-    let admin = raw.admin.map(Spanned::into_inner);
-    let admin = check.admin(admin.unwrap_or(RawAdmin { listen: None }))?;
-    let limits = raw.limits.map(Spanned::into_inner);
-    let throttle = check.throttle(limits.unwrap_or(RawLimits {
-        messages: None,
-        per_seconds: None,
-    }))?;
-    let stats = raw.stats.map(Spanned::into_inner);
-    let stats = stats.unwrap_or(RawStats { enabled: None });
+    let admin = check.admin(or_default(raw.admin))?;
+    let throttle = check.throttle(or_default(raw.limits))?;
+    let stats: RawStats = or_default(raw.stats);
     Ok(Settings {
         content: content.unwrap_or(defaults.content),
         state_dir: state_dir.unwrap_or(defaults.state_dir),
-        matching: word(raw.matching),
+        matching: or_default(raw.matching),
         idle_reset: idle_reset.unwrap_or(defaults.idle_reset),
         forget_after: forget_after.unwrap_or(defaults.forget_after),
         strings,
@@ -369,13 +363,13 @@ impl Check<'_> {
             device_name: device_name.map_or_else(|| DEFAULT_DEVICE_NAME.to_owned(), |f| f.value),
             recovery_key: recovery_key.map(|found| found.value),
             allowed_inviters,
-            rooms: word(raw.rooms),
-            msgtype: word(raw.msgtype),
+            rooms: or_default(raw.rooms),
+            msgtype: or_default(raw.msgtype),
             catch_up: catch_up.unwrap_or(DEFAULT_CATCH_UP),
             prefix,
             admin_room,
             late_key_wait: late_key_wait.unwrap_or(DEFAULT_LATE_KEY_WAIT),
-            key_recipients: word(raw.key_recipients),
+            key_recipients: or_default(raw.key_recipients),
         })
     }
 
@@ -454,8 +448,9 @@ impl Check<'_> {
     }
 }
 
-/// A word among a few (`rooms = "open"`), or its default; serde checked it.
-fn word<T: Default>(field: Field<T>) -> T {
+/// A value serde checked (a word among a few like `rooms = "open"`, a section), or its
+/// default.
+fn or_default<T: Default>(field: Field<T>) -> T {
     field.map(Spanned::into_inner).unwrap_or_default()
 }
 
