@@ -55,7 +55,7 @@ enum Command {
         path: PathBuf,
         /// `guichet` (made for chats, the default) or `chatmd` (exactly ChatMD 8.12).
         #[arg(long, value_enum, default_value = "guichet")]
-        mode: Mode,
+        mode: MatchingMode,
         /// Seed for random choices (alternatives, shuffled choices), for reproducible runs.
         #[arg(long)]
         seed: Option<u64>,
@@ -68,7 +68,7 @@ enum Command {
         path: PathBuf,
         /// `guichet` (made for chats, the default) or `chatmd` (exactly ChatMD 8.12).
         #[arg(long, value_enum, default_value = "guichet")]
-        mode: Mode,
+        mode: MatchingMode,
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
@@ -124,21 +124,6 @@ enum ConfigCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Mode {
-    Guichet,
-    Chatmd,
-}
-
-impl From<Mode> for MatchingMode {
-    fn from(mode: Mode) -> Self {
-        match mode {
-            Mode::Guichet => MatchingMode::Guichet,
-            Mode::Chatmd => MatchingMode::Chatmd,
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = if matches!(cli.command, Some(Command::Serve { .. })) {
@@ -173,12 +158,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             path,
             deny_warnings,
         }) => check(&path, deny_warnings),
-        Some(Command::Chat { path, mode, seed }) => chat(&path, mode.into(), seed),
+        Some(Command::Chat { path, mode, seed }) => chat(&path, mode, seed),
         Some(Command::Serve { config, terminal }) => serve(config.as_deref(), terminal),
         Some(Command::Health { config, address }) => health(config.as_deref(), address),
         Some(Command::Stats { config, top }) => stats(config.as_deref(), top),
         Some(Command::Replay { path, mode, seed }) => {
-            let engine = load_engine(&path, mode.into())?;
+            let engine = load_engine(&path, mode)?;
             let stdin = std::io::stdin().lock();
             let stdout = std::io::stdout().lock();
             guichet::replay::run(&engine, stdin, std::io::BufWriter::new(stdout), seed)?;

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::engine::{Answer, AnswerPath, Conversation, Engine, Input, Reply, Rng};
 use crate::render;
+use crate::strings::Strings;
 
 #[derive(Debug, Serialize)]
 struct Outcome<'a> {
@@ -53,11 +54,11 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-fn plain_text(reply: &Reply) -> String {
+fn plain_text(reply: &Reply, strings: &Strings) -> String {
     reply
         .messages
         .iter()
-        .map(|m| render::plain(&m.markdown, &[], m.step_label.as_deref()))
+        .map(|m| render::plain(&m.markdown, &[], m.step_label.as_deref(), strings))
         .collect::<Vec<_>>()
         .join("\n\n")
 }
@@ -141,7 +142,7 @@ pub fn run(
             shown,
             path: reply.path,
             score: round6(reply.score),
-            text: plain_text(&reply),
+            text: plain_text(&reply, engine.strings()),
             choices: reply
                 .messages
                 .last()

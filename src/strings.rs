@@ -23,6 +23,12 @@ pub struct Strings {
     pub default_choice: String,
     /// Title of a collapsible box written without one.
     pub details: String,
+    /// What a picture, a video, a sound and embedded content (an `<iframe>`…) are called
+    /// when they have no description, and in the plain text `[image: description]`.
+    pub image_label: String,
+    pub video_label: String,
+    pub audio_label: String,
+    pub embed_label: String,
     /// Before the candidates when guichet is unsure ("did you mean…?").
     pub did_you_mean: String,
     /// Before the welcome's choices when the best answer depends on a role not chosen yet.
@@ -133,6 +139,10 @@ impl Default for Strings {
             next_skip: "Passer à la suite".into(),
             default_choice: crate::kb::parse::DEFAULT_CHOICE_LABEL.into(),
             details: "Détails".into(),
+            image_label: "image".into(),
+            video_label: "vidéo".into(),
+            audio_label: "audio".into(),
+            embed_label: "contenu intégré".into(),
             did_you_mean: "Je ne suis pas sûr d'avoir compris. Vouliez-vous dire :".into(),
             role_first: "Pour vous répondre, dites-moi d'abord qui vous êtes :".into(),
             choose_in_range: "Choisissez un numéro entre 1 et {n} :".into(),

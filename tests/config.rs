@@ -238,7 +238,7 @@ fn environment_overrides_win_and_failures_name_the_variable() {
     let throttle = settings.throttle.unwrap();
     assert_eq!(throttle.messages.get(), 10);
     assert_eq!(throttle.window.as_secs(), 30);
-    assert_eq!(settings.matching, config::Matching::Guichet);
+    assert_eq!(settings.matching, guichet::engine::MatchingMode::Guichet);
 
     let err = Settings::parse(
         text,

@@ -57,7 +57,7 @@ fn echo(typed: &str) -> Vec<String> {
 #[test]
 fn a_typed_link_is_plain_text_in_the_terminal() {
     for markdown in echo(&format!("voir {LINK} !")) {
-        let text = render::plain(&markdown, &[], None);
+        let text = render::plain(&markdown, &[], None, &Strings::default());
         assert!(
             text.contains(&format!("vous avez écrit : voir {LINK} !")),
             "{text}"
@@ -74,7 +74,7 @@ fn a_typed_link_is_plain_text_in_the_terminal() {
 #[test]
 fn a_typed_link_is_no_link_on_matrix() {
     for markdown in echo(LINK) {
-        let message = render::matrix(&markdown, &[], None);
+        let message = render::matrix(&markdown, &[], None, &Strings::default());
         let html = &message.formatted_body;
         assert!(!html.contains("<a"), "{html}");
         assert!(!html.to_lowercase().contains("href"), "{html}");
@@ -87,7 +87,7 @@ fn a_typed_link_is_no_link_on_matrix() {
 #[test]
 fn a_typed_link_is_no_masked_link_on_discord() {
     for markdown in echo(LINK) {
-        let text = render::discord(&markdown, &[], 1, None).join("\n");
+        let text = render::discord(&markdown, &[], 1, None, &Strings::default()).join("\n");
         // Discord shows `\[` as `[`: the person sees what they typed, not a link named
         // "Cliquez ici".
         assert!(
@@ -105,14 +105,14 @@ fn typed_markup_and_html_show_literally_everywhere() {
     let typed =
         "**gras** <b>gras</b> `code` ~~barré~~\n# Titre\n> citation\n:::info\n- liste &amp; co";
     for markdown in echo(typed) {
-        let text = render::plain(&markdown, &[], None);
+        let text = render::plain(&markdown, &[], None, &Strings::default());
         assert!(
             text.contains(
                 "**gras** <b>gras</b> `code` ~~barré~~ # Titre > citation :::info - liste &amp; co"
             ),
             "{text}"
         );
-        let html = render::matrix(&markdown, &[], None).formatted_body;
+        let html = render::matrix(&markdown, &[], None, &Strings::default()).formatted_body;
         for tag in [
             "<b>",
             "<code>",
@@ -126,7 +126,7 @@ fn typed_markup_and_html_show_literally_everywhere() {
         }
         assert!(html.contains("&lt;b&gt;gras&lt;/b&gt;"), "{html}");
         assert!(html.contains("&amp;amp; co"), "{html}");
-        let discord = render::discord(&markdown, &[], 1, None).join("\n");
+        let discord = render::discord(&markdown, &[], 1, None, &Strings::default()).join("\n");
         assert!(discord.contains(r"\*\*gras\*\*"), "{discord}");
         assert!(!discord.contains("\n# Titre"), "{discord}");
     }

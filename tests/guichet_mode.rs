@@ -320,7 +320,7 @@ fn numbered_steps_beside_choices_do_not_look_like_choices() {
     let labels: Vec<String> = message.choices.iter().map(|c| c.label.clone()).collect();
     let step = message.step_label.as_deref();
 
-    let plain = guichet::render::plain(&message.markdown, &labels, step);
+    let plain = guichet::render::plain(&message.markdown, &labels, step, &Strings::default());
     assert!(plain.contains("- Étape 1 : Nom du parcours ;"), "{plain}");
     assert!(plain.contains("- Étape 3 : validez."), "{plain}");
     assert!(plain.ends_with("1. Partager le code\n2. Retour"), "{plain}");
@@ -328,7 +328,7 @@ fn numbered_steps_beside_choices_do_not_look_like_choices() {
         assert!(!line.starts_with(|c: char| c.is_ascii_digit()), "{line}");
     }
 
-    let matrix = guichet::render::matrix(&message.markdown, &labels, step);
+    let matrix = guichet::render::matrix(&message.markdown, &labels, step, &Strings::default());
     assert_eq!(matrix.body, plain);
     let html = &matrix.formatted_body;
     assert!(
@@ -342,7 +342,8 @@ fn numbered_steps_beside_choices_do_not_look_like_choices() {
     );
 
     // On Discord the choices are buttons (no menu text), and the steps are labelled anyway.
-    let discord = guichet::render::discord(&message.markdown, &[], 26, step).join("\n");
+    let discord =
+        guichet::render::discord(&message.markdown, &[], 26, step, &Strings::default()).join("\n");
     assert!(discord.contains("- **Étape 2 :** objectif ;"), "{discord}");
     assert!(
         !discord.lines().any(|line| line.starts_with("2.")),
@@ -355,14 +356,19 @@ fn numbered_steps_beside_choices_do_not_look_like_choices() {
         ..Strings::default()
     };
     let message = answer(bullets, "créer une campagne");
-    let plain = guichet::render::plain(&message.markdown, &[], message.step_label.as_deref());
+    let plain = guichet::render::plain(
+        &message.markdown,
+        &[],
+        message.step_label.as_deref(),
+        &Strings::default(),
+    );
     assert!(plain.contains("- objectif ;"), "{plain}");
 
     // A message without choices keeps its numbers: nothing can be mistaken for a choice.
     let message = answer(Strings::default(), "sans menu");
     assert!(message.choices.is_empty());
     assert_eq!(message.step_label, None);
-    let plain = guichet::render::plain(&message.markdown, &[], None);
+    let plain = guichet::render::plain(&message.markdown, &[], None, &Strings::default());
     assert!(plain.contains("1. ouvrir ;\n2. fermer."), "{plain}");
 }
 

@@ -1,31 +1,33 @@
-//! The daemon's configuration, in two stages: the TOML file, then `GUICHET_…` environment
-//! overrides, are read into one layer of raw values that each remember where they came from
-//! (file line or variable); then that layer is validated once into typed [`Settings`], with
-//! `*_file` secrets read on the way. Every error names the key and its line or variable.
-//!
-//! The file is walked by hand over `toml`'s spanned tree rather than deserialized with serde:
-//! that is what lets an unknown key, a wrong type or a bad duration point at its own line,
-//! and an environment variable slot in as just another origin for the same key.
+//! The daemon's configuration, in two stages. Stage one (`read.rs`): the TOML file, with the
+//! `GUICHET_…` environment variables laid over it, is deserialized once into the serde
+//! structs of `raw.rs`, whose values keep their span (file line or variable). Stage two
+//! (`validate.rs`): those values are checked into typed [`Settings`], with `*_file` secrets
+//! read on the way. Every error names the key and its line or variable.
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::engine::MatchingMode;
 use crate::strings::Strings;
 
 mod duration;
+mod env;
 mod raw;
+mod read;
 mod schema;
 mod summary;
 mod validate;
+mod values;
 
-use raw::Layer;
-
-pub use schema::{DISCORD_COMMAND_DESCRIPTION, discord_command_name_ok, discord_text, known_keys};
+pub use crate::store::DEFAULT_FORGET_AFTER;
+pub use schema::known_keys;
+pub use values::{DISCORD_COMMAND_DESCRIPTION, discord_command_name_ok, discord_text};
 
 /// The file `guichet serve` and `guichet config check` read when none is named.
 pub const DEFAULT_FILE: &str = "config.toml";
@@ -34,9 +36,8 @@ pub const DEFAULT_FILE: &str = "config.toml";
 pub const ENV_PREFIX: &str = "GUICHET_";
 
 /// Where the admin listens unless told otherwise: loopback, so metrics are not public.
-pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9100";
-/// How long a conversation is kept at all (RGPD: nothing about a person is kept for long).
-pub const DEFAULT_FORGET_AFTER: Duration = Duration::from_secs(90 * DAY);
+pub const DEFAULT_ADMIN_LISTEN: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9100));
 /// A user sending more than this many messages...
 pub const DEFAULT_THROTTLE_MESSAGES: u32 = 20;
 /// ...within this many seconds is throttled. Generous: clicking through menus is fast.
@@ -65,7 +66,7 @@ pub struct Settings {
     pub content: PathBuf,
     /// Where conversation state (the SQLite store) lives.
     pub state_dir: PathBuf,
-    pub matching: Matching,
+    pub matching: MatchingMode,
     /// A conversation silent this long starts again from the welcome message.
     pub idle_reset: Duration,
     /// A conversation silent this long is deleted.
@@ -99,19 +100,9 @@ impl fmt::Display for ConfigWarning {
     }
 }
 
-/// How typed messages are matched, as the config names it ([`Matching::engine_mode`] gives
-/// the engine's [`MatchingMode`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Matching {
-    /// Exactly ChatMD 8.12's answers.
-    Chatmd,
-    /// guichet's own matching, made for chats (the default).
-    #[default]
-    Guichet,
-}
-
-/// Where the Matrix adapter answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Where the Matrix adapter answers (as the config writes it: `mention`, `open`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RoomPolicy {
     /// In rooms with several people, only messages that mention the bot; every message in a
     /// direct chat.
@@ -122,7 +113,8 @@ pub enum RoomPolicy {
 }
 
 /// The Matrix `msgtype` of the bot's messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MessageType {
     /// `m.notice`: clients show it as a bot's, and bots do not answer it.
     #[default]
@@ -132,7 +124,8 @@ pub enum MessageType {
 }
 
 /// Which devices the Matrix bot shares the keys of its encrypted messages with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum KeyRecipients {
     /// Every device of the room's members (matrix-sdk's default).
     #[default]
@@ -218,7 +211,8 @@ pub struct StatsSettings {
 
 /// A password, token or key. It is never logged: `Debug` shows `Secret(***)`, there is no
 /// `Display`, and the value is only reachable by calling [`Secret::expose`] on purpose.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
@@ -363,14 +357,14 @@ impl Default for Settings {
         Self {
             content: PathBuf::from("content"),
             state_dir: PathBuf::from("state"),
-            matching: Matching::Guichet,
+            matching: MatchingMode::default(),
             idle_reset: crate::service::DEFAULT_IDLE_RESET,
             forget_after: DEFAULT_FORGET_AFTER,
             strings: Strings::default(),
             matrix: None,
             discord: None,
             admin: AdminSettings {
-                listen: SocketAddr::from(([127, 0, 0, 1], 9100)),
+                listen: DEFAULT_ADMIN_LISTEN,
             },
             throttle: Some(Throttle {
                 messages: NonZeroU32::new(DEFAULT_THROTTLE_MESSAGES).unwrap_or(NonZeroU32::MIN),
@@ -400,11 +394,7 @@ impl Settings {
                 })?;
                 Self::parse(&text, path, env)
             }
-            None => {
-                let mut layer = Layer::default();
-                layer.read_env(env)?;
-                layer.validate()
-            }
+            None => Self::parse("", Path::new(DEFAULT_FILE), env),
         }
     }
 
@@ -415,32 +405,13 @@ impl Settings {
         K: Into<String>,
         V: Into<String>,
     {
-        let mut layer = Layer::default();
-        layer.read_file(text, path)?;
-        layer.read_env(env)?;
-        layer.validate()
+        let (raw, source, warnings) = read::read(text, path, env)?;
+        validate::validate(raw, &source, warnings)
     }
 
     /// No network platform configured: `serve` runs the terminal.
     pub fn terminal_only(&self) -> bool {
         self.matrix.is_none() && self.discord.is_none()
-    }
-}
-
-impl Matching {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Matching::Chatmd => "chatmd",
-            Matching::Guichet => "guichet",
-        }
-    }
-
-    /// The engine's mode.
-    pub fn engine_mode(self) -> MatchingMode {
-        match self {
-            Matching::Chatmd => MatchingMode::Chatmd,
-            Matching::Guichet => MatchingMode::Guichet,
-        }
     }
 }
 
@@ -473,7 +444,7 @@ pub fn process_env() -> impl Iterator<Item = (String, String)> {
 #[cfg(test)]
 mod tests {
     use super::duration::{format_duration, parse_duration};
-    use super::schema::{SECTIONS, kind_of};
+    use super::schema::schema;
     use super::*;
 
     const NO_ENV: [(&str, &str); 0] = [];
@@ -557,7 +528,7 @@ mod tests {
         assert_eq!(settings.content, Path::new("content"));
         assert_eq!(settings.state_dir, Path::new("state"));
         assert_eq!(settings.idle_reset, Duration::from_secs(86_400));
-        assert_eq!(settings.admin.listen.to_string(), DEFAULT_ADMIN_LISTEN);
+        assert_eq!(settings.admin.listen, DEFAULT_ADMIN_LISTEN);
         assert!(!settings.stats.enabled);
     }
 
@@ -574,9 +545,9 @@ mod tests {
         .unwrap();
         assert_eq!(settings.content, Path::new("kb/main.md"));
         assert_eq!(settings.state_dir, Path::new("/data"));
-        assert_eq!(settings.matching, Matching::Guichet);
-        assert_eq!(settings.matching.engine_mode(), MatchingMode::Guichet);
-        assert_eq!(Matching::Chatmd.engine_mode(), MatchingMode::Chatmd);
+        assert_eq!(settings.matching, MatchingMode::Guichet);
+        let chatmd = parse("matching = \"chatmd\"\n").unwrap();
+        assert_eq!(chatmd.matching, MatchingMode::Chatmd);
         assert_eq!(settings.idle_reset, Duration::from_secs(7200));
         assert_eq!(settings.forget_after, Duration::from_secs(30 * 86_400));
     }
@@ -1138,14 +1109,28 @@ mod tests {
     }
 
     #[test]
-    fn every_key_has_a_kind_and_sections_have_no_underscore() {
-        for section in SECTIONS {
+    fn the_schema_is_read_off_the_structs_and_sections_have_no_underscore() {
+        let schema = schema();
+        assert_eq!(
+            schema.sections,
+            ["matrix", "discord", "admin", "limits", "stats", "strings"]
+        );
+        for section in &schema.sections {
             assert!(!section.contains('_'), "{section}");
         }
-        let keys = known_keys();
-        assert!(keys.contains(&("strings".to_owned(), "fallback".to_owned())));
-        for (section, key) in &keys {
-            assert!(kind_of(section, key).is_some(), "{section}.{key}");
+        use super::schema::KeyKind;
+        for (section, key, kind) in [
+            ("", "content", KeyKind::Text),
+            ("matrix", "password", KeyKind::Text),
+            ("matrix", "allowed_inviters", KeyKind::List),
+            ("discord", "guild_ids", KeyKind::List),
+            ("discord", "message_content", KeyKind::Bool),
+            ("limits", "messages", KeyKind::Integer),
+            ("strings", "fallback", KeyKind::List),
+            ("strings", "details", KeyKind::Text),
+        ] {
+            assert_eq!(schema.kind(section, key), Some(kind), "{section}.{key}");
         }
+        assert_eq!(known_keys().len(), schema.keys.len());
     }
 }

@@ -1,175 +1,131 @@
-//! The schema: every key, the type it holds, the "did you mean" hints, and the checks of
-//! single values shared with the platforms (Discord command names and texts, secret files).
+//! The list of keys, read off the serde structs of `raw.rs` (and of [`Strings`] for
+//! `[strings]`) rather than kept by hand: what each key holds, for reading environment
+//! variables, and the "did you mean" hints.
+//!
+//! A derived `Deserialize` tells its deserializer the struct's field names, and each field
+//! asks for the type it holds (`deserialize_bool`, `deserialize_seq`…). [`Probe`] is a
+//! deserializer that only listens: it walks down one path of fields and reports what the
+//! last one asked for.
 
-use std::io;
-use std::path::Path;
+use std::cell::Cell;
+use std::sync::OnceLock;
 
-use super::{ENV_PREFIX, Result};
+use serde::de::value::{Error as ProbeError, MapDeserializer};
+use serde::de::{DeserializeOwned, Deserializer, Error as _, IntoDeserializer, Visitor};
+use serde_spanned::de::{SpannedDeserializer, is_spanned};
+
+use super::ENV_PREFIX;
+use super::raw::RawConfig;
+use crate::kb::diagnostic::did_you_mean;
 use crate::strings::Strings;
 
-/// What a key holds, as read from TOML or from an environment variable.
+/// What a key holds, as far as reading it from an environment variable goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum KeyKind {
+    /// Strings, secrets included.
     Text,
-    /// A string that must never be echoed; its twin `<key>_file` (a `Text`) names a file
-    /// holding it.
-    Secret,
     Bool,
     Integer,
-    /// A list of strings; from the environment, comma-separated or a TOML array.
+    /// From a variable: comma-separated, or a TOML array.
     List,
-    /// Discord ids: integers, or strings of digits (ids are often copied with quotes).
-    Ids,
 }
 
 impl KeyKind {
     pub(super) fn expected(self) -> &'static str {
         match self {
-            KeyKind::Text | KeyKind::Secret => "a string",
+            KeyKind::Text => "a string",
             KeyKind::Bool => "true or false",
             KeyKind::Integer => "a whole number",
             KeyKind::List => "a list of strings",
-            KeyKind::Ids => "a list of Discord ids",
         }
     }
 }
 
-/// Tables in the file, and the `<SECTION>` of `GUICHET_<SECTION>_<KEY>`. None contains `_`,
-/// so a variable splits unambiguously at its first one.
-pub(super) const SECTIONS: &[&str] = &["matrix", "discord", "admin", "limits", "stats", "strings"];
-
-/// Every key but `[strings]`, whose keys are the fields of [`Strings`] (see `strings_keys`).
-/// `""` is the top level.
-const KEYS: &[(&str, &str, KeyKind)] = &[
-    ("", "content", KeyKind::Text),
-    ("", "state_dir", KeyKind::Text),
-    ("", "matching", KeyKind::Text),
-    ("", "idle_reset", KeyKind::Text),
-    ("", "forget_after", KeyKind::Text),
-    ("matrix", "homeserver", KeyKind::Text),
-    ("matrix", "user", KeyKind::Text),
-    ("matrix", "password", KeyKind::Secret),
-    ("matrix", "password_file", KeyKind::Text),
-    ("matrix", "access_token", KeyKind::Secret),
-    ("matrix", "access_token_file", KeyKind::Text),
-    ("matrix", "device_name", KeyKind::Text),
-    ("matrix", "recovery_key", KeyKind::Secret),
-    ("matrix", "recovery_key_file", KeyKind::Text),
-    ("matrix", "allowed_inviters", KeyKind::List),
-    ("matrix", "rooms", KeyKind::Text),
-    ("matrix", "msgtype", KeyKind::Text),
-    ("matrix", "catch_up", KeyKind::Text),
-    ("matrix", "prefix", KeyKind::Text),
-    ("matrix", "admin_room", KeyKind::Text),
-    ("matrix", "late_key_wait", KeyKind::Text),
-    ("matrix", "key_recipients", KeyKind::Text),
-    ("discord", "token", KeyKind::Secret),
-    ("discord", "token_file", KeyKind::Text),
-    ("discord", "guild_ids", KeyKind::Ids),
-    ("discord", "message_content", KeyKind::Bool),
-    ("discord", "catch_up", KeyKind::Text),
-    ("discord", "api_base", KeyKind::Text),
-    ("admin", "listen", KeyKind::Text),
-    ("limits", "messages", KeyKind::Integer),
-    ("limits", "per_seconds", KeyKind::Integer),
-    ("stats", "enabled", KeyKind::Bool),
-];
-
-/// The `[strings]` keys: the fields of [`Strings`], read off its serialized default so a field
-/// added there is configurable here at once.
-pub(super) fn strings_keys() -> Vec<(String, KeyKind)> {
-    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(Strings::default()) else {
-        return Vec::new();
-    };
-    fields
-        .into_iter()
-        .filter_map(|(name, value)| match value {
-            serde_json::Value::String(_) => Some((name, KeyKind::Text)),
-            serde_json::Value::Array(_) => Some((name, KeyKind::List)),
-            _ => None,
-        })
-        .collect()
+/// Every section and key, in the order the structs declare them.
+pub(super) struct Schema {
+    pub(super) sections: Vec<&'static str>,
+    /// `(section, key, kind)`, `""` being the top level.
+    pub(super) keys: Vec<(&'static str, &'static str, KeyKind)>,
 }
 
-/// Every key of a section (`""`: the top level), for lookups and hints.
-fn keys_of(section: &str) -> Vec<(String, KeyKind)> {
-    if section == "strings" {
-        return strings_keys();
+/// The schema, probed once.
+pub(super) fn schema() -> &'static Schema {
+    static SCHEMA: OnceLock<Schema> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let mut schema = Schema {
+            sections: Vec::new(),
+            keys: Vec::new(),
+        };
+        for field in fields::<RawConfig>(&[]) {
+            match probe::<RawConfig>(&[field]) {
+                Some(Shape::Leaf(kind)) => schema.keys.push(("", field, kind)),
+                Some(Shape::Struct(keys)) => {
+                    schema.sections.push(field);
+                    for key in keys {
+                        if let Some(Shape::Leaf(kind)) = probe::<RawConfig>(&[field, key]) {
+                            schema.keys.push((field, key, kind));
+                        }
+                    }
+                }
+                // The one map section, `[strings]`: its keys are the fields of `Strings`.
+                Some(Shape::Map) => {
+                    schema.sections.push(field);
+                    for key in fields::<Strings>(&[]) {
+                        if let Some(Shape::Leaf(kind)) = probe::<Strings>(&[key]) {
+                            schema.keys.push((field, key, kind));
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+        schema
+    })
+}
+
+impl Schema {
+    /// The key `key` of `section`, with its names as the schema holds them.
+    pub(super) fn find(
+        &self,
+        section: &str,
+        key: &str,
+    ) -> Option<(&'static str, &'static str, KeyKind)> {
+        self.keys
+            .iter()
+            .find(|(s, k, _)| *s == section && *k == key)
+            .copied()
     }
-    KEYS.iter()
-        .filter(|(s, _, _)| *s == section)
-        .map(|(_, key, kind)| ((*key).to_owned(), *kind))
-        .collect()
-}
 
-/// Whether `name` may name a Discord slash command. Discord's rule:
-/// `^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$`, in lower case wherever a letter has a
-/// lower-case form (so `aujourd'hui` and `rôle`, not `Aide` nor `mon menu`).
-pub fn discord_command_name_ok(name: &str) -> bool {
-    (1..=32).contains(&name.chars().count())
-        && name.chars().all(|c| {
-            let allowed = matches!(c, '-' | '_' | '\'')
-                || devanagari_or_thai(c)
-                || c.is_numeric()
-                // \p{L}: Alphabetic less the combining marks it also holds (vowel signs).
-                || (c.is_alphabetic() && !unicode_normalization::char::is_combining_mark(c));
-            allowed && c.to_lowercase().eq(std::iter::once(c))
-        })
-}
+    pub(super) fn kind(&self, section: &str, key: &str) -> Option<KeyKind> {
+        self.find(section, key).map(|(_, _, kind)| kind)
+    }
 
-/// `\p{sc=Deva}` and `\p{sc=Thai}` (Unicode's Scripts.txt): their vowel signs are marks.
-fn devanagari_or_thai(c: char) -> bool {
-    matches!(u32::from(c),
-        0x0900..=0x0950 | 0x0955..=0x0963 | 0x0966..=0x097F | 0xA8E0..=0xA8FF
-        | 0x11B00..=0x11B09 | 0x0E01..=0x0E3A | 0x0E40..=0x0E5B)
-}
+    fn keys_of<'a>(&'a self, section: &'a str) -> impl Iterator<Item = &'static str> + 'a {
+        self.keys
+            .iter()
+            .filter(move |(s, _, _)| *s == section)
+            .map(|(_, key, _)| *key)
+    }
 
-/// Longest slash command description Discord accepts.
-pub const DISCORD_COMMAND_DESCRIPTION: usize = 100;
-
-/// Why a `[strings]` text cannot be used on Discord as it is used there. Texts sent as
-/// messages (help, not_your_menu, …) are split like answers are; a command's name and
-/// description cannot be.
-pub fn discord_text(key: &str, value: &str) -> std::result::Result<(), String> {
-    match key {
-        "command_help" | "command_menu" | "command_role" if !discord_command_name_ok(value) => {
-            Err(format!(
-                "{value:?} cannot name a Discord slash command: 1 to 32 lower-case letters, \
-                 digits, -, _ or ', without spaces"
-            ))
+    /// The other half of a secret and its `_file`: `password` ↔ `password_file`.
+    pub(super) fn twin(&self, section: &str, key: &str) -> Option<String> {
+        let file = format!("{key}_file");
+        if self.kind(section, &file).is_some() {
+            return Some(file);
         }
-        "command_help_description" | "command_menu_description" | "command_role_description"
-            if value.chars().count() > DISCORD_COMMAND_DESCRIPTION =>
-        {
-            Err(format!(
-                "a Discord command description has at most {DISCORD_COMMAND_DESCRIPTION} \
-                 characters; this one has {}",
-                value.chars().count()
-            ))
-        }
-        _ => Ok(()),
+        key.strip_suffix("_file")
+            .filter(|secret| self.kind(section, secret).is_some())
+            .map(str::to_owned)
     }
 }
 
 /// Every key as `(section, key)`, `[strings]` included; for checking the example file.
 pub fn known_keys() -> Vec<(String, String)> {
-    let mut keys: Vec<(String, String)> = KEYS
+    schema()
+        .keys
         .iter()
-        .map(|(s, k, _)| ((*s).to_owned(), (*k).to_owned()))
-        .collect();
-    keys.extend(
-        strings_keys()
-            .into_iter()
-            .map(|(key, _)| ("strings".to_owned(), key)),
-    );
-    keys
-}
-
-pub(super) fn kind_of(section: &str, key: &str) -> Option<KeyKind> {
-    keys_of(section)
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, kind)| kind)
+        .map(|(section, key, _)| ((*section).to_owned(), (*key).to_owned()))
+        .collect()
 }
 
 pub(super) fn dotted(section: &str, key: &str) -> String {
@@ -182,11 +138,12 @@ pub(super) fn dotted(section: &str, key: &str) -> String {
 
 /// "did you mean `x`?" when a known key is close, else the list of keys that exist there.
 pub(super) fn unknown_key_hint(section: &str, key: &str) -> String {
-    let mut candidates: Vec<String> = keys_of(section).into_iter().map(|(k, _)| k).collect();
+    let schema = schema();
+    let mut candidates: Vec<&str> = schema.keys_of(section).collect();
     if section.is_empty() {
-        candidates.extend(SECTIONS.iter().map(|s| (*s).to_owned()));
+        candidates.extend(&schema.sections);
     }
-    match closest(key, candidates.iter().map(String::as_str), 0.85) {
+    match did_you_mean(key, candidates.iter().copied()) {
         Some(name) => format!("did you mean `{name}`?"),
         None => {
             let place = if section.is_empty() {
@@ -199,38 +156,17 @@ pub(super) fn unknown_key_hint(section: &str, key: &str) -> String {
     }
 }
 
-/// The variable name of every key: `GUICHET_MATRIX_HOMESERVER`, `GUICHET_CONTENT`…
-fn variable_names() -> Vec<String> {
-    known_keys()
-        .into_iter()
-        .map(|(section, key)| {
-            let name = if section.is_empty() {
-                key
-            } else {
-                format!("{section}_{key}")
-            };
-            format!("{ENV_PREFIX}{}", name.to_ascii_uppercase())
-        })
-        .collect()
-}
-
-/// The known variable closest to `var`, if one is close enough to be a typo of it.
+/// The known variable closest to `var`, if one is close enough to be a typo of it. Compared
+/// without the prefix, which every name shares.
 pub(super) fn closest_variable(var: &str) -> Option<String> {
-    let names = variable_names();
-    closest(var, names.iter().map(String::as_str), 0.9).map(str::to_owned)
-}
-
-/// The candidate most like `word` (Jaro-Winkler), if at least `min` alike: a typo of it.
-pub(super) fn closest<'a>(
-    word: &str,
-    candidates: impl Iterator<Item = &'a str>,
-    min: f64,
-) -> Option<&'a str> {
-    candidates
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .filter(|(score, _)| *score >= min)
-        .map(|(_, c)| c)
+    let names: Vec<String> = schema()
+        .keys
+        .iter()
+        .map(|(section, key, _)| dotted(section, key).replace('.', "_"))
+        .collect();
+    let name = var.strip_prefix(ENV_PREFIX).unwrap_or(var);
+    did_you_mean(name, names.iter().map(String::as_str))
+        .map(|closest| format!("{ENV_PREFIX}{}", closest.to_ascii_uppercase()))
 }
 
 /// Whether the first word of a variable (lower case, prefix removed) is one or two letters
@@ -240,70 +176,112 @@ pub(super) fn misspelt_section(name: &str) -> bool {
         return false;
     };
     first.len() >= 4
-        && SECTIONS
+        && schema()
+            .sections
             .iter()
             .any(|section| matches!(strsim::damerau_levenshtein(first, section), 1 | 2))
 }
 
-/// A secret file larger than this is no token or password (a log, an image, a device).
-const MAX_SECRET_FILE: u64 = 64 * 1024;
-
-/// A secret file as read.
-pub(super) struct SecretFile {
-    pub(super) text: String,
-    /// The file's permission bits when group or others may read it.
-    pub(super) loose_mode: Option<u32>,
+/// What the probed value asked its deserializer for.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Struct(&'static [&'static str]),
+    Map,
+    Leaf(KeyKind),
 }
 
-pub(super) enum SecretFileError {
-    Io(io::Error),
-    /// Not a file a secret can be in; the reason is the message.
-    Invalid(String),
+/// The fields of the struct at `path` in `T`.
+fn fields<T: DeserializeOwned>(path: &[&'static str]) -> &'static [&'static str] {
+    match probe::<T>(path) {
+        Some(Shape::Struct(fields)) => fields,
+        _ => &[],
+    }
 }
 
-/// Reads a `*_file` secret: a regular file only (a FIFO would block start-up for ever, and
-/// `/dev/zero` would fill memory), bounded in size.
-pub(super) fn read_secret_file(path: &Path) -> Result<SecretFile, SecretFileError> {
-    use crate::bounded_read::{BoundedReadError, read_regular};
-    use std::os::unix::fs::PermissionsExt;
-    let (bytes, metadata) = read_regular(path, MAX_SECRET_FILE).map_err(|e| match e {
-        BoundedReadError::Io(e) => SecretFileError::Io(e),
-        BoundedReadError::NotRegular { is_dir } => {
-            let kind = if is_dir {
-                "a folder"
-            } else {
-                "a FIFO, a socket or a device"
-            };
-            SecretFileError::Invalid(format!(
-                "is {kind}, not a regular file; a secret file must be a plain file"
-            ))
+/// What the value at `path` in `T` is. Deserializing `T` from a [`Probe`] always fails (the
+/// probe has no values to give); what it recorded on the way is the answer.
+fn probe<T: DeserializeOwned>(path: &[&'static str]) -> Option<Shape> {
+    let seen = Cell::new(None);
+    let _ = T::deserialize(Probe { path, seen: &seen });
+    seen.get()
+}
+
+/// A deserializer that offers the one field `path[0]`, then `path[1]` inside it…, and records
+/// what the last one asks for.
+#[derive(Clone, Copy)]
+struct Probe<'a> {
+    path: &'a [&'static str],
+    seen: &'a Cell<Option<Shape>>,
+}
+
+impl<'de, 'a> Probe<'a> {
+    fn reach<V: Visitor<'de>>(self, shape: Shape, visitor: V) -> Result<V::Value, ProbeError> {
+        match self.path.split_first() {
+            Some((field, path)) => {
+                let next = Probe { path, ..self };
+                visitor.visit_map(MapDeserializer::new(std::iter::once((*field, next))))
+            }
+            None => {
+                self.seen.set(Some(shape));
+                Err(ProbeError::custom("probed"))
+            }
         }
-        BoundedReadError::TooLarge => SecretFileError::Invalid(format!(
-            "is larger than {} KiB; a secret file holds one token, password or key",
-            MAX_SECRET_FILE / 1024
-        )),
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        SecretFileError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-    })?;
-    let mode = metadata.permissions().mode() & 0o7777;
-    Ok(SecretFile {
-        text,
-        loose_mode: (mode & 0o044 != 0).then_some(mode),
-    })
+    }
 }
 
-/// Whether a homeserver URL's host is this machine, where plain `http://` is fine.
-pub(super) fn is_loopback_url(rest: &str) -> bool {
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
-        None => authority
-            .rsplit_once(':')
-            .map_or(authority, |(host, _)| host),
+impl<'de> IntoDeserializer<'de, ProbeError> for Probe<'_> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+macro_rules! leaf {
+    ($de:lifetime, $kind:expr => $($method:ident)*) => {
+        $(fn $method<V: Visitor<$de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
+            self.reach(Shape::Leaf($kind), visitor)
+        })*
     };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl<'de> Deserializer<'de> for Probe<'_> {
+    type Error = ProbeError;
+
+    leaf!('de, KeyKind::Text => deserialize_any deserialize_str deserialize_string);
+    leaf!('de, KeyKind::Bool => deserialize_bool);
+    leaf!('de, KeyKind::Integer => deserialize_i64 deserialize_u64 deserialize_i32 deserialize_u32);
+    leaf!('de, KeyKind::List => deserialize_seq);
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ProbeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
+        self.reach(Shape::Map, visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ProbeError> {
+        if is_spanned(name) {
+            return visitor.visit_map(SpannedDeserializer::new(self, 0..0));
+        }
+        self.reach(Shape::Struct(fields), visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        i8 i16 i128 u8 u16 u128 f32 f64 char bytes byte_buf unit unit_struct tuple
+        tuple_struct enum identifier ignored_any
+    }
 }

@@ -3,8 +3,10 @@
 use std::fmt;
 
 use super::duration::format_duration;
-use super::schema::strings_keys;
-use super::{KeyRecipients, MatrixLogin, MessageType, RoomPolicy, Settings};
+use super::schema::schema;
+use serde::Serialize;
+
+use super::{MatrixLogin, Settings};
 use crate::strings::Strings;
 
 /// The settings as TOML, secrets shown as `"***"`: what `guichet config check` prints.
@@ -13,7 +15,7 @@ impl fmt::Display for Settings {
         const HIDDEN: &str = "\"***\"";
         writeln!(f, "content = {:?}", self.content.display().to_string())?;
         writeln!(f, "state_dir = {:?}", self.state_dir.display().to_string())?;
-        writeln!(f, "matching = {:?}", self.matching.as_str())?;
+        writeln!(f, "matching = {:?}", word(self.matching))?;
         writeln!(f, "idle_reset = {:?}", format_duration(self.idle_reset))?;
         writeln!(f, "forget_after = {:?}", format_duration(self.forget_after))?;
         let platforms: Vec<&str> = [
@@ -50,16 +52,8 @@ impl fmt::Display for Settings {
                 writeln!(f, "recovery_key = {HIDDEN}")?;
             }
             writeln!(f, "allowed_inviters = {:?}", matrix.allowed_inviters)?;
-            let rooms = match matrix.rooms {
-                RoomPolicy::Mention => "mention",
-                RoomPolicy::Open => "open",
-            };
-            writeln!(f, "rooms = {rooms:?}")?;
-            let msgtype = match matrix.msgtype {
-                MessageType::Notice => "notice",
-                MessageType::Text => "text",
-            };
-            writeln!(f, "msgtype = {msgtype:?}")?;
+            writeln!(f, "rooms = {:?}", word(matrix.rooms))?;
+            writeln!(f, "msgtype = {:?}", word(matrix.msgtype))?;
             writeln!(f, "catch_up = {:?}", format_duration(matrix.catch_up))?;
             writeln!(f, "prefix = {:?}", matrix.prefix)?;
             if let Some(room) = &matrix.admin_room {
@@ -70,11 +64,7 @@ impl fmt::Display for Settings {
                 "late_key_wait = {:?}",
                 format_duration(matrix.late_key_wait)
             )?;
-            let recipients = match matrix.key_recipients {
-                KeyRecipients::All => "all",
-                KeyRecipients::Verified => "verified",
-            };
-            writeln!(f, "key_recipients = {recipients:?}")?;
+            writeln!(f, "key_recipients = {:?}", word(matrix.key_recipients))?;
         }
 
         if let Some(discord) = &self.discord {
@@ -114,10 +104,19 @@ impl Settings {
         ) else {
             return Vec::new();
         };
-        strings_keys()
-            .into_iter()
-            .map(|(key, _)| key)
-            .filter(|key| ours.get(key) != defaults.get(key))
+        schema()
+            .keys
+            .iter()
+            .filter(|(section, key, _)| *section == "strings" && ours.get(key) != defaults.get(key))
+            .map(|(_, key, _)| (*key).to_owned())
             .collect()
+    }
+}
+
+/// A one-word setting as the file writes it (`"open"`), from its serde name.
+fn word(value: impl Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(word)) => word,
+        _ => String::new(),
     }
 }

@@ -1,22 +1,26 @@
-//! Stage two: the layer of raw values into typed [`Settings`](super::Settings), every check done
-//! once.
+//! Stage two: the raw values into typed [`Settings`], every check done once, and every error
+//! naming the key and its line or variable.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use toml::Spanned;
+
 use super::duration::parse_duration;
-use super::raw::{Layer, Raw};
-use super::schema::{
-    KeyKind, SecretFile, SecretFileError, discord_text, dotted, is_loopback_url, read_secret_file,
-    strings_keys,
+use super::raw::{Field, RawAdmin, RawConfig, RawDiscord, RawLimits, RawMatrix, RawStats};
+use super::read::{Source, describe};
+use super::schema::{KeyKind, schema, unknown_key_hint};
+use super::values::{
+    SecretFile, SecretFileError, discord_text, is_loopback_url, is_matrix_id, is_room_id,
+    read_secret_file,
 };
 use super::{
     AdminSettings, ConfigError, ConfigWarning, DEFAULT_CATCH_UP, DEFAULT_DEVICE_NAME,
     DEFAULT_LATE_KEY_WAIT, DEFAULT_MATRIX_PREFIX, DEFAULT_THROTTLE_MESSAGES,
-    DEFAULT_THROTTLE_SECONDS, DiscordSettings, ENV_PREFIX, KeyRecipients, Matching, MatrixLogin,
-    MatrixSettings, MessageType, Origin, Result, RoomPolicy, Secret, Settings, StatsSettings,
-    Throttle,
+    DEFAULT_THROTTLE_SECONDS, DiscordSettings, MatrixLogin, MatrixSettings, Origin, Result, Secret,
+    Settings, StatsSettings, Throttle,
 };
 use crate::strings::Strings;
 
@@ -37,92 +41,107 @@ impl<T> Found<T> {
     }
 }
 
-impl Layer {
-    fn take(&mut self, section: &str, key: &str) -> Option<Found<Raw>> {
-        self.entries
-            .remove(&(section.to_owned(), key.to_owned()))
-            .map(|entry| Found {
-                value: entry.raw,
-                key: dotted(section, key),
-                at: entry.at,
-            })
-    }
+/// The checks, with where values came from and the warnings found on the way.
+struct Check<'a> {
+    source: &'a Source,
+    warnings: Vec<ConfigWarning>,
+}
 
-    /// Takes a value of the kind `pick` accepts. Stage one typed every value by the schema,
-    /// so the kind always matches; the `debug_assert` catches the schema and the getters
-    /// drifting apart.
-    fn typed<T>(
-        &mut self,
-        section: &str,
-        key: &str,
-        pick: fn(Raw) -> Option<T>,
-    ) -> Option<Found<T>> {
-        let found = self.take(section, key)?;
-        let value = pick(found.value);
-        debug_assert!(value.is_some(), "{} read as the wrong kind", found.key);
-        Some(Found {
-            value: value?,
-            key: found.key,
-            at: found.at,
+pub(super) fn validate(
+    raw: RawConfig,
+    source: &Source,
+    warnings: Vec<ConfigWarning>,
+) -> Result<Settings> {
+    let mut check = Check { source, warnings };
+    let defaults = Settings::default();
+    let discord_on = raw.discord.is_some();
+    let content = check.path(raw.content, "content")?;
+    let state_dir = check.path(raw.state_dir, "state_dir")?;
+    let idle_reset = check.duration(raw.idle_reset, "idle_reset")?;
+    let forget_after = check.duration(raw.forget_after, "forget_after")?;
+    let strings = check.strings(raw.strings, discord_on)?;
+    let matrix = raw.matrix.map(|m| check.matrix(m)).transpose()?;
+    let discord = raw.discord.map(|d| check.discord(d)).transpose()?;
+    let admin = check.admin(or_default(raw.admin))?;
+    let throttle = check.throttle(or_default(raw.limits))?;
+    let stats: RawStats = or_default(raw.stats);
+    Ok(Settings {
+        content: content.unwrap_or(defaults.content),
+        state_dir: state_dir.unwrap_or(defaults.state_dir),
+        matching: or_default(raw.matching),
+        idle_reset: idle_reset.unwrap_or(defaults.idle_reset),
+        forget_after: forget_after.unwrap_or(defaults.forget_after),
+        strings,
+        matrix,
+        discord,
+        admin: admin.unwrap_or(defaults.admin),
+        throttle,
+        stats: StatsSettings {
+            enabled: stats.enabled.is_some_and(|b| b.into_inner()),
+        },
+        warnings: check.warnings,
+    })
+}
+
+impl Check<'_> {
+    fn found<T>(&self, field: Field<T>, key: &str) -> Option<Found<T>> {
+        field.map(|spanned| Found {
+            at: self.source.at(spanned.span()),
+            key: key.to_owned(),
+            value: spanned.into_inner(),
         })
     }
 
-    fn text(&mut self, section: &str, key: &str) -> Option<Found<String>> {
-        self.typed(section, key, |raw| match raw {
-            Raw::Text(value) => Some(value),
-            _ => None,
-        })
-    }
-
-    fn bool(&mut self, section: &str, key: &str) -> Option<bool> {
-        let found = self.typed(section, key, |raw| match raw {
-            Raw::Bool(value) => Some(value),
-            _ => None,
-        });
-        found.map(|found| found.value)
-    }
-
-    fn integer(&mut self, section: &str, key: &str) -> Option<Found<i64>> {
-        self.typed(section, key, |raw| match raw {
-            Raw::Integer(value) => Some(value),
-            _ => None,
-        })
-    }
-
-    fn list(&mut self, section: &str, key: &str) -> Option<Found<Vec<String>>> {
-        self.typed(section, key, |raw| match raw {
-            Raw::List(value) => Some(value),
-            _ => None,
-        })
-    }
-
-    /// One of a few words, like `rooms = "mention" | "open"`.
-    fn choice<T: Copy + Default>(
-        &mut self,
-        section: &str,
-        key: &str,
-        options: &[(&str, T)],
-    ) -> Result<T> {
-        let Some(found) = self.text(section, key) else {
-            return Ok(T::default());
-        };
-        match options.iter().find(|(word, _)| *word == found.value) {
-            Some((_, value)) => Ok(*value),
-            None => {
-                let words: Vec<String> = options.iter().map(|(w, _)| format!("{w:?}")).collect();
-                Err(found.invalid(format!(
-                    "must be {}, not {:?}",
-                    words.join(" or "),
-                    found.value
-                )))
-            }
+    /// A string that must hold something besides spaces.
+    fn text(&self, field: Field<String>, key: &str) -> Result<Option<Found<String>>> {
+        match self.found(field, key) {
+            Some(found) if found.value.trim().is_empty() => Err(found.invalid("must not be empty")),
+            found => Ok(found),
         }
     }
 
+    /// A key its section cannot do without; `section` is the section's name and origin.
+    fn required(
+        &self,
+        field: Field<String>,
+        key: &str,
+        section: (&'static str, &Origin),
+    ) -> Result<Found<String>> {
+        self.text(field, key)?.ok_or_else(|| missing(key, section))
+    }
+
+    fn path(&self, field: Field<String>, key: &str) -> Result<Option<PathBuf>> {
+        Ok(self
+            .text(field, key)?
+            .map(|found| PathBuf::from(found.value)))
+    }
+
+    fn duration(&self, field: Field<String>, key: &str) -> Result<Option<Duration>> {
+        let Some(found) = self.found(field, key) else {
+            return Ok(None);
+        };
+        let reason = match parse_duration(&found.value) {
+            Ok(duration) if !duration.is_zero() => return Ok(Some(duration)),
+            Ok(_) => "it must be longer than zero".to_owned(),
+            Err(reason) => reason,
+        };
+        Err(ConfigError::BadDuration {
+            at: found.at,
+            key: found.key,
+            value: found.value,
+            reason,
+        })
+    }
+
     /// A secret given inline or by `<key>_file` (never both), read and checked non-empty.
-    fn secret(&mut self, section: &str, key: &str) -> Result<Option<Found<Secret>>> {
-        let inline = self.take(section, key);
-        let file = self.text(section, &format!("{key}_file"));
+    fn secret(
+        &mut self,
+        inline: Field<Secret>,
+        file: Field<String>,
+        key: &str,
+    ) -> Result<Option<Found<Secret>>> {
+        let inline = self.found(inline, key);
+        let file = self.found(file, &format!("{key}_file"));
         match (inline, file) {
             (Some(inline), Some(file)) => Err(ConfigError::Conflict {
                 at: file.at,
@@ -130,21 +149,10 @@ impl Layer {
                 other: inline.key,
                 other_at: inline.at,
             }),
-            (Some(inline), None) => {
-                let Raw::Secret(value) = inline.value else {
-                    debug_assert!(false, "{} read as the wrong kind", inline.key);
-                    return Ok(None);
-                };
-                let found = Found {
-                    value,
-                    key: inline.key,
-                    at: inline.at,
-                };
-                if found.value.expose().trim().is_empty() {
-                    return Err(found.invalid("must not be empty"));
-                }
-                Ok(Some(found))
+            (Some(inline), None) if inline.value.expose().trim().is_empty() => {
+                Err(inline.invalid("must not be empty"))
             }
+            (Some(inline), None) => Ok(Some(inline)),
             (None, Some(file)) => {
                 let path = PathBuf::from(&file.value);
                 let content = match read_secret_file(&path) {
@@ -164,9 +172,9 @@ impl Layer {
                     }
                     Err(SecretFileError::Io(source)) => {
                         return Err(ConfigError::SecretFile {
-                            at: file.at.clone(),
-                            key: file.key.clone(),
-                            path: path.clone(),
+                            at: file.at,
+                            key: file.key,
+                            path,
                             source,
                         });
                     }
@@ -190,155 +198,79 @@ impl Layer {
         }
     }
 
-    pub(super) fn validate(mut self) -> Result<Settings> {
-        let defaults = Settings::default();
-        let content = self.path("", "content")?.unwrap_or(defaults.content);
-        let state_dir = self.path("", "state_dir")?.unwrap_or(defaults.state_dir);
-        let matching = self.choice(
-            "",
-            "matching",
-            &[("chatmd", Matching::Chatmd), ("guichet", Matching::Guichet)],
-        )?;
-        let idle_reset = self
-            .duration("", "idle_reset")?
-            .unwrap_or(defaults.idle_reset);
-        let forget_after = self
-            .duration("", "forget_after")?
-            .unwrap_or(defaults.forget_after);
-        let strings = self.strings()?;
-        let matrix = self.matrix()?;
-        let discord = self.discord()?;
-        let admin = self.admin(defaults.admin)?;
-        let throttle = self.throttle()?;
-        let stats = StatsSettings {
-            enabled: self.bool("stats", "enabled").unwrap_or(false),
-        };
-        debug_assert!(self.entries.is_empty(), "keys left unread: {:?}", {
-            self.entries.keys().collect::<Vec<_>>()
-        });
-        Ok(Settings {
-            content,
-            state_dir,
-            matching,
-            idle_reset,
-            forget_after,
-            strings,
-            matrix,
-            discord,
-            admin,
-            throttle,
-            stats,
-            warnings: self.warnings,
-        })
-    }
-
-    fn path(&mut self, section: &str, key: &str) -> Result<Option<PathBuf>> {
-        match self.text(section, key) {
-            None => Ok(None),
-            Some(found) if found.value.trim().is_empty() => Err(found.invalid("must not be empty")),
-            Some(found) => Ok(Some(PathBuf::from(found.value))),
-        }
-    }
-
-    fn duration(&mut self, section: &str, key: &str) -> Result<Option<Duration>> {
-        let Some(found) = self.text(section, key) else {
-            return Ok(None);
-        };
-        match parse_duration(&found.value) {
-            Ok(duration) if duration.is_zero() => Err(ConfigError::BadDuration {
-                at: found.at,
-                key: found.key,
-                value: found.value,
-                reason: "it must be longer than zero".to_owned(),
-            }),
-            Ok(duration) => Ok(Some(duration)),
-            Err(reason) => Err(ConfigError::BadDuration {
-                at: found.at,
-                key: found.key,
-                value: found.value,
-                reason,
-            }),
-        }
-    }
-
     /// The defaults with `[strings]` laid over them, field by field.
-    fn strings(&mut self) -> Result<Strings> {
-        let Ok(serde_json::Value::Object(mut fields)) = serde_json::to_value(Strings::default())
-        else {
+    fn strings(
+        &self,
+        field: Field<BTreeMap<String, Spanned<toml::Value>>>,
+        discord_on: bool,
+    ) -> Result<Strings> {
+        let Some(table) = field else {
             return Ok(Strings::default());
         };
-        for (key, kind) in strings_keys() {
-            let value = match kind {
-                KeyKind::Text => match self.text("strings", &key) {
-                    None => continue,
-                    Some(found) if found.value.trim().is_empty() => {
-                        return Err(found.invalid("must not be empty"));
+        let section = self.source.at(table.span());
+        let mut fields = toml::Table::new();
+        for (name, value) in table.into_inner() {
+            let key = format!("strings.{name}");
+            let Some(kind) = schema().kind("strings", &name) else {
+                return Err(ConfigError::UnknownKey {
+                    at: self.source.at(value.span()),
+                    key,
+                    hint: unknown_key_hint("strings", &name),
+                });
+            };
+            let found = Found {
+                at: self.source.at(value.span()),
+                key: key.clone(),
+                value: value.into_inner(),
+            };
+            let wrong = |found_words: String| ConfigError::WrongType {
+                at: found.at.clone(),
+                key: key.clone(),
+                expected: kind.expected(),
+                found: found_words,
+            };
+            match (kind, &found.value) {
+                (KeyKind::Text, toml::Value::String(text)) if text.trim().is_empty() => {
+                    return Err(found.invalid("must not be empty"));
+                }
+                (KeyKind::Text, toml::Value::String(text)) if discord_on => {
+                    discord_text(&name, text).map_err(|reason| found.invalid(reason))?;
+                }
+                (KeyKind::List, toml::Value::Array(items)) => {
+                    if let Some(item) = items.iter().find(|item| !item.is_str()) {
+                        return Err(wrong(format!("a list holding {}", value_words(item))));
                     }
-                    Some(found) => {
-                        if self.sections.contains_key("discord")
-                            && let Err(reason) = discord_text(&key, &found.value)
-                        {
-                            return Err(found.invalid(reason));
-                        }
-                        serde_json::Value::from(found.value)
-                    }
-                },
-                _ => match self.list("strings", &key) {
-                    None => continue,
                     // The bot draws one of them: an empty one would be sent as is.
-                    Some(found) if found.value.is_empty() => {
+                    if items.is_empty() {
                         return Err(found.invalid("needs at least one sentence"));
                     }
-                    Some(found) if found.value.iter().any(|s| s.trim().is_empty()) => {
+                    if items
+                        .iter()
+                        .any(|s| s.as_str().is_some_and(|s| s.trim().is_empty()))
+                    {
                         return Err(found.invalid("must not hold an empty sentence"));
                     }
-                    Some(found) => serde_json::Value::from(found.value),
-                },
-            };
-            fields.insert(key, value);
-        }
-        // Cannot fail: every value was typed after the default's own fields.
-        serde_json::from_value(serde_json::Value::Object(fields)).map_err(|err| {
-            ConfigError::InvalidValue {
-                at: self.section_origin("strings"),
-                key: "strings".to_owned(),
-                reason: err.to_string(),
+                }
+                (KeyKind::Text, toml::Value::String(_)) => {}
+                (_, other) => return Err(wrong(value_words(other))),
             }
-        })
-    }
-
-    fn required_text(&mut self, section: &'static str, key: &str) -> Result<Found<String>> {
-        let found = self
-            .text(section, key)
-            .ok_or_else(|| self.missing(section, key))?;
-        if found.value.trim().is_empty() {
-            return Err(found.invalid("must not be empty"));
+            fields.insert(name, found.value);
         }
-        Ok(found)
-    }
-
-    fn missing(&self, section: &'static str, key: &str) -> ConfigError {
-        ConfigError::MissingKey {
-            at: self.section_origin(section),
-            section,
-            key: dotted(section, key),
-        }
-    }
-
-    fn section_origin(&self, section: &str) -> Origin {
-        self.sections
-            .get(section)
-            .cloned()
-            .unwrap_or_else(|| Origin::Env {
-                var: format!("{ENV_PREFIX}{}", section.to_ascii_uppercase()),
+        // Cannot fail: every value was checked against its field's kind.
+        toml::Value::Table(fields)
+            .try_into()
+            .map_err(|err: toml::de::Error| ConfigError::InvalidValue {
+                at: section,
+                key: "strings".to_owned(),
+                reason: err.message().to_owned(),
             })
     }
 
-    fn matrix(&mut self) -> Result<Option<MatrixSettings>> {
-        if !self.sections.contains_key("matrix") {
-            return Ok(None);
-        }
-        let homeserver = self.required_text("matrix", "homeserver")?;
+    fn matrix(&mut self, section: Spanned<RawMatrix>) -> Result<MatrixSettings> {
+        let at = self.source.at(section.span());
+        let raw = section.into_inner();
+        let section = ("matrix", &at);
+        let homeserver = self.required(raw.homeserver, "matrix.homeserver", section)?;
         let (plain, rest) = match homeserver.value.strip_prefix("https://") {
             Some(rest) => (false, Some(rest)),
             None => (true, homeserver.value.strip_prefix("http://")),
@@ -358,7 +290,7 @@ impl Layer {
                 ),
             });
         }
-        let user = self.required_text("matrix", "user")?;
+        let user = self.required(raw.user, "matrix.user", section)?;
         if user.value.chars().any(char::is_whitespace)
             || (user.value.starts_with('@') && !user.value.contains(':'))
         {
@@ -367,10 +299,13 @@ impl Layer {
                 user.value
             )));
         }
-        let login = match (
-            self.secret("matrix", "access_token")?,
-            self.secret("matrix", "password")?,
-        ) {
+        let token = self.secret(
+            raw.access_token,
+            raw.access_token_file,
+            "matrix.access_token",
+        )?;
+        let password = self.secret(raw.password, raw.password_file, "matrix.password")?;
+        let login = match (token, password) {
             (Some(token), Some(password)) => {
                 return Err(ConfigError::Conflict {
                     at: password.at,
@@ -381,23 +316,15 @@ impl Layer {
             }
             (Some(token), None) => MatrixLogin::AccessToken(token.value),
             (None, Some(password)) => MatrixLogin::Password(password.value),
-            (None, None) => {
-                return Err(ConfigError::MissingLogin {
-                    at: self.section_origin("matrix"),
-                });
-            }
+            (None, None) => return Err(ConfigError::MissingLogin { at }),
         };
-        let device_name = match self.text("matrix", "device_name") {
-            None => DEFAULT_DEVICE_NAME.to_owned(),
-            Some(found) if found.value.trim().is_empty() => {
-                return Err(found.invalid("must not be empty"));
-            }
-            Some(found) => found.value,
-        };
-        let recovery_key = self
-            .secret("matrix", "recovery_key")?
-            .map(|found| found.value);
-        let allowed_inviters = match self.list("matrix", "allowed_inviters") {
+        let device_name = self.text(raw.device_name, "matrix.device_name")?;
+        let recovery_key = self.secret(
+            raw.recovery_key,
+            raw.recovery_key_file,
+            "matrix.recovery_key",
+        )?;
+        let allowed_inviters = match self.found(raw.allowed_inviters, "matrix.allowed_inviters") {
             None => Vec::new(),
             Some(found) => {
                 if let Some(bad) = found.value.iter().find(|id| !is_matrix_id(id, '@')) {
@@ -408,27 +335,15 @@ impl Layer {
                 found.value
             }
         };
-        let rooms = self.choice(
-            "matrix",
-            "rooms",
-            &[("mention", RoomPolicy::Mention), ("open", RoomPolicy::Open)],
-        )?;
-        let msgtype = self.choice(
-            "matrix",
-            "msgtype",
-            &[("notice", MessageType::Notice), ("text", MessageType::Text)],
-        )?;
-        let catch_up = self
-            .duration("matrix", "catch_up")?
-            .unwrap_or(DEFAULT_CATCH_UP);
-        let prefix = match self.text("matrix", "prefix") {
+        let catch_up = self.duration(raw.catch_up, "matrix.catch_up")?;
+        let prefix = match self.found(raw.prefix, "matrix.prefix") {
             None => DEFAULT_MATRIX_PREFIX.to_owned(),
             Some(found) if found.value.is_empty() || found.value.contains(char::is_whitespace) => {
                 return Err(found.invalid("must be one word, like \"!guichet\""));
             }
             Some(found) => found.value,
         };
-        let admin_room = match self.text("matrix", "admin_room") {
+        let admin_room = match self.found(raw.admin_room, "matrix.admin_room") {
             None => None,
             Some(found) if is_room_id(&found.value) || is_matrix_id(&found.value, '#') => {
                 Some(found.value)
@@ -440,64 +355,33 @@ impl Layer {
                 )));
             }
         };
-        let late_key_wait = self
-            .duration("matrix", "late_key_wait")?
-            .unwrap_or(DEFAULT_LATE_KEY_WAIT);
-        let key_recipients = self.choice(
-            "matrix",
-            "key_recipients",
-            &[
-                ("all", KeyRecipients::All),
-                ("verified", KeyRecipients::Verified),
-            ],
-        )?;
-        Ok(Some(MatrixSettings {
+        let late_key_wait = self.duration(raw.late_key_wait, "matrix.late_key_wait")?;
+        Ok(MatrixSettings {
             homeserver: homeserver.value,
             user: user.value,
             login,
-            device_name,
-            recovery_key,
+            device_name: device_name.map_or_else(|| DEFAULT_DEVICE_NAME.to_owned(), |f| f.value),
+            recovery_key: recovery_key.map(|found| found.value),
             allowed_inviters,
-            rooms,
-            msgtype,
-            catch_up,
+            rooms: or_default(raw.rooms),
+            msgtype: or_default(raw.msgtype),
+            catch_up: catch_up.unwrap_or(DEFAULT_CATCH_UP),
             prefix,
             admin_room,
-            late_key_wait,
-            key_recipients,
-        }))
+            late_key_wait: late_key_wait.unwrap_or(DEFAULT_LATE_KEY_WAIT),
+            key_recipients: or_default(raw.key_recipients),
+        })
     }
 
-    fn discord(&mut self) -> Result<Option<DiscordSettings>> {
-        if !self.sections.contains_key("discord") {
-            return Ok(None);
-        }
+    fn discord(&mut self, section: Spanned<RawDiscord>) -> Result<DiscordSettings> {
+        let at = self.source.at(section.span());
+        let raw = section.into_inner();
         let token = self
-            .secret("discord", "token")?
-            .ok_or_else(|| self.missing("discord", "token"))?
+            .secret(raw.token, raw.token_file, "discord.token")?
+            .ok_or_else(|| missing("discord.token", ("discord", &at)))?
             .value;
-        let guild_ids = match self.list("discord", "guild_ids") {
-            None => Vec::new(),
-            Some(found) => {
-                let mut ids = Vec::with_capacity(found.value.len());
-                for id in &found.value {
-                    match id.trim().parse::<u64>() {
-                        Ok(n) if n > 0 => ids.push(n),
-                        _ => {
-                            return Err(found.invalid(format!(
-                                "{id:?} is not a Discord id (a number like 123456789012345678)"
-                            )));
-                        }
-                    }
-                }
-                ids
-            }
-        };
-        let message_content = self.bool("discord", "message_content").unwrap_or(false);
-        let catch_up = self
-            .duration("discord", "catch_up")?
-            .unwrap_or(DEFAULT_CATCH_UP);
-        let api_base = match self.text("discord", "api_base") {
+        let catch_up = self.duration(raw.catch_up, "discord.catch_up")?;
+        let api_base = match self.found(raw.api_base, "discord.api_base") {
             None => None,
             Some(found) => {
                 // Only a local fake: anything else would send the token elsewhere with the
@@ -515,21 +399,23 @@ impl Layer {
                 Some(base)
             }
         };
-        Ok(Some(DiscordSettings {
+        Ok(DiscordSettings {
             token,
-            guild_ids,
-            message_content,
-            catch_up,
+            guild_ids: raw
+                .guild_ids
+                .map_or_else(Vec::new, |ids| ids.into_inner().0),
+            message_content: raw.message_content.is_some_and(|b| b.into_inner()),
+            catch_up: catch_up.unwrap_or(DEFAULT_CATCH_UP),
             api_base,
-        }))
+        })
     }
 
-    fn admin(&mut self, default: AdminSettings) -> Result<AdminSettings> {
-        let Some(found) = self.text("admin", "listen") else {
-            return Ok(default);
+    fn admin(&self, raw: RawAdmin) -> Result<Option<AdminSettings>> {
+        let Some(found) = self.found(raw.listen, "admin.listen") else {
+            return Ok(None);
         };
         match found.value.trim().parse() {
-            Ok(listen) => Ok(AdminSettings { listen }),
+            Ok(listen) => Ok(Some(AdminSettings { listen })),
             Err(_) => Err(found.invalid(format!(
                 "{:?} is not an IP address and port (like \"127.0.0.1:9100\", or \"0.0.0.0:9100\" in a container)",
                 found.value
@@ -537,8 +423,8 @@ impl Layer {
         }
     }
 
-    fn throttle(&mut self) -> Result<Option<Throttle>> {
-        let messages = match self.integer("limits", "messages") {
+    fn throttle(&self, raw: RawLimits) -> Result<Option<Throttle>> {
+        let messages = match self.found(raw.messages, "limits.messages") {
             None => DEFAULT_THROTTLE_MESSAGES,
             Some(found) => u32::try_from(found.value).map_err(|_| {
                 found.invalid(format!(
@@ -548,7 +434,7 @@ impl Layer {
                 ))
             })?,
         };
-        let seconds = match self.integer("limits", "per_seconds") {
+        let seconds = match self.found(raw.per_seconds, "limits.per_seconds") {
             None => DEFAULT_THROTTLE_SECONDS,
             Some(found) => u64::try_from(found.value)
                 .ok()
@@ -564,18 +450,29 @@ impl Layer {
     }
 }
 
-/// A room id: `!opaque:server`, or since room version 12 just `!opaque` (the server part is
-/// gone; Synapse makes such rooms by default).
-fn is_room_id(id: &str) -> bool {
-    id.strip_prefix('!')
-        .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+/// A value serde checked (a word among a few like `rooms = "open"`, a section), or its
+/// default.
+fn or_default<T: Default>(field: Field<T>) -> T {
+    field.map(Spanned::into_inner).unwrap_or_default()
 }
 
-/// `@local:server`-shaped (or `!`, `#`): the sigil, something, a colon, a server.
-fn is_matrix_id(id: &str, sigil: char) -> bool {
-    id.strip_prefix(sigil)
-        .and_then(|rest| rest.split_once(':'))
-        .is_some_and(|(local, server)| {
-            !local.is_empty() && !server.is_empty() && !id.chars().any(char::is_whitespace)
-        })
+fn missing(key: &str, (section, at): (&'static str, &Origin)) -> ConfigError {
+    ConfigError::MissingKey {
+        at: at.clone(),
+        section,
+        key: key.to_owned(),
+    }
+}
+
+/// A TOML value's kind, in the words of [`describe`].
+fn value_words(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => describe(&format!("string {s:?}")),
+        toml::Value::Integer(_) => describe("integer"),
+        toml::Value::Float(_) => describe("floating"),
+        toml::Value::Boolean(_) => describe("boolean"),
+        toml::Value::Array(_) => describe("sequence"),
+        toml::Value::Table(_) => describe("map"),
+        toml::Value::Datetime(_) => "a date".to_owned(),
+    }
 }

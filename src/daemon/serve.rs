@@ -165,7 +165,7 @@ pub async fn serve(settings: Settings, options: ServeOptions) -> Result<(), Serv
     ensure_writable(&settings.state_dir)?;
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(settings.state_dir.join(STATE_FILE))?);
-    let mode = settings.matching.engine_mode();
+    let mode = settings.matching;
     let engine = Engine::new(Arc::new(kb), mode, settings.strings.clone());
     let bot = Arc::new(Bot::new(engine, store.clone(), settings.idle_reset));
     let status = Arc::new(Status::new());

@@ -36,8 +36,9 @@ pub use rng::Rng;
 use chatmd::{BadWords, Candidates, IndexedResponses, PreparedInput, PreparedResponse, Section};
 use display::Displayer;
 
-/// How typed messages are matched to responses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// How typed messages are matched to responses: the config's `matching` and the command
+/// line's `--mode` both name it (`guichet`, `chatmd`), so it is the one enum for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchingMode {
     /// Made for chats: numbers pick, robust normalisation, word-aware keywords, role-aware

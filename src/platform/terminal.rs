@@ -8,6 +8,7 @@ use crate::engine::{Input, Reply};
 use crate::render;
 use crate::service::{Context, Outcome};
 use crate::store::{ConversationKey, StoreError};
+use crate::strings::Strings;
 
 /// Commands the terminal understands besides messages.
 const QUIT: &str = "/quit";
@@ -19,13 +20,13 @@ pub fn key() -> ConversationKey {
 }
 
 /// Renders a reply as the terminal shows it.
-pub fn render_reply(reply: &Reply) -> String {
+pub fn render_reply(reply: &Reply, strings: &Strings) -> String {
     reply
         .messages
         .iter()
         .map(|m| {
             let labels: Vec<String> = m.choices.iter().map(|c| c.label.clone()).collect();
-            render::plain(&m.markdown, &labels, m.step_label.as_deref())
+            render::plain(&m.markdown, &labels, m.step_label.as_deref(), strings)
         })
         .filter(|text| !text.is_empty())
         .collect::<Vec<_>>()
@@ -33,9 +34,9 @@ pub fn render_reply(reply: &Reply) -> String {
 }
 
 /// What is written to the terminal: rendered, then stripped of control sequences.
-fn render_outcome(outcome: &Outcome) -> String {
+fn render_outcome(outcome: &Outcome, strings: &Strings) -> String {
     let text = match outcome {
-        Outcome::Reply(reply) => render_reply(reply),
+        Outcome::Reply(reply) => render_reply(reply, strings),
         Outcome::Notice(text) => text.clone(),
         Outcome::Silent => return String::new(),
     };
@@ -118,7 +119,9 @@ pub fn run(
     ctx.bot.forget(&key)?;
     ctx.status.set_connected("terminal", true);
     let welcome = ctx.handle(&key, Input::Start)?;
-    writeln!(output, "{}", render_outcome(&welcome))?;
+    // The engine of this moment: a reload may change the strings.
+    let render = |outcome: &Outcome| render_outcome(outcome, ctx.bot.engine().strings());
+    writeln!(output, "{}", render(&welcome))?;
     let prompt = |output: &mut dyn Write| -> std::io::Result<()> {
         if interactive {
             write!(output, "\n> ")?;
@@ -161,7 +164,7 @@ pub fn run(
             }
             _ => ctx.handle(&key, Input::Message(text.to_string()))?,
         };
-        let rendered = render_outcome(&outcome);
+        let rendered = render(&outcome);
         if !rendered.is_empty() {
             writeln!(output, "{rendered}")?;
         }

@@ -4,16 +4,17 @@ use super::html::{HtmlToken, collapse_whitespace, tokenize_html};
 use super::prepass::Segment;
 use super::text::replace_shortcodes;
 use super::tree::{Admonition, Block, Inline, LinkTarget, Media, MediaKind, Style};
-use super::{DEFAULT_COLLAPSIBLE_TITLE, MAX_TREE_DEPTH, TASK_DONE, TASK_OPEN, TEXT_RULE};
+use super::{MAX_TREE_DEPTH, TASK_DONE, TASK_OPEN, TEXT_RULE};
+use crate::strings::Strings;
 use pulldown_cmark::{
     CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd, TextMergeStream,
 };
 
-pub(super) fn segments_to_blocks(segments: Vec<Segment>) -> Vec<Block> {
+pub(super) fn segments_to_blocks(segments: Vec<Segment>, strings: &Strings) -> Vec<Block> {
     let mut blocks = Vec::new();
     for segment in segments {
         match segment {
-            Segment::Markdown(markdown) => blocks.extend(TreeBuilder::build(&markdown)),
+            Segment::Markdown(markdown) => blocks.extend(TreeBuilder::build(&markdown, strings)),
             Segment::Admonition {
                 kind,
                 collapsible,
@@ -22,10 +23,10 @@ pub(super) fn segments_to_blocks(segments: Vec<Segment>) -> Vec<Block> {
             } => {
                 let always_collapsible = kind.eq_ignore_ascii_case("spoiler");
                 let title = if title.is_empty() && (collapsible || always_collapsible) {
-                    vec![Inline::Text(DEFAULT_COLLAPSIBLE_TITLE.to_owned())]
+                    vec![Inline::Text(strings.details.clone())]
                 } else {
                     let mut inlines = Vec::new();
-                    for block in TreeBuilder::build(&title) {
+                    for block in TreeBuilder::build(&title, strings) {
                         if !inlines.is_empty() {
                             inlines.push(Inline::Text(" ".to_owned()));
                         }
@@ -36,7 +37,7 @@ pub(super) fn segments_to_blocks(segments: Vec<Segment>) -> Vec<Block> {
                 blocks.push(Block::Admonition(Admonition {
                     kind,
                     title,
-                    body: segments_to_blocks(body),
+                    body: segments_to_blocks(body, strings),
                 }));
             }
         }
@@ -209,7 +210,9 @@ enum Finished {
 }
 
 /// Folds pulldown-cmark events into the document tree.
-struct TreeBuilder {
+struct TreeBuilder<'s> {
+    /// The bot's words, for the names of media.
+    strings: &'s Strings,
     frames: Vec<Frame>,
     /// Text of the element being flattened because it is too deep, and how many of its
     /// start tags are still open.
@@ -222,9 +225,10 @@ struct TreeBuilder {
     media_element: Option<(MediaKind, bool)>,
 }
 
-impl TreeBuilder {
-    fn build(markdown: &str) -> Vec<Block> {
+impl<'s> TreeBuilder<'s> {
+    fn build(markdown: &str, strings: &'s Strings) -> Vec<Block> {
         let mut builder = TreeBuilder {
+            strings,
             frames: vec![Frame::Blocks {
                 kind: BlockFrameKind::Root,
                 blocks: Vec::new(),
@@ -511,10 +515,12 @@ impl TreeBuilder {
                 InlineFrameKind::Image(url) => {
                     let mut alt = String::new();
                     inline_words(&inlines, &mut alt);
+                    let kind = MediaKind::from_url(&url);
                     Finished::Inline(Inline::Media(Media {
-                        kind: MediaKind::from_url(&url),
+                        kind,
                         url,
                         alt,
+                        label: kind.label(self.strings).to_owned(),
                     }))
                 }
             },
@@ -660,10 +666,12 @@ impl TreeBuilder {
         };
         let push_media = |builder: &mut Self, kind: MediaKind, url: String, alt: Option<String>| {
             builder.push_inline(Inline::Text(" ".to_owned()));
+            let label = kind.label(builder.strings).to_owned();
             builder.push_inline(Inline::Media(Media {
                 kind,
                 url,
                 alt: alt.unwrap_or_default(),
+                label,
             }));
             builder.push_inline(Inline::Text(" ".to_owned()));
         };

@@ -6,6 +6,7 @@ use super::{
     Block, Inline, LinkTarget, Media, Style, TEXT_RULE, finish_lines, menu_label, prefix_lines,
     text_is_url, url_scheme,
 };
+use crate::strings::Strings;
 
 /// Longest message content Discord accepts. serenity counts Unicode scalar values
 /// (`chars().count()`); the parts are measured in UTF-16 code units, never fewer, so they fit
@@ -23,14 +24,16 @@ const MAX_LANGUAGE: usize = 16;
 /// numbered from `first_number` (the number the user can type to choose them). An empty
 /// reply gives no message at all: Discord refuses empty content. `step_label` is the
 /// message's [`crate::engine::BotMessage::step_label`] (set when it has choices, buttons
-/// or not).
+/// or not); `strings`, the bot's, name what the text does not (media, untitled boxes).
 pub fn discord(
     markdown: &str,
     menu_text: &[String],
     first_number: usize,
     step_label: Option<&str>,
+    strings: &Strings,
 ) -> Vec<String> {
-    let mut lines = blocks_lines(&super::parse_message(markdown, step_label), false, true);
+    let blocks = super::parse_message(markdown, step_label, strings);
+    let mut lines = blocks_lines(&blocks, false, true);
     if !menu_text.is_empty() {
         lines.push(String::new());
         for (index, label) in menu_text.iter().enumerate() {
@@ -417,7 +420,7 @@ mod tests {
     use super::*;
 
     fn one(markdown: &str) -> String {
-        discord(markdown, &[], 1, None).join("\n----\n")
+        discord(markdown, &[], 1, None, &Strings::default()).join("\n----\n")
     }
 
     #[test]
@@ -508,17 +511,17 @@ mod tests {
     fn menu_text_continues_the_numbering() {
         let menu = vec!["Vingt-six".to_owned(), "*Vingt-sept*".to_owned()];
         assert_eq!(
-            discord("Choix :", &menu, 26, None),
+            discord("Choix :", &menu, 26, None, &Strings::default()),
             vec!["Choix :\n\n26. Vingt-six\n27. \\*Vingt-sept\\*".to_owned()]
         );
-        assert!(discord("", &[], 1, None).is_empty());
+        assert!(discord("", &[], 1, None, &Strings::default()).is_empty());
     }
 
     #[test]
     fn long_replies_are_split_at_paragraphs() {
         let paragraph = "mot ".repeat(120).trim_end().to_owned(); // 479 characters
         let markdown = vec![paragraph.clone(); 10].join("\n\n");
-        let parts = discord(&markdown, &[], 1, None);
+        let parts = discord(&markdown, &[], 1, None, &Strings::default());
         assert_eq!(parts.len(), 3);
         for part in &parts {
             assert!(units(part) <= DISCORD_MESSAGE_LIMIT);
@@ -576,7 +579,7 @@ mod tests {
             .map(|n| format!("| ligne {n:03} | {} |", "x".repeat(10)))
             .collect();
         let markdown = format!("| a | b |\n\n|---|---|\n\n{}", rows.join("\n\n"));
-        let parts = discord(&markdown, &[], 1, None);
+        let parts = discord(&markdown, &[], 1, None, &Strings::default());
         assert!(parts.len() > 1);
         for part in &parts {
             assert!(units(part) <= DISCORD_MESSAGE_LIMIT);

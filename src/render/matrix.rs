@@ -6,6 +6,7 @@
 //! to text, styles, links and media by the shared front end.
 
 use crate::engine::display::escape_html;
+use crate::strings::Strings;
 
 use super::{Block, Inline, LinkTarget, Media, Style, menu_label, plain, text_is_url, url_scheme};
 
@@ -19,9 +20,15 @@ pub struct MatrixMessage {
 }
 
 /// The reply for Matrix, with the menu (if any) as a numbered list at the end.
-/// `step_label` is the message's [`crate::engine::BotMessage::step_label`].
-pub fn matrix(markdown: &str, menu: &[String], step_label: Option<&str>) -> MatrixMessage {
-    let blocks = super::parse_message(markdown, step_label);
+/// `step_label` is the message's [`crate::engine::BotMessage::step_label`]; `strings`, the
+/// bot's, name what the text does not (media, untitled boxes).
+pub fn matrix(
+    markdown: &str,
+    menu: &[String],
+    step_label: Option<&str>,
+    strings: &Strings,
+) -> MatrixMessage {
+    let blocks = super::parse_message(markdown, step_label, strings);
     let mut html = String::new();
     write_blocks(&blocks, &mut html);
     if !menu.is_empty() {
@@ -276,7 +283,7 @@ mod tests {
         ];
         for (markdown, expected) in cases {
             assert_eq!(
-                matrix(markdown, &[], None).formatted_body,
+                matrix(markdown, &[], None, &Strings::default()).formatted_body,
                 expected,
                 "{markdown:?}"
             );
@@ -309,7 +316,7 @@ mod tests {
         ];
         for (markdown, expected) in cases {
             assert_eq!(
-                matrix(markdown, &[], None).formatted_body,
+                matrix(markdown, &[], None, &Strings::default()).formatted_body,
                 expected,
                 "{markdown:?}"
             );
@@ -319,7 +326,7 @@ mod tests {
     #[test]
     fn menu_and_body() {
         let menu = vec!["Oui".to_owned(), "<b>Non</b> & :x:".to_owned()];
-        let message = matrix("**Question** ?", &menu, None);
+        let message = matrix("**Question** ?", &menu, None, &Strings::default());
         assert_eq!(
             message.formatted_body,
             "<p><strong>Question</strong> ?</p><ol><li>Oui</li><li>&lt;b&gt;Non&lt;/b&gt; &amp; ❌</li></ol>"

@@ -31,19 +31,7 @@ pub(crate) use tree::{Block, Inline, LinkTarget, Media, Style, url_scheme};
 use builder::segments_to_blocks;
 use prepass::split_admonitions;
 
-// --- User-visible words -------------------------------------------------------------------
-// STRINGS: these French words are shown to users; move them into the strings module.
-
-/// Title of a collapsible box written without a title (docs/chatmd.md §F11).
-pub const DEFAULT_COLLAPSIBLE_TITLE: &str = "Détails";
-/// Name of an image when it has no alternative text, and in the plain `[image: …]` label.
-pub const MEDIA_LABEL_IMAGE: &str = "image";
-/// Name of a video (`<video>`, or an image whose address is a video file).
-pub const MEDIA_LABEL_VIDEO: &str = "vidéo";
-/// Name of a sound (`<audio>`, or an image whose address is a sound file).
-pub const MEDIA_LABEL_AUDIO: &str = "audio";
-/// Name of embedded content (`<iframe>`, `<embed>`, `<object>`).
-pub const MEDIA_LABEL_EMBED: &str = "contenu intégré";
+use crate::strings::Strings;
 
 // --- Presentation constants shared by the renderers ----------------------------------------
 
@@ -74,16 +62,21 @@ pub fn admonition_emoji(kind: &str) -> &'static str {
     }
 }
 
-/// Parses a reply into the document tree shared by the renderers.
-pub(crate) fn parse(markdown: &str) -> Vec<Block> {
+/// Parses a reply into the document tree shared by the renderers. The words the tree adds
+/// (an untitled collapsible box's title, the names of media) are the bot's `strings`.
+pub(crate) fn parse(markdown: &str, strings: &Strings) -> Vec<Block> {
     let text = strip_html_comments(&markdown.replace("\r\n", "\n").replace('\r', "\n"));
-    segments_to_blocks(split_admonitions(&text))
+    segments_to_blocks(split_admonitions(&text), strings)
 }
 
 /// Parses a bot message whose numbered lists get `step_label` instead of their numbers, when
 /// it is given ([`crate::engine::BotMessage::step_label`]: the message has choices).
-pub(crate) fn parse_message(markdown: &str, step_label: Option<&str>) -> Vec<Block> {
-    let mut blocks = parse(markdown);
+pub(crate) fn parse_message(
+    markdown: &str,
+    step_label: Option<&str>,
+    strings: &Strings,
+) -> Vec<Block> {
+    let mut blocks = parse(markdown, strings);
     if let Some(label) = step_label {
         label_steps(&mut blocks, label);
     }
@@ -151,10 +144,13 @@ mod tests {
             ("```\n1. x\n```", "Étape {n} :", "    1. x"),
         ];
         for (markdown, label, expected) in cases {
-            let blocks = parse_message(markdown, Some(label));
+            let blocks = parse_message(markdown, Some(label), &Strings::default());
             assert_eq!(plain::render(&blocks, &[]), expected, "{markdown:?}");
         }
-        assert_eq!(parse_message("1. a", None), parse("1. a"));
+        assert_eq!(
+            parse_message("1. a", None, &Strings::default()),
+            parse("1. a", &Strings::default())
+        );
     }
 
     #[test]
@@ -312,12 +308,15 @@ mod tests {
                 .max()
                 .unwrap_or(0)
         }
-        assert_eq!(depth(&parse(&source)), MAX_BOX_DEPTH);
+        assert_eq!(depth(&parse(&source, &Strings::default())), MAX_BOX_DEPTH);
     }
 
     #[test]
     fn table_rows_separated_by_blank_lines_are_glued() {
-        let blocks = parse("Voici :\n\n| a | b |\n\n|---|---|\n\n| 1 | 2 |");
+        let blocks = parse(
+            "Voici :\n\n| a | b |\n\n|---|---|\n\n| 1 | 2 |",
+            &Strings::default(),
+        );
         assert_eq!(
             blocks,
             vec![
@@ -369,6 +368,7 @@ mod tests {
                     kind: MediaKind::Embed,
                     url: "https://v.fr/x?a=1&b=2".to_owned(),
                     alt: String::new(),
+                    label: "contenu intégré".to_owned(),
                 })])],
             ),
             (
@@ -377,6 +377,7 @@ mod tests {
                     kind: MediaKind::Video,
                     url: "https://v.fr/a.webm".to_owned(),
                     alt: String::new(),
+                    label: "vidéo".to_owned(),
                 })])],
             ),
             (
@@ -393,7 +394,7 @@ mod tests {
             ),
         ];
         for (input, expected) in cases {
-            assert_eq!(parse(input), expected, "{input:?}");
+            assert_eq!(parse(input, &Strings::default()), expected, "{input:?}");
         }
     }
 
@@ -430,18 +431,43 @@ mod tests {
         }
     }
 
+    /// The words the renderers add come from the strings (`[strings] details` was once read
+    /// and never used).
+    #[test]
+    fn untitled_boxes_and_media_are_named_by_the_strings() {
+        let strings = Strings {
+            details: "More".to_owned(),
+            image_label: "picture".to_owned(),
+            video_label: "film".to_owned(),
+            ..Strings::default()
+        };
+        let markdown =
+            ":::info collapsible\n\nx\n\n:::\n\n![](https://a.fr/x.png) ![](https://a.fr/x.mp4)";
+        let text = plain(markdown, &[], None, &strings);
+        assert!(text.contains("More"), "{text}");
+        assert!(
+            text.contains("[picture]") && text.contains("[film]"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("Détails") && !text.contains("[image]"),
+            "{text}"
+        );
+        let html = matrix(markdown, &[], None, &strings).formatted_body;
+        assert!(html.contains("More") && html.contains("picture"), "{html}");
+        let discord = discord(markdown, &[], 1, None, &strings).concat();
+        assert!(
+            discord.contains("More") && discord.contains("film"),
+            "{discord}"
+        );
+    }
+
     #[test]
     fn admonition_titles() {
         let cases = [
             (":::info\n\nx\n\n:::", vec![]),
-            (
-                ":::info collapsible\n\nx\n\n:::",
-                vec![text(DEFAULT_COLLAPSIBLE_TITLE)],
-            ),
-            (
-                ":::spoiler\n\nx\n\n:::",
-                vec![text(DEFAULT_COLLAPSIBLE_TITLE)],
-            ),
+            (":::info collapsible\n\nx\n\n:::", vec![text("Détails")]),
+            (":::spoiler\n\nx\n\n:::", vec![text("Détails")]),
             (
                 ":::note collapsible :dart: But",
                 vec![text(":::note collapsible 🎯 But")],
@@ -455,7 +481,7 @@ mod tests {
             ),
         ];
         for (input, title) in cases {
-            let blocks = parse(input);
+            let blocks = parse(input, &Strings::default());
             match blocks.first() {
                 Some(Block::Admonition(admonition)) => {
                     assert_eq!(admonition.title, title, "{input:?}")
@@ -482,7 +508,7 @@ mod tests {
                 .max()
                 .unwrap_or(0)
         }
-        let blocks = parse(&source);
+        let blocks = parse(&source, &Strings::default());
         assert!(depth(&blocks) < MAX_TREE_DEPTH);
         let mut words = String::new();
         fn collect(blocks: &[Block], out: &mut String) {
@@ -569,7 +595,10 @@ mod tests {
             "2. Retour accueil\n",
             "3. Je n'ai plus de question",
         );
-        assert_eq!(plain(SEED_REPLY, &seed_menu(), None), expected);
+        assert_eq!(
+            plain(SEED_REPLY, &seed_menu(), None, &Strings::default()),
+            expected
+        );
     }
 
     #[test]
@@ -588,9 +617,12 @@ mod tests {
             "<p>👍</p>",
             "<ol><li>Retour menu PIX</li><li>Retour accueil</li><li>Je n&#39;ai plus de question</li></ol>",
         );
-        let message = matrix(SEED_REPLY, &seed_menu(), None);
+        let message = matrix(SEED_REPLY, &seed_menu(), None, &Strings::default());
         assert_eq!(message.formatted_body, expected);
-        assert_eq!(message.body, plain(SEED_REPLY, &seed_menu(), None));
+        assert_eq!(
+            message.body,
+            plain(SEED_REPLY, &seed_menu(), None, &Strings::default())
+        );
     }
 
     #[test]
@@ -620,7 +652,7 @@ mod tests {
             "28. Je n'ai plus de question",
         );
         assert_eq!(
-            discord(SEED_REPLY, &seed_menu(), 26, None),
+            discord(SEED_REPLY, &seed_menu(), 26, None, &Strings::default()),
             vec![expected.to_owned()]
         );
     }
@@ -734,21 +766,21 @@ mod tests {
             "[x](https://a.fr/\"onclick=\"y)",
         ];
         for markdown in cases {
-            let message = matrix(markdown, &[markdown.to_owned()], None);
+            let message = matrix(markdown, &[markdown.to_owned()], None, &Strings::default());
             assert_eq!(
                 check_matrix_html(&message.formatted_body),
                 Ok(()),
                 "{markdown:?}"
             );
             // Escaped, the attribute is harmless text; unescaped, it must not be there at all.
-            let html = matrix(markdown, &[], None).formatted_body;
+            let html = matrix(markdown, &[], None, &Strings::default()).formatted_body;
             assert!(
                 !html.contains("onclick=\"") && !html.contains("onerror="),
                 "{markdown:?} gave {html:?}"
             );
             for output in [
-                plain(markdown, &[], None),
-                discord(markdown, &[], 1, None).concat(),
+                plain(markdown, &[], None, &Strings::default()),
+                discord(markdown, &[], 1, None, &Strings::default()).concat(),
                 html,
                 message.body,
             ] {
@@ -760,10 +792,13 @@ mod tests {
     #[test]
     fn comment_openers_in_menu_labels_are_dropped_too() {
         let menu = vec!["<!--".to_owned(), "a <!<!---->-- b".to_owned()];
-        assert_eq!(plain("", &menu, None), "1.\n2. a");
-        assert_eq!(discord("", &menu, 1, None), vec!["1.\n2. a".to_owned()]);
+        assert_eq!(plain("", &menu, None, &Strings::default()), "1.\n2. a");
         assert_eq!(
-            matrix("", &menu, None).formatted_body,
+            discord("", &menu, 1, None, &Strings::default()),
+            vec!["1.\n2. a".to_owned()]
+        );
+        assert_eq!(
+            matrix("", &menu, None, &Strings::default()).formatted_body,
             "<ol><li></li><li>a</li></ol>"
         );
     }
@@ -878,15 +913,15 @@ mod tests {
 
         #[test]
         fn any_input_renders_safely(markdown in soup(), menu in proptest::collection::vec(soup(), 0..3)) {
-            let message = matrix(&markdown, &menu, None);
+            let message = matrix(&markdown, &menu, None, &Strings::default());
             proptest::prop_assert_eq!(check_matrix_html(&message.formatted_body), Ok(()));
-            let parts = discord(&markdown, &menu, 26, None);
+            let parts = discord(&markdown, &menu, 26, None, &Strings::default());
             for part in &parts {
                 proptest::prop_assert!(part.encode_utf16().count() <= DISCORD_MESSAGE_LIMIT);
                 proptest::prop_assert!(!part.trim().is_empty());
                 proptest::prop_assert!(!part.contains("<!--"));
             }
-            let text = plain(&markdown, &menu, None);
+            let text = plain(&markdown, &menu, None, &Strings::default());
             for output in [&text, &message.body, &message.formatted_body] {
                 proptest::prop_assert!(!output.contains("<!--"));
             }

@@ -1,6 +1,8 @@
 //! Plain-text rendering of a reply, for the terminal and for the `body` of Matrix messages:
 //! no markup left, links spelled out, boxes drawn with a left bar.
 
+use crate::strings::Strings;
+
 use super::{
     Block, Inline, LinkTarget, Media, TEXT_RULE, finish_lines, menu_label, prefix_lines,
     table_lines, text_is_url, width,
@@ -10,9 +12,15 @@ use super::{
 const MAX_UNDERLINE: usize = 60;
 
 /// The reply as readable plain text, with the menu (if any) as a numbered list at the end.
-/// `step_label` is the message's [`crate::engine::BotMessage::step_label`].
-pub fn plain(markdown: &str, menu: &[String], step_label: Option<&str>) -> String {
-    render(&super::parse_message(markdown, step_label), menu)
+/// `step_label` is the message's [`crate::engine::BotMessage::step_label`]; `strings`, the
+/// bot's, name what the text does not (media, untitled boxes).
+pub fn plain(
+    markdown: &str,
+    menu: &[String],
+    step_label: Option<&str>,
+    strings: &Strings,
+) -> String {
+    render(&super::parse_message(markdown, step_label, strings), menu)
 }
 
 /// The plain rendering of an already parsed reply (Matrix needs it beside its HTML).
@@ -169,9 +177,9 @@ fn write_inlines(inlines: &[Inline], in_link: bool, out: &mut String) {
 
 fn write_media(media: &Media, in_link: bool, out: &mut String) {
     let label = if media.alt.trim().is_empty() {
-        format!("[{}]", media.kind.label())
+        format!("[{}]", media.label)
     } else {
-        format!("[{}: {}]", media.kind.label(), media.alt.trim())
+        format!("[{}: {}]", media.label, media.alt.trim())
     };
     out.push_str(&label);
     if let Some(url) = media.link().filter(|_| !in_link) {
@@ -265,7 +273,11 @@ mod tests {
             ("<!-- seulement un commentaire -->", ""),
         ];
         for (markdown, expected) in cases {
-            assert_eq!(plain(markdown, &[], None), expected, "{markdown:?}");
+            assert_eq!(
+                plain(markdown, &[], None, &Strings::default()),
+                expected,
+                "{markdown:?}"
+            );
         }
     }
 
@@ -289,16 +301,28 @@ mod tests {
             ),
         ];
         for (markdown, expected) in cases {
-            assert_eq!(plain(markdown, &[], None), expected, "{markdown:?}");
+            assert_eq!(
+                plain(markdown, &[], None, &Strings::default()),
+                expected,
+                "{markdown:?}"
+            );
         }
     }
 
     #[test]
     fn menu_is_numbered_from_one() {
         assert_eq!(
-            plain("Question ?", &labels(&["Oui", ":sos: Aide", " Non "]), None),
+            plain(
+                "Question ?",
+                &labels(&["Oui", ":sos: Aide", " Non "]),
+                None,
+                &Strings::default()
+            ),
             "Question ?\n\n1. Oui\n2. 🆘 Aide\n3. Non"
         );
-        assert_eq!(plain("", &labels(&["Seul"]), None), "1. Seul");
+        assert_eq!(
+            plain("", &labels(&["Seul"]), None, &Strings::default()),
+            "1. Seul"
+        );
     }
 }

@@ -1,8 +1,7 @@
 //! The document tree the renderers walk: blocks, inlines, links and media.
 
-use super::{
-    MEDIA_LABEL_AUDIO, MEDIA_LABEL_EMBED, MEDIA_LABEL_IMAGE, MEDIA_LABEL_VIDEO, admonition_emoji,
-};
+use super::admonition_emoji;
+use crate::strings::Strings;
 
 /// A block of the rendered reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,6 +107,8 @@ pub(crate) struct Media {
     pub kind: MediaKind,
     pub url: String,
     pub alt: String,
+    /// What its kind is called, from the strings: `image`, `vidéo`…
+    pub label: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,12 +153,12 @@ impl MediaKind {
         }
     }
 
-    pub(crate) fn label(self) -> &'static str {
+    pub(crate) fn label(self, strings: &Strings) -> &str {
         match self {
-            Self::Image => MEDIA_LABEL_IMAGE,
-            Self::Video => MEDIA_LABEL_VIDEO,
-            Self::Audio => MEDIA_LABEL_AUDIO,
-            Self::Embed => MEDIA_LABEL_EMBED,
+            Self::Image => &strings.image_label,
+            Self::Video => &strings.video_label,
+            Self::Audio => &strings.audio_label,
+            Self::Embed => &strings.embed_label,
         }
     }
 
@@ -181,7 +182,7 @@ impl Media {
     /// The words naming the media: its alternative text, or its kind.
     pub(crate) fn name(&self) -> &str {
         if self.alt.trim().is_empty() {
-            self.kind.label()
+            &self.label
         } else {
             self.alt.trim()
         }

@@ -250,7 +250,7 @@ mod tests {
             .record(&Answer::Response("Horaires".into()), None, 0)
             .unwrap();
         let now = 100 * day_ms;
-        let cutoff = crate::store::forget_cutoff(now, crate::config::DEFAULT_FORGET_AFTER);
+        let cutoff = crate::store::forget_cutoff(now, crate::store::DEFAULT_FORGET_AFTER);
         // A reader sees only what the purge keeps, and deletes nothing.
         assert_eq!(
             stats.top_unanswered(5, cutoff).unwrap(),

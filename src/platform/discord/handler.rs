@@ -190,7 +190,7 @@ impl Handler {
             match Queued::from_json(&pending.reply) {
                 Some(queued) if now.saturating_sub(pending.created_at) <= window => {
                     let key = decide::key(queued.channel, queued.in_guild, queued.user);
-                    let outgoing = layout::reply(&queued.messages, &key);
+                    let outgoing = layout::reply(&queued.messages, &key, &self.strings());
                     let channel = ChannelId::new(queued.channel.max(1));
                     let reference = queued.quote.map(|id| (channel, MessageId::new(id.max(1))));
                     match post(http, channel, outgoing, reference, Some(&queued.nonce)).await {
@@ -239,10 +239,10 @@ impl Handler {
         outcome: Result<Option<Outcome>, TurnError>,
     ) -> Vec<Outgoing> {
         match outcome {
-            Ok(Some(Outcome::Reply(reply))) => layout::reply(&reply.messages, key),
-            Ok(Some(Outcome::Notice(notice))) => text(&notice),
+            Ok(Some(Outcome::Reply(reply))) => layout::reply(&reply.messages, key, &self.strings()),
+            Ok(Some(Outcome::Notice(notice))) => text(&notice, &self.strings()),
             Ok(Some(Outcome::Silent) | None) => Vec::new(),
-            Err(error) => text(&self.failed(&error)),
+            Err(error) => text(&self.failed(&error), &self.strings()),
         }
     }
 
@@ -402,7 +402,8 @@ impl Handler {
         } else {
             tracing::debug!(%channel, "cannot post in this channel");
         }
-        let notice = text(&self.strings().cannot_post_text());
+        let strings = self.strings();
+        let notice = text(&strings.cannot_post_text(), &strings);
         let sent = match author.create_dm_channel(http).await {
             Ok(dm) => post(http, dm.id, notice, None, None).await,
             Err(error) => Err(error),
@@ -417,11 +418,23 @@ impl Handler {
         let button = match decide::click(&click.data.custom_id, click.user.id.get()) {
             Click::Owner(button) => button,
             Click::NotYours => {
-                respond_privately(http, Interacted::Click(&click), &strings.not_your_menu).await;
+                respond_privately(
+                    http,
+                    Interacted::Click(&click),
+                    &strings.not_your_menu,
+                    &strings,
+                )
+                .await;
                 return;
             }
             Click::Unknown => {
-                respond_privately(http, Interacted::Click(&click), &strings.help_text()).await;
+                respond_privately(
+                    http,
+                    Interacted::Click(&click),
+                    &strings.help_text(),
+                    &strings,
+                )
+                .await;
                 return;
             }
         };
@@ -448,7 +461,7 @@ impl Handler {
         let outgoing = match self.claim(format!("interaction:{}", click.id)).await {
             Ok(true) => self.clicked(&button).await,
             Ok(false) => return,
-            Err(error) => text(&self.failed(&error)),
+            Err(error) => text(&self.failed(&error), &self.strings()),
         };
         // Without an acknowledgement there is no interaction to follow up: the answer is
         // posted, if the channel allows it.
@@ -475,11 +488,23 @@ impl Handler {
         let strings = self.strings();
         let Some(which) = Command::named(&command.data.name, &strings) else {
             // A command of an older configuration, still registered somewhere.
-            respond_privately(http, Interacted::Command(&command), &strings.help_text()).await;
+            respond_privately(
+                http,
+                Interacted::Command(&command),
+                &strings.help_text(),
+                &strings,
+            )
+            .await;
             return;
         };
         if which == Command::Help {
-            respond_privately(http, Interacted::Command(&command), &strings.help_text()).await;
+            respond_privately(
+                http,
+                Interacted::Command(&command),
+                &strings.help_text(),
+                &strings,
+            )
+            .await;
             return;
         }
         // Defer first: the engine and the store answer in milliseconds, but the 3 s deadline
@@ -492,7 +517,7 @@ impl Handler {
             Ok(true) => {}
             Ok(false) => return,
             Err(error) => {
-                let apology = text(&self.failed(&error));
+                let apology = text(&self.failed(&error), &self.strings());
                 if let Err(error) = respond_with(http, &command, apology).await {
                     tracing::warn!(%error, "cannot send an apology");
                 }
@@ -512,7 +537,7 @@ impl Handler {
         let outgoing = match (which, outcome) {
             (Command::Role, Ok(Outcome::Reply(reply))) => {
                 let profiles = self.ctx.bot.engine().profile_choice_ids();
-                profile_menu(&reply, &profiles, &strings.choose_role, &key)
+                profile_menu(&reply, &profiles, &strings.choose_role, &key, &strings)
             }
             (_, outcome) => self.outgoing(&key, outcome.map(Some)),
         };
@@ -687,8 +712,8 @@ async fn read_after(http: &Http, channel: u64, after: u64, cutoff_ms: i64) -> (V
 }
 
 /// A plain text answer.
-fn text(content: &str) -> Vec<Outgoing> {
-    crate::render::discord(content, &[], 1, None)
+fn text(content: &str, strings: &Strings) -> Vec<Outgoing> {
+    crate::render::discord(content, &[], 1, None, strings)
         .into_iter()
         .map(|content| Outgoing {
             content,
@@ -704,6 +729,7 @@ fn profile_menu(
     profiles: &[String],
     prompt: &str,
     key: &ConversationKey,
+    strings: &Strings,
 ) -> Vec<Outgoing> {
     let Some(welcome) = reply.messages.last() else {
         return Vec::new();
@@ -715,9 +741,9 @@ fn profile_menu(
         .filter(|(_, c)| profiles.contains(&c.id))
         .collect();
     if chosen.is_empty() || welcome.choices.len() > layout::MAX_BUTTONS {
-        return layout::reply(&reply.messages, key);
+        return layout::reply(&reply.messages, key, strings);
     }
-    layout::menu(prompt, &chosen, key, welcome.step_label.as_deref())
+    layout::menu(prompt, &chosen, key, welcome.step_label.as_deref(), strings)
 }
 
 fn rows(outgoing: &Outgoing) -> Vec<CreateActionRow> {
@@ -945,8 +971,13 @@ async fn follow_up(
 
 /// A text only the user sees, as the interaction's response; a text over Discord's limit
 /// goes on in private follow-ups.
-async fn respond_privately(http: &Http, interacted: Interacted<'_>, content: &str) {
-    let parts = text(content);
+async fn respond_privately(
+    http: &Http,
+    interacted: Interacted<'_>,
+    content: &str,
+    strings: &Strings,
+) {
+    let parts = text(content, strings);
     let mut parts = parts.into_iter().map(|part| part.content);
     let first = parts.next().unwrap_or_default();
     let message = CreateInteractionResponseMessage::new()
@@ -1003,13 +1034,19 @@ mod tests {
     fn role_shows_only_the_profile_choices_with_their_welcome_indices() {
         let key = ConversationKey::direct("discord", "42");
         let profiles = vec!["00000001".to_owned(), "00000002".to_owned()];
-        let out = profile_menu(&welcome(), &profiles, "Votre profil ?", &key);
+        let out = profile_menu(
+            &welcome(),
+            &profiles,
+            "Votre profil ?",
+            &key,
+            &Strings::default(),
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].content, "Votre profil ?");
         let labels: Vec<&str> = out[0].rows[0].iter().map(|b| b.label.as_str()).collect();
         assert_eq!(labels, ["Enseignant", "Direction"]);
         // Without profiles in the knowledge base, /role is the welcome menu.
-        let out = profile_menu(&welcome(), &[], "Votre profil ?", &key);
+        let out = profile_menu(&welcome(), &[], "Votre profil ?", &key, &Strings::default());
         assert!(out[0].content.starts_with("Bienvenue"));
         assert_eq!(out[0].rows[0].len(), 3);
     }

@@ -5,6 +5,7 @@
 use crate::engine::{BotMessage, ShownChoice};
 use crate::render;
 use crate::store::ConversationKey;
+use crate::strings::Strings;
 
 use super::custom_id::MenuButton;
 
@@ -30,30 +31,31 @@ pub struct ButtonView {
 }
 
 /// Every message of a reply, in order.
-pub fn reply(messages: &[BotMessage], key: &ConversationKey) -> Vec<Outgoing> {
+pub fn reply(messages: &[BotMessage], key: &ConversationKey, strings: &Strings) -> Vec<Outgoing> {
     messages
         .iter()
         .flat_map(|m| {
             let choices: Vec<(usize, &ShownChoice)> = m.choices.iter().enumerate().collect();
-            menu(&m.markdown, &choices, key, m.step_label.as_deref())
+            menu(&m.markdown, &choices, key, m.step_label.as_deref(), strings)
         })
         .collect()
 }
 
 /// One bot message whose menu is `choices`, each with its index in the menu as the engine
 /// showed it (what a click picks; a filtered menu keeps the original indices). `step_label`
-/// is the message's [`crate::engine::BotMessage::step_label`].
+/// is the message's [`crate::engine::BotMessage::step_label`]; `strings`, the bot's.
 pub fn menu(
     markdown: &str,
     choices: &[(usize, &ShownChoice)],
     key: &ConversationKey,
     step_label: Option<&str>,
+    strings: &Strings,
 ) -> Vec<Outgoing> {
     let (as_buttons, as_text) = choices.split_at(choices.len().min(MAX_BUTTONS));
     let text_labels: Vec<String> = as_text.iter().map(|(_, c)| c.label.clone()).collect();
     // Typed numbers pick by index: the first listed is the 26th choice, "26".
     let first_number = as_text.first().map_or(MAX_BUTTONS + 1, |(i, _)| i + 1);
-    let mut parts = render::discord(markdown, &text_labels, first_number, step_label);
+    let mut parts = render::discord(markdown, &text_labels, first_number, step_label, strings);
 
     let buttons: Vec<ButtonView> = as_buttons
         .iter()
@@ -136,7 +138,7 @@ mod tests {
             expects_answer: false,
             step_label: None,
         };
-        let out = reply(&[message], &key());
+        let out = reply(&[message], &key(), &Strings::default());
         assert_eq!(out.len(), 2);
         assert!(out[0].rows.is_empty());
         let sizes: Vec<usize> = out[1].rows.iter().map(Vec::len).collect();
@@ -158,7 +160,7 @@ mod tests {
             expects_answer: false,
             step_label: None,
         };
-        let out = reply(&[message], &key());
+        let out = reply(&[message], &key(), &Strings::default());
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].rows.len(), 5);
         assert!(out[0].rows.iter().all(|r| r.len() == 5));
@@ -179,18 +181,18 @@ mod tests {
             expects_answer: false,
             step_label: None,
         };
-        let out = reply(&[message], &key());
+        let out = reply(&[message], &key(), &Strings::default());
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].content, "");
         assert_eq!(out[0].rows[0].len(), 2);
-        assert!(reply(&[BotMessage::default()], &key()).is_empty());
+        assert!(reply(&[BotMessage::default()], &key(), &Strings::default()).is_empty());
     }
 
     #[test]
     fn a_filtered_menu_keeps_the_engine_indices() {
         let all = choices(5);
         let picked: Vec<(usize, &ShownChoice)> = vec![(1, &all[1]), (3, &all[3])];
-        let out = menu("Profil ?", &picked, &key(), None);
+        let out = menu("Profil ?", &picked, &key(), None, &Strings::default());
         let indices: Vec<usize> = out[0].rows[0]
             .iter()
             .map(|b| MenuButton::decode(&b.custom_id).unwrap().index)

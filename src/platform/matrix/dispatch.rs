@@ -21,6 +21,7 @@ use crate::config::MessageType;
 use crate::engine::Reply;
 use crate::render;
 use crate::service::Outcome;
+use crate::strings::Strings;
 
 /// Text per event, `body` and `formatted_body` together. Synapse refuses events over 64 KiB,
 /// and in an encrypted room the text is carried twice, then base64'd: 20 KiB of Markdown
@@ -31,14 +32,15 @@ const MAX_EVENT_TEXT: usize = 16 * 1024;
 /// (rate limits are retried by the SDK itself, as long as the server asks).
 const SEND_ATTEMPTS: u32 = 6;
 
-/// The events answering one question, in order.
+/// The events answering one question, in order; `strings` are the bot's.
 pub fn contents(
     outcome: &Outcome,
     answer: &Answer,
     msgtype: MessageType,
+    strings: &Strings,
 ) -> Vec<RoomMessageEventContent> {
     let texts = match outcome {
-        Outcome::Reply(reply) => rendered(reply),
+        Outcome::Reply(reply) => rendered(reply, strings),
         Outcome::Notice(text) => vec![render::MatrixMessage {
             body: text.clone(),
             formatted_body: escape_html(text),
@@ -52,7 +54,7 @@ pub fn contents(
 }
 
 /// The reply's messages rendered, joined into as few events as fit.
-fn rendered(reply: &Reply) -> Vec<render::MatrixMessage> {
+fn rendered(reply: &Reply, strings: &Strings) -> Vec<render::MatrixMessage> {
     let mut events: Vec<render::MatrixMessage> = Vec::new();
     for bot_message in &reply.messages {
         let labels: Vec<String> = bot_message
@@ -64,6 +66,7 @@ fn rendered(reply: &Reply) -> Vec<render::MatrixMessage> {
             &bot_message.markdown,
             &labels,
             bot_message.step_label.as_deref(),
+            strings,
         );
         if next.body.trim().is_empty() {
             continue;
@@ -262,6 +265,7 @@ mod tests {
             )]),
             &answer(Placement::Plain),
             MessageType::Notice,
+            &Strings::default(),
         );
         assert_eq!(events.len(), 1);
         let event = json(&events[0]);
@@ -289,6 +293,7 @@ mod tests {
             &reply(&[("Réponse", &[])]),
             &answer(Placement::Reply),
             MessageType::Text,
+            &Strings::default(),
         );
         let event = &events[0];
         assert!(matches!(event.msgtype, RumaType::Text(_)));
@@ -314,6 +319,7 @@ mod tests {
                 root: owned_event_id!("$root"),
             }),
             MessageType::Notice,
+            &Strings::default(),
         );
         match &events[0].relates_to {
             Some(Relation::Thread(thread)) => {
@@ -334,6 +340,7 @@ mod tests {
             &reply(&[("Première partie", &[]), ("Seconde partie", &["Suite"])]),
             &answer(Placement::Plain),
             MessageType::Notice,
+            &Strings::default(),
         );
         assert_eq!(short.len(), 1);
         assert!(
@@ -348,6 +355,7 @@ mod tests {
             &reply(&[(long.as_str(), &[]), (long.as_str(), &[])]),
             &answer(Placement::Plain),
             MessageType::Notice,
+            &Strings::default(),
         );
         assert_eq!(long.len(), 2);
     }
@@ -371,13 +379,15 @@ mod tests {
             &Outcome::Notice("Doucement <3".into()),
             &answer(Placement::Plain),
             MessageType::Notice,
+            &Strings::default(),
         );
         assert_eq!(json(&events[0])["formatted_body"], "Doucement &lt;3");
         assert!(
             contents(
                 &Outcome::Silent,
                 &answer(Placement::Plain),
-                MessageType::Notice
+                MessageType::Notice,
+                &Strings::default()
             )
             .is_empty()
         );

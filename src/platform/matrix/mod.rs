@@ -410,9 +410,10 @@ impl Adapter {
         let event = claim.clone();
         // The engine and the store are blocking calls: keep them off the async workers.
         let outcome = tokio::task::spawn_blocking(move || {
+            let engine = ctx.bot.engine();
             ctx.handle_event(&key, input, &event, |reply| {
-                let contents =
-                    dispatch::contents(&Outcome::Reply(reply.clone()), &for_queue, msgtype);
+                let outcome = Outcome::Reply(reply.clone());
+                let contents = dispatch::contents(&outcome, &for_queue, msgtype, engine.strings());
                 Queued::new(&room_id, &contents).to_json()
             })
         })
@@ -436,7 +437,9 @@ impl Adapter {
             }
         };
         let queued = matches!(outcome, Outcome::Reply(_));
-        let contents = dispatch::contents(&outcome, &answer, self.settings.msgtype);
+        let engine = self.ctx.bot.engine();
+        let contents =
+            dispatch::contents(&outcome, &answer, self.settings.msgtype, engine.strings());
         if !contents.is_empty() {
             // The bot's own time, event in to send out (issue 6, item 8).
             debug!(
