@@ -27,6 +27,9 @@ const DEBOUNCE: Duration = Duration::from_millis(300);
 /// How often the watched folder is checked for having been deleted or replaced. A `stat`:
 /// cheap, and a replaced folder is picked up within this delay.
 const REARM_CHECK: Duration = Duration::from_secs(2);
+/// How often the polling watcher (when file notifications are not available) reads the
+/// content folder's files.
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// How the content is read: [`crate::kb::load`], or a test's stand-in.
 type Loader = fn(&Path) -> Result<(KnowledgeBase, Vec<Diagnostic>), LoadError>;
@@ -122,29 +125,17 @@ impl Reloader {
         let root_removed = Arc::new(AtomicBool::new(false));
         let removed = root_removed.clone();
         let root = folder.clone();
-        let mut watcher = match notify::recommended_watcher(
-            move |event: notify::Result<notify::Event>| {
-                if let Ok(event) = event
-                    && (event.kind.is_modify() || event.kind.is_create() || event.kind.is_remove())
-                {
-                    if event.kind.is_remove() && event.paths.iter().any(|p| p == &root) {
-                        removed.store(true, Ordering::SeqCst);
-                    }
-                    let _ = tx.send(());
+        let handler = move |event: notify::Result<notify::Event>| {
+            if let Ok(event) = event
+                && (event.kind.is_modify() || event.kind.is_create() || event.kind.is_remove())
+            {
+                if event.kind.is_remove() && event.paths.iter().any(|p| p == &root) {
+                    removed.store(true, Ordering::SeqCst);
                 }
-            },
-        ) {
-            Ok(watcher) => Some(watcher),
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot watch the content folder; reload with SIGHUP");
-                None
+                let _ = tx.send(());
             }
         };
-        if let Some(w) = watcher.as_mut()
-            && let Err(err) = w.watch(&folder, RecursiveMode::Recursive)
-        {
-            tracing::warn!(error = %err, folder = %folder.display(), "cannot watch the content folder; reload with SIGHUP");
-        }
+        let mut watcher = watcher_for(&folder, handler, true);
         // The folder the watch is attached to; `None` while it is missing.
         let mut armed = identity(&folder);
         let mut rearm = tokio::time::interval(REARM_CHECK);
@@ -200,6 +191,47 @@ impl Reloader {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A watch on `folder`: the system's own notifications (inotify) when `native` and they
+/// work, else a watcher that polls. inotify can fail for reasons no admin sees coming: every
+/// process of the user shares a small number of instances (128 by default on Linux), and
+/// some mounts (a Docker Desktop bind mount) send no events at all. Polling costs a `stat`
+/// of each file every [`POLL_INTERVAL`], which the content folder of a bot can afford.
+fn watcher_for<F>(folder: &Path, handler: F, native: bool) -> Option<Box<dyn Watcher + Send>>
+where
+    F: Fn(notify::Result<notify::Event>) + Clone + Send + 'static,
+{
+    if native {
+        match notify::recommended_watcher(handler.clone()) {
+            Ok(mut watcher) => match watcher.watch(folder, RecursiveMode::Recursive) {
+                Ok(()) => return Some(Box::new(watcher)),
+                Err(err) => {
+                    tracing::warn!(error = %err, folder = %folder.display(), "file notifications do not work for the content folder; checking it every 2 s instead");
+                }
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "file notifications are not available; checking the content folder every 2 s instead");
+            }
+        }
+    }
+    let config = notify::Config::default()
+        .with_poll_interval(POLL_INTERVAL)
+        .with_compare_contents(true);
+    match notify::PollWatcher::new(handler, config) {
+        Ok(mut watcher) => match watcher.watch(folder, RecursiveMode::Recursive) {
+            Ok(()) => Some(Box::new(watcher)),
+            Err(err) => {
+                tracing::warn!(error = %err, folder = %folder.display(), "cannot watch the content folder; reload with SIGHUP");
+                // Kept: the re-arm check watches the folder again once it exists.
+                Some(Box::new(watcher))
+            }
+        },
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot watch the content folder; reload with SIGHUP");
+            None
         }
     }
 }
@@ -332,5 +364,27 @@ mod tests {
         daemon.join().unwrap();
         assert!(alive, "the async worker stalled while the reload was stuck");
         assert!(reloaded, "{}", status.metrics(0, 0));
+    }
+
+    /// Where inotify is not available (no instance left, a mount without events), the
+    /// fallback watcher still sees an edit, even one that keeps the file's size.
+    #[test]
+    fn without_file_notifications_an_edit_is_still_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("index.md");
+        std::fs::write(&file, "# T\n9 h à 17 h\n").unwrap();
+        let (tx, rx) = mpsc::channel::<()>();
+        let handler = move |event: notify::Result<notify::Event>| {
+            if event.is_ok_and(|e| e.kind.is_modify()) {
+                let _ = tx.send(());
+            }
+        };
+        let watcher = watcher_for(dir.path(), handler, false);
+        assert!(watcher.is_some());
+        std::fs::write(&file, "# T\n8 h à 18 h\n").unwrap();
+        assert!(
+            rx.recv_timeout(Duration::from_secs(60)).is_ok(),
+            "the edit was never seen"
+        );
     }
 }
