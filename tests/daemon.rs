@@ -187,7 +187,11 @@ fn serve_answers_in_the_terminal_reloads_edits_and_refuses_broken_ones() {
     // An edit is served without a restart.
     std::fs::write(daemon.content(), BASE.replace("9 h à 17 h", "8 h à 18 h")).unwrap();
     let reply = ask_until(&mut daemon, "horaires", "8 h à 18 h");
-    assert!(reply.contains("Ouvert de 8 h à 18 h."), "{reply}");
+    assert!(
+        reply.contains("Ouvert de 8 h à 18 h."),
+        "{reply}; stderr: {}",
+        daemon.stderr()
+    );
 
     // A broken edit (an `if` never closed) is refused: the last good version keeps serving,
     // and the error is logged with its file and line.
