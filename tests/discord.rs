@@ -1520,6 +1520,9 @@ impl StateStore for CrashBeforeMark {
     fn mark_sent(&self, _platform: &str, _event_id: &str) -> StoreResult<()> {
         Ok(())
     }
+    fn update_pending_reply(&self, platform: &str, event_id: &str, reply: &str) -> StoreResult<()> {
+        self.0.update_pending_reply(platform, event_id, reply)
+    }
     fn pending_replies(&self, platform: &str) -> StoreResult<Vec<PendingReply>> {
         self.0.pending_replies(platform)
     }
