@@ -328,8 +328,8 @@ async fn a_click_gets_the_answer_as_a_new_message_and_disables_the_clicked_menu(
     let interaction = fake.wait_response(click).await;
     assert_eq!(
         interaction.response,
-        Some(7),
-        "an update of the clicked message"
+        Some(5),
+        "deferred: a placeholder that the answer then fills"
     );
     assert!(interaction.responded_after.unwrap() < Duration::from_secs(3));
     assert!(interaction.refused.is_empty(), "{:?}", interaction.refused);
@@ -351,6 +351,12 @@ async fn a_click_gets_the_answer_as_a_new_message_and_disables_the_clicked_menu(
     assert!(LONG_LABEL.chars().count() > 80);
     assert_eq!(long_label_cut().chars().count(), 80);
     assert_no_pings(&answer);
+    assert_eq!(
+        Some(answer.id),
+        interaction.response_message,
+        "the answer is the original response, edited"
+    );
+    assert_eq!(answer.interaction, Some(click));
 
     let clicked = fake.message(welcome.id).unwrap();
     assert!(clicked.buttons().iter().all(|b| b.disabled));
@@ -482,7 +488,7 @@ async fn another_users_click_gets_an_ephemeral_refusal() {
     let click = fake
         .click_label(scene.ana, welcome.id, "Direction")
         .unwrap();
-    assert_eq!(fake.wait_response(click).await.response, Some(7));
+    assert_eq!(fake.wait_response(click).await.response, Some(5));
     fake.wait_bot_messages(scene.channel, 2).await;
     scene.finish().await;
 }
@@ -672,7 +678,7 @@ async fn a_stale_menu_gets_the_welcome_and_a_click_survives_a_restart() {
     fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
         .await;
     let click = fake.click_label(scene.ana, subjects.id, "Sujet 3").unwrap();
-    assert_eq!(fake.wait_response(click).await.response, Some(7));
+    assert_eq!(fake.wait_response(click).await.response, Some(5));
     let answer = fake.wait_bot_messages(scene.channel, 3).await[2].clone();
     assert!(
         answer.content.contains("Réponse au sujet 3."),
@@ -1112,18 +1118,18 @@ async fn where_the_bot_cannot_post_clicks_and_commands_are_still_answered() {
         labels(&welcome),
         ["Enseignant", "Direction", "Tous les sujets"]
     );
-    // A click: the menu is updated, the answer is a follow-up.
+    // A click: the answer fills the deferred response.
     let click = fake
         .click_label(scene.ana, welcome.id, "Enseignant")
         .unwrap();
-    assert_eq!(fake.wait_response(click).await.response, Some(7));
+    assert_eq!(fake.wait_response(click).await.response, Some(5));
     let answer = fake.wait_bot_messages(read_only, 2).await[1].clone();
     assert!(
         answer.content.contains("Que voulez-vous savoir"),
         "{}",
         answer.content
     );
-    assert_eq!(answer.interaction, Some(click), "a follow-up of the click");
+    assert_eq!(answer.interaction, Some(click), "the click's own response");
 
     // A mention there: nothing can be posted; Ana hears why in a DM, each time she asks.
     for n in 1..=2 {

@@ -17,6 +17,7 @@ mod catch_up;
 mod custom_id;
 mod decide;
 mod handler;
+mod interaction;
 mod layout;
 mod order;
 
