@@ -1623,6 +1623,322 @@ async fn an_answer_interrupted_by_a_stop_is_sent_once_at_the_next_start() {
     adapter.stop().await;
 }
 
+/// A state store in which a click's or a command's turn stops dead once committed: its
+/// `commit_turn` commits, then blocks until the test opens the gate. The adapter's process is
+/// as good as killed between the commit and the answer: shut down meanwhile, its runtime
+/// drops the waiting turn, which never sends. Everything else goes to the inner store.
+struct StopAfterCommit {
+    inner: Arc<dyn StateStore>,
+    gate: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl StopAfterCommit {
+    fn new(inner: Arc<dyn StateStore>) -> Self {
+        Self {
+            inner,
+            gate: Arc::default(),
+        }
+    }
+
+    fn open_gate(gate: &(std::sync::Mutex<bool>, std::sync::Condvar)) {
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+    }
+}
+
+impl StateStore for StopAfterCommit {
+    fn load(&self, key: &ConversationKey) -> StoreResult<Option<StoredConversation>> {
+        self.inner.load(key)
+    }
+    fn save(&self, key: &ConversationKey, c: &StoredConversation) -> StoreResult<()> {
+        self.inner.save(key, c)
+    }
+    fn commit_turn(
+        &self,
+        key: &ConversationKey,
+        c: &StoredConversation,
+        event_id: &str,
+        reply: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let committed = self.inner.commit_turn(key, c, event_id, reply, now_ms);
+        if event_id.starts_with("interaction:") {
+            let (open, opened) = &*self.gate;
+            let _open = opened.wait_while(open.lock().unwrap(), |open| !*open);
+        }
+        committed
+    }
+    fn mark_sent(&self, platform: &str, event_id: &str) -> StoreResult<()> {
+        self.inner.mark_sent(platform, event_id)
+    }
+    fn update_pending_reply(&self, platform: &str, event_id: &str, reply: &str) -> StoreResult<()> {
+        self.inner.update_pending_reply(platform, event_id, reply)
+    }
+    fn pending_replies(&self, platform: &str) -> StoreResult<Vec<PendingReply>> {
+        self.inner.pending_replies(platform)
+    }
+    fn delete(&self, key: &ConversationKey) -> StoreResult<bool> {
+        self.inner.delete(key)
+    }
+    fn forget_unused_since(&self, cutoff_ms: i64) -> StoreResult<usize> {
+        self.inner.forget_unused_since(cutoff_ms)
+    }
+    fn conversation_count(&self) -> StoreResult<usize> {
+        self.inner.conversation_count()
+    }
+    fn claim_event(&self, platform: &str, event_id: &str, now_ms: i64) -> StoreResult<bool> {
+        self.inner.claim_event(platform, event_id, now_ms)
+    }
+    fn forget_events_before(&self, cutoff_ms: i64) -> StoreResult<usize> {
+        self.inner.forget_events_before(cutoff_ms)
+    }
+    fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
+        self.inner.get_meta(key)
+    }
+    fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        self.inner.set_meta(key, value)
+    }
+    fn flush(&self) -> StoreResult<()> {
+        self.inner.flush()
+    }
+}
+
+/// A click acknowledged and committed by an adapter that then stops dead
+/// ([`StopAfterCommit`]): its placeholder is left "thinking", its answer queued. Returns the
+/// fake's record of the click, the adapter (shut down, its turn still blocked) and the gate
+/// that releases it. The menu clicked is `menu`'s, `label` the button.
+async fn click_then_stop_after_the_commit(
+    fake: &FakeDiscord,
+    guild: u64,
+    store: &Arc<dyn StateStore>,
+    (user, channel, question, label): (u64, u64, &str, &str),
+) -> (
+    fake_discord::FakeInteraction,
+    Adapter,
+    Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+) {
+    let stopping = StopAfterCommit::new(store.clone());
+    let gate = stopping.gate.clone();
+    let adapter = spawn_adapter(fake, settings(guild, false), Arc::new(stopping));
+    fake.wait_ready().await;
+    let mention = format!("<@{}>", fake.bot_id());
+    fake.say(user, channel, &format!("{mention} {question}"));
+    let menu = fake.wait_bot_messages(channel, 1).await[0].clone();
+    let click = fake.click_label(user, menu.id, label).unwrap();
+    let interaction = fake.wait_response(click).await;
+    assert_eq!(interaction.response, Some(5), "deferred");
+    let event = format!("interaction:{click}");
+    fake.wait_for("the click's answer queued", |_| {
+        store
+            .pending_replies("discord")
+            .unwrap()
+            .iter()
+            .any(|p| p.event_id == event)
+            .then_some(())
+    })
+    .await;
+    // The process dies here: no edit will come from it.
+    adapter.shutdown.send(true).unwrap();
+    fake.wait_for("the stopped adapter's session ended", |f| {
+        (f.resumable_sessions() == 0).then_some(())
+    })
+    .await;
+    let placeholder = interaction.response_message.unwrap();
+    assert!(
+        fake.message(placeholder).unwrap().loading,
+        "still thinking: the answer was not sent"
+    );
+    (interaction, adapter, gate)
+}
+
+/// The REST calls made with an interaction's token: (method, what, status, Discord code),
+/// `what` being `@original` or `follow-up`.
+fn token_calls(fake: &FakeDiscord, token: &str) -> Vec<(String, String, u16, Option<u64>)> {
+    fake.rest_calls()
+        .into_iter()
+        .filter(|c| c.path.contains(&format!("/{token}")) && c.path.contains("/webhooks/"))
+        .map(|c| {
+            let what = if c.path.ends_with("/messages/@original") {
+                "@original"
+            } else {
+                "follow-up"
+            };
+            (c.method, what.to_owned(), c.status, c.error_code)
+        })
+        .collect()
+}
+
+/// Issue 14, exactly once for clicks: a click acknowledged and committed, whose process died
+/// before the answer went out, is answered at the next start, once, by an edit of its
+/// original response (the deferred placeholder), within the token's 15 minutes. The answer
+/// here is two messages long: the first fills the placeholder, the second is a follow-up,
+/// sent once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_interrupted_after_its_commit_is_answered_once_at_the_next_start() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let (interaction, stopped, gate) = click_then_stop_after_the_commit(
+        &fake,
+        guild,
+        &store,
+        (ana, channel, "menu profil", "Réponse longue"),
+    )
+    .await;
+    assert!(
+        token_calls(&fake, &interaction.token).is_empty(),
+        "nothing sent through the token before the stop"
+    );
+
+    let adapter = spawn_adapter(&fake, settings(guild, false), store.clone());
+    fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
+        .await;
+    let answer = fake
+        .wait_for("the answer with its buttons", |f| {
+            let parts: Vec<FakeMessage> = f
+                .bot_messages(channel)
+                .into_iter()
+                .filter(|m| m.interaction == Some(interaction.id))
+                .collect();
+            (parts.iter().all(|m| !m.loading) && parts.iter().any(|m| !m.buttons().is_empty()))
+                .then_some(parts)
+        })
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !store.pending_replies("discord").unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the queue never emptied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Open the gate: the stopped adapter's runtime ends, its turn dropped unsent.
+    StopAfterCommit::open_gate(&gate);
+    tokio::time::timeout(Duration::from_secs(10), stopped.task)
+        .await
+        .expect("the stopped adapter ends once its turn is released")
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(
+        answer[0].id,
+        interaction.response_message.unwrap(),
+        "the first part fills the placeholder"
+    );
+    let sentences: usize = answer
+        .iter()
+        .map(|m| m.content.matches("Cette réponse est longue.").count())
+        .sum();
+    assert_eq!(sentences, 3 * 36, "every paragraph once: {answer:#?}");
+    assert_eq!(answer.len(), 2, "{answer:#?}");
+    assert_eq!(labels(&answer[1]), ["Horaires"]);
+    let calls = token_calls(&fake, &interaction.token);
+    let expected = [("PATCH", "@original", 200), ("POST", "follow-up", 200)];
+    assert_eq!(
+        calls
+            .iter()
+            .map(|(m, w, s, _)| (m.as_str(), w.as_str(), *s))
+            .collect::<Vec<_>>(),
+        expected,
+        "edited once, each follow-up once"
+    );
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    adapter.stop().await;
+}
+
+/// Issue 14: an interaction's token works 15 minutes. A queued answer whose token Discord no
+/// longer accepts (Unknown Webhook) is tried once, said once in the log (without the token),
+/// and dropped: the next start does not try again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_whose_token_expired_is_dropped_after_one_try() {
+    let log = warn_log();
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let (interaction, stopped, gate) = click_then_stop_after_the_commit(
+        &fake,
+        guild,
+        &store,
+        (ana, channel, "menu profil", "Horaires"),
+    )
+    .await;
+    // Sixteen minutes later on Discord's clock (the queued answer is seconds old on ours,
+    // well within `catch_up`: only Discord can say the token is gone).
+    fake.advance_clock(Duration::from_secs(16 * 60));
+
+    let adapter = spawn_adapter(&fake, settings(guild, false), store.clone());
+    fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
+        .await;
+    let refused = fake
+        .wait_for("the try with the expired token", |f| {
+            let calls = token_calls(f, &interaction.token);
+            (!calls.is_empty()).then_some(calls)
+        })
+        .await;
+    assert_eq!(
+        refused,
+        [("PATCH".to_owned(), "@original".to_owned(), 404, Some(10015))]
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !store.pending_replies("discord").unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the expired answer stayed queued"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    adapter.stop().await;
+    let adapter = spawn_adapter(&fake, settings(guild, false), store.clone());
+    fake.wait_for("READY a third time", |f| {
+        (f.ready_count() >= 3).then_some(())
+    })
+    .await;
+    // A question after the start is answered after what the start had to send.
+    let mention = format!("<@{}>", fake.bot_id());
+    let barrier = fake.say(ana, channel, &format!("{mention} horaires"));
+    fake.wait_for("the answer after the start", |f| {
+        f.bot_messages(channel)
+            .iter()
+            .any(|m| m.reference == Some(barrier))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        token_calls(&fake, &interaction.token).len(),
+        1,
+        "not tried again"
+    );
+    assert!(
+        fake.message(interaction.response_message.unwrap())
+            .unwrap()
+            .loading,
+        "Discord shows the click as failed; nothing else can be done"
+    );
+    adapter.stop().await;
+    StopAfterCommit::open_gate(&gate);
+    tokio::time::timeout(Duration::from_secs(10), stopped.task)
+        .await
+        .expect("the stopped adapter ends once its turn is released")
+        .unwrap()
+        .unwrap();
+    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    let told: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("no longer accepts the answer"))
+        .collect();
+    assert_eq!(told.len(), 1, "{log}");
+    assert!(told[0].contains("Unknown Webhook"), "{}", told[0]);
+    assert!(
+        !log.contains(&interaction.token),
+        "a token is a secret: {log}"
+    );
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+}
+
 /// Issue 14: `GET /channels/{id}/messages` in the fake is as strict as Discord documents it:
 /// `limit` 1 to 100, one of `before`/`after`/`around` at most, newest first, View Channel
 /// needed (403) and, without Read Message History, no message at all (an empty list).
