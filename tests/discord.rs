@@ -2352,3 +2352,161 @@ async fn killed_at_any_point_every_question_is_answered_exactly_once() {
         assert!(!marks.contains(&private), "{marks}");
     }
 }
+
+/// Issue 14, exactly once for clicks: `guichet serve` is killed with SIGKILL 50 times, each
+/// time a few milliseconds after a click (three runs in four after its acknowledgement:
+/// around the commit, the edit of the original response and the mark; the others at any
+/// point from the click on), and started again on the same state. Each click is on a fresh
+/// menu; an answer is the click's own message (its original response) naming the subject
+/// picked. Every click is answered at most once, and every click acknowledged and committed
+/// before the kill is answered, through its original response (by the next start when the
+/// kill came first). A click acknowledged and not committed cannot be answered: nothing of it
+/// outlived the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_any_point_every_click_is_answered_at_most_once() {
+    const RUNS: usize = 50;
+    let fake = FakeDiscord::start(Config {
+        wait_timeout: Duration::from_secs(90),
+        ..fake_config()
+    })
+    .await
+    .unwrap();
+    let guild = fake.add_guild();
+    let bob = fake.add_user("bob");
+    let dm = fake.dm_channel(bob);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bot = CrashingBot::new(&fake, guild, dir.path());
+    bot.start();
+    fake.wait_ready().await;
+
+    // The bot's messages naming `subject`'s answer.
+    let answers = |fake: &FakeDiscord, subject: usize| -> Vec<FakeMessage> {
+        let line = format!("Réponse au sujet {subject}.");
+        fake.bot_messages(dm)
+            .into_iter()
+            .filter(|m| m.content.lines().any(|l| l == line))
+            .collect()
+    };
+    // A new menu of all subjects, the conversation's current one.
+    let fresh_menu = async |fake: &FakeDiscord| {
+        let before = fake.bot_messages(dm).len();
+        fake.say(bob, dm, "tous les sujets");
+        fake.wait_for("a fresh menu", |f| {
+            f.bot_messages(dm)
+                .into_iter()
+                .skip(before)
+                .find(|m| m.content.contains("Voici tous les sujets") && !m.buttons().is_empty())
+        })
+        .await
+    };
+    let mut rng = guichet::engine::Rng::seeded(1414);
+    let mut clicks = Vec::new();
+    let mut readies = 0;
+    for run in 0..RUNS {
+        fake.wait_for("the restarted bot connected", |f| {
+            (f.ready_count() > readies).then_some(())
+        })
+        .await;
+        let menu = fresh_menu(&fake).await;
+        // Subjects 1 to 25 have buttons; each is picked by two runs, in different rounds.
+        let subject = run % 25 + 1;
+        let click = fake
+            .click_label(bob, menu.id, &format!("Sujet {subject}"))
+            .unwrap();
+        clicks.push((click, subject));
+        if run % 4 == 3 {
+            tokio::time::sleep(Duration::from_millis(rng.below(30) as u64)).await;
+        } else {
+            fake.wait_response(click).await;
+            tokio::time::sleep(Duration::from_millis(rng.below(12) as u64)).await;
+        }
+        bot.kill();
+        readies = fake.ready_count();
+        bot.start();
+    }
+    // Barrier: a question after the last start is answered once what the start had to send
+    // again went out (the DM's catch-up, after the resend, goes first).
+    fake.wait_for("the last start connected", |f| {
+        (f.ready_count() > readies).then_some(())
+    })
+    .await;
+    fresh_menu(&fake).await;
+    bot.kill();
+
+    let store = guichet::store::SqliteStore::open(dir.path().join("state/state.sqlite")).unwrap();
+    let mut wrong = Vec::new();
+    let (mut acknowledged_and_committed, mut lost_before_the_commit) = (0, 0);
+    let mut answered_clicks = 0;
+    for (click, subject) in &clicks {
+        let interaction = fake.interaction(*click).unwrap();
+        let acknowledged = interaction.response.is_some();
+        // A claim that fails was there: the turn committed.
+        let committed = !store
+            .claim_event(
+                "discord",
+                &format!("interaction:{click}"),
+                guichet::service::now_ms(),
+            )
+            .unwrap();
+        // Its answers: messages of the click (its original response, follow-ups) naming its
+        // subject, or, had the acknowledgement failed, posts naming it.
+        let answered: Vec<FakeMessage> = answers(&fake, *subject)
+            .into_iter()
+            .filter(|m| m.interaction == Some(*click) || (!acknowledged && m.interaction.is_none()))
+            .collect();
+        if acknowledged && committed {
+            acknowledged_and_committed += 1;
+        } else if acknowledged {
+            lost_before_the_commit += 1;
+        }
+        if answered.len() > 1 || (acknowledged && committed && answered.len() != 1) {
+            wrong.push(format!(
+                "click {click} (sujet {subject}): {} answers (acknowledged {acknowledged}, \
+                 committed {committed})",
+                answered.len()
+            ));
+        }
+        if let ([answer], true) = (answered.as_slice(), acknowledged) {
+            assert_eq!(
+                Some(answer.id),
+                interaction.response_message,
+                "sujet {subject}: answered through the original response"
+            );
+        }
+        answered_clicks += answered.len();
+    }
+    // No answer beyond those of the clicks: nothing sent twice outside a click's own messages.
+    let all_answers: usize = (1..=25).map(|subject| answers(&fake, subject).len()).sum();
+    assert_eq!(
+        all_answers, answered_clicks,
+        "answers that belong to no click"
+    );
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // (The barrier's own answer, to a message, may be left unmarked by the last kill.)
+    let left: Vec<String> = store
+        .pending_replies("discord")
+        .unwrap()
+        .into_iter()
+        .map(|p| p.event_id)
+        .filter(|id| id.starts_with("interaction:"))
+        .collect();
+    assert!(left.is_empty(), "no click's answer left to send: {left:?}");
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    // Where the kills landed: clicks whose answer a start sent again (committed, not marked
+    // sent). That must have happened for the test to mean anything.
+    let log = std::fs::read_to_string(&bot.log).unwrap_or_default();
+    let resent = log
+        .lines()
+        .filter(|l| l.contains("interaction answer sent again"))
+        .count();
+    eprintln!(
+        "{RUNS} kills: {acknowledged_and_committed} clicks acknowledged and committed, \
+         {lost_before_the_commit} acknowledged and lost before the commit, {resent} answers \
+         sent again at a start"
+    );
+    assert!(resent > 0, "no kill left a committed click unanswered");
+    assert!(
+        !log.contains("itoken-"),
+        "interaction tokens are secrets, never logged"
+    );
+}
