@@ -1623,13 +1623,15 @@ async fn an_answer_interrupted_by_a_stop_is_sent_once_at_the_next_start() {
     adapter.stop().await;
 }
 
-/// A state store in which a click's or a command's turn stops dead once committed: its
-/// `commit_turn` commits, then blocks until the test opens the gate. The adapter's process is
-/// as good as killed between the commit and the answer: shut down meanwhile, its runtime
-/// drops the waiting turn, which never sends. Everything else goes to the inner store.
+/// A state store in which a click's or a command's answer stops dead at a chosen write: the
+/// write is made, then blocks until the test opens the gate. The adapter's process is as good
+/// as killed there: shut down meanwhile, its runtime drops the waiting task, which sends
+/// nothing more. Everything else goes to the inner store.
 struct StopAfterCommit {
     inner: Arc<dyn StateStore>,
     gate: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+    /// Stop after the first follow-up is recorded as sent, rather than after the commit.
+    after_follow_up: bool,
 }
 
 impl StopAfterCommit {
@@ -1637,7 +1639,13 @@ impl StopAfterCommit {
         Self {
             inner,
             gate: Arc::default(),
+            after_follow_up: false,
         }
+    }
+
+    fn wait_for_the_gate(&self) {
+        let (open, opened) = &*self.gate;
+        let _open = opened.wait_while(open.lock().unwrap(), |open| !*open);
     }
 
     fn open_gate(gate: &(std::sync::Mutex<bool>, std::sync::Condvar)) {
@@ -1662,9 +1670,8 @@ impl StateStore for StopAfterCommit {
         now_ms: i64,
     ) -> StoreResult<bool> {
         let committed = self.inner.commit_turn(key, c, event_id, reply, now_ms);
-        if event_id.starts_with("interaction:") {
-            let (open, opened) = &*self.gate;
-            let _open = opened.wait_while(open.lock().unwrap(), |open| !*open);
+        if event_id.starts_with("interaction:") && !self.after_follow_up {
+            self.wait_for_the_gate();
         }
         committed
     }
@@ -1672,7 +1679,11 @@ impl StateStore for StopAfterCommit {
         self.inner.mark_sent(platform, event_id)
     }
     fn update_pending_reply(&self, platform: &str, event_id: &str, reply: &str) -> StoreResult<()> {
-        self.inner.update_pending_reply(platform, event_id, reply)
+        let recorded = self.inner.update_pending_reply(platform, event_id, reply);
+        if self.after_follow_up {
+            self.wait_for_the_gate();
+        }
+        recorded
     }
     fn pending_replies(&self, platform: &str) -> StoreResult<Vec<PendingReply>> {
         self.inner.pending_replies(platform)
@@ -1717,7 +1728,26 @@ async fn click_then_stop_after_the_commit(
     Adapter,
     Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
 ) {
-    let stopping = StopAfterCommit::new(store.clone());
+    click_then_stop(fake, guild, store, (user, channel, question, label), false).await
+}
+
+/// [`click_then_stop_after_the_commit`], or, with `after_follow_up`, stopped once the
+/// answer's first follow-up went out and was recorded.
+async fn click_then_stop(
+    fake: &FakeDiscord,
+    guild: u64,
+    store: &Arc<dyn StateStore>,
+    (user, channel, question, label): (u64, u64, &str, &str),
+    after_follow_up: bool,
+) -> (
+    fake_discord::FakeInteraction,
+    Adapter,
+    Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+) {
+    let stopping = StopAfterCommit {
+        after_follow_up,
+        ..StopAfterCommit::new(store.clone())
+    };
     let gate = stopping.gate.clone();
     let adapter = spawn_adapter(fake, settings(guild, false), Arc::new(stopping));
     fake.wait_ready().await;
@@ -1733,20 +1763,24 @@ async fn click_then_stop_after_the_commit(
             .pending_replies("discord")
             .unwrap()
             .iter()
-            .any(|p| p.event_id == event)
+            .any(|p| {
+                p.event_id == event
+                    && (!after_follow_up || p.reply.contains("\"followups_sent\":1"))
+            })
             .then_some(())
     })
     .await;
-    // The process dies here: no edit will come from it.
+    // The process dies here: nothing more will come from it.
     adapter.shutdown.send(true).unwrap();
     fake.wait_for("the stopped adapter's session ended", |f| {
         (f.resumable_sessions() == 0).then_some(())
     })
     .await;
     let placeholder = interaction.response_message.unwrap();
-    assert!(
+    assert_eq!(
         fake.message(placeholder).unwrap().loading,
-        "still thinking: the answer was not sent"
+        !after_follow_up,
+        "the answer was sent, or not"
     );
     (interaction, adapter, gate)
 }
@@ -1844,6 +1878,65 @@ async fn a_click_interrupted_after_its_commit_is_answered_once_at_the_next_start
         expected,
         "edited once, each follow-up once"
     );
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    adapter.stop().await;
+}
+
+/// Issue 14: follow-ups take no idempotency key, so each is recorded as sent as soon as it
+/// is out. A process that dies after the first follow-up of a two-message answer, before the
+/// answer is marked sent, leaves it queued: the next start edits the original response again
+/// (harmless) and does not repeat the follow-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_recorded_as_sent_is_not_sent_again_after_a_stop() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let (interaction, stopped, gate) = click_then_stop(
+        &fake,
+        guild,
+        &store,
+        (ana, channel, "menu profil", "Réponse longue"),
+        true,
+    )
+    .await;
+    let adapter = spawn_adapter(&fake, settings(guild, false), store.clone());
+    fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !store.pending_replies("discord").unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the queue never emptied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    StopAfterCommit::open_gate(&gate);
+    tokio::time::timeout(Duration::from_secs(10), stopped.task)
+        .await
+        .expect("the stopped adapter ends once its task is released")
+        .unwrap()
+        .unwrap();
+    let calls = token_calls(&fake, &interaction.token);
+    assert_eq!(
+        calls
+            .iter()
+            .map(|(m, w, s, _)| (m.as_str(), w.as_str(), *s))
+            .collect::<Vec<_>>(),
+        [
+            ("PATCH", "@original", 200),
+            ("POST", "follow-up", 200),
+            ("PATCH", "@original", 200)
+        ],
+        "the original edited again, the follow-up not repeated"
+    );
+    let answer: Vec<FakeMessage> = fake
+        .bot_messages(channel)
+        .into_iter()
+        .filter(|m| m.interaction == Some(interaction.id))
+        .collect();
+    assert_eq!(answer.len(), 2, "{answer:#?}");
     assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
     adapter.stop().await;
 }
