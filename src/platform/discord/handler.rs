@@ -2,8 +2,9 @@
 //! [`super::decide`] and how it looks in [`super::layout`]; this module turns serenity's types
 //! into theirs, runs the turn, and sends.
 //!
-//! A click or a slash command is answered through its interaction (the menu message updated,
-//! then follow-ups), which needs no permission in the channel; a message (DM, mention, reply)
+//! A click or a slash command is answered through its interaction (deferred, then its
+//! original response edited, then follow-ups if the answer is longer), which needs no
+//! permission in the channel; a message (DM, mention, reply)
 //! is answered with a message, which needs Send Messages (and Read Message History to quote
 //! the question). Turns of one channel take turns ([`super::order`]).
 
