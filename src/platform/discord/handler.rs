@@ -211,46 +211,48 @@ impl Handler {
         queued: Option<&str>,
         mut answer: QueuedAnswer,
     ) -> Delivered {
-        let other_bot = http
+        if http
             .application_id()
-            .is_some_and(|id| id.get() != answer.application);
-        let sent = if other_bot {
-            // The token belongs to another application (the bot token was changed).
-            Err(None)
-        } else {
-            self.send_parts(http, queued, &mut answer)
-                .await
-                .map_err(Some)
-        };
-        let delivered = match sent {
-            Ok(()) => Delivered::Sent,
-            Err(error)
-                if error
-                    .as_ref()
-                    .is_none_or(|error| interaction::gone_for_good(discord_code(error))) =>
-            {
-                let error =
-                    error.map_or_else(|| "another application".to_owned(), |e| e.to_string());
+            .is_some_and(|id| id.get() != answer.application)
+        {
+            // The token was issued to another application: the bot token changed since.
+            tracing::warn!("the answer to a click or command belongs to another bot: dropped");
+            self.answered(queued).await;
+            return Delivered::Dropped;
+        }
+        match self.send_parts(http, queued, &mut answer).await {
+            Ok(()) => {
+                self.answered(queued).await;
+                Delivered::Sent
+            }
+            Err(error) if interaction::gone_for_good(discord_code(&error)) => {
                 tracing::warn!(
                     %error,
                     "Discord no longer accepts the answer to a click or command (its token \
                      lasts 15 minutes): dropped"
                 );
+                self.answered(queued).await;
                 Delivered::Dropped
             }
-            Err(error) => {
-                let error = error.map_or_else(String::new, |e| e.to_string());
+            Err(error) if queued.is_some() => {
                 tracing::warn!(
                     %error,
                     "cannot send the answer to a click or command: sent again at the next start"
                 );
-                return Delivered::Failed;
+                Delivered::Failed
             }
-        };
+            Err(error) => {
+                tracing::warn!(%error, "cannot send the answer to a click or command");
+                Delivered::Failed
+            }
+        }
+    }
+
+    /// A queued answer is done with (sent, or dropped): it leaves the outbox.
+    async fn answered(&self, queued: Option<&str>) {
         if let Some(event_id) = queued {
             self.mark_sent(event_id.to_owned()).await;
         }
-        delivered
     }
 
     async fn send_parts(
