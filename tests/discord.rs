@@ -942,8 +942,9 @@ fn refusal(error: serenity::Error) -> (isize, Option<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fake_refuses_what_discord_refuses() {
     use serenity::all::{
-        ChannelId, CreateActionRow, CreateButton, CreateInteractionResponse, CreateMessage,
-        HttpBuilder, InteractionId,
+        ApplicationId, ChannelId, CreateActionRow, CreateButton, CreateInteractionResponse,
+        CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse, HttpBuilder,
+        InteractionId,
     };
     use serenity::builder::Builder;
 
@@ -961,6 +962,7 @@ async fn the_fake_refuses_what_discord_refuses() {
     let http = HttpBuilder::new(TOKEN)
         .proxy(fake.http_base())
         .ratelimiter_disabled(true)
+        .application_id(ApplicationId::new(fake.bot_id()))
         .build();
     let button = |label: &str, id: &str| CreateButton::new(id).label(label);
     let send = |rows: Vec<CreateActionRow>| {
@@ -1020,10 +1022,37 @@ async fn the_fake_refuses_what_discord_refuses() {
     respond(first).await.unwrap();
     assert_eq!(refusal(respond(first).await.unwrap_err()).0, 40060);
     let late = fake.click(ana, menu.id.get(), "ok").unwrap();
-    // Deliberately past the deadline (the only sleep in these tests, and it cannot flake:
-    // being later still only makes the refusal surer).
-    tokio::time::sleep(deadline + Duration::from_millis(50)).await;
+    // Past the deadline on the fake's clock.
+    fake.advance_clock(deadline + Duration::from_millis(50));
     assert_eq!(refusal(respond(late).await.unwrap_err()).0, 10062);
+
+    // After an update (the acknowledgement above), `@original` is the clicked message. A
+    // token Discord never issued is refused; an interaction's token works 15 minutes, then
+    // names no webhook, for edits and follow-ups alike.
+    let token = fake.interaction(first).unwrap().token;
+    let edit = EditInteractionResponse::new().content("edited");
+    let edit_with = |token: String| {
+        let edit = edit.clone();
+        async move {
+            http.edit_original_interaction_response(&token, &edit, Vec::new())
+                .await
+        }
+    };
+    let edited = edit_with(token.clone()).await.unwrap();
+    assert_eq!(edited.id, menu.id);
+    assert_eq!(fake.message(menu.id.get()).unwrap().content, "edited");
+    let unknown = edit_with("itoken-never-issued".to_owned()).await;
+    assert_eq!(refusal(unknown.unwrap_err()).0, 50027);
+    fake.advance_clock(Duration::from_secs(15 * 60));
+    assert_eq!(
+        refusal(edit_with(token.clone()).await.unwrap_err()).0,
+        10015
+    );
+    let followup = CreateInteractionResponseFollowup::new().content("late");
+    let followed = http
+        .create_followup_message(&token, &followup, Vec::new())
+        .await;
+    assert_eq!(refusal(followed.unwrap_err()).0, 10015);
     assert!(
         fake.click(ana, menu.id.get(), "nope").is_err(),
         "no such button"

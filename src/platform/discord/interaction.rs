@@ -44,7 +44,7 @@ pub fn gone_for_good(code: Option<isize>) -> bool {
 /// An interaction's answer in the outbox: the application and token it is sent with, and
 /// what to send, laid out. The buttons' ids name the conversation (its channel and user), as
 /// a queued answer to a message does; nothing else about the person.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QueuedAnswer {
     pub application: u64,
     pub token: String,
@@ -86,15 +86,16 @@ impl QueuedAnswer {
     }
 }
 
-// The token lets whoever holds it answer as the bot for 15 minutes: never in a log line.
-impl std::fmt::Display for QueuedAnswer {
+// The token lets whoever holds it answer as the bot for 15 minutes, and the parts are the
+// bot's words to a person: neither in a log line, even through a stray `?answer`.
+impl std::fmt::Debug for QueuedAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "answer of {} part(s), {} follow-up(s) sent",
-            self.parts.len(),
-            self.followups_sent
-        )
+        f.debug_struct("QueuedAnswer")
+            .field("application", &self.application)
+            .field("token", &format_args!("<redacted>"))
+            .field("parts", &self.parts.len())
+            .field("followups_sent", &self.followups_sent)
+            .finish()
     }
 }
 
@@ -148,8 +149,12 @@ mod tests {
     }
 
     #[test]
-    fn the_display_shows_no_token() {
-        let answer = QueuedAnswer::new(1, "secret-token").with_parts(vec![part("x")]);
-        assert!(!answer.to_string().contains("secret-token"));
+    fn debug_output_shows_neither_the_token_nor_the_text() {
+        let answer = QueuedAnswer::new(1, "secret-token").with_parts(vec![part("Bonjour Ana")]);
+        let shown = format!("{answer:?}");
+        assert!(
+            !shown.contains("secret-token") && !shown.contains("Ana"),
+            "{shown}"
+        );
     }
 }
