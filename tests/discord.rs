@@ -358,8 +358,13 @@ async fn a_click_gets_the_answer_as_a_new_message_and_disables_the_clicked_menu(
     );
     assert_eq!(answer.interaction, Some(click));
 
-    let clicked = fake.message(welcome.id).unwrap();
-    assert!(clicked.buttons().iter().all(|b| b.disabled));
+    // Disabled alongside the answer, which does not wait for it.
+    let clicked = fake
+        .wait_for("the clicked menu disabled", |f| {
+            f.message(welcome.id)
+                .filter(|m| m.buttons().iter().all(|b| b.disabled))
+        })
+        .await;
     let styles: Vec<u64> = clicked.buttons().iter().map(|b| b.style).collect();
     assert_eq!(styles, [3, 1, 1], "the chosen button is marked");
     assert!(

@@ -631,16 +631,34 @@ impl Handler {
                 false
             }
         };
-        if acknowledged {
-            disable_menu(http, &click).await;
-        }
+        // The clicked menu is disabled meanwhile: cosmetic, and an edit that may wait for the
+        // channel's rate limit, so the answer does not wait for it.
+        let menu = async {
+            if acknowledged {
+                disable_menu(http, &click).await;
+            }
+        };
+        let answer = self.answer_click(http, &click, &button, ticket, acknowledged);
+        tokio::join!(menu, answer);
+    }
+
+    /// The turn of a click by its owner, in its channel's lane, and its answer: through the
+    /// interaction when it was acknowledged, else posted.
+    async fn answer_click(
+        &self,
+        http: &Http,
+        click: &ComponentInteraction,
+        button: &super::custom_id::MenuButton,
+        ticket: Ticket<'_>,
+        acknowledged: bool,
+    ) {
         let _lane = ticket.enter().await;
         let event_id = interaction::event_id(click.id.get());
         if !acknowledged {
             // No interaction to answer through: the answer is posted, if the channel allows
             // it, and not queued (nothing could send it again without duplicating it).
             let outgoing = match self.claim(event_id).await {
-                Ok(true) => self.clicked(&button).await,
+                Ok(true) => self.clicked(button).await,
                 Ok(false) => return,
                 Err(error) => text(&self.failed(&error)),
             };
@@ -653,7 +671,7 @@ impl Handler {
         let to = QueuedAnswer::new(click.application_id.get(), click.token.clone());
         let turn = Turn {
             key: key.clone(),
-            input: decide::pick(&button),
+            input: decide::pick(button),
             event_id: event_id.clone(),
         };
         let layout_key = key.clone();
