@@ -328,8 +328,8 @@ async fn a_click_gets_the_answer_as_a_new_message_and_disables_the_clicked_menu(
     let interaction = fake.wait_response(click).await;
     assert_eq!(
         interaction.response,
-        Some(7),
-        "an update of the clicked message"
+        Some(5),
+        "deferred: a placeholder that the answer then fills"
     );
     assert!(interaction.responded_after.unwrap() < Duration::from_secs(3));
     assert!(interaction.refused.is_empty(), "{:?}", interaction.refused);
@@ -351,9 +351,20 @@ async fn a_click_gets_the_answer_as_a_new_message_and_disables_the_clicked_menu(
     assert!(LONG_LABEL.chars().count() > 80);
     assert_eq!(long_label_cut().chars().count(), 80);
     assert_no_pings(&answer);
+    assert_eq!(
+        Some(answer.id),
+        interaction.response_message,
+        "the answer is the original response, edited"
+    );
+    assert_eq!(answer.interaction, Some(click));
 
-    let clicked = fake.message(welcome.id).unwrap();
-    assert!(clicked.buttons().iter().all(|b| b.disabled));
+    // Disabled alongside the answer, which does not wait for it.
+    let clicked = fake
+        .wait_for("the clicked menu disabled", |f| {
+            f.message(welcome.id)
+                .filter(|m| m.buttons().iter().all(|b| b.disabled))
+        })
+        .await;
     let styles: Vec<u64> = clicked.buttons().iter().map(|b| b.style).collect();
     assert_eq!(styles, [3, 1, 1], "the chosen button is marked");
     assert!(
@@ -482,7 +493,7 @@ async fn another_users_click_gets_an_ephemeral_refusal() {
     let click = fake
         .click_label(scene.ana, welcome.id, "Direction")
         .unwrap();
-    assert_eq!(fake.wait_response(click).await.response, Some(7));
+    assert_eq!(fake.wait_response(click).await.response, Some(5));
     fake.wait_bot_messages(scene.channel, 2).await;
     scene.finish().await;
 }
@@ -672,7 +683,7 @@ async fn a_stale_menu_gets_the_welcome_and_a_click_survives_a_restart() {
     fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
         .await;
     let click = fake.click_label(scene.ana, subjects.id, "Sujet 3").unwrap();
-    assert_eq!(fake.wait_response(click).await.response, Some(7));
+    assert_eq!(fake.wait_response(click).await.response, Some(5));
     let answer = fake.wait_bot_messages(scene.channel, 3).await[2].clone();
     assert!(
         answer.content.contains("Réponse au sujet 3."),
@@ -936,8 +947,9 @@ fn refusal(error: serenity::Error) -> (isize, Option<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fake_refuses_what_discord_refuses() {
     use serenity::all::{
-        ChannelId, CreateActionRow, CreateButton, CreateInteractionResponse, CreateMessage,
-        HttpBuilder, InteractionId,
+        ApplicationId, ChannelId, CreateActionRow, CreateButton, CreateInteractionResponse,
+        CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse, HttpBuilder,
+        InteractionId,
     };
     use serenity::builder::Builder;
 
@@ -955,6 +967,7 @@ async fn the_fake_refuses_what_discord_refuses() {
     let http = HttpBuilder::new(TOKEN)
         .proxy(fake.http_base())
         .ratelimiter_disabled(true)
+        .application_id(ApplicationId::new(fake.bot_id()))
         .build();
     let button = |label: &str, id: &str| CreateButton::new(id).label(label);
     let send = |rows: Vec<CreateActionRow>| {
@@ -1014,10 +1027,37 @@ async fn the_fake_refuses_what_discord_refuses() {
     respond(first).await.unwrap();
     assert_eq!(refusal(respond(first).await.unwrap_err()).0, 40060);
     let late = fake.click(ana, menu.id.get(), "ok").unwrap();
-    // Deliberately past the deadline (the only sleep in these tests, and it cannot flake:
-    // being later still only makes the refusal surer).
-    tokio::time::sleep(deadline + Duration::from_millis(50)).await;
+    // Past the deadline on the fake's clock.
+    fake.advance_clock(deadline + Duration::from_millis(50));
     assert_eq!(refusal(respond(late).await.unwrap_err()).0, 10062);
+
+    // After an update (the acknowledgement above), `@original` is the clicked message. A
+    // token Discord never issued is refused; an interaction's token works 15 minutes, then
+    // names no webhook, for edits and follow-ups alike.
+    let token = fake.interaction(first).unwrap().token;
+    let edit = EditInteractionResponse::new().content("edited");
+    let edit_with = |token: String| {
+        let edit = edit.clone();
+        async move {
+            http.edit_original_interaction_response(&token, &edit, Vec::new())
+                .await
+        }
+    };
+    let edited = edit_with(token.clone()).await.unwrap();
+    assert_eq!(edited.id, menu.id);
+    assert_eq!(fake.message(menu.id.get()).unwrap().content, "edited");
+    let unknown = edit_with("itoken-never-issued".to_owned()).await;
+    assert_eq!(refusal(unknown.unwrap_err()).0, 50027);
+    fake.advance_clock(Duration::from_secs(15 * 60));
+    assert_eq!(
+        refusal(edit_with(token.clone()).await.unwrap_err()).0,
+        10015
+    );
+    let followup = CreateInteractionResponseFollowup::new().content("late");
+    let followed = http
+        .create_followup_message(&token, &followup, Vec::new())
+        .await;
+    assert_eq!(refusal(followed.unwrap_err()).0, 10015);
     assert!(
         fake.click(ana, menu.id.get(), "nope").is_err(),
         "no such button"
@@ -1112,18 +1152,18 @@ async fn where_the_bot_cannot_post_clicks_and_commands_are_still_answered() {
         labels(&welcome),
         ["Enseignant", "Direction", "Tous les sujets"]
     );
-    // A click: the menu is updated, the answer is a follow-up.
+    // A click: the answer fills the deferred response.
     let click = fake
         .click_label(scene.ana, welcome.id, "Enseignant")
         .unwrap();
-    assert_eq!(fake.wait_response(click).await.response, Some(7));
+    assert_eq!(fake.wait_response(click).await.response, Some(5));
     let answer = fake.wait_bot_messages(read_only, 2).await[1].clone();
     assert!(
         answer.content.contains("Que voulez-vous savoir"),
         "{}",
         answer.content
     );
-    assert_eq!(answer.interaction, Some(click), "a follow-up of the click");
+    assert_eq!(answer.interaction, Some(click), "the click's own response");
 
     // A mention there: nothing can be posted; Ana hears why in a DM, each time she asks.
     for n in 1..=2 {
@@ -1520,6 +1560,9 @@ impl StateStore for CrashBeforeMark {
     fn mark_sent(&self, _platform: &str, _event_id: &str) -> StoreResult<()> {
         Ok(())
     }
+    fn update_pending_reply(&self, platform: &str, event_id: &str, reply: &str) -> StoreResult<()> {
+        self.0.update_pending_reply(platform, event_id, reply)
+    }
     fn pending_replies(&self, platform: &str) -> StoreResult<Vec<PendingReply>> {
         self.0.pending_replies(platform)
     }
@@ -1612,6 +1655,415 @@ async fn an_answer_interrupted_by_a_stop_is_sent_once_at_the_next_start() {
     assert_eq!(messages[1].content, welcome.content);
     assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
     adapter.stop().await;
+}
+
+/// A state store in which a click's or a command's answer stops dead at a chosen write: the
+/// write is made, then blocks until the test opens the gate. The adapter's process is as good
+/// as killed there: shut down meanwhile, its runtime drops the waiting task, which sends
+/// nothing more. Everything else goes to the inner store.
+struct StopAfterCommit {
+    inner: Arc<dyn StateStore>,
+    gate: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+    /// Stop after the first follow-up is recorded as sent, rather than after the commit.
+    after_follow_up: bool,
+}
+
+impl StopAfterCommit {
+    fn new(inner: Arc<dyn StateStore>) -> Self {
+        Self {
+            inner,
+            gate: Arc::default(),
+            after_follow_up: false,
+        }
+    }
+
+    fn wait_for_the_gate(&self) {
+        let (open, opened) = &*self.gate;
+        let _open = opened.wait_while(open.lock().unwrap(), |open| !*open);
+    }
+
+    fn open_gate(gate: &(std::sync::Mutex<bool>, std::sync::Condvar)) {
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+    }
+}
+
+impl StateStore for StopAfterCommit {
+    fn load(&self, key: &ConversationKey) -> StoreResult<Option<StoredConversation>> {
+        self.inner.load(key)
+    }
+    fn save(&self, key: &ConversationKey, c: &StoredConversation) -> StoreResult<()> {
+        self.inner.save(key, c)
+    }
+    fn commit_turn(
+        &self,
+        key: &ConversationKey,
+        c: &StoredConversation,
+        event_id: &str,
+        reply: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let committed = self.inner.commit_turn(key, c, event_id, reply, now_ms);
+        if event_id.starts_with("interaction:") && !self.after_follow_up {
+            self.wait_for_the_gate();
+        }
+        committed
+    }
+    fn mark_sent(&self, platform: &str, event_id: &str) -> StoreResult<()> {
+        self.inner.mark_sent(platform, event_id)
+    }
+    fn update_pending_reply(&self, platform: &str, event_id: &str, reply: &str) -> StoreResult<()> {
+        let recorded = self.inner.update_pending_reply(platform, event_id, reply);
+        if self.after_follow_up {
+            self.wait_for_the_gate();
+        }
+        recorded
+    }
+    fn pending_replies(&self, platform: &str) -> StoreResult<Vec<PendingReply>> {
+        self.inner.pending_replies(platform)
+    }
+    fn delete(&self, key: &ConversationKey) -> StoreResult<bool> {
+        self.inner.delete(key)
+    }
+    fn forget_unused_since(&self, cutoff_ms: i64) -> StoreResult<usize> {
+        self.inner.forget_unused_since(cutoff_ms)
+    }
+    fn conversation_count(&self) -> StoreResult<usize> {
+        self.inner.conversation_count()
+    }
+    fn claim_event(&self, platform: &str, event_id: &str, now_ms: i64) -> StoreResult<bool> {
+        self.inner.claim_event(platform, event_id, now_ms)
+    }
+    fn forget_events_before(&self, cutoff_ms: i64) -> StoreResult<usize> {
+        self.inner.forget_events_before(cutoff_ms)
+    }
+    fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
+        self.inner.get_meta(key)
+    }
+    fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        self.inner.set_meta(key, value)
+    }
+    fn flush(&self) -> StoreResult<()> {
+        self.inner.flush()
+    }
+}
+
+/// A click acknowledged and committed by an adapter that then stops dead
+/// ([`StopAfterCommit`]): its placeholder is left "thinking", its answer queued. Returns the
+/// fake's record of the click, the adapter (shut down, its turn still blocked) and the gate
+/// that releases it. The menu clicked is `menu`'s, `label` the button.
+async fn click_then_stop_after_the_commit(
+    fake: &FakeDiscord,
+    guild: u64,
+    store: &Arc<dyn StateStore>,
+    (user, channel, question, label): (u64, u64, &str, &str),
+) -> (
+    fake_discord::FakeInteraction,
+    Adapter,
+    Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+) {
+    click_then_stop(fake, guild, store, (user, channel, question, label), false).await
+}
+
+/// [`click_then_stop_after_the_commit`], or, with `after_follow_up`, stopped once the
+/// answer's first follow-up went out and was recorded.
+async fn click_then_stop(
+    fake: &FakeDiscord,
+    guild: u64,
+    store: &Arc<dyn StateStore>,
+    (user, channel, question, label): (u64, u64, &str, &str),
+    after_follow_up: bool,
+) -> (
+    fake_discord::FakeInteraction,
+    Adapter,
+    Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+) {
+    let stopping = StopAfterCommit {
+        after_follow_up,
+        ..StopAfterCommit::new(store.clone())
+    };
+    let gate = stopping.gate.clone();
+    let adapter = spawn_adapter(fake, settings(guild, false), Arc::new(stopping));
+    fake.wait_ready().await;
+    let mention = format!("<@{}>", fake.bot_id());
+    fake.say(user, channel, &format!("{mention} {question}"));
+    let menu = fake.wait_bot_messages(channel, 1).await[0].clone();
+    let click = fake.click_label(user, menu.id, label).unwrap();
+    let interaction = fake.wait_response(click).await;
+    assert_eq!(interaction.response, Some(5), "deferred");
+    let event = format!("interaction:{click}");
+    fake.wait_for("the click's answer queued", |_| {
+        store
+            .pending_replies("discord")
+            .unwrap()
+            .iter()
+            .any(|p| {
+                p.event_id == event
+                    && (!after_follow_up || p.reply.contains("\"followups_sent\":1"))
+            })
+            .then_some(())
+    })
+    .await;
+    // The process dies here: nothing more will come from it.
+    adapter.shutdown.send(true).unwrap();
+    fake.wait_for("the stopped adapter's session ended", |f| {
+        (f.resumable_sessions() == 0).then_some(())
+    })
+    .await;
+    let placeholder = interaction.response_message.unwrap();
+    assert_eq!(
+        fake.message(placeholder).unwrap().loading,
+        !after_follow_up,
+        "the answer was sent, or not"
+    );
+    (interaction, adapter, gate)
+}
+
+/// The REST calls made with an interaction's token: (method, what, status, Discord code),
+/// `what` being `@original` or `follow-up`.
+fn token_calls(fake: &FakeDiscord, token: &str) -> Vec<(String, String, u16, Option<u64>)> {
+    fake.rest_calls()
+        .into_iter()
+        .filter(|c| c.path.contains(&format!("/{token}")) && c.path.contains("/webhooks/"))
+        .map(|c| {
+            let what = if c.path.ends_with("/messages/@original") {
+                "@original"
+            } else {
+                "follow-up"
+            };
+            (c.method, what.to_owned(), c.status, c.error_code)
+        })
+        .collect()
+}
+
+/// Issue 14, exactly once for clicks: a click acknowledged and committed, whose process died
+/// before the answer went out, is answered at the next start, once, by an edit of its
+/// original response (the deferred placeholder), within the token's 15 minutes. The answer
+/// here is two messages long: the first fills the placeholder, the second is a follow-up,
+/// sent once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_interrupted_after_its_commit_is_answered_once_at_the_next_start() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let (interaction, stopped, gate) = click_then_stop_after_the_commit(
+        &fake,
+        guild,
+        &store,
+        (ana, channel, "menu profil", "Réponse longue"),
+    )
+    .await;
+    assert!(
+        token_calls(&fake, &interaction.token).is_empty(),
+        "nothing sent through the token before the stop"
+    );
+
+    let adapter = spawn_adapter(&fake, settings(guild, false), store.clone());
+    fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
+        .await;
+    let answer = fake
+        .wait_for("the answer with its buttons", |f| {
+            let parts: Vec<FakeMessage> = f
+                .bot_messages(channel)
+                .into_iter()
+                .filter(|m| m.interaction == Some(interaction.id))
+                .collect();
+            (parts.iter().all(|m| !m.loading) && parts.iter().any(|m| !m.buttons().is_empty()))
+                .then_some(parts)
+        })
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !store.pending_replies("discord").unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the queue never emptied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Open the gate: the stopped adapter's runtime ends, its turn dropped unsent.
+    StopAfterCommit::open_gate(&gate);
+    tokio::time::timeout(Duration::from_secs(10), stopped.task)
+        .await
+        .expect("the stopped adapter ends once its turn is released")
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(
+        answer[0].id,
+        interaction.response_message.unwrap(),
+        "the first part fills the placeholder"
+    );
+    let sentences: usize = answer
+        .iter()
+        .map(|m| m.content.matches("Cette réponse est longue.").count())
+        .sum();
+    assert_eq!(sentences, 3 * 36, "every paragraph once: {answer:#?}");
+    assert_eq!(answer.len(), 2, "{answer:#?}");
+    assert_eq!(labels(&answer[1]), ["Horaires"]);
+    let calls = token_calls(&fake, &interaction.token);
+    let expected = [("PATCH", "@original", 200), ("POST", "follow-up", 200)];
+    assert_eq!(
+        calls
+            .iter()
+            .map(|(m, w, s, _)| (m.as_str(), w.as_str(), *s))
+            .collect::<Vec<_>>(),
+        expected,
+        "edited once, each follow-up once"
+    );
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    adapter.stop().await;
+}
+
+/// Issue 14: follow-ups take no idempotency key, so each is recorded as sent as soon as it
+/// is out. A process that dies after the first follow-up of a two-message answer, before the
+/// answer is marked sent, leaves it queued: the next start edits the original response again
+/// (harmless) and does not repeat the follow-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_recorded_as_sent_is_not_sent_again_after_a_stop() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let (interaction, stopped, gate) = click_then_stop(
+        &fake,
+        guild,
+        &store,
+        (ana, channel, "menu profil", "Réponse longue"),
+        true,
+    )
+    .await;
+    let adapter = spawn_adapter(&fake, settings(guild, false), store.clone());
+    fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !store.pending_replies("discord").unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the queue never emptied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    StopAfterCommit::open_gate(&gate);
+    tokio::time::timeout(Duration::from_secs(10), stopped.task)
+        .await
+        .expect("the stopped adapter ends once its task is released")
+        .unwrap()
+        .unwrap();
+    let calls = token_calls(&fake, &interaction.token);
+    assert_eq!(
+        calls
+            .iter()
+            .map(|(m, w, s, _)| (m.as_str(), w.as_str(), *s))
+            .collect::<Vec<_>>(),
+        [
+            ("PATCH", "@original", 200),
+            ("POST", "follow-up", 200),
+            ("PATCH", "@original", 200)
+        ],
+        "the original edited again, the follow-up not repeated"
+    );
+    let answer: Vec<FakeMessage> = fake
+        .bot_messages(channel)
+        .into_iter()
+        .filter(|m| m.interaction == Some(interaction.id))
+        .collect();
+    assert_eq!(answer.len(), 2, "{answer:#?}");
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    adapter.stop().await;
+}
+
+/// Issue 14: an interaction's token works 15 minutes. A queued answer whose token Discord no
+/// longer accepts (Unknown Webhook) is tried once, said once in the log (without the token),
+/// and dropped: the next start does not try again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_whose_token_expired_is_dropped_after_one_try() {
+    let log = warn_log();
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let (interaction, stopped, gate) = click_then_stop_after_the_commit(
+        &fake,
+        guild,
+        &store,
+        (ana, channel, "menu profil", "Horaires"),
+    )
+    .await;
+    // Sixteen minutes later on Discord's clock (the queued answer is seconds old on ours,
+    // well within `catch_up`: only Discord can say the token is gone).
+    fake.advance_clock(Duration::from_secs(16 * 60));
+
+    let adapter = spawn_adapter(&fake, settings(guild, false), store.clone());
+    fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
+        .await;
+    let refused = fake
+        .wait_for("the try with the expired token", |f| {
+            let calls = token_calls(f, &interaction.token);
+            (!calls.is_empty()).then_some(calls)
+        })
+        .await;
+    assert_eq!(
+        refused,
+        [("PATCH".to_owned(), "@original".to_owned(), 404, Some(10015))]
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !store.pending_replies("discord").unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the expired answer stayed queued"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    adapter.stop().await;
+    let adapter = spawn_adapter(&fake, settings(guild, false), store.clone());
+    fake.wait_for("READY a third time", |f| {
+        (f.ready_count() >= 3).then_some(())
+    })
+    .await;
+    // A question after the start is answered after what the start had to send.
+    let mention = format!("<@{}>", fake.bot_id());
+    let barrier = fake.say(ana, channel, &format!("{mention} horaires"));
+    fake.wait_for("the answer after the start", |f| {
+        f.bot_messages(channel)
+            .iter()
+            .any(|m| m.reference == Some(barrier))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        token_calls(&fake, &interaction.token).len(),
+        1,
+        "not tried again"
+    );
+    assert!(
+        fake.message(interaction.response_message.unwrap())
+            .unwrap()
+            .loading,
+        "Discord shows the click as failed; nothing else can be done"
+    );
+    adapter.stop().await;
+    StopAfterCommit::open_gate(&gate);
+    tokio::time::timeout(Duration::from_secs(10), stopped.task)
+        .await
+        .expect("the stopped adapter ends once its turn is released")
+        .unwrap()
+        .unwrap();
+    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    let told: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("no longer accepts the answer"))
+        .collect();
+    assert_eq!(told.len(), 1, "{log}");
+    assert!(told[0].contains("Unknown Webhook"), "{}", told[0]);
+    assert!(
+        !log.contains(&interaction.token),
+        "a token is a secret: {log}"
+    );
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
 }
 
 /// Issue 14: `GET /channels/{id}/messages` in the fake is as strict as Discord documents it:
@@ -2026,4 +2478,162 @@ async fn killed_at_any_point_every_question_is_answered_exactly_once() {
     for private in [ana.to_string(), bob.to_string(), "sujet".to_owned()] {
         assert!(!marks.contains(&private), "{marks}");
     }
+}
+
+/// Issue 14, exactly once for clicks: `guichet serve` is killed with SIGKILL 50 times, each
+/// time a few milliseconds after a click (three runs in four after its acknowledgement:
+/// around the commit, the edit of the original response and the mark; the others at any
+/// point from the click on), and started again on the same state. Each click is on a fresh
+/// menu; an answer is the click's own message (its original response) naming the subject
+/// picked. Every click is answered at most once, and every click acknowledged and committed
+/// before the kill is answered, through its original response (by the next start when the
+/// kill came first). A click acknowledged and not committed cannot be answered: nothing of it
+/// outlived the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_any_point_every_click_is_answered_at_most_once() {
+    const RUNS: usize = 50;
+    let fake = FakeDiscord::start(Config {
+        wait_timeout: Duration::from_secs(90),
+        ..fake_config()
+    })
+    .await
+    .unwrap();
+    let guild = fake.add_guild();
+    let bob = fake.add_user("bob");
+    let dm = fake.dm_channel(bob);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bot = CrashingBot::new(&fake, guild, dir.path());
+    bot.start();
+    fake.wait_ready().await;
+
+    // The bot's messages naming `subject`'s answer.
+    let answers = |fake: &FakeDiscord, subject: usize| -> Vec<FakeMessage> {
+        let line = format!("Réponse au sujet {subject}.");
+        fake.bot_messages(dm)
+            .into_iter()
+            .filter(|m| m.content.lines().any(|l| l == line))
+            .collect()
+    };
+    // A new menu of all subjects, the conversation's current one.
+    let fresh_menu = async |fake: &FakeDiscord| {
+        let before = fake.bot_messages(dm).len();
+        fake.say(bob, dm, "tous les sujets");
+        fake.wait_for("a fresh menu", |f| {
+            f.bot_messages(dm)
+                .into_iter()
+                .skip(before)
+                .find(|m| m.content.contains("Voici tous les sujets") && !m.buttons().is_empty())
+        })
+        .await
+    };
+    let mut rng = guichet::engine::Rng::seeded(1414);
+    let mut clicks = Vec::new();
+    let mut readies = 0;
+    for run in 0..RUNS {
+        fake.wait_for("the restarted bot connected", |f| {
+            (f.ready_count() > readies).then_some(())
+        })
+        .await;
+        let menu = fresh_menu(&fake).await;
+        // Subjects 1 to 25 have buttons; each is picked by two runs, in different rounds.
+        let subject = run % 25 + 1;
+        let click = fake
+            .click_label(bob, menu.id, &format!("Sujet {subject}"))
+            .unwrap();
+        clicks.push((click, subject));
+        if run % 4 == 3 {
+            tokio::time::sleep(Duration::from_millis(rng.below(30) as u64)).await;
+        } else {
+            fake.wait_response(click).await;
+            tokio::time::sleep(Duration::from_millis(rng.below(12) as u64)).await;
+        }
+        bot.kill();
+        readies = fake.ready_count();
+        bot.start();
+    }
+    // Barrier: a question after the last start is answered once what the start had to send
+    // again went out (the DM's catch-up, after the resend, goes first).
+    fake.wait_for("the last start connected", |f| {
+        (f.ready_count() > readies).then_some(())
+    })
+    .await;
+    fresh_menu(&fake).await;
+    bot.kill();
+
+    let store = guichet::store::SqliteStore::open(dir.path().join("state/state.sqlite")).unwrap();
+    let mut wrong = Vec::new();
+    let (mut acknowledged_and_committed, mut lost_before_the_commit) = (0, 0);
+    let mut answered_clicks = 0;
+    for (click, subject) in &clicks {
+        let interaction = fake.interaction(*click).unwrap();
+        let acknowledged = interaction.response.is_some();
+        // A claim that fails was there: the turn committed.
+        let committed = !store
+            .claim_event(
+                "discord",
+                &format!("interaction:{click}"),
+                guichet::service::now_ms(),
+            )
+            .unwrap();
+        // Its answers: messages of the click (its original response, follow-ups) naming its
+        // subject, or, had the acknowledgement failed, posts naming it.
+        let answered: Vec<FakeMessage> = answers(&fake, *subject)
+            .into_iter()
+            .filter(|m| m.interaction == Some(*click) || (!acknowledged && m.interaction.is_none()))
+            .collect();
+        if acknowledged && committed {
+            acknowledged_and_committed += 1;
+        } else if acknowledged {
+            lost_before_the_commit += 1;
+        }
+        if answered.len() > 1 || (acknowledged && committed && answered.len() != 1) {
+            wrong.push(format!(
+                "click {click} (sujet {subject}): {} answers (acknowledged {acknowledged}, \
+                 committed {committed})",
+                answered.len()
+            ));
+        }
+        if let ([answer], true) = (answered.as_slice(), acknowledged) {
+            assert_eq!(
+                Some(answer.id),
+                interaction.response_message,
+                "sujet {subject}: answered through the original response"
+            );
+        }
+        answered_clicks += answered.len();
+    }
+    // No answer beyond those of the clicks: nothing sent twice outside a click's own messages.
+    let all_answers: usize = (1..=25).map(|subject| answers(&fake, subject).len()).sum();
+    assert_eq!(
+        all_answers, answered_clicks,
+        "answers that belong to no click"
+    );
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // (The barrier's own answer, to a message, may be left unmarked by the last kill.)
+    let left: Vec<String> = store
+        .pending_replies("discord")
+        .unwrap()
+        .into_iter()
+        .map(|p| p.event_id)
+        .filter(|id| id.starts_with("interaction:"))
+        .collect();
+    assert!(left.is_empty(), "no click's answer left to send: {left:?}");
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    // Where the kills landed: clicks whose answer a start sent again (committed, not marked
+    // sent). That must have happened for the test to mean anything.
+    let log = std::fs::read_to_string(&bot.log).unwrap_or_default();
+    let resent = log
+        .lines()
+        .filter(|l| l.contains("interaction answer sent again"))
+        .count();
+    eprintln!(
+        "{RUNS} kills: {acknowledged_and_committed} clicks acknowledged and committed, \
+         {lost_before_the_commit} acknowledged and lost before the commit, {resent} answers \
+         sent again at a start"
+    );
+    assert!(resent > 0, "no kill left a committed click unanswered");
+    assert!(
+        !log.contains("itoken-"),
+        "interaction tokens are secrets, never logged"
+    );
 }

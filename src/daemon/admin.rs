@@ -423,6 +423,14 @@ mod tests {
         fn mark_sent(&self, platform: &str, event_id: &str) -> StoreResult<()> {
             self.inner.mark_sent(platform, event_id)
         }
+        fn update_pending_reply(
+            &self,
+            platform: &str,
+            event_id: &str,
+            reply: &str,
+        ) -> StoreResult<()> {
+            self.inner.update_pending_reply(platform, event_id, reply)
+        }
         fn pending_replies(&self, platform: &str) -> StoreResult<Vec<PendingReply>> {
             self.inner.pending_replies(platform)
         }

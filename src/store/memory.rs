@@ -98,6 +98,18 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
+    fn update_pending_reply(&self, platform: &str, event_id: &str, reply: &str) -> Result<()> {
+        let mut tables = self.tables();
+        let queued = tables
+            .outbox
+            .iter_mut()
+            .find(|(p, pending)| p == platform && pending.event_id == event_id);
+        if let Some((_, pending)) = queued {
+            reply.clone_into(&mut pending.reply);
+        }
+        Ok(())
+    }
+
     fn pending_replies(&self, platform: &str) -> Result<Vec<PendingReply>> {
         Ok(self
             .tables()

@@ -195,6 +195,12 @@ impl fmt::Debug for PendingReply {
 /// 5. At start, the adapter sends again what [`Self::pending_replies`] holds, with the same
 ///    keys, then marks it sent.
 ///
+/// Where a platform offers no idempotency key for some part of a reply (Discord's follow-ups
+/// to an interaction), the adapter sends the repeatable part first (editing the
+/// interaction's original response) and records each other part as sent, with
+/// [`Self::update_pending_reply`], as soon as it is out: a crash can then repeat at most
+/// the one part in flight.
+///
 /// A crash before 2 leaves nothing behind: the platform delivers the event again and it is
 /// handled afresh. A crash between 2 and 4 leaves the reply queued: it goes out at the next
 /// start, and the idempotency key makes the platform drop it if it had gone out already. No
@@ -220,6 +226,12 @@ pub trait StateStore: Send + Sync {
 
     /// The reply of `event_id` has gone out: it leaves the queue. Unknown ids are ignored.
     fn mark_sent(&self, platform: &str, event_id: &str) -> Result<()>;
+
+    /// Replaces the queued reply of `event_id`, keeping its place and time; unknown ids are
+    /// ignored. For a reply sent in several parts of which some cannot be sent twice safely
+    /// (Discord's interaction follow-ups take no idempotency key): the adapter records each
+    /// such part as sent right after it goes out, so a restart sends only the rest.
+    fn update_pending_reply(&self, platform: &str, event_id: &str, reply: &str) -> Result<()>;
 
     /// The replies of `platform` committed and not yet marked sent, oldest first.
     fn pending_replies(&self, platform: &str) -> Result<Vec<PendingReply>>;
@@ -480,6 +492,32 @@ macro_rules! store_behaviour_suite {
                         .unwrap()
                 );
                 assert_eq!(store.load(&key).unwrap(), Some(conversation("turn 2", 4)));
+            }
+
+            #[test]
+            fn update_pending_reply_replaces_a_queued_reply_in_place() {
+                let (store, _guard) = super::$open();
+                let store: &dyn StateStore = &store;
+                let key = ConversationKey::direct("discord", "42");
+                for (event, at) in [("a", 1), ("b", 2)] {
+                    store
+                        .commit_turn(&key, &conversation(event, at), event, "part 0", at)
+                        .unwrap();
+                }
+                store
+                    .update_pending_reply("discord", "a", "part 1")
+                    .unwrap();
+                store
+                    .update_pending_reply("discord", "unknown", "x")
+                    .unwrap();
+                store.update_pending_reply("matrix", "b", "x").unwrap();
+                let pending = store.pending_replies("discord").unwrap();
+                let seen: Vec<(&str, &str, i64)> = pending
+                    .iter()
+                    .map(|p| (p.event_id.as_str(), p.reply.as_str(), p.created_at))
+                    .collect();
+                assert_eq!(seen, [("a", "part 1", 1), ("b", "part 0", 2)]);
+                assert!(store.pending_replies("matrix").unwrap().is_empty());
             }
 
             #[test]

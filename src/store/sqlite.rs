@@ -411,6 +411,13 @@ impl StateStore for SqliteStore {
         Ok(())
     }
 
+    fn update_pending_reply(&self, platform: &str, event_id: &str, reply: &str) -> Result<()> {
+        self.connection()
+            .prepare_cached("UPDATE outbox SET reply = ?3 WHERE platform = ?1 AND event_id = ?2")?
+            .execute([platform, event_id, reply])?;
+        Ok(())
+    }
+
     fn pending_replies(&self, platform: &str) -> Result<Vec<PendingReply>> {
         let connection = self.connection();
         let mut statement = connection.prepare_cached(

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -380,7 +379,7 @@ pub fn dispatch_interaction(
         user_id: user,
         channel_id: channel,
         message_id: message,
-        created: Instant::now(),
+        created: s.now(),
         response: None,
         responded_after: None,
         response_message: None,

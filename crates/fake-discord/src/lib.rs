@@ -10,7 +10,9 @@
 //! * **REST** ([`rest`]): the routes a bot with messages, buttons and slash commands calls,
 //!   with Discord's limits ([`rules`]: 2,000 characters, 5×5 buttons, 80-character labels,
 //!   100-character `custom_id`), the 3-second interaction deadline and one acknowledgement per
-//!   interaction, answered in Discord's error shapes; a channel's history as Discord lists
+//!   interaction, `@original` (the message a deferred response created, or the clicked one
+//!   after an update), interaction tokens that expire after 15 minutes (Unknown Webhook,
+//!   10015; [`FakeDiscord::advance_clock`] makes them), answered in Discord's error shapes; a channel's history as Discord lists
 //!   it (`GET /channels/{id}/messages`: `limit` 1 to 100, newest first, nothing without Read
 //!   Message History).
 //! * **Permissions** ([`permissions`]): per channel, the bot's View Channel, Send Messages and
@@ -83,6 +85,10 @@ pub struct Config {
     pub message_content_allowed: bool,
     /// An interaction not acknowledged within this is unknown (404, code 10062).
     pub interaction_deadline: Duration,
+    /// How long an interaction's token works for editing its response and following it up
+    /// (Discord: 15 minutes); after it, Unknown Webhook (404, code 10015). Tests that need
+    /// it to pass use [`FakeDiscord::advance_clock`] rather than wait.
+    pub interaction_token_lifetime: Duration,
     /// How long [`FakeDiscord::wait_for`] waits before failing the test.
     pub wait_timeout: Duration,
     /// Requests per route bucket (a route and its channel, guild or webhook) per
@@ -103,6 +109,7 @@ impl Default for Config {
             heartbeat_interval: Duration::from_millis(41_250),
             message_content_allowed: false,
             interaction_deadline: Duration::from_secs(3),
+            interaction_token_lifetime: Duration::from_secs(15 * 60),
             wait_timeout: Duration::from_secs(20),
             route_limit: 5,
             route_window: Duration::from_secs(1),
@@ -224,12 +231,14 @@ pub struct FakeInteraction {
     pub channel_id: u64,
     /// The message whose button was clicked.
     pub message_id: Option<u64>,
+    /// On the fake's clock ([`FakeDiscord::advance_clock`]).
     pub created: Instant,
     /// The callback type the bot answered with (4 message, 5 deferred, 6 deferred update,
     /// 7 update, 9 modal).
     pub response: Option<u8>,
     pub responded_after: Option<Duration>,
-    /// The message the response created (types 4 and 5).
+    /// The original response: the message a type 4 or 5 response created, or the clicked
+    /// message after a type 6 or 7 update.
     pub response_message: Option<u64>,
     /// Refused callbacks: (HTTP status, Discord code).
     pub refused: Vec<(u16, u64)>,
@@ -320,9 +329,16 @@ pub(crate) struct State {
     pub global: (u32, Instant),
     /// Message nonces seen: (nonce, message id, when), for `enforce_nonce`.
     pub nonces: Vec<(String, u64, Instant)>,
+    /// How far [`FakeDiscord::advance_clock`] moved the interactions' clock.
+    pub clock_advance: Duration,
 }
 
 impl State {
+    /// Now on the clock interactions are timed by: the real one, plus what the test advanced.
+    pub fn now(&self) -> Instant {
+        Instant::now() + self.clock_advance
+    }
+
     pub fn new_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -471,6 +487,7 @@ impl FakeDiscord {
             buckets: HashMap::new(),
             global: (0, Instant::now()),
             nonces: Vec::new(),
+            clock_advance: Duration::ZERO,
         };
         let shared = Arc::new(Shared {
             config,
@@ -706,6 +723,12 @@ impl FakeDiscord {
     }
 
     // --- Playing Discord's infrastructure --------------------------------------------------
+
+    /// Moves the clock interactions are timed by forward by `by`: their 3-second deadline and
+    /// their tokens' lifetime pass as if that long had gone by, without a test waiting for it.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.mutate(|s| s.clock_advance += by);
+    }
 
     /// Closes the live gateway socket with `code` (4000: unknown error, resumable). As on
     /// Discord, 4007 (invalid sequence) and 4009 (session timed out) end the session: a

@@ -20,9 +20,6 @@ use crate::rules::{self, FormError};
 use crate::tls::TlsListener;
 use crate::{Command, FakeMessage, RestCall, Shared, State, wire};
 
-/// How long an interaction token works for edits and follow-ups.
-const INTERACTION_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
-
 pub async fn serve(shared: Arc<Shared>, listener: TcpListener) {
     let app = Router::new()
         .fallback(handle)
@@ -463,8 +460,9 @@ fn authorized_route(
             None => refuse(404, 10062, "Unknown interaction"),
         },
         (verb, ["webhooks", _, token, "messages", which]) => {
-            let Some(original) = webhook_message(s, token, which) else {
-                return refuse(404, 10008, "Unknown Message");
+            let original = match webhook_message(shared, s, token, which) {
+                Ok(original) => original,
+                Err(refused) => return refused,
             };
             match verb {
                 "GET" => checked_message(s, original),
@@ -476,7 +474,7 @@ fn authorized_route(
                 _ => refuse(405, 0, "405: Method Not Allowed"),
             }
         }
-        ("POST", ["webhooks", _, token]) => followup(s, token, body),
+        ("POST", ["webhooks", _, token]) => followup(shared, s, token, body),
         ("PUT", ["applications", _, "commands"]) => put_commands(s, None, body),
         ("PUT", ["applications", _, "guilds", _, "commands"]) => match id(3) {
             Some(g) if s.guilds.contains(&g) => put_commands(s, Some(g), body),
@@ -755,6 +753,7 @@ fn edit_message(s: &mut State, id: u64, body: &Value) -> Answer {
 fn callback(shared: &Shared, s: &mut State, id: u64, token: &str, body: &Value) -> Answer {
     let deadline = shared.config.interaction_deadline;
     let bot = s.bot.id;
+    let now = s.now();
     let Some(interaction) = s.interaction_mut(id) else {
         return refuse(404, 10062, "Unknown interaction");
     };
@@ -762,7 +761,7 @@ fn callback(shared: &Shared, s: &mut State, id: u64, token: &str, body: &Value) 
         refuse(401, 50027, "Invalid Webhook Token")
     } else if interaction.response.is_some() {
         refuse(400, 40060, "Interaction has already been acknowledged.")
-    } else if interaction.created.elapsed() > deadline {
+    } else if now.saturating_duration_since(interaction.created) > deadline {
         refuse(404, 10062, "Unknown interaction")
     } else {
         no_content()
@@ -816,45 +815,60 @@ fn callback(shared: &Shared, s: &mut State, id: u64, token: &str, body: &Value) 
             if let Some(clicked) = clicked {
                 let _ = edit_message(s, clicked, &data);
             }
+            // After an update, deferred or not, the clicked message is the original response:
+            // `@original` edits it.
+            created = clicked;
         }
+        6 => created = clicked,
         _ => {}
     }
     if let Some(interaction) = s.interaction_mut(id) {
         interaction.response = u8::try_from(response).ok();
-        interaction.responded_after = Some(interaction.created.elapsed());
+        interaction.responded_after = Some(now.saturating_duration_since(interaction.created));
         interaction.response_message = created;
     }
     no_content()
 }
 
-/// The interaction behind a webhook token, if the token is still valid.
-fn interaction_by_token(s: &State, token: &str) -> Option<(u64, Instant)> {
-    s.interactions
-        .iter()
-        .find(|i| i.token == token)
-        .filter(|i| i.created.elapsed() < INTERACTION_TOKEN_LIFETIME)
-        .map(|i| (i.id, i.created))
+/// The interaction behind a webhook token, or Discord's refusal: a token it never issued is
+/// invalid (401, 50027); one older than [`crate::Config::interaction_token_lifetime`] (15
+/// minutes on Discord) no longer names a webhook (404, 10015), for edits and follow-ups alike.
+fn interaction_by_token(shared: &Shared, s: &State, token: &str) -> Result<u64, Answer> {
+    let Some(interaction) = s.interactions.iter().find(|i| i.token == token) else {
+        return Err(refuse(401, 50027, "Invalid Webhook Token"));
+    };
+    let age = s.now().saturating_duration_since(interaction.created);
+    if age >= shared.config.interaction_token_lifetime {
+        return Err(refuse(404, 10015, "Unknown Webhook"));
+    }
+    Ok(interaction.id)
 }
 
-/// `@original` (the response message) or a follow-up's id, for this token.
-fn webhook_message(s: &State, token: &str, which: &str) -> Option<u64> {
-    let (interaction, _) = interaction_by_token(s, token)?;
+/// `@original` (the response message: the one a type 4 or 5 response created, or the clicked
+/// message after a type 6 or 7 update) or a follow-up's id, for this token.
+fn webhook_message(shared: &Shared, s: &State, token: &str, which: &str) -> Result<u64, Answer> {
+    let interaction = interaction_by_token(shared, s, token)?;
+    let unknown = || refuse(404, 10008, "Unknown Message");
     if which == "@original" {
         return s
             .interactions
             .iter()
             .find(|i| i.id == interaction)
-            .and_then(|i| i.response_message);
+            .and_then(|i| i.response_message)
+            .filter(|m| s.message(*m).is_some())
+            .ok_or_else(unknown);
     }
-    let id: u64 = which.parse().ok()?;
+    let id: u64 = which.parse().map_err(|_| unknown())?;
     s.message(id)
         .filter(|m| m.interaction == Some(interaction))
         .map(|m| m.id)
+        .ok_or_else(unknown)
 }
 
-fn followup(s: &mut State, token: &str, body: &Value) -> Answer {
-    let Some((interaction, _)) = interaction_by_token(s, token) else {
-        return refuse(401, 50027, "Invalid Webhook Token");
+fn followup(shared: &Shared, s: &mut State, token: &str, body: &Value) -> Answer {
+    let interaction = match interaction_by_token(shared, s, token) {
+        Ok(interaction) => interaction,
+        Err(refused) => return refused,
     };
     let Some(record) = s.interactions.iter().find(|i| i.id == interaction).cloned() else {
         return refuse(401, 50027, "Invalid Webhook Token");

@@ -2,8 +2,9 @@
 //! [`super::decide`] and how it looks in [`super::layout`]; this module turns serenity's types
 //! into theirs, runs the turn, and sends.
 //!
-//! A click or a slash command is answered through its interaction (the menu message updated,
-//! then follow-ups), which needs no permission in the channel; a message (DM, mention, reply)
+//! A click or a slash command is answered through its interaction (deferred, then its
+//! original response edited, then follow-ups if the answer is longer), which needs no
+//! permission in the channel; a message (DM, mention, reply)
 //! is answered with a message, which needs Send Messages (and Read Message History to quote
 //! the question). Turns of one channel take turns ([`super::order`]).
 
@@ -15,8 +16,8 @@ use serenity::all::{
     ActionRowComponent, ButtonStyle, ChannelId, CommandInteraction, ComponentInteraction,
     Context as Serenity, CreateActionRow, CreateAllowedMentions, CreateButton, CreateCommand,
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
-    CreateMessage, EditInteractionResponse, EventHandler, GetMessages, GuildId, Http, Interaction,
-    Message, MessageId, MessageReference, MessageType, Nonce, Ready, ResumedEvent,
+    CreateMessage, EditInteractionResponse, EditMessage, EventHandler, GetMessages, GuildId, Http,
+    Interaction, Message, MessageId, MessageReference, MessageType, Nonce, Ready, ResumedEvent,
     ShardStageUpdateEvent, UserId,
 };
 use serenity::async_trait;
@@ -31,6 +32,7 @@ use crate::strings::Strings;
 use super::PLATFORM;
 use super::catch_up::{self, Mark, Marks};
 use super::decide::{self, Click, Command, IncomingMessage, Turn};
+use super::interaction::{self, QueuedAnswer};
 use super::layout::{self, Outgoing};
 use super::order::{Lanes, Ticket};
 
@@ -149,6 +151,174 @@ impl Handler {
         .await?
     }
 
+    /// [`Self::run_turn`] for an acknowledged interaction: its answer, laid out by `lay_out`,
+    /// is queued with the interaction's token (`to`) in the turn's transaction. Returns the
+    /// outcome and, when a reply was queued, the queued answer to send.
+    async fn run_interaction_turn(
+        &self,
+        turn: Turn,
+        to: QueuedAnswer,
+        lay_out: impl FnOnce(&Reply) -> Vec<Outgoing> + Send + 'static,
+    ) -> Result<Option<(Outcome, Option<QueuedAnswer>)>, TurnError> {
+        let ctx = self.ctx.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut queued = None;
+            let outcome = ctx.handle_event(&turn.key, turn.input, &turn.event_id, |reply| {
+                let answer = to.with_parts(lay_out(reply));
+                let json = answer.to_json();
+                queued = Some(answer);
+                json
+            })?;
+            if outcome.is_none() {
+                tracing::debug!(event = %turn.event_id, "already answered");
+            }
+            Ok(outcome.map(|outcome| {
+                let queued = queued.filter(|_| matches!(outcome, Outcome::Reply(_)));
+                (outcome, queued)
+            }))
+        })
+        .await?
+    }
+
+    /// A queued part of an interaction's answer went out: the outbox says so, so a restart
+    /// does not send it again.
+    async fn update_pending(&self, event_id: String, answer: &QueuedAnswer) {
+        let ctx = self.ctx.clone();
+        let json = answer.to_json();
+        let updated = tokio::task::spawn_blocking(move || {
+            ctx.bot
+                .store()
+                .update_pending_reply(PLATFORM, &event_id, &json)
+        })
+        .await;
+        match updated {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "cannot record a follow-up as sent"),
+            Err(error) => tracing::warn!(%error, "cannot record a follow-up as sent"),
+        }
+    }
+
+    /// Sends an interaction's answer through its token: the first part edits the original
+    /// response (the deferred placeholder; repeatable), the others are follow-ups, each
+    /// recorded as sent right after it goes out (not repeatable: no nonce). `queued`: the
+    /// answer's event id in the outbox, marked sent at the end; `None` for an answer that was
+    /// not queued (an apology, a notice). An answer Discord refuses for good (the token
+    /// expired) is dropped, and said once in the log; any other failure leaves it queued, for
+    /// the next start.
+    async fn deliver(
+        &self,
+        http: &Http,
+        queued: Option<&str>,
+        mut answer: QueuedAnswer,
+    ) -> Delivered {
+        if http
+            .application_id()
+            .is_some_and(|id| id.get() != answer.application)
+        {
+            // The token was issued to another application: the bot token changed since.
+            tracing::warn!("the answer to a click or command belongs to another bot: dropped");
+            self.answered(queued).await;
+            return Delivered::Dropped;
+        }
+        match self.send_parts(http, queued, &mut answer).await {
+            Ok(()) => {
+                self.answered(queued).await;
+                Delivered::Sent
+            }
+            Err(error) if interaction::gone_for_good(discord_code(&error)) => {
+                tracing::warn!(
+                    %error,
+                    "Discord no longer accepts the answer to a click or command (its token \
+                     lasts 15 minutes): dropped"
+                );
+                self.answered(queued).await;
+                Delivered::Dropped
+            }
+            Err(error) if queued.is_some() => {
+                tracing::warn!(
+                    %error,
+                    "cannot send the answer to a click or command: sent again at the next start"
+                );
+                Delivered::Failed
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot send the answer to a click or command");
+                Delivered::Failed
+            }
+        }
+    }
+
+    /// A queued answer is done with (sent, or dropped): it leaves the outbox.
+    async fn answered(&self, queued: Option<&str>) {
+        if let Some(event_id) = queued {
+            self.mark_sent(event_id.to_owned()).await;
+        }
+    }
+
+    async fn send_parts(
+        &self,
+        http: &Http,
+        queued: Option<&str>,
+        answer: &mut QueuedAnswer,
+    ) -> Result<(), serenity::Error> {
+        let token = answer.token.clone();
+        let Some(first) = answer.parts.first() else {
+            // Nothing to say: the placeholder must not keep "thinking".
+            return retrying(|| http.delete_original_interaction_response(&token)).await;
+        };
+        let mut edit = EditInteractionResponse::new()
+            .components(rows(first))
+            .allowed_mentions(no_mentions());
+        if !first.content.is_empty() {
+            edit = edit.content(first.content.clone());
+        }
+        let edit = &edit;
+        retrying(|| http.edit_original_interaction_response(&token, edit, Vec::new())).await?;
+        for index in answer.followups_left() {
+            let Some(part) = answer.parts.get(index) else {
+                break;
+            };
+            let mut followup = CreateInteractionResponseFollowup::new()
+                .components(rows(part))
+                .allowed_mentions(no_mentions());
+            if !part.content.is_empty() {
+                followup = followup.content(part.content.clone());
+            }
+            let followup = &followup;
+            retrying(|| http.create_followup_message(&token, followup, Vec::new())).await?;
+            answer.followups_sent = index;
+            if let Some(event_id) = queued {
+                self.update_pending(event_id.to_owned(), answer).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what an acknowledged interaction's turn came to: the queued answer, or an
+    /// answer that was not queued (a notice, nothing, an apology for a failed turn).
+    async fn answer_interaction(
+        &self,
+        http: &Http,
+        key: &ConversationKey,
+        event_id: &str,
+        to: QueuedAnswer,
+        turn: Result<Option<(Outcome, Option<QueuedAnswer>)>, TurnError>,
+    ) {
+        let (queued, answer) = match turn {
+            // Claimed before, by a turn that queued its own answer.
+            Ok(None) => return,
+            Ok(Some((_, Some(queued)))) => (Some(event_id), queued),
+            Ok(Some((outcome, None))) => {
+                (None, to.with_parts(self.outgoing(key, Ok(Some(outcome)))))
+            }
+            Err(error) => (
+                None,
+                to.with_parts(text(&self.failed(&error), &self.strings())),
+            ),
+        };
+        self.deliver(http, queued, answer).await;
+    }
+
     /// The reply of `event_id` went out (or can never go): it leaves the outbox.
     async fn mark_sent(&self, event_id: String) {
         let ctx = self.ctx.clone();
@@ -184,9 +354,33 @@ impl Handler {
                 }
             };
         let window = i64::try_from(RESEND_WINDOW.as_millis()).unwrap_or(i64::MAX);
+        let interaction_window =
+            i64::try_from(interaction::resend_window(self.catch_up_window).as_millis())
+                .unwrap_or(i64::MAX);
         let now = now_ms();
         let (mut sent, mut dropped) = (0, 0);
         for pending in pending {
+            if interaction::is_interaction(&pending.event_id) {
+                // Through the token again, within its life: the original response is edited
+                // again (whether or not the first edit went out), the follow-ups not sent yet
+                // follow.
+                let age = now.saturating_sub(pending.created_at);
+                match QueuedAnswer::from_json(&pending.reply) {
+                    Some(answer) if age <= interaction_window => {
+                        tracing::debug!(event = %pending.event_id, "interaction answer sent again");
+                        match self.deliver(http, Some(&pending.event_id), answer).await {
+                            Delivered::Sent => sent += 1,
+                            Delivered::Dropped => dropped += 1,
+                            Delivered::Failed => {}
+                        }
+                    }
+                    _ => {
+                        dropped += 1;
+                        self.mark_sent(pending.event_id).await;
+                    }
+                }
+                continue;
+            }
             match Queued::from_json(&pending.reply) {
                 Some(queued) if now.saturating_sub(pending.created_at) <= window => {
                     let key = decide::key(queued.channel, queued.in_guild, queued.user);
@@ -440,42 +634,75 @@ impl Handler {
         };
         // In line before the first `await`, answered after the acknowledgement.
         let ticket = self.lanes.ticket(click.channel_id.get());
-        // The acknowledgement comes first, well within Discord's 3 s: the clicked menu's
-        // buttons are disabled (the chosen one marked), so it is clear what was picked and it
-        // cannot be picked twice. The answer follows as follow-ups of the interaction, which
-        // need no permission to post in the channel. A replayed click fails here (already
-        // acknowledged) and is then dropped by the claim.
-        let update = CreateInteractionResponseMessage::new()
-            .components(disabled(&click.message.components, &click.data.custom_id));
-        let acknowledged = match click
-            .create_response(http, CreateInteractionResponse::UpdateMessage(update))
-            .await
-        {
+        // The acknowledgement comes first, well within Discord's 3 s: deferred, so that the
+        // original response is a new placeholder message, which the answer then fills by an
+        // edit that can be repeated after a restart (an update would make the clicked menu
+        // the original response, and the answer would erase it). A replayed click fails here
+        // (already acknowledged) and is then dropped by the claim.
+        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new());
+        let acknowledged = match click.create_response(http, defer).await {
             Ok(()) => true,
             Err(error) => {
                 tracing::warn!(%error, "cannot acknowledge a click");
                 false
             }
         };
-        let _lane = ticket.enter().await;
-        let outgoing = match self.claim(format!("interaction:{}", click.id)).await {
-            Ok(true) => self.clicked(&button).await,
-            Ok(false) => return,
-            Err(error) => text(&self.failed(&error), &self.strings()),
+        // The clicked menu is disabled meanwhile: cosmetic, and an edit that may wait for the
+        // channel's rate limit, so the answer does not wait for it.
+        let menu = async {
+            if acknowledged {
+                disable_menu(http, &click).await;
+            }
         };
-        // Without an acknowledgement there is no interaction to follow up: the answer is
-        // posted, if the channel allows it.
-        let sent = if acknowledged {
-            follow_up(http, Interacted::Click(&click), &outgoing).await
-        } else {
-            post(http, click.channel_id, outgoing, None, None).await
-        };
-        if let Err(error) = sent {
-            tracing::warn!(%error, "cannot send the answer to a click");
-        }
+        let answer = self.answer_click(http, &click, &button, ticket, acknowledged);
+        tokio::join!(menu, answer);
     }
 
-    /// The answer to a click by its owner, after the claim.
+    /// The turn of a click by its owner, in its channel's lane, and its answer: through the
+    /// interaction when it was acknowledged, else posted.
+    async fn answer_click(
+        &self,
+        http: &Http,
+        click: &ComponentInteraction,
+        button: &super::custom_id::MenuButton,
+        ticket: Ticket<'_>,
+        acknowledged: bool,
+    ) {
+        let _lane = ticket.enter().await;
+        let event_id = interaction::event_id(click.id.get());
+        if !acknowledged {
+            // No interaction to answer through: the answer is posted, if the channel allows
+            // it, and not queued (nothing could send it again without duplicating it).
+            let outgoing = match self.claim(event_id).await {
+                Ok(true) => self.clicked(button).await,
+                Ok(false) => return,
+                Err(error) => text(&self.failed(&error), &self.strings()),
+            };
+            if let Err(error) = post(http, click.channel_id, outgoing, None, None).await {
+                tracing::warn!(%error, "cannot send the answer to a click");
+            }
+            return;
+        }
+        let key = button.key();
+        let to = QueuedAnswer::new(click.application_id.get(), click.token.clone());
+        let turn = Turn {
+            key: key.clone(),
+            input: decide::pick(button),
+            event_id: event_id.clone(),
+        };
+        let layout_key = key.clone();
+        let strings = self.strings();
+        let outcome = self
+            .run_interaction_turn(turn, to.clone(), move |reply| {
+                layout::reply(&reply.messages, &layout_key, &strings)
+            })
+            .await;
+        self.answer_interaction(http, &key, &event_id, to, outcome)
+            .await;
+    }
+
+    /// The answer to a click by its owner, after the claim, when the click could not be
+    /// acknowledged.
     async fn clicked(&self, button: &super::custom_id::MenuButton) -> Vec<Outgoing> {
         let key = button.key();
         // The engine finds the choice in the conversation within the turn: no read of the
@@ -508,24 +735,18 @@ impl Handler {
             return;
         }
         // Defer first: the engine and the store answer in milliseconds, but the 3 s deadline
-        // must hold on a slow disk, or behind earlier turns of the channel, too. A replayed
-        // command fails here and is dropped by the claim.
+        // must hold on a slow disk, or behind earlier turns of the channel, too. The deferred
+        // placeholder is the original response the answer edits. A replayed command fails
+        // here and is dropped by the claim.
         let ticket = self.lanes.ticket(command.channel_id.get());
         let deferred = command.defer(http).await;
         let _lane = ticket.enter().await;
-        match self.claim(format!("interaction:{}", command.id)).await {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(error) => {
-                let apology = text(&self.failed(&error), &self.strings());
-                if let Err(error) = respond_with(http, &command, apology).await {
-                    tracing::warn!(%error, "cannot send an apology");
-                }
-                return;
-            }
-        }
+        let event_id = interaction::event_id(command.id.get());
         if let Err(error) = deferred {
-            tracing::warn!(%error, "cannot acknowledge a command");
+            // Nothing to answer through; a replay (claimed already) is no news.
+            if !matches!(self.claim(event_id).await, Ok(false)) {
+                tracing::warn!(%error, "cannot acknowledge a command");
+            }
             return;
         }
         let key = decide::key(
@@ -533,17 +754,30 @@ impl Handler {
             command.guild_id.is_some(),
             command.user.id.get(),
         );
-        let outcome = self.handle(key.clone(), Input::Start).await;
-        let outgoing = match (which, outcome) {
-            (Command::Role, Ok(Outcome::Reply(reply))) => {
-                let profiles = self.ctx.bot.engine().profile_choice_ids();
-                profile_menu(&reply, &profiles, &strings.choose_role, &key, &strings)
-            }
-            (_, outcome) => self.outgoing(&key, outcome.map(Some)),
+        let to = QueuedAnswer::new(command.application_id.get(), command.token.clone());
+        let turn = Turn {
+            key: key.clone(),
+            input: Input::Start,
+            event_id: event_id.clone(),
         };
-        if let Err(error) = respond_with(http, &command, outgoing).await {
-            tracing::warn!(%error, "cannot send the answer to a command");
-        }
+        let profiles = (which == Command::Role).then(|| {
+            (
+                self.ctx.bot.engine().profile_choice_ids(),
+                strings.choose_role.clone(),
+            )
+        });
+        let layout_key = key.clone();
+        let layout_strings = self.strings();
+        let outcome = self
+            .run_interaction_turn(turn, to.clone(), move |reply| match &profiles {
+                Some((profiles, prompt)) => {
+                    profile_menu(reply, profiles, prompt, &layout_key, &layout_strings)
+                }
+                None => layout::reply(&reply.messages, &layout_key, &layout_strings),
+            })
+            .await;
+        self.answer_interaction(http, &key, &event_id, to, outcome)
+            .await;
     }
 
     async fn register_commands(&self, http: &Http) {
@@ -897,26 +1131,31 @@ fn rate_limited(error: &serenity::Error) -> bool {
     )
 }
 
-/// A deferred command's answer: the first message fills the placeholder, the rest follow.
-async fn respond_with(
-    http: &Http,
-    command: &CommandInteraction,
-    outgoing: Vec<Outgoing>,
-) -> Result<(), serenity::Error> {
-    let Some((first, rest)) = outgoing.split_first() else {
-        // Nothing to say: the placeholder must not keep "thinking".
-        command.delete_response(http).await?;
-        return Ok(());
-    };
-    let mut edit = EditInteractionResponse::new()
-        .components(rows(first))
-        .allowed_mentions(no_mentions());
-    if !first.content.is_empty() {
-        edit = edit.content(first.content.clone());
+/// What became of an interaction's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivered {
+    Sent,
+    /// Refused for good (the token expired): out of the outbox.
+    Dropped,
+    /// Not sent, left in the outbox for the next start.
+    Failed,
+}
+
+/// Disables the clicked menu's buttons, the chosen one in green, so it is clear what was
+/// picked and it is not picked twice. Cosmetic, and an edit of the bot's own message that can
+/// be repeated: a refusal (a message Discord does not let the bot edit) is only logged.
+async fn disable_menu(http: &Http, click: &ComponentInteraction) {
+    let edit =
+        EditMessage::new().components(disabled(&click.message.components, &click.data.custom_id));
+    let edited = retrying(|| {
+        click
+            .channel_id
+            .edit_message(http, click.message.id, edit.clone())
+    })
+    .await;
+    if let Err(error) = edited {
+        tracing::debug!(%error, "cannot disable a clicked menu");
     }
-    let edit = &edit;
-    retrying(|| command.edit_response(http, edit.clone())).await?;
-    follow_up(http, Interacted::Command(command), rest).await
 }
 
 /// The interaction being answered: a click or a slash command.
@@ -948,25 +1187,6 @@ impl Interacted<'_> {
             Interacted::Command(command) => command.create_followup(http, followup).await.map(drop),
         }
     }
-}
-
-/// Follow-ups of an acknowledged interaction, one per message, in order.
-async fn follow_up(
-    http: &Http,
-    interacted: Interacted<'_>,
-    outgoing: &[Outgoing],
-) -> Result<(), serenity::Error> {
-    for message in outgoing {
-        let mut followup = CreateInteractionResponseFollowup::new()
-            .components(rows(message))
-            .allowed_mentions(no_mentions());
-        if !message.content.is_empty() {
-            followup = followup.content(message.content.clone());
-        }
-        let followup = &followup;
-        retrying(|| interacted.follow_up(http, followup.clone())).await?;
-    }
-    Ok(())
 }
 
 /// A text only the user sees, as the interaction's response; a text over Discord's limit

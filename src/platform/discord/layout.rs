@@ -15,8 +15,9 @@ pub const MAX_BUTTONS: usize = BUTTONS_PER_ROW * MAX_ROWS;
 /// Discord's limit on a button label.
 pub const MAX_LABEL: usize = 80;
 
-/// One message to post.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One message to post. Serialisable: an interaction's answer waits in the outbox laid out
+/// ([`super::interaction::QueuedAnswer`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outgoing {
     /// Never more than [`render::DISCORD_MESSAGE_LIMIT`]; empty only when there are buttons.
     pub content: String,
@@ -24,7 +25,7 @@ pub struct Outgoing {
     pub rows: Vec<Vec<ButtonView>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ButtonView {
     pub label: String,
     pub custom_id: String,

@@ -6,8 +6,10 @@
 //! talking. Exactly once: a message's turn, its claim and its answer commit together (the
 //! outbox), the answer goes out with an enforced nonce and is then marked sent, and what a
 //! stop leaves is sent again at the next READY (docs/discord.md); a dispatch Discord replays
-//! after a gateway resume gets no second answer. Clicks and commands are claimed, then
-//! answered through their interaction.
+//! after a gateway resume gets no second answer. Clicks and commands are deferred and go
+//! through the outbox too, keyed by their interaction ([`interaction`]): the answer fills the
+//! original response by an edit that can be repeated, and what a stop leaves is sent again at
+//! the next READY within the token's 15 minutes.
 //!
 //! Buttons carry their conversation and choice (`custom_id`), so they work after a restart.
 //! A click goes to the engine as that choice (`Input::Choice`), which picks it where it is
@@ -17,6 +19,7 @@ mod catch_up;
 mod custom_id;
 mod decide;
 mod handler;
+mod interaction;
 mod layout;
 mod order;
 
