@@ -1578,6 +1578,9 @@ impl StateStore for CrashBeforeMark {
     fn claim_event(&self, platform: &str, event_id: &str, now_ms: i64) -> StoreResult<bool> {
         self.0.claim_event(platform, event_id, now_ms)
     }
+    fn event_claimed(&self, platform: &str, event_id: &str) -> StoreResult<bool> {
+        self.0.event_claimed(platform, event_id)
+    }
     fn forget_events_before(&self, cutoff_ms: i64) -> StoreResult<usize> {
         self.0.forget_events_before(cutoff_ms)
     }
@@ -1733,6 +1736,9 @@ impl StateStore for StopAfterCommit {
     }
     fn claim_event(&self, platform: &str, event_id: &str, now_ms: i64) -> StoreResult<bool> {
         self.inner.claim_event(platform, event_id, now_ms)
+    }
+    fn event_claimed(&self, platform: &str, event_id: &str) -> StoreResult<bool> {
+        self.inner.event_claimed(platform, event_id)
     }
     fn forget_events_before(&self, cutoff_ms: i64) -> StoreResult<usize> {
         self.inner.forget_events_before(cutoff_ms)

@@ -454,6 +454,9 @@ mod tests {
         fn claim_event(&self, platform: &str, event_id: &str, now_ms: i64) -> StoreResult<bool> {
             self.inner.claim_event(platform, event_id, now_ms)
         }
+        fn event_claimed(&self, platform: &str, event_id: &str) -> StoreResult<bool> {
+            self.inner.event_claimed(platform, event_id)
+        }
         fn forget_events_before(&self, cutoff_ms: i64) -> StoreResult<usize> {
             self.inner.forget_events_before(cutoff_ms)
         }

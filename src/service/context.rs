@@ -72,6 +72,12 @@ impl Context {
         event_id: &str,
         queued: impl FnOnce(&Reply) -> String,
     ) -> Result<Option<Outcome>, StoreError> {
+        // An event handled before (redelivered, or read again from history after a restart)
+        // goes no further: it must not take a place in its sender's rate limit, which would
+        // leave a new question of theirs unanswered.
+        if self.bot.store().event_claimed(&key.platform, event_id)? {
+            return Ok(None);
+        }
         let outcome = self.turn(key, input, |bot, input, now| {
             bot.handle_event(key, input, event_id, now, queued)
         })?;
@@ -131,5 +137,63 @@ impl Context {
     /// True once the daemon is shutting down.
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engine::{Engine, MatchingMode};
+    use crate::store::MemoryStore;
+    use crate::strings::Strings;
+
+    fn context(messages: usize) -> Context {
+        let kb = crate::kb::parse_str(
+            "t.md",
+            "# T\nBonjour.\n## Horaires\n- horaires\nDe 8 h à 17 h.\n",
+        )
+        .kb
+        .unwrap();
+        let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+        let bot = Bot::new(
+            engine,
+            Arc::new(MemoryStore::new()),
+            Duration::from_secs(3600),
+        );
+        let mut context = Context::local(Arc::new(bot), "Doucement !".into());
+        context.throttle = Some(Arc::new(Throttle::new(messages, Duration::from_secs(3600))));
+        context
+    }
+
+    /// A restart reads recent history again: the questions it already answered must not fill
+    /// the person's rate limit and leave their new question unanswered.
+    #[test]
+    fn events_handled_before_take_no_place_in_the_rate_limit() {
+        let context = context(3);
+        let key = ConversationKey::direct("matrix", "@ana:example.org");
+        let ask = |event: &str| {
+            context
+                .handle_event(&key, Input::Text("horaires".into()), event, |_| {
+                    String::new()
+                })
+                .unwrap()
+        };
+        for event in ["$1", "$2"] {
+            assert!(matches!(ask(event), Some(Outcome::Reply(_))));
+        }
+        // Read again after a restart, twice over.
+        for _ in 0..2 {
+            for event in ["$1", "$2"] {
+                assert_eq!(ask(event), None, "answered twice");
+            }
+        }
+        assert!(
+            matches!(ask("$3"), Some(Outcome::Reply(_))),
+            "the new question was throttled"
+        );
     }
 }

@@ -144,6 +144,11 @@ impl StateStore for MemoryStore {
         Ok(self.tables().claim_event(platform, event_id, now_ms))
     }
 
+    fn event_claimed(&self, platform: &str, event_id: &str) -> Result<bool> {
+        let id = (platform.to_owned(), event_id.to_owned());
+        Ok(self.tables().events.contains_key(&id))
+    }
+
     fn forget_events_before(&self, cutoff_ms: i64) -> Result<usize> {
         let mut tables = self.tables();
         let before = tables.events.len();

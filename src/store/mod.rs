@@ -250,6 +250,11 @@ pub trait StateStore: Send + Sync {
     /// events that change no conversation.
     fn claim_event(&self, platform: &str, event_id: &str, now_ms: i64) -> Result<bool>;
 
+    /// Whether `event_id` was claimed for `platform` (and not forgotten since). Read-only: a
+    /// redelivered or re-read event is recognised before it costs anything, such as a place
+    /// in its sender's rate limit.
+    fn event_claimed(&self, platform: &str, event_id: &str) -> Result<bool>;
+
     /// Forgets events claimed strictly before `cutoff_ms` and returns how many went.
     fn forget_events_before(&self, cutoff_ms: i64) -> Result<usize>;
 
@@ -423,7 +428,10 @@ macro_rules! store_behaviour_suite {
             fn claim_event_succeeds_once_per_platform_until_forgotten() {
                 let (store, _guard) = super::$open();
                 let store: &dyn StateStore = &store;
+                assert!(!store.event_claimed("matrix", "$old").unwrap());
                 assert!(store.claim_event("matrix", "$old", 10).unwrap());
+                assert!(store.event_claimed("matrix", "$old").unwrap());
+                assert!(!store.event_claimed("discord", "$old").unwrap());
                 assert!(!store.claim_event("matrix", "$old", 11).unwrap());
                 assert!(!store.claim_event("matrix", "$old", 1_000).unwrap());
                 assert!(

@@ -473,6 +473,14 @@ impl StateStore for SqliteStore {
         )?)
     }
 
+    fn event_claimed(&self, platform: &str, event_id: &str) -> Result<bool> {
+        let found = self
+            .connection()
+            .prepare_cached("SELECT 1 FROM handled_event WHERE platform = ?1 AND event_id = ?2")?
+            .exists(params![platform, event_id])?;
+        Ok(found)
+    }
+
     fn forget_events_before(&self, cutoff_ms: i64) -> Result<usize> {
         let forgotten = self
             .connection()
