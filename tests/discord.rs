@@ -857,32 +857,7 @@ async fn guichet_serve_with_a_discord_section_answers_on_the_fake() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name);
-    std::fs::create_dir(path("content")).unwrap();
-    std::fs::write(path("content/index.md"), knowledge_base()).unwrap();
-    std::fs::write(path("discord_token"), format!("{TOKEN}\n")).unwrap();
-    // Owner-only, as the README asks: a secret others can read is warned about.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            path("discord_token"),
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .unwrap();
-    }
-    let admin = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = format!(
-        "content = {:?}\nstate_dir = {:?}\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n\
-         [discord]\ntoken_file = {:?}\nguild_ids = [\"{guild}\"]\napi_base = {:?}\n",
-        path("content"),
-        path("state"),
-        path("discord_token"),
-        fake.http_base(),
-    );
-    std::fs::write(path("config.toml"), config).unwrap();
+    let admin = serve_folder(&fake, guild, dir.path());
     let log = path("serve.log");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_guichet"))
         .args(["serve", "--config"])
@@ -2243,36 +2218,43 @@ struct CrashingBot {
     child: Option<std::process::Child>,
 }
 
+/// A folder for `guichet serve` against the fake: the test base in `content/`, the token in
+/// an owner-only file (as the README asks: a secret others can read is warned about) and
+/// `config.toml`. A child process
+/// cannot be handed an HTTP client: `api_base`, serenity's proxy mode, its rate limiter off.
+/// Returns the admin endpoint's port.
+fn serve_folder(fake: &FakeDiscord, guild: u64, dir: &std::path::Path) -> u16 {
+    use std::os::unix::fs::PermissionsExt;
+    let path = |name: &str| dir.join(name);
+    std::fs::create_dir(path("content")).unwrap();
+    std::fs::write(path("content/index.md"), knowledge_base()).unwrap();
+    std::fs::write(path("discord_token"), format!("{TOKEN}\n")).unwrap();
+    std::fs::set_permissions(
+        path("discord_token"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = format!(
+        "content = {:?}\nstate_dir = {:?}\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n\
+         [discord]\ntoken_file = {:?}\nguild_ids = [\"{guild}\"]\napi_base = {:?}\n",
+        path("content"),
+        path("state"),
+        path("discord_token"),
+        fake.http_base(),
+    );
+    std::fs::write(path("config.toml"), config).unwrap();
+    admin
+}
+
 impl CrashingBot {
     fn new(fake: &FakeDiscord, guild: u64, dir: &std::path::Path) -> Self {
         let path = |name: &str| dir.join(name);
-        std::fs::create_dir(path("content")).unwrap();
-        std::fs::write(path("content/index.md"), knowledge_base()).unwrap();
-        std::fs::write(path("discord_token"), format!("{TOKEN}\n")).unwrap();
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(
-                path("discord_token"),
-                std::fs::Permissions::from_mode(0o600),
-            )
-            .unwrap();
-        }
-        let admin = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        // A child process cannot be handed an HTTP client: `api_base` (serenity's proxy
-        // mode, its rate limiter off). Rate limits are not what this test is about.
-        let config = format!(
-            "content = {:?}\nstate_dir = {:?}\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n\
-             [discord]\ntoken_file = {:?}\nguild_ids = [\"{guild}\"]\napi_base = {:?}\n",
-            path("content"),
-            path("state"),
-            path("discord_token"),
-            fake.http_base(),
-        );
-        std::fs::write(path("config.toml"), config).unwrap();
+        serve_folder(fake, guild, dir);
         Self {
             config: path("config.toml"),
             log: path("serve.log"),
