@@ -109,6 +109,17 @@ pub struct Me {
     pub cutoff_ms: i64,
 }
 
+/// The [`Me::cutoff_ms`] of a start at `started_ms`: after a restart that resumes a saved sync
+/// position, what was said during the downtime is answered if at most `catch_up_ms` old; on
+/// a first login, the room histories are not questions to this bot.
+pub fn cutoff_ms(started_ms: i64, resumed: bool, catch_up_ms: i64) -> i64 {
+    if resumed {
+        started_ms.saturating_sub(catch_up_ms)
+    } else {
+        started_ms
+    }
+}
+
 /// Whether a room is a direct chat with one person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoomKind {
@@ -458,6 +469,36 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// After a restart, a question asked during the downtime is answered when at most
+    /// `catch_up` old and skipped when older; on a first login nothing from before is.
+    #[test]
+    fn the_catch_up_window_counts_back_from_the_start() {
+        const CATCH_UP_MS: i64 = 5_000;
+        let restarted = Me {
+            cutoff_ms: cutoff_ms(START_MS, true, CATCH_UP_MS),
+            ..me()
+        };
+        let first_login = Me {
+            cutoff_ms: cutoff_ms(START_MS, false, CATCH_UP_MS),
+            ..me()
+        };
+        let asked = |ago_ms: i64| event_from("@ana:localhost", START_MS - ago_ms, text("1"));
+        let recent = asked(CATCH_UP_MS - 500);
+        let old = asked(CATCH_UP_MS + 500);
+        assert!(!matches!(
+            decide(&recent, ROOM, RoomKind::Direct, &restarted, None),
+            Decision::Skip(_)
+        ));
+        assert_eq!(
+            decide(&old, ROOM, RoomKind::Direct, &restarted, None),
+            Decision::Skip(Skip::TooOld)
+        );
+        assert_eq!(
+            decide(&recent, ROOM, RoomKind::Direct, &first_login, None),
+            Decision::Skip(Skip::TooOld)
+        );
     }
 
     #[test]

@@ -181,15 +181,9 @@ pub async fn run(
             None
         }
     };
-    // After a restart, what was said during the downtime is answered if recent enough; on a
-    // first login, the room histories are not questions to this bot.
     let resumed = connected.restored && saved_token.is_some();
     let catch_up_ms = i64::try_from(settings.catch_up.as_millis()).unwrap_or(i64::MAX);
-    let cutoff_ms = if resumed {
-        started_ms.saturating_sub(catch_up_ms)
-    } else {
-        started_ms
-    };
+    let cutoff_ms = decide::cutoff_ms(started_ms, resumed, catch_up_ms);
     let display_name = client.account().get_display_name().await.ok().flatten();
     info!(
         device = client
