@@ -139,4 +139,3 @@ impl Context {
         *self.shutdown.borrow()
     }
 }
-
