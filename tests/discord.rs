@@ -1323,6 +1323,71 @@ async fn the_rate_limiter_waits_for_a_routes_bucket_instead_of_meeting_429() {
     scene.finish().await;
 }
 
+/// Issue 16: through `api_base` (serenity's proxy mode, its rate limiter off, as an
+/// independent Discord is reached), a 429 is waited out for the `retry_after` it gives: every
+/// answer arrives, in order, and no message goes to a route before its wait is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_api_base_a_429_is_waited_out_for_its_retry_after() {
+    let fake = FakeDiscord::start(Config {
+        route_limit: 2,
+        ..fake_config()
+    })
+    .await
+    .unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let (shutdown, rx) = watch::channel(false);
+    let ctx = context_with(Arc::new(MemoryStore::new()), rx, Strings::default());
+    let settings = DiscordSettings {
+        api_base: Some(fake.http_base().to_owned()),
+        ..settings(guild, false)
+    };
+    let task = tokio::spawn(discord::run_with(settings, ctx, StartOptions::default()));
+    fake.wait_ready().await;
+    let mention = format!("<@{}>", fake.bot_id());
+    for i in 1..=10 {
+        fake.say(ana, channel, &format!("{mention} sujet numero {i}"));
+    }
+    let answers = fake.wait_bot_messages(channel, 10).await;
+    for (i, answer) in answers.iter().enumerate() {
+        assert!(
+            answer
+                .content
+                .contains(&format!("Réponse au sujet {}.", i + 1)),
+            "answer {i}: {}",
+            answer.content
+        );
+    }
+    let posts: Vec<_> = fake
+        .rest_calls()
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path.ends_with("/messages"))
+        .collect();
+    assert!(!posts.iter().any(|c| c.tls), "not through api_base");
+    let limited = posts.iter().filter(|c| c.status == 429).count();
+    assert!(
+        limited > 0,
+        "the route's limit was never met: nothing tested"
+    );
+    for pair in posts.windows(2) {
+        if let Some(wait) = pair[0].retry_after {
+            // The fake rounds `retry_after` to the millisecond.
+            let waited = pair[1].at.duration_since(pair[0].at);
+            assert!(
+                waited + Duration::from_millis(2) >= wait,
+                "sent again after {waited:?}, asked to wait {wait:?}"
+            );
+        }
+    }
+    shutdown.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the adapter stops on shutdown")
+        .unwrap()
+        .unwrap();
+}
+
 /// Issue 16: Discord may ask for a heartbeat (op 1), say the session can be resumed (op 9
 /// `d: true`, close 4008) or must start anew (op 9 `d: false`, close 4007): the bot answers,
 /// resumes or identifies again, and keeps answering with its commands registered once.

@@ -139,6 +139,11 @@ pub struct RestCall {
     pub rate_limit_scope: Option<String>,
     /// Discord's JSON error code, when the call was refused.
     pub error_code: Option<u64>,
+    /// When it came, on the fake's clock: a client that honours a 429 sends again on that
+    /// route no sooner than its `retry_after`.
+    pub at: Instant,
+    /// A 429's `retry_after`, as its body said it.
+    pub retry_after: Option<Duration>,
 }
 
 /// One websocket connection the bot opened.

@@ -290,6 +290,13 @@ async fn handle(
                 .as_ref()
                 .and_then(|b| b.get("code"))
                 .and_then(Value::as_u64),
+            at: s.now(),
+            retry_after: answer
+                .body
+                .as_ref()
+                .and_then(|b| b.get("retry_after"))
+                .and_then(Value::as_f64)
+                .map(Duration::from_secs_f64),
         });
         answer
     });

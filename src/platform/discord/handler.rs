@@ -32,6 +32,7 @@ use crate::strings::Strings;
 use super::PLATFORM;
 use super::catch_up::{self, Mark, Marks};
 use super::decide::{self, Click, Command, IncomingMessage, Turn};
+use super::direct;
 use super::interaction::{self, QueuedAnswer};
 use super::layout::{self, Outgoing};
 use super::order::{Lanes, Ticket};
@@ -1054,14 +1055,11 @@ async fn post(
                 .clone()
                 .reference_message(MessageReference::from(reference).fail_if_not_exists(false))
         });
-        let sent = match &quoted {
-            Some(quoted) => retrying(|| channel.send_message(http, quoted.clone())).await,
-            None => retrying(|| channel.send_message(http, create.clone())).await,
-        };
+        let sent = send_one(http, channel, quoted.as_ref().unwrap_or(&create)).await;
         match sent {
             // Quoting needs Read Message History; the answer matters more than the quote.
             Err(error) if quoting.is_some() && discord_code(&error) == Some(160_002) => {
-                retrying(|| channel.send_message(http, create.clone())).await?;
+                send_one(http, channel, &create).await?;
             }
             sent => {
                 sent?;
@@ -1069,6 +1067,21 @@ async fn post(
         }
     }
     Ok(())
+}
+
+/// Sends one message, waiting out 429s: serenity's rate limiter does when it is on; through
+/// `api_base` (its proxy mode, limiter off) [`direct`] does, for the time each 429 asks.
+async fn send_one(
+    http: &Http,
+    channel: ChannelId,
+    message: &CreateMessage,
+) -> Result<(), serenity::Error> {
+    match &http.proxy {
+        Some(proxy) => direct::send_message(http, proxy, channel, message).await,
+        None => retrying(|| channel.send_message(http, message.clone()))
+            .await
+            .map(drop),
+    }
 }
 
 /// Discord's JSON error code of a refused call.
@@ -1094,8 +1107,9 @@ const RATE_LIMITED_TRIES: u32 = 14;
 /// Discord's 429 says how long to wait (`retry_after`, and `global`), but serenity's error
 /// keeps neither that body nor the headers. serenity's own rate limiter (on in production and
 /// in `tests/discord.rs`) reads them, waits and tries again before we see anything, so this
-/// is the fallback: for a 429 without `Retry-After`, and when the limiter is off (`api_base`:
-/// serenity 0.12.5 can send to another host only with it off).
+/// is the fallback: for a 429 without `Retry-After`, and, through `api_base` (serenity 0.12.5
+/// can send to another host only with its limiter off), for the calls other than channel
+/// messages, which [`direct`] sends itself and waits out as each 429 asks.
 const RATE_LIMITED_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 const RATE_LIMITED_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(4);
 

@@ -18,6 +18,7 @@
 mod catch_up;
 mod custom_id;
 mod decide;
+mod direct;
 mod handler;
 mod interaction;
 mod layout;
