@@ -1323,8 +1323,49 @@ async fn the_rate_limiter_waits_for_a_routes_bucket_instead_of_meeting_429() {
     scene.finish().await;
 }
 
-/// Issue 16: through `api_base` (serenity's proxy mode, its rate limiter off, as an
-/// independent Discord is reached), a 429 is waited out for the `retry_after` it gives: every
+/// The adapter through `api_base`: serenity's proxy mode, its rate limiter off, as an
+/// independent Discord (or `guichet serve` in a test) is reached.
+fn spawn_proxied_adapter(fake: &FakeDiscord, guild: u64) -> Adapter {
+    let (shutdown, rx) = watch::channel(false);
+    let ctx = context_with(Arc::new(MemoryStore::new()), rx, Strings::default());
+    let status = ctx.status.clone();
+    let settings = DiscordSettings {
+        api_base: Some(fake.http_base().to_owned()),
+        ..settings(guild, false)
+    };
+    let task = tokio::spawn(discord::run_with(settings, ctx, StartOptions::default()));
+    Adapter {
+        shutdown,
+        task,
+        status,
+    }
+}
+
+/// After each 429 among `calls`, the next call to the same path came no sooner than the
+/// `retry_after` it gave; and there was at least one 429, or nothing was tested.
+fn assert_429s_waited_out(calls: &[fake_discord::RestCall]) {
+    assert!(calls.iter().all(|c| !c.tls), "not through api_base");
+    assert!(
+        calls.iter().any(|c| c.status == 429),
+        "the route's limit was never met: nothing tested"
+    );
+    for (i, limited) in calls.iter().enumerate() {
+        let Some(wait) = limited.retry_after else {
+            continue;
+        };
+        if let Some(next) = calls[i + 1..].iter().find(|c| c.path == limited.path) {
+            // The fake rounds `retry_after` to the millisecond.
+            let waited = next.at.duration_since(limited.at);
+            assert!(
+                waited + Duration::from_millis(2) >= wait,
+                "{} sent again after {waited:?}, asked to wait {wait:?}",
+                limited.path
+            );
+        }
+    }
+}
+
+/// Issue 16: through `api_base` a 429 is waited out for the `retry_after` it gives: every
 /// answer arrives, in order, and no message goes to a route before its wait is over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_api_base_a_429_is_waited_out_for_its_retry_after() {
@@ -1337,13 +1378,7 @@ async fn through_api_base_a_429_is_waited_out_for_its_retry_after() {
     let guild = fake.add_guild();
     let channel = fake.add_channel(guild);
     let ana = fake.add_user("ana");
-    let (shutdown, rx) = watch::channel(false);
-    let ctx = context_with(Arc::new(MemoryStore::new()), rx, Strings::default());
-    let settings = DiscordSettings {
-        api_base: Some(fake.http_base().to_owned()),
-        ..settings(guild, false)
-    };
-    let task = tokio::spawn(discord::run_with(settings, ctx, StartOptions::default()));
+    let adapter = spawn_proxied_adapter(&fake, guild);
     fake.wait_ready().await;
     let mention = format!("<@{}>", fake.bot_id());
     for i in 1..=10 {
@@ -1364,28 +1399,44 @@ async fn through_api_base_a_429_is_waited_out_for_its_retry_after() {
         .into_iter()
         .filter(|c| c.method == "POST" && c.path.ends_with("/messages"))
         .collect();
-    assert!(!posts.iter().any(|c| c.tls), "not through api_base");
-    let limited = posts.iter().filter(|c| c.status == 429).count();
-    assert!(
-        limited > 0,
-        "the route's limit was never met: nothing tested"
-    );
-    for pair in posts.windows(2) {
-        if let Some(wait) = pair[0].retry_after {
-            // The fake rounds `retry_after` to the millisecond.
-            let waited = pair[1].at.duration_since(pair[0].at);
-            assert!(
-                waited + Duration::from_millis(2) >= wait,
-                "sent again after {waited:?}, asked to wait {wait:?}"
-            );
-        }
-    }
-    shutdown.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), task)
-        .await
-        .expect("the adapter stops on shutdown")
-        .unwrap()
-        .unwrap();
+    assert_429s_waited_out(&posts);
+    adapter.stop().await;
+}
+
+/// Issue 16: the same for a click's answer, which edits the interaction's placeholder and
+/// goes on in a follow-up, both through the interaction's webhook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_api_base_a_clicks_answer_waits_out_its_429s_too() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let adapter = spawn_proxied_adapter(&fake, guild);
+    fake.wait_ready().await;
+    fake.say(ana, channel, &format!("<@{}> menu profil", fake.bot_id()));
+    let menu = fake.wait_bot_messages(channel, 1).await[0].clone();
+    // The next three calls through the webhook are refused.
+    fake.rate_limit_next_webhook_calls(3);
+    let click = fake.click_label(ana, menu.id, "Réponse longue").unwrap();
+    let interaction = fake.wait_response(click).await;
+    let parts = fake
+        .wait_for("the answer, placeholder filled and followed up", |f| {
+            let parts: Vec<FakeMessage> = f
+                .bot_messages(channel)
+                .into_iter()
+                .filter(|m| m.interaction == Some(interaction.id))
+                .collect();
+            (parts.len() >= 2 && parts.iter().all(|m| !m.loading)).then_some(parts)
+        })
+        .await;
+    assert!(parts.iter().any(|m| !m.buttons().is_empty()), "{parts:?}");
+    let webhook: Vec<_> = fake
+        .rest_calls()
+        .into_iter()
+        .filter(|c| c.path.starts_with("/api/v10/webhooks/"))
+        .collect();
+    assert_429s_waited_out(&webhook);
+    adapter.stop().await;
 }
 
 /// Issue 16: Discord may ask for a heartbeat (op 1), say the session can be resumed (op 9

@@ -328,6 +328,8 @@ pub(crate) struct State {
     pub replay_overlap: u64,
     /// The next this many message posts get Discord's 429 (rate limited) and are not made.
     pub rate_limited_posts: u64,
+    /// The same for the next calls to an interaction's webhook (edits and follow-ups).
+    pub rate_limited_webhook_calls: u64,
     /// Per-route buckets: remaining requests and when the window ends.
     pub buckets: HashMap<String, (u32, Instant)>,
     /// Requests in the current global window, and when it ends.
@@ -489,6 +491,7 @@ impl FakeDiscord {
             heartbeat_acks: true,
             replay_overlap: 0,
             rate_limited_posts: 0,
+            rate_limited_webhook_calls: 0,
             buckets: HashMap::new(),
             global: (0, Instant::now()),
             nonces: Vec::new(),
@@ -812,6 +815,12 @@ impl FakeDiscord {
     /// the message is not made, the client must send it again.
     pub fn rate_limit_next_posts(&self, n: u64) {
         self.shared.mutate(|s| s.rate_limited_posts = n);
+    }
+
+    /// The same for the next `n` calls to an interaction's webhook (edits of the original
+    /// response, follow-ups).
+    pub fn rate_limit_next_webhook_calls(&self, n: u64) {
+        self.shared.mutate(|s| s.rate_limited_webhook_calls = n);
     }
 
     // --- Observing ----------------------------------------------------------------------

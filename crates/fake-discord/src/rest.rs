@@ -466,6 +466,10 @@ fn authorized_route(
             Some(interaction) => callback(shared, s, interaction, token, body),
             None => refuse(404, 10062, "Unknown interaction"),
         },
+        (_, ["webhooks", ..]) if s.rate_limited_webhook_calls > 0 => {
+            s.rate_limited_webhook_calls -= 1;
+            rate_limited(Duration::from_millis(300), Scope::Shared)
+        }
         (verb, ["webhooks", _, token, "messages", which]) => {
             let original = match webhook_message(shared, s, token, which) {
                 Ok(original) => original,

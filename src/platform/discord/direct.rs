@@ -1,6 +1,7 @@
-//! Channel messages sent through `api_base` (serenity's proxy mode), where serenity's rate
-//! limiter is off: the POST is made here, so that a 429 is waited out for the time Discord
-//! asks (`retry_after`, and `global` for every route), which serenity's error would not tell.
+//! Answers sent through `api_base` (serenity's proxy mode), where serenity's rate limiter is
+//! off: channel messages and the edits and follow-ups of interaction responses are sent from
+//! here, so that a 429 is waited out for the time Discord asks (`retry_after`, and `global`
+//! for every route), which serenity's error would not tell.
 //!
 //! serenity 0.12.5 can reach another host than `discord.com` only with its limiter off, and
 //! its error for a refused call keeps neither the 429's body nor its headers. In production
@@ -9,7 +10,9 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serenity::all::{ChannelId, CreateMessage, Http};
+use serenity::all::{
+    ChannelId, CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse, Http,
+};
 use serenity::http::{ErrorResponse, HttpError};
 use tokio::time::Instant;
 
@@ -21,7 +24,7 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 /// The wait when a 429 says nothing readable of how long.
 const UNKNOWN_WAIT: Duration = Duration::from_secs(1);
 
-/// Until when a global 429 stops every message of this process (one bot, one token).
+/// Until when a global 429 stops every call of this process (one bot, one token).
 static GLOBAL_UNTIL: Mutex<Option<Instant>> = Mutex::new(None);
 
 /// Posts `message` in `channel` through `proxy`, waiting out each 429 for its `retry_after`.
@@ -31,21 +34,72 @@ pub(super) async fn send_message(
     channel: ChannelId,
     message: &CreateMessage,
 ) -> Result<(), serenity::Error> {
-    let url = format!(
-        "{}/api/v10/channels/{channel}/messages",
-        proxy.trim_end_matches('/')
-    );
     let body = serde_json::to_vec(message).map_err(serenity::Error::Json)?;
+    let path = format!("channels/{channel}/messages");
+    call(http, proxy, reqwest::Method::POST, &path, Some(body)).await
+}
+
+/// Edits an interaction's original response (its placeholder) through `proxy`.
+pub(super) async fn edit_original(
+    http: &Http,
+    proxy: &str,
+    application: u64,
+    token: &str,
+    edit: &EditInteractionResponse,
+) -> Result<(), serenity::Error> {
+    let body = serde_json::to_vec(edit).map_err(serenity::Error::Json)?;
+    let path = format!("webhooks/{application}/{token}/messages/@original");
+    call(http, proxy, reqwest::Method::PATCH, &path, Some(body)).await
+}
+
+/// Deletes an interaction's original response through `proxy`.
+pub(super) async fn delete_original(
+    http: &Http,
+    proxy: &str,
+    application: u64,
+    token: &str,
+) -> Result<(), serenity::Error> {
+    let path = format!("webhooks/{application}/{token}/messages/@original");
+    call(http, proxy, reqwest::Method::DELETE, &path, None).await
+}
+
+/// Sends an interaction's follow-up through `proxy`.
+pub(super) async fn follow_up(
+    http: &Http,
+    proxy: &str,
+    application: u64,
+    token: &str,
+    followup: &CreateInteractionResponseFollowup,
+) -> Result<(), serenity::Error> {
+    let body = serde_json::to_vec(followup).map_err(serenity::Error::Json)?;
+    let path = format!("webhooks/{application}/{token}");
+    call(http, proxy, reqwest::Method::POST, &path, Some(body)).await
+}
+
+/// One call to Discord's API at `path` (after `/api/v10/`) through `proxy`, sent again after
+/// each 429 once its wait is over, at most [`TRIES`] times.
+async fn call(
+    http: &Http,
+    proxy: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Vec<u8>>,
+) -> Result<(), serenity::Error> {
+    let url = format!("{}/api/v10/{path}", proxy.trim_end_matches('/'));
     let client = client();
     let mut tries = 1;
     loop {
         wait_for_global().await;
-        let response = client
-            .post(&url)
+        let mut request = client
+            .request(method.clone(), &url)
             .header(reqwest::header::AUTHORIZATION, http.token())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::USER_AGENT, serenity::constants::USER_AGENT)
-            .body(body.clone())
+            .header(reqwest::header::USER_AGENT, serenity::constants::USER_AGENT);
+        if let Some(body) = &body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| serenity::Error::Http(HttpError::Request(e)))?;
@@ -54,7 +108,7 @@ pub(super) async fn send_message(
             return Ok(());
         }
         if status.as_u16() != 429 || tries >= TRIES {
-            let error = ErrorResponse::from_response(response, reqwest::Method::POST).await;
+            let error = ErrorResponse::from_response(response, method).await;
             return Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(error)));
         }
         let header = response
@@ -80,7 +134,7 @@ pub(super) async fn send_message(
     }
 }
 
-/// One HTTP client for every message: its connections are reused.
+/// One HTTP client for every call: its connections are reused.
 fn client() -> reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     CLIENT.get_or_init(reqwest::Client::new).clone()

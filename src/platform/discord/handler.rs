@@ -263,9 +263,13 @@ impl Handler {
         answer: &mut QueuedAnswer,
     ) -> Result<(), serenity::Error> {
         let token = answer.token.clone();
+        let application = answer.application;
         let Some(first) = answer.parts.first() else {
             // Nothing to say: the placeholder must not keep "thinking".
-            return retrying(|| http.delete_original_interaction_response(&token)).await;
+            return match &http.proxy {
+                Some(proxy) => direct::delete_original(http, proxy, application, &token).await,
+                None => retrying(|| http.delete_original_interaction_response(&token)).await,
+            };
         };
         let mut edit = EditInteractionResponse::new()
             .components(rows(first))
@@ -274,7 +278,13 @@ impl Handler {
             edit = edit.content(first.content.clone());
         }
         let edit = &edit;
-        retrying(|| http.edit_original_interaction_response(&token, edit, Vec::new())).await?;
+        match &http.proxy {
+            Some(proxy) => direct::edit_original(http, proxy, application, &token, edit).await?,
+            None => {
+                retrying(|| http.edit_original_interaction_response(&token, edit, Vec::new()))
+                    .await?;
+            }
+        }
         for index in answer.followups_left() {
             let Some(part) = answer.parts.get(index) else {
                 break;
@@ -286,7 +296,14 @@ impl Handler {
                 followup = followup.content(part.content.clone());
             }
             let followup = &followup;
-            retrying(|| http.create_followup_message(&token, followup, Vec::new())).await?;
+            match &http.proxy {
+                Some(proxy) => {
+                    direct::follow_up(http, proxy, application, &token, followup).await?;
+                }
+                None => {
+                    retrying(|| http.create_followup_message(&token, followup, Vec::new())).await?;
+                }
+            }
             answer.followups_sent = index;
             if let Some(event_id) = queued {
                 self.update_pending(event_id.to_owned(), answer).await;
@@ -1108,8 +1125,9 @@ const RATE_LIMITED_TRIES: u32 = 14;
 /// keeps neither that body nor the headers. serenity's own rate limiter (on in production and
 /// in `tests/discord.rs`) reads them, waits and tries again before we see anything, so this
 /// is the fallback: for a 429 without `Retry-After`, and, through `api_base` (serenity 0.12.5
-/// can send to another host only with its limiter off), for the calls other than channel
-/// messages, which [`direct`] sends itself and waits out as each 429 asks.
+/// can send to another host only with its limiter off), for the calls other than answers
+/// (channel messages, interaction edits and follow-ups), which [`direct`] sends itself and
+/// waits out as each 429 asks.
 const RATE_LIMITED_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 const RATE_LIMITED_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(4);
 
