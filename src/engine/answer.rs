@@ -306,6 +306,10 @@ impl Engine {
             Ranked::Lazy(ranking) => ranking.unknown_share(),
             Ranked::Sorted(_) => guichet.index.unknown_share(input),
         };
+        let meaningful_words = |ranked: &Ranked<'_>| match ranked {
+            Ranked::Lazy(ranking) => ranking.meaningful_words(),
+            Ranked::Sorted(_) => guichet.index.meaningful_words(input),
+        };
         if let Some(&(_, best)) = visible.first()
             && strong(&best)
             && (unknown <= MAX_UNKNOWN
@@ -443,7 +447,7 @@ impl Engine {
             if best.coverage >= TEXT_COVERAGE
                 && unknown <= MAX_UNKNOWN
                 && second < TEXT_RATIO * best.score
-                && (!best.implicit || guichet.index.meaningful_words(input) >= IMPLICIT_TEXT_WORDS)
+                && (!best.implicit || meaningful_words(&ranked) >= IMPLICIT_TEXT_WORDS)
             {
                 return self.answer_with(conversation, best_index, best.score, rng);
             }
@@ -485,7 +489,7 @@ impl Engine {
         if !opens {
             return None;
         }
-        let index = |title: &str| self.kb.responses.iter().position(|r| r.title == title);
+        let index = |title: &str| self.kb.response_index(title);
         let mut context: Vec<usize> = index(current).into_iter().collect();
         context.extend(
             conversation

@@ -773,6 +773,14 @@ impl Ranking<'_> {
             .map_or(0.0, |m| self.index.unknown_in(&m.message, Some(&m.table)))
     }
 
+    /// How many meaningful words the message holds (see [`GuichetIndex::meaningful_words`]),
+    /// from the message already read for the ranking.
+    pub fn meaningful_words(&self) -> usize {
+        self.matched
+            .as_ref()
+            .map_or(0, |m| m.message.meaningful.len())
+    }
+
     /// The next response, if it is strong with a relevance of at least `relevance`;
     /// `None` otherwise, and the response stays next.
     pub fn next_strong_at_least(&mut self, relevance: f64) -> Option<(usize, Scored)> {
