@@ -21,7 +21,7 @@ pub const MAX_CHANNELS: usize = 200;
 
 /// A channel left unused this long is forgotten: its messages' claims are gone by then
 /// (`store::DEFAULT_EVENT_RETENTION`), so nothing older could be told handled anyway.
-pub const KEPT_FOR_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+pub const KEPT_FOR_MS: i64 = crate::store::DEFAULT_EVENT_RETENTION.as_millis() as i64;
 
 /// Messages read per request: Discord's maximum.
 pub const PAGE: u8 = 100;

@@ -16,8 +16,8 @@ use serenity::all::{
 use serenity::http::{ErrorResponse, HttpError};
 use tokio::time::Instant;
 
-/// At most this many tries of one message refused with 429.
-const TRIES: u32 = 14;
+use super::handler::RATE_LIMITED_TRIES;
+
 /// The longest wait one 429 is granted: a longer `retry_after` (a misconfigured proxy, a
 /// hostile one) is cut to this, and the next try tells again.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -34,9 +34,8 @@ pub(super) async fn send_message(
     channel: ChannelId,
     message: &CreateMessage,
 ) -> Result<(), serenity::Error> {
-    let body = serde_json::to_vec(message).map_err(serenity::Error::Json)?;
     let path = format!("channels/{channel}/messages");
-    call(http, proxy, reqwest::Method::POST, &path, Some(body)).await
+    call(http, proxy, reqwest::Method::POST, &path, Some(message)).await
 }
 
 /// Edits an interaction's original response (its placeholder) through `proxy`.
@@ -47,9 +46,8 @@ pub(super) async fn edit_original(
     token: &str,
     edit: &EditInteractionResponse,
 ) -> Result<(), serenity::Error> {
-    let body = serde_json::to_vec(edit).map_err(serenity::Error::Json)?;
-    let path = format!("webhooks/{application}/{token}/messages/@original");
-    call(http, proxy, reqwest::Method::PATCH, &path, Some(body)).await
+    let path = original(application, token);
+    call(http, proxy, reqwest::Method::PATCH, &path, Some(edit)).await
 }
 
 /// Deletes an interaction's original response through `proxy`.
@@ -59,8 +57,14 @@ pub(super) async fn delete_original(
     application: u64,
     token: &str,
 ) -> Result<(), serenity::Error> {
-    let path = format!("webhooks/{application}/{token}/messages/@original");
-    call(http, proxy, reqwest::Method::DELETE, &path, None).await
+    call(
+        http,
+        proxy,
+        reqwest::Method::DELETE,
+        &original(application, token),
+        None::<&()>,
+    )
+    .await
 }
 
 /// Sends an interaction's follow-up through `proxy`.
@@ -71,20 +75,29 @@ pub(super) async fn follow_up(
     token: &str,
     followup: &CreateInteractionResponseFollowup,
 ) -> Result<(), serenity::Error> {
-    let body = serde_json::to_vec(followup).map_err(serenity::Error::Json)?;
     let path = format!("webhooks/{application}/{token}");
-    call(http, proxy, reqwest::Method::POST, &path, Some(body)).await
+    call(http, proxy, reqwest::Method::POST, &path, Some(followup)).await
+}
+
+/// The path of an interaction's original response.
+fn original(application: u64, token: &str) -> String {
+    format!("webhooks/{application}/{token}/messages/@original")
 }
 
 /// One call to Discord's API at `path` (after `/api/v10/`) through `proxy`, sent again after
-/// each 429 once its wait is over, at most [`TRIES`] times.
+/// each 429 once its wait is over, at most [`RATE_LIMITED_TRIES`] times.
 async fn call(
     http: &Http,
     proxy: &str,
     method: reqwest::Method,
     path: &str,
-    body: Option<Vec<u8>>,
+    body: Option<&impl serde::Serialize>,
 ) -> Result<(), serenity::Error> {
+    // One of serenity's builders, as serenity would send it.
+    let body = body
+        .map(serde_json::to_vec)
+        .transpose()
+        .map_err(serenity::Error::Json)?;
     let url = format!("{}/api/v10/{path}", proxy.trim_end_matches('/'));
     let client = client();
     let mut tries = 1;
@@ -107,7 +120,7 @@ async fn call(
         if status.is_success() {
             return Ok(());
         }
-        if status.as_u16() != 429 || tries >= TRIES {
+        if status.as_u16() != 429 || tries >= RATE_LIMITED_TRIES {
             let error = ErrorResponse::from_response(response, method).await;
             return Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(error)));
         }

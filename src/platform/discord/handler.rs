@@ -286,9 +286,7 @@ impl Handler {
             }
         }
         for index in answer.followups_left() {
-            let Some(part) = answer.parts.get(index) else {
-                break;
-            };
+            let part = &answer.parts[index];
             let mut followup = CreateInteractionResponseFollowup::new()
                 .components(rows(part))
                 .allowed_mentions(no_mentions());
@@ -563,8 +561,7 @@ impl Handler {
     /// not sent what the old one missed). Handled twice, a message is answered once (claims).
     async fn catch_up(&self, http: &Http, tickets: Vec<(u64, Mark, Ticket<'_>)>) {
         let bot_id = self.bot_id.load(Ordering::Acquire);
-        let window = i64::try_from(self.catch_up_window.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = now_ms().saturating_sub(window);
+        let cutoff = crate::store::forget_cutoff(now_ms(), self.catch_up_window);
         let (mut handled, mut too_old) = (0, 0);
         for (channel, mark, ticket) in tickets {
             if self.ctx.is_shutting_down() {
@@ -577,7 +574,7 @@ impl Handler {
                 let Some(turn) = turn_of(&msg, mark.guild, bot_id) else {
                     continue;
                 };
-                if msg.timestamp.unix_timestamp().saturating_mul(1000) < cutoff {
+                if sent_ms(&msg) < cutoff {
                     too_old += 1;
                     continue;
                 }
@@ -731,8 +728,10 @@ impl Handler {
 
     async fn on_command(&self, http: &Http, command: CommandInteraction) {
         let strings = self.strings();
-        let Some(which) = Command::named(&command.data.name, &strings) else {
-            // A command of an older configuration, still registered somewhere.
+        // `/aide`, or a command of an older configuration still registered somewhere: help.
+        let Some(which) =
+            Command::named(&command.data.name, &strings).filter(|c| *c != Command::Help)
+        else {
             respond_privately(
                 http,
                 Interacted::Command(&command),
@@ -742,16 +741,6 @@ impl Handler {
             .await;
             return;
         };
-        if which == Command::Help {
-            respond_privately(
-                http,
-                Interacted::Command(&command),
-                &strings.help_text(),
-                &strings,
-            )
-            .await;
-            return;
-        }
         // Defer first: the engine and the store answer in milliseconds, but the 3 s deadline
         // must hold on a slow disk, or behind earlier turns of the channel, too. The deferred
         // placeholder is the original response the answer edits. A replayed command fails
@@ -941,9 +930,9 @@ async fn read_after(http: &Http, channel: u64, after: u64, cutoff_ms: i64) -> (V
             };
             let last_page = page.len() < usize::from(catch_up::PAGE);
             before = page.iter().map(|m| m.id).min();
-            let reached = page.iter().any(|m| {
-                m.id.get() <= after || m.timestamp.unix_timestamp().saturating_mul(1000) < cutoff_ms
-            });
+            let reached = page
+                .iter()
+                .any(|m| m.id.get() <= after || sent_ms(m) < cutoff_ms);
             read.extend(page.into_iter().filter(|m| m.id.get() > after));
             if last_page || reached {
                 break;
@@ -1101,6 +1090,11 @@ async fn send_one(
     }
 }
 
+/// When a message was sent, in Unix milliseconds.
+fn sent_ms(message: &Message) -> i64 {
+    message.timestamp.unix_timestamp().saturating_mul(1000)
+}
+
 /// Discord's JSON error code of a refused call.
 fn discord_code(error: &serenity::Error) -> Option<isize> {
     match error {
@@ -1119,7 +1113,7 @@ fn missing_permission(error: &serenity::Error) -> bool {
 
 /// At most this many tries of one call refused with 429 (rate limited): about 40 s of
 /// waiting in all, well beyond the few seconds a bucket for messages lasts on Discord.
-const RATE_LIMITED_TRIES: u32 = 14;
+pub(super) const RATE_LIMITED_TRIES: u32 = 14;
 /// The wait before the first try again, doubled each time up to [`RATE_LIMITED_MAX_WAIT`].
 /// Discord's 429 says how long to wait (`retry_after`, and `global`), but serenity's error
 /// keeps neither that body nor the headers. serenity's own rate limiter (on in production and
