@@ -10,7 +10,7 @@ use toml::Spanned;
 use toml::de::DeTable;
 
 use super::raw::{DISCORD_IDS, RawConfig};
-use super::schema::unknown_key_hint;
+use super::schema::{KeyKind, unknown_key_hint};
 use super::{ConfigError, ConfigWarning, Origin, Result, env};
 
 /// What spans point into: the file, then one span per environment variable past its end.
@@ -190,11 +190,11 @@ pub(super) fn describe(unexpected: &str) -> String {
 /// What serde's "expected …" (a type's own words) means in the admin's words.
 fn expected_words(expected: &str, in_list: bool) -> &'static str {
     match expected {
-        "a string" if in_list => "a list of strings",
-        "a string" => "a string",
-        "a boolean" => "true or false",
-        "i64" => "a whole number",
-        "a sequence" => "a list of strings",
+        "a string" if in_list => KeyKind::List.expected(),
+        "a string" => KeyKind::Text.expected(),
+        "a boolean" => KeyKind::Bool.expected(),
+        "i64" => KeyKind::Integer.expected(),
+        "a sequence" => KeyKind::List.expected(),
         DISCORD_IDS => DISCORD_IDS,
         _ if expected.starts_with("struct ") || expected == "a map" => "a table (a [section])",
         _ => "another kind of value",

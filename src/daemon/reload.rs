@@ -197,9 +197,11 @@ impl Reloader {
 
 /// A watch on `folder`: the system's own notifications (inotify) when `native` and they
 /// work, else a watcher that polls. inotify can fail for reasons no admin sees coming: every
-/// process of the user shares a small number of instances (128 by default on Linux), and
-/// some mounts (a Docker Desktop bind mount) send no events at all. Polling costs a `stat`
-/// of each file every [`POLL_INTERVAL`], which the content folder of a bot can afford.
+/// process of the user shares a small number of instances (128 by default on Linux). A
+/// folder missing at start is not such a failure: the native watcher is kept, and the
+/// re-arm check attaches it once the folder exists. Polling reads the content folder's
+/// files every [`POLL_INTERVAL`] (sizes and times can stay the same across an edit), which
+/// the content of a bot can afford.
 fn watcher_for<F>(folder: &Path, handler: F, native: bool) -> Option<Box<dyn Watcher + Send>>
 where
     F: Fn(notify::Result<notify::Event>) + Clone + Send + 'static,
@@ -208,12 +210,17 @@ where
         match notify::recommended_watcher(handler.clone()) {
             Ok(mut watcher) => match watcher.watch(folder, RecursiveMode::Recursive) {
                 Ok(()) => return Some(Box::new(watcher)),
+                Err(err) if !folder.exists() => {
+                    tracing::warn!(error = %err, folder = %folder.display(), "cannot watch the content folder; reload with SIGHUP");
+                    // Kept: the re-arm check watches the folder once it exists.
+                    return Some(Box::new(watcher));
+                }
                 Err(err) => {
-                    tracing::warn!(error = %err, folder = %folder.display(), "file notifications do not work for the content folder; checking it every 2 s instead");
+                    tracing::warn!(error = %err, folder = %folder.display(), every = ?POLL_INTERVAL, "file notifications do not work for the content folder; checking it periodically instead");
                 }
             },
             Err(err) => {
-                tracing::warn!(error = %err, "file notifications are not available; checking the content folder every 2 s instead");
+                tracing::warn!(error = %err, every = ?POLL_INTERVAL, "file notifications are not available; checking the content folder periodically instead");
             }
         }
     }
