@@ -207,6 +207,17 @@ fn small_talk_and_navigation() {
     assert_eq!(title(&s.say("retour")), "Menu prof");
     assert_eq!(title(&s.say("0")), "INITIAL");
     assert_eq!(s.say("au revoir").answer, Answer::Builtin("goodbye".into()));
+    // Thanks for something are still thanks.
+    for thanks in [
+        "merci beaucoup pour votre aide",
+        "merci pour tes explications",
+    ] {
+        assert_eq!(
+            s.say(thanks).answer,
+            Answer::Builtin("thanks".into()),
+            "{thanks}"
+        );
+    }
 }
 
 #[test]

@@ -122,6 +122,21 @@ const PLEASANTRIES: &[&str] = &[
     "soiree",
     "chatbot",
     "bot",
+    // What a person thanks for: "merci pour votre aide", "merci pour tes explications".
+    "votre",
+    "vos",
+    "ton",
+    "ta",
+    "tes",
+    "les",
+    "ces",
+    "infos",
+    "informations",
+    "explications",
+    "renseignements",
+    "precisions",
+    "conseils",
+    "reponses",
 ];
 
 /// Words that may come before small talk without changing it ("allez, au revoir").
