@@ -2,10 +2,9 @@
 
 use std::fmt;
 
-use super::duration::format_duration;
-use super::schema::schema;
 use serde::Serialize;
 
+use super::duration::format_duration;
 use super::{MatrixLogin, Settings};
 use crate::strings::Strings;
 
@@ -96,19 +95,17 @@ impl fmt::Display for Settings {
 }
 
 impl Settings {
-    /// The `[strings]` keys whose value differs from the default.
+    /// The `[strings]` keys whose value differs from the default, in field order.
     fn overridden_strings(&self) -> Vec<String> {
-        let (Ok(ours), Ok(defaults)) = (
-            serde_json::to_value(&self.strings),
-            serde_json::to_value(Strings::default()),
-        ) else {
-            return Vec::new();
+        let fields = |strings: &Strings| match toml::Value::try_from(strings) {
+            Ok(toml::Value::Table(fields)) => fields,
+            _ => toml::Table::new(),
         };
-        schema()
-            .keys
-            .iter()
-            .filter(|(section, key, _)| *section == "strings" && ours.get(key) != defaults.get(key))
-            .map(|(_, key, _)| (*key).to_owned())
+        let defaults = fields(&Strings::default());
+        fields(&self.strings)
+            .into_iter()
+            .filter(|(key, value)| defaults.get(key) != Some(value))
+            .map(|(key, _)| key)
             .collect()
     }
 }
