@@ -1,6 +1,6 @@
 //! Stage one: the TOML file, with the `GUICHET_…` variables laid over it, into one map of
 //! values by dotted key, each checked against what its key holds and remembering its line or
-//! variable. A key is a row of [`KEYS`] or a field of [`Strings`]: its variable, its type
+//! variable. A key is a word of [`KEYS`] or a field of [`Strings`]: its variable, its type
 //! check and the "did you mean" hints all follow from that.
 
 use std::borrow::Cow;
@@ -47,38 +47,21 @@ impl Kind {
 /// so a variable splits unambiguously at its first one.
 pub(super) const SECTIONS: [&str; 6] = ["matrix", "discord", "admin", "limits", "stats", "strings"];
 
-/// Every key but those of `[strings]`, in the order hints list them. A secret `x` may instead
-/// be read from the file that `x_file` names.
-const KEYS: &[(&str, Kind)] = &[
-    ("content", Kind::Text),
-    ("state_dir", Kind::Text),
-    ("matching", Kind::Text),
-    ("idle_reset", Kind::Text),
-    ("forget_after", Kind::Text),
-    ("matrix.homeserver", Kind::Text),
-    ("matrix.user", Kind::Text),
-    ("matrix.password", Kind::Text),
-    ("matrix.password_file", Kind::Text),
-    ("matrix.access_token", Kind::Text),
-    ("matrix.access_token_file", Kind::Text),
-    ("matrix.device_name", Kind::Text),
-    ("matrix.recovery_key", Kind::Text),
-    ("matrix.recovery_key_file", Kind::Text),
+/// Every key but those of `[strings]`, in the order hints list them; each holds a string
+/// unless [`NOT_TEXT`] says otherwise. A secret `x` may instead be read from the file `x_file`
+/// names.
+const KEYS: &str = "content state_dir matching idle_reset forget_after \
+    matrix.homeserver matrix.user matrix.password matrix.password_file matrix.access_token \
+    matrix.access_token_file matrix.device_name matrix.recovery_key matrix.recovery_key_file \
+    matrix.allowed_inviters matrix.rooms matrix.msgtype matrix.catch_up matrix.prefix \
+    matrix.admin_room matrix.late_key_wait matrix.key_recipients \
+    discord.token discord.token_file discord.guild_ids discord.message_content discord.catch_up \
+    discord.api_base admin.listen limits.messages limits.per_seconds stats.enabled";
+
+const NOT_TEXT: [(&str, Kind); 6] = [
     ("matrix.allowed_inviters", Kind::List),
-    ("matrix.rooms", Kind::Text),
-    ("matrix.msgtype", Kind::Text),
-    ("matrix.catch_up", Kind::Text),
-    ("matrix.prefix", Kind::Text),
-    ("matrix.admin_room", Kind::Text),
-    ("matrix.late_key_wait", Kind::Text),
-    ("matrix.key_recipients", Kind::Text),
-    ("discord.token", Kind::Text),
-    ("discord.token_file", Kind::Text),
     ("discord.guild_ids", Kind::Ids),
     ("discord.message_content", Kind::Bool),
-    ("discord.catch_up", Kind::Text),
-    ("discord.api_base", Kind::Text),
-    ("admin.listen", Kind::Text),
     ("limits.messages", Kind::Integer),
     ("limits.per_seconds", Kind::Integer),
     ("stats.enabled", Kind::Bool),
@@ -86,9 +69,15 @@ const KEYS: &[(&str, Kind)] = &[
 
 /// Every key with its kind: [`KEYS`], then `[strings]`'s, read off the serialized default of
 /// [`Strings`] so that a field added there is configurable at once.
-pub(super) fn keys() -> &'static [(String, Kind)] {
+fn keys() -> &'static [(String, Kind)] {
     static ALL: OnceLock<Vec<(String, Kind)>> = OnceLock::new();
     ALL.get_or_init(|| {
+        let kind = |key| {
+            NOT_TEXT
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, kind)| *kind)
+        };
         let strings = match toml::Value::try_from(Strings::default()) {
             Ok(toml::Value::Table(fields)) => fields,
             _ => toml::Table::new(),
@@ -101,8 +90,8 @@ pub(super) fn keys() -> &'static [(String, Kind)] {
             };
             (format!("strings.{name}"), kind)
         });
-        KEYS.iter()
-            .map(|(key, kind)| ((*key).to_owned(), *kind))
+        (KEYS.split_whitespace())
+            .map(|key| (key.to_owned(), kind(key).unwrap_or(Kind::Text)))
             .chain(strings)
             .collect()
     })
@@ -113,44 +102,39 @@ pub(super) fn kind(key: &str) -> Option<Kind> {
 }
 
 /// A dotted key as `(section, key)`, `""` being the top level.
-pub(super) fn split(key: &str) -> (&str, &str) {
+fn split(key: &str) -> (&str, &str) {
     key.split_once('.').unwrap_or(("", key))
 }
 
 fn dotted(section: &str, key: &str) -> String {
     if section.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{section}.{key}")
+        return key.to_owned();
     }
+    format!("{section}.{key}")
 }
 
 /// Every key as `(section, key)`, `[strings]` included; for checking the example file.
 pub fn known_keys() -> Vec<(String, String)> {
-    keys()
-        .iter()
-        .map(|(key, _)| split(key))
+    (keys().iter().map(|(key, _)| split(key)))
         .map(|(section, key)| (section.to_owned(), key.to_owned()))
         .collect()
 }
 
 /// "did you mean `x`?" when a known key is close, else the list of keys that exist there.
 fn hint(section: &str, key: &str) -> String {
-    let mut candidates: Vec<&str> = keys()
-        .iter()
-        .map(|(key, _)| split(key))
-        .filter(|(s, _)| *s == section)
-        .map(|(_, key)| key)
+    let mut candidates: Vec<&str> = (keys().iter().map(|(key, _)| split(key)))
+        .filter_map(|(s, key)| (s == section).then_some(key))
         .collect();
     if section.is_empty() {
         candidates.extend(SECTIONS);
     }
+    let place = match section {
+        "" => "at the top level".to_owned(),
+        _ => format!("in [{section}]"),
+    };
     match did_you_mean(key, candidates.iter().copied()) {
         Some(name) => format!("did you mean `{name}`?"),
-        None if section.is_empty() => {
-            format!("known keys at the top level: {}", candidates.join(", "))
-        }
-        None => format!("known keys in [{section}]: {}", candidates.join(", ")),
+        None => format!("known keys {place}: {}", candidates.join(", ")),
     }
 }
 
@@ -169,11 +153,10 @@ fn closest_variable(var: &str) -> Option<String> {
 /// Whether the first word of a variable (lower case, prefix removed) is one or two letters
 /// away from a section's name, as in `matrx_homeserver` or `limit_messages`.
 fn misspelt_section(name: &str) -> bool {
+    let misspelt =
+        |first: &str, section| matches!(strsim::damerau_levenshtein(first, section), 1 | 2);
     name.split_once('_').is_some_and(|(first, _)| {
-        first.len() >= 4
-            && SECTIONS
-                .iter()
-                .any(|section| matches!(strsim::damerau_levenshtein(first, section), 1 | 2))
+        first.len() >= 4 && SECTIONS.iter().any(|section| misspelt(first, section))
     })
 }
 
@@ -197,39 +180,31 @@ pub(super) struct Values {
 /// Reads `text` (the file at `path`), then the variables among `env`, into [`Values`]. The
 /// file is walked in its own order, so the first error reported is the first in the file,
 /// and its errors come before the environment's.
-pub(super) fn read<I, K, V>(text: &str, path: &Path, env: I) -> Result<Values>
-where
-    I: IntoIterator<Item = (K, V)>,
-    K: Into<String>,
-    V: Into<String>,
-{
+pub(super) fn read(
+    text: &str,
+    path: &Path,
+    env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+) -> Result<Values> {
     let at = |span: Range<usize>| Origin::File {
         path: path.to_owned(),
         line: text.get(..span.start).unwrap_or(text).matches('\n').count() + 1,
     };
-    let file = DeTable::parse(text).map_err(|err| ConfigError::Syntax {
-        at: at(err.span().unwrap_or(0..0)),
-        message: err.message().to_owned(),
-    })?;
+    let file = DeTable::parse(text).map_err(|err| syntax(at(err.span().unwrap_or(0..0)), &err))?;
     let mut values = Values::default();
     for (name, value) in file.get_ref() {
-        if !SECTIONS.contains(&name.get_ref().as_ref()) {
-            values.set("", name, value, &at)?;
-            continue;
-        }
-        let DeValue::Table(table) = value.get_ref() else {
-            return Err(ConfigError::WrongType {
-                at: at(value.span()),
-                key: name.get_ref().to_string(),
-                expected: "a table (a [section])",
-                found: describe(value.get_ref()),
-            });
-        };
-        values
-            .sections
-            .insert(name.get_ref().to_string(), at(value.span()));
-        for (key, value) in table {
-            values.set(name.get_ref(), key, value, &at)?;
+        let section: &str = name.get_ref();
+        match value.get_ref() {
+            _ if !SECTIONS.contains(&section) => values.set("", name, value, &at)?,
+            DeValue::Table(table) => {
+                values.sections.insert(section.to_owned(), at(value.span()));
+                for (key, value) in table {
+                    values.set(section, key, value, &at)?;
+                }
+            }
+            other => {
+                let expected = "a table (a [section])";
+                return Err(wrong(at(value.span()), section, expected, describe(other)));
+            }
         }
     }
     values.read_env(env)?;
@@ -247,11 +222,8 @@ impl Values {
         let key = dotted(section, name.get_ref());
         let Some(kind) = kind(&key) else {
             let hint = hint(section, name.get_ref());
-            return Err(ConfigError::UnknownKey {
-                at: at(name.span()),
-                key,
-                hint,
-            });
+            let at = at(name.span());
+            return Err(ConfigError::UnknownKey { at, key, hint });
         };
         let found = Found {
             value: typed(kind, &key, value, at)?,
@@ -265,23 +237,17 @@ impl Values {
     /// Lays the `GUICHET_…` variables among `env` over the file's values, sorted by name so
     /// errors do not depend on the environment's order. Empty values count as unset: `${VAR}`
     /// of an undefined variable in a compose file must not blank a setting.
-    fn read_env<I, K, V>(&mut self, env: I) -> Result<()>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        let mut vars: Vec<(String, String)> = env
-            .into_iter()
+    fn read_env(
+        &mut self,
+        env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Result<()> {
+        let mut vars: Vec<(String, String)> = (env.into_iter())
             .map(|(k, v)| (k.into(), v.into()))
             .filter(|(k, v)| k.starts_with(ENV_PREFIX) && !v.is_empty())
             .collect();
         vars.sort();
         for (var, text) in vars {
-            let lower = var
-                .strip_prefix(ENV_PREFIX)
-                .unwrap_or_default()
-                .to_ascii_lowercase();
+            let lower = var[ENV_PREFIX.len()..].to_ascii_lowercase();
             let (section, name) = match lower.split_once('_') {
                 Some((section, name)) if SECTIONS.contains(&section) => (section, name),
                 _ => ("", lower.as_str()),
@@ -294,40 +260,34 @@ impl Values {
                 // its first word is a misspelt section (`GUICHET_MATRX_HOMESERVER`): that is a
                 // setting the admin believes is applied.
                 let closest = closest_variable(&var);
-                if !section.is_empty() || misspelt_section(&lower) {
-                    let hint = match closest {
-                        _ if !section.is_empty() => hint(section, name),
-                        Some(name) => format!("did you mean {name}?"),
-                        None => format!("sections are {}", SECTIONS.join(", ")),
+                if section.is_empty() && !misspelt_section(&lower) {
+                    let message = match closest {
+                        Some(name) => {
+                            format!("not a configuration variable, ignored; did you mean {name}?")
+                        }
+                        None => "not a configuration variable, ignored".to_owned(),
                     };
-                    return Err(ConfigError::UnknownKey { at, key, hint });
+                    self.warnings.push(ConfigWarning { at, message });
+                    continue;
                 }
-                let message = match closest {
-                    Some(name) => {
-                        format!("not a configuration variable, ignored; did you mean {name}?")
-                    }
-                    None => "not a configuration variable, ignored".to_owned(),
+                let hint = match closest {
+                    _ if !section.is_empty() => hint(section, name),
+                    Some(name) => format!("did you mean {name}?"),
+                    None => format!("sections are {}", SECTIONS.join(", ")),
                 };
-                self.warnings.push(ConfigWarning { at, message });
-                continue;
+                return Err(ConfigError::UnknownKey { at, key, hint });
             };
             let value = from_env(kind, &key, &text, &at)?;
             // A secret set in the environment replaces the file's, however each was given:
             // `GUICHET_MATRIX_PASSWORD_FILE` wins over `password = …` in the file.
-            let twin = key
-                .strip_suffix("_file")
-                .map_or_else(|| format!("{key}_file"), str::to_owned);
-            if self
-                .map
-                .get(&twin)
-                .is_some_and(|found| matches!(found.at, Origin::File { .. }))
-            {
+            let twin =
+                (key.strip_suffix("_file")).map_or_else(|| format!("{key}_file"), str::to_owned);
+            if (self.map.get(&twin)).is_some_and(|found| matches!(found.at, Origin::File { .. })) {
                 self.map.remove(&twin);
             }
             if !section.is_empty() {
-                self.sections
-                    .entry(section.to_owned())
-                    .or_insert_with(|| at.clone());
+                let opened = self.sections.entry(section.to_owned());
+                opened.or_insert_with(|| at.clone());
             }
             self.map.insert(key.clone(), Found { value, key, at });
         }
@@ -343,12 +303,7 @@ fn typed(
     value: &Spanned<DeValue<'_>>,
     at: &dyn Fn(Range<usize>) -> Origin,
 ) -> Result<toml::Value> {
-    let wrong = |found: String, span| ConfigError::WrongType {
-        at: at(span),
-        key: key.to_owned(),
-        expected: kind.expected(),
-        found,
-    };
+    let wrong = |found, span| wrong(at(span), key, kind.expected(), found);
     let integer = |i: &DeInteger<'_>| i64::from_str_radix(i.as_str(), i.radix());
     Ok(match (kind, value.get_ref()) {
         (Kind::Text, DeValue::String(s)) => toml::Value::String(s.to_string()),
@@ -359,16 +314,16 @@ fn typed(
         (Kind::List | Kind::Ids, DeValue::Array(items)) => {
             let mut list = Vec::new();
             for item in items.iter() {
-                list.push(match (kind, item.get_ref()) {
-                    (_, DeValue::String(s)) => toml::Value::String(s.to_string()),
-                    (Kind::Ids, DeValue::Integer(i)) => toml::Value::String(
-                        integer(i).map_or_else(|_| i.as_str().to_owned(), |n| n.to_string()),
-                    ),
+                list.push(toml::Value::String(match (kind, item.get_ref()) {
+                    (_, DeValue::String(s)) => s.to_string(),
+                    (Kind::Ids, DeValue::Integer(i)) => {
+                        integer(i).map_or_else(|_| i.as_str().to_owned(), |n| n.to_string())
+                    }
                     (_, other) => {
                         let found = format!("a list holding {}", describe(other));
                         return Err(wrong(found, item.span()));
                     }
-                });
+                }));
             }
             toml::Value::Array(list)
         }
@@ -380,31 +335,36 @@ fn typed(
 
 /// A variable's text as the value its key's kind holds.
 fn from_env(kind: Kind, key: &str, text: &str, at: &Origin) -> Result<toml::Value> {
-    let wrong = || ConfigError::WrongType {
-        at: at.clone(),
-        key: key.to_owned(),
-        expected: kind.expected(),
-        found: format!("{text:?}"),
-    };
+    let wrong = || wrong(at.clone(), key, kind.expected(), format!("{text:?}"));
+    let item = |item: &str| toml::Value::String(item.to_owned());
     Ok(match kind {
-        Kind::Text => toml::Value::String(text.to_owned()),
+        Kind::Text => item(text),
         Kind::Bool => toml::Value::Boolean(text.trim().parse().map_err(|_| wrong())?),
         Kind::Integer => toml::Value::Integer(text.trim().parse().map_err(|_| wrong())?),
         Kind::List | Kind::Ids if text.trim_start().starts_with('[') => {
-            let value = DeValue::parse(text).map_err(|err| ConfigError::Syntax {
-                at: at.clone(),
-                message: err.message().to_owned(),
-            })?;
+            let value = DeValue::parse(text).map_err(|err| syntax(at.clone(), &err))?;
             typed(kind, key, &value, &|_| at.clone())?
         }
-        Kind::List | Kind::Ids => toml::Value::Array(
-            text.split(',')
-                .map(str::trim)
-                .filter(|item| !item.is_empty())
-                .map(|item| toml::Value::String(item.to_owned()))
-                .collect(),
-        ),
+        Kind::List | Kind::Ids => {
+            let items = text.split(',').map(str::trim).filter(|i| !i.is_empty());
+            toml::Value::Array(items.map(item).collect())
+        }
     })
+}
+
+fn syntax(at: Origin, err: &toml::de::Error) -> ConfigError {
+    let message = err.message().to_owned();
+    ConfigError::Syntax { at, message }
+}
+
+fn wrong(at: Origin, key: &str, expected: &'static str, found: String) -> ConfigError {
+    let key = key.to_owned();
+    ConfigError::WrongType {
+        at,
+        key,
+        expected,
+        found,
+    }
 }
 
 /// What a value is, in the admin's words.
