@@ -376,12 +376,10 @@ impl Settings {
     /// Reads `file` (none: defaults), applies the `GUICHET_…` variables among `env`, reads the
     /// `*_file` secrets and validates. `env` is injected so tests never touch the process
     /// environment; the daemon passes [`process_env`].
-    pub fn load<I, K, V>(file: Option<&Path>, env: I) -> Result<Self>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Result<Self> {
         match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -395,12 +393,11 @@ impl Settings {
     }
 
     /// Like [`Settings::load`] on a file already read; `path` only names it in errors.
-    pub fn parse<I, K, V>(text: &str, path: &Path, env: I) -> Result<Self>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Result<Self> {
         validate::validate(read::read(text, path, env)?)
     }
 

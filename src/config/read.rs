@@ -74,9 +74,8 @@ fn keys() -> &'static [(String, Kind)] {
     ALL.get_or_init(|| {
         let kind = |key| {
             NOT_TEXT
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, kind)| *kind)
+                .into_iter()
+                .find_map(|(k, kind)| (k == key).then_some(kind))
         };
         let strings = match toml::Value::try_from(Strings::default()) {
             Ok(toml::Value::Table(fields)) => fields,

@@ -17,25 +17,18 @@ impl fmt::Display for Settings {
         writeln!(f, "matching = {:?}", word(self.matching))?;
         writeln!(f, "idle_reset = {:?}", format_duration(self.idle_reset))?;
         writeln!(f, "forget_after = {:?}", format_duration(self.forget_after))?;
-        let platforms: Vec<&str> = [
-            self.matrix.as_ref().map(|_| "matrix"),
-            self.discord.as_ref().map(|_| "discord"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if platforms.is_empty() {
-            writeln!(f, "# platforms: terminal only")?;
-        } else {
-            writeln!(f, "# platforms: {}", platforms.join(", "))?;
-        }
+        let platforms = match (&self.matrix, &self.discord) {
+            (None, None) => "terminal only",
+            (Some(_), None) => "matrix",
+            (None, Some(_)) => "discord",
+            (Some(_), Some(_)) => "matrix, discord",
+        };
+        writeln!(f, "# platforms: {platforms}")?;
 
-        let overridden = self.overridden_strings();
         writeln!(f, "\n[strings]")?;
-        if overridden.is_empty() {
-            writeln!(f, "# all default")?;
-        } else {
-            writeln!(f, "# overridden: {}", overridden.join(", "))?;
+        match self.overridden_strings() {
+            overridden if overridden.is_empty() => writeln!(f, "# all default")?,
+            overridden => writeln!(f, "# overridden: {}", overridden.join(", "))?,
         }
 
         if let Some(matrix) = &self.matrix {

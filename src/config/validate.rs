@@ -279,27 +279,27 @@ impl Values {
             homeserver: homeserver.value,
             user: user.value,
             login,
-            device_name: (self.check("matrix.device_name", non_empty)?)
+            device_name: self.check("matrix.device_name", non_empty)?
                 .unwrap_or_else(|| DEFAULT_DEVICE_NAME.to_owned()),
             recovery_key: self.secret("matrix.recovery_key")?.map(|found| found.value),
-            allowed_inviters: (self.check("matrix.allowed_inviters", |ids: Vec<String>| {
+            allowed_inviters: self.check("matrix.allowed_inviters", |ids: Vec<String>| {
                 match ids.iter().find(|id| !is_matrix_id(id, '@')) {
                     Some(bad) => Err(format!(
                         "{bad:?} is not a Matrix user (like \"@ana:example.org\", or \"@*:example.org\" for everyone on a server)"
                     )),
                     None => Ok(ids),
                 }
-            })?)
+            })?
             .unwrap_or_default(),
             rooms: self.value("matrix.rooms")?.unwrap_or_default(),
             msgtype: self.value("matrix.msgtype")?.unwrap_or_default(),
             catch_up: self.duration("matrix.catch_up")?.unwrap_or(DEFAULT_CATCH_UP),
-            prefix: (self.check("matrix.prefix", |prefix: String| {
+            prefix: self.check("matrix.prefix", |prefix: String| {
                 if prefix.is_empty() || prefix.contains(char::is_whitespace) {
                     return Err("must be one word, like \"!guichet\"".to_owned());
                 }
                 Ok(prefix)
-            })?)
+            })?
             .unwrap_or_else(|| DEFAULT_MATRIX_PREFIX.to_owned()),
             admin_room: self.check("matrix.admin_room", |room: String| {
                 if is_room_id(&room) || is_matrix_id(&room, '#') {
@@ -309,7 +309,7 @@ impl Values {
                     "{room:?} is not a Matrix room (like \"!abcdef:example.org\" or \"#admins:example.org\")"
                 ))
             })?,
-            late_key_wait: (self.duration("matrix.late_key_wait")?)
+            late_key_wait: self.duration("matrix.late_key_wait")?
                 .unwrap_or(DEFAULT_LATE_KEY_WAIT),
             key_recipients: self.value("matrix.key_recipients")?.unwrap_or_default(),
         })
@@ -326,9 +326,9 @@ impl Values {
         };
         Ok(DiscordSettings {
             token: token.value,
-            guild_ids: (self.check("discord.guild_ids", |ids: Vec<String>| {
+            guild_ids: self.check("discord.guild_ids", |ids: Vec<String>| {
                 ids.iter().map(id).collect()
-            })?)
+            })?
             .unwrap_or_default(),
             message_content: self.value("discord.message_content")?.unwrap_or_default(),
             catch_up: self.duration("discord.catch_up")?.unwrap_or(DEFAULT_CATCH_UP),
