@@ -923,6 +923,30 @@ mod tests {
     }
 
     #[test]
+    fn discord_api_base_is_a_loopback_url_only() {
+        let base = |url: &str| parse(&format!("[discord]\ntoken = \"t\"\napi_base = {url:?}\n"));
+        for (url, kept) in [
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+            ("http://localhost:1", "http://localhost:1"),
+            ("http://[::1]:1", "http://[::1]:1"),
+        ] {
+            let discord = base(url).unwrap().discord.unwrap();
+            assert_eq!(discord.api_base.as_deref(), Some(kept), "{url}");
+        }
+        for url in [
+            "http://example.org",
+            "https://127.0.0.1:1",
+            "http://127.0.0.1.evil.org",
+        ] {
+            let err = base(url).unwrap_err();
+            assert!(
+                err.to_string().contains("is not a loopback URL"),
+                "{url}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn secrets_debug_as_stars() {
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
         assert_eq!(format!("{:#?}", Secret::new("hunter2")), "Secret(***)");

@@ -89,7 +89,7 @@ fn keys() -> &'static [(String, Kind)] {
             };
             (format!("strings.{name}"), kind)
         });
-        (KEYS.split_whitespace())
+        KEYS.split_whitespace()
             .map(|key| (key.to_owned(), kind(key).unwrap_or(Kind::Text)))
             .chain(strings)
             .collect()
@@ -114,14 +114,18 @@ fn dotted(section: &str, key: &str) -> String {
 
 /// Every key as `(section, key)`, `[strings]` included; for checking the example file.
 pub fn known_keys() -> Vec<(String, String)> {
-    (keys().iter().map(|(key, _)| split(key)))
+    keys()
+        .iter()
+        .map(|(key, _)| split(key))
         .map(|(section, key)| (section.to_owned(), key.to_owned()))
         .collect()
 }
 
 /// "did you mean `x`?" when a known key is close, else the list of keys that exist there.
 fn hint(section: &str, key: &str) -> String {
-    let mut candidates: Vec<&str> = (keys().iter().map(|(key, _)| split(key)))
+    let mut candidates: Vec<&str> = keys()
+        .iter()
+        .map(|(key, _)| split(key))
         .filter_map(|(s, key)| (s == section).then_some(key))
         .collect();
     if section.is_empty() {
@@ -240,7 +244,8 @@ impl Values {
         &mut self,
         env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
     ) -> Result<()> {
-        let mut vars: Vec<(String, String)> = (env.into_iter())
+        let mut vars: Vec<(String, String)> = env
+            .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
             .filter(|(k, v)| k.starts_with(ENV_PREFIX) && !v.is_empty())
             .collect();
@@ -279,14 +284,20 @@ impl Values {
             let value = from_env(kind, &key, &text, &at)?;
             // A secret set in the environment replaces the file's, however each was given:
             // `GUICHET_MATRIX_PASSWORD_FILE` wins over `password = …` in the file.
-            let twin =
-                (key.strip_suffix("_file")).map_or_else(|| format!("{key}_file"), str::to_owned);
-            if (self.map.get(&twin)).is_some_and(|found| matches!(found.at, Origin::File { .. })) {
+            let twin = key
+                .strip_suffix("_file")
+                .map_or_else(|| format!("{key}_file"), str::to_owned);
+            if self
+                .map
+                .get(&twin)
+                .is_some_and(|found| matches!(found.at, Origin::File { .. }))
+            {
                 self.map.remove(&twin);
             }
             if !section.is_empty() {
-                let opened = self.sections.entry(section.to_owned());
-                opened.or_insert_with(|| at.clone());
+                self.sections
+                    .entry(section.to_owned())
+                    .or_insert_with(|| at.clone());
             }
             self.map.insert(key.clone(), Found { value, key, at });
         }
@@ -352,15 +363,16 @@ fn from_env(kind: Kind, key: &str, text: &str, at: &Origin) -> Result<toml::Valu
 }
 
 fn syntax(at: Origin, err: &toml::de::Error) -> ConfigError {
-    let message = err.message().to_owned();
-    ConfigError::Syntax { at, message }
+    ConfigError::Syntax {
+        at,
+        message: err.message().to_owned(),
+    }
 }
 
 fn wrong(at: Origin, key: &str, expected: &'static str, found: String) -> ConfigError {
-    let key = key.to_owned();
     ConfigError::WrongType {
         at,
-        key,
+        key: key.to_owned(),
         expected,
         found,
     }

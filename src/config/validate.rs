@@ -57,8 +57,19 @@ pub(super) fn validate(mut values: Values) -> Result<Settings> {
 
 impl<T> Found<T> {
     fn invalid(&self, reason: impl Into<String>) -> ConfigError {
-        let (at, key, reason) = (self.at.clone(), self.key.clone(), reason.into());
-        ConfigError::InvalidValue { at, key, reason }
+        ConfigError::InvalidValue {
+            at: self.at.clone(),
+            key: self.key.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Found<U> {
+        Found {
+            value: f(self.value),
+            key: self.key,
+            at: self.at,
+        }
     }
 
     /// `self` and `other` are both set where only one may be.
@@ -139,11 +150,7 @@ impl Values {
             (Some(inline), None) if inline.value.trim().is_empty() => {
                 Err(inline.invalid("must not be empty"))
             }
-            (Some(Found { value, key, at }), None) => Ok(Some(Found {
-                value: Secret::new(value),
-                key,
-                at,
-            })),
+            (Some(inline), None) => Ok(Some(inline.map(Secret::new))),
             (None, Some(file)) => self.read_secret(file).map(Some),
             (None, None) => Ok(None),
         }
@@ -194,12 +201,7 @@ impl Values {
         if value.trim().is_empty() {
             return Err(file.invalid(format!("{shown} is empty")));
         }
-        let (key, at) = (file.key, file.at);
-        Ok(Found {
-            value: Secret::new(value),
-            key,
-            at,
-        })
+        Ok(file.map(|_| Secret::new(value)))
     }
 
     /// The defaults with `[strings]` laid over them, field by field, in key order.
@@ -207,7 +209,9 @@ impl Values {
         let Some(at) = self.sections.get("strings").cloned() else {
             return Ok(Strings::default());
         };
-        let keys: Vec<String> = (self.map.keys())
+        let keys: Vec<String> = self
+            .map
+            .keys()
             .filter(|key| key.starts_with("strings."))
             .cloned()
             .collect();
@@ -352,7 +356,9 @@ impl Values {
                 .map_err(|_| format!("must be between 0 (no limit) and {}, not {n}", u32::MAX))
         })?;
         let seconds = self.check("limits.per_seconds", |n: i64| {
-            (u64::try_from(n).ok().filter(|s| *s > 0))
+            u64::try_from(n)
+                .ok()
+                .filter(|s| *s > 0)
                 .ok_or_else(|| format!("must be at least 1 second, not {n}"))
         })?;
         let messages = NonZeroU32::new(messages.unwrap_or(DEFAULT_THROTTLE_MESSAGES));
@@ -388,6 +394,9 @@ fn non_empty(text: String) -> Result<String, String> {
 }
 
 fn missing(key: &str, (section, at): (&'static str, &Origin)) -> ConfigError {
-    let (at, key) = (at.clone(), key.to_owned());
-    ConfigError::MissingKey { at, section, key }
+    ConfigError::MissingKey {
+        at: at.clone(),
+        section,
+        key: key.to_owned(),
+    }
 }
