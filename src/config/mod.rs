@@ -570,6 +570,16 @@ mod tests {
     }
 
     #[test]
+    fn a_name_holding_a_dot_is_no_key_of_a_section() {
+        let err = error("\"matrix.user\" = \"@g:e.org\"\n");
+        assert!(matches!(&err, ConfigError::UnknownKey { key, .. } if key == "matrix.user"));
+        assert!(err.to_string().contains("at the top level"), "{err}");
+        let settings = parse_env("", &[("GUICHET_MATRIX.USER", "@g:e.org")]).unwrap();
+        assert!(settings.matrix.is_none());
+        assert_eq!(settings.warnings.len(), 1, "{:?}", settings.warnings);
+    }
+
+    #[test]
     fn the_first_error_in_the_file_is_reported() {
         // Keys are stored sorted; the walk must still follow the file.
         let err = error("zzz = 1\naaa = 2\n");

@@ -105,13 +105,6 @@ fn split(key: &str) -> (&str, &str) {
     key.split_once('.').unwrap_or(("", key))
 }
 
-fn dotted(section: &str, key: &str) -> String {
-    if section.is_empty() {
-        return key.to_owned();
-    }
-    format!("{section}.{key}")
-}
-
 /// Every key as `(section, key)`, `[strings]` included; for checking the example file.
 pub fn known_keys() -> Vec<(String, String)> {
     keys()
@@ -119,6 +112,13 @@ pub fn known_keys() -> Vec<(String, String)> {
         .map(|(key, _)| split(key))
         .map(|(section, key)| (section.to_owned(), key.to_owned()))
         .collect()
+}
+
+fn dotted(section: &str, name: &str) -> String {
+    if section.is_empty() {
+        return name.to_owned();
+    }
+    format!("{section}.{name}")
 }
 
 /// "did you mean `x`?" when a known key is close, else the list of keys that exist there.
@@ -222,9 +222,11 @@ impl Values {
         value: &Spanned<DeValue<'_>>,
         at: &dyn Fn(Range<usize>) -> Origin,
     ) -> Result<()> {
-        let key = dotted(section, name.get_ref());
-        let Some(kind) = kind(&key) else {
-            let hint = hint(section, name.get_ref());
+        let word: &str = name.get_ref();
+        let key = dotted(section, word);
+        // A quoted name may hold a dot: `"matrix.user" = …` is no key of the top level.
+        let Some(kind) = kind(&key).filter(|_| !word.contains('.')) else {
+            let hint = hint(section, word);
             let at = at(name.span());
             return Err(ConfigError::UnknownKey { at, key, hint });
         };
@@ -258,7 +260,7 @@ impl Values {
             };
             let key = dotted(section, name);
             let at = Origin::Env { var: var.clone() };
-            let Some(kind) = kind(&key) else {
+            let Some(kind) = kind(&key).filter(|_| !lower.contains('.')) else {
                 // Within a section a typo is certain. At the top level the name may belong to
                 // something else (a test harness, a future flag), so it is a warning, unless
                 // its first word is a misspelt section (`GUICHET_MATRX_HOMESERVER`): that is a
