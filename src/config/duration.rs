@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use super::{DAY, HOUR, MINUTE, Result};
 
-/// Units, longest first so `ms` is not read as `m` then garbage.
-const UNITS: &[(&str, u64, &str)] = &[
-    ("ms", 1, "ms"),
-    ("s", 1_000, "s"),
-    ("m", MINUTE * 1_000, "m"),
-    ("h", HOUR * 1_000, "h"),
-    ("d", DAY * 1_000, "d"),
+/// Units and their length in milliseconds, shortest first.
+const UNITS: &[(&str, u64)] = &[
+    ("ms", 1),
+    ("s", 1_000),
+    ("m", MINUTE * 1_000),
+    ("h", HOUR * 1_000),
+    ("d", DAY * 1_000),
 ];
 
 /// `"300ms"`, `"30s"`, `"5m"`, `"24h"`, `"90d"`, or several together (`"1h30m"`). Whole
@@ -40,7 +40,7 @@ pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
                 None => format!("{number} has no unit"),
             });
         }
-        let Some((_, scale, _)) = UNITS.iter().find(|(name, _, _)| *name == unit) else {
+        let Some((_, scale)) = UNITS.iter().find(|(name, _)| *name == unit) else {
             return Err(format!("unknown unit {unit:?}"));
         };
         let part = number
@@ -67,7 +67,7 @@ pub(super) fn format_duration(duration: Duration) -> String {
         UNITS
     };
     let mut text = String::new();
-    for (_, scale, name) in units.iter().rev() {
+    for (name, scale) in units.iter().rev() {
         if millis >= *scale {
             text.push_str(&format!("{}{name}", millis / scale));
             millis %= scale;

@@ -1,6 +1,6 @@
 //! The daemon's configuration, in two stages. Stage one (`read.rs`): the TOML file, with the
-//! `GUICHET_…` environment variables laid over it, is deserialized once into the serde
-//! structs of `raw.rs`, whose values keep their span (file line or variable). Stage two
+//! `GUICHET_…` environment variables laid over it, is read into one map of values by dotted
+//! key, each type-checked by its key's kind and keeping its file line or variable. Stage two
 //! (`validate.rs`): those values are checked into typed [`Settings`], with `*_file` secrets
 //! read on the way. Every error names the key and its line or variable.
 
@@ -17,16 +17,13 @@ use crate::engine::MatchingMode;
 use crate::strings::Strings;
 
 mod duration;
-mod env;
-mod raw;
 mod read;
-mod schema;
 mod summary;
 mod validate;
 mod values;
 
 pub use crate::store::DEFAULT_FORGET_AFTER;
-pub use schema::known_keys;
+pub use read::known_keys;
 pub use values::{DISCORD_COMMAND_DESCRIPTION, discord_command_name_ok, discord_text};
 
 /// The file `guichet serve` and `guichet config check` read when none is named.
@@ -211,8 +208,7 @@ pub struct StatsSettings {
 
 /// A password, token or key. It is never logged: `Debug` shows `Secret(***)`, there is no
 /// `Display`, and the value is only reachable by calling [`Secret::expose`] on purpose.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
@@ -380,12 +376,10 @@ impl Settings {
     /// Reads `file` (none: defaults), applies the `GUICHET_…` variables among `env`, reads the
     /// `*_file` secrets and validates. `env` is injected so tests never touch the process
     /// environment; the daemon passes [`process_env`].
-    pub fn load<I, K, V>(file: Option<&Path>, env: I) -> Result<Self>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Result<Self> {
         match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -399,14 +393,12 @@ impl Settings {
     }
 
     /// Like [`Settings::load`] on a file already read; `path` only names it in errors.
-    pub fn parse<I, K, V>(text: &str, path: &Path, env: I) -> Result<Self>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
-    {
-        let (raw, source, warnings) = read::read(text, path, env)?;
-        validate::validate(raw, &source, warnings)
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Result<Self> {
+        validate::validate(read::read(text, path, env)?)
     }
 
     /// No network platform configured: `serve` runs the terminal.
@@ -444,7 +436,6 @@ pub fn process_env() -> impl Iterator<Item = (String, String)> {
 #[cfg(test)]
 mod tests {
     use super::duration::{format_duration, parse_duration};
-    use super::schema::schema;
     use super::*;
 
     const NO_ENV: [(&str, &str); 0] = [];
@@ -576,6 +567,16 @@ mod tests {
         let err = error("\n[telegram]\ntoken = \"x\"\n");
         assert!(matches!(&err, ConfigError::UnknownKey { key, .. } if key == "telegram"));
         assert_eq!(err.line(), Some(2));
+    }
+
+    #[test]
+    fn a_name_holding_a_dot_is_no_key_of_a_section() {
+        let err = error("\"matrix.user\" = \"@g:e.org\"\n");
+        assert!(matches!(&err, ConfigError::UnknownKey { key, .. } if key == "matrix.user"));
+        assert!(err.to_string().contains("at the top level"), "{err}");
+        let settings = parse_env("", &[("GUICHET_MATRIX.USER", "@g:e.org")]).unwrap();
+        assert!(settings.matrix.is_none());
+        assert_eq!(settings.warnings.len(), 1, "{:?}", settings.warnings);
     }
 
     #[test]
@@ -932,6 +933,30 @@ mod tests {
     }
 
     #[test]
+    fn discord_api_base_is_a_loopback_url_only() {
+        let base = |url: &str| parse(&format!("[discord]\ntoken = \"t\"\napi_base = {url:?}\n"));
+        for (url, kept) in [
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+            ("http://localhost:1", "http://localhost:1"),
+            ("http://[::1]:1", "http://[::1]:1"),
+        ] {
+            let discord = base(url).unwrap().discord.unwrap();
+            assert_eq!(discord.api_base.as_deref(), Some(kept), "{url}");
+        }
+        for url in [
+            "http://example.org",
+            "https://127.0.0.1:1",
+            "http://127.0.0.1.evil.org",
+        ] {
+            let err = base(url).unwrap_err();
+            assert!(
+                err.to_string().contains("is not a loopback URL"),
+                "{url}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn secrets_debug_as_stars() {
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
         assert_eq!(format!("{:#?}", Secret::new("hunter2")), "Secret(***)");
@@ -1109,28 +1134,26 @@ mod tests {
     }
 
     #[test]
-    fn the_schema_is_read_off_the_structs_and_sections_have_no_underscore() {
-        let schema = schema();
-        assert_eq!(
-            schema.sections,
-            ["matrix", "discord", "admin", "limits", "stats", "strings"]
-        );
-        for section in &schema.sections {
+    fn the_key_table_has_every_key_and_sections_have_no_underscore() {
+        use super::read::{Kind, SECTIONS, kind};
+        for section in SECTIONS {
             assert!(!section.contains('_'), "{section}");
         }
-        use super::schema::KeyKind;
-        for (section, key, kind) in [
-            ("", "content", KeyKind::Text),
-            ("matrix", "password", KeyKind::Text),
-            ("matrix", "allowed_inviters", KeyKind::List),
-            ("discord", "guild_ids", KeyKind::List),
-            ("discord", "message_content", KeyKind::Bool),
-            ("limits", "messages", KeyKind::Integer),
-            ("strings", "fallback", KeyKind::List),
-            ("strings", "details", KeyKind::Text),
+        for (key, expected) in [
+            ("content", Kind::Text),
+            ("matrix.password", Kind::Text),
+            ("matrix.allowed_inviters", Kind::List),
+            ("discord.guild_ids", Kind::Ids),
+            ("discord.message_content", Kind::Bool),
+            ("limits.messages", Kind::Integer),
+            ("strings.fallback", Kind::List),
+            ("strings.details", Kind::Text),
         ] {
-            assert_eq!(schema.kind(section, key), Some(kind), "{section}.{key}");
+            assert_eq!(kind(key), Some(expected), "{key}");
         }
-        assert_eq!(known_keys().len(), schema.keys.len());
+        // Every key of the sections is in the table, and every section has keys.
+        for section in SECTIONS {
+            assert!(known_keys().iter().any(|(s, _)| s == section), "{section}");
+        }
     }
 }

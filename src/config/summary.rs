@@ -2,10 +2,9 @@
 
 use std::fmt;
 
-use super::duration::format_duration;
-use super::schema::schema;
 use serde::Serialize;
 
+use super::duration::format_duration;
 use super::{MatrixLogin, Settings};
 use crate::strings::Strings;
 
@@ -18,25 +17,18 @@ impl fmt::Display for Settings {
         writeln!(f, "matching = {:?}", word(self.matching))?;
         writeln!(f, "idle_reset = {:?}", format_duration(self.idle_reset))?;
         writeln!(f, "forget_after = {:?}", format_duration(self.forget_after))?;
-        let platforms: Vec<&str> = [
-            self.matrix.as_ref().map(|_| "matrix"),
-            self.discord.as_ref().map(|_| "discord"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if platforms.is_empty() {
-            writeln!(f, "# platforms: terminal only")?;
-        } else {
-            writeln!(f, "# platforms: {}", platforms.join(", "))?;
-        }
+        let platforms = match (&self.matrix, &self.discord) {
+            (None, None) => "terminal only",
+            (Some(_), None) => "matrix",
+            (None, Some(_)) => "discord",
+            (Some(_), Some(_)) => "matrix, discord",
+        };
+        writeln!(f, "# platforms: {platforms}")?;
 
-        let overridden = self.overridden_strings();
         writeln!(f, "\n[strings]")?;
-        if overridden.is_empty() {
-            writeln!(f, "# all default")?;
-        } else {
-            writeln!(f, "# overridden: {}", overridden.join(", "))?;
+        match self.overridden_strings() {
+            overridden if overridden.is_empty() => writeln!(f, "# all default")?,
+            overridden => writeln!(f, "# overridden: {}", overridden.join(", "))?,
         }
 
         if let Some(matrix) = &self.matrix {
@@ -96,19 +88,17 @@ impl fmt::Display for Settings {
 }
 
 impl Settings {
-    /// The `[strings]` keys whose value differs from the default.
+    /// The `[strings]` keys whose value differs from the default, in field order.
     fn overridden_strings(&self) -> Vec<String> {
-        let (Ok(ours), Ok(defaults)) = (
-            serde_json::to_value(&self.strings),
-            serde_json::to_value(Strings::default()),
-        ) else {
-            return Vec::new();
+        let fields = |strings: &Strings| match toml::Value::try_from(strings) {
+            Ok(toml::Value::Table(fields)) => fields,
+            _ => toml::Table::new(),
         };
-        schema()
-            .keys
-            .iter()
-            .filter(|(section, key, _)| *section == "strings" && ours.get(key) != defaults.get(key))
-            .map(|(_, key, _)| (*key).to_owned())
+        let defaults = fields(&Strings::default());
+        fields(&self.strings)
+            .into_iter()
+            .filter(|(key, value)| defaults.get(key) != Some(value))
+            .map(|(key, _)| key)
             .collect()
     }
 }

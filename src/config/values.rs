@@ -1,8 +1,5 @@
 //! Checks of single values that need no other key: Discord command names and texts (shared
-//! with the Discord adapter), secret files, Matrix ids and URLs.
-
-use std::io;
-use std::path::Path;
+//! with the Discord adapter), Matrix ids and loopback URLs.
 
 /// Whether `name` may name a Discord slash command. Discord's rule:
 /// `^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$`, in lower case wherever a letter has a
@@ -53,55 +50,8 @@ pub fn discord_text(key: &str, value: &str) -> std::result::Result<(), String> {
     }
 }
 
-/// A secret file larger than this is no token or password (a log, an image, a device).
-const MAX_SECRET_FILE: u64 = 64 * 1024;
-
-/// A secret file as read.
-pub(super) struct SecretFile {
-    pub(super) text: String,
-    /// The file's permission bits when group or others may read it.
-    pub(super) loose_mode: Option<u32>,
-}
-
-pub(super) enum SecretFileError {
-    Io(io::Error),
-    /// Not a file a secret can be in; the reason is the message.
-    Invalid(String),
-}
-
-/// Reads a `*_file` secret: a regular file only (a FIFO would block start-up for ever, and
-/// `/dev/zero` would fill memory), bounded in size.
-pub(super) fn read_secret_file(path: &Path) -> Result<SecretFile, SecretFileError> {
-    use crate::bounded_read::{BoundedReadError, read_regular};
-    use std::os::unix::fs::PermissionsExt;
-    let (bytes, metadata) = read_regular(path, MAX_SECRET_FILE).map_err(|e| match e {
-        BoundedReadError::Io(e) => SecretFileError::Io(e),
-        BoundedReadError::NotRegular { is_dir } => {
-            let kind = if is_dir {
-                "a folder"
-            } else {
-                "a FIFO, a socket or a device"
-            };
-            SecretFileError::Invalid(format!(
-                "is {kind}, not a regular file; a secret file must be a plain file"
-            ))
-        }
-        BoundedReadError::TooLarge => SecretFileError::Invalid(format!(
-            "is larger than {} KiB; a secret file holds one token, password or key",
-            MAX_SECRET_FILE / 1024
-        )),
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        SecretFileError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-    })?;
-    let mode = metadata.permissions().mode() & 0o7777;
-    Ok(SecretFile {
-        text,
-        loose_mode: (mode & 0o044 != 0).then_some(mode),
-    })
-}
-
-/// Whether a homeserver URL's host is this machine, where plain `http://` is fine.
+/// Whether the host of a URL (past its `http://`) is this machine: where a plain `http://`
+/// homeserver is fine, and the only place `discord.api_base` may point.
 pub(super) fn is_loopback_url(rest: &str) -> bool {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = match authority.strip_prefix('[') {
