@@ -16,6 +16,7 @@ use serde_spanned::de::{SpannedDeserializer, is_spanned};
 
 use super::ENV_PREFIX;
 use super::raw::RawConfig;
+use crate::distance::distance_within;
 use crate::kb::diagnostic::did_you_mean;
 use crate::strings::Strings;
 
@@ -175,11 +176,12 @@ pub(super) fn misspelt_section(name: &str) -> bool {
     let Some((first, _)) = name.split_once('_') else {
         return false;
     };
+    let first: Vec<char> = first.chars().collect();
     first.len() >= 4
-        && schema()
-            .sections
-            .iter()
-            .any(|section| matches!(strsim::damerau_levenshtein(first, section), 1 | 2))
+        && schema().sections.iter().any(|section| {
+            let section: Vec<char> = section.chars().collect();
+            distance_within(&first, &section, 2).is_some_and(|edits| edits > 0)
+        })
 }
 
 /// What the probed value asked its deserializer for.
@@ -283,5 +285,27 @@ impl<'de> Deserializer<'de> for Probe<'_> {
     serde::forward_to_deserialize_any! {
         i8 i16 i128 u8 u16 u128 f32 f64 char bytes byte_buf unit unit_struct tuple
         tuple_struct enum identifier ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One or two edits (Levenshtein, as everywhere in guichet) from a section's name, and
+    /// not the name itself.
+    #[test]
+    fn a_misspelt_section_is_one_or_two_edits_away() {
+        assert!(misspelt_section("matrx_homeserver"));
+        assert!(misspelt_section("limit_messages"));
+        assert!(misspelt_section("mtarix_homeserver"), "a swap is two edits");
+        assert!(!misspelt_section("matrix_homeserver"), "the section itself");
+        assert!(misspelt_section("mtrx_homeserver"));
+        assert!(
+            !misspelt_section("mtx_homeserver"),
+            "too short a word to tell"
+        );
+        assert!(!misspelt_section("homeserver_url"));
+        assert!(!misspelt_section("matrix"), "no word after");
     }
 }

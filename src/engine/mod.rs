@@ -11,7 +11,6 @@ pub mod chatmd;
 mod commands;
 pub mod conversation;
 pub mod display;
-mod distance;
 pub mod eval;
 pub mod guichet;
 pub(crate) mod hash;
