@@ -11,6 +11,7 @@
 mod bounded_read;
 pub mod config;
 pub mod daemon;
+mod distance;
 pub mod engine;
 mod js;
 pub mod kb;

@@ -13,6 +13,7 @@ use toml::Spanned;
 use toml::de::{DeInteger, DeTable, DeValue};
 
 use super::{ConfigError, ConfigWarning, ENV_PREFIX, Origin, Result};
+use crate::distance::distance_within;
 use crate::kb::diagnostic::did_you_mean;
 use crate::strings::Strings;
 
@@ -156,11 +157,15 @@ fn closest_variable(var: &str) -> Option<String> {
 /// Whether the first word of a variable (lower case, prefix removed) is one or two letters
 /// away from a section's name, as in `matrx_homeserver` or `limit_messages`.
 fn misspelt_section(name: &str) -> bool {
-    let misspelt =
-        |first: &str, section| matches!(strsim::damerau_levenshtein(first, section), 1 | 2);
-    name.split_once('_').is_some_and(|(first, _)| {
-        first.len() >= 4 && SECTIONS.iter().any(|section| misspelt(first, section))
-    })
+    let Some((first, _)) = name.split_once('_') else {
+        return false;
+    };
+    let first: Vec<char> = first.chars().collect();
+    first.len() >= 4
+        && SECTIONS.iter().any(|section| {
+            let section: Vec<char> = section.chars().collect();
+            distance_within(&first, &section, 2).is_some_and(|edits| edits > 0)
+        })
 }
 
 /// A value as read, with its dotted key and where it was written.
@@ -392,4 +397,26 @@ fn describe(value: &DeValue<'_>) -> String {
         DeValue::Table(_) => "a table",
     };
     words.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::misspelt_section;
+
+    /// One or two edits (Levenshtein, as everywhere in guichet) from a section's name, and
+    /// not the name itself.
+    #[test]
+    fn a_misspelt_section_is_one_or_two_edits_away() {
+        assert!(misspelt_section("matrx_homeserver"));
+        assert!(misspelt_section("limit_messages"));
+        assert!(misspelt_section("mtarix_homeserver"), "a swap is two edits");
+        assert!(!misspelt_section("matrix_homeserver"), "the section itself");
+        assert!(misspelt_section("mtrx_homeserver"));
+        assert!(
+            !misspelt_section("mtx_homeserver"),
+            "too short a word to tell"
+        );
+        assert!(!misspelt_section("homeserver_url"));
+        assert!(!misspelt_section("matrix"), "no word after");
+    }
 }

@@ -1,7 +1,8 @@
 //! Commands people type in a chat, the same on every platform: `!guichet aide` (how to talk to
-//! the bot), `!guichet role` (choose a profile again), `!guichet menu` (the welcome). Discord
-//! also offers them as slash commands; on Matrix and in the terminal they are typed, with a
-//! configurable prefix (`[strings] command_prefix`).
+//! the bot), `!guichet role` (choose a profile again), `!guichet menu` (the welcome). On Matrix
+//! and in the terminal they are typed, with a configurable prefix (`[strings]
+//! command_prefix`); Discord also offers them as slash commands, which its adapter hands over
+//! as [`super::Input::Command`], so both forms get the one answer decided here.
 
 use super::conversation::{Conversation, OfferedChoice};
 use super::guichet::normalize;

@@ -11,7 +11,6 @@ pub mod chatmd;
 mod commands;
 pub mod conversation;
 pub mod display;
-mod distance;
 pub mod eval;
 pub mod guichet;
 pub(crate) mod hash;
@@ -34,6 +33,7 @@ pub use conversation::{
 pub use rng::Rng;
 
 use chatmd::{BadWords, Candidates, IndexedResponses, PreparedInput, PreparedResponse, Section};
+pub use commands::Command;
 use display::Displayer;
 
 /// How typed messages are matched to responses: the config's `matching` and the command
@@ -161,6 +161,9 @@ pub enum Input {
     /// A message typed in a chat, where menus are numbered lines: a bare number, or exactly
     /// the label of a choice shown, picks it as a click would; anything else is `Text`.
     Message(String),
+    /// A command the platform offers apart from typed text (Discord's slash commands),
+    /// answered exactly as its typed form (`!guichet role`) is.
+    Command(Command),
 }
 
 /// A choice as shown to the user.
@@ -382,6 +385,7 @@ impl Engine {
             return self.run_command(conversation, command, rng);
         }
         match input {
+            Input::Command(command) => self.run_command(conversation, command, rng),
             Input::Start => {
                 let message = self.show_welcome(conversation, rng, true);
                 Reply {
@@ -415,19 +419,6 @@ impl Engine {
             .collect();
         conversation.last_options = offered.clone();
         conversation.shown = offered;
-    }
-
-    /// The ids ([`ShownChoice::id`]) of the welcome's choices that set a variable: the
-    /// profile (role) choices, which a "change my profile" command offers alone. Empty when
-    /// the welcome sets nothing.
-    pub fn profile_choice_ids(&self) -> Vec<String> {
-        self.kb
-            .welcome
-            .choices
-            .iter()
-            .filter(|c| c.assignment.is_some())
-            .map(|c| display::choice_id(&display::offered(c, &self.strings.default_choice)))
-            .collect()
     }
 
     /// Shows the response with this exact title, as a click on a choice leading to it would

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Location, SourceFile};
+use crate::distance::distance_within;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -171,10 +172,10 @@ pub fn did_you_mean<'a>(
     Suggestions::new(candidates).closest(name, &mut SuggestionBudget::default())
 }
 
-/// Work allowed for "did you mean" suggestions in one check. The edit distance costs the
-/// product of the two lengths in time and memory: a dangling target and a title of 100,000
-/// characters each would take 80 GB, and thousands of dangling targets times thousands of
-/// titles minutes. Past the budget, warnings simply come without a suggestion.
+/// Work allowed for "did you mean" suggestions in one check. The edit distance costs up to
+/// the product of the two lengths in time: thousands of dangling targets times thousands of
+/// long titles would take minutes. Past the budget, warnings simply come without a
+/// suggestion.
 #[derive(Debug, Clone, Copy)]
 pub struct SuggestionBudget {
     /// Character pairs left to compare (about 10 ns each).
@@ -194,9 +195,9 @@ const SUGGESTION_MAX_CHARS: usize = 1_000;
 /// names are looked up (a base with thousands of dangling targets and of titles).
 #[derive(Debug)]
 pub struct Suggestions<'a> {
-    /// Each candidate, lower-cased, with its length in chars (`None` past
-    /// [`SUGGESTION_MAX_CHARS`]: never suggested).
-    candidates: Vec<(&'a str, Option<(String, usize)>)>,
+    /// Each candidate, lower-cased, as chars (`None` past [`SUGGESTION_MAX_CHARS`]: never
+    /// suggested).
+    candidates: Vec<(&'a str, Option<Vec<char>>)>,
 }
 
 impl<'a> Suggestions<'a> {
@@ -205,12 +206,8 @@ impl<'a> Suggestions<'a> {
             .into_iter()
             .map(|candidate| {
                 let prepared = (candidate.len() <= 4 * SUGGESTION_MAX_CHARS)
-                    .then(|| candidate.to_lowercase())
-                    .map(|lower| {
-                        let chars = lower.chars().count();
-                        (lower, chars)
-                    })
-                    .filter(|(_, chars)| *chars <= SUGGESTION_MAX_CHARS);
+                    .then(|| candidate.to_lowercase().chars().collect::<Vec<char>>())
+                    .filter(|chars| chars.len() <= SUGGESTION_MAX_CHARS);
                 (candidate, prepared)
             })
             .collect();
@@ -222,8 +219,8 @@ impl<'a> Suggestions<'a> {
         if budget.cells == 0 {
             return None;
         }
-        let name_lower = name.to_lowercase();
-        let name_chars = name_lower.chars().count();
+        let name_lower: Vec<char> = name.to_lowercase().chars().collect();
+        let name_chars = name_lower.len();
         if name_chars > SUGGESTION_MAX_CHARS {
             return None;
         }
@@ -234,25 +231,29 @@ impl<'a> Suggestions<'a> {
             if budget.cells == 0 {
                 return None;
             }
-            let Some((candidate_lower, candidate_chars)) = prepared else {
+            let Some(candidate_lower) = prepared else {
                 continue;
             };
-            // The score is at most 1 - (length difference) / (longer length): skip candidates
-            // that cannot reach 0.6 without computing anything.
-            let longer = name_chars.max(*candidate_chars);
-            let difference = name_chars.abs_diff(*candidate_chars);
-            if difference * 5 > longer * 2 {
+            // A plausible typo scores 0.6 at least, the score being 1 − distance / (longer
+            // length): at most two edits in five characters. The length difference alone is
+            // that many edits: such candidates are skipped without computing anything.
+            let longer = name_chars.max(candidate_lower.len());
+            let max_edits = longer * 2 / 5;
+            if name_chars.abs_diff(candidate_lower.len()) > max_edits {
                 continue;
             }
-            let cost = (name_chars as u64 + 1) * (*candidate_chars as u64 + 1);
+            let cost = (name_chars as u64 + 1) * (candidate_lower.len() as u64 + 1);
             if cost > budget.cells {
                 budget.cells = 0;
                 return None;
             }
             budget.cells -= cost;
-            let score = strsim::normalized_damerau_levenshtein(&name_lower, candidate_lower);
+            let Some(distance) = distance_within(&name_lower, candidate_lower, max_edits) else {
+                continue;
+            };
+            let score = 1.0 - distance as f64 / longer.max(1) as f64;
             // `>=`: the last of equally close candidates wins, as `Iterator::max_by` did.
-            if score >= 0.6 && *candidate != name && best.is_none_or(|(_, b)| score >= b) {
+            if *candidate != name && best.is_none_or(|(_, b)| score >= b) {
                 best = Some((candidate, score));
             }
         }
@@ -271,5 +272,14 @@ mod tests {
             Some("Horaires")
         );
         assert_eq!(did_you_mean("xyz", ["Horaires"]), None);
+        // Two letters swapped are two edits: still a plausible typo in a longer name.
+        assert_eq!(
+            did_you_mean("horiares", ["Emprunt", "Horaires"]),
+            Some("Horaires")
+        );
+        // At most two edits in five characters, whichever name is longer.
+        assert_eq!(did_you_mean("horai", ["Horaires"]), Some("Horaires"));
+        assert_eq!(did_you_mean("hora", ["Horaires"]), None);
+        assert_eq!(did_you_mean("Horaires", ["Horaires"]), None, "itself");
     }
 }

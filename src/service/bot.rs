@@ -235,7 +235,7 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Answer, MatchingMode};
+    use crate::engine::{Answer, Command, MatchingMode};
     use crate::store::{MemoryStore, SqliteStore};
     use crate::strings::Strings;
 
@@ -344,16 +344,37 @@ mod tests {
         );
     }
 
+    /// A platform's own command (Discord's `/role`) is the typed command's engine input: the
+    /// welcome's choices that set a variable, alone, and a click on one sets it.
     #[test]
-    fn profile_choices_are_the_welcome_choices_that_set_a_variable() {
+    fn the_profile_command_offers_the_welcome_choices_that_set_a_variable() {
         let bot = bot(Arc::new(MemoryStore::new()));
         let mut rng = Rng::seeded(1);
         let key = ConversationKey::direct("discord", "42");
         let welcome = bot.handle(&key, Input::Start, 1_000, &mut rng).unwrap();
+        let profiles = bot
+            .handle(&key, Input::Command(Command::Profile), 2_000, &mut rng)
+            .unwrap();
+        let typed = bot
+            .handle(
+                &key,
+                Input::Message("!guichet role".into()),
+                3_000,
+                &mut rng,
+            )
+            .unwrap();
+        assert_eq!(profiles, typed);
+        assert_eq!(profiles.answer, Answer::Builtin("profile".into()));
         assert_eq!(
-            bot.engine().profile_choice_ids(),
-            vec![welcome.messages[0].choices[0].id.clone()]
+            profiles.messages[0].choices,
+            vec![welcome.messages[0].choices[0].clone()]
         );
+        let click = Input::Choice {
+            id: profiles.messages[0].choices[0].id.clone(),
+            at: 0,
+        };
+        let menu = bot.handle(&key, click, 4_000, &mut rng).unwrap();
+        assert!(menu.messages[0].markdown.contains("Bonjour prof"));
     }
 
     #[test]

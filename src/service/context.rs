@@ -118,7 +118,7 @@ impl Context {
         let started = Instant::now();
         let question = match &input {
             Input::Text(text) | Input::Message(text) => Some(text.clone()),
-            Input::Start | Input::Pick(_) | Input::Choice { .. } => None,
+            Input::Start | Input::Pick(_) | Input::Choice { .. } | Input::Command(_) => None,
         };
         let now = now_ms();
         let Some(reply) = run(&self.bot, input, now)? else {

@@ -617,6 +617,37 @@ impl FakeDiscord {
         self.shared.mutate(|s| s.dm_channel(user))
     }
 
+    /// A message the bot posted in `channel` before the scene began, with one button: what
+    /// an older version of the bot may have left there, `custom_id` in its own format.
+    /// Returns the message id.
+    pub fn add_bot_menu(&self, channel: u64, content: &str, label: &str, custom_id: &str) -> u64 {
+        self.shared.mutate(|s| {
+            let id = s.new_id();
+            let message = FakeMessage {
+                id,
+                channel_id: channel,
+                author_id: s.bot.id,
+                content: content.to_owned(),
+                components: serde_json::json!([{
+                    "type": 1,
+                    "components": [{
+                        "type": 2, "style": 1, "label": label, "custom_id": custom_id,
+                    }],
+                }]),
+                only_for: None,
+                reference: None,
+                mentions: Vec::new(),
+                allowed_mentions: None,
+                loading: false,
+                interaction: None,
+                edits: 0,
+                timestamp: wire::now(),
+            };
+            s.messages.push(message);
+            id
+        })
+    }
+
     // --- Playing the users ----------------------------------------------------------------
 
     /// `user` posts `content` in `channel`; `<@id>` mentions are resolved. Returns the

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use super::utf16::split_on_spaces;
 use super::{LEVENSHTEIN_LIMIT, MIN_COMMON_RUN, NGRAM_BOOST, POSITION_DECAY, WORD_LENGTH_FACTOR};
-use crate::engine::distance::{myers, within_edits};
+use crate::distance::{myers, within_edits};
 
 /// A text compared with many others within a few edits, as an input window is with every
 /// keyword that may be close to it: where each of its units occurs is worked out once, in a

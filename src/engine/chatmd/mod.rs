@@ -28,7 +28,7 @@ mod score;
 mod synonyms;
 mod utf16;
 
-pub use super::distance::levenshtein;
+pub use crate::distance::levenshtein;
 pub use badwords::{BadWords, is_bad_words};
 pub use fuzzy::{lcs_weighted, lev_ngrams};
 pub use index::{IndexedResponses, Section};
@@ -80,7 +80,7 @@ mod tests {
     use super::keywords::title_words;
     use super::utf16::utf16;
     use super::*;
-    use crate::engine::distance::{bit_parallel_distance, within_edits};
+    use crate::distance::{bit_parallel_distance, within_edits};
     use crate::js::map_accents;
 
     #[test]

@@ -6,30 +6,28 @@
 //! units, `+` concatenating as soon as one side is a string, `&&`/`||` yielding an operand.
 //! Work is bounded: the tree depth is bounded by the parser, produced strings are capped at
 //! [`MAX_STRING_UNITS`], `JSON.parse` nesting at [`MAX_JSON_DEPTH`]; nothing panics.
+//! JavaScript's own rules (`JSON.parse`, number conversions, white space) are `crate::js`'s.
 
 use thiserror::Error;
 
-use crate::js::{js_trim, utf16_len};
-use crate::kb::expr::{BinaryOp, Expr, Function, MAX_AST_DEPTH, Method, UnaryOp};
+use crate::js::json::{self, JsonError};
+use crate::js::{js_trim, set_own_property, utf16_len};
+use crate::kb::expr::{BinaryOp, Expr, Function, MAX_AST_DEPTH, MAX_OBJECT_KEYS, Method, UnaryOp};
 
-mod json;
 mod topic;
 mod value;
 
+pub use crate::js::json::MAX_JSON_DEPTH;
 pub use crate::js::{normalize_text, number_to_string, string_to_number};
 pub use topic::main_topic;
 pub use value::Value;
 
-use json::json_parse;
 use topic::normalize_text_with;
 use value::{JsStringBuilder, capped, is_less_than, loose_equal, same_value_zero, strict_equal};
 /// Longest string (in UTF-16 code units, JavaScript's `length`) an expression may produce.
 /// Keeps `replaceAll`, concatenation and friends from building huge strings out of a
 /// user-typed `@INPUT`.
 pub const MAX_STRING_UNITS: usize = 10_000;
-
-/// Deepest array/object nesting `JSON.parse` accepts (its parser is recursive).
-pub const MAX_JSON_DEPTH: usize = 64;
 
 /// Why an evaluation failed. ChatMD catches every such error: a condition is then false and a
 /// `calc` leaves its variable undefined ([`condition_holds`], [`evaluate_calc`]).
@@ -40,7 +38,7 @@ pub enum EvalError {
     Type(String),
     /// `JSON.parse` on text that is not JSON (a `SyntaxError` in JavaScript).
     #[error("JSON.parse: {0}")]
-    Json(String),
+    Json(#[from] JsonError),
     #[error("string longer than {MAX_STRING_UNITS} characters")]
     StringTooLong,
     /// Only reachable with a hand-built tree: the parser never builds one this deep.
@@ -160,14 +158,6 @@ impl Evaluator<'_> {
 
     fn eval_all(&self, exprs: &[Expr], depth: usize) -> Result<Vec<Value>> {
         exprs.iter().map(|e| self.eval(e, depth)).collect()
-    }
-}
-
-/// Adds or replaces an own property: a repeated key keeps its place and takes the last value.
-fn set_own_property(object: &mut Vec<(String, Value)>, key: String, value: Value) {
-    match object.iter_mut().find(|(k, _)| *k == key) {
-        Some(entry) => entry.1 = value,
-        None => object.push((key, value)),
     }
 }
 
@@ -486,7 +476,10 @@ fn call_function(function: Function, args: &[Value]) -> Result<Value> {
         })),
         Function::MathRound => Value::Number(js_round(number(0))),
         Function::EncodeUri => capped(encode_uri(&argument(args, 0).to_js_string_capped()?))?,
-        Function::JsonParse => json_parse(&argument(args, 0).to_js_string_capped()?)?,
+        // Objects as big as a literal may be (`kb::expr` bounds those).
+        Function::JsonParse => {
+            json::parse(&argument(args, 0).to_js_string_capped()?, MAX_OBJECT_KEYS)?
+        }
         Function::NormalizeText => {
             let text = text_argument(function, argument(args, 0))?;
             let keep_case = match argument(args, 1) {

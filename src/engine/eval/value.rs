@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::{EvalError, MAX_STRING_UNITS, Result};
+use crate::js::json::FromJson;
 use crate::js::{js_trim, number_to_string, string_to_number, utf16_len};
 
 /// A JavaScript value, as far as expressions can produce one.
@@ -17,6 +18,28 @@ pub enum Value {
     Array(Vec<Value>),
     /// Own properties in insertion order, each key once.
     Object(Vec<(String, Value)>),
+}
+
+/// What `JSON.parse` gives an expression.
+impl FromJson for Value {
+    fn null() -> Self {
+        Value::Null
+    }
+    fn boolean(value: bool) -> Self {
+        Value::Bool(value)
+    }
+    fn number(value: f64) -> Self {
+        Value::Number(value)
+    }
+    fn string(value: String) -> Self {
+        Value::String(value)
+    }
+    fn array(items: Vec<Self>) -> Self {
+        Value::Array(items)
+    }
+    fn object(properties: Vec<(String, Self)>) -> Self {
+        Value::Object(properties)
+    }
 }
 
 impl Value {

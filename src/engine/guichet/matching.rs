@@ -3,7 +3,7 @@
 
 use rust_stemmers::Stemmer;
 
-use crate::engine::distance::within_edits;
+use crate::distance::within_edits;
 use crate::engine::hash::{FastMap, KeyedLists, hash_words};
 
 /// A keyword token this long or longer also matches words it starts (`certif` finds

@@ -2,7 +2,7 @@
 //! which engine input), from plain data and without any I/O, so every rule is a unit test.
 //! Turning serenity's types into these and sending the answer is the handler's job.
 
-use crate::engine::Input;
+use crate::engine::{self, Input};
 use crate::store::ConversationKey;
 use crate::strings::Strings;
 
@@ -150,6 +150,28 @@ impl Command {
     pub fn named(name: &str, strings: &Strings) -> Option<Command> {
         Command::ALL.into_iter().find(|c| c.name(strings) == name)
     }
+
+    /// The engine input: the typed command's (`!guichet aide`, `!guichet menu`, `!guichet
+    /// role`), so a slash command gets the answer the same command typed on Matrix gets.
+    pub fn input(self) -> Input {
+        Input::Command(match self {
+            Command::Help => engine::Command::Help,
+            Command::Menu => engine::Command::Menu,
+            Command::Role => engine::Command::Profile,
+        })
+    }
+
+    /// Whether only the person who ran the command sees the answer: how to use the bot is no
+    /// news to the rest of the channel, whereas a menu is the start of a conversation there.
+    pub fn is_private(self) -> bool {
+        matches!(self, Command::Help)
+    }
+}
+
+/// What a slash command means: the command registered under `name`, or help for a name that
+/// is not (a command of an older configuration, still registered somewhere).
+pub fn command(name: &str, strings: &Strings) -> Command {
+    Command::named(name, strings).unwrap_or(Command::Help)
 }
 
 /// Why a command name or description would be refused by Discord (checked before connecting,
@@ -305,12 +327,29 @@ mod tests {
     }
 
     #[test]
+    fn commands_are_the_typed_commands_engine_inputs() {
+        assert_eq!(Command::Help.input(), Input::Command(engine::Command::Help));
+        assert_eq!(Command::Menu.input(), Input::Command(engine::Command::Menu));
+        assert_eq!(
+            Command::Role.input(),
+            Input::Command(engine::Command::Profile)
+        );
+        let private: Vec<Command> = Command::ALL
+            .into_iter()
+            .filter(|c| c.is_private())
+            .collect();
+        assert_eq!(private, [Command::Help]);
+    }
+
+    #[test]
     fn command_names_follow_the_strings_and_discord_rules() {
         let strings = Strings::default();
         assert_eq!(Command::named("aide", &strings), Some(Command::Help));
         assert_eq!(Command::named("menu", &strings), Some(Command::Menu));
         assert_eq!(Command::named("role", &strings), Some(Command::Role));
         assert_eq!(Command::named("help", &strings), None);
+        assert_eq!(command("help", &strings), Command::Help);
+        assert_eq!(command("role", &strings), Command::Role);
         for command in Command::ALL {
             check_command(command.name(&strings), command.description(&strings)).unwrap();
         }

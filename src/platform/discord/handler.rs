@@ -23,7 +23,7 @@ use serenity::all::{
 use serenity::async_trait;
 use serenity::gateway::ConnectionStage;
 
-use crate::engine::{BotMessage, Input, Reply, ShownChoice};
+use crate::engine::{BotMessage, Input};
 use crate::service::now_ms;
 use crate::service::{Context, Outcome};
 use crate::store::{ConversationKey, StoreError};
@@ -152,20 +152,20 @@ impl Handler {
         .await?
     }
 
-    /// [`Self::run_turn`] for an acknowledged interaction: its answer, laid out by `lay_out`,
-    /// is queued with the interaction's token (`to`) in the turn's transaction. Returns the
-    /// outcome and, when a reply was queued, the queued answer to send.
+    /// [`Self::run_turn`] for an acknowledged interaction: its answer, laid out, is queued
+    /// with the interaction's token (`to`) in the turn's transaction. Returns the outcome and,
+    /// when a reply was queued, the queued answer to send.
     async fn run_interaction_turn(
         &self,
         turn: Turn,
         to: QueuedAnswer,
-        lay_out: impl FnOnce(&Reply) -> Vec<Outgoing> + Send + 'static,
     ) -> Result<Option<(Outcome, Option<QueuedAnswer>)>, TurnError> {
         let ctx = self.ctx.clone();
+        let strings = self.strings();
         tokio::task::spawn_blocking(move || {
             let mut queued = None;
             let outcome = ctx.handle_event(&turn.key, turn.input, &turn.event_id, |reply| {
-                let answer = to.with_parts(lay_out(reply));
+                let answer = to.with_parts(layout::reply(&reply.messages, &turn.key, &strings));
                 let json = answer.to_json();
                 queued = Some(answer);
                 json
@@ -290,6 +290,9 @@ impl Handler {
             let mut followup = CreateInteractionResponseFollowup::new()
                 .components(rows(part))
                 .allowed_mentions(no_mentions());
+            if answer.private {
+                followup = followup.ephemeral(true);
+            }
             if !part.content.is_empty() {
                 followup = followup.content(part.content.clone());
             }
@@ -637,13 +640,10 @@ impl Handler {
                 return;
             }
             Click::Unknown => {
-                respond_privately(
-                    http,
-                    Interacted::Click(&click),
-                    &strings.help_text(),
-                    &strings,
-                )
-                .await;
+                // A button of an older guichet: what it meant is lost, and how to go on is
+                // what `/aide` says.
+                self.run_command(http, Interacted::Click(&click), Command::Help)
+                    .await;
                 return;
             }
         };
@@ -698,20 +698,21 @@ impl Handler {
             }
             return;
         }
-        let key = button.key();
-        let to = QueuedAnswer::new(click.application_id.get(), click.token.clone());
         let turn = Turn {
-            key: key.clone(),
+            key: button.key(),
             input: decide::pick(button),
-            event_id: event_id.clone(),
+            event_id,
         };
-        let layout_key = key.clone();
-        let strings = self.strings();
-        let outcome = self
-            .run_interaction_turn(turn, to.clone(), move |reply| {
-                layout::reply(&reply.messages, &layout_key, &strings)
-            })
+        self.interaction_turn(http, turn, Interacted::Click(click).answer())
             .await;
+    }
+
+    /// The turn of an acknowledged interaction (a click, a command) and its answer, laid out
+    /// as any reply, queued with the interaction's token and sent through it.
+    async fn interaction_turn(&self, http: &Http, turn: Turn, to: QueuedAnswer) {
+        let key = turn.key.clone();
+        let event_id = turn.event_id.clone();
+        let outcome = self.run_interaction_turn(turn, to.clone()).await;
         self.answer_interaction(http, &key, &event_id, to, outcome)
             .await;
     }
@@ -727,28 +728,29 @@ impl Handler {
     }
 
     async fn on_command(&self, http: &Http, command: CommandInteraction) {
-        let strings = self.strings();
-        // `/aide`, or a command of an older configuration still registered somewhere: help.
-        let Some(which) =
-            Command::named(&command.data.name, &strings).filter(|c| *c != Command::Help)
-        else {
-            respond_privately(
-                http,
-                Interacted::Command(&command),
-                &strings.help_text(),
-                &strings,
-            )
+        let which = decide::command(&command.data.name, &self.strings());
+        self.run_command(http, Interacted::Command(&command), which)
             .await;
-            return;
-        };
+    }
+
+    /// Answers `which` through the interaction: the command is the engine's, as typed on
+    /// Matrix (`!guichet role`), and the adapter only passes it on and sends the reply.
+    async fn run_command(&self, http: &Http, interacted: Interacted<'_>, which: Command) {
         // Defer first: the engine and the store answer in milliseconds, but the 3 s deadline
         // must hold on a slow disk, or behind earlier turns of the channel, too. The deferred
-        // placeholder is the original response the answer edits. A replayed command fails
-        // here and is dropped by the claim.
-        let ticket = self.lanes.ticket(command.channel_id.get());
-        let deferred = command.defer(http).await;
+        // placeholder is the original response the answer edits; a private answer's
+        // placeholder is private, and so is the answer that fills it. A replayed command
+        // fails here and is dropped by the claim.
+        let ticket = self.lanes.ticket(interacted.channel().get());
+        let mut placeholder = CreateInteractionResponseMessage::new();
+        if which.is_private() {
+            placeholder = placeholder.ephemeral(true);
+        }
+        let deferred = interacted
+            .respond(http, CreateInteractionResponse::Defer(placeholder))
+            .await;
         let _lane = ticket.enter().await;
-        let event_id = interaction::event_id(command.id.get());
+        let event_id = interaction::event_id(interacted.id());
         if let Err(error) = deferred {
             // Nothing to answer through; a replay (claimed already) is no news.
             if !matches!(self.claim(event_id).await, Ok(false)) {
@@ -756,35 +758,13 @@ impl Handler {
             }
             return;
         }
-        let key = decide::key(
-            command.channel_id.get(),
-            command.guild_id.is_some(),
-            command.user.id.get(),
-        );
-        let to = QueuedAnswer::new(command.application_id.get(), command.token.clone());
         let turn = Turn {
-            key: key.clone(),
-            input: Input::Start,
-            event_id: event_id.clone(),
+            key: interacted.key(),
+            input: which.input(),
+            event_id,
         };
-        let profiles = (which == Command::Role).then(|| {
-            (
-                self.ctx.bot.engine().profile_choice_ids(),
-                strings.choose_role.clone(),
-            )
-        });
-        let layout_key = key.clone();
-        let layout_strings = self.strings();
-        let outcome = self
-            .run_interaction_turn(turn, to.clone(), move |reply| match &profiles {
-                Some((profiles, prompt)) => {
-                    profile_menu(reply, profiles, prompt, &layout_key, &layout_strings)
-                }
-                None => layout::reply(&reply.messages, &layout_key, &layout_strings),
-            })
-            .await;
-        self.answer_interaction(http, &key, &event_id, to, outcome)
-            .await;
+        let to = interacted.answer().private(which.is_private());
+        self.interaction_turn(http, turn, to).await;
     }
 
     async fn register_commands(&self, http: &Http) {
@@ -961,30 +941,6 @@ fn text(content: &str, strings: &Strings) -> Vec<Outgoing> {
             rows: Vec::new(),
         })
         .collect()
-}
-
-/// `/role`: the welcome's profile choices alone, under `prompt`. A knowledge base without
-/// profiles (or with more than a screenful) gets the whole welcome menu.
-fn profile_menu(
-    reply: &Reply,
-    profiles: &[String],
-    prompt: &str,
-    key: &ConversationKey,
-    strings: &Strings,
-) -> Vec<Outgoing> {
-    let Some(welcome) = reply.messages.last() else {
-        return Vec::new();
-    };
-    let chosen: Vec<(usize, &ShownChoice)> = welcome
-        .choices
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| profiles.contains(&c.id))
-        .collect();
-    if chosen.is_empty() || welcome.choices.len() > layout::MAX_BUTTONS {
-        return layout::reply(&reply.messages, key, strings);
-    }
-    layout::menu(prompt, &chosen, key, welcome.step_label.as_deref(), strings)
 }
 
 fn rows(outgoing: &Outgoing) -> Vec<CreateActionRow> {
@@ -1192,6 +1148,41 @@ enum Interacted<'a> {
 }
 
 impl Interacted<'_> {
+    fn id(self) -> u64 {
+        match self {
+            Interacted::Click(click) => click.id.get(),
+            Interacted::Command(command) => command.id.get(),
+        }
+    }
+
+    fn channel(self) -> ChannelId {
+        match self {
+            Interacted::Click(click) => click.channel_id,
+            Interacted::Command(command) => command.channel_id,
+        }
+    }
+
+    /// The conversation of the person who interacted, where they did.
+    fn key(self) -> ConversationKey {
+        let (channel, guild, user) = match self {
+            Interacted::Click(click) => (click.channel_id, click.guild_id, &click.user),
+            Interacted::Command(command) => (command.channel_id, command.guild_id, &command.user),
+        };
+        decide::key(channel.get(), guild.is_some(), user.id.get())
+    }
+
+    /// An answer through this interaction's token, nothing in it yet.
+    fn answer(self) -> QueuedAnswer {
+        match self {
+            Interacted::Click(click) => {
+                QueuedAnswer::new(click.application_id.get(), click.token.clone())
+            }
+            Interacted::Command(command) => {
+                QueuedAnswer::new(command.application_id.get(), command.token.clone())
+            }
+        }
+    }
+
     async fn respond(
         self,
         http: &Http,
@@ -1247,53 +1238,5 @@ async fn respond_privately(
             tracing::warn!(%error, "cannot send the rest of a private answer");
             return;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn welcome() -> Reply {
-        let choice = |label: &str, id: &str| ShownChoice {
-            label: label.into(),
-            id: id.into(),
-        };
-        Reply {
-            messages: vec![BotMessage {
-                markdown: "Bienvenue. Qui êtes-vous ?".into(),
-                choices: vec![
-                    choice("Enseignant", "00000001"),
-                    choice("Direction", "00000002"),
-                    choice("Tous les sujets", "00000003"),
-                ],
-                expects_answer: false,
-                step_label: None,
-            }],
-            answer: crate::engine::Answer::Initial,
-            path: crate::engine::AnswerPath::Start,
-            score: 0.0,
-        }
-    }
-
-    #[test]
-    fn role_shows_only_the_profile_choices_with_their_welcome_indices() {
-        let key = ConversationKey::direct("discord", "42");
-        let profiles = vec!["00000001".to_owned(), "00000002".to_owned()];
-        let out = profile_menu(
-            &welcome(),
-            &profiles,
-            "Votre profil ?",
-            &key,
-            &Strings::default(),
-        );
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].content, "Votre profil ?");
-        let labels: Vec<&str> = out[0].rows[0].iter().map(|b| b.label.as_str()).collect();
-        assert_eq!(labels, ["Enseignant", "Direction"]);
-        // Without profiles in the knowledge base, /role is the welcome menu.
-        let out = profile_menu(&welcome(), &[], "Votre profil ?", &key, &Strings::default());
-        assert!(out[0].content.starts_with("Bienvenue"));
-        assert_eq!(out[0].rows[0].len(), 3);
     }
 }

@@ -53,6 +53,11 @@ pub struct QueuedAnswer {
     pub parts: Vec<Outgoing>,
     /// Follow-ups already out (parts 1 to `followups_sent`), recorded one by one.
     pub followups_sent: usize,
+    /// Only the person who interacted sees the answer (`/aide`). The original response is
+    /// private from its deferral on; each follow-up must say so itself. Absent from answers
+    /// queued by an older version, which were all public.
+    #[serde(default)]
+    pub private: bool,
 }
 
 impl QueuedAnswer {
@@ -63,11 +68,17 @@ impl QueuedAnswer {
             token: token.into(),
             parts: Vec::new(),
             followups_sent: 0,
+            private: false,
         }
     }
 
     pub fn with_parts(self, parts: Vec<Outgoing>) -> Self {
         Self { parts, ..self }
+    }
+
+    /// The answer only the person who interacted sees, or everyone in the channel.
+    pub fn private(self, private: bool) -> Self {
+        Self { private, ..self }
     }
 
     pub fn to_json(&self) -> String {
@@ -95,6 +106,7 @@ impl std::fmt::Debug for QueuedAnswer {
             .field("token", &format_args!("<redacted>"))
             .field("parts", &self.parts.len())
             .field("followups_sent", &self.followups_sent)
+            .field("private", &self.private)
             .finish()
     }
 }
@@ -116,6 +128,17 @@ mod tests {
         let json = answer.to_json();
         assert_eq!(QueuedAnswer::from_json(&json), Some(answer));
         assert_eq!(QueuedAnswer::from_json("{\"channel\":1}"), None);
+        let private = QueuedAnswer::new(7, "tok").private(true);
+        assert_eq!(QueuedAnswer::from_json(&private.to_json()), Some(private));
+    }
+
+    #[test]
+    fn an_answer_queued_before_private_answers_existed_is_public() {
+        let older = r#"{"application":7,"token":"tok","parts":[],"followups_sent":0}"#;
+        assert_eq!(
+            QueuedAnswer::from_json(older),
+            Some(QueuedAnswer::new(7, "tok"))
+        );
     }
 
     #[test]

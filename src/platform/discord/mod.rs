@@ -14,6 +14,8 @@
 //! Buttons carry their conversation and choice (`custom_id`), so they work after a restart.
 //! A click goes to the engine as that choice (`Input::Choice`), which picks it where it is
 //! offered now, or shows the welcome menu again, introduced as such (`strings.stale_menu`).
+//! A slash command goes to the engine as the typed command it stands for (`Input::Command`:
+//! `/role` is `!guichet role`), so the adapter builds no answer of its own.
 
 mod catch_up;
 mod custom_id;

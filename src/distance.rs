@@ -1,7 +1,8 @@
-//! One bounded edit distance (Levenshtein: insert, delete, substitute, each cost 1) over any
-//! sequence of comparable items: UTF-16 units for ChatMD matching (§M5.1), chars for guichet
-//! matching. A full table, a diagonal band for small bounds, and a bit-parallel fast path
-//! (Myers) for a first text of up to 64 items.
+//! The one bounded edit distance (Levenshtein: insert, delete, substitute, each cost 1) over
+//! any sequence of comparable items: UTF-16 units for ChatMD matching (§M5.1), chars for
+//! guichet matching, for the "did you mean" suggestions of `kb` and for misspelt
+//! configuration sections. A full table, a diagonal band for small bounds, and a
+//! bit-parallel fast path (Myers) when one text has at most 64 items.
 
 /// Plain Levenshtein distance (insert, delete, substitute, each cost 1).
 pub fn levenshtein<T: Copy + Eq>(a: &[T], b: &[T]) -> usize {
@@ -28,20 +29,31 @@ pub fn levenshtein<T: Copy + Eq>(a: &[T], b: &[T]) -> usize {
 /// Widest band [`within_edits`] keeps on the stack (distances up to 3).
 const BAND_CAPACITY: usize = 7;
 
-/// Whether `levenshtein(a, b) <= max`, computing only the diagonal band `|i − j| ≤ max` of
-/// the distance table: a path leaving the band already costs more than `max`. For the small
-/// `max` of §M5.1 this is a few operations per unit instead of a full table.
+/// Whether `levenshtein(a, b) <= max` ([`distance_within`]).
 pub(crate) fn within_edits<T: Copy + Eq>(a: &[T], b: &[T], max: usize) -> bool {
+    distance_within(a, b, max).is_some()
+}
+
+/// `levenshtein(a, b)` when it is at most `max`. Computes only the diagonal band
+/// `|i − j| ≤ max` of the distance table, a path leaving the band already costing more than
+/// `max`: for the small `max` of §M5.1, a few operations per unit instead of a full table.
+/// When either text has 1 to 64 items, the bit-parallel distance is faster still.
+pub(crate) fn distance_within<T: Copy + Eq>(a: &[T], b: &[T], max: usize) -> Option<usize> {
     if a.len().abs_diff(b.len()) > max {
-        return false;
+        return None;
     }
+    let within = |distance: usize| (distance <= max).then_some(distance);
     if !a.is_empty() && a.len() <= 64 {
-        return bit_parallel_distance(a, b) <= max;
+        return within(bit_parallel_distance(a, b));
+    }
+    if !b.is_empty() && b.len() <= 64 {
+        // The distance is symmetric: the short text takes the fast path.
+        return within(bit_parallel_distance(b, a));
     }
     let over = max + 1;
     let width = 2 * max + 1;
     if width > BAND_CAPACITY {
-        return levenshtein(a, b) <= max;
+        return within(levenshtein(a, b));
     }
     // Cell `t` of row `i` is column `j = i + t − max`; values are capped at `over`.
     let mut previous = [over; BAND_CAPACITY];
@@ -72,13 +84,14 @@ pub(crate) fn within_edits<T: Copy + Eq>(a: &[T], b: &[T], max: usize) -> bool {
             row_min = row_min.min(value);
         }
         if row_min > max {
-            return false;
+            return None;
         }
         std::mem::swap(&mut previous, &mut current);
     }
     previous
         .get(b.len() + max - a.len())
-        .is_some_and(|&distance| distance <= max)
+        .copied()
+        .and_then(within)
 }
 
 /// `levenshtein(a, b)` for `a` of 1 to 64 units, one column of the distance table per unit
@@ -155,5 +168,37 @@ mod tests {
         assert!(!within_edits(&a, &c, 2));
         assert_eq!(bit_parallel_distance(&a, &c), levenshtein(&a, &c));
         assert_eq!(bit_parallel_distance(&[], &c), c.len());
+    }
+
+    /// The distance itself, within the bound, whichever text is longer than the fast path
+    /// takes, and through the band.
+    #[test]
+    fn the_distance_within_a_bound() {
+        let chars = |s: &str| s.chars().collect::<Vec<char>>();
+        let long = chars(&"horaires ".repeat(10));
+        let typo = chars(&format!("{}x", "horaires ".repeat(10)));
+        for (a, b, max, expected) in [
+            (chars("horaire"), chars("horaires"), 2, Some(1)),
+            (chars("matrx"), chars("matrix"), 2, Some(1)),
+            (chars("mtarix"), chars("matrix"), 2, Some(2)),
+            (chars("amtrxi"), chars("matrix"), 2, None),
+            (long.clone(), typo.clone(), 1, Some(1)),
+            (typo.clone(), long.clone(), 3, Some(1)),
+            (long.clone(), chars("horaires"), 2, None),
+            (chars("horaires"), long.clone(), 100, Some(82)),
+        ] {
+            assert_eq!(distance_within(&a, &b, max), expected, "{a:?} {b:?} {max}");
+            assert_eq!(distance_within(&b, &a, max), expected, "{b:?} {a:?} {max}");
+        }
+        let other = chars(&"zorairez ".repeat(10));
+        assert_eq!(
+            distance_within(&long, &other, 3),
+            None,
+            "band, past the bound"
+        );
+        assert_eq!(
+            distance_within(&long, &other, 40),
+            Some(levenshtein(&long, &other)).filter(|d| *d <= 40)
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! JavaScript's semantics as ChatMD relies on them, in one place: white space and `trim`,
-//! lengths in UTF-16 code units, ChatMD's accent map and `normalizeText`, and the conversions
-//! between numbers and strings. Used by the expression parser (`kb::expr`), the evaluator
-//! (`engine::eval`) and ChatMD matching (`engine::chatmd`).
+//! lengths in UTF-16 code units, ChatMD's accent map and `normalizeText`, the conversions
+//! between numbers and strings, own properties, and `JSON.parse` ([`json`]). Used by the
+//! expression parser (`kb::expr`), the evaluator (`engine::eval`) and ChatMD matching
+//! (`engine::chatmd`).
+
+pub mod json;
 
 /// ECMAScript `WhiteSpace` or `LineTerminator` (what `trim()` and `Number(" 1 ")` skip, what
 /// `\s` matches, and what separates tokens). Differs from `char::is_whitespace`: includes
@@ -186,6 +189,16 @@ fn is_decimal_literal(t: &str) -> bool {
         }
     }
     chars.next().is_none()
+}
+
+/// Adds or replaces an own property of an object (JavaScript's `CreateDataProperty`, as an
+/// object literal and `JSON.parse` do): a repeated key keeps its place and takes the last
+/// value.
+pub fn set_own_property<V>(object: &mut Vec<(String, V)>, key: String, value: V) {
+    match object.iter_mut().find(|(k, _)| *k == key) {
+        Some(entry) => entry.1 = value,
+        None => object.push((key, value)),
+    }
 }
 
 #[cfg(test)]
