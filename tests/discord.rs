@@ -245,6 +245,18 @@ fn creates(dispatch: &serde_json::Value, id: u64) -> bool {
 }
 
 /// Nobody may be pinged by the bot: `allowed_mentions` with nothing allowed.
+/// The private messages `user` sees once the engine's help has filled its placeholder.
+async fn wait_private_help(fake: &FakeDiscord, user: u64) -> Vec<FakeMessage> {
+    fake.wait_for("the help, filled in", |f| {
+        let shown = f.ephemeral_messages(user);
+        shown
+            .iter()
+            .any(|m| !m.loading && m.content.contains("/menu"))
+            .then_some(shown)
+    })
+    .await
+}
+
 fn assert_no_pings(message: &FakeMessage) {
     let allowed = message
         .allowed_mentions
@@ -604,15 +616,7 @@ async fn slash_commands_help_menu_and_role() {
     // Ana sees, which the answer fills.
     let help = fake.run_command(scene.ana, scene.channel, "aide").unwrap();
     assert_eq!(fake.wait_response(help).await.response, Some(5));
-    let shown = fake
-        .wait_for("the help, filled in", |f| {
-            let shown = f.ephemeral_messages(scene.ana);
-            shown
-                .iter()
-                .any(|m| !m.loading && m.content.contains("/menu"))
-                .then_some(shown)
-        })
-        .await;
+    let shown = wait_private_help(fake, scene.ana).await;
     assert_eq!(shown.len(), 1, "{shown:#?}");
     assert!(fake.bot_messages(scene.channel).is_empty());
 
@@ -670,15 +674,7 @@ async fn a_click_on_a_button_of_an_older_format_gets_the_help_privately() {
     let menu = fake.add_bot_menu(scene.channel, "Ancien menu", "Horaires", &old);
     let click = fake.click(scene.ana, menu, &old).unwrap();
     assert_eq!(fake.wait_response(click).await.response, Some(5));
-    let shown = fake
-        .wait_for("the help, filled in", |f| {
-            let shown = f.ephemeral_messages(scene.ana);
-            shown
-                .iter()
-                .any(|m| !m.loading && m.content.contains("/menu"))
-                .then_some(shown)
-        })
-        .await;
+    let shown = wait_private_help(fake, scene.ana).await;
     assert_eq!(shown.len(), 1, "{shown:#?}");
     assert_eq!(fake.bot_messages(scene.channel).len(), 1, "nothing public");
     assert!(
