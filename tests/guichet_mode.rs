@@ -220,6 +220,21 @@ fn small_talk_and_navigation() {
     }
 }
 
+/// A verb form of être or avoir says nothing of the topic: "je serai en formation" is about
+/// the training, not a message half made of a word the base does not know.
+#[test]
+fn forms_of_etre_and_avoir_are_not_unknown_words() {
+    let mut s = Session::new();
+    for message in ["je serai en formation", "j'aurais besoin des horaires"] {
+        let expected = if message.contains("formation") {
+            "Stage"
+        } else {
+            "Horaires"
+        };
+        assert_eq!(title(&s.say(message)), expected, "{message}");
+    }
+}
+
 #[test]
 fn off_topic_messages_fall_back() {
     let mut s = Session::new();
