@@ -220,6 +220,30 @@ fn small_talk_and_navigation() {
     }
 }
 
+/// Saying who one is picks the welcome's profile, as its button would, in a base whose
+/// keywords say nothing of it; a question that also says who asks stays a question.
+#[test]
+fn a_stated_profile_picks_the_welcomes_profile_choice() {
+    for (message, menu, role) in [
+        ("je suis professeure de maths", "Menu prof", "prof"),
+        (
+            "Bonjour, je suis à la direction",
+            "Menu direction",
+            "direction",
+        ),
+        ("en tant que prof", "Menu prof", "prof"),
+    ] {
+        let mut s = Session::new();
+        assert_eq!(title(&s.say(message)), menu, "{message}");
+        assert_eq!(s.conversation.variables["role"], role, "{message}");
+    }
+    let mut s = Session::new();
+    assert_eq!(
+        title(&s.say("je suis prof et je voudrais m'inscrire au stage de formation")),
+        "Stage"
+    );
+}
+
 /// A verb form of être or avoir says nothing of the topic: "je serai en formation" is about
 /// the training, not a message half made of a word the base does not know.
 #[test]

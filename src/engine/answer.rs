@@ -139,6 +139,19 @@ const PLEASANTRIES: &[&str] = &[
     "reponses",
 ];
 
+/// How people say who they are before naming their profile ("je suis prof").
+const PROFILE_STATEMENTS: &[&[&str]] = &[
+    &["je", "suis"],
+    &["suis"],
+    &["nous", "sommes"],
+    &["en", "tant", "que"],
+    &["moi", "c", "est"],
+];
+
+/// A profile stated among more words than this is a question that says who asks
+/// ("je suis prof et je cherche …"), answered as a question.
+const MAX_PROFILE_WORDS: usize = 3;
+
 /// Words that may come before small talk without changing it ("allez, au revoir").
 const LEAD_INS: &[&str] = &[
     "allez", "bon", "ok", "eh", "bien", "alors", "et", "oui", "ben", "bah", "re",
@@ -307,6 +320,10 @@ impl Engine {
         let Some(guichet) = &self.guichet else {
             return self.typed_chatmd(conversation, input, rng);
         };
+        // "je suis prof de maths": the welcome's profile choice, as a click on it would.
+        if let Some(choice) = self.stated_profile(&guichet.index, &normalised) {
+            return self.follow(conversation, &choice, rng);
+        }
         let mut ranked = self.guichet_ranking(&guichet.index, input);
 
         // Role-aware choice: a response whose text is empty for this user is never chosen.
@@ -700,6 +717,61 @@ impl Engine {
             path: AnswerPath::Number,
             score: 0.0,
         }
+    }
+
+    /// The welcome's profile choice (one that sets a variable) a message states, as in
+    /// `je suis prof de maths` or `bonjour, je suis parent d'élève`: the first word after
+    /// `je suis` that names one profile's label, in a message that says little else.
+    fn stated_profile(
+        &self,
+        index: &guichet::GuichetIndex,
+        normalised: &str,
+    ) -> Option<OfferedChoice> {
+        let profiles: Vec<&crate::kb::Choice> = self
+            .kb
+            .welcome
+            .choices
+            .iter()
+            .filter(|c| c.assignment.is_some())
+            .collect();
+        if profiles.is_empty() {
+            return None;
+        }
+        let words = guichet::words(normalised);
+        let mut rest = words.as_slice();
+        while let [first, tail @ ..] = rest
+            && (LEAD_INS.contains(&first.as_str())
+                || self
+                    .strings
+                    .greeting_words
+                    .iter()
+                    .any(|g| guichet::normalize(g) == *first))
+        {
+            rest = tail;
+        }
+        let stated = PROFILE_STATEMENTS.iter().find_map(|statement| {
+            let starts = rest.len() >= statement.len()
+                && rest.iter().zip(statement.iter()).all(|(w, s)| w == s);
+            starts.then(|| &rest[statement.len()..])
+        })?;
+        let meaningful: Vec<&String> = stated
+            .iter()
+            .filter(|w| guichet::is_meaningful(w))
+            .collect();
+        if meaningful.len() > MAX_PROFILE_WORDS {
+            return None;
+        }
+        let word = meaningful
+            .iter()
+            .find(|w| profiles.iter().any(|c| index.names(w, &c.label)))?;
+        let [profile] = profiles
+            .iter()
+            .filter(|c| index.names(word, &c.label))
+            .collect::<Vec<_>>()[..]
+        else {
+            return None;
+        };
+        Some(display::offered(profile, &self.strings.default_choice))
     }
 
     /// Navigation words and small talk, when the knowledge base itself had nothing exact.

@@ -14,7 +14,7 @@ mod text;
 pub use index::{GuichetIndex, GuichetResponse, ResponseText};
 pub use matching::Evidence;
 pub use rank::{Ranking, Scored};
-pub use text::{MAX_MESSAGE_CHARS, MAX_WORD_CHARS, normalize, words};
+pub use text::{MAX_MESSAGE_CHARS, MAX_WORD_CHARS, is_meaningful, normalize, words};
 
 #[cfg(test)]
 mod tests {

@@ -191,6 +191,22 @@ impl GuichetIndex {
             .fold(0.0, f64::max)
     }
 
+    /// The meaningful words of `name` (a label) that the message word `word` names as a
+    /// keyword would: the same word or stem, or a word of its synonym line (`prof` for
+    /// `professeur`). Typos aside: who one is is stated, not guessed.
+    pub fn names(&self, word: &str, name: &str) -> bool {
+        let word = Word::new(normalize(word), &self.stemmer);
+        let same = self.lexicon.same(&word.text);
+        words(&normalize(name))
+            .into_iter()
+            .filter(|w| is_meaningful(w))
+            .any(|w| {
+                same.contains(&w)
+                    || word_match(&Word::new(w, &self.stemmer), &word, false)
+                        .is_some_and(Evidence::is_exact)
+            })
+    }
+
     /// How many meaningful words a message holds (see [`GuichetIndex::unknown_share`]).
     pub fn meaningful_words(&self, text: &str) -> usize {
         self.message(text).meaningful.len()

@@ -257,7 +257,7 @@ pub(super) fn word_iter(normalised: &str) -> impl Iterator<Item = Cow<'_, str>> 
 
 /// A word that can carry meaning: not a stop word, and not a bare number (room numbers,
 /// dates) that no keyword explains.
-pub(super) fn is_meaningful(word: &str) -> bool {
+pub fn is_meaningful(word: &str) -> bool {
     !is_stop_word(word) && word.chars().any(char::is_alphabetic)
 }
 
