@@ -109,9 +109,23 @@ fn a_typo_of_a_distinctive_keyword_answers_and_two_close_readings_ask() {
 
 #[test]
 fn numbers_with_an_article_pick() {
-    for typed in ["le 1", "n°1", "choix 1", "le numéro 1"] {
+    for typed in [
+        "le 1",
+        "n°1",
+        "choix 1",
+        "le numéro 1",
+        "#1",
+        "1️⃣",
+        "la première",
+        "le 1er choix",
+        "la première option",
+    ] {
         let mut s = Session::new();
         assert_eq!(title(&s.say(typed)), "Menu prof", "{typed:?}");
+    }
+    for typed in ["la deuxième", "le 2e", "option 2"] {
+        let mut s = Session::new();
+        assert_eq!(title(&s.say(typed)), "Menu direction", "{typed:?}");
     }
 }
 

@@ -842,29 +842,68 @@ fn chat_pick(conversation: &Conversation, text: &str) -> Option<usize> {
         .position(|c| chatmd::normalize(&c.label) == normalised)
 }
 
-/// Words people put before or after a menu number (`le 3`, `n°3`, `choix 2`, `3.`): what is
-/// left is the number, or the text unchanged when it is not one.
+/// Words people put around a menu number (`le 3`, `n°3`, `choix 2`, `3.`, `#2`, `2️⃣`, `la
+/// deuxième`, `le 2e choix`): what is left is the number, or the text unchanged when it is
+/// not one.
 pub(crate) fn menu_number(text: &str) -> Cow<'_, str> {
     /// Normalised (`n°` and `nº` become `n` and `no`): how French writes "number", and
     /// articles.
     const BEFORE: &[&str] = &[
         "le", "la", "l", "numero", "n", "no", "num", "choix", "option", "reponse", "entree",
     ];
+    /// What a number or an ordinal may name after it (`la deuxième option`).
+    const AFTER: &[&str] = &[
+        "choix",
+        "option",
+        "proposition",
+        "reponse",
+        "bouton",
+        "lien",
+    ];
+    /// Ordinals spelt out, from the first.
+    const ORDINALS: &[&[&str]] = &[
+        &["premier", "premiere"],
+        &["deuxieme", "second", "seconde"],
+        &["troisieme"],
+        &["quatrieme"],
+        &["cinquieme"],
+        &["sixieme"],
+        &["septieme"],
+        &["huitieme"],
+        &["neuvieme"],
+        &["dixieme"],
+    ];
     let trimmed = text.trim().trim_end_matches(['.', ')', '!']).trim_end();
     if trimmed.bytes().all(|b| b.is_ascii_digit()) {
         return Cow::Borrowed(trimmed);
     }
+    // `#2` and the keycap emoji `2️⃣` normalise to the bare number.
     let normalised = guichet::normalize(trimmed);
-    let words: Vec<&str> = normalised.split([' ', '\'']).collect();
-    match words.split_last() {
-        Some((last, before))
-            if !before.is_empty()
-                && last.bytes().all(|b| b.is_ascii_digit())
-                && before.iter().all(|w| BEFORE.contains(w)) =>
-        {
-            Cow::Owned((*last).to_string())
-        }
-        _ => Cow::Borrowed(trimmed),
+    if !normalised.is_empty() && normalised.bytes().all(|b| b.is_ascii_digit()) {
+        return Cow::Owned(normalised);
+    }
+    let mut words: Vec<&str> = normalised.split([' ', '\'']).collect();
+    while words.len() > 1 && words.last().is_some_and(|w| AFTER.contains(w)) {
+        words.pop();
+    }
+    let Some((last, before)) = words.split_last() else {
+        return Cow::Borrowed(trimmed);
+    };
+    if before.is_empty() || !before.iter().all(|w| BEFORE.contains(w)) {
+        return Cow::Borrowed(trimmed);
+    }
+    // `2`, `2e`, `2eme`, `1er`, `1ere`, or an ordinal spelt out.
+    let digits = last.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let suffix = &last[digits.len()..];
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && ["", "e", "eme", "er", "ere"].contains(&suffix)
+    {
+        return Cow::Owned(digits.to_string());
+    }
+    match ORDINALS.iter().position(|forms| forms.contains(last)) {
+        Some(at) => Cow::Owned((at + 1).to_string()),
+        None => Cow::Borrowed(trimmed),
     }
 }
 
