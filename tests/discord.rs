@@ -244,7 +244,6 @@ fn creates(dispatch: &serde_json::Value, id: u64) -> bool {
     dispatch["t"] == "MESSAGE_CREATE" && dispatch["d"]["id"].as_str() == Some(&id.to_string())
 }
 
-/// Nobody may be pinged by the bot: `allowed_mentions` with nothing allowed.
 /// The private messages `user` sees once the engine's help has filled its placeholder.
 async fn wait_private_help(fake: &FakeDiscord, user: u64) -> Vec<FakeMessage> {
     fake.wait_for("the help, filled in", |f| {
@@ -257,6 +256,7 @@ async fn wait_private_help(fake: &FakeDiscord, user: u64) -> Vec<FakeMessage> {
     .await
 }
 
+/// Nobody may be pinged by the bot: `allowed_mentions` with nothing allowed.
 fn assert_no_pings(message: &FakeMessage) {
     let allowed = message
         .allowed_mentions

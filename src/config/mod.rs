@@ -1134,7 +1134,7 @@ mod tests {
     }
 
     #[test]
-    fn the_key_table_has_every_key_and_sections_have_no_underscore() {
+    fn keys_have_their_kinds_and_sections_have_keys_and_no_underscore() {
         use super::read::{Kind, SECTIONS, kind};
         for section in SECTIONS {
             assert!(!section.contains('_'), "{section}");
@@ -1151,7 +1151,7 @@ mod tests {
         ] {
             assert_eq!(kind(key), Some(expected), "{key}");
         }
-        // Every key of the sections is in the table, and every section has keys.
+        // Every section has keys (a section no key names could never be read).
         for section in SECTIONS {
             assert!(known_keys().iter().any(|(s, _)| s == section), "{section}");
         }

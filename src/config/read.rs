@@ -168,8 +168,8 @@ fn misspelt_section(name: &str) -> bool {
         })
 }
 
-/// A value as read, with its dotted key and where it was written.
-#[derive(Debug)]
+/// A value as read, with its dotted key and where it was written. No `Debug`: the value may
+/// be a secret, which only [`super::Secret`] may hold once checked.
 pub(super) struct Found<T> {
     pub(super) value: T,
     pub(super) key: String,
@@ -178,7 +178,7 @@ pub(super) struct Found<T> {
 
 /// What stage one hands stage two: the values by dotted key, of the types their kinds say,
 /// and where each section was opened (a `[section]` header, or its first variable).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct Values {
     pub(super) map: BTreeMap<String, Found<toml::Value>>,
     pub(super) sections: BTreeMap<String, Origin>,

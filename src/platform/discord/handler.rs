@@ -155,7 +155,7 @@ impl Handler {
     /// [`Self::run_turn`] for an acknowledged interaction: its answer, laid out, is queued
     /// with the interaction's token (`to`) in the turn's transaction. Returns the outcome and,
     /// when a reply was queued, the queued answer to send.
-    async fn run_interaction_turn(
+    async fn queue_interaction_turn(
         &self,
         turn: Turn,
         to: QueuedAnswer,
@@ -642,7 +642,7 @@ impl Handler {
             Click::Unknown => {
                 // A button of an older guichet: what it meant is lost, and how to go on is
                 // what `/aide` says.
-                self.run_command(http, Interacted::Click(&click), Command::Help)
+                self.answer_command(http, Interacted::Click(&click), Command::Help)
                     .await;
                 return;
             }
@@ -712,7 +712,7 @@ impl Handler {
     async fn interaction_turn(&self, http: &Http, turn: Turn, to: QueuedAnswer) {
         let key = turn.key.clone();
         let event_id = turn.event_id.clone();
-        let outcome = self.run_interaction_turn(turn, to.clone()).await;
+        let outcome = self.queue_interaction_turn(turn, to.clone()).await;
         self.answer_interaction(http, &key, &event_id, to, outcome)
             .await;
     }
@@ -729,13 +729,13 @@ impl Handler {
 
     async fn on_command(&self, http: &Http, command: CommandInteraction) {
         let which = decide::command(&command.data.name, &self.strings());
-        self.run_command(http, Interacted::Command(&command), which)
+        self.answer_command(http, Interacted::Command(&command), which)
             .await;
     }
 
     /// Answers `which` through the interaction: the command is the engine's, as typed on
     /// Matrix (`!guichet role`), and the adapter only passes it on and sends the reply.
-    async fn run_command(&self, http: &Http, interacted: Interacted<'_>, which: Command) {
+    async fn answer_command(&self, http: &Http, interacted: Interacted<'_>, which: Command) {
         // Defer first: the engine and the store answer in milliseconds, but the 3 s deadline
         // must hold on a slow disk, or behind earlier turns of the channel, too. The deferred
         // placeholder is the original response the answer edits; a private answer's
@@ -754,7 +754,7 @@ impl Handler {
         if let Err(error) = deferred {
             // Nothing to answer through; a replay (claimed already) is no news.
             if !matches!(self.claim(event_id).await, Ok(false)) {
-                tracing::warn!(%error, "cannot acknowledge a command");
+                tracing::warn!(%error, "cannot acknowledge an interaction");
             }
             return;
         }

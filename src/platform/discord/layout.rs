@@ -11,7 +11,7 @@ use super::custom_id::MenuButton;
 
 pub const BUTTONS_PER_ROW: usize = 5;
 pub const MAX_ROWS: usize = 5;
-pub const MAX_BUTTONS: usize = BUTTONS_PER_ROW * MAX_ROWS;
+const MAX_BUTTONS: usize = BUTTONS_PER_ROW * MAX_ROWS;
 /// Discord's limit on a button label.
 pub const MAX_LABEL: usize = 80;
 
@@ -36,34 +36,40 @@ pub fn reply(messages: &[BotMessage], key: &ConversationKey, strings: &Strings) 
     messages
         .iter()
         .flat_map(|m| {
-            let choices: Vec<(usize, &ShownChoice)> = m.choices.iter().enumerate().collect();
-            menu(&m.markdown, &choices, key, m.step_label.as_deref(), strings)
+            menu(
+                &m.markdown,
+                &m.choices,
+                key,
+                m.step_label.as_deref(),
+                strings,
+            )
         })
         .collect()
 }
 
-/// One bot message whose menu is `choices`, each with its index in the menu as the engine
-/// showed it (what a click picks; a filtered menu keeps the original indices). `step_label`
-/// is the message's [`crate::engine::BotMessage::step_label`]; `strings`, the bot's.
-pub fn menu(
+/// One bot message whose menu is `choices`, as the engine showed it (a click names its
+/// index). `step_label` is the message's [`crate::engine::BotMessage::step_label`];
+/// `strings`, the bot's.
+fn menu(
     markdown: &str,
-    choices: &[(usize, &ShownChoice)],
+    choices: &[ShownChoice],
     key: &ConversationKey,
     step_label: Option<&str>,
     strings: &Strings,
 ) -> Vec<Outgoing> {
     let (as_buttons, as_text) = choices.split_at(choices.len().min(MAX_BUTTONS));
-    let text_labels: Vec<String> = as_text.iter().map(|(_, c)| c.label.clone()).collect();
+    let text_labels: Vec<String> = as_text.iter().map(|c| c.label.clone()).collect();
     // Typed numbers pick by index: the first listed is the 26th choice, "26".
-    let first_number = as_text.first().map_or(MAX_BUTTONS + 1, |(i, _)| i + 1);
+    let first_number = as_buttons.len() + 1;
     let mut parts = render::discord(markdown, &text_labels, first_number, step_label, strings);
 
     let buttons: Vec<ButtonView> = as_buttons
         .iter()
+        .enumerate()
         .filter_map(|(index, choice)| {
             Some(ButtonView {
                 label: button_label(&choice.label),
-                custom_id: MenuButton::new(key, *index, &choice.id).encode()?,
+                custom_id: MenuButton::new(key, index, &choice.id).encode()?,
             })
         })
         .collect();
@@ -187,18 +193,6 @@ mod tests {
         assert_eq!(out[0].content, "");
         assert_eq!(out[0].rows[0].len(), 2);
         assert!(reply(&[BotMessage::default()], &key(), &Strings::default()).is_empty());
-    }
-
-    #[test]
-    fn a_filtered_menu_keeps_the_engine_indices() {
-        let all = choices(5);
-        let picked: Vec<(usize, &ShownChoice)> = vec![(1, &all[1]), (3, &all[3])];
-        let out = menu("Profil ?", &picked, &key(), None, &Strings::default());
-        let indices: Vec<usize> = out[0].rows[0]
-            .iter()
-            .map(|b| MenuButton::decode(&b.custom_id).unwrap().index)
-            .collect();
-        assert_eq!(indices, [1, 3]);
     }
 
     #[test]
