@@ -28,7 +28,7 @@ pub(super) fn validate(mut values: Values) -> Result<Settings> {
     let section = |name| values.sections.get(name).cloned();
     let (matrix, discord) = (section("matrix"), section("discord"));
     let v = &mut values;
-    Ok(Settings {
+    let settings = Settings {
         content: v.check("content", non_empty)?.map_or(defaults.content, PathBuf::from),
         state_dir: v.check("state_dir", non_empty)?.map_or(defaults.state_dir, PathBuf::from),
         matching: v.value("matching")?.unwrap_or_default(),
@@ -52,7 +52,14 @@ pub(super) fn validate(mut values: Values) -> Result<Settings> {
             enabled: v.value("stats.enabled")?.unwrap_or_default(),
         },
         warnings: std::mem::take(&mut v.warnings),
-    })
+    };
+    // A key of the table that no check above takes would be accepted and ignored.
+    debug_assert!(
+        values.map.is_empty(),
+        "keys read but never checked: {:?}",
+        values.map.keys().collect::<Vec<_>>()
+    );
+    Ok(settings)
 }
 
 impl<T> Found<T> {
