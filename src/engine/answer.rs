@@ -295,6 +295,12 @@ impl Engine {
         if conversation.next.is_some() {
             return self.typed_chatmd(conversation, input, rng);
         }
+        // `a+` (à plus): a goodbye whose `+` normalising would drop.
+        let trimmed = input.trim().trim_end_matches(['!', '.', ' ']);
+        let input = match trimmed.strip_suffix('+').map(str::trim_end) {
+            Some("a" | "A" | "à" | "À" | "@") => "a plus",
+            _ => input,
+        };
         let normalised = guichet::normalize(input);
 
         let number = super::menu_number(input);
