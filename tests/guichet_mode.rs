@@ -442,7 +442,15 @@ fn numbered_steps_beside_choices_do_not_look_like_choices() {
 fn small_talk_goes_to_the_base_own_pages_and_ignores_the_bot_name() {
     let base = "# Chirobot\nBienvenue !\n1. [Les sons](Sons)\n## Sons\n- ultrason\nTexte.\n## aurevoir\nÀ bientôt, bonne écoute !\n";
     let say = first_message_to(base);
-    for goodbye in ["au revoir", "allez, au revoir !", "bye"] {
+    for goodbye in [
+        "au revoir",
+        "allez, au revoir !",
+        "bye",
+        "a+",
+        // A goodbye among other small talk closes, whatever comes first.
+        "ok merci, au revoir",
+        "merci, bonne journée",
+    ] {
         assert_eq!(title(&say(goodbye)), "aurevoir", "{goodbye:?}");
     }
     assert_eq!(say("bonjour Chirobot").answer, Answer::Initial);

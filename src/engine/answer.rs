@@ -802,20 +802,47 @@ impl Engine {
         // A name is a few words: a title of a million characters is not read for each message.
         let title: String = self.kb.title.chars().take(200).collect();
         let bot_name = guichet::words(&guichet::normalize(&title));
+        let lists = [
+            &strings.greeting_words,
+            &strings.thanks_words,
+            &strings.goodbye_words,
+            &strings.ok_words,
+        ];
+        let small_talk: Vec<String> = lists
+            .iter()
+            .flat_map(|list| list.iter())
+            .flat_map(|p| guichet::words(&guichet::normalize(p)))
+            .collect();
+        let is_small = |w: &String| {
+            PLEASANTRIES.contains(&w.as_str()) || bot_name.contains(w) || small_talk.contains(w)
+        };
+        // A goodbye among other small talk ends the conversation: "ok merci, au revoir" is a
+        // goodbye, whatever comes first.
+        let closing = guichet::words(start)
+            .iter()
+            .all(is_small)
+            .then(|| {
+                let padded = format!(" {start} ");
+                strings
+                    .goodbye_words
+                    .iter()
+                    .map(|p| guichet::normalize(p))
+                    .find(|p| padded.contains(&format!(" {p} ")))
+            })
+            .flatten();
         let only = |list: &[String]| -> Option<String> {
+            if std::ptr::eq(list, strings.goodbye_words.as_slice()) && closing.is_some() {
+                return closing.clone();
+            }
+            if closing.is_some() {
+                return None;
+            }
             let phrase = list
                 .iter()
                 .map(|p| guichet::normalize(p))
                 .find(|p| start == p || start.starts_with(&format!("{p} ")))?;
             let rest = start[phrase.len()..].trim();
-            guichet::words(rest)
-                .iter()
-                .all(|w| {
-                    PLEASANTRIES.contains(&w.as_str())
-                        || bot_name.contains(w)
-                        || list.iter().any(|p| guichet::normalize(p) == *w)
-                })
-                .then_some(phrase)
+            guichet::words(rest).iter().all(is_small).then_some(phrase)
         };
         // The knowledge base's own answer to a small-talk phrase wins (its goodbye, its
         // greeting menu): guichet only fills in when it has none.
@@ -829,12 +856,7 @@ impl Engine {
                 .max_by(|a, b| a.1.score.total_cmp(&b.1.score))
                 .map(|(i, _)| i)
         };
-        for list in [
-            &strings.greeting_words,
-            &strings.thanks_words,
-            &strings.goodbye_words,
-            &strings.ok_words,
-        ] {
+        for list in lists {
             let Some(phrase) = only(list) else {
                 continue;
             };
