@@ -29,6 +29,20 @@ pub fn levenshtein<T: Copy + Eq>(a: &[T], b: &[T]) -> usize {
 /// Widest band [`within_edits`] keeps on the stack (distances up to 3).
 const BAND_CAPACITY: usize = 7;
 
+/// Whether `b` is `a` with two neighbouring items swapped (`uesr` for `user`): one slip of
+/// the fingers, which [`distance_within`] counts as two edits. Suggestions of a name count it
+/// as one; matching, whose distance is ChatMD's, does not.
+pub(crate) fn one_swap<T: Copy + Eq>(a: &[T], b: &[T]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut differ = (0..a.len()).filter(|&i| a[i] != b[i]);
+    match (differ.next(), differ.next(), differ.next()) {
+        (Some(i), Some(j), None) => j == i + 1 && a[i] == b[j] && a[j] == b[i],
+        _ => false,
+    }
+}
+
 /// Whether `levenshtein(a, b) <= max` ([`distance_within`]).
 pub(crate) fn within_edits<T: Copy + Eq>(a: &[T], b: &[T], max: usize) -> bool {
     distance_within(a, b, max).is_some()
@@ -172,6 +186,18 @@ mod tests {
 
     /// The distance itself, within the bound, whichever text is longer than the fast path
     /// takes, and through the band.
+    #[test]
+    fn one_swap_is_two_neighbours_exchanged() {
+        let c = |s: &str| s.chars().collect::<Vec<char>>();
+        assert!(one_swap(&c("uesr"), &c("user")));
+        assert!(one_swap(&c("ab"), &c("ba")));
+        assert!(!one_swap(&c("user"), &c("user")), "no swap");
+        assert!(one_swap(&c("usre"), &c("user")), "the last two");
+        assert!(!one_swap(&c("rseu"), &c("user")), "far apart");
+        assert!(!one_swap(&c("uesrs"), &c("user")), "lengths differ");
+        assert!(!one_swap(&c("uexr"), &c("user")), "a substitution");
+    }
+
     #[test]
     fn the_distance_within_a_bound() {
         let chars = |s: &str| s.chars().collect::<Vec<char>>();

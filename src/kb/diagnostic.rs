@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Location, SourceFile};
-use crate::distance::distance_within;
+use crate::distance::{distance_within, one_swap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -248,8 +248,14 @@ impl<'a> Suggestions<'a> {
                 return None;
             }
             budget.cells -= cost;
-            let Some(distance) = distance_within(&name_lower, candidate_lower, max_edits) else {
-                continue;
+            let distance = if one_swap(&name_lower, candidate_lower) {
+                1
+            } else {
+                let Some(distance) = distance_within(&name_lower, candidate_lower, max_edits)
+                else {
+                    continue;
+                };
+                distance
             };
             let score = 1.0 - distance as f64 / longer.max(1) as f64;
             // `>=`: the last of equally close candidates wins, as `Iterator::max_by` did.
@@ -272,11 +278,12 @@ mod tests {
             Some("Horaires")
         );
         assert_eq!(did_you_mean("xyz", ["Horaires"]), None);
-        // Two letters swapped are two edits: still a plausible typo in a longer name.
+        // Two letters swapped are one slip, even in a short name.
         assert_eq!(
             did_you_mean("horiares", ["Emprunt", "Horaires"]),
             Some("Horaires")
         );
+        assert_eq!(did_you_mean("uesr", ["user", "rooms"]), Some("user"));
         // At most two edits in five characters, whichever name is longer.
         assert_eq!(did_you_mean("horai", ["Horaires"]), Some("Horaires"));
         assert_eq!(did_you_mean("hora", ["Horaires"]), None);
