@@ -237,7 +237,8 @@ fn small_talk_and_navigation() {
 }
 
 /// Saying who one is picks the welcome's profile, as its button would, in a base whose
-/// keywords say nothing of it; a question that also says who asks stays a question.
+/// keywords say nothing of it; a question that also says who asks is answered for that
+/// profile.
 #[test]
 fn a_stated_profile_picks_the_welcomes_profile_choice() {
     for (message, menu, role) in [
@@ -253,10 +254,20 @@ fn a_stated_profile_picks_the_welcomes_profile_choice() {
         assert_eq!(title(&s.say(message)), menu, "{message}");
         assert_eq!(s.conversation.variables["role"], role, "{message}");
     }
+    // With a question after it: the profile is set, and the question answered for it.
     let mut s = Session::new();
     assert_eq!(
         title(&s.say("je suis prof et je voudrais m'inscrire au stage de formation")),
         "Stage"
+    );
+    assert_eq!(s.conversation.variables["role"], "prof");
+    let mut s = Session::new();
+    let notes = s.say("bonjour, je suis à la direction, où sont les notes de service ?");
+    assert_eq!(title(&notes), "Notes de service");
+    assert!(
+        notes.messages[0].markdown.contains("espace direction"),
+        "{}",
+        notes.messages[0].markdown
     );
 }
 

@@ -148,9 +148,18 @@ const PROFILE_STATEMENTS: &[&[&str]] = &[
     &["moi", "c", "est"],
 ];
 
-/// A profile stated among more words than this is a question that says who asks
-/// ("je suis prof et je cherche …"), answered as a question.
+/// A profile stated among more words than this, with no question after it that the clause
+/// ends before, is not only a profile: it is matched as a question.
 const MAX_PROFILE_WORDS: usize = 3;
+
+/// Small words that may be part of a profile's name ("prof de maths", "parent d'élève",
+/// "professeur des écoles"); any other ends the profile clause.
+const PROFILE_LINKS: &[&str] = &[
+    "de", "du", "des", "d", "en", "au", "aux", "a", "la", "le", "les", "l", "un", "une",
+];
+
+/// Meaningful words after the profile clause that make it a question of its own.
+const MIN_QUESTION_WORDS: usize = 2;
 
 /// Words that may come before small talk without changing it ("allez, au revoir").
 const LEAD_INS: &[&str] = &[
@@ -326,10 +335,20 @@ impl Engine {
         let Some(guichet) = &self.guichet else {
             return self.typed_chatmd(conversation, input, rng);
         };
-        // "je suis prof de maths": the welcome's profile choice, as a click on it would.
-        if let Some(choice) = self.stated_profile(&guichet.index, &normalised) {
-            return self.follow(conversation, &choice, rng);
-        }
+        // "je suis prof de maths": the welcome's profile choice, as a click on it would. With a
+        // question after it, the profile is set and the question is what is matched.
+        let stated = self.stated_profile(&guichet.index, &normalised);
+        let question = match stated {
+            Some((choice, None)) => return self.follow(conversation, &choice, rng),
+            Some((choice, Some(question))) => {
+                if let Some((name, value)) = &choice.assignment {
+                    display::perform_assignment(conversation, name, value, rng);
+                }
+                Some(question)
+            }
+            None => None,
+        };
+        let input = question.as_deref().unwrap_or(input);
         let mut ranked = self.guichet_ranking(&guichet.index, input);
 
         // Role-aware choice: a response whose text is empty for this user is never chosen.
@@ -727,12 +746,14 @@ impl Engine {
 
     /// The welcome's profile choice (one that sets a variable) a message states, as in
     /// `je suis prof de maths` or `bonjour, je suis parent d'élève`: the first word after
-    /// `je suis` that names one profile's label, in a message that says little else.
+    /// `je suis` that names one profile's label. With the question that follows it, if any
+    /// (`je suis prof de SVT et je ne vois pas les résultats`): the profile clause ends at the
+    /// first small word that is not part of a name (`et`, `je`, `mais`…).
     fn stated_profile(
         &self,
         index: &guichet::GuichetIndex,
         normalised: &str,
-    ) -> Option<OfferedChoice> {
+    ) -> Option<(OfferedChoice, Option<String>)> {
         let profiles: Vec<&crate::kb::Choice> = self
             .kb
             .welcome
@@ -760,14 +781,25 @@ impl Engine {
                 && rest.iter().zip(statement.iter()).all(|(w, s)| w == s);
             starts.then(|| &rest[statement.len()..])
         })?;
-        let meaningful: Vec<&String> = stated
+        let clause_end = stated
             .iter()
-            .filter(|w| guichet::is_meaningful(w))
-            .collect();
-        if meaningful.len() > MAX_PROFILE_WORDS {
+            .position(|w| !guichet::is_meaningful(w) && !PROFILE_LINKS.contains(&w.as_str()))
+            .unwrap_or(stated.len());
+        let (clause, question) = stated.split_at(clause_end);
+        let meaningful = |words: &[String]| -> Vec<String> {
+            words
+                .iter()
+                .filter(|w| guichet::is_meaningful(w))
+                .cloned()
+                .collect()
+        };
+        let question =
+            (meaningful(question).len() >= MIN_QUESTION_WORDS).then(|| question.join(" "));
+        if question.is_none() && meaningful(stated).len() > MAX_PROFILE_WORDS {
             return None;
         }
-        let word = meaningful
+        let clause = meaningful(clause);
+        let word = clause
             .iter()
             .find(|w| profiles.iter().any(|c| index.names(w, &c.label)))?;
         let [profile] = profiles
@@ -777,7 +809,10 @@ impl Engine {
         else {
             return None;
         };
-        Some(display::offered(profile, &self.strings.default_choice))
+        Some((
+            display::offered(profile, &self.strings.default_choice),
+            question,
+        ))
     }
 
     /// Navigation words and small talk, when the knowledge base itself had nothing exact.
