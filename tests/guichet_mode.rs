@@ -222,6 +222,8 @@ fn small_talk_and_navigation() {
     assert_eq!(title(&s.say("0")), "INITIAL");
     assert_eq!(s.say("au revoir").answer, Answer::Builtin("goodbye".into()));
     assert_eq!(s.say("a+").answer, Answer::Builtin("goodbye".into()));
+    assert_eq!(s.say("👍").answer, Answer::Builtin("ok".into()));
+    assert_eq!(s.say("🙏🏼").answer, Answer::Builtin("thanks".into()));
     assert_eq!(s.say("À+ !").answer, Answer::Builtin("goodbye".into()));
     // Thanks for something are still thanks.
     for thanks in [

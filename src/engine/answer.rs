@@ -139,6 +139,26 @@ const PLEASANTRIES: &[&str] = &[
     "reponses",
 ];
 
+/// A message of emoji alone that is small talk in a chat: `👍` is "ok", `🙏` is "merci".
+fn emoji_small_talk(text: &str) -> Option<&'static str> {
+    const OK: &[char] = &['👍', '👌', '✅', '🆗', '🙂', '😊'];
+    const THANKS: &[char] = &['🙏'];
+    // Skin tones and the variation selector ride along with the emoji.
+    let emoji: Vec<char> = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '\u{fe0f}' | '\u{1f3fb}'..='\u{1f3ff}'))
+        .collect();
+    if emoji.is_empty() {
+        None
+    } else if emoji.iter().all(|c| THANKS.contains(c)) {
+        Some("merci")
+    } else if emoji.iter().all(|c| OK.contains(c) || THANKS.contains(c)) {
+        Some("ok")
+    } else {
+        None
+    }
+}
+
 /// How people say who they are before naming their profile ("je suis prof").
 const PROFILE_STATEMENTS: &[&[&str]] = &[
     &["je", "suis"],
@@ -304,11 +324,12 @@ impl Engine {
         if conversation.next.is_some() {
             return self.typed_chatmd(conversation, input, rng);
         }
-        // `a+` (à plus): a goodbye whose `+` normalising would drop.
+        // `a+` (à plus): a goodbye whose `+` normalising would drop; and a reply that is only
+        // a thumbs-up or folded hands, which normalise to nothing.
         let trimmed = input.trim().trim_end_matches(['!', '.', ' ']);
         let input = match trimmed.strip_suffix('+').map(str::trim_end) {
             Some("a" | "A" | "à" | "À" | "@") => "a plus",
-            _ => input,
+            _ => emoji_small_talk(trimmed).unwrap_or(input),
         };
         let normalised = guichet::normalize(input);
 
