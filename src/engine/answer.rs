@@ -178,6 +178,10 @@ const PROFILE_LINKS: &[&str] = &[
     "de", "du", "des", "d", "en", "au", "aux", "a", "la", "le", "les", "l", "un", "une",
 ];
 
+/// Profiles a stated one is looked for among: a welcome offers a handful, and a base with
+/// thousands of choices that set a variable must not cost that much on every message.
+const MAX_PROFILES: usize = 32;
+
 /// Meaningful words after the profile clause that make it a question of its own.
 const MIN_QUESTION_WORDS: usize = 2;
 
@@ -781,6 +785,7 @@ impl Engine {
             .choices
             .iter()
             .filter(|c| c.assignment.is_some())
+            .take(MAX_PROFILES)
             .collect();
         if profiles.is_empty() {
             return None;
