@@ -1672,162 +1672,31 @@ async fn an_over_long_help_text_is_sent_in_private_parts() {
     adapter.stop().await;
 }
 
-/// A state store that loses every "marked sent": what a crash right after a send and before
-/// its mark leaves behind. Everything else goes to the inner store.
-struct CrashBeforeMark(Arc<dyn StateStore>);
-
-impl StateStore for CrashBeforeMark {
-    fn load(&self, key: &ConversationKey) -> StoreResult<Option<StoredConversation>> {
-        self.0.load(key)
-    }
-    fn save(&self, key: &ConversationKey, c: &StoredConversation) -> StoreResult<()> {
-        self.0.save(key, c)
-    }
-    fn commit_turn(
-        &self,
-        key: &ConversationKey,
-        c: &StoredConversation,
-        event_id: &str,
-        reply: &str,
-        now_ms: i64,
-    ) -> StoreResult<bool> {
-        self.0.commit_turn(key, c, event_id, reply, now_ms)
-    }
-    fn mark_sent(&self, _platform: &str, _event_id: &str) -> StoreResult<()> {
-        Ok(())
-    }
-    fn update_pending_reply(&self, platform: &str, event_id: &str, reply: &str) -> StoreResult<()> {
-        self.0.update_pending_reply(platform, event_id, reply)
-    }
-    fn pending_replies(&self, platform: &str) -> StoreResult<Vec<PendingReply>> {
-        self.0.pending_replies(platform)
-    }
-    fn delete(&self, key: &ConversationKey) -> StoreResult<bool> {
-        self.0.delete(key)
-    }
-    fn forget_unused_since(&self, cutoff_ms: i64) -> StoreResult<usize> {
-        self.0.forget_unused_since(cutoff_ms)
-    }
-    fn conversation_count(&self) -> StoreResult<usize> {
-        self.0.conversation_count()
-    }
-    fn claim_event(&self, platform: &str, event_id: &str, now_ms: i64) -> StoreResult<bool> {
-        self.0.claim_event(platform, event_id, now_ms)
-    }
-    fn event_claimed(&self, platform: &str, event_id: &str) -> StoreResult<bool> {
-        self.0.event_claimed(platform, event_id)
-    }
-    fn forget_events_before(&self, cutoff_ms: i64) -> StoreResult<usize> {
-        self.0.forget_events_before(cutoff_ms)
-    }
-    fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
-        self.0.get_meta(key)
-    }
-    fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
-        self.0.set_meta(key, value)
-    }
-    fn flush(&self) -> StoreResult<()> {
-        self.0.flush()
-    }
-}
-
-/// Issue 14, exactly once: an answer is committed with its turn before it is sent. Stopped
-/// after the send and before the mark, the bot sends it again at its next start with the same
-/// nonce, and Discord keeps one message; stopped before the send, the answer goes out at the
-/// next start. Either way the person sees each answer once, and nothing stays queued.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_interrupted_by_a_stop_is_sent_once_at_the_next_start() {
-    let fake = FakeDiscord::start(fake_config()).await.unwrap();
-    let guild = fake.add_guild();
-    let channel = fake.add_channel(guild);
-    let ana = fake.add_user("ana");
-    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
-    let crashing: Arc<dyn StateStore> = Arc::new(CrashBeforeMark(store.clone()));
-    let adapter = spawn_adapter(&fake, settings(guild, false), crashing);
-    fake.wait_ready().await;
-    let mention = format!("<@{}>", fake.bot_id());
-    fake.say(ana, channel, &format!("{mention} bonjour"));
-    let welcome = fake.wait_bot_messages(channel, 1).await[0].clone();
-    assert!(welcome.content.contains("Qui êtes-vous ?"));
-    adapter.stop().await;
-    let pending = store.pending_replies("discord").unwrap();
-    assert_eq!(pending.len(), 1, "sent but not marked: still queued");
-
-    // A second answer committed and never sent (stopped before the send): the same kind of
-    // entry, for another question, with a nonce Discord has not seen.
-    let mut unsent: serde_json::Value = serde_json::from_str(&pending[0].reply).unwrap();
-    unsent["nonce"] = serde_json::json!("4242");
-    let key = ConversationKey::new("discord", channel.to_string(), ana.to_string());
-    let state = store.load(&key).unwrap().unwrap();
-    assert!(
-        store
-            .commit_turn(
-                &key,
-                &state,
-                "message:4242",
-                &unsent.to_string(),
-                guichet::service::now_ms()
-            )
-            .unwrap()
-    );
-
-    let adapter = spawn_adapter(&fake, settings(guild, false), store.clone());
-    fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
-        .await;
-    fake.wait_bot_messages(channel, 2).await;
-    // The mark follows the send: give it its moment (a bounded wait, not a timing claim).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !store.pending_replies("discord").unwrap().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the queue never emptied"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let messages = fake.bot_messages(channel);
-    assert_eq!(
-        messages.len(),
-        2,
-        "the first answer once (its nonce again), the unsent one once: {:#?}",
-        messages.iter().map(|m| &m.content).collect::<Vec<_>>()
-    );
-    assert_eq!(messages[1].content, welcome.content);
-    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
-    adapter.stop().await;
-}
-
-/// A state store in which a click's or a command's answer stops dead at a chosen write: the
-/// write is made, then blocks until the test opens the gate. The adapter's process is as good
-/// as killed there: shut down meanwhile, its runtime drops the waiting task, which sends
-/// nothing more. Everything else goes to the inner store.
-struct StopAfterCommit {
+/// A state store that stops or forgets at chosen writes, to play a process that dies there;
+/// everything else goes to the inner store.
+struct HookedStore {
     inner: Arc<dyn StateStore>,
-    gate: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
-    /// Stop after the first follow-up is recorded as sent, rather than after the commit.
-    after_follow_up: bool,
+    /// Whether an answer sent is marked so: false plays a crash right after a send and before
+    /// its mark.
+    marks_sent: bool,
+    /// Run after a turn is committed, with its event id.
+    after_commit: Box<dyn Fn(&str) + Send + Sync>,
+    /// Run after an answer's progress (a follow-up sent) is recorded.
+    after_progress: Box<dyn Fn() + Send + Sync>,
 }
 
-impl StopAfterCommit {
+impl HookedStore {
     fn new(inner: Arc<dyn StateStore>) -> Self {
         Self {
             inner,
-            gate: Arc::default(),
-            after_follow_up: false,
+            marks_sent: true,
+            after_commit: Box::new(|_| {}),
+            after_progress: Box::new(|| {}),
         }
-    }
-
-    fn wait_for_the_gate(&self) {
-        let (open, opened) = &*self.gate;
-        let _open = opened.wait_while(open.lock().unwrap(), |open| !*open);
-    }
-
-    fn open_gate(gate: &(std::sync::Mutex<bool>, std::sync::Condvar)) {
-        *gate.0.lock().unwrap() = true;
-        gate.1.notify_all();
     }
 }
 
-impl StateStore for StopAfterCommit {
+impl StateStore for HookedStore {
     fn load(&self, key: &ConversationKey) -> StoreResult<Option<StoredConversation>> {
         self.inner.load(key)
     }
@@ -1843,19 +1712,19 @@ impl StateStore for StopAfterCommit {
         now_ms: i64,
     ) -> StoreResult<bool> {
         let committed = self.inner.commit_turn(key, c, event_id, reply, now_ms);
-        if event_id.starts_with("interaction:") && !self.after_follow_up {
-            self.wait_for_the_gate();
-        }
+        (self.after_commit)(event_id);
         committed
     }
     fn mark_sent(&self, platform: &str, event_id: &str) -> StoreResult<()> {
-        self.inner.mark_sent(platform, event_id)
+        if self.marks_sent {
+            self.inner.mark_sent(platform, event_id)
+        } else {
+            Ok(())
+        }
     }
     fn update_pending_reply(&self, platform: &str, event_id: &str, reply: &str) -> StoreResult<()> {
         let recorded = self.inner.update_pending_reply(platform, event_id, reply);
-        if self.after_follow_up {
-            self.wait_for_the_gate();
-        }
+        (self.after_progress)();
         recorded
     }
     fn pending_replies(&self, platform: &str) -> StoreResult<Vec<PendingReply>> {
@@ -1890,8 +1759,99 @@ impl StateStore for StopAfterCommit {
     }
 }
 
-/// A click acknowledged and committed by an adapter that then stops dead
-/// ([`StopAfterCommit`]): its placeholder is left "thinking", its answer queued. Returns the
+/// Waits (10 s at most) until no answer is left queued: the mark follows the send, so give
+/// it its moment (a bounded wait, not a timing claim).
+async fn wait_queue_emptied(store: &Arc<dyn StateStore>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !store.pending_replies("discord").unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the queue never emptied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Where a [`HookedStore`] holds the adapter's write until the test opens it. The adapter's
+/// process is as good as killed there: shut down meanwhile, its runtime drops the waiting
+/// task, which sends nothing more.
+#[derive(Clone, Default)]
+struct Gate(Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);
+
+impl Gate {
+    fn wait(&self) {
+        let (open, opened) = &*self.0;
+        let _open = opened.wait_while(open.lock().unwrap(), |open| !*open);
+    }
+
+    fn open(&self) {
+        *self.0.0.lock().unwrap() = true;
+        self.0.1.notify_all();
+    }
+}
+
+/// Issue 14, exactly once: an answer is committed with its turn before it is sent. Stopped
+/// after the send and before the mark, the bot sends it again at its next start with the same
+/// nonce, and Discord keeps one message; stopped before the send, the answer goes out at the
+/// next start. Either way the person sees each answer once, and nothing stays queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_interrupted_by_a_stop_is_sent_once_at_the_next_start() {
+    let fake = FakeDiscord::start(fake_config()).await.unwrap();
+    let guild = fake.add_guild();
+    let channel = fake.add_channel(guild);
+    let ana = fake.add_user("ana");
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let crashing: Arc<dyn StateStore> = Arc::new(HookedStore {
+        marks_sent: false,
+        ..HookedStore::new(store.clone())
+    });
+    let adapter = spawn_adapter(&fake, settings(guild, false), crashing);
+    fake.wait_ready().await;
+    let mention = format!("<@{}>", fake.bot_id());
+    fake.say(ana, channel, &format!("{mention} bonjour"));
+    let welcome = fake.wait_bot_messages(channel, 1).await[0].clone();
+    assert!(welcome.content.contains("Qui êtes-vous ?"));
+    adapter.stop().await;
+    let pending = store.pending_replies("discord").unwrap();
+    assert_eq!(pending.len(), 1, "sent but not marked: still queued");
+
+    // A second answer committed and never sent (stopped before the send): the same kind of
+    // entry, for another question, with a nonce Discord has not seen.
+    let mut unsent: serde_json::Value = serde_json::from_str(&pending[0].reply).unwrap();
+    unsent["nonce"] = serde_json::json!("4242");
+    let key = ConversationKey::new("discord", channel.to_string(), ana.to_string());
+    let state = store.load(&key).unwrap().unwrap();
+    assert!(
+        store
+            .commit_turn(
+                &key,
+                &state,
+                "message:4242",
+                &unsent.to_string(),
+                guichet::service::now_ms()
+            )
+            .unwrap()
+    );
+
+    let adapter = spawn_adapter(&fake, settings(guild, false), store.clone());
+    fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
+        .await;
+    fake.wait_bot_messages(channel, 2).await;
+    wait_queue_emptied(&store).await;
+    let messages = fake.bot_messages(channel);
+    assert_eq!(
+        messages.len(),
+        2,
+        "the first answer once (its nonce again), the unsent one once: {:#?}",
+        messages.iter().map(|m| &m.content).collect::<Vec<_>>()
+    );
+    assert_eq!(messages[1].content, welcome.content);
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    adapter.stop().await;
+}
+
+/// A click acknowledged and committed by an adapter that then stops dead (its store held at a
+/// [`Gate`] after the commit): its placeholder is left "thinking", its answer queued. Returns the
 /// fake's record of the click, the adapter (shut down, its turn still blocked) and the gate
 /// that releases it. The menu clicked is `menu`'s, `label` the button.
 async fn click_then_stop_after_the_commit(
@@ -1899,11 +1859,7 @@ async fn click_then_stop_after_the_commit(
     guild: u64,
     store: &Arc<dyn StateStore>,
     (user, channel, question, label): (u64, u64, &str, &str),
-) -> (
-    fake_discord::FakeInteraction,
-    Adapter,
-    Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
-) {
+) -> (fake_discord::FakeInteraction, Adapter, Gate) {
     click_then_stop(fake, guild, store, (user, channel, question, label), false).await
 }
 
@@ -1915,16 +1871,22 @@ async fn click_then_stop(
     store: &Arc<dyn StateStore>,
     (user, channel, question, label): (u64, u64, &str, &str),
     after_follow_up: bool,
-) -> (
-    fake_discord::FakeInteraction,
-    Adapter,
-    Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
-) {
-    let stopping = StopAfterCommit {
-        after_follow_up,
-        ..StopAfterCommit::new(store.clone())
+) -> (fake_discord::FakeInteraction, Adapter, Gate) {
+    let gate = Gate::default();
+    let (at_commit, at_progress) = (gate.clone(), gate.clone());
+    let stopping = HookedStore {
+        after_commit: Box::new(move |event_id| {
+            if event_id.starts_with("interaction:") && !after_follow_up {
+                at_commit.wait();
+            }
+        }),
+        after_progress: Box::new(move || {
+            if after_follow_up {
+                at_progress.wait();
+            }
+        }),
+        ..HookedStore::new(store.clone())
     };
-    let gate = stopping.gate.clone();
     let adapter = spawn_adapter(fake, settings(guild, false), Arc::new(stopping));
     fake.wait_ready().await;
     let mention = format!("<@{}>", fake.bot_id());
@@ -2016,16 +1978,9 @@ async fn a_click_interrupted_after_its_commit_is_answered_once_at_the_next_start
                 .then_some(parts)
         })
         .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !store.pending_replies("discord").unwrap().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the queue never emptied"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_queue_emptied(&store).await;
     // Open the gate: the stopped adapter's runtime ends, its turn dropped unsent.
-    StopAfterCommit::open_gate(&gate);
+    gate.open();
     tokio::time::timeout(Duration::from_secs(10), stopped.task)
         .await
         .expect("the stopped adapter ends once its turn is released")
@@ -2080,15 +2035,8 @@ async fn a_follow_up_recorded_as_sent_is_not_sent_again_after_a_stop() {
     let adapter = spawn_adapter(&fake, settings(guild, false), store.clone());
     fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
         .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !store.pending_replies("discord").unwrap().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the queue never emptied"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    StopAfterCommit::open_gate(&gate);
+    wait_queue_emptied(&store).await;
+    gate.open();
     tokio::time::timeout(Duration::from_secs(10), stopped.task)
         .await
         .expect("the stopped adapter ends once its task is released")
@@ -2188,7 +2136,7 @@ async fn an_answer_whose_token_expired_is_dropped_after_one_try() {
         "Discord shows the click as failed; nothing else can be done"
     );
     adapter.stop().await;
-    StopAfterCommit::open_gate(&gate);
+    gate.open();
     tokio::time::timeout(Duration::from_secs(10), stopped.task)
         .await
         .expect("the stopped adapter ends once its turn is released")
