@@ -1772,6 +1772,17 @@ async fn wait_queue_emptied(store: &Arc<dyn StateStore>) {
     }
 }
 
+/// Opens the gate a stopped adapter's turn waits at: its runtime then ends, the turn dropped
+/// unsent.
+async fn release(gate: Gate, stopped: Adapter) {
+    gate.open();
+    tokio::time::timeout(Duration::from_secs(10), stopped.task)
+        .await
+        .expect("the stopped adapter ends once its turn is released")
+        .unwrap()
+        .unwrap();
+}
+
 /// Where a [`HookedStore`] holds the adapter's write until the test opens it. The adapter's
 /// process is as good as killed there: shut down meanwhile, its runtime drops the waiting
 /// task, which sends nothing more.
@@ -1979,13 +1990,7 @@ async fn a_click_interrupted_after_its_commit_is_answered_once_at_the_next_start
         })
         .await;
     wait_queue_emptied(&store).await;
-    // Open the gate: the stopped adapter's runtime ends, its turn dropped unsent.
-    gate.open();
-    tokio::time::timeout(Duration::from_secs(10), stopped.task)
-        .await
-        .expect("the stopped adapter ends once its turn is released")
-        .unwrap()
-        .unwrap();
+    release(gate, stopped).await;
 
     assert_eq!(
         answer[0].id,
@@ -2036,12 +2041,7 @@ async fn a_follow_up_recorded_as_sent_is_not_sent_again_after_a_stop() {
     fake.wait_for("READY again", |f| (f.ready_count() >= 2).then_some(()))
         .await;
     wait_queue_emptied(&store).await;
-    gate.open();
-    tokio::time::timeout(Duration::from_secs(10), stopped.task)
-        .await
-        .expect("the stopped adapter ends once its task is released")
-        .unwrap()
-        .unwrap();
+    release(gate, stopped).await;
     let calls = token_calls(&fake, &interaction.token);
     assert_eq!(
         calls
@@ -2136,12 +2136,7 @@ async fn an_answer_whose_token_expired_is_dropped_after_one_try() {
         "Discord shows the click as failed; nothing else can be done"
     );
     adapter.stop().await;
-    gate.open();
-    tokio::time::timeout(Duration::from_secs(10), stopped.task)
-        .await
-        .expect("the stopped adapter ends once its turn is released")
-        .unwrap()
-        .unwrap();
+    release(gate, stopped).await;
     let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
     let told: Vec<&str> = log
         .lines()
