@@ -139,8 +139,14 @@ const PLEASANTRIES: &[&str] = &[
     "reponses",
 ];
 
+/// Small talk said with a sign rather than words.
+enum Sign {
+    Ok,
+    Thanks,
+}
+
 /// A message of emoji alone that is small talk in a chat: `👍` is "ok", `🙏` is "merci".
-fn emoji_small_talk(text: &str) -> Option<&'static str> {
+fn emoji_small_talk(text: &str) -> Option<Sign> {
     const OK: &[char] = &['👍', '👌', '✅', '🆗', '🙂', '😊'];
     const THANKS: &[char] = &['🙏'];
     // Skin tones and the variation selector ride along with the emoji.
@@ -151,9 +157,9 @@ fn emoji_small_talk(text: &str) -> Option<&'static str> {
     if emoji.is_empty() {
         None
     } else if emoji.iter().all(|c| THANKS.contains(c)) {
-        Some("merci")
+        Some(Sign::Thanks)
     } else if emoji.iter().all(|c| OK.contains(c) || THANKS.contains(c)) {
-        Some("ok")
+        Some(Sign::Ok)
     } else {
         None
     }
@@ -331,10 +337,17 @@ impl Engine {
         // `a+` (à plus): a goodbye whose `+` normalising would drop; and a reply that is only
         // a thumbs-up or folded hands, which normalise to nothing.
         let trimmed = input.trim().trim_end_matches(['!', '.', ' ']);
-        let input = match trimmed.strip_suffix('+').map(str::trim_end) {
-            Some("a" | "A" | "à" | "À" | "@") => "a plus",
-            _ => emoji_small_talk(trimmed).unwrap_or(input),
+        let sign = match trimmed.strip_suffix('+').map(str::trim_end) {
+            Some("a" | "A" | "à" | "À" | "@") => Some(&self.strings.goodbye_words),
+            _ => emoji_small_talk(trimmed).map(|sign| match sign {
+                Sign::Ok => &self.strings.ok_words,
+                Sign::Thanks => &self.strings.thanks_words,
+            }),
         };
+        // Read as the first phrase of its kind in the bot's words (`[strings]`).
+        let input = sign
+            .and_then(|list| list.first())
+            .map_or(input, String::as_str);
         let normalised = guichet::normalize(input);
 
         let number = super::menu_number(input);
