@@ -9,8 +9,8 @@
 //! the question). Turns of one channel take turns ([`super::order`]).
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serenity::all::{
     ActionRowComponent, ButtonStyle, ChannelId, CommandInteraction, ComponentInteraction,
@@ -23,7 +23,7 @@ use serenity::all::{
 use serenity::async_trait;
 use serenity::gateway::ConnectionStage;
 
-use crate::engine::{BotMessage, Input};
+use crate::engine::{BotMessage, Engine, Input};
 use crate::service::now_ms;
 use crate::service::{Context, Outcome};
 use crate::store::{ConversationKey, StoreError};
@@ -127,8 +127,10 @@ impl Handler {
         }
     }
 
-    fn strings(&self) -> Strings {
-        self.ctx.bot.engine().strings().clone()
+    /// The engine now serving (a reload swaps it): its strings are the bot's words, read
+    /// through it rather than copied for each message.
+    fn engine(&self) -> Arc<Engine> {
+        self.ctx.bot.engine()
     }
 
     /// Runs the turn of a message off the async threads (SQLite): its state, its claim and
@@ -161,11 +163,12 @@ impl Handler {
         to: QueuedAnswer,
     ) -> Result<Option<(Outcome, Option<QueuedAnswer>)>, TurnError> {
         let ctx = self.ctx.clone();
-        let strings = self.strings();
+        let engine = self.engine();
         tokio::task::spawn_blocking(move || {
             let mut queued = None;
             let outcome = ctx.handle_event(&turn.key, turn.input, &turn.event_id, |reply| {
-                let answer = to.with_parts(layout::reply(&reply.messages, &turn.key, &strings));
+                let answer =
+                    to.with_parts(layout::reply(&reply.messages, &turn.key, engine.strings()));
                 let json = answer.to_json();
                 queued = Some(answer);
                 json
@@ -332,7 +335,7 @@ impl Handler {
             }
             Err(error) => (
                 None,
-                to.with_parts(text(&self.failed(&error), &self.strings())),
+                to.with_parts(text(&self.failed(&error), self.engine().strings())),
             ),
         };
         self.deliver(http, queued, answer).await;
@@ -403,7 +406,7 @@ impl Handler {
             match Queued::from_json(&pending.reply) {
                 Some(queued) if now.saturating_sub(pending.created_at) <= window => {
                     let key = decide::key(queued.channel, queued.in_guild, queued.user);
-                    let outgoing = layout::reply(&queued.messages, &key, &self.strings());
+                    let outgoing = layout::reply(&queued.messages, &key, self.engine().strings());
                     let channel = ChannelId::new(queued.channel.max(1));
                     let reference = queued.quote.map(|id| (channel, MessageId::new(id.max(1))));
                     match post(http, channel, outgoing, reference, Some(&queued.nonce)).await {
@@ -442,7 +445,7 @@ impl Handler {
     /// cause goes to the log.
     fn failed(&self, error: &dyn std::fmt::Display) -> String {
         tracing::warn!(%error, "cannot answer");
-        self.strings().failed
+        self.engine().strings().failed.clone()
     }
 
     /// What to post for a turn's outcome.
@@ -452,10 +455,12 @@ impl Handler {
         outcome: Result<Option<Outcome>, TurnError>,
     ) -> Vec<Outgoing> {
         match outcome {
-            Ok(Some(Outcome::Reply(reply))) => layout::reply(&reply.messages, key, &self.strings()),
-            Ok(Some(Outcome::Notice(notice))) => text(&notice, &self.strings()),
+            Ok(Some(Outcome::Reply(reply))) => {
+                layout::reply(&reply.messages, key, self.engine().strings())
+            }
+            Ok(Some(Outcome::Notice(notice))) => text(&notice, self.engine().strings()),
             Ok(Some(Outcome::Silent) | None) => Vec::new(),
-            Err(error) => text(&self.failed(&error), &self.strings()),
+            Err(error) => text(&self.failed(&error), self.engine().strings()),
         }
     }
 
@@ -614,8 +619,9 @@ impl Handler {
         } else {
             tracing::debug!(%channel, "cannot post in this channel");
         }
-        let strings = self.strings();
-        let notice = text(&strings.cannot_post_text(), &strings);
+        let engine = self.engine();
+        let strings = engine.strings();
+        let notice = text(&strings.cannot_post_text(), strings);
         let sent = match author.create_dm_channel(http).await {
             Ok(dm) => post(http, dm.id, notice, None, None).await,
             Err(error) => Err(error),
@@ -626,7 +632,8 @@ impl Handler {
     }
 
     async fn on_click(&self, http: &Http, click: ComponentInteraction) {
-        let strings = self.strings();
+        let engine = self.engine();
+        let strings = engine.strings();
         let button = match decide::click(&click.data.custom_id, click.user.id.get()) {
             Click::Owner(button) => button,
             Click::NotYours => {
@@ -634,7 +641,7 @@ impl Handler {
                     http,
                     Interacted::Click(&click),
                     &strings.not_your_menu,
-                    &strings,
+                    strings,
                 )
                 .await;
                 return;
@@ -691,7 +698,7 @@ impl Handler {
             let outgoing = match self.claim(event_id).await {
                 Ok(true) => self.clicked(button).await,
                 Ok(false) => return,
-                Err(error) => text(&self.failed(&error), &self.strings()),
+                Err(error) => text(&self.failed(&error), self.engine().strings()),
             };
             if let Err(error) = post(http, click.channel_id, outgoing, None, None).await {
                 tracing::warn!(%error, "cannot send the answer to a click");
@@ -728,7 +735,7 @@ impl Handler {
     }
 
     async fn on_command(&self, http: &Http, command: CommandInteraction) {
-        let which = decide::command(&command.data.name, &self.strings());
+        let which = decide::command(&command.data.name, self.engine().strings());
         self.answer_command(http, Interacted::Command(&command), which)
             .await;
     }
@@ -772,10 +779,11 @@ impl Handler {
         if *registered {
             return;
         }
-        let strings = self.strings();
+        let engine = self.engine();
+        let strings = engine.strings();
         let commands: Vec<CreateCommand> = Command::ALL
             .into_iter()
-            .map(|c| CreateCommand::new(c.name(&strings)).description(c.description(&strings)))
+            .map(|c| CreateCommand::new(c.name(strings)).description(c.description(strings)))
             .collect();
         let result = if self.guild_ids.is_empty() {
             serenity::all::Command::set_global_commands(http, commands)
