@@ -26,7 +26,7 @@ use serenity::gateway::ConnectionStage;
 use crate::engine::{BotMessage, Engine, Input};
 use crate::service::now_ms;
 use crate::service::{Context, Outcome};
-use crate::store::{ConversationKey, StoreError};
+use crate::store::{ConversationKey, StateStore, StoreError};
 use crate::strings::Strings;
 
 use super::PLATFORM;
@@ -184,22 +184,36 @@ impl Handler {
         .await?
     }
 
+    /// Runs `call` on the state store off the async threads (SQLite). A failure is logged
+    /// as "cannot `doing`" and gives `None`: the bookkeeping calls below have nothing better
+    /// to do with it.
+    async fn with_store<T: Send + 'static>(
+        &self,
+        doing: &'static str,
+        call: impl FnOnce(&dyn StateStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Option<T> {
+        let ctx = self.ctx.clone();
+        match tokio::task::spawn_blocking(move || call(ctx.bot.store().as_ref())).await {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cannot {doing}");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot {doing}");
+                None
+            }
+        }
+    }
+
     /// A queued part of an interaction's answer went out: the outbox says so, so a restart
     /// does not send it again.
     async fn update_pending(&self, event_id: String, answer: &QueuedAnswer) {
-        let ctx = self.ctx.clone();
         let json = answer.to_json();
-        let updated = tokio::task::spawn_blocking(move || {
-            ctx.bot
-                .store()
-                .update_pending_reply(PLATFORM, &event_id, &json)
+        self.with_store("record a follow-up as sent", move |store| {
+            store.update_pending_reply(PLATFORM, &event_id, &json)
         })
         .await;
-        match updated {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "cannot record a follow-up as sent"),
-            Err(error) => tracing::warn!(%error, "cannot record a follow-up as sent"),
-        }
     }
 
     /// Sends an interaction's answer through its token: the first part edits the original
@@ -343,15 +357,10 @@ impl Handler {
 
     /// The reply of `event_id` went out (or can never go): it leaves the outbox.
     async fn mark_sent(&self, event_id: String) {
-        let ctx = self.ctx.clone();
-        let marked =
-            tokio::task::spawn_blocking(move || ctx.bot.store().mark_sent(PLATFORM, &event_id))
-                .await;
-        match marked {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "cannot mark an answer sent"),
-            Err(error) => tracing::warn!(%error, "cannot mark an answer sent"),
-        }
+        self.with_store("mark an answer sent", move |store| {
+            store.mark_sent(PLATFORM, &event_id)
+        })
+        .await;
     }
 
     /// Sends again, once connected, the answers committed before a stop and not marked sent
@@ -360,21 +369,14 @@ impl Handler {
     /// answer is dropped instead: Discord forgets nonces after a few minutes, and an answer
     /// that late would be a duplicate as likely as a rescue.
     async fn resend_pending(&self, http: &Http) {
-        let ctx = self.ctx.clone();
-        let pending =
-            match tokio::task::spawn_blocking(move || ctx.bot.store().pending_replies(PLATFORM))
-                .await
-            {
-                Ok(Ok(pending)) => pending,
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "cannot read the answers left to send");
-                    return;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "cannot read the answers left to send");
-                    return;
-                }
-            };
+        let Some(pending) = self
+            .with_store("read the answers left to send", |store| {
+                store.pending_replies(PLATFORM)
+            })
+            .await
+        else {
+            return;
+        };
         let window = i64::try_from(RESEND_WINDOW.as_millis()).unwrap_or(i64::MAX);
         let interaction_window =
             i64::try_from(interaction::resend_window(self.catch_up_window).as_millis())
@@ -541,16 +543,10 @@ impl Handler {
     async fn save_marks(&self) {
         let _saving = self.saving_marks.lock().await;
         let json = self.marks_lock().to_json();
-        let ctx = self.ctx.clone();
-        let saved = tokio::task::spawn_blocking(move || {
-            ctx.bot.store().set_meta(catch_up::META_KEY, &json)
+        self.with_store("save where to catch up", move |store| {
+            store.set_meta(catch_up::META_KEY, &json)
         })
         .await;
-        match saved {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "cannot save where to catch up"),
-            Err(error) => tracing::warn!(%error, "cannot save where to catch up"),
-        }
     }
 
     /// Places in the queues of the channels to catch up in, taken at READY before any
