@@ -134,6 +134,13 @@ fn chat_french_is_read() {
     let mut s = Session::new();
     s.say("1");
     assert_eq!(title(&s.say("cmt s'inscrire en formation stp")), "Stage");
+    // An apostrophe not typed: the elided word is read apart.
+    for (message, expected) in [
+        ("cest quand louverture", "Horaires"),
+        ("jai une question sur linscription au stage", "Stage"),
+    ] {
+        assert_eq!(title(&s.say(message)), expected, "{message}");
+    }
 }
 
 #[test]

@@ -244,14 +244,43 @@ impl GuichetIndex {
             .meaningful
             .iter()
             .filter(|&&i| {
-                let known = forms(i).any(|word| {
-                    self.known.contains(&key(0, word.chars.iter().copied()))
-                        || self.known.contains(&key(1, word.stem.chars()))
-                });
+                let known = forms(i).any(|word| self.knows(word));
                 !known && !matched(i)
             })
             .count();
         unknown as f64 / message.meaningful.len() as f64
+    }
+
+    /// Whether the base uses `word`, as it is or by its stem.
+    fn knows(&self, word: &Word) -> bool {
+        self.known.contains(&key(0, word.chars.iter().copied()))
+            || self.known.contains(&key(1, word.stem.chars()))
+    }
+
+    /// `word`, or its elision and the word after when the apostrophe was not typed
+    /// (`lexport`, `narrive`, `cest`, `quil`): only for a word the base does not know whose
+    /// rest, starting with a vowel or `h` as an elided word must, is a word the base knows or
+    /// a small word. A word the base knows (`dossier`, `lecture`) is never cut.
+    fn unelided(&self, word: Word) -> Vec<Word> {
+        let cut = match word.text.as_bytes() {
+            [b'q', b'u', ..] => 2,
+            [b'c' | b'd' | b'j' | b'l' | b'm' | b'n' | b's' | b't', ..] => 1,
+            _ => return vec![word],
+        };
+        let rest = &word.text[cut..];
+        let elidable = rest.len() >= 2
+            && rest.starts_with(['a', 'e', 'i', 'o', 'u', 'y', 'h'])
+            && is_meaningful(&word.text)
+            && !self.knows(&word);
+        if !elidable {
+            return vec![word];
+        }
+        let rest = Word::new(rest.to_owned(), &self.stemmer);
+        if !is_meaningful(&rest.text) || self.knows(&rest) {
+            let elision = Word::new(word.text[..cut].to_owned(), &self.stemmer);
+            return vec![elision, rest];
+        }
+        vec![word]
     }
 
     pub(super) fn message(&self, text: &str) -> Message {
@@ -267,6 +296,7 @@ impl GuichetIndex {
                 w
             })
             .map(|w| Word::new(w, &self.stemmer))
+            .flat_map(|w| self.unelided(w))
             .collect();
         let alternatives: Vec<Vec<Word>> = words
             .iter()
