@@ -295,6 +295,27 @@ fn forms_of_etre_and_avoir_are_not_unknown_words() {
     }
 }
 
+/// A yes/no question names what its yes leads to: a response with no keyword, reached by
+/// `Voir les jours fériés ?` then `Oui`, is found by the question's words.
+#[test]
+fn a_yes_no_question_names_what_yes_leads_to() {
+    let ask = first_message_to(
+        "# Bot\nBienvenue.\n1. [Horaires](Horaires)\n## Horaires\n- horaires\nDe 8 h à 18 h.\nVoir aussi les jours fériés ?\n1. [Oui](R7)\n2. [Non](Fin)\n## Cantine\n- cantine\nLe menu est affiché.\nVoir les tarifs ?\n1. [Oui](R8)\n2. [Non](Fin)\n## R7\nL'établissement ferme le 1er mai et le 14 juillet.\n## R8\n3,50 € le repas.\n## Fin\nBonne journée.\n",
+    );
+    assert_eq!(title(&ask("on travaille les jours fériés ?")), "R7");
+    assert_eq!(title(&ask("quels sont les tarifs")), "R8");
+}
+
+/// Two responses with the same title are one for the person: a choice leads to the first.
+/// Finding both is no reason to ask.
+#[test]
+fn a_title_written_twice_is_one_candidate() {
+    let ask = first_message_to(
+        "# Bot\nBienvenue.\n## Exemples\n- exemples\nQuelques exemples.\n## Horaires\n- horaires\nDe 8 h à 18 h.\n## Exemples\n- exemples\nQuelques exemples.\n",
+    );
+    assert_eq!(title(&ask("des exemples")), "Exemples");
+}
+
 #[test]
 fn off_topic_messages_fall_back() {
     let mut s = Session::new();

@@ -483,7 +483,7 @@ impl Engine {
                 return self.answer_with(conversation, *only, scored.score, rng);
             }
             if !close.is_empty() {
-                return self.suggest(conversation, &guichet.labels, &close, best.score);
+                return self.suggest(conversation, &guichet.labels, &close, best.score, rng);
             }
         }
         if let Some(reply) = self.builtin(conversation, &normalised, rng) {
@@ -563,7 +563,7 @@ impl Engine {
             && unknown <= MAX_UNKNOWN
         {
             let best = best.score;
-            return self.suggest(conversation, &guichet.labels, &suggestions, best);
+            return self.suggest(conversation, &guichet.labels, &suggestions, best, rng);
         }
         self.fallback_reply(conversation, rng)
     }
@@ -699,13 +699,15 @@ impl Engine {
         }
     }
 
-    /// "Did you mean…?" with the candidates as a numbered menu.
+    /// "Did you mean…?" with the candidates as a numbered menu; the answer itself when they
+    /// are all one response for the person (the same title written twice).
     fn suggest(
         &self,
         conversation: &mut Conversation,
         labels: &[String],
         candidates: &[(usize, Scored)],
         score: f64,
+        rng: &mut Rng,
     ) -> Reply {
         let mut offered = Vec::new();
         let mut titles = Vec::new();
@@ -729,6 +731,10 @@ impl Engine {
                 assignment: None,
                 typed: true,
             });
+        }
+        if let ([title], [(index, _), ..]) = (titles.as_slice(), candidates) {
+            let index = self.kb.response_index(title).unwrap_or(*index);
+            return self.answer_with(conversation, index, score, rng);
         }
         let choices = display::shown(&offered);
         conversation.shown = offered;

@@ -78,6 +78,43 @@ impl Names {
                 by_title.entry(title).or_default().push(clean(label));
             }
         }
+        // A yes/no question names what its yes leads to: `D'autres exemples ?` then
+        // `1. [Oui](exemples)`. The question is read as a label is, so one asked before
+        // several different answers (`En savoir plus ?`) names none of them.
+        let messages = std::iter::once(&kb.welcome).chain(kb.responses.iter().map(|r| &r.message));
+        let mut prompts: FastMap<String, Vec<&str>> = FastMap::default();
+        let mut asked: Vec<(String, &str)> = Vec::new();
+        for message in messages {
+            let Some(first) = message.choices.first() else {
+                continue;
+            };
+            let Target::Response(title) = &first.target else {
+                continue;
+            };
+            let generic = targets
+                .get(&normalize(&first.label))
+                .is_none_or(|t| t.len() >= GENERIC_LABEL_TARGETS);
+            let prompt = message
+                .lines
+                .last()
+                .filter(|line| line.location.line < first.location.line)
+                .map(|line| clean(line.text.trim_start_matches(['>', '#', '*', '-', ' '])))
+                .filter(|p| p.ends_with('?') && p.chars().count() <= MAX_NAME_CHARS);
+            if let (true, Some(prompt)) = (generic, prompt) {
+                let list = prompts.entry(normalize(&prompt)).or_default();
+                if list.len() < GENERIC_LABEL_TARGETS && !list.contains(&title.as_str()) {
+                    list.push(title);
+                }
+                asked.push((prompt, title));
+            }
+        }
+        for (prompt, title) in asked {
+            let key = normalize(&prompt);
+            let one = prompts.get(&key).is_some_and(|t| t.len() == 1);
+            if one && !key.is_empty() && kept.insert((title, key)) {
+                by_title.entry(title).or_default().push(prompt);
+            }
+        }
         let mut names: Vec<Vec<String>> = Vec::with_capacity(kb.responses.len());
         for response in &kb.responses {
             let mut list = by_title
