@@ -316,6 +316,16 @@ fn a_title_written_twice_is_one_candidate() {
     assert_eq!(title(&ask("des exemples")), "Exemples");
 }
 
+/// A term the author set in bold is what the page is about: of two pages that use a word,
+/// the one that sets it in bold answers.
+#[test]
+fn a_term_in_bold_names_its_page() {
+    let ask = first_message_to(
+        "---\nrechercheContenu: true\n---\n# Bot\nBienvenue.\n## Chasse\nLes chauves-souris chassent la nuit grâce à leur sonar, en vol au-dessus des haies.\n## Sons\nElles émettent des sons de type **sonar** pour sonder leur environnement direct et voir tous les obstacles dans l'obscurité ; d'autres cris, longs et bas en fréquence, servent au gîte entre la mère et son petit, ou en vol sur un territoire de chasse disputé.\n## Horaires\n- horaires\nDe 8 h à 18 h.\n",
+    );
+    assert_eq!(title(&ask("sonar")), "Sons");
+}
+
 #[test]
 fn off_topic_messages_fall_back() {
     let mut s = Session::new();

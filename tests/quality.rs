@@ -237,7 +237,7 @@ fn print(base: &str, mode: &str, report: &Report) {
 /// to the floors below, the same for every base, which sit just under what it reaches today
 /// so that no change can lose ground unnoticed. Raise them as the matching improves.
 const GOAL_TOP1: f64 = 90.0;
-const MIN_TOP1: f64 = 72.0;
+const MIN_TOP1: f64 = 80.0;
 const MAX_OFF_TOPIC_WRONG: f64 = 14.0;
 const MAX_OFF_TOPIC_ANSWERED: f64 = 14.0;
 

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 
 use super::matching::{Phrase, Vocabulary, Word, key};
 use super::rank::{
-    CONTENT_WEIGHT, EXACT_WEIGHT, LENGTH_NORMALISATION, NAME_WEIGHT, NEGATIVE_WEIGHT, TITLE_WEIGHT,
-    TITLE_WORD_WEIGHT,
+    CONTENT_WEIGHT, EMPHASIS_WEIGHT, EXACT_WEIGHT, LENGTH_NORMALISATION, NAME_WEIGHT,
+    NEGATIVE_WEIGHT, TITLE_WEIGHT, TITLE_WORD_WEIGHT,
 };
 use super::text::{is_meaningful, normalize, word_iter, words};
 use crate::engine::hash::{FastMap, FastSet, Postings};
@@ -108,6 +108,26 @@ fn acronyms(name: &str) -> Vec<String> {
         })
         .map(normalize)
         .collect()
+}
+
+/// A bold span longer than this (in bytes) is a sentence set in bold, not a term.
+const MAX_EMPHASIS_BYTES: usize = 60;
+/// A bold span of more meaningful words than this is a sentence, not a term.
+const MAX_EMPHASIS_WORDS: usize = 4;
+
+/// The spans of a text set in bold (`**…**`), short enough to be terms.
+fn emphasized(text: &str) -> impl Iterator<Item = &str> {
+    text.split("**")
+        .skip(1)
+        .step_by(2)
+        .map(str::trim)
+        // A link or HTML set in bold is not a term.
+        .filter(|span| {
+            !span.is_empty()
+                && span.len() <= MAX_EMPHASIS_BYTES
+                && !span.contains("](")
+                && !span.contains('<')
+        })
 }
 
 /// Builds phrases while interning their words (a base repeats the same words thousands of
@@ -210,6 +230,7 @@ impl GuichetIndex {
                     text,
                     search_text,
                 } = response;
+                let raw = text.clone();
                 let text = normalize(&text);
                 for word in std::iter::once(title)
                     .chain(keywords.iter().copied())
@@ -266,6 +287,24 @@ impl GuichetIndex {
                                     }),
                             );
                         }
+                    }
+                }
+                // What the author set in bold (`**sonar**`, `**Pic de fréquence**`) is what
+                // the page is about, more than any other word of its text.
+                for span in emphasized(&raw) {
+                    let normal = normalize(span);
+                    let meaningful = word_iter(&normal).filter(|w| is_meaningful(w)).count();
+                    if (1..=MAX_EMPHASIS_WORDS).contains(&meaningful)
+                        && !names.iter().any(|n| normalize(n) == normal)
+                        && seen.insert(normal.clone())
+                    {
+                        let phrase = builder.phrase(&normal, EMPHASIS_WEIGHT, false, false);
+                        phrases.extend(phrase.map(|p| Phrase {
+                            content: true,
+                            implicit: !search_text,
+                            ..p
+                        }));
+                        seen.extend(word_iter(&normal).map(Cow::into_owned));
                     }
                 }
                 for word in word_iter(&text) {

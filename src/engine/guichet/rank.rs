@@ -25,6 +25,10 @@ pub(super) const TITLE_WEIGHT: f64 = 2.0;
 pub(super) const NAME_WEIGHT: f64 = 1.0;
 /// A word of the response's text (`rechercheContenu`): ranks, never answers alone.
 pub(super) const CONTENT_WEIGHT: f64 = 0.3;
+/// A term of a response's text set in bold: the author's own emphasis on what the page is
+/// about, as telling as a name. Measured on the bases of tests/data/quality between 0.3 and
+/// 2.0: from 0.6 up, the same cases of the three bases by others (+1); ours is best at 1.0.
+pub(super) const EMPHASIS_WEIGHT: f64 = 1.0;
 /// How much a text's length lowers the weight of its words (BM25's `b`: 0 not at all, 1 in
 /// proportion to the length).
 pub(super) const LENGTH_NORMALISATION: f64 = 0.75;
