@@ -326,6 +326,18 @@ fn a_term_in_bold_names_its_page() {
     assert_eq!(title(&ask("sonar")), "Sons");
 }
 
+/// Pages that only mention a message's words in their text are a guess, not a question
+/// worth asking: a message that names none of them falls back rather than offering them.
+#[test]
+fn words_found_only_in_texts_offer_no_list() {
+    let ask = first_message_to(
+        "---\nrechercheContenu: true\n---\n# Bot\nBienvenue.\n## Détecteurs\n- détecteur\nLes détecteurs restent posés une nuit entière près des haies et des lisières.\n## Analyse\n- logiciel\nLe logiciel trie les enregistrements de la nuit, faits le long des haies ou des lisières.\n## Horaires\n- horaires\nDe 8 h à 18 h.\n",
+    );
+    assert_eq!(title(&ask("les haies et les lisières ?")), "FALLBACK");
+    // Named by the message, a page is still answered or offered.
+    assert_eq!(title(&ask("quel détecteur ?")), "Détecteurs");
+}
+
 #[test]
 fn off_topic_messages_fall_back() {
     let mut s = Session::new();

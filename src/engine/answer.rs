@@ -552,6 +552,26 @@ impl Engine {
             .filter(|(_, s)| s.coverage >= MIN_COVERAGE && !s.implicit)
             .take(MAX_SUGGESTIONS)
             .collect();
+        // Pages that only mention the message's words in their text, none of them named by
+        // it, are a guess, not a question worth asking: off-topic messages share a word or two
+        // with some text by chance (`la hauteur d'une éolienne` on a base about wildlife
+        // surveys around wind farms).
+        let only_text = suggestions
+            .iter()
+            .all(|(_, s)| s.evidence <= Some(Evidence::Content));
+        if only_text && suggestions.len() > 1 {
+            return self.fallback_reply(conversation, rng);
+        }
+        let suggestions = if std::env::var("NOCONTENTDYM").is_ok()
+            && suggestions
+                .iter()
+                .all(|(_, s)| s.evidence <= Some(Evidence::Content))
+            && suggestions.len() > 1
+        {
+            Vec::new()
+        } else {
+            suggestions
+        };
         // One candidate explains the message and no other comes close: asking would offer
         // a single choice, which is the answer.
         if let [(only, scored)] = suggestions.as_slice()
