@@ -562,16 +562,6 @@ impl Engine {
         if only_text && suggestions.len() > 1 {
             return self.fallback_reply(conversation, rng);
         }
-        let suggestions = if std::env::var("NOCONTENTDYM").is_ok()
-            && suggestions
-                .iter()
-                .all(|(_, s)| s.evidence <= Some(Evidence::Content))
-            && suggestions.len() > 1
-        {
-            Vec::new()
-        } else {
-            suggestions
-        };
         // One candidate explains the message and no other comes close: asking would offer
         // a single choice, which is the answer.
         if let [(only, scored)] = suggestions.as_slice()
