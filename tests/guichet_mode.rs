@@ -141,6 +141,12 @@ fn chat_french_is_read() {
     ] {
         assert_eq!(title(&s.say(message)), expected, "{message}");
     }
+    // But a word is cut only where French elides: `test` is a word the base does not know,
+    // not `t'est`.
+    let kb = guichet::kb::parse_str("t.md", BASE).kb.unwrap();
+    let index = guichet::engine::guichet::GuichetIndex::for_kb(&kb);
+    assert_eq!(index.unknown_share("test horaires"), 0.5);
+    assert_eq!(index.unknown_share("cest les horaires"), 0.0);
 }
 
 #[test]
