@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The bot's own words. Every field can be overridden from the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Strings {
     /// Said when nothing in the knowledge base answers (one is drawn, never one of the last
     /// few used).

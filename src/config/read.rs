@@ -1,23 +1,109 @@
-//! Stage one: the TOML file, with the `GUICHET_…` variables laid over it, into one map of
-//! values by dotted key, each checked against what its key holds and remembering its line or
-//! variable. A key is a word of [`KEYS`] or a field of [`Strings`]: its variable, its type
-//! check and the "did you mean" hints all follow from that.
+//! Stage one: the TOML file, with the `GUICHET_…` variables laid over it, read into [`Raw`]
+//! by serde, and where each key was written (its file line or variable). [`Raw`] is the one
+//! list of keys: the variables, the type checks and the "did you mean" hints all follow from
+//! its fields. This module only adds where, and says serde's errors in the admin's words.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use toml::Spanned;
-use toml::de::{DeInteger, DeTable, DeValue};
+use serde::{Deserialize, Serialize};
+use toml::de::{DeTable, DeValue};
 
-use super::{ConfigError, ConfigWarning, ENV_PREFIX, Origin, Result};
+use super::{
+    ConfigError, ConfigWarning, ENV_PREFIX, KeyRecipients, MessageType, Origin, Result, RoomPolicy,
+    StatsSettings,
+};
 use crate::distance::distance_within;
+use crate::engine::MatchingMode;
 use crate::kb::diagnostic::did_you_mean;
 use crate::strings::Strings;
 
-/// What a key holds: how its TOML is type-checked and its variable read.
+/// The configuration as written: a field per key, a struct per section. A value that stage
+/// two must check or default is an `Option`; one whose type says it all is read as it is. A
+/// key that may be left unset and is not a string would be read as a string from its
+/// variable (see [`Kind`]): none is.
+#[derive(Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct Raw {
+    pub(super) content: Option<String>,
+    pub(super) state_dir: Option<String>,
+    pub(super) matching: MatchingMode,
+    pub(super) idle_reset: Option<String>,
+    pub(super) forget_after: Option<String>,
+    pub(super) strings: Strings,
+    pub(super) matrix: Option<RawMatrix>,
+    pub(super) discord: Option<RawDiscord>,
+    pub(super) admin: RawAdmin,
+    pub(super) limits: RawLimits,
+    pub(super) stats: StatsSettings,
+}
+
+/// `[matrix]`. A secret `x` may instead be read from the file `x_file` names.
+#[derive(Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct RawMatrix {
+    pub(super) homeserver: Option<String>,
+    pub(super) user: Option<String>,
+    pub(super) access_token: Option<String>,
+    pub(super) access_token_file: Option<String>,
+    pub(super) password: Option<String>,
+    pub(super) password_file: Option<String>,
+    pub(super) device_name: Option<String>,
+    pub(super) recovery_key: Option<String>,
+    pub(super) recovery_key_file: Option<String>,
+    pub(super) allowed_inviters: Option<Vec<String>>,
+    pub(super) rooms: RoomPolicy,
+    pub(super) msgtype: MessageType,
+    pub(super) catch_up: Option<String>,
+    pub(super) prefix: Option<String>,
+    pub(super) admin_room: Option<String>,
+    pub(super) late_key_wait: Option<String>,
+    pub(super) key_recipients: KeyRecipients,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct RawDiscord {
+    pub(super) token: Option<String>,
+    pub(super) token_file: Option<String>,
+    pub(super) guild_ids: Vec<Id>,
+    pub(super) message_content: bool,
+    pub(super) catch_up: Option<String>,
+    pub(super) api_base: Option<String>,
+}
+
+/// A Discord id as written: a number, or digits in quotes (ids are often copied with them).
+#[derive(Deserialize, Serialize)]
+#[serde(untagged)]
+pub(super) enum Id {
+    Number(i64),
+    Text(String),
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    pub(super) listen: Option<String>,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct RawLimits {
+    pub(super) messages: Option<i64>,
+    pub(super) per_seconds: Option<i64>,
+}
+
+/// What stage one hands stage two: the values, and the origin of each key set and of each
+/// section (its `[section]` header, or its first variable), by dotted key.
+pub(super) struct Read {
+    pub(super) raw: Raw,
+    pub(super) origins: BTreeMap<String, Origin>,
+    pub(super) warnings: Vec<ConfigWarning>,
+}
+
+/// What a key holds, as far as a variable's text and a type error's wording go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
     /// A string: secrets, paths, durations and one-word settings too.
@@ -27,8 +113,7 @@ pub(super) enum Kind {
     /// Strings; from a variable, comma-separated or a TOML array (for items that contain
     /// commas, like French sentences in `[strings]`).
     List,
-    /// Discord ids, as numbers or strings of digits (ids are often copied with quotes); kept
-    /// as text for stage two to check.
+    /// Discord ids, as numbers or strings of digits.
     Ids,
 }
 
@@ -44,75 +129,80 @@ impl Kind {
     }
 }
 
-/// The tables of the file, and the `<SECTION>` of `GUICHET_<SECTION>_<KEY>`. None holds a `_`,
-/// so a variable splits unambiguously at its first one.
-pub(super) const SECTIONS: [&str; 6] = ["matrix", "discord", "admin", "limits", "stats", "strings"];
-
-/// Every key but those of `[strings]`, in the order hints list them; each holds a string
-/// unless [`NOT_TEXT`] says otherwise. A secret `x` may instead be read from the file `x_file`
-/// names.
-const KEYS: &str = "content state_dir matching idle_reset forget_after \
-    matrix.homeserver matrix.user matrix.password matrix.password_file matrix.access_token \
-    matrix.access_token_file matrix.device_name matrix.recovery_key matrix.recovery_key_file \
-    matrix.allowed_inviters matrix.rooms matrix.msgtype matrix.catch_up matrix.prefix \
-    matrix.admin_room matrix.late_key_wait matrix.key_recipients \
-    discord.token discord.token_file discord.guild_ids discord.message_content discord.catch_up \
-    discord.api_base admin.listen limits.messages limits.per_seconds stats.enabled";
-
-const NOT_TEXT: [(&str, Kind); 6] = [
-    ("matrix.allowed_inviters", Kind::List),
-    ("discord.guild_ids", Kind::Ids),
-    ("discord.message_content", Kind::Bool),
-    ("limits.messages", Kind::Integer),
-    ("limits.per_seconds", Kind::Integer),
-    ("stats.enabled", Kind::Bool),
-];
-
-/// Every key with its kind: [`KEYS`], then `[strings]`'s, read off the serialized default of
-/// [`Strings`] so that a field added there is configurable at once.
-fn keys() -> &'static [(String, Kind)] {
-    static ALL: OnceLock<Vec<(String, Kind)>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        let kind = |key| {
-            NOT_TEXT
-                .into_iter()
-                .find_map(|(k, kind)| (k == key).then_some(kind))
-        };
-        let strings = match toml::Value::try_from(Strings::default()) {
-            Ok(toml::Value::Table(fields)) => fields,
-            _ => toml::Table::new(),
-        };
-        let strings = strings.into_iter().map(|(name, value)| {
-            let kind = if value.is_array() {
-                Kind::List
-            } else {
-                Kind::Text
-            };
-            (format!("strings.{name}"), kind)
+/// Every key as `(section, key)`, `""` being the top level: the fields of [`Raw`] with every
+/// section present, read off its serialized form.
+fn keys() -> &'static [(String, String)] {
+    static KEYS: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let (matrix, discord) = (Some(RawMatrix::default()), Some(RawDiscord::default()));
+        let all = serde_json::to_value(Raw {
+            matrix,
+            discord,
+            ..Raw::default()
         });
-        KEYS.split_whitespace()
-            .map(|key| (key.to_owned(), kind(key).unwrap_or(Kind::Text)))
-            .chain(strings)
-            .collect()
+        let Ok(serde_json::Value::Object(top)) = all else {
+            return Vec::new();
+        };
+        let mut keys = Vec::new();
+        for (name, value) in top {
+            match value {
+                serde_json::Value::Object(fields) => {
+                    keys.extend(fields.into_iter().map(|(key, _)| (name.clone(), key)));
+                }
+                _ => keys.push((String::new(), name)),
+            }
+        }
+        // Top-level keys first, as hints list them.
+        keys.sort_by_key(|(section, _)| !section.is_empty());
+        keys
     })
 }
 
+/// Every key as `(section, key)`, `[strings]` included; for checking the example file.
+pub fn known_keys() -> Vec<(String, String)> {
+    keys().to_vec()
+}
+
+/// The tables of the file, and the `<SECTION>` of `GUICHET_<SECTION>_<KEY>`.
+pub(super) fn sections() -> Vec<&'static str> {
+    let mut sections: Vec<&str> = keys().iter().map(|(s, _)| s.as_str()).collect();
+    sections.retain(|section| !section.is_empty());
+    sections.dedup();
+    sections
+}
+
+fn is_key(section: &str, key: &str) -> bool {
+    keys().iter().any(|(s, k)| s == section && k == key)
+}
+
+/// What `key` (dotted) holds, found by offering [`Raw`] one value of each kind there; `None`
+/// if it is no key.
 pub(super) fn kind(key: &str) -> Option<Kind> {
-    keys().iter().find(|(k, _)| k == key).map(|(_, kind)| *kind)
+    use toml::Value::{Array, Boolean, Integer};
+    let (section, key) = split(key);
+    let fits = |value| Raw::deserialize(entry(section, key, value)).is_ok();
+    Some(match () {
+        () if !is_key(section, key) => return None,
+        () if fits(Boolean(true)) => Kind::Bool,
+        () if fits(Integer(1)) => Kind::Integer,
+        () if fits(Array(vec![Integer(1)])) => Kind::Ids,
+        () if fits(Array(Vec::new())) => Kind::List,
+        () => Kind::Text,
+    })
+}
+
+/// A table holding only `value`, at `key` of `section` (`""`: the top level).
+fn entry(section: &str, key: &str, value: toml::Value) -> toml::Table {
+    let table = toml::Table::from_iter([(key.to_owned(), value)]);
+    if section.is_empty() {
+        return table;
+    }
+    toml::Table::from_iter([(section.to_owned(), toml::Value::Table(table))])
 }
 
 /// A dotted key as `(section, key)`, `""` being the top level.
 fn split(key: &str) -> (&str, &str) {
     key.split_once('.').unwrap_or(("", key))
-}
-
-/// Every key as `(section, key)`, `[strings]` included; for checking the example file.
-pub fn known_keys() -> Vec<(String, String)> {
-    keys()
-        .iter()
-        .map(|(key, _)| split(key))
-        .map(|(section, key)| (section.to_owned(), key.to_owned()))
-        .collect()
 }
 
 fn dotted(section: &str, name: &str) -> String {
@@ -126,11 +216,10 @@ fn dotted(section: &str, name: &str) -> String {
 fn hint(section: &str, key: &str) -> String {
     let mut candidates: Vec<&str> = keys()
         .iter()
-        .map(|(key, _)| split(key))
-        .filter_map(|(s, key)| (s == section).then_some(key))
+        .filter_map(|(s, key)| (s == section).then_some(key.as_str()))
         .collect();
     if section.is_empty() {
-        candidates.extend(SECTIONS);
+        candidates.extend(sections());
     }
     let place = match section {
         "" => "at the top level".to_owned(),
@@ -147,7 +236,7 @@ fn hint(section: &str, key: &str) -> String {
 fn closest_variable(var: &str) -> Option<String> {
     let names: Vec<String> = keys()
         .iter()
-        .map(|(key, _)| key.replace('.', "_"))
+        .map(|(s, k)| dotted(s, k).replace('.', "_"))
         .collect();
     let name = var.strip_prefix(ENV_PREFIX).unwrap_or(var);
     did_you_mean(name, names.iter().map(String::as_str))
@@ -162,95 +251,89 @@ fn misspelt_section(name: &str) -> bool {
     };
     let first: Vec<char> = first.chars().collect();
     first.len() >= 4
-        && SECTIONS.iter().any(|section| {
+        && sections().iter().any(|section| {
             let section: Vec<char> = section.chars().collect();
             distance_within(&first, &section, 2).is_some_and(|edits| edits > 0)
         })
 }
 
-/// A value as read, with its dotted key and where it was written. No `Debug`: the value may
-/// be a secret, which only [`super::Secret`] may hold once checked.
-pub(super) struct Found<T> {
-    pub(super) value: T,
-    pub(super) key: String,
-    pub(super) at: Origin,
-}
-
-/// What stage one hands stage two: the values by dotted key, of the types their kinds say,
-/// and where each section was opened (a `[section]` header, or its first variable).
-#[derive(Default)]
-pub(super) struct Values {
-    pub(super) map: BTreeMap<String, Found<toml::Value>>,
-    pub(super) sections: BTreeMap<String, Origin>,
-    pub(super) warnings: Vec<ConfigWarning>,
-}
-
-/// Reads `text` (the file at `path`), then the variables among `env`, into [`Values`]. The
-/// file is walked in its own order, so the first error reported is the first in the file,
-/// and its errors come before the environment's.
+/// Reads `text` (the file at `path`), then the variables among `env`. serde reads the file
+/// in its own order, so the first error reported is the first in the file, and the file's
+/// errors come before the environment's.
 pub(super) fn read(
     text: &str,
     path: &Path,
     env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
-) -> Result<Values> {
+) -> Result<Read> {
     let at = |span: Range<usize>| Origin::File {
         path: path.to_owned(),
         line: text.get(..span.start).unwrap_or(text).matches('\n').count() + 1,
     };
     let file = DeTable::parse(text).map_err(|err| syntax(at(err.span().unwrap_or(0..0)), &err))?;
-    let mut values = Values::default();
+    let mut origins = BTreeMap::new();
+    // Every key's name, value and list items, with what each is: the innermost holding the
+    // span of a serde error is what it is about.
+    let mut spans = Vec::new();
     for (name, value) in file.get_ref() {
-        let section: &str = name.get_ref();
-        match value.get_ref() {
-            _ if !SECTIONS.contains(&section) => values.set("", name, value, &at)?,
-            DeValue::Table(table) => {
-                values.sections.insert(section.to_owned(), at(value.span()));
-                for (key, value) in table {
-                    values.set(section, key, value, &at)?;
-                }
-            }
-            other => {
-                let expected = "a table (a [section])";
-                return Err(wrong(at(value.span()), section, expected, describe(other)));
+        let mut entries = vec![("", name, value)];
+        if let DeValue::Table(table) = value.get_ref() {
+            entries.extend(
+                table
+                    .iter()
+                    .map(|(key, value)| (name.get_ref().as_ref(), key, value)),
+            );
+        }
+        for (section, name, value) in entries {
+            let (word, found): (&str, _) = (name.get_ref(), describe(value.get_ref()));
+            origins.insert(dotted(section, word), at(value.span()));
+            spans.push((section, word, name.span(), found.clone()));
+            spans.push((section, word, value.span(), found));
+            if let DeValue::Array(items) = value.get_ref() {
+                spans.extend(items.iter().map(|item| {
+                    let found = format!("a list holding {}", describe(item.get_ref()));
+                    (section, word, item.span(), found)
+                }));
             }
         }
     }
-    values.read_env(env)?;
-    Ok(values)
+    if let Err(err) = toml::from_str::<Raw>(text) {
+        let start = err.span().map_or(0, |span| span.start);
+        let about = spans
+            .iter()
+            .rev()
+            .find(|(.., span, _)| span.contains(&start));
+        let Some((section, name, _, found)) = about else {
+            return Err(syntax(at(start..start), &err));
+        };
+        return Err(translate(
+            &err,
+            section,
+            name,
+            at(start..start),
+            found.clone(),
+        ));
+    }
+    let table = toml::from_str(text).map_err(|err| syntax(at(0..0), &err))?;
+    let mut read = Read {
+        raw: Raw::default(),
+        origins,
+        warnings: Vec::new(),
+    };
+    let table = read.env(table, env)?;
+    read.raw = Raw::deserialize(table).map_err(|err| syntax(at(0..0), &err))?;
+    Ok(read)
 }
 
-impl Values {
-    fn set(
-        &mut self,
-        section: &str,
-        name: &Spanned<Cow<'_, str>>,
-        value: &Spanned<DeValue<'_>>,
-        at: &dyn Fn(Range<usize>) -> Origin,
-    ) -> Result<()> {
-        let word: &str = name.get_ref();
-        let key = dotted(section, word);
-        // A quoted name may hold a dot: `"matrix.user" = …` is no key of the top level.
-        let Some(kind) = kind(&key).filter(|_| !word.contains('.')) else {
-            let hint = hint(section, word);
-            let at = at(name.span());
-            return Err(ConfigError::UnknownKey { at, key, hint });
-        };
-        let found = Found {
-            value: typed(kind, &key, value, at)?,
-            at: at(value.span()),
-            key: key.clone(),
-        };
-        self.map.insert(key, found);
-        Ok(())
-    }
-
-    /// Lays the `GUICHET_…` variables among `env` over the file's values, sorted by name so
+impl Read {
+    /// Lays the `GUICHET_…` variables among `env` over the file's `table`, sorted by name so
     /// errors do not depend on the environment's order. Empty values count as unset: `${VAR}`
-    /// of an undefined variable in a compose file must not blank a setting.
-    fn read_env(
+    /// of an undefined variable in a compose file must not blank a setting. Each is read
+    /// alone first, so that its error names it.
+    fn env(
         &mut self,
+        mut table: toml::Table,
         env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
-    ) -> Result<()> {
+    ) -> Result<toml::Table> {
         let mut vars: Vec<(String, String)> = env
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
@@ -260,7 +343,7 @@ impl Values {
         for (var, text) in vars {
             let lower = var[ENV_PREFIX.len()..].to_ascii_lowercase();
             let (section, name) = match lower.split_once('_') {
-                Some((section, name)) if SECTIONS.contains(&section) => (section, name),
+                Some((section, name)) if sections().contains(&section) => (section, name),
                 _ => ("", lower.as_str()),
             };
             let key = dotted(section, name);
@@ -284,70 +367,44 @@ impl Values {
                 let hint = match closest {
                     _ if !section.is_empty() => hint(section, name),
                     Some(name) => format!("did you mean {name}?"),
-                    None => format!("sections are {}", SECTIONS.join(", ")),
+                    None => format!("sections are {}", sections().join(", ")),
                 };
                 return Err(ConfigError::UnknownKey { at, key, hint });
             };
             let value = from_env(kind, &key, &text, &at)?;
+            let found = format!("{text:?}");
+            Raw::deserialize(entry(section, name, value.clone()))
+                .map_err(|err| translate(&err, section, name, at.clone(), found))?;
+            let target = match section {
+                "" => &mut table,
+                _ => match table.entry(section).or_insert(toml::Table::new().into()) {
+                    toml::Value::Table(fields) => fields,
+                    // The file's section is a table, or serde would have refused it.
+                    _ => continue,
+                },
+            };
             // A secret set in the environment replaces the file's, however each was given:
             // `GUICHET_MATRIX_PASSWORD_FILE` wins over `password = …` in the file.
-            let twin = key
+            let twin = name
                 .strip_suffix("_file")
-                .map_or_else(|| format!("{key}_file"), str::to_owned);
-            if self
-                .map
-                .get(&twin)
-                .is_some_and(|found| matches!(found.at, Origin::File { .. }))
-            {
-                self.map.remove(&twin);
+                .map_or_else(|| format!("{name}_file"), str::to_owned);
+            if matches!(
+                self.origins.get(&dotted(section, &twin)),
+                Some(Origin::File { .. })
+            ) {
+                target.remove(&twin);
+                self.origins.remove(&dotted(section, &twin));
             }
+            target.insert(name.to_owned(), value);
             if !section.is_empty() {
-                self.sections
+                self.origins
                     .entry(section.to_owned())
                     .or_insert_with(|| at.clone());
             }
-            self.map.insert(key.clone(), Found { value, key, at });
+            self.origins.insert(key, at);
         }
-        Ok(())
+        Ok(table)
     }
-}
-
-/// `value` as a key of kind `kind` holds it, or the error saying what it is instead. `at`
-/// turns spans into origins (of the file, or of the variable holding a TOML array).
-fn typed(
-    kind: Kind,
-    key: &str,
-    value: &Spanned<DeValue<'_>>,
-    at: &dyn Fn(Range<usize>) -> Origin,
-) -> Result<toml::Value> {
-    let wrong = |found, span| wrong(at(span), key, kind.expected(), found);
-    let integer = |i: &DeInteger<'_>| i64::from_str_radix(i.as_str(), i.radix());
-    Ok(match (kind, value.get_ref()) {
-        (Kind::Text, DeValue::String(s)) => toml::Value::String(s.to_string()),
-        (Kind::Bool, DeValue::Boolean(b)) => toml::Value::Boolean(*b),
-        (Kind::Integer, DeValue::Integer(i)) => toml::Value::Integer(
-            integer(i).map_err(|_| wrong("a number too large".to_owned(), value.span()))?,
-        ),
-        (Kind::List | Kind::Ids, DeValue::Array(items)) => {
-            let mut list = Vec::new();
-            for item in items.iter() {
-                list.push(toml::Value::String(match (kind, item.get_ref()) {
-                    (_, DeValue::String(s)) => s.to_string(),
-                    (Kind::Ids, DeValue::Integer(i)) => {
-                        integer(i).map_or_else(|_| i.as_str().to_owned(), |n| n.to_string())
-                    }
-                    (_, other) => {
-                        let found = format!("a list holding {}", describe(other));
-                        return Err(wrong(found, item.span()));
-                    }
-                }));
-            }
-            toml::Value::Array(list)
-        }
-        // Strings only are quoted, and a secret of the wrong type is never a string: a
-        // mistyped secret is not echoed.
-        (_, other) => return Err(wrong(describe(other), value.span())),
-    })
 }
 
 /// A variable's text as the value its key's kind holds.
@@ -359,14 +416,54 @@ fn from_env(kind: Kind, key: &str, text: &str, at: &Origin) -> Result<toml::Valu
         Kind::Bool => toml::Value::Boolean(text.trim().parse().map_err(|_| wrong())?),
         Kind::Integer => toml::Value::Integer(text.trim().parse().map_err(|_| wrong())?),
         Kind::List | Kind::Ids if text.trim_start().starts_with('[') => {
-            let value = DeValue::parse(text).map_err(|err| syntax(at.clone(), &err))?;
-            typed(kind, key, &value, &|_| at.clone())?
+            text.parse().map_err(|err| syntax(at.clone(), &err))?
         }
         Kind::List | Kind::Ids => {
             let items = text.split(',').map(str::trim).filter(|i| !i.is_empty());
             toml::Value::Array(items.map(item).collect())
         }
     })
+}
+
+/// serde's error about `name` of `section`, which is `found`, in the admin's words.
+fn translate(
+    err: &toml::de::Error,
+    section: &str,
+    name: &str,
+    at: Origin,
+    found: String,
+) -> ConfigError {
+    let key = dotted(section, name);
+    let is_section = section.is_empty() && sections().contains(&name);
+    // A quoted name may hold a dot: `"matrix.user" = …` is no key of the top level.
+    match kind(&key).filter(|_| !name.contains('.')) {
+        _ if err.message().starts_with("unknown variant `") => ConfigError::InvalidValue {
+            at,
+            key,
+            reason: enum_words(err.message()),
+        },
+        // Strings only are quoted, and a secret of the wrong type is never a string: a
+        // mistyped secret is not echoed.
+        Some(kind) => wrong(at, &key, kind.expected(), found),
+        None if is_section => wrong(at, &key, "a table (a [section])", found),
+        None => {
+            let hint = hint(section, name);
+            ConfigError::UnknownKey { at, key, hint }
+        }
+    }
+}
+
+/// serde's "unknown variant `all`, expected `mention` or `open`" in the admin's words:
+/// `must be "mention" or "open", not "all"`.
+fn enum_words(message: &str) -> String {
+    let mut words = message
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|w| format!("{w:?}"));
+    let found = words.next().unwrap_or_default();
+    let words: Vec<String> = words.collect();
+    format!("must be {}, not {found}", words.join(" or "))
 }
 
 fn syntax(at: Origin, err: &toml::de::Error) -> ConfigError {
@@ -389,6 +486,9 @@ fn wrong(at: Origin, key: &str, expected: &'static str, found: String) -> Config
 fn describe(value: &DeValue<'_>) -> String {
     let words = match value {
         DeValue::String(s) => return format!("the string {s:?}"),
+        DeValue::Integer(i) if i64::from_str_radix(i.as_str(), i.radix()).is_err() => {
+            "a number too large"
+        }
         DeValue::Integer(_) => "a number",
         DeValue::Float(_) => "a decimal number",
         DeValue::Boolean(_) => "a boolean",

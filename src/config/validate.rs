@@ -1,21 +1,20 @@
 //! Stage two: the values read into typed [`Settings`], every check done once and every error
 //! naming the key and its line or variable; `*_file` secrets are read here.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-
 use super::duration::parse_duration;
-use super::read::{Found, Values};
+use super::read::{Id, RawDiscord, RawLimits, RawMatrix, Read};
 use super::values::{discord_text, is_loopback_url, is_matrix_id, is_room_id};
 use super::{
     AdminSettings, ConfigError, ConfigWarning, DEFAULT_CATCH_UP, DEFAULT_DEVICE_NAME,
     DEFAULT_LATE_KEY_WAIT, DEFAULT_MATRIX_PREFIX, DEFAULT_THROTTLE_MESSAGES,
-    DEFAULT_THROTTLE_SECONDS, DiscordSettings, MatrixLogin, MatrixSettings, Origin, Result, Secret,
-    Settings, StatsSettings, Throttle,
+    DEFAULT_THROTTLE_SECONDS, DiscordSettings, ENV_PREFIX, MatrixLogin, MatrixSettings, Origin,
+    Result, Secret, Settings, Throttle,
 };
 use crate::bounded_read::{BoundedReadError, read_regular};
 use crate::strings::Strings;
@@ -23,22 +22,26 @@ use crate::strings::Strings;
 /// A secret file larger than this is no token or password (a log, an image, a device).
 const MAX_SECRET_FILE: u64 = 64 * 1024;
 
-pub(super) fn validate(mut values: Values) -> Result<Settings> {
+pub(super) fn validate(read: Read) -> Result<Settings> {
+    let Read {
+        raw,
+        origins,
+        warnings,
+    } = read;
+    let mut c = Checks { origins, warnings };
     let defaults = Settings::default();
-    let section = |name| values.sections.get(name).cloned();
-    let (matrix, discord) = (section("matrix"), section("discord"));
-    let v = &mut values;
-    let settings = Settings {
-        content: v.check("content", non_empty)?.map_or(defaults.content, PathBuf::from),
-        state_dir: v.check("state_dir", non_empty)?.map_or(defaults.state_dir, PathBuf::from),
-        matching: v.value("matching")?.unwrap_or_default(),
-        idle_reset: v.duration("idle_reset")?.unwrap_or(defaults.idle_reset),
-        forget_after: v.duration("forget_after")?.unwrap_or(defaults.forget_after),
-        strings: v.strings(discord.is_some())?,
-        matrix: matrix.map(|at| v.matrix(&at)).transpose()?,
-        discord: discord.map(|at| v.discord(&at)).transpose()?,
+    let discord_on = raw.discord.is_some();
+    Ok(Settings {
+        content: c.check("content", raw.content, non_empty)?.map_or(defaults.content, PathBuf::from),
+        state_dir: c.check("state_dir", raw.state_dir, non_empty)?.map_or(defaults.state_dir, PathBuf::from),
+        matching: raw.matching,
+        idle_reset: c.duration("idle_reset", raw.idle_reset)?.unwrap_or(defaults.idle_reset),
+        forget_after: c.duration("forget_after", raw.forget_after)?.unwrap_or(defaults.forget_after),
+        strings: c.strings(raw.strings, discord_on)?,
+        matrix: raw.matrix.map(|matrix| c.matrix(matrix)).transpose()?,
+        discord: raw.discord.map(|discord| c.discord(discord)).transpose()?,
         admin: AdminSettings {
-            listen: v.check("admin.listen", |listen: String| {
+            listen: c.check("admin.listen", raw.admin.listen, |listen| {
                 listen.trim().parse().map_err(|_| {
                     format!(
                         "{listen:?} is not an IP address and port (like \"127.0.0.1:9100\", or \"0.0.0.0:9100\" in a container)"
@@ -47,93 +50,78 @@ pub(super) fn validate(mut values: Values) -> Result<Settings> {
             })?
             .unwrap_or(defaults.admin.listen),
         },
-        throttle: v.throttle()?,
-        stats: StatsSettings {
-            enabled: v.value("stats.enabled")?.unwrap_or_default(),
-        },
-        warnings: std::mem::take(&mut v.warnings),
-    };
-    // A key of the table that no check above takes would be accepted and ignored.
-    debug_assert!(
-        values.map.is_empty(),
-        "keys read but never checked: {:?}",
-        values.map.keys().collect::<Vec<_>>()
-    );
-    Ok(settings)
+        throttle: c.throttle(raw.limits)?,
+        stats: raw.stats,
+        warnings: c.warnings,
+    })
 }
 
-impl<T> Found<T> {
-    fn invalid(&self, reason: impl Into<String>) -> ConfigError {
+/// Where each key was set, and the warnings so far: what every check needs to say where.
+struct Checks {
+    origins: BTreeMap<String, Origin>,
+    warnings: Vec<ConfigWarning>,
+}
+
+impl Checks {
+    /// Where `key` (or a section) was set. Only a value that was set can fail a check; the
+    /// fallback names the variable that would set it.
+    fn at(&self, key: &str) -> Origin {
+        self.origins
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| Origin::Env {
+                var: format!("{ENV_PREFIX}{}", key.replace('.', "_").to_ascii_uppercase()),
+            })
+    }
+
+    fn invalid(&self, key: &str, reason: impl Into<String>) -> ConfigError {
         ConfigError::InvalidValue {
-            at: self.at.clone(),
-            key: self.key.clone(),
+            at: self.at(key),
+            key: key.to_owned(),
             reason: reason.into(),
         }
     }
 
-    fn map<U>(self, f: impl FnOnce(T) -> U) -> Found<U> {
-        Found {
-            value: f(self.value),
-            key: self.key,
-            at: self.at,
-        }
-    }
-
-    /// `self` and `other` are both set where only one may be.
-    fn conflict<U>(self, other: Found<U>) -> ConfigError {
+    /// `key` and `other` are both set where only one may be.
+    fn conflict(&self, key: &str, other: &str) -> ConfigError {
         ConfigError::Conflict {
-            at: self.at,
-            key: self.key,
-            other: other.key,
-            other_at: other.at,
-        }
-    }
-}
-
-impl Values {
-    /// `key`'s value as a `T`, if it is set. Its kind was checked when it was read, so what
-    /// fails here is a word outside an enum's.
-    fn get<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<Found<T>>> {
-        let Some(Found { value, key, at }) = self.map.remove(key) else {
-            return Ok(None);
-        };
-        match value.try_into() {
-            Ok(value) => Ok(Some(Found { value, key, at })),
-            Err(err) => {
-                let reason = enum_words(err.message());
-                Err(ConfigError::InvalidValue { at, key, reason })
-            }
+            at: self.at(key),
+            key: key.to_owned(),
+            other: other.to_owned(),
+            other_at: self.at(other),
         }
     }
 
-    fn value<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>> {
-        Ok(self.get(key)?.map(|found| found.value))
+    fn warn(&mut self, key: &str, message: String) {
+        let at = self.at(key);
+        self.warnings.push(ConfigWarning { at, message });
     }
 
-    /// `key`'s value through `check`, which makes the setting of it or says why it cannot.
-    fn check<T: DeserializeOwned, U>(
-        &mut self,
+    /// `value` of `key`, if set, through `check`, which makes the setting of it or says why it
+    /// cannot.
+    fn check<T, U>(
+        &self,
         key: &str,
+        value: Option<T>,
         check: impl FnOnce(T) -> Result<U, String>,
     ) -> Result<Option<U>> {
-        let Some(Found { value, key, at }) = self.get(key)? else {
-            return Ok(None);
+        value
+            .map(check)
+            .transpose()
+            .map_err(|reason| self.invalid(key, reason))
+    }
+
+    /// A key its section cannot do without.
+    fn required(&self, key: &str, value: Option<String>, section: &'static str) -> Result<String> {
+        let Some(value) = value else {
+            let (at, key) = (self.at(section), key.to_owned());
+            return Err(ConfigError::MissingKey { at, section, key });
         };
-        let invalid = |reason| ConfigError::InvalidValue { at, key, reason };
-        check(value).map(Some).map_err(invalid)
+        non_empty(value).map_err(|reason| self.invalid(key, reason))
     }
 
-    /// A key its section cannot do without; `section` is the section's name and origin.
-    fn required(&mut self, key: &str, section: (&'static str, &Origin)) -> Result<Found<String>> {
-        match self.get::<String>(key)? {
-            Some(found) if found.value.trim().is_empty() => Err(found.invalid("must not be empty")),
-            Some(found) => Ok(found),
-            None => Err(missing(key, section)),
-        }
-    }
-
-    fn duration(&mut self, key: &str) -> Result<Option<Duration>> {
-        let Some(Found { value, key, at }) = self.get::<String>(key)? else {
+    fn duration(&self, key: &str, value: Option<String>) -> Result<Option<Duration>> {
+        let Some(value) = value else {
             return Ok(None);
         };
         let reason = match parse_duration(&value) {
@@ -141,6 +129,7 @@ impl Values {
             Ok(_) => "it must be longer than zero".to_owned(),
             Err(reason) => reason,
         };
+        let (at, key) = (self.at(key), key.to_owned());
         Err(ConfigError::BadDuration {
             at,
             key,
@@ -149,35 +138,44 @@ impl Values {
         })
     }
 
-    /// A secret given inline or by `<key>_file` (never both), read and checked non-empty.
-    fn secret(&mut self, key: &str) -> Result<Option<Found<Secret>>> {
-        let inline = self.get::<String>(key)?;
-        match (inline, self.get::<String>(&format!("{key}_file"))?) {
-            (Some(inline), Some(file)) => Err(file.conflict(inline)),
-            (Some(inline), None) if inline.value.trim().is_empty() => {
-                Err(inline.invalid("must not be empty"))
-            }
-            (Some(inline), None) => Ok(Some(inline.map(Secret::new))),
-            (None, Some(file)) => self.read_secret(file).map(Some),
+    /// A secret given inline or by `<key>_file` (never both), read and checked non-empty,
+    /// with the key that gave it.
+    fn secret(
+        &mut self,
+        key: &str,
+        inline: Option<String>,
+        file: Option<String>,
+    ) -> Result<Option<(Secret, String)>> {
+        let file_key = format!("{key}_file");
+        match (inline, file) {
+            (Some(_), Some(_)) => Err(self.conflict(&file_key, key)),
+            (Some(inline), None) => match non_empty(inline) {
+                Ok(inline) => Ok(Some((Secret::new(inline), key.to_owned()))),
+                Err(reason) => Err(self.invalid(key, reason)),
+            },
+            (None, Some(path)) => Ok(Some((self.read_secret(&file_key, path)?, file_key))),
             (None, None) => Ok(None),
         }
     }
 
     /// Reads a `*_file` secret: a small regular file only (a FIFO would block start-up for
     /// ever, and `/dev/zero` would fill memory), with a warning when others may read it.
-    fn read_secret(&mut self, file: Found<String>) -> Result<Found<Secret>> {
-        let path = PathBuf::from(&file.value);
+    fn read_secret(&mut self, key: &str, path: String) -> Result<Secret> {
+        let path = PathBuf::from(path);
         let shown = path.display();
         let unreadable = |source| ConfigError::SecretFile {
-            at: file.at.clone(),
-            key: file.key.clone(),
+            at: self.at(key),
+            key: key.to_owned(),
             path: path.clone(),
             source,
         };
         let not_regular = |kind| {
-            file.invalid(format!(
-                "{shown}: is {kind}, not a regular file; a secret file must be a plain file"
-            ))
+            self.invalid(
+                key,
+                format!(
+                    "{shown}: is {kind}, not a regular file; a secret file must be a plain file"
+                ),
+            )
         };
         let (bytes, metadata) = read_regular(&path, MAX_SECRET_FILE).map_err(|err| match err {
             BoundedReadError::Io(source) => unreadable(source),
@@ -185,115 +183,109 @@ impl Values {
             BoundedReadError::NotRegular { is_dir: false } => {
                 not_regular("a FIFO, a socket or a device")
             }
-            BoundedReadError::TooLarge => file.invalid(format!(
-                "{shown}: is larger than {} KiB; a secret file holds one token, password or key",
-                MAX_SECRET_FILE / 1024
-            )),
+            BoundedReadError::TooLarge => self.invalid(
+                key,
+                format!(
+                    "{shown}: is larger than {} KiB; a secret file holds one token, password or key",
+                    MAX_SECRET_FILE / 1024
+                ),
+            ),
         })?;
         let text = String::from_utf8(bytes)
             .map_err(|err| unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, err)))?;
         let mode = metadata.permissions().mode() & 0o7777;
         if mode & 0o044 != 0 {
-            self.warnings.push(ConfigWarning {
-                at: file.at.clone(),
-                message: format!(
-                    "`{}`: {shown} is readable by other users (mode {mode:04o}); make it owner-only: chmod 600 {shown}",
-                    file.key
+            self.warn(
+                key,
+                format!(
+                    "`{key}`: {shown} is readable by other users (mode {mode:04o}); make it owner-only: chmod 600 {shown}"
                 ),
-            });
+            );
         }
         // Files written by `echo` or an editor end with a newline that is not part of the
         // secret.
         let value = text.trim_end_matches(['\n', '\r']);
         if value.trim().is_empty() {
-            return Err(file.invalid(format!("{shown} is empty")));
+            return Err(self.invalid(key, format!("{shown} is empty")));
         }
-        Ok(file.map(|_| Secret::new(value)))
+        Ok(Secret::new(value))
     }
 
-    /// The defaults with `[strings]` laid over them, field by field, in key order.
-    fn strings(&mut self, discord_on: bool) -> Result<Strings> {
-        let Some(at) = self.sections.get("strings").cloned() else {
-            return Ok(Strings::default());
+    /// `[strings]`: each text set must say something, and name or describe a Discord command
+    /// as Discord allows when Discord is on.
+    fn strings(&self, strings: Strings, discord_on: bool) -> Result<Strings> {
+        let Ok(toml::Value::Table(fields)) = toml::Value::try_from(&strings) else {
+            return Ok(strings);
         };
-        let keys: Vec<String> = self
-            .map
-            .keys()
-            .filter(|key| key.starts_with("strings."))
-            .cloned()
-            .collect();
-        let mut fields = toml::Table::new();
-        for key in keys {
-            let name = key.trim_start_matches("strings.");
-            let value = self.check(&key, |value: toml::Value| {
-                let blank = |s: &toml::Value| s.as_str().is_some_and(|s| s.trim().is_empty());
-                match &value {
-                    _ if blank(&value) => Err("must not be empty".to_owned()),
-                    toml::Value::String(text) if discord_on => {
-                        discord_text(name, text).map(|()| value)
-                    }
-                    // The bot draws one of them: an empty one would be sent as is.
-                    toml::Value::Array(items) if items.is_empty() => {
-                        Err("needs at least one sentence".to_owned())
-                    }
-                    toml::Value::Array(items) if items.iter().any(blank) => {
-                        Err("must not hold an empty sentence".to_owned())
-                    }
-                    _ => Ok(value),
+        let blank = |s: &toml::Value| s.as_str().is_some_and(|s| s.trim().is_empty());
+        for (name, value) in fields {
+            let key = format!("strings.{name}");
+            let problem = match &value {
+                // The defaults are fine.
+                _ if !self.origins.contains_key(&key) => Ok(()),
+                _ if blank(&value) => Err("must not be empty".to_owned()),
+                toml::Value::String(text) if discord_on => discord_text(&name, text),
+                // The bot draws one of them: an empty one would be sent as is.
+                toml::Value::Array(items) if items.is_empty() => {
+                    Err("needs at least one sentence".to_owned())
                 }
-            })?;
-            fields.extend(value.map(|value| (name.to_owned(), value)));
+                toml::Value::Array(items) if items.iter().any(blank) => {
+                    Err("must not hold an empty sentence".to_owned())
+                }
+                _ => Ok(()),
+            };
+            problem.map_err(|reason| self.invalid(&key, reason))?;
         }
-        // Cannot fail: every value has its field's kind.
-        let strings = toml::Value::Table(fields).try_into();
-        strings.map_err(|err: toml::de::Error| ConfigError::InvalidValue {
-            at,
-            key: "strings".to_owned(),
-            reason: err.message().to_owned(),
-        })
+        Ok(strings)
     }
 
-    fn matrix(&mut self, at: &Origin) -> Result<MatrixSettings> {
-        let section = ("matrix", at);
-        let homeserver = self.required("matrix.homeserver", section)?;
-        let url = &homeserver.value;
+    fn matrix(&mut self, raw: RawMatrix) -> Result<MatrixSettings> {
+        let url = self.required("matrix.homeserver", raw.homeserver, "matrix")?;
         let rest = url.strip_prefix("https://").or(url.strip_prefix("http://"));
         let Some(rest) = rest.filter(|host| !host.trim_matches('/').is_empty()) else {
-            return Err(homeserver.invalid(format!(
-                "{url:?} is not a homeserver URL (like \"https://matrix.example.org\")"
-            )));
+            return Err(self.invalid(
+                "matrix.homeserver",
+                format!("{url:?} is not a homeserver URL (like \"https://matrix.example.org\")"),
+            ));
         };
         if url.starts_with("http://") && !is_loopback_url(rest) {
-            self.warnings.push(ConfigWarning {
-                at: homeserver.at.clone(),
-                message: format!(
-                    "`{}` = {url:?} is plain http: the access token and every message cross the network unencrypted; use https:// (http:// is for a homeserver on this machine)",
-                    homeserver.key
-                ),
-            });
+            self.warn("matrix.homeserver", format!(
+                "`matrix.homeserver` = {url:?} is plain http: the access token and every message cross the network unencrypted; use https:// (http:// is for a homeserver on this machine)"
+            ));
         }
-        let user = self.required("matrix.user", section)?;
-        let name = &user.value;
-        if name.contains(char::is_whitespace) || (name.starts_with('@') && !name.contains(':')) {
-            return Err(user.invalid(format!(
-                "{name:?} is not a Matrix user (like \"@guichet:example.org\")"
-            )));
+        let user = self.required("matrix.user", raw.user, "matrix")?;
+        if user.contains(char::is_whitespace) || (user.starts_with('@') && !user.contains(':')) {
+            return Err(self.invalid(
+                "matrix.user",
+                format!("{user:?} is not a Matrix user (like \"@guichet:example.org\")"),
+            ));
         }
-        let token = self.secret("matrix.access_token")?;
-        let login = match (token, self.secret("matrix.password")?) {
-            (Some(token), Some(password)) => return Err(password.conflict(token)),
-            (Some(token), None) => MatrixLogin::AccessToken(token.value),
-            (None, Some(password)) => MatrixLogin::Password(password.value),
-            (None, None) => return Err(ConfigError::MissingLogin { at: at.clone() }),
+        let token = self.secret(
+            "matrix.access_token",
+            raw.access_token,
+            raw.access_token_file,
+        )?;
+        let password = self.secret("matrix.password", raw.password, raw.password_file)?;
+        let login = match (token, password) {
+            (Some((_, token)), Some((_, password))) => return Err(self.conflict(&password, &token)),
+            (Some((token, _)), None) => MatrixLogin::AccessToken(token),
+            (None, Some((password, _))) => MatrixLogin::Password(password),
+            (None, None) => {
+                return Err(ConfigError::MissingLogin {
+                    at: self.at("matrix"),
+                });
+            }
         };
         Ok(MatrixSettings {
-            homeserver: homeserver.value,
-            user: user.value,
+            homeserver: url,
+            user,
             login,
-            device_name: self.check("matrix.device_name", non_empty)?
+            device_name: self.check("matrix.device_name", raw.device_name, non_empty)?
                 .unwrap_or_else(|| DEFAULT_DEVICE_NAME.to_owned()),
-            recovery_key: self.secret("matrix.recovery_key")?.map(|found| found.value),
-            allowed_inviters: self.check("matrix.allowed_inviters", |ids: Vec<String>| {
+            recovery_key: self
+                .secret("matrix.recovery_key", raw.recovery_key, raw.recovery_key_file)?
+                .map(|(key, _)| key),
+            allowed_inviters: self.check("matrix.allowed_inviters", raw.allowed_inviters, |ids| {
                 match ids.iter().find(|id| !is_matrix_id(id, '@')) {
                     Some(bad) => Err(format!(
                         "{bad:?} is not a Matrix user (like \"@ana:example.org\", or \"@*:example.org\" for everyone on a server)"
@@ -302,17 +294,17 @@ impl Values {
                 }
             })?
             .unwrap_or_default(),
-            rooms: self.value("matrix.rooms")?.unwrap_or_default(),
-            msgtype: self.value("matrix.msgtype")?.unwrap_or_default(),
-            catch_up: self.duration("matrix.catch_up")?.unwrap_or(DEFAULT_CATCH_UP),
-            prefix: self.check("matrix.prefix", |prefix: String| {
+            rooms: raw.rooms,
+            msgtype: raw.msgtype,
+            catch_up: self.duration("matrix.catch_up", raw.catch_up)?.unwrap_or(DEFAULT_CATCH_UP),
+            prefix: self.check("matrix.prefix", raw.prefix, |prefix| {
                 if prefix.is_empty() || prefix.contains(char::is_whitespace) {
                     return Err("must be one word, like \"!guichet\"".to_owned());
                 }
                 Ok(prefix)
             })?
             .unwrap_or_else(|| DEFAULT_MATRIX_PREFIX.to_owned()),
-            admin_room: self.check("matrix.admin_room", |room: String| {
+            admin_room: self.check("matrix.admin_room", raw.admin_room, |room| {
                 if is_room_id(&room) || is_matrix_id(&room, '#') {
                     return Ok(room);
                 }
@@ -320,32 +312,43 @@ impl Values {
                     "{room:?} is not a Matrix room (like \"!abcdef:example.org\" or \"#admins:example.org\")"
                 ))
             })?,
-            late_key_wait: self.duration("matrix.late_key_wait")?
+            late_key_wait: self.duration("matrix.late_key_wait", raw.late_key_wait)?
                 .unwrap_or(DEFAULT_LATE_KEY_WAIT),
-            key_recipients: self.value("matrix.key_recipients")?.unwrap_or_default(),
+            key_recipients: raw.key_recipients,
         })
     }
 
-    fn discord(&mut self, at: &Origin) -> Result<DiscordSettings> {
-        let token = self.secret("discord.token")?;
-        let token = token.ok_or_else(|| missing("discord.token", ("discord", at)))?;
-        let id = |id: &String| match id.trim().parse() {
-            Ok(id) if id > 0 => Ok(id),
-            _ => Err(format!(
-                "{id:?} is not a Discord id (a number like 123456789012345678)"
-            )),
+    fn discord(&mut self, raw: RawDiscord) -> Result<DiscordSettings> {
+        let token = self.secret("discord.token", raw.token, raw.token_file)?;
+        let Some((token, _)) = token else {
+            let (at, key) = (self.at("discord"), "discord.token".to_owned());
+            return Err(ConfigError::MissingKey {
+                at,
+                section: "discord",
+                key,
+            });
+        };
+        let id = |id: Id| {
+            let text = match id {
+                Id::Number(n) => n.to_string(),
+                Id::Text(text) => text,
+            };
+            match text.trim().parse() {
+                Ok(id) if id > 0 => Ok(id),
+                _ => Err(format!(
+                    "{text:?} is not a Discord id (a number like 123456789012345678)"
+                )),
+            }
         };
         Ok(DiscordSettings {
-            token: token.value,
-            guild_ids: self.check("discord.guild_ids", |ids: Vec<String>| {
-                ids.iter().map(id).collect()
-            })?
-            .unwrap_or_default(),
-            message_content: self.value("discord.message_content")?.unwrap_or_default(),
-            catch_up: self.duration("discord.catch_up")?.unwrap_or(DEFAULT_CATCH_UP),
+            token,
+            guild_ids: raw.guild_ids.into_iter().map(id).collect::<Result<_, _>>()
+                .map_err(|reason| self.invalid("discord.guild_ids", reason))?,
+            message_content: raw.message_content,
+            catch_up: self.duration("discord.catch_up", raw.catch_up)?.unwrap_or(DEFAULT_CATCH_UP),
             // Only a local fake: anything else would send the token elsewhere with the rate
             // limiter off.
-            api_base: self.check("discord.api_base", |base: String| {
+            api_base: self.check("discord.api_base", raw.api_base, |base| {
                 let trimmed = base.trim_end_matches('/');
                 if trimmed.strip_prefix("http://").is_some_and(is_loopback_url) {
                     return Ok(trimmed.to_owned());
@@ -357,12 +360,12 @@ impl Values {
         })
     }
 
-    fn throttle(&mut self) -> Result<Option<Throttle>> {
-        let messages = self.check("limits.messages", |n: i64| {
+    fn throttle(&self, limits: RawLimits) -> Result<Option<Throttle>> {
+        let messages = self.check("limits.messages", limits.messages, |n| {
             u32::try_from(n)
                 .map_err(|_| format!("must be between 0 (no limit) and {}, not {n}", u32::MAX))
         })?;
-        let seconds = self.check("limits.per_seconds", |n: i64| {
+        let seconds = self.check("limits.per_seconds", limits.per_seconds, |n| {
             u64::try_from(n)
                 .ok()
                 .filter(|s| *s > 0)
@@ -376,34 +379,10 @@ impl Values {
     }
 }
 
-/// serde's "unknown variant `all`, expected `mention` or `open`" in the admin's words:
-/// `must be "mention" or "open", not "all"`.
-fn enum_words(message: &str) -> String {
-    if !message.starts_with("unknown variant `") {
-        return message.to_owned();
-    }
-    let mut words = message
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(|w| format!("{w:?}"));
-    let found = words.next().unwrap_or_default();
-    let words: Vec<String> = words.collect();
-    format!("must be {}, not {found}", words.join(" or "))
-}
-
 /// A text that holds something besides spaces.
 fn non_empty(text: String) -> Result<String, String> {
     if text.trim().is_empty() {
         return Err("must not be empty".to_owned());
     }
     Ok(text)
-}
-
-fn missing(key: &str, (section, at): (&'static str, &Origin)) -> ConfigError {
-    ConfigError::MissingKey {
-        at: at.clone(),
-        section,
-        key: key.to_owned(),
-    }
 }
