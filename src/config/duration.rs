@@ -75,3 +75,11 @@ pub(super) fn format_duration(duration: Duration) -> String {
     }
     text
 }
+
+/// A duration as [`format_duration`] writes it, for the summary.
+pub(super) fn show<S: serde::Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_duration(*duration))
+}

@@ -57,7 +57,8 @@ const DAY: u64 = 24 * HOUR;
 pub type Result<T, E = ConfigError> = std::result::Result<T, E>;
 
 /// Everything the daemon needs, validated: every value has its type and every check is done.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized, it is the summary `guichet config check` prints (see `summary.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Settings {
     /// The knowledge base: a main file or its folder.
     pub content: PathBuf,
@@ -65,10 +66,13 @@ pub struct Settings {
     pub state_dir: PathBuf,
     pub matching: MatchingMode,
     /// A conversation silent this long starts again from the welcome message.
+    #[serde(serialize_with = "duration::show")]
     pub idle_reset: Duration,
     /// A conversation silent this long is deleted.
+    #[serde(serialize_with = "duration::show")]
     pub forget_after: Duration,
     /// The bot's own words, defaults overridden by `[strings]`.
+    #[serde(skip)]
     pub strings: Strings,
     /// `Some` when the file has a `[matrix]` section or a `GUICHET_MATRIX_…` variable is set.
     pub matrix: Option<MatrixSettings>,
@@ -76,11 +80,13 @@ pub struct Settings {
     pub discord: Option<DiscordSettings>,
     pub admin: AdminSettings,
     /// From `[limits]`; `None` when `messages = 0` turns the throttle off.
+    #[serde(rename = "limits", serialize_with = "summary::limits")]
     pub throttle: Option<Throttle>,
     pub stats: StatsSettings,
     /// Things that work but should not be left so (a secret readable by others, a plain
     /// `http://` homeserver, a variable that is no key): `serve` logs them, `config check`
     /// prints them.
+    #[serde(skip)]
     pub warnings: Vec<ConfigWarning>,
 }
 
@@ -133,18 +139,20 @@ pub enum KeyRecipients {
 }
 
 /// How the bot logs in to Matrix: exactly one of the two.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MatrixLogin {
     AccessToken(Secret),
     Password(Secret),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MatrixSettings {
     /// `https://…`, the client-server API's base.
     pub homeserver: String,
     /// `@bot:example.org`, or the bare localpart `bot`.
     pub user: String,
+    #[serde(flatten)]
     pub login: MatrixLogin,
     pub device_name: String,
     /// Unlocks the account's encryption keys from server-side backup.
@@ -155,6 +163,7 @@ pub struct MatrixSettings {
     pub rooms: RoomPolicy,
     pub msgtype: MessageType,
     /// After downtime, messages younger than this are answered, older ones skipped.
+    #[serde(serialize_with = "duration::show")]
     pub catch_up: Duration,
     /// A message in a room starting with this word (`!guichet`) is addressed to the bot.
     pub prefix: String,
@@ -162,12 +171,13 @@ pub struct MatrixSettings {
     pub admin_room: Option<String>,
     /// How long a message that cannot be decrypted yet waits for its key before the person
     /// is asked to send it again.
+    #[serde(serialize_with = "duration::show")]
     pub late_key_wait: Duration,
     /// Which devices get the room keys of the bot's messages.
     pub key_recipients: KeyRecipients,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DiscordSettings {
     pub token: Secret,
     /// Guilds where slash commands are registered at once (global ones take up to an hour).
@@ -177,6 +187,7 @@ pub struct DiscordSettings {
     pub message_content: bool,
     /// After a restart, questions read back from the channels the bot talks in that are
     /// younger than this are answered, each once; older ones are skipped.
+    #[serde(serialize_with = "duration::show")]
     pub catch_up: Duration,
     /// Tests only: a loopback `http://` base (a fake Discord) that replaces
     /// `https://discord.com` for REST and `GET /gateway`, for a `guichet serve` child process.
@@ -186,7 +197,7 @@ pub struct DiscordSettings {
     pub api_base: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AdminSettings {
     /// Where `/healthz` and `/metrics` are served.
     pub listen: SocketAddr,
@@ -207,8 +218,9 @@ pub struct StatsSettings {
     pub enabled: bool,
 }
 
-/// A password, token or key. It is never logged: `Debug` shows `Secret(***)`, there is no
-/// `Display`, and the value is only reachable by calling [`Secret::expose`] on purpose.
+/// A password, token or key. It is never logged: `Debug` shows `Secret(***)`, it serializes
+/// as `"***"`, there is no `Display`, and the value is only reachable by calling
+/// [`Secret::expose`] on purpose.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -226,6 +238,12 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(***)")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("***")
     }
 }
 

@@ -4,10 +4,12 @@
 //! its fields. This module only adds where, and says serde's errors in the admin's words.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use serde::de::{Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 
@@ -74,12 +76,28 @@ pub(super) struct RawDiscord {
     pub(super) api_base: Option<String>,
 }
 
-/// A Discord id as written: a number, or digits in quotes (ids are often copied with them).
-#[derive(Deserialize, Serialize)]
-#[serde(untagged)]
-pub(super) enum Id {
-    Number(i64),
-    Text(String),
+/// A Discord id as written: a number, or digits in quotes (ids are often copied with them);
+/// stage two checks the digits.
+#[derive(Serialize)]
+pub(super) struct Id(pub(super) String);
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Digits;
+        impl Visitor<'_> for Digits {
+            type Value = Id;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Discord id")
+            }
+            fn visit_i64<E>(self, id: i64) -> Result<Id, E> {
+                Ok(Id(id.to_string()))
+            }
+            fn visit_str<E>(self, id: &str) -> Result<Id, E> {
+                Ok(Id(id.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Digits)
+    }
 }
 
 #[derive(Default, Deserialize, Serialize)]
@@ -437,11 +455,14 @@ fn translate(
     let is_section = section.is_empty() && sections().contains(&name);
     // A quoted name may hold a dot: `"matrix.user" = …` is no key of the top level.
     match kind(&key).filter(|_| !name.contains('.')) {
-        _ if err.message().starts_with("unknown variant `") => ConfigError::InvalidValue {
-            at,
-            key,
-            reason: enum_words(err.message()),
-        },
+        // toml reads a table as an enum's variant: that is a wrong type still.
+        _ if err.message().starts_with("unknown variant `") && found != "a table" => {
+            ConfigError::InvalidValue {
+                at,
+                key,
+                reason: enum_words(err.message()),
+            }
+        }
         // Strings only are quoted, and a secret of the wrong type is never a string: a
         // mistyped secret is not echoed.
         Some(kind) => wrong(at, &key, kind.expected(), found),

@@ -328,17 +328,11 @@ impl Checks {
                 key,
             });
         };
-        let id = |id: Id| {
-            let text = match id {
-                Id::Number(n) => n.to_string(),
-                Id::Text(text) => text,
-            };
-            match text.trim().parse() {
-                Ok(id) if id > 0 => Ok(id),
-                _ => Err(format!(
-                    "{text:?} is not a Discord id (a number like 123456789012345678)"
-                )),
-            }
+        let id = |Id(text): Id| match text.trim().parse() {
+            Ok(id) if id > 0 => Ok(id),
+            _ => Err(format!(
+                "{text:?} is not a Discord id (a number like 123456789012345678)"
+            )),
         };
         Ok(DiscordSettings {
             token,
