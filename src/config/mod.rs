@@ -417,7 +417,8 @@ impl Settings {
         path: &Path,
         env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
     ) -> Result<Self> {
-        validate::validate(read::read(text, path, env)?)
+        let (raw, context) = read::read(text, path, env)?;
+        validate::validate(raw, context)
     }
 
     /// No network platform configured: `serve` runs the terminal.

@@ -25,7 +25,8 @@ use crate::strings::Strings;
 /// The configuration as written: a field per key, a struct per section. A value that stage
 /// two must check or default is an `Option`; one whose type says it all is read as it is. A
 /// key that may be left unset and is not a string would be read as a string from its
-/// variable (see [`Kind`]): none is.
+/// variable (see [`Kind`]): none is. Whether `[matrix]` and `[discord]` are on is whether
+/// they were written ([`Context::origins`]).
 #[derive(Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub(super) struct Raw {
@@ -35,8 +36,8 @@ pub(super) struct Raw {
     pub(super) idle_reset: Option<String>,
     pub(super) forget_after: Option<String>,
     pub(super) strings: Strings,
-    pub(super) matrix: Option<RawMatrix>,
-    pub(super) discord: Option<RawDiscord>,
+    pub(super) matrix: RawMatrix,
+    pub(super) discord: RawDiscord,
     pub(super) admin: RawAdmin,
     pub(super) limits: RawLimits,
     pub(super) stats: StatsSettings,
@@ -113,10 +114,11 @@ pub(super) struct RawLimits {
     pub(super) per_seconds: Option<i64>,
 }
 
-/// What stage one hands stage two: the values, and the origin of each key set and of each
-/// section (its `[section]` header, or its first variable), by dotted key.
-pub(super) struct Read {
-    pub(super) raw: Raw,
+/// What stage one hands stage two besides [`Raw`]: the origin of each key set and of each
+/// section (its `[section]` header, or its first variable) by dotted key, and the warnings
+/// so far. Stage two's checks are its methods.
+#[derive(Default)]
+pub(super) struct Context {
     pub(super) origins: BTreeMap<String, Origin>,
     pub(super) warnings: Vec<ConfigWarning>,
 }
@@ -147,18 +149,12 @@ impl Kind {
     }
 }
 
-/// Every key as `(section, key)`, `""` being the top level: the fields of [`Raw`] with every
-/// section present, read off its serialized form.
+/// Every key as `(section, key)`, `""` being the top level: the fields of [`Raw`], read off
+/// its serialized form.
 fn keys() -> &'static [(String, String)] {
     static KEYS: OnceLock<Vec<(String, String)>> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let (matrix, discord) = (Some(RawMatrix::default()), Some(RawDiscord::default()));
-        let all = serde_json::to_value(Raw {
-            matrix,
-            discord,
-            ..Raw::default()
-        });
-        let Ok(serde_json::Value::Object(top)) = all else {
+        let Ok(serde_json::Value::Object(top)) = serde_json::to_value(Raw::default()) else {
             return Vec::new();
         };
         let mut keys = Vec::new();
@@ -282,15 +278,15 @@ pub(super) fn read(
     text: &str,
     path: &Path,
     env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
-) -> Result<Read> {
+) -> Result<(Raw, Context)> {
     let at = |span: Range<usize>| Origin::File {
         path: path.to_owned(),
         line: text.get(..span.start).unwrap_or(text).matches('\n').count() + 1,
     };
     let file = DeTable::parse(text).map_err(|err| syntax(at(err.span().unwrap_or(0..0)), &err))?;
-    let mut origins = BTreeMap::new();
-    // Every key's name, value and list items, with what each is: the innermost holding the
-    // span of a serde error is what it is about.
+    let mut context = Context::default();
+    // Every key's name, value and list items, with what each is: a serde error is about the
+    // last (the innermost) that holds its span.
     let mut spans = Vec::new();
     for (name, value) in file.get_ref() {
         let mut entries = vec![("", name, value)];
@@ -303,7 +299,9 @@ pub(super) fn read(
         }
         for (section, name, value) in entries {
             let (word, found): (&str, _) = (name.get_ref(), describe(value.get_ref()));
-            origins.insert(dotted(section, word), at(value.span()));
+            context
+                .origins
+                .insert(dotted(section, word), at(value.span()));
             spans.push((section, word, name.span(), found.clone()));
             spans.push((section, word, value.span(), found));
             if let DeValue::Array(items) = value.get_ref() {
@@ -316,42 +314,35 @@ pub(super) fn read(
     }
     if let Err(err) = toml::from_str::<Raw>(text) {
         let start = err.span().map_or(0, |span| span.start);
-        let about = spans
-            .iter()
-            .rev()
-            .find(|(.., span, _)| span.contains(&start));
-        let Some((section, name, _, found)) = about else {
-            return Err(syntax(at(start..start), &err));
-        };
-        return Err(translate(
-            &err,
-            section,
-            name,
-            at(start..start),
-            found.clone(),
-        ));
+        return Err(
+            match spans
+                .iter()
+                .rev()
+                .find(|(.., span, _)| span.contains(&start))
+            {
+                Some((section, name, _, found)) => {
+                    translate(&err, section, name, at(start..start), found.clone())
+                }
+                None => syntax(at(start..start), &err),
+            },
+        );
     }
-    let table = toml::from_str(text).map_err(|err| syntax(at(0..0), &err))?;
-    let mut read = Read {
-        raw: Raw::default(),
-        origins,
-        warnings: Vec::new(),
-    };
-    let table = read.env(table, env)?;
-    read.raw = Raw::deserialize(table).map_err(|err| syntax(at(0..0), &err))?;
-    Ok(read)
+    let mut table = toml::from_str(text).map_err(|err| syntax(at(0..0), &err))?;
+    context.env(&mut table, env)?;
+    let raw = Raw::deserialize(table).map_err(|err| syntax(at(0..0), &err))?;
+    Ok((raw, context))
 }
 
-impl Read {
+impl Context {
     /// Lays the `GUICHET_…` variables among `env` over the file's `table`, sorted by name so
     /// errors do not depend on the environment's order. Empty values count as unset: `${VAR}`
     /// of an undefined variable in a compose file must not blank a setting. Each is read
     /// alone first, so that its error names it.
     fn env(
         &mut self,
-        mut table: toml::Table,
+        table: &mut toml::Table,
         env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
-    ) -> Result<toml::Table> {
+    ) -> Result<()> {
         let mut vars: Vec<(String, String)> = env
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
@@ -394,7 +385,7 @@ impl Read {
             Raw::deserialize(entry(section, name, value.clone()))
                 .map_err(|err| translate(&err, section, name, at.clone(), found))?;
             let target = match section {
-                "" => &mut table,
+                "" => &mut *table,
                 _ => match table.entry(section).or_insert(toml::Table::new().into()) {
                     toml::Value::Table(fields) => fields,
                     // The file's section is a table, or serde would have refused it.
@@ -421,7 +412,7 @@ impl Read {
             }
             self.origins.insert(key, at);
         }
-        Ok(table)
+        Ok(())
     }
 }
 

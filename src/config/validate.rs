@@ -1,14 +1,13 @@
 //! Stage two: the values read into typed [`Settings`], every check done once and every error
 //! naming the key and its line or variable; `*_file` secrets are read here.
 
-use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::duration::parse_duration;
-use super::read::{Id, RawDiscord, RawLimits, RawMatrix, Read};
+use super::read::{Context, Id, Raw, RawDiscord, RawLimits, RawMatrix};
 use super::values::{discord_text, is_loopback_url, is_matrix_id, is_room_id};
 use super::{
     AdminSettings, ConfigError, ConfigWarning, DEFAULT_CATCH_UP, DEFAULT_DEVICE_NAME,
@@ -22,15 +21,10 @@ use crate::strings::Strings;
 /// A secret file larger than this is no token or password (a log, an image, a device).
 const MAX_SECRET_FILE: u64 = 64 * 1024;
 
-pub(super) fn validate(read: Read) -> Result<Settings> {
-    let Read {
-        raw,
-        origins,
-        warnings,
-    } = read;
-    let mut c = Checks { origins, warnings };
+pub(super) fn validate(raw: Raw, mut c: Context) -> Result<Settings> {
     let defaults = Settings::default();
-    let discord_on = raw.discord.is_some();
+    let on = |section| c.origins.contains_key(section);
+    let (matrix_on, discord_on) = (on("matrix"), on("discord"));
     Ok(Settings {
         content: c.check("content", raw.content, non_empty)?.map_or(defaults.content, PathBuf::from),
         state_dir: c.check("state_dir", raw.state_dir, non_empty)?.map_or(defaults.state_dir, PathBuf::from),
@@ -38,8 +32,8 @@ pub(super) fn validate(read: Read) -> Result<Settings> {
         idle_reset: c.duration("idle_reset", raw.idle_reset)?.unwrap_or(defaults.idle_reset),
         forget_after: c.duration("forget_after", raw.forget_after)?.unwrap_or(defaults.forget_after),
         strings: c.strings(raw.strings, discord_on)?,
-        matrix: raw.matrix.map(|matrix| c.matrix(matrix)).transpose()?,
-        discord: raw.discord.map(|discord| c.discord(discord)).transpose()?,
+        matrix: matrix_on.then(|| c.matrix(raw.matrix)).transpose()?,
+        discord: discord_on.then(|| c.discord(raw.discord)).transpose()?,
         admin: AdminSettings {
             listen: c.check("admin.listen", raw.admin.listen, |listen| {
                 listen.trim().parse().map_err(|_| {
@@ -56,13 +50,7 @@ pub(super) fn validate(read: Read) -> Result<Settings> {
     })
 }
 
-/// Where each key was set, and the warnings so far: what every check needs to say where.
-struct Checks {
-    origins: BTreeMap<String, Origin>,
-    warnings: Vec<ConfigWarning>,
-}
-
-impl Checks {
+impl Context {
     /// Where `key` (or a section) was set. Only a value that was set can fail a check; the
     /// fallback names the variable that would set it.
     fn at(&self, key: &str) -> Origin {
