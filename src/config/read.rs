@@ -9,8 +9,8 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use serde::Deserialize;
 use serde::de::{Deserializer, Visitor};
-use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 
 use super::{
@@ -27,7 +27,7 @@ use crate::strings::Strings;
 /// key that may be left unset and is not a string would be read as a string from its
 /// variable (see [`Kind`]): none is. Whether `[matrix]` and `[discord]` are on is whether
 /// they were written ([`Context::origins`]).
-#[derive(Default, Deserialize, Serialize)]
+#[derive(Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(super) struct Raw {
     pub(super) content: Option<String>,
@@ -35,24 +35,24 @@ pub(super) struct Raw {
     pub(super) matching: MatchingMode,
     pub(super) idle_reset: Option<String>,
     pub(super) forget_after: Option<String>,
-    pub(super) strings: Strings,
     pub(super) matrix: RawMatrix,
     pub(super) discord: RawDiscord,
     pub(super) admin: RawAdmin,
     pub(super) limits: RawLimits,
     pub(super) stats: StatsSettings,
+    pub(super) strings: Strings,
 }
 
 /// `[matrix]`. A secret `x` may instead be read from the file `x_file` names.
-#[derive(Default, Deserialize, Serialize)]
+#[derive(Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(super) struct RawMatrix {
     pub(super) homeserver: Option<String>,
     pub(super) user: Option<String>,
-    pub(super) access_token: Option<String>,
-    pub(super) access_token_file: Option<String>,
     pub(super) password: Option<String>,
     pub(super) password_file: Option<String>,
+    pub(super) access_token: Option<String>,
+    pub(super) access_token_file: Option<String>,
     pub(super) device_name: Option<String>,
     pub(super) recovery_key: Option<String>,
     pub(super) recovery_key_file: Option<String>,
@@ -66,7 +66,7 @@ pub(super) struct RawMatrix {
     pub(super) key_recipients: KeyRecipients,
 }
 
-#[derive(Default, Deserialize, Serialize)]
+#[derive(Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(super) struct RawDiscord {
     pub(super) token: Option<String>,
@@ -79,7 +79,6 @@ pub(super) struct RawDiscord {
 
 /// A Discord id as written: a number, or digits in quotes (ids are often copied with them);
 /// stage two checks the digits.
-#[derive(Serialize)]
 pub(super) struct Id(pub(super) String);
 
 impl<'de> Deserialize<'de> for Id {
@@ -101,13 +100,13 @@ impl<'de> Deserialize<'de> for Id {
     }
 }
 
-#[derive(Default, Deserialize, Serialize)]
+#[derive(Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(super) struct RawAdmin {
     pub(super) listen: Option<String>,
 }
 
-#[derive(Default, Deserialize, Serialize)]
+#[derive(Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(super) struct RawLimits {
     pub(super) messages: Option<i64>,
@@ -149,27 +148,38 @@ impl Kind {
     }
 }
 
-/// Every key as `(section, key)`, `""` being the top level: the fields of [`Raw`], read off
-/// its serialized form.
+/// Every key as `(section, key)`, `""` being the top level: the fields of [`Raw`], in their
+/// order.
 fn keys() -> &'static [(String, String)] {
     static KEYS: OnceLock<Vec<(String, String)>> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let Ok(serde_json::Value::Object(top)) = serde_json::to_value(Raw::default()) else {
-            return Vec::new();
-        };
         let mut keys = Vec::new();
-        for (name, value) in top {
-            match value {
-                serde_json::Value::Object(fields) => {
-                    keys.extend(fields.into_iter().map(|(key, _)| (name.clone(), key)));
-                }
-                _ => keys.push((String::new(), name)),
+        for name in fields("") {
+            match fields(&name) {
+                section if section.is_empty() => keys.push((String::new(), name)),
+                section => keys.extend(section.into_iter().map(|key| (name.clone(), key))),
             }
         }
-        // Top-level keys first, as hints list them.
-        keys.sort_by_key(|(section, _)| !section.is_empty());
         keys
     })
+}
+
+/// The fields of `section` (`""`: the top level) as serde lists them when it refuses another
+/// (`unknown field …, expected one of `a`, `b``); none if `section` is no section.
+fn fields(section: &str) -> Vec<String> {
+    let refused = Raw::deserialize(entry(section, "", toml::Value::Boolean(true))).err();
+    let message = refused
+        .map(|err| err.message().to_owned())
+        .unwrap_or_default();
+    match message.strip_prefix("unknown field ``, expected ") {
+        Some(list) => list
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect(),
+        None => Vec::new(),
+    }
 }
 
 /// Every key as `(section, key)`, `[strings]` included; for checking the example file.
