@@ -23,29 +23,38 @@ use crate::kb::diagnostic::did_you_mean;
 use crate::strings::Strings;
 
 /// The configuration as written: a field per key, a struct per section. A value that stage
-/// two must check or default is an `Option`; one whose type says it all is read as it is. A
-/// key that may be left unset and is not a string would be read as a string from its
+/// two must check or default is an `Option`; one whose type says it all is read as it is,
+/// its default its type's. (Defaults are per field, not `#[serde(default)]` on the struct,
+/// whose code reads every field: then a field stage two forgets would not be "never read".)
+/// A key that may be left unset and is not a string would be read as a string from its
 /// variable (see [`Kind`]): none is. Whether `[matrix]` and `[discord]` are on is whether
 /// they were written ([`Context::origins`]).
-#[derive(Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct Raw {
     pub(super) content: Option<String>,
     pub(super) state_dir: Option<String>,
+    #[serde(default)]
     pub(super) matching: MatchingMode,
     pub(super) idle_reset: Option<String>,
     pub(super) forget_after: Option<String>,
+    #[serde(default)]
     pub(super) matrix: RawMatrix,
+    #[serde(default)]
     pub(super) discord: RawDiscord,
+    #[serde(default)]
     pub(super) admin: RawAdmin,
+    #[serde(default)]
     pub(super) limits: RawLimits,
+    #[serde(default)]
     pub(super) stats: StatsSettings,
+    #[serde(default)]
     pub(super) strings: Strings,
 }
 
 /// `[matrix]`. A secret `x` may instead be read from the file `x_file` names.
 #[derive(Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub(super) struct RawMatrix {
     pub(super) homeserver: Option<String>,
     pub(super) user: Option<String>,
@@ -57,21 +66,26 @@ pub(super) struct RawMatrix {
     pub(super) recovery_key: Option<String>,
     pub(super) recovery_key_file: Option<String>,
     pub(super) allowed_inviters: Option<Vec<String>>,
+    #[serde(default)]
     pub(super) rooms: RoomPolicy,
+    #[serde(default)]
     pub(super) msgtype: MessageType,
     pub(super) catch_up: Option<String>,
     pub(super) prefix: Option<String>,
     pub(super) admin_room: Option<String>,
     pub(super) late_key_wait: Option<String>,
+    #[serde(default)]
     pub(super) key_recipients: KeyRecipients,
 }
 
 #[derive(Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub(super) struct RawDiscord {
     pub(super) token: Option<String>,
     pub(super) token_file: Option<String>,
+    #[serde(default)]
     pub(super) guild_ids: Vec<Id>,
+    #[serde(default)]
     pub(super) message_content: bool,
     pub(super) catch_up: Option<String>,
     pub(super) api_base: Option<String>,
@@ -101,13 +115,13 @@ impl<'de> Deserialize<'de> for Id {
 }
 
 #[derive(Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub(super) struct RawAdmin {
     pub(super) listen: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub(super) struct RawLimits {
     pub(super) messages: Option<i64>,
     pub(super) per_seconds: Option<i64>,
