@@ -1,8 +1,9 @@
 //! The daemon's configuration, in two stages. Stage one (`read.rs`): the TOML file, with the
-//! `GUICHET_…` environment variables laid over it, is read into one map of values by dotted
-//! key, each type-checked by its key's kind and keeping its file line or variable. Stage two
+//! `GUICHET_…` environment variables laid over it, is read by serde into `Raw`, whose fields
+//! are the keys, keeping where each key was written (its file line or variable). Stage two
 //! (`validate.rs`): those values are checked into typed [`Settings`], with `*_file` secrets
-//! read on the way. Every error names the key and its line or variable.
+//! read on the way. Every error names the key and its line or variable. Serialized,
+//! [`Settings`] is the summary `guichet config check` prints (`summary.rs`).
 
 use std::fmt;
 use std::io;
