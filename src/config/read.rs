@@ -338,18 +338,20 @@ pub(super) fn read(
     }
     if let Err(err) = toml::from_str::<Raw>(text) {
         let start = err.span().map_or(0, |span| span.start);
-        return Err(
-            match spans
-                .iter()
-                .rev()
-                .find(|(.., span, _)| span.contains(&start))
-            {
-                Some((section, name, _, found)) => {
-                    translate(&err, section, name, at(start..start), found.clone())
-                }
-                None => syntax(at(start..start), &err),
-            },
-        );
+        let about = spans
+            .iter()
+            .rev()
+            .find(|(.., span, _)| span.contains(&start));
+        let Some((section, name, _, found)) = about else {
+            return Err(syntax(at(start..start), &err));
+        };
+        return Err(translate(
+            &err,
+            section,
+            name,
+            at(start..start),
+            found.clone(),
+        ));
     }
     let mut table = toml::from_str(text).map_err(|err| syntax(at(0..0), &err))?;
     context.env(&mut table, env)?;
@@ -418,21 +420,17 @@ impl Context {
             };
             // A secret set in the environment replaces the file's, however each was given:
             // `GUICHET_MATRIX_PASSWORD_FILE` wins over `password = …` in the file.
-            let twin = name
-                .strip_suffix("_file")
-                .map_or_else(|| format!("{name}_file"), str::to_owned);
-            if matches!(
-                self.origins.get(&dotted(section, &twin)),
-                Some(Origin::File { .. })
-            ) {
+            let twin = match name.strip_suffix("_file") {
+                Some(secret) => secret.to_owned(),
+                None => format!("{name}_file"),
+            };
+            if let Some(Origin::File { .. }) = self.origins.get(&dotted(section, &twin)) {
                 target.remove(&twin);
                 self.origins.remove(&dotted(section, &twin));
             }
             target.insert(name.to_owned(), value);
             if !section.is_empty() {
-                self.origins
-                    .entry(section.to_owned())
-                    .or_insert_with(|| at.clone());
+                self.origins.entry(section.to_owned()).or_insert(at.clone());
             }
             self.origins.insert(key, at);
         }
