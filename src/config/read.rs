@@ -407,7 +407,15 @@ impl Context {
                 return Err(ConfigError::UnknownKey { at, key, hint });
             };
             let value = from_env(kind, &key, &text, &at)?;
-            let found = format!("{text:?}");
+            // In a TOML array, what is wrong is the item that is no string (nor an id).
+            let odd = value.as_array().and_then(|items| {
+                let id = |item: &toml::Value| kind == Kind::Ids && item.is_integer();
+                items.iter().find(|item| !item.is_str() && !id(item))
+            });
+            let found = odd.map_or_else(
+                || format!("{text:?}"),
+                |item| format!("a list holding {}", words(item.type_str())),
+            );
             Raw::deserialize(entry(section, name, value.clone()))
                 .map_err(|err| translate(&err, section, name, at.clone(), found))?;
             let target = match section {
@@ -518,19 +526,26 @@ fn wrong(at: Origin, key: &str, expected: &'static str, found: String) -> Config
 
 /// What a value is, in the admin's words.
 fn describe(value: &DeValue<'_>) -> String {
-    let words = match value {
-        DeValue::String(s) => return format!("the string {s:?}"),
+    match value {
+        DeValue::String(s) => format!("the string {s:?}"),
         DeValue::Integer(i) if i64::from_str_radix(i.as_str(), i.radix()).is_err() => {
-            "a number too large"
+            "a number too large".to_owned()
         }
-        DeValue::Integer(_) => "a number",
-        DeValue::Float(_) => "a decimal number",
-        DeValue::Boolean(_) => "a boolean",
-        DeValue::Datetime(_) => "a date",
-        DeValue::Array(_) => "a list",
-        DeValue::Table(_) => "a table",
-    };
-    words.to_owned()
+        _ => words(value.type_str()).to_owned(),
+    }
+}
+
+/// What a value of a TOML type (as `type_str` names it) is, in the admin's words.
+fn words(type_str: &str) -> &'static str {
+    match type_str {
+        "integer" => "a number",
+        "float" => "a decimal number",
+        "boolean" => "a boolean",
+        "datetime" => "a date",
+        "array" => "a list",
+        "table" => "a table",
+        _ => "a string",
+    }
 }
 
 #[cfg(test)]
