@@ -207,6 +207,38 @@ fn every_error_names_its_key_and_line() {
     }
 }
 
+/// A one-word setting written as a table is refused as a wrong type, as any key holding a
+/// table is: serde alone would read `[matching.chatmd]` as the choice `chatmd`.
+#[test]
+fn a_key_written_as_a_table_is_a_wrong_type() {
+    for (text, line, message) in [
+        (
+            "[matching.chatmd]\n",
+            1,
+            "`matching` must be a string, not a table",
+        ),
+        (
+            "content = \"c\"\nmatching = { chatmd = {} }\n",
+            2,
+            "`matching` must be a string, not a table",
+        ),
+        (
+            "[matching]\nguichet = 1\n",
+            1,
+            "`matching` must be a string, not a table",
+        ),
+        (
+            "[matrix]\nhomeserver = \"https://m.org\"\nuser = \"@g:m.org\"\naccess_token = \"t\"\nrooms = { open = {} }\n",
+            5,
+            "`matrix.rooms` must be a string, not a table",
+        ),
+    ] {
+        let err = parse(text).unwrap_err();
+        assert_eq!(err.line(), Some(line), "{text:?}: {err}");
+        assert!(err.to_string().ends_with(message), "{text:?}: {err}");
+    }
+}
+
 #[test]
 fn a_missing_configuration_file_is_an_error_naming_it() {
     let err = Settings::load(

@@ -179,7 +179,8 @@ fn keys() -> &'static [(String, String)] {
 }
 
 /// The fields of `section` (`""`: the top level) as serde lists them when it refuses another
-/// (`unknown field …, expected one of `a`, `b``); none if `section` is no section.
+/// (`unknown field …, expected one of `a`, `b``); none if `section` is no section. A unit
+/// test (`keys_have_their_kinds…` in `mod.rs`) fails if that wording ever changes.
 fn fields(section: &str) -> Vec<String> {
     let refused = Raw::deserialize(entry(section, "", toml::Value::Boolean(true))).err();
     let message = refused
@@ -312,9 +313,13 @@ pub(super) fn read(
     // Every key's name, value and list items, with what each is: a serde error is about the
     // last (the innermost) that holds its span.
     let mut spans = Vec::new();
+    // The first key written as a table: serde would read one as an enum's variant
+    // (`[matching.chatmd]`), and no key holds a table.
+    let mut tabled: Option<(usize, ConfigError)> = None;
     for (name, value) in file.get_ref() {
         let mut entries = vec![("", name, value)];
-        if let DeValue::Table(table) = value.get_ref() {
+        let section = sections().contains(&name.get_ref().as_ref());
+        if let (true, DeValue::Table(table)) = (section, value.get_ref()) {
             entries.extend(
                 table
                     .iter()
@@ -326,6 +331,16 @@ pub(super) fn read(
             context
                 .origins
                 .insert(dotted(section, word), at(value.span()));
+            let key = dotted(section, word);
+            if let (None, DeValue::Table(_), Some(kind)) = (&tabled, value.get_ref(), kind(&key)) {
+                let error = ConfigError::WrongType {
+                    at: at(value.span()),
+                    key,
+                    expected: kind.expected(),
+                    found: found.clone(),
+                };
+                tabled = Some((value.span().start, error));
+            }
             spans.push((section, word, name.span(), found.clone()));
             spans.push((section, word, value.span(), found));
             if let DeValue::Array(items) = value.get_ref() {
@@ -336,7 +351,16 @@ pub(super) fn read(
             }
         }
     }
-    if let Err(err) = toml::from_str::<Raw>(text) {
+    let refused = toml::from_str::<Raw>(text).err();
+    let refused_at = refused
+        .as_ref()
+        .map(|err| err.span().map_or(0, |span| span.start));
+    if let Some((start, error)) = tabled
+        && refused_at.is_none_or(|refused| start <= refused)
+    {
+        return Err(error);
+    }
+    if let Some(err) = refused {
         let start = err.span().map_or(0, |span| span.start);
         let about = spans
             .iter()
