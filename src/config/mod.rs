@@ -1157,6 +1157,12 @@ mod tests {
     #[test]
     fn keys_have_their_kinds_and_sections_have_keys_and_no_underscore() {
         use super::read::{Kind, kind, sections};
+        // The keys are read off serde's refusal of an unknown field (`read::fields`): if its
+        // wording ever changed, this fails rather than every variable being ignored.
+        assert_eq!(
+            sections(),
+            ["matrix", "discord", "admin", "limits", "stats", "strings"]
+        );
         for section in sections() {
             assert!(!section.contains('_'), "{section}");
         }
