@@ -180,7 +180,12 @@ impl Context {
             ),
         })?;
         let text = String::from_utf8(bytes)
-            .map_err(|err| unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, err)))?;
+            // The position only: the error itself holds the file's bytes, which `Debug` would
+            // print.
+            .map_err(|err| {
+                let err = err.utf8_error();
+                unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, err))
+            })?;
         let mode = metadata.permissions().mode() & 0o7777;
         if mode & 0o044 != 0 {
             self.warn(
