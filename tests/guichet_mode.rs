@@ -141,11 +141,18 @@ fn chat_french_is_read() {
     ] {
         assert_eq!(title(&s.say(message)), expected, "{message}");
     }
-    // But a word is cut only where French elides: `test` is a word the base does not know,
-    // not `t'est`.
+    // But only a contraction that is no word is cut: `test` is no `t'est`, `dune` no
+    // `d'une`.
     let kb = guichet::kb::parse_str("t.md", BASE).kb.unwrap();
     let index = guichet::engine::guichet::GuichetIndex::for_kb(&kb);
-    assert_eq!(index.unknown_share("test horaires"), 0.5);
+    for message in [
+        "test horaires",
+        "dune horaires",
+        "lune horaires",
+        "don horaires",
+    ] {
+        assert_eq!(index.unknown_share(message), 0.5, "{message}");
+    }
     assert_eq!(index.unknown_share("cest les horaires"), 0.0);
 }
 

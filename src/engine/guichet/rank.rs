@@ -29,10 +29,17 @@ pub(super) const CONTENT_WEIGHT: f64 = 0.3;
 /// about, as telling as a name. Measured on the bases of tests/data/quality between 0.3 and
 /// 2.0: from 0.6 up, the same cases of the three bases by others (+1); ours is best at 1.0.
 pub(super) const EMPHASIS_WEIGHT: f64 = 1.0;
-/// The small words an elided word is followed by, as a message writes them without the
-/// apostrophe (`cest`, `jai`, `quil`, `dun`, `lon`).
-const ELIDED_SMALL_WORDS: &[&str] = &[
-    "est", "etait", "ai", "il", "ils", "elle", "elles", "on", "un", "une", "en", "y",
+/// Contractions typed without their apostrophe, as elision and small word (`cest`, `jai`,
+/// `quil`): only those that are not also words (`dune`, `lune`, `don`, `mai` are).
+const CONTRACTIONS: &[(&str, &[&str])] = &[
+    ("c", &["est", "etait"]),
+    ("j", &["ai", "en", "y"]),
+    ("n", &["est", "ai", "en", "y"]),
+    ("s", &["il", "ils", "est", "en"]),
+    (
+        "qu",
+        &["il", "ils", "elle", "elles", "on", "un", "une", "en"],
+    ),
 ];
 /// How much a text's length lowers the weight of its words (BM25's `b`: 0 not at all, 1 in
 /// proportion to the length).
@@ -269,7 +276,7 @@ impl GuichetIndex {
     /// `word`, or its elision and the word after when the apostrophe was not typed
     /// (`lexport`, `narrive`, `cest`, `quil`): only for a word the base does not know whose
     /// rest, starting with a vowel or `h` as an elided word must, is a word the base knows or
-    /// one of [`ELIDED_SMALL_WORDS`]. A word the base knows (`dossier`, `lecture`) is never
+    /// is one of the [`CONTRACTIONS`]. A word the base knows (`dossier`, `lecture`) is never
     /// cut.
     fn unelided(&self, word: Word) -> Vec<Word> {
         let cut = match word.text.as_bytes() {
@@ -286,11 +293,12 @@ impl GuichetIndex {
             return vec![word];
         }
         let rest = Word::new(rest.to_owned(), &self.stemmer);
-        // Only the small words that follow an elision in French (`c'est`, `j'ai`, `qu'il`,
-        // `d'un`): `test` is no `t'est`, `cas` no `c'as`.
-        let small = word.text.as_bytes()[0] != b't' && ELIDED_SMALL_WORDS.contains(&&*rest.text);
-        if small || (is_meaningful(&rest.text) && self.knows(&rest)) {
-            let elision = Word::new(word.text[..cut].to_owned(), &self.stemmer);
+        let elision = &word.text[..cut];
+        let contraction = CONTRACTIONS
+            .iter()
+            .any(|(e, small)| *e == elision && small.contains(&rest.text.as_str()));
+        if contraction || (is_meaningful(&rest.text) && self.knows(&rest)) {
+            let elision = Word::new(elision.to_owned(), &self.stemmer);
             return vec![elision, rest];
         }
         vec![word]
