@@ -115,11 +115,12 @@ const MAX_EMPHASIS_BYTES: usize = 60;
 /// A bold span of more meaningful words than this is a sentence, not a term.
 const MAX_EMPHASIS_WORDS: usize = 4;
 
-/// The spans of a text set in bold (`**…**`), short enough to be terms.
-fn emphasized(text: &str) -> impl Iterator<Item = &str> {
-    text.split("**")
-        .skip(1)
-        .step_by(2)
+/// The spans of a text set in bold (`**…**`), short enough to be terms. Paired within a
+/// line, and none from a line with a `**` left unpaired (`2**3`), whose pairs are unknown.
+pub(super) fn emphasized(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .filter(|line| line.matches("**").count() % 2 == 0)
+        .flat_map(|line| line.split("**").skip(1).step_by(2))
         .map(str::trim)
         // A link or HTML set in bold is not a term.
         .filter(|span| {
@@ -291,11 +292,12 @@ impl GuichetIndex {
                 }
                 // What the author set in bold (`**sonar**`, `**Pic de fréquence**`) is what
                 // the page is about, more than any other word of its text.
+                let named: FastSet<String> = names.iter().map(|n| normalize(n)).collect();
                 for span in emphasized(&raw) {
                     let normal = normalize(span);
                     let meaningful = word_iter(&normal).filter(|w| is_meaningful(w)).count();
                     if (1..=MAX_EMPHASIS_WORDS).contains(&meaningful)
-                        && !names.iter().any(|n| normalize(n) == normal)
+                        && !named.contains(&normal)
                         && seen.insert(normal.clone())
                     {
                         let phrase = builder.phrase(&normal, EMPHASIS_WEIGHT, false, false);

@@ -116,6 +116,13 @@ mod tests {
     }
 
     #[test]
+    fn bold_spans_pair_within_a_line() {
+        let spans: Vec<&str> =
+            index::emphasized("2**3 vaut 8\nLe **sonar** des **chauves-souris**").collect();
+        assert_eq!(spans, ["sonar", "chauves-souris"]);
+    }
+
+    #[test]
     fn hostile_lengths_are_bounded_before_matching() {
         let i = index(&[("Horaires", &["horaires"])]);
         // One word of 200,000 letters: once every prefix was hashed (quadratic).
