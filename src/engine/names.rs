@@ -91,6 +91,11 @@ impl Names {
             let Target::Response(title) = &first.target else {
                 continue;
             };
+            // Resolved as a label's target is (a page's file for its response).
+            let title = match (kb.response_index(title), leaves.resolve(title)) {
+                (None, Some(i)) => kb.responses[i].title.as_str(),
+                _ => title.as_str(),
+            };
             let generic = targets
                 .get(&normalize(&first.label))
                 .is_none_or(|t| t.len() >= GENERIC_LABEL_TARGETS);
@@ -102,7 +107,7 @@ impl Names {
                 .filter(|p| p.ends_with('?') && p.chars().count() <= MAX_NAME_CHARS);
             if let (true, Some(prompt)) = (generic, prompt) {
                 let list = prompts.entry(normalize(&prompt)).or_default();
-                if list.len() < GENERIC_LABEL_TARGETS && !list.contains(&title.as_str()) {
+                if list.len() < GENERIC_LABEL_TARGETS && !list.contains(&title) {
                     list.push(title);
                 }
                 asked.push((prompt, title));
