@@ -710,7 +710,8 @@ impl Engine {
     }
 
     /// "Did you mean…?" with the candidates as a numbered menu; the answer itself when they
-    /// are all one response for the person (the same title written twice).
+    /// are all one choice for the person (the same title written twice, or labels that read
+    /// the same).
     fn suggest(
         &self,
         conversation: &mut Conversation,
@@ -742,9 +743,11 @@ impl Engine {
                 typed: true,
             });
         }
-        if let ([title], [(index, _), ..]) = (titles.as_slice(), candidates) {
+        // One choice left is no question: it is the answer, the first response of that title
+        // as a click on it would open.
+        if let ([title], [(index, scored), ..]) = (titles.as_slice(), candidates) {
             let index = self.kb.response_index(title).unwrap_or(*index);
-            return self.answer_with(conversation, index, score, rng);
+            return self.answer_with(conversation, index, scored.score, rng);
         }
         let choices = display::shown(&offered);
         conversation.shown = offered;
