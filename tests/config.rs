@@ -239,6 +239,21 @@ fn a_key_written_as_a_table_is_a_wrong_type() {
     }
 }
 
+/// A variable whose value was not UTF-8 (passed lossily by the process environment) is
+/// refused by name, not accepted as a secret with its bytes replaced.
+#[test]
+fn a_variable_that_was_not_utf8_is_refused_by_name() {
+    let env = [(
+        "GUICHET_DISCORD_TOKEN".to_owned(),
+        "ab\u{FFFD}cd".to_owned(),
+    )];
+    let err = Settings::parse("", Path::new("guichet.toml"), env).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "environment variable GUICHET_DISCORD_TOKEN: `discord.token`: the value is not valid UTF-8"
+    );
+}
+
 #[test]
 fn a_missing_configuration_file_is_an_error_naming_it() {
     let err = Settings::load(

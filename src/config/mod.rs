@@ -444,7 +444,7 @@ impl MatrixSettings {
 }
 
 /// The process environment, as [`Settings::load`] takes it. Values that are not UTF-8 are
-/// passed lossily: they can only be wrong, and validation then says which variable is.
+/// passed lossily: they can only be wrong, and stage one refuses a `GUICHET_` one, naming it.
 pub fn process_env() -> impl Iterator<Item = (String, String)> {
     std::env::vars_os().map(|(name, value)| {
         (

@@ -430,6 +430,12 @@ impl Context {
                 };
                 return Err(ConfigError::UnknownKey { at, key, hint });
             };
+            // `process_env` passes a value that is not UTF-8 lossily: a secret would be
+            // accepted with its bytes replaced, and fail at login far from its cause.
+            if text.contains(char::REPLACEMENT_CHARACTER) {
+                let reason = "the value is not valid UTF-8".to_owned();
+                return Err(ConfigError::InvalidValue { at, key, reason });
+            }
             let value = from_env(kind, &key, &text, &at)?;
             // In a TOML array, what is wrong is the item that is no string (nor an id).
             let odd = value.as_array().and_then(|items| {
