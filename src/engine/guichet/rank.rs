@@ -284,8 +284,11 @@ impl GuichetIndex {
             [b'c' | b'd' | b'j' | b'l' | b'm' | b'n' | b's' | b't', ..] => 1,
             _ => return vec![word],
         };
-        let rest = &word.text[cut..];
-        let elidable = rest.len() >= 2
+        let (elision, rest) = word.text.split_at(cut);
+        let contraction = CONTRACTIONS
+            .iter()
+            .any(|(e, small)| *e == elision && small.contains(&rest));
+        let elidable = (contraction || rest.len() >= 2)
             && rest.starts_with(['a', 'e', 'i', 'o', 'u', 'y', 'h'])
             && is_meaningful(&word.text)
             && !self.knows(&word);
@@ -293,10 +296,6 @@ impl GuichetIndex {
             return vec![word];
         }
         let rest = Word::new(rest.to_owned(), &self.stemmer);
-        let elision = &word.text[..cut];
-        let contraction = CONTRACTIONS
-            .iter()
-            .any(|(e, small)| *e == elision && small.contains(&rest.text.as_str()));
         if contraction || (is_meaningful(&rest.text) && self.knows(&rest)) {
             let elision = Word::new(elision.to_owned(), &self.stemmer);
             return vec![elision, rest];
