@@ -353,6 +353,19 @@ fn words_found_only_in_texts_offer_no_list() {
     assert_eq!(title(&ask("quel détecteur ?")), "Détecteurs");
 }
 
+/// A negation in an author's phrase is what tells it from the same phrase without it: the
+/// page for a pupil who is *not* eligible wins over the page about being eligible.
+#[test]
+fn a_negation_in_a_keyword_counts() {
+    let ask = first_message_to(
+        "# Bot\nBienvenue.\n## Être certifiable\n- certifiable\n- etre certifiable\n- niveau 1\nUn élève est **certifiable** quand il a cinq compétences au niveau 1.\n## Élève non certifiable\n- non certifiable\n- pas certifiable\n- n'est pas certifiable\nIl peut encore progresser.\n",
+    );
+    for message in ["eleve pas certifiable", "il est pas certifiable"] {
+        assert_eq!(title(&ask(message)), "Élève non certifiable", "{message}");
+    }
+    assert_eq!(title(&ask("être certifiable ?")), "Être certifiable");
+}
+
 #[test]
 fn off_topic_messages_fall_back() {
     let mut s = Session::new();

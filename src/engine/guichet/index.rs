@@ -10,7 +10,7 @@ use super::rank::{
     CONTENT_WEIGHT, EMPHASIS_WEIGHT, EXACT_WEIGHT, LENGTH_NORMALISATION, NAME_WEIGHT,
     NEGATIVE_WEIGHT, TITLE_WEIGHT, TITLE_WORD_WEIGHT,
 };
-use super::text::{is_meaningful, normalize, word_iter, words};
+use super::text::{is_meaningful, is_negation, normalize, word_iter, words};
 use crate::engine::hash::{FastMap, FastSet, Postings};
 use crate::engine::lexicon::Lexicon;
 use crate::kb::KnowledgeBase;
@@ -376,7 +376,9 @@ impl GuichetIndex {
                     .words
                     .iter()
                     .map(|&w| &words[w as usize])
-                    .filter(|w| is_meaningful(&w.text))
+                    // A negation counts in a phrase: `pas certifiable` says more than
+                    // `certifiable`, and the other way round.
+                    .filter(|w| is_meaningful(&w.text) || is_negation(&w.text))
                     .map(|w| {
                         w.chars.len() as f64
                             * rarity.get(&w.stem).copied().unwrap_or(unknown_rarity)

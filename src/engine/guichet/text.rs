@@ -255,6 +255,15 @@ pub(super) fn word_iter(normalised: &str) -> impl Iterator<Item = Cow<'_, str>> 
         })
 }
 
+/// Words that turn a phrase around (`pas certifiable`, `sans compte`): stop words alone, but
+/// inside an author's phrase what tells it from the same phrase without them.
+const NEGATIONS: &[&str] = &["pas", "non", "aucun", "aucune", "jamais", "sans"];
+
+/// Whether `word` negates what follows it (see [`NEGATIONS`]).
+pub(super) fn is_negation(word: &str) -> bool {
+    NEGATIONS.contains(&word)
+}
+
 /// A word that can carry meaning: not a stop word, and not a bare number (room numbers,
 /// dates) that no keyword explains.
 pub fn is_meaningful(word: &str) -> bool {
