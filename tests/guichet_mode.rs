@@ -319,6 +319,13 @@ fn a_yes_no_question_names_what_yes_leads_to() {
     );
     assert_eq!(title(&ask("on travaille les jours fériés ?")), "R7");
     assert_eq!(title(&ask("quels sont les tarifs")), "R8");
+    // A single `Oui` in the base is still an answer, not a name: its question names R7, and
+    // a `oui` out of context is not a request for R7.
+    let ask = first_message_to(
+        "# Bot\nBienvenue.\n1. [Horaires](Horaires)\n## Horaires\n- horaires\nDe 8 h à 18 h.\nVoir aussi les jours fériés ?\n1. [Oui](R7)\n## R7\nL'établissement ferme le 1er mai et le 14 juillet.\n",
+    );
+    assert_eq!(title(&ask("on travaille les jours fériés ?")), "R7");
+    assert_ne!(title(&ask("oui")), "R7");
 }
 
 /// Two responses with the same title are one for the person: a choice leads to the first.

@@ -15,6 +15,25 @@ use crate::kb::{KnowledgeBase, Target};
 /// `Non`, `Suite`, `Retour` are navigation, not names.
 const GENERIC_LABEL_TARGETS: usize = 2;
 
+/// Labels that answer the question before them (`Oui`, `Suite`, `Retour`), as normalised:
+/// navigation, not names, even where they lead to one response only.
+const ANSWER_LABELS: &[&str] = &[
+    "oui",
+    "non",
+    "ok",
+    "d'accord",
+    "suite",
+    "la suite",
+    "suivant",
+    "continuer",
+    "retour",
+    "menu",
+    "yes",
+    "no",
+    "next",
+    "back",
+];
+
 /// A name longer than this (in chars) is a sentence, not a name: it is not shown as a
 /// suggestion (a title or shorter name is).
 const MAX_NAME_CHARS: usize = 90;
@@ -66,12 +85,15 @@ impl Names {
         // (title, normalised label) pairs already kept: a response linked 10,000 times by the
         // same label keeps one name, in linear time.
         let mut kept: FastSet<(&str, String)> = FastSet::default();
+        let navigation = |key: &str| {
+            ANSWER_LABELS.contains(&key)
+                || targets
+                    .get(key)
+                    .is_none_or(|t| t.len() >= GENERIC_LABEL_TARGETS)
+        };
         for &(label, title) in &labels {
             let key = normalize(label);
-            let generic = targets
-                .get(&key)
-                .is_none_or(|t| t.len() >= GENERIC_LABEL_TARGETS);
-            if key.is_empty() || generic {
+            if key.is_empty() || navigation(&key) {
                 continue;
             }
             if kept.insert((title, key)) {
@@ -96,9 +118,7 @@ impl Names {
                 (None, Some(i)) => kb.responses[i].title.as_str(),
                 _ => title.as_str(),
             };
-            let generic = targets
-                .get(&normalize(&first.label))
-                .is_none_or(|t| t.len() >= GENERIC_LABEL_TARGETS);
+            let generic = navigation(&normalize(&first.label));
             let prompt = message
                 .lines
                 .last()
