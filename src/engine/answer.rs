@@ -139,14 +139,29 @@ const PLEASANTRIES: &[&str] = &[
     "reponses",
 ];
 
-/// Small talk said with a sign rather than words.
-enum Sign {
-    Ok,
+/// The kinds of small talk guichet answers itself when the base has no answer of its own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Talk {
+    Greeting,
     Thanks,
+    Goodbye,
+    Ok,
+}
+
+impl Talk {
+    /// Its phrases in the bot's words (`[strings]`).
+    fn phrases(self, strings: &crate::strings::Strings) -> &[String] {
+        match self {
+            Talk::Greeting => &strings.greeting_words,
+            Talk::Thanks => &strings.thanks_words,
+            Talk::Goodbye => &strings.goodbye_words,
+            Talk::Ok => &strings.ok_words,
+        }
+    }
 }
 
 /// A message of emoji alone that is small talk in a chat: `👍` is "ok", `🙏` is "merci".
-fn emoji_small_talk(text: &str) -> Option<Sign> {
+fn emoji_small_talk(text: &str) -> Option<Talk> {
     const OK: &[char] = &['👍', '👌', '✅', '🆗', '🙂', '😊'];
     const THANKS: &[char] = &['🙏'];
     // Skin tones and the variation selector ride along with the emoji.
@@ -157,9 +172,9 @@ fn emoji_small_talk(text: &str) -> Option<Sign> {
     if emoji.is_empty() {
         None
     } else if emoji.iter().all(|c| THANKS.contains(c)) {
-        Some(Sign::Thanks)
+        Some(Talk::Thanks)
     } else if emoji.iter().all(|c| OK.contains(c) || THANKS.contains(c)) {
-        Some(Sign::Ok)
+        Some(Talk::Ok)
     } else {
         None
     }
@@ -338,15 +353,12 @@ impl Engine {
         // a thumbs-up or folded hands, which normalise to nothing.
         let trimmed = input.trim().trim_end_matches(['!', '.', ' ']);
         let sign = match trimmed.strip_suffix('+').map(str::trim_end) {
-            Some("a" | "A" | "à" | "À" | "@") => Some(&self.strings.goodbye_words),
-            _ => emoji_small_talk(trimmed).map(|sign| match sign {
-                Sign::Ok => &self.strings.ok_words,
-                Sign::Thanks => &self.strings.thanks_words,
-            }),
+            Some("a" | "A" | "à" | "À" | "@") => Some(Talk::Goodbye),
+            _ => emoji_small_talk(trimmed),
         };
         // Read as the first phrase of its kind in the bot's words (`[strings]`).
         let input = sign
-            .and_then(|list| list.first())
+            .and_then(|talk| talk.phrases(&self.strings).first())
             .map_or(input, String::as_str);
         let normalised = guichet::normalize(input);
 
@@ -895,15 +907,11 @@ impl Engine {
         // A name is a few words: a title of a million characters is not read for each message.
         let title: String = self.kb.title.chars().take(200).collect();
         let bot_name = guichet::words(&guichet::normalize(&title));
-        let lists = [
-            &strings.greeting_words,
-            &strings.thanks_words,
-            &strings.goodbye_words,
-            &strings.ok_words,
-        ];
+        let lists = [Talk::Greeting, Talk::Thanks, Talk::Goodbye, Talk::Ok]
+            .map(|talk| (talk, talk.phrases(strings)));
         let small_talk: Vec<String> = lists
             .iter()
-            .flat_map(|list| list.iter())
+            .flat_map(|(_, list)| list.iter())
             .flat_map(|p| guichet::words(&guichet::normalize(p)))
             .collect();
         let is_small = |w: &String| {
@@ -923,12 +931,9 @@ impl Engine {
                     .find(|p| padded.contains(&format!(" {p} ")))
             })
             .flatten();
-        let only = |list: &[String]| -> Option<String> {
-            if std::ptr::eq(list, strings.goodbye_words.as_slice()) && closing.is_some() {
-                return closing.clone();
-            }
-            if closing.is_some() {
-                return None;
+        let only = |talk: Talk, list: &[String]| -> Option<String> {
+            if let Some(goodbye) = &closing {
+                return (talk == Talk::Goodbye).then(|| goodbye.clone());
             }
             let phrase = list
                 .iter()
@@ -949,14 +954,14 @@ impl Engine {
                 .max_by(|a, b| a.1.score.total_cmp(&b.1.score))
                 .map(|(i, _)| i)
         };
-        for list in lists {
-            let Some(phrase) = only(list) else {
+        for (talk, list) in lists {
+            let Some(phrase) = only(talk, list) else {
                 continue;
             };
             // The phrase typed, or another of its kind the base names a response after
             // (a goodbye page titled `aurevoir` for `bye`): acknowledgements aside, whose
             // words (`compris`, `parfait`) also title pages that are not small talk.
-            let kind: Vec<String> = if std::ptr::eq(list, &strings.ok_words) {
+            let kind: Vec<String> = if talk == Talk::Ok {
                 vec![phrase.clone()]
             } else {
                 std::iter::once(phrase.clone())
@@ -978,9 +983,13 @@ impl Engine {
                 });
             }
         }
-        let only = |list: &[String]| only(list).is_some();
+        let said = |talk: Talk| {
+            lists
+                .iter()
+                .any(|(t, list)| *t == talk && only(talk, list).is_some())
+        };
         let builtin = |answer: &str| Answer::Builtin(answer.to_string());
-        if is(&strings.menu_words) || only(&strings.greeting_words) {
+        if is(&strings.menu_words) || said(Talk::Greeting) {
             // The person sees the welcome message again: that is what the answer says.
             return Some(Reply {
                 messages: vec![self.show_welcome(conversation, rng, false)],
@@ -1018,11 +1027,11 @@ impl Engine {
                 },
             });
         }
-        let (text, kind) = if only(&strings.thanks_words) {
+        let (text, kind) = if said(Talk::Thanks) {
             (&strings.thanks_reply, "thanks")
-        } else if only(&strings.ok_words) {
+        } else if said(Talk::Ok) {
             (&strings.ok_reply, "ok")
-        } else if only(&strings.goodbye_words) {
+        } else if said(Talk::Goodbye) {
             (&strings.goodbye_reply, "goodbye")
         } else {
             return None;
