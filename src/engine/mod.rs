@@ -882,26 +882,26 @@ pub(crate) fn menu_number(text: &str) -> Cow<'_, str> {
     if !normalised.is_empty() && normalised.bytes().all(|b| b.is_ascii_digit()) {
         return Cow::Owned(normalised);
     }
-    let mut words: Vec<&str> = normalised.split([' ', '\'']).collect();
-    while words.len() > 1 && words.last().is_some_and(|w| AFTER.contains(w)) {
+    // Ordinals written with digits (`2eme`, `1er`) are read as `2e`, `1e`.
+    let mut words = guichet::words(&normalised);
+    while words.len() > 1 && words.last().is_some_and(|w| AFTER.contains(&w.as_str())) {
         words.pop();
     }
     let Some((last, before)) = words.split_last() else {
         return Cow::Borrowed(trimmed);
     };
-    if before.is_empty() || !before.iter().all(|w| BEFORE.contains(w)) {
+    if before.is_empty() || !before.iter().all(|w| BEFORE.contains(&w.as_str())) {
         return Cow::Borrowed(trimmed);
     }
-    // `2`, `2e`, `2eme`, `1er`, `1ere`, or an ordinal spelt out.
-    let digits = last.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let suffix = &last[digits.len()..];
-    if !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && ["", "e", "eme", "er", "ere"].contains(&suffix)
-    {
+    // `2`, `2e` (`2ème`, `1er`…), or an ordinal spelt out.
+    let digits = last.strip_suffix('e').unwrap_or(last);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         return Cow::Owned(digits.to_string());
     }
-    match ORDINALS.iter().position(|forms| forms.contains(last)) {
+    match ORDINALS
+        .iter()
+        .position(|forms| forms.contains(&last.as_str()))
+    {
         Some(at) => Cow::Owned((at + 1).to_string()),
         None => Cow::Borrowed(trimmed),
     }
