@@ -231,7 +231,8 @@ impl GuichetIndex {
                     text,
                     search_text,
                 } = response;
-                let raw = text.clone();
+                // Bold spans are read off the text as written, before normalising drops the `*`.
+                let emphasis: Vec<String> = emphasized(&text).map(normalize).collect();
                 let text = normalize(&text);
                 for word in std::iter::once(title)
                     .chain(keywords.iter().copied())
@@ -269,7 +270,12 @@ impl GuichetIndex {
                     }));
                 }
                 let mut seen: FastSet<String> = FastSet::default();
-                for name in std::iter::once(title).chain(names.iter().copied()) {
+                // The names, normalised: a bold span that repeats one adds nothing.
+                let mut named: FastSet<String> = FastSet::default();
+                for (i, name) in std::iter::once(title)
+                    .chain(names.iter().copied())
+                    .enumerate()
+                {
                     let text = normalize(name);
                     let acronyms = acronyms(name);
                     for word in word_iter(&text) {
@@ -289,12 +295,13 @@ impl GuichetIndex {
                             );
                         }
                     }
+                    if i > 0 {
+                        named.insert(text);
+                    }
                 }
                 // What the author set in bold (`**sonar**`, `**Pic de fréquence**`) is what
                 // the page is about, more than any other word of its text.
-                let named: FastSet<String> = names.iter().map(|n| normalize(n)).collect();
-                for span in emphasized(&raw) {
-                    let normal = normalize(span);
+                for normal in emphasis {
                     let meaningful = word_iter(&normal).filter(|w| is_meaningful(w)).count();
                     if (1..=MAX_EMPHASIS_WORDS).contains(&meaningful)
                         && !named.contains(&normal)
