@@ -184,6 +184,21 @@ mod tests {
     }
 
     #[test]
+    fn a_plural_verb_is_also_its_singular() {
+        let i = index(&[
+            ("Afficher", &["afficher"]),
+            ("Moments", &["les moments forts"]),
+        ]);
+        // The stemmer leaves `affichent` whole; its singular `affiche` has `afficher`'s stem.
+        assert_eq!(
+            evidence(&i, "les noms s'affichent"),
+            vec![Some(Evidence::Stem), None]
+        );
+        // A noun in `-ent` keeps its own stem: `moment` is not read as `mome`.
+        assert_eq!(evidence(&i, "un moment"), vec![None, Some(Evidence::Stem)]);
+    }
+
+    #[test]
     fn negative_keywords_veto_and_stop_words_say_nothing() {
         let i = index(&[("Plage", &["mer", "! pas la mer"])]);
         assert!(i.score_all("la mer")[0].score > 0.0);

@@ -41,6 +41,10 @@ const CONTRACTIONS: &[(&str, &[&str])] = &[
         &["il", "ils", "elle", "elles", "on", "un", "une", "en"],
     ),
 ];
+/// The shortest singular (`affiche` of `affichent`) read for a plural verb the base does not
+/// know: shorter rests (`clie` of `client`, `pare` of `parent`) are too often other words.
+const PLURAL_VERB_MIN_SINGULAR: usize = 5;
+
 /// How much a text's length lowers the weight of its words (BM25's `b`: 0 not at all, 1 in
 /// proportion to the length).
 pub(super) const LENGTH_NORMALISATION: f64 = 0.75;
@@ -303,6 +307,22 @@ impl GuichetIndex {
         vec![word]
     }
 
+    /// The same verb in the singular, when `word` may be a third person plural
+    /// (`affichent`, `chassent`) and the singular's stem is one the base uses (`affiche`,
+    /// `afficher`): the stemmer leaves `-ent` alone because of nouns and adverbs (`moment`,
+    /// `element`), so the plural is matched as itself and as its singular.
+    fn singular_verb(&self, word: &Word) -> Option<Word> {
+        let singular = word.text.strip_suffix("nt")?;
+        if !singular.ends_with('e')
+            || singular.len() < PLURAL_VERB_MIN_SINGULAR
+            || !is_meaningful(&word.text)
+        {
+            return None;
+        }
+        let singular = Word::new(singular.to_owned(), &self.stemmer);
+        (singular.stem != word.stem && self.knows(&singular)).then_some(singular)
+    }
+
     pub(super) fn message(&self, text: &str) -> Message {
         let text = bounded(text);
         let words: Vec<Word> = self
@@ -325,6 +345,7 @@ impl GuichetIndex {
                     .same(&w.text)
                     .iter()
                     .map(|other| Word::new(other.clone(), &self.stemmer))
+                    .chain(self.singular_verb(w))
                     .collect()
             })
             .collect();
