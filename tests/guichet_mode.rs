@@ -626,3 +626,25 @@ fn a_follow_up_is_about_the_page_just_shown() {
     assert_eq!(after("détecteur", "et le tarif ?"), "Détecteurs");
     assert_eq!(after("logiciel", "et le tarif ?"), "Logiciels");
 }
+
+/// A question about the bot itself gets the base's own page about itself when one is titled
+/// or keyed by such a question, else guichet's own word; the topic word alone (`robot` in a
+/// robotics base) is not that question.
+#[test]
+fn a_question_about_the_bot_gets_the_bases_own_page() {
+    let ask = first_message_to(
+        "# Bot\nBienvenue.\n## Qui es-tu ?\n- es-tu\nJe suis un robot conversationnel.\n## Horaires\n- horaires\nDe 8 h à 18 h.\n",
+    );
+    assert_eq!(title(&ask("t'es un robot ?")), "Qui es-tu ?");
+    assert_eq!(title(&ask("tu es qui")), "Qui es-tu ?");
+    let ask = first_message_to(
+        "# Bot\nBienvenue.\n## Le robot Thymio\n- robot\n- thymio\nUn petit robot.\n## Horaires\n- horaires\nDe 8 h à 18 h.\n",
+    );
+    assert_eq!(title(&ask("un robot pour la classe")), "Le robot Thymio");
+    let reply = ask("t'es une IA ?");
+    assert_eq!(reply.answer, Answer::Builtin("identity".into()));
+    assert_eq!(
+        reply.messages[0].markdown,
+        Strings::default().identity_reply
+    );
+}

@@ -146,6 +146,8 @@ enum Talk {
     Thanks,
     Goodbye,
     Ok,
+    /// A question about the bot itself (`t'es un robot ?`).
+    Identity,
 }
 
 impl Talk {
@@ -156,6 +158,7 @@ impl Talk {
             Talk::Thanks => &strings.thanks_words,
             Talk::Goodbye => &strings.goodbye_words,
             Talk::Ok => &strings.ok_words,
+            Talk::Identity => &strings.identity_words,
         }
     }
 }
@@ -983,11 +986,39 @@ impl Engine {
                 });
             }
         }
-        let said = |talk: Talk| {
-            lists
+        let said = |talk: Talk| only(talk, talk.phrases(strings)).is_some();
+        // "t'es un robot ?": the base's own page about itself, titled or keyed by such a
+        // question (`## Qui es-tu ?`), else guichet's own word on what it is. Only the
+        // question itself finds the page: its words alone (`robot`, `ia`) are a topic in
+        // many bases.
+        if said(Talk::Identity) {
+            let phrases: Vec<String> = strings
+                .identity_words
                 .iter()
-                .any(|(t, list)| *t == talk && only(talk, list).is_some())
-        };
+                .map(|p| guichet::normalize(p))
+                .collect();
+            let titled = self.guichet.as_ref().and_then(|guichet| {
+                phrases
+                    .iter()
+                    .find_map(|p| guichet.compact_titles.get(&compact(p)).copied())
+            });
+            let own = titled.or_else(|| {
+                self.kb.responses.iter().position(|response| {
+                    response.keywords.iter().any(|keyword| {
+                        !keyword.is_negative()
+                            && phrases.contains(&guichet::normalize(&keyword.text))
+                    })
+                })
+            });
+            if let Some(index) = own {
+                return Some(Reply {
+                    messages: self.show_response(conversation, index, rng),
+                    answer: Answer::Response(self.kb.responses[index].title.clone()),
+                    path: AnswerPath::Builtin,
+                    score: 0.0,
+                });
+            }
+        }
         let builtin = |answer: &str| Answer::Builtin(answer.to_string());
         if is(&strings.menu_words) || said(Talk::Greeting) {
             // The person sees the welcome message again: that is what the answer says.
@@ -1033,6 +1064,8 @@ impl Engine {
             (&strings.ok_reply, "ok")
         } else if said(Talk::Goodbye) {
             (&strings.goodbye_reply, "goodbye")
+        } else if said(Talk::Identity) {
+            (&strings.identity_reply, "identity")
         } else {
             return None;
         };
