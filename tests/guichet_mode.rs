@@ -245,6 +245,7 @@ fn small_talk_and_navigation() {
     assert_eq!(s.say("au revoir").answer, Answer::Builtin("goodbye".into()));
     assert_eq!(s.say("a+").answer, Answer::Builtin("goodbye".into()));
     assert_eq!(s.say("👍").answer, Answer::Builtin("ok".into()));
+    assert_eq!(s.say("d accord").answer, Answer::Builtin("ok".into()));
     assert_eq!(s.say("🙏🏼").answer, Answer::Builtin("thanks".into()));
     assert_eq!(s.say("À+ !").answer, Answer::Builtin("goodbye".into()));
     // Thanks for something are still thanks.
@@ -637,6 +638,9 @@ fn a_question_about_the_bot_gets_the_bases_own_page() {
     );
     assert_eq!(title(&ask("t'es un robot ?")), "Qui es-tu ?");
     assert_eq!(title(&ask("tu es qui")), "Qui es-tu ?");
+    // Typed without its apostrophe, or with a space for it.
+    assert_eq!(title(&ask("t es un robot ?")), "Qui es-tu ?");
+    assert_eq!(title(&ask("tes qui ?")), "Qui es-tu ?");
     let ask = first_message_to(
         "# Bot\nBienvenue.\n## Le robot Thymio\n- robot\n- thymio\nUn petit robot.\n## Horaires\n- horaires\nDe 8 h à 18 h.\n",
     );

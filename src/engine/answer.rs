@@ -938,11 +938,14 @@ impl Engine {
             if let Some(goodbye) = &closing {
                 return (talk == Talk::Goodbye).then(|| goodbye.clone());
             }
-            let phrase = list
-                .iter()
-                .map(|p| guichet::normalize(p))
-                .find(|p| start == p || start.starts_with(&format!("{p} ")))?;
-            let rest = start[phrase.len()..].trim();
+            // An apostrophe typed as a space (`t es qui`, `d accord`) is the same phrase; the
+            // two are one byte each, so lengths agree.
+            let typed = start.replace('\'', " ");
+            let phrase = list.iter().map(|p| guichet::normalize(p)).find(|p| {
+                let p = p.replace('\'', " ");
+                typed == p || typed.starts_with(&format!("{p} "))
+            })?;
+            let rest = typed[phrase.len()..].trim();
             guichet::words(rest).iter().all(is_small).then_some(phrase)
         };
         // The knowledge base's own answer to a small-talk phrase wins (its goodbye, its
