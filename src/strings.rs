@@ -44,9 +44,9 @@ pub struct Strings {
     pub ok_reply: String,
     /// The reply to a goodbye when the knowledge base has none.
     pub goodbye_reply: String,
-    /// The reply to "who are you?" when the knowledge base has no page of its own for it,
+    /// The reply to "how are you?" when the knowledge base has no page of its own for it,
     /// followed by the last menu.
-    pub identity_reply: String,
+    pub how_are_you_reply: String,
     /// Posted to the admin room (if configured) before the errors of a refused reload.
     pub reload_refused: String,
     /// Posted to the Matrix admin room (if configured), once, when the bot's device is not
@@ -65,9 +65,12 @@ pub struct Strings {
     pub goodbye_words: Vec<String>,
     /// Acknowledgements (`ok`, `d'accord`…): answered with the last menu.
     pub ok_words: Vec<String>,
-    /// Questions about the bot itself (`qui es-tu ?`, `t'es un robot ?`): answered with the
-    /// base's page titled or keyed by one of them, else with `identity_reply`.
+    /// Questions about the bot itself (`qui es-tu ?`, `t'es un robot ?`, `tu sers à quoi ?`):
+    /// answered with the base's page titled or keyed by one of them, else with the welcome.
     pub identity_words: Vec<String>,
+    /// How the person asks how the bot is (`ça va ?`): answered with the base's page titled
+    /// or keyed by one of them, else with `how_are_you_reply`.
+    pub how_are_you_words: Vec<String>,
     /// Messages that go back to the welcome message (besides the number `0`).
     pub menu_words: Vec<String>,
     /// Messages that go back to the previous menu.
@@ -155,7 +158,7 @@ impl Default for Strings {
             step_label: "Étape {n} :".into(),
             thanks_reply: "Avec plaisir ! Autre chose ?".into(),
             goodbye_reply: "Au revoir, bonne journée !".into(),
-            identity_reply: "Je suis un assistant automatique : je réponds avec les fiches de cette base. Posez votre question avec vos mots, ou tapez « menu ».".into(),
+            how_are_you_reply: "Très bien, merci ! Que puis-je pour vous ?".into(),
             ok_reply: "Très bien. Autre chose ?".into(),
             reload_refused: "La modification de la base de connaissances est refusée ; la version précédente reste en service. Erreurs :".into(),
             device_unverified: "L'appareil du bot n'est pas vérifié : les applications réglées pour n'envoyer leurs clés qu'aux appareils vérifiés ne peuvent pas lui écrire dans les salons chiffrés, et les autres affichent un avertissement. Configurez `recovery_key` (la clé de récupération du compte) puis redémarrez le bot, ou vérifiez cet appareil depuis une autre session du compte.\n{reason}".into(),
@@ -165,7 +168,8 @@ impl Default for Strings {
             thanks_words: words(&["merci", "mrc", "thanks", "thx", "merci beaucoup", "merci bien"]),
             goodbye_words: words(&["au revoir", "aurevoir", "bye", "ciao", "a bientot", "a plus", "bonne journee", "bonne soiree", "bonne fin de journee"]),
             ok_words: words(&["ok", "okay", "d'accord", "dac", "super", "parfait", "top", "compris", "entendu", "ca marche"]),
-            identity_words: words(&["qui es tu", "tu es qui", "t'es qui", "qui etes vous", "vous etes qui", "tes qui", "tu es un robot", "t'es un robot", "tes un robot", "es tu un robot", "vous etes un robot", "etes vous un robot", "tu es un bot", "t'es un bot", "tu es une ia", "t'es une ia", "es tu une ia", "c'est quoi ton nom", "quel est ton nom", "comment tu t'appelles", "tu t'appelles comment"]),
+            identity_words: words(&["qui es tu", "tu es qui", "t'es qui", "qui etes vous", "vous etes qui", "tes qui", "tu es un robot", "t'es un robot", "tes un robot", "es tu un robot", "vous etes un robot", "etes vous un robot", "tu es un bot", "t'es un bot", "tu es une ia", "t'es une ia", "es tu une ia", "c'est quoi ton nom", "quel est ton nom", "comment tu t'appelles", "tu t'appelles comment", "tu sers a quoi", "a quoi tu sers", "tu fais quoi", "que sais tu faire", "qu'est ce que tu sais faire", "que peux tu faire", "tu peux faire quoi"]),
+            how_are_you_words: words(&["ca va", "ca va bien", "comment ca va", "tu vas bien", "vous allez bien", "comment vas tu", "comment allez vous", "la forme"]),
             menu_words: words(&["menu", "accueil", "menu principal", "retour au menu", "retour a l'accueil", "sommaire", "debut", "recommencer"]),
             back_words: words(&["retour", "revenir", "precedent", "menu precedent", "retour en arriere"]),
             help: "Posez-moi votre question avec vos mots : en message privé, ou dans un salon en me mentionnant ou en répondant à l'un de mes messages. Cliquez sur un bouton ou tapez son numéro pour choisir.\n\n**{menu}** affiche le menu principal, **{prefix} {role}** change votre profil (sur Discord : **/{menu}** et **/{role}**).".into(),

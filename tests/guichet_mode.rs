@@ -645,10 +645,25 @@ fn a_question_about_the_bot_gets_the_bases_own_page() {
         "# Bot\nBienvenue.\n## Le robot Thymio\n- robot\n- thymio\nUn petit robot.\n## Horaires\n- horaires\nDe 8 h à 18 h.\n",
     );
     assert_eq!(title(&ask("un robot pour la classe")), "Le robot Thymio");
-    let reply = ask("t'es une IA ?");
-    assert_eq!(reply.answer, Answer::Builtin("identity".into()));
+    // Without a page of its own, the welcome, where a base introduces its bot.
+    assert_eq!(ask("t'es une IA ?").answer, Answer::Initial);
+    assert_eq!(ask("tu sers à quoi ?").answer, Answer::Initial);
+    let reply = ask("ça va ?");
+    assert_eq!(reply.answer, Answer::Builtin("how_are_you".into()));
     assert_eq!(
         reply.messages[0].markdown,
-        Strings::default().identity_reply
+        Strings::default().how_are_you_reply
+    );
+    // Another of its phrases (`la forme`) names no page through its words alone (`forme`, a
+    // page on formatting).
+    let ask = first_message_to(
+        "# Bot\nBienvenue.\n## Mise en forme\n- forme\nGras, italique.\n## Horaires\n- horaires\nDe 8 h à 18 h.\n",
+    );
+    assert_eq!(ask("ça va ?").answer, Answer::Builtin("how_are_you".into()));
+    // A greeting with it is a greeting; a complaint is no small talk.
+    assert_eq!(ask("salut, ça va ?").answer, Answer::Initial);
+    assert_ne!(
+        ask("ça va pas").answer,
+        Answer::Builtin("how_are_you".into())
     );
 }

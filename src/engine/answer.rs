@@ -146,8 +146,10 @@ enum Talk {
     Thanks,
     Goodbye,
     Ok,
-    /// A question about the bot itself (`t'es un robot ?`).
+    /// A question about the bot itself (`t'es un robot ?`, `tu sers à quoi ?`).
     Identity,
+    /// `ça va ?`
+    HowAreYou,
 }
 
 impl Talk {
@@ -159,6 +161,7 @@ impl Talk {
             Talk::Goodbye => &strings.goodbye_words,
             Talk::Ok => &strings.ok_words,
             Talk::Identity => &strings.identity_words,
+            Talk::HowAreYou => &strings.how_are_you_words,
         }
     }
 }
@@ -888,6 +891,23 @@ impl Engine {
         ))
     }
 
+    /// The response whose title or one of whose keywords is one of `phrases`, as normalised.
+    fn page_named_by(&self, phrases: &[String]) -> Option<usize> {
+        let phrases: Vec<String> = phrases.iter().map(|p| guichet::normalize(p)).collect();
+        let titled = self.guichet.as_ref().and_then(|guichet| {
+            phrases
+                .iter()
+                .find_map(|p| guichet.compact_titles.get(&compact(p)).copied())
+        });
+        titled.or_else(|| {
+            self.kb.responses.iter().position(|response| {
+                response.keywords.iter().any(|keyword| {
+                    !keyword.is_negative() && phrases.contains(&guichet::normalize(&keyword.text))
+                })
+            })
+        })
+    }
+
     /// Navigation words and small talk, when the knowledge base itself had nothing exact.
     fn builtin(
         &self,
@@ -910,8 +930,14 @@ impl Engine {
         // A name is a few words: a title of a million characters is not read for each message.
         let title: String = self.kb.title.chars().take(200).collect();
         let bot_name = guichet::words(&guichet::normalize(&title));
-        let lists = [Talk::Greeting, Talk::Thanks, Talk::Goodbye, Talk::Ok]
-            .map(|talk| (talk, talk.phrases(strings)));
+        let lists = [
+            Talk::Greeting,
+            Talk::Thanks,
+            Talk::Goodbye,
+            Talk::Ok,
+            Talk::HowAreYou,
+        ]
+        .map(|talk| (talk, talk.phrases(strings)));
         let small_talk: Vec<String> = lists
             .iter()
             .flat_map(|(_, list)| list.iter())
@@ -961,7 +987,8 @@ impl Engine {
                 .map(|(i, _)| i)
         };
         for (talk, list) in lists {
-            let Some(phrase) = only(talk, list) else {
+            // "How are you" finds only a page named by the whole question (below).
+            let Some(phrase) = only(talk, list).filter(|_| talk != Talk::HowAreYou) else {
                 continue;
             };
             // The phrase typed, or another of its kind the base names a response after
@@ -990,30 +1017,13 @@ impl Engine {
             }
         }
         let said = |talk: Talk| only(talk, talk.phrases(strings)).is_some();
-        // "t'es un robot ?": the base's own page about itself, titled or keyed by such a
-        // question (`## Qui es-tu ?`), else guichet's own word on what it is. Only the
-        // question itself finds the page: its words alone (`robot`, `ia`) are a topic in
-        // many bases.
-        if said(Talk::Identity) {
-            let phrases: Vec<String> = strings
-                .identity_words
-                .iter()
-                .map(|p| guichet::normalize(p))
-                .collect();
-            let titled = self.guichet.as_ref().and_then(|guichet| {
-                phrases
-                    .iter()
-                    .find_map(|p| guichet.compact_titles.get(&compact(p)).copied())
-            });
-            let own = titled.or_else(|| {
-                self.kb.responses.iter().position(|response| {
-                    response.keywords.iter().any(|keyword| {
-                        !keyword.is_negative()
-                            && phrases.contains(&guichet::normalize(&keyword.text))
-                    })
-                })
-            });
-            if let Some(index) = own {
+        // Questions to the bot itself (`t'es un robot ?`, `ça va ?`): the base's own page
+        // titled or keyed by such a question (`## Qui es-tu ?`). Only a whole question finds
+        // it: its words alone (`robot`, `ia`, `va`) are a topic, or nothing, in many bases.
+        for talk in [Talk::Identity, Talk::HowAreYou] {
+            if said(talk)
+                && let Some(index) = self.page_named_by(talk.phrases(strings))
+            {
                 return Some(Reply {
                     messages: self.show_response(conversation, index, rng),
                     answer: Answer::Response(self.kb.responses[index].title.clone()),
@@ -1023,7 +1033,8 @@ impl Engine {
             }
         }
         let builtin = |answer: &str| Answer::Builtin(answer.to_string());
-        if is(&strings.menu_words) || said(Talk::Greeting) {
+        // A question about who the bot is gets its welcome, where a base introduces it.
+        if is(&strings.menu_words) || said(Talk::Greeting) || said(Talk::Identity) {
             // The person sees the welcome message again: that is what the answer says.
             return Some(Reply {
                 messages: vec![self.show_welcome(conversation, rng, false)],
@@ -1067,8 +1078,8 @@ impl Engine {
             (&strings.ok_reply, "ok")
         } else if said(Talk::Goodbye) {
             (&strings.goodbye_reply, "goodbye")
-        } else if said(Talk::Identity) {
-            (&strings.identity_reply, "identity")
+        } else if said(Talk::HowAreYou) {
+            (&strings.how_are_you_reply, "how_are_you")
         } else {
             return None;
         };
