@@ -167,7 +167,7 @@ impl Default for Strings {
             greeting_words: words(&["bonjour", "bonsoir", "salut", "slt", "bjr", "coucou", "hello", "hey", "yo"]),
             thanks_words: words(&["merci", "mrc", "thanks", "thx", "merci beaucoup", "merci bien"]),
             goodbye_words: words(&["au revoir", "aurevoir", "bye", "ciao", "a bientot", "a plus", "bonne journee", "bonne soiree", "bonne fin de journee"]),
-            ok_words: words(&["ok", "okay", "d'accord", "dac", "super", "parfait", "top", "compris", "entendu", "ca marche"]),
+            ok_words: words(&["ok", "okay", "d'accord", "dac", "super", "parfait", "top", "cool", "compris", "entendu", "ca marche"]),
             identity_words: words(&["qui es tu", "tu es qui", "t'es qui", "qui etes vous", "vous etes qui", "tes qui", "tu es un robot", "t'es un robot", "tes un robot", "es tu un robot", "vous etes un robot", "etes vous un robot", "tu es un bot", "t'es un bot", "tu es une ia", "t'es une ia", "es tu une ia", "c'est quoi ton nom", "quel est ton nom", "comment tu t'appelles", "tu t'appelles comment", "tu sers a quoi", "a quoi tu sers", "tu fais quoi", "que sais tu faire", "qu'est ce que tu sais faire", "que peux tu faire", "tu peux faire quoi"]),
             how_are_you_words: words(&["ca va", "ca va bien", "comment ca va", "tu vas bien", "vous allez bien", "comment vas tu", "comment allez vous", "la forme"]),
             menu_words: words(&["menu", "accueil", "menu principal", "retour au menu", "retour a l'accueil", "sommaire", "debut", "recommencer"]),

@@ -248,10 +248,14 @@ fn small_talk_and_navigation() {
     assert_eq!(s.say("d accord").answer, Answer::Builtin("ok".into()));
     assert_eq!(s.say("🙏🏼").answer, Answer::Builtin("thanks".into()));
     assert_eq!(s.say("À+ !").answer, Answer::Builtin("goodbye".into()));
-    // Thanks for something are still thanks.
+    assert_eq!(s.say("ok cool").answer, Answer::Builtin("ok".into()));
+    // Thanks for something, or among acknowledgements, are still thanks.
     for thanks in [
         "merci beaucoup pour votre aide",
         "merci pour tes explications",
+        "merci, c'est gentil",
+        "top merci",
+        "super, merci !",
     ] {
         assert_eq!(
             s.say(thanks).answer,

@@ -137,6 +137,11 @@ const PLEASANTRIES: &[&str] = &[
     "precisions",
     "conseils",
     "reponses",
+    // What a person says of the help: "merci, c'est gentil".
+    "gentil",
+    "sympa",
+    "genial",
+    "nickel",
 ];
 
 /// The kinds of small talk guichet answers itself when the base has no answer of its own.
@@ -946,23 +951,24 @@ impl Engine {
         let is_small = |w: &String| {
             PLEASANTRIES.contains(&w.as_str()) || bot_name.contains(w) || small_talk.contains(w)
         };
-        // A goodbye among other small talk ends the conversation: "ok merci, au revoir" is a
-        // goodbye, whatever comes first.
-        let closing = guichet::words(start)
+        // Of small talk alone, a goodbye ends the conversation ("ok merci, au revoir"), and
+        // thanks among acknowledgements are thanks ("super merci"), whatever comes first.
+        let padded = format!(" {start} ");
+        let within = |talk: Talk| {
+            talk.phrases(strings)
+                .iter()
+                .map(|p| guichet::normalize(p))
+                .find(|p| padded.contains(&format!(" {p} ")))
+                .map(|phrase| (talk, phrase))
+        };
+        let ruling = guichet::words(start)
             .iter()
             .all(is_small)
-            .then(|| {
-                let padded = format!(" {start} ");
-                strings
-                    .goodbye_words
-                    .iter()
-                    .map(|p| guichet::normalize(p))
-                    .find(|p| padded.contains(&format!(" {p} ")))
-            })
+            .then(|| within(Talk::Goodbye).or_else(|| within(Talk::Thanks)))
             .flatten();
         let only = |talk: Talk, list: &[String]| -> Option<String> {
-            if let Some(goodbye) = &closing {
-                return (talk == Talk::Goodbye).then(|| goodbye.clone());
+            if let Some((kind, phrase)) = &ruling {
+                return (talk == *kind).then(|| phrase.clone());
             }
             // An apostrophe typed as a space (`t es qui`, `d accord`) is the same phrase; the
             // two are one byte each, so lengths agree.
