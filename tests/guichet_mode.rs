@@ -671,3 +671,31 @@ fn a_question_about_the_bot_gets_the_bases_own_page() {
         Answer::Builtin("how_are_you".into())
     );
 }
+
+/// A word or two of one shown choice's label picks it when nothing answers for sure (here
+/// other pages are titled by the same word); a word of two labels, or one the base answers on
+/// its own, does not.
+#[test]
+fn a_word_of_one_shown_label_picks_it() {
+    let ask = first_message_to(concat!(
+        "# Bot\nBienvenue.\n",
+        "1. [Je suis enseignant·e @role=prof](Menu prof)\n",
+        "2. [Je fais partie de la direction @role=direction](Menu direction)\n",
+        "3. [Tout sur Pix](Menu pix)\n",
+        "## Menu prof\n- je suis enseignant\nPour les profs.\n",
+        "## Menu direction\n- je suis principal\nPour la direction.\n",
+        "## Menu pix\nLes sujets.\n",
+        "## Pix\n- pix\nPix évalue les compétences numériques.\n",
+        "## Le rôle de l'enseignant\n- rôle\nL'enseignant accompagne les élèves.\n",
+        "## Formation des enseignants\n- formation\nChaque enseignant se forme.\n",
+        "## Lettre de la direction\n- lettre\nLa direction écrit aux familles.\n",
+        "## Réunion de direction\n- réunion\nLa direction se réunit le lundi.\n",
+    ));
+    assert_eq!(title(&ask("direction")), "Menu direction");
+    assert_eq!(title(&ask("enseignant")), "Menu prof");
+    assert_eq!(title(&ask("pix")), "Pix");
+    let ask = first_message_to(
+        "# Bot\nBienvenue.\n1. [Créer une campagne](Créer)\n2. [Suivre une campagne](Suivre)\n## Créer\nOn crée.\n## Suivre\nOn suit.\n",
+    );
+    assert!(matches!(ask("campagne").answer, Answer::DidYouMean(_)));
+}

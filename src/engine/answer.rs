@@ -64,6 +64,10 @@ const FOLLOW_UPS: &[&str] = &["et", "du coup", "et du coup", "mais alors"];
 /// How far down the ranking a follow-up's page may be.
 const FOLLOW_UP_DEPTH: usize = 20;
 
+/// A message of at most this many meaningful words may name a shown choice by words of its
+/// label (`direction`, `vie scolaire`); a longer one is a question of its own.
+const MAX_LABEL_WORDS: usize = 2;
+
 /// "Did you mean…?" offers at most this many responses: more is a menu, not a question.
 const MAX_SUGGESTIONS: usize = 3;
 
@@ -570,6 +574,14 @@ impl Engine {
                 return self.answer_with(conversation, best_index, best.score, rng);
             }
         }
+        // Nothing answers for sure: a word or two of one shown choice's label, and of no
+        // other (`direction` for "Je fais partie de la direction"), is a click on it. People
+        // type what they read; a word the base answers on its own (`pix`) was answered above.
+        if let Some(choice) = self.label_named_by(conversation, &guichet.index, input) {
+            let mut reply = self.follow(conversation, &choice, rng);
+            reply.path = AnswerPath::Option;
+            return reply;
+        }
         let suggestions: Vec<(usize, Scored)> = visible
             .into_iter()
             .filter(|(_, s)| s.coverage >= MIN_COVERAGE && !s.implicit)
@@ -894,6 +906,31 @@ impl Engine {
             display::offered(profile, &self.strings.default_choice),
             question,
         ))
+    }
+
+    /// The one choice shown last whose label names every meaningful word of a short message
+    /// (at most [`MAX_LABEL_WORDS`]), when no other label names them all.
+    fn label_named_by(
+        &self,
+        conversation: &Conversation,
+        index: &guichet::GuichetIndex,
+        input: &str,
+    ) -> Option<OfferedChoice> {
+        let words: Vec<String> = guichet::words(&guichet::normalize(input))
+            .into_iter()
+            .filter(|w| guichet::is_meaningful(w))
+            .collect();
+        if words.is_empty() || words.len() > MAX_LABEL_WORDS {
+            return None;
+        }
+        let mut named = conversation
+            .last_options
+            .iter()
+            .filter(|o| o.typed && words.iter().all(|w| index.names(w, &o.label)));
+        match (named.next(), named.next()) {
+            (Some(only), None) => Some(only.clone()),
+            _ => None,
+        }
     }
 
     /// The response whose title or one of whose keywords is one of `phrases`, as normalised.
