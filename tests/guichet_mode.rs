@@ -123,9 +123,25 @@ fn numbers_with_an_article_pick() {
         let mut s = Session::new();
         assert_eq!(title(&s.say(typed)), "Menu prof", "{typed:?}");
     }
-    for typed in ["la deuxième", "le 2e", "option 2"] {
+    for typed in [
+        "la deuxième",
+        "le 2e",
+        "option 2",
+        "deux",
+        "le deux",
+        "2 stp",
+        "euh 2",
+        "la 2 merci",
+    ] {
         let mut s = Session::new();
         assert_eq!(title(&s.say(typed)), "Menu direction", "{typed:?}");
+    }
+    // Alone, an ordinal spelt out is a school year, not a choice.
+    for typed in ["seconde", "1er"] {
+        let mut s = Session::new();
+        assert_ne!(title(&s.say(typed)), "Menu direction", "{typed:?}");
+        let mut s = Session::new();
+        assert_ne!(title(&s.say(typed)), "Menu prof", "{typed:?}");
     }
 }
 

@@ -850,6 +850,8 @@ pub(crate) fn menu_number(text: &str) -> Cow<'_, str> {
     /// articles.
     const BEFORE: &[&str] = &[
         "le", "la", "l", "numero", "n", "no", "num", "choix", "option", "reponse", "entree",
+        // Fillers: `euh 2`, `alors le 3`, `ok 2`.
+        "euh", "alors", "bon", "ok", "donc", "plutot",
     ];
     /// What a number or an ordinal may name after it (`la deuxième option`).
     const AFTER: &[&str] = &[
@@ -859,6 +861,15 @@ pub(crate) fn menu_number(text: &str) -> Cow<'_, str> {
         "reponse",
         "bouton",
         "lien",
+        // Politeness: `2 stp`, `le 3 merci`.
+        "stp",
+        "svp",
+        "merci",
+    ];
+    /// Numbers spelt out, from one. Ordinals spelt out need a word before them (`la
+    /// deuxième`): alone, `seconde` and `première` are school years.
+    const CARDINALS: &[&str] = &[
+        "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix",
     ];
     /// Ordinals spelt out, from the first.
     const ORDINALS: &[&[&str]] = &[
@@ -884,16 +895,25 @@ pub(crate) fn menu_number(text: &str) -> Cow<'_, str> {
     }
     // Ordinals written with digits (`2eme`, `1er`) are read as `2e`, `1e`.
     let mut words = guichet::words(&normalised);
+    let typed = words.len();
     while words.len() > 1 && words.last().is_some_and(|w| AFTER.contains(&w.as_str())) {
         words.pop();
     }
     let Some((last, before)) = words.split_last() else {
         return Cow::Borrowed(trimmed);
     };
-    if before.is_empty() || !before.iter().all(|w| BEFORE.contains(&w.as_str())) {
+    if !before.iter().all(|w| BEFORE.contains(&w.as_str())) {
         return Cow::Borrowed(trimmed);
     }
-    // `2`, `2e` (`2ème`, `1er`…), or an ordinal spelt out.
+    // A number spelt out, alone or not (`deux`, `le trois`).
+    if let Some(at) = CARDINALS.iter().position(|n| n == last) {
+        return Cow::Owned((at + 1).to_string());
+    }
+    // `2`, `2e` (`2ème`, `1er`…), or an ordinal spelt out, after a word around it: a lone
+    // `2` is read above, a lone `1er` or `seconde` is no choice.
+    if before.is_empty() && words.len() == typed {
+        return Cow::Borrowed(trimmed);
+    }
     let digits = last.strip_suffix('e').unwrap_or(last);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         return Cow::Owned(digits.to_string());
