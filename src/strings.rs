@@ -71,6 +71,12 @@ pub struct Strings {
     /// How the person asks how the bot is (`ça va ?`): answered with the base's page titled
     /// or keyed by one of them, else with `how_are_you_reply`.
     pub how_are_you_words: Vec<String>,
+    /// A yes as people type it (`ouais`, `vas-y`, `oui merci`): after a question whose choices
+    /// say yes and no (`Oui`, `Non`), it picks the yes.
+    pub yes_words: Vec<String>,
+    /// A no as people type it (`nan`, `non merci`, `pas maintenant`): it picks the choice that
+    /// says no.
+    pub no_words: Vec<String>,
     /// Messages that go back to the welcome message (besides the number `0`).
     pub menu_words: Vec<String>,
     /// Messages that go back to the previous menu.
@@ -170,6 +176,8 @@ impl Default for Strings {
             ok_words: words(&["ok", "okay", "d'accord", "dac", "super", "parfait", "top", "cool", "compris", "entendu", "ca marche"]),
             identity_words: words(&["qui es tu", "tu es qui", "t'es qui", "qui etes vous", "vous etes qui", "tes qui", "tu es un robot", "t'es un robot", "tes un robot", "es tu un robot", "vous etes un robot", "etes vous un robot", "tu es un bot", "t'es un bot", "tu es une ia", "t'es une ia", "es tu une ia", "c'est quoi ton nom", "quel est ton nom", "comment tu t'appelles", "tu t'appelles comment", "tu sers a quoi", "a quoi tu sers", "tu fais quoi", "que sais tu faire", "qu'est ce que tu sais faire", "que peux tu faire", "tu peux faire quoi"]),
             how_are_you_words: words(&["ca va", "ca va bien", "comment ca va", "tu vas bien", "vous allez bien", "comment vas tu", "comment allez vous", "la forme"]),
+            yes_words: words(&["oui", "ouais", "ouai", "ouaip", "ouep", "yes", "ok", "okay", "d'accord", "dac", "vas y", "allez", "go", "bien sur", "carrement", "volontiers", "avec plaisir", "je veux bien", "pourquoi pas", "absolument", "tout a fait", "evidemment", "oui oui"]),
+            no_words: words(&["non", "nan", "no", "nope", "non merci", "pas maintenant", "pas besoin", "plus tard", "une autre fois", "ca ira", "c'est bon", "pas la peine", "sans facon"]),
             menu_words: words(&["menu", "accueil", "menu principal", "retour au menu", "retour a l'accueil", "sommaire", "debut", "recommencer"]),
             back_words: words(&["retour", "revenir", "precedent", "menu precedent", "retour en arriere"]),
             help: "Posez-moi votre question avec vos mots : en message privé, ou dans un salon en me mentionnant ou en répondant à l'un de mes messages. Cliquez sur un bouton ou tapez son numéro pour choisir.\n\n**{menu}** affiche le menu principal, **{prefix} {role}** change votre profil (sur Discord : **/{menu}** et **/{role}**).".into(),

@@ -715,3 +715,37 @@ fn a_word_of_one_shown_label_picks_it() {
     );
     assert!(matches!(ask("campagne").answer, Answer::DidYouMean(_)));
 }
+
+/// After a question whose choices say yes and no, a yes or a no typed as people do picks
+/// the one it means; a message that goes on after it is a question of its own.
+#[test]
+fn a_yes_or_no_typed_freely_answers_a_yes_no_question() {
+    let base = "# Bot\nBienvenue.\n## Sons\n- sons\nLes chauves-souris émettent des ultrasons.\n\nEn savoir plus ?\n1. [Oui](Détails)\n2. [Non](Fin)\n## Détails\nLa fréquence, la durée.\n## Fin\nÀ bientôt.\n";
+    let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
+    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+    let after_question = |text: &str| {
+        let mut conversation = Conversation::default();
+        let mut rng = Rng::seeded(1);
+        engine.reply(&mut conversation, Input::Start, &mut rng);
+        engine.reply(&mut conversation, Input::Text("sons".into()), &mut rng);
+        engine.reply(&mut conversation, Input::Text(text.into()), &mut rng)
+    };
+    for yes in [
+        "ouais",
+        "oui stp",
+        "vas-y",
+        "d'accord",
+        "ok",
+        "oui merci",
+        "bien sûr",
+    ] {
+        assert_eq!(title(&after_question(yes)), "Détails", "{yes:?}");
+    }
+    for no in ["nan", "non merci", "pas maintenant"] {
+        assert_eq!(title(&after_question(no)), "Fin", "{no:?}");
+    }
+    assert_ne!(
+        title(&after_question("oui et les cris sociaux ?")),
+        "Détails"
+    );
+}

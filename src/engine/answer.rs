@@ -77,6 +77,9 @@ const MAX_SUGGESTIONS: usize = 3;
 /// and leaves the rest, often words the base never uses, unexplained.
 const MIN_COVERAGE: f64 = 0.5;
 
+/// Words that may follow a yes or a no without changing it (`oui stp`, `non merci`).
+const COURTESIES: &[&str] = &["stp", "svp", "please", "merci", "alors", "bien", "sur"];
+
 /// Words that may follow a greeting or thanks without changing what it is.
 const PLEASANTRIES: &[&str] = &[
     "a",
@@ -392,6 +395,14 @@ impl Engine {
             })
             .cloned()
         {
+            let mut reply = self.follow(conversation, &choice, rng);
+            reply.path = AnswerPath::Option;
+            return reply;
+        }
+
+        // A yes or a no typed as people do (`ouais`, `vas-y`, `non merci`) after a question
+        // whose choices say yes and no is a click on the one it means.
+        if let Some(choice) = self.yes_or_no(conversation, &normalised) {
             let mut reply = self.follow(conversation, &choice, rng);
             reply.path = AnswerPath::Option;
             return reply;
@@ -906,6 +917,55 @@ impl Engine {
             display::offered(profile, &self.strings.default_choice),
             question,
         ))
+    }
+
+    /// The shown choice a typed yes or no means: the only one whose label says yes (or no),
+    /// by its first words (`Oui`, `Oui, montre-moi`, `Non merci`), when the message is a yes
+    /// (or a no) with at most courtesies after it (`oui merci`, `non merci beaucoup`).
+    fn yes_or_no(&self, conversation: &Conversation, normalised: &str) -> Option<OfferedChoice> {
+        // Apostrophes as spaces (`d accord`, `c est bon`): the same phrase however typed.
+        let spaced = |text: &str| text.replace('\'', " ");
+        let says = |text: &str, list: &[String]| {
+            let text = spaced(text);
+            list.iter().any(|phrase| {
+                let phrase = spaced(&guichet::normalize(phrase));
+                text == phrase || text.starts_with(&format!("{phrase} "))
+            })
+        };
+        let courteous = |phrase: &String| {
+            let typed = spaced(normalised);
+            let phrase = spaced(&guichet::normalize(phrase));
+            let rest = match typed.strip_prefix(&phrase) {
+                Some(rest) if rest.is_empty() || rest.starts_with(' ') => rest,
+                _ => return false,
+            };
+            guichet::words(rest).iter().all(|w| {
+                PLEASANTRIES.contains(&w.as_str())
+                    || COURTESIES.contains(&w.as_str())
+                    || self
+                        .strings
+                        .thanks_words
+                        .iter()
+                        .any(|t| guichet::normalize(t) == *w)
+            })
+        };
+        let (yes, no) = (&self.strings.yes_words, &self.strings.no_words);
+        // A no first: `non merci` starts with no yes, but `ok non` is no yes either.
+        let list = if no.iter().any(courteous) {
+            no
+        } else if yes.iter().any(courteous) {
+            yes
+        } else {
+            return None;
+        };
+        let mut meant = conversation
+            .last_options
+            .iter()
+            .filter(|o| o.typed && says(&guichet::normalize(&o.label), list));
+        match (meant.next(), meant.next()) {
+            (Some(only), None) => Some(only.clone()),
+            _ => None,
+        }
     }
 
     /// The one choice shown last whose label names every meaningful word of a short message
