@@ -749,3 +749,26 @@ fn a_yes_or_no_typed_freely_answers_a_yes_no_question() {
         "Détails"
     );
 }
+
+/// A question wrapped as a message to a colleague (a greeting, thanks in advance, a
+/// signature) gets its answer: the courtesy is not words the base never uses.
+#[test]
+fn courtesy_around_a_question_is_not_off_topic() {
+    let ask = first_message_to(concat!(
+        "# Bot\nBienvenue.\n",
+        "## Partager une carte\n- partager une carte\nBouton Partager, puis copier le lien.\n",
+        "## Imprimer une carte\n- imprimer\nMenu Fichier, Imprimer.\n",
+    ));
+    for message in [
+        "Bonjour à tous, comment partager une carte ? Bonne journée",
+        "Bonsoir, comment partager une carte ? Cordialement, M. Dupont, CPE",
+        "partager une carte svp merci d'avance",
+    ] {
+        assert_eq!(title(&ask(message)), "Partager une carte", "{message:?}");
+    }
+    // Courtesy alone, or with one word of small talk, is still small talk.
+    assert_eq!(
+        ask("merci beaucoup, c'était très clair").answer,
+        Answer::Builtin("thanks".into())
+    );
+}

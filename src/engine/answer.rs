@@ -93,6 +93,7 @@ const PLEASANTRIES: &[&str] = &[
     "tres",
     "c",
     "est",
+    "etait",
     "clair",
     "parfait",
     "super",

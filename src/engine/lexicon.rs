@@ -5,6 +5,10 @@
 use super::guichet::{normalize, words};
 use super::hash::FastMap;
 
+/// After a sign-off, at most this many words are a signature (`M. Dupont, CPE`); more is
+/// the message going on.
+const MAX_SIGNATURE_WORDS: usize = 4;
+
 /// The list guichet ships, compiled in so that a bare binary has it.
 const SHIPPED: &str = include_str!("../../data/chat-fr.txt");
 
@@ -15,6 +19,11 @@ pub struct Lexicon {
     short: FastMap<String, Vec<String>>,
     /// For a word, the other words of its synonym lines.
     same: FastMap<String, Vec<String>>,
+    /// Formulas that wrap a message without saying what it is about (`bonjour à tous`,
+    /// `merci d'avance`, `cordialement`), as normalised words, longest first.
+    courtesies: Vec<Vec<String>>,
+    /// Sign-offs after which the rest of a message is a signature (`cordialement`).
+    sign_offs: Vec<Vec<String>>,
 }
 
 impl Lexicon {
@@ -51,10 +60,48 @@ impl Lexicon {
                     }
                 }
                 "[same]" => lexicon.add_same(line.split(',')),
+                "[courtesy]" | "[sign-off]" => {
+                    let phrase = words(&normalize(line));
+                    if !phrase.is_empty() {
+                        lexicon.courtesies.push(phrase.clone());
+                        if section == "[sign-off]" {
+                            lexicon.sign_offs.push(phrase);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
         lexicon
+            .courtesies
+            .sort_by_key(|phrase| std::cmp::Reverse(phrase.len()));
+        lexicon
+    }
+
+    /// Which of a message's words only wrap it in courtesy (`bonjour à tous`, `merci
+    /// d'avance`, and a signature after `cordialement`): true at each such word.
+    pub fn courtesy(&self, words: &[&str]) -> Vec<bool> {
+        let mut wrap = vec![false; words.len()];
+        let at = |i: usize, phrase: &[String]| {
+            words.len() >= i + phrase.len() && phrase.iter().zip(&words[i..]).all(|(p, w)| p == w)
+        };
+        let mut i = 0;
+        while i < words.len() {
+            if let Some(phrase) = self.sign_offs.iter().find(|p| at(i, p))
+                && words.len() - i - phrase.len() <= MAX_SIGNATURE_WORDS
+            {
+                wrap[i..].fill(true);
+                break;
+            }
+            match self.courtesies.iter().find(|p| at(i, p)) {
+                Some(phrase) => {
+                    wrap[i..i + phrase.len()].fill(true);
+                    i += phrase.len();
+                }
+                None => i += 1,
+            }
+        }
+        wrap
     }
 
     fn add_same<'a>(&mut self, group: impl Iterator<Item = &'a str>) {
@@ -107,6 +154,35 @@ mod tests {
         assert_eq!(expand(&lexicon, "cmt on fai"), "comment on fai");
         assert_eq!(expand(&lexicon, "c koi jsp"), "c quoi je ne sais pas");
         assert_eq!(expand(&lexicon, "certification"), "certification");
+    }
+
+    #[test]
+    fn courtesy_and_signatures_are_marked() {
+        let lexicon = Lexicon::with_synonyms(&[]);
+        let marked = |text: &str| -> String {
+            let words = words(&normalize(text));
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let wrap = lexicon.courtesy(&words);
+            words
+                .iter()
+                .zip(wrap)
+                .map(|(w, c)| if c { "_" } else { w })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            marked("Bonjour à tous, où est la salle ? Merci d'avance"),
+            "_ _ _ ou est la salle _ _ _"
+        );
+        // A signature after a sign-off; a message that goes on after one is not a signature.
+        assert_eq!(
+            marked("la salle ? Cordialement, M. Dupont"),
+            "la salle _ _ _"
+        );
+        assert_eq!(
+            marked("cordialement ne veut pas dire que la salle est libre demain"),
+            "_ ne veut pas dire que la salle est libre demain"
+        );
     }
 
     #[test]

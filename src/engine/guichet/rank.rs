@@ -45,6 +45,10 @@ const CONTRACTIONS: &[(&str, &[&str])] = &[
 /// know: shorter rests (`clie` of `client`, `pare` of `parent`) are too often other words.
 const PLURAL_VERB_MIN_SINGULAR: usize = 5;
 
+/// The fewest meaningful words beside courtesy (`bonjour`, `cordialement`) for the
+/// courtesy to be left out of a message's unknown share.
+const MIN_WORDS_BESIDE_COURTESY: usize = 2;
+
 /// How much a text's length lowers the weight of its words (BM25's `b`: 0 not at all, 1 in
 /// proportion to the length).
 pub(super) const LENGTH_NORMALISATION: f64 = 0.75;
@@ -141,6 +145,9 @@ impl Covered {
 /// The message as [`GuichetIndex::score`] and [`GuichetIndex::score_all`] see it.
 pub(super) struct Message {
     pub(super) words: Vec<Word>,
+    /// For each word, whether it only wraps the message in courtesy (see
+    /// [`crate::engine::lexicon::Lexicon::courtesy`]).
+    courtesy: Vec<bool>,
     meaningful: Vec<usize>,
     /// How many words are meaningful: what coverage divides by.
     total_weight: f64,
@@ -260,15 +267,25 @@ impl GuichetIndex {
                 found.iter().any(|(id, e)| vocabulary.vouches(*id, e))
             }),
         };
-        let unknown = message
+        // Courtesy is left out around a question of its own; one word beside it is more
+        // likely small talk too (`merci, c'était très clair`).
+        let mut said: Vec<usize> = message
             .meaningful
+            .iter()
+            .copied()
+            .filter(|&i| !message.courtesy[i])
+            .collect();
+        if said.len() < MIN_WORDS_BESIDE_COURTESY {
+            said.clone_from(&message.meaningful);
+        }
+        let unknown = said
             .iter()
             .filter(|&&i| {
                 let known = forms(i).any(|word| self.knows(word));
                 !known && !matched(i)
             })
             .count();
-        unknown as f64 / message.meaningful.len() as f64
+        unknown as f64 / said.len() as f64
     }
 
     /// Whether the base uses `word`, as it is or by its stem.
@@ -352,6 +369,12 @@ impl GuichetIndex {
         let meaningful: Vec<usize> = (0..words.len())
             .filter(|&i| is_meaningful(&words[i].text))
             .collect();
+        // Courtesy around a question (`bonjour à tous`, `merci d'avance`, `cordialement` and
+        // a signature) says nothing of what it is about: a base never using its words does
+        // not make the message off-topic. They still count in what a response must explain,
+        // so that small talk alone (`merci, c'était très clair`) stays small talk.
+        let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+        let courtesy = self.lexicon.courtesy(&texts);
         // Coverage counts words; `rarity` weighs them by how rare they are in the base, a
         // word the base never uses being the rarest: an unexplained word common to the
         // whole base (the domain itself, `carte` on a map editor's help) matters little, an
@@ -376,6 +399,7 @@ impl GuichetIndex {
         let total_weight = meaningful.len() as f64;
         Message {
             words,
+            courtesy,
             meaningful,
             total_weight,
             rarity,
