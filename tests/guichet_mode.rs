@@ -262,6 +262,9 @@ fn small_talk_and_navigation() {
     assert_eq!(s.say("a+").answer, Answer::Builtin("goodbye".into()));
     assert_eq!(s.say("👍").answer, Answer::Builtin("ok".into()));
     assert_eq!(s.say("d accord").answer, Answer::Builtin("ok".into()));
+    // Stretched as in a chat.
+    assert_eq!(s.say("merciiii").answer, Answer::Builtin("thanks".into()));
+    assert_eq!(s.say("OKKK").answer, Answer::Builtin("ok".into()));
     assert_eq!(s.say("🙏🏼").answer, Answer::Builtin("thanks".into()));
     assert_eq!(s.say("À+ !").answer, Answer::Builtin("goodbye".into()));
     assert_eq!(s.say("ok cool").answer, Answer::Builtin("ok".into()));

@@ -368,6 +368,9 @@ impl Engine {
         if conversation.next.is_some() {
             return self.typed_chatmd(conversation, input, rng);
         }
+        // `merciii`, `okkk`: a stretched word is the word.
+        let unstretched = guichet::unstretched(input);
+        let input: &str = &unstretched;
         // `a+` (à plus): a goodbye whose `+` normalising would drop; and a reply that is only
         // a thumbs-up or folded hands, which normalise to nothing.
         let trimmed = input.trim().trim_end_matches(['!', '.', ' ']);

@@ -14,7 +14,7 @@ mod text;
 pub use index::{GuichetIndex, GuichetResponse, ResponseText};
 pub use matching::Evidence;
 pub use rank::{Ranking, Scored};
-pub use text::{MAX_MESSAGE_CHARS, MAX_WORD_CHARS, is_meaningful, normalize, words};
+pub use text::{MAX_MESSAGE_CHARS, MAX_WORD_CHARS, is_meaningful, normalize, unstretched, words};
 
 #[cfg(test)]
 mod tests {
@@ -56,6 +56,8 @@ mod tests {
             assert_eq!(normalize(input), expected, "{input}");
         }
         assert_eq!(words("l'annee scolaire"), vec!["l", "annee", "scolaire"]);
+        assert_eq!(unstretched("merciiii BONJOUUUR"), "merci BONJOUR");
+        assert_eq!(unstretched("cool, 2000 !!!"), "cool, 2000 !!!");
     }
 
     /// `normalize` as first written: NFKD of the whole text, then folding, then spaces.

@@ -232,6 +232,37 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
+/// `text` with a letter typed three times or more in a row written once (`merciii`,
+/// `OKKK`, `bonjouuur`): how a chat stretches a word. No French word holds a letter three
+/// times in a row; digits (`2000`) and other characters are left alone.
+pub fn unstretched(text: &str) -> Cow<'_, str> {
+    let same = |a: u8, b: u8| a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(&b);
+    let stretched = text
+        .as_bytes()
+        .windows(3)
+        .any(|w| same(w[0], w[1]) && same(w[1], w[2]));
+    if !stretched {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let mut run = vec![c];
+        while let Some(&next) = chars.peek()
+            && c.is_ascii_alphabetic()
+            && c.eq_ignore_ascii_case(&next)
+        {
+            run.push(next);
+            chars.next();
+        }
+        match run.len() {
+            1 | 2 => out.extend(run),
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Words of a normalised text; elisions are split off (`l'ecole` → `l`, `ecole`), and
 /// French ordinals are written one way (`6eme`, `6ème`, `6e` → `6e`): school levels are
 /// written all three ways.
