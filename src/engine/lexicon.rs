@@ -153,6 +153,7 @@ mod tests {
         let lexicon = Lexicon::with_synonyms(&[]);
         assert_eq!(expand(&lexicon, "cmt on fai"), "comment on fai");
         assert_eq!(expand(&lexicon, "c koi jsp"), "c quoi je ne sais pas");
+        assert_eq!(expand(&lexicon, "koman on fé"), "comment on fait");
         assert_eq!(expand(&lexicon, "certification"), "certification");
     }
 
