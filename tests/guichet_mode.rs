@@ -150,7 +150,10 @@ fn chat_french_is_read() {
     let mut s = Session::new();
     s.say("1");
     assert_eq!(title(&s.say("cmt s'inscrire en formation stp")), "Stage");
-    assert_eq!(title(&s.say("koman on fé pour s'inscrire en formation")), "Stage");
+    assert_eq!(
+        title(&s.say("koman on fé pour s'inscrire en formation")),
+        "Stage"
+    );
     // An apostrophe not typed: the elided word is read apart.
     for (message, expected) in [
         ("cest quand louverture", "Horaires"),
