@@ -656,8 +656,8 @@ fn a_follow_up_is_about_the_page_just_shown() {
 }
 
 /// A question about the bot itself gets the base's own page about itself when one is titled
-/// or keyed by such a question, else guichet's own word; the topic word alone (`robot` in a
-/// robotics base) is not that question.
+/// or keyed by such a question, else the welcome; the topic word alone (`robot` in a
+/// robotics base) is not that question. `ça va ?` gets a short reply of guichet's own.
 #[test]
 fn a_question_about_the_bot_gets_the_bases_own_page() {
     let ask = first_message_to(
