@@ -77,6 +77,9 @@ const MAX_SUGGESTIONS: usize = 3;
 /// and leaves the rest, often words the base never uses, unexplained.
 const MIN_COVERAGE: f64 = 0.5;
 
+/// A yes or a no with its courtesies is at most this many words (`oui merci beaucoup`).
+const MAX_YES_NO_WORDS: usize = 6;
+
 /// Words that may follow a yes or a no without changing it (`oui stp`, `non merci`).
 const COURTESIES: &[&str] = &["stp", "svp", "please", "merci", "alors", "bien", "sur"];
 
@@ -927,6 +930,11 @@ impl Engine {
     /// by its first words (`Oui`, `Oui, montre-moi`, `Non merci`), when the message is a yes
     /// (or a no) with at most courtesies after it (`oui merci`, `non merci beaucoup`).
     fn yes_or_no(&self, conversation: &Conversation, normalised: &str) -> Option<OfferedChoice> {
+        // A yes or a no is short; most messages are neither, and skip the lists.
+        if conversation.last_options.is_empty() || normalised.split(' ').count() > MAX_YES_NO_WORDS
+        {
+            return None;
+        }
         // Apostrophes as spaces (`d accord`, `c est bon`): the same phrase however typed.
         let spaced = |text: &str| text.replace('\'', " ");
         let says = |text: &str, list: &[String]| {
