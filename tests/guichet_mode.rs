@@ -757,8 +757,8 @@ fn a_yes_or_no_typed_freely_answers_a_yes_no_question() {
     );
 }
 
-/// A question wrapped as a message to a colleague (a greeting, thanks in advance, a
-/// signature) gets its answer: the courtesy is not words the base never uses.
+/// A question wrapped as a message to a colleague (a greeting, `quelqu'un sait`, thanks in
+/// advance, a signature) gets its answer: the wrapping is not words the base never uses.
 #[test]
 fn courtesy_around_a_question_is_not_off_topic() {
     let ask = first_message_to(concat!(
@@ -772,6 +772,22 @@ fn courtesy_around_a_question_is_not_off_topic() {
         "partager une carte svp merci d'avance",
     ] {
         assert_eq!(title(&ask(message)), "Partager une carte", "{message:?}");
+    }
+    // Openers are wrapping too: the base never says `quelqu'un`, `sait` or `voulais`, and the
+    // message is still on its topic.
+    let kb = guichet::kb::parse_str(
+        "t.md",
+        "# Bot\nBienvenue.\n## Partager une carte\n- partager une carte\nBouton Partager.\n",
+    )
+    .kb
+    .unwrap();
+    let index = guichet::engine::guichet::GuichetIndex::for_kb(&kb);
+    for message in [
+        "quelqu'un sait comment partager une carte ?",
+        "je voulais dire : partager une carte",
+        "bonjour, partager une carte ? cordialement, Jean",
+    ] {
+        assert_eq!(index.unknown_share(message), 0.0, "{message:?}");
     }
     // Courtesy alone, or with one word of small talk, is still small talk.
     assert_eq!(
