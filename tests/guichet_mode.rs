@@ -795,3 +795,25 @@ fn courtesy_around_a_question_is_not_off_topic() {
         Answer::Builtin("thanks".into())
     );
 }
+
+/// The bot addressed by its name (a word of the base's title no response uses) is not what
+/// the message is about: `batou, c'est quoi le sonar ?` is `c'est quoi le sonar ?`.
+#[test]
+fn the_bots_name_in_a_question_is_not_its_topic() {
+    let ask = first_message_to(concat!(
+        "---\nrechercheContenu: true\n---\n",
+        "# Batou : le guide des sons\nBienvenue.\n",
+        "## Sons types\nLes chauves-souris émettent des sons de type **sonar**.\n",
+        "## Détecteurs\n- détecteur\nUn détecteur d'ultrasons.\n",
+    ));
+    assert_eq!(title(&ask("c'est quoi le sonar ?")), "Sons types");
+    assert_eq!(title(&ask("batou, c'est quoi le sonar ?")), "Sons types");
+    assert_eq!(title(&ask("@Batou un détecteur ?")), "Détecteurs");
+    // A name that starts like a word of the base is read past too, not found as that word.
+    let ask = first_message_to(concat!(
+        "---\nrechercheContenu: true\n---\n",
+        "# Sonarbot : le guide des sons\nBienvenue.\n",
+        "## Sons types\nLes chauves-souris émettent des sons de type **sonar**.\n",
+    ));
+    assert_eq!(title(&ask("sonarbot, c'est quoi le sonar ?")), "Sons types");
+}

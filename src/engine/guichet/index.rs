@@ -86,6 +86,9 @@ pub struct GuichetIndex {
     pub(super) known: FastSet<u64>,
     /// Chat forms and synonyms read in messages.
     pub(super) lexicon: Lexicon,
+    /// The bot's own name, as normalised words: the words of the base's title that no
+    /// response uses (`chirobot` of "Chirobot-sons: Petit guide sur les sons…", not `sons`).
+    pub(super) bot_name: Vec<String>,
 }
 
 impl std::fmt::Debug for GuichetIndex {
@@ -114,6 +117,13 @@ fn acronyms(name: &str) -> Vec<String> {
 const MAX_EMPHASIS_BYTES: usize = 60;
 /// A bold span of more meaningful words than this is a sentence, not a term.
 const MAX_EMPHASIS_WORDS: usize = 4;
+
+/// How much of the base's title is read for the bot's name.
+const MAX_TITLE_CHARS: usize = 200;
+
+/// The shortest word of the title taken for the bot's name: shorter ones are too often
+/// other words of a message.
+const MIN_NAME_WORD_CHARS: usize = 4;
 
 /// The spans of a text set in bold (`**…**`), short enough to be terms. Paired within a
 /// line, and none from a line with a `**` left unpaired (`2**3`), whose pairs are unknown.
@@ -210,6 +220,13 @@ impl GuichetIndex {
             }
         }));
         index.lexicon = Lexicon::with_synonyms(&kb.synonyms);
+        // A name is a few words: a title of a million characters is not read whole.
+        let title: String = kb.title.chars().take(MAX_TITLE_CHARS).collect();
+        index.bot_name = words(&normalize(&title))
+            .into_iter()
+            .filter(|w| is_meaningful(w) && w.chars().count() >= MIN_NAME_WORD_CHARS)
+            .filter(|w| !index.knows(&Word::new(w.clone(), &index.stemmer)))
+            .collect();
         index
     }
 
@@ -430,6 +447,7 @@ impl GuichetIndex {
             unknown_rarity,
             known,
             lexicon: Lexicon::with_synonyms(&[]),
+            bot_name: Vec::new(),
         }
     }
 }

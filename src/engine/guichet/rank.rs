@@ -289,7 +289,7 @@ impl GuichetIndex {
     }
 
     /// Whether the base uses `word`, as it is or by its stem.
-    fn knows(&self, word: &Word) -> bool {
+    pub(super) fn knows(&self, word: &Word) -> bool {
         self.known.contains(&key(0, word.chars.iter().copied()))
             || self.known.contains(&key(1, word.stem.chars()))
     }
@@ -355,6 +355,14 @@ impl GuichetIndex {
             .map(|w| Word::new(w, &self.stemmer))
             .flat_map(|w| self.unelided(w))
             .collect();
+        // The bot addressed by its name (`chirobot, c'est quoi le sonar ?`) is not what the
+        // message is about, unless the name is all it says: it is read past, so that no
+        // keyword is found in it either.
+        let named = |w: &Word| self.bot_name.contains(&w.text);
+        let mut words = words;
+        if words.iter().any(|w| !named(w) && is_meaningful(&w.text)) {
+            words.retain(|w| !named(w));
+        }
         let alternatives: Vec<Vec<Word>> = words
             .iter()
             .map(|w| {
