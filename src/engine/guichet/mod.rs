@@ -201,6 +201,14 @@ mod tests {
     }
 
     #[test]
+    fn politeness_is_no_unknown_word() {
+        let i = index(&[("Horaires", &["horaires"])]);
+        // `stp` is read as `s'il te plait`: none of it is a word the base should know.
+        assert_eq!(i.unknown_share("les horaires stp"), 0.0);
+        assert_eq!(i.unknown_share("les horaires s'il vous plaît"), 0.0);
+    }
+
+    #[test]
     fn negative_keywords_veto_and_stop_words_say_nothing() {
         let i = index(&[("Plage", &["mer", "! pas la mer"])]);
         assert!(i.score_all("la mer")[0].score > 0.0);

@@ -128,6 +128,8 @@ const STOP_WORDS: &[&str] = &[
     "aurais",
     "aura",
     "aurait",
+    // `stp` and `svp` written out (`s'il te plaît`): politeness, in any message.
+    "plait",
     // Question words: every question has them, no answer is about them.
     "lequel",
     "laquelle",
