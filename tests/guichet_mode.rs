@@ -784,7 +784,7 @@ fn courtesy_around_a_question_is_not_off_topic() {
     let index = guichet::engine::guichet::GuichetIndex::for_kb(&kb);
     for message in [
         "quelqu'un sait comment partager une carte ?",
-        "je voulais dire : partager une carte",
+        "non, je voulais dire : partager une carte",
         "bonjour, partager une carte ? cordialement, Jean",
     ] {
         assert_eq!(index.unknown_share(message), 0.0, "{message:?}");
@@ -809,6 +809,9 @@ fn the_bots_name_in_a_question_is_not_its_topic() {
     assert_eq!(title(&ask("c'est quoi le sonar ?")), "Sons types");
     assert_eq!(title(&ask("batou, c'est quoi le sonar ?")), "Sons types");
     assert_eq!(title(&ask("@Batou un détecteur ?")), "Détecteurs");
+    // Called by its name alone, it greets.
+    assert_eq!(ask("batou ?").answer, Answer::Initial);
+    assert_eq!(ask("@Batou").answer, Answer::Initial);
     // A name that starts like a word of the base is read past too, not found as that word.
     let ask = first_message_to(concat!(
         "---\nrechercheContenu: true\n---\n",

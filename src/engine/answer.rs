@@ -432,6 +432,15 @@ impl Engine {
             None => None,
         };
         let input = question.as_deref().unwrap_or(input);
+        // The bot called by its name alone (`chirobot ?`) is greeted: its welcome.
+        if guichet.index.only_names_the_bot(input) {
+            return Reply {
+                messages: vec![self.show_welcome(conversation, rng, false)],
+                answer: Answer::Initial,
+                path: AnswerPath::Builtin,
+                score: 0.0,
+            };
+        }
         let mut ranked = self.guichet_ranking(&guichet.index, input);
 
         // Role-aware choice: a response whose text is empty for this user is never chosen.

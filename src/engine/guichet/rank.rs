@@ -234,6 +234,14 @@ impl GuichetIndex {
             })
     }
 
+    /// Whether a message only names the bot (`chirobot`, `@chirobot ?`): its meaningful
+    /// words, one at least, are all words of the bot's name.
+    pub fn only_names_the_bot(&self, text: &str) -> bool {
+        let words = words(&normalize(bounded(text)));
+        let mut meaningful = words.iter().filter(|w| is_meaningful(w)).peekable();
+        meaningful.peek().is_some() && meaningful.all(|w| self.bot_name.contains(w))
+    }
+
     /// How many meaningful words a message holds (see [`GuichetIndex::unknown_share`]).
     pub fn meaningful_words(&self, text: &str) -> usize {
         self.message(text).meaningful.len()
