@@ -812,6 +812,10 @@ fn the_bots_name_in_a_question_is_not_its_topic() {
     // Called by its name alone, it greets.
     assert_eq!(ask("batou ?").answer, Answer::Initial);
     assert_eq!(ask("@Batou").answer, Answer::Initial);
+    // A command stays a command, even when the title holds it.
+    let ask =
+        first_message_to("# Aide test\nBienvenue.\n## Horaires\n- horaires\nDe 8 h à 18 h.\n");
+    assert_eq!(ask("aide").answer, Answer::Builtin("help".into()));
     // A name that starts like a word of the base is read past too, not found as that word.
     let ask = first_message_to(concat!(
         "---\nrechercheContenu: true\n---\n",

@@ -432,8 +432,19 @@ impl Engine {
             None => None,
         };
         let input = question.as_deref().unwrap_or(input);
-        // The bot called by its name alone (`chirobot ?`) is greeted: its welcome.
-        if guichet.index.only_names_the_bot(input) {
+        // The bot called by its name alone (`chirobot ?`) is greeted: its welcome. A command
+        // or navigation word stays one, even where it is a word of the title (`aide` of
+        // "Aide test").
+        let strings = &self.strings;
+        let command = [
+            &strings.help_words,
+            &strings.profile_words,
+            &strings.menu_words,
+            &strings.back_words,
+        ]
+        .iter()
+        .any(|list| list.iter().any(|w| guichet::normalize(w) == normalised));
+        if !command && guichet.index.only_names_the_bot(input) {
             return Reply {
                 messages: vec![self.show_welcome(conversation, rng, false)],
                 answer: Answer::Initial,
