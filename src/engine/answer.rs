@@ -432,26 +432,6 @@ impl Engine {
             None => None,
         };
         let input = question.as_deref().unwrap_or(input);
-        // The bot called by its name alone (`chirobot ?`) is greeted: its welcome. A command
-        // or navigation word stays one, even where it is a word of the title (`aide` of
-        // "Aide test").
-        let strings = &self.strings;
-        let command = [
-            &strings.help_words,
-            &strings.profile_words,
-            &strings.menu_words,
-            &strings.back_words,
-        ]
-        .iter()
-        .any(|list| list.iter().any(|w| guichet::normalize(w) == normalised));
-        if !command && guichet.index.only_names_the_bot(input) {
-            return Reply {
-                messages: vec![self.show_welcome(conversation, rng, false)],
-                answer: Answer::Initial,
-                path: AnswerPath::Builtin,
-                score: 0.0,
-            };
-        }
         let mut ranked = self.guichet_ranking(&guichet.index, input);
 
         // Role-aware choice: a response whose text is empty for this user is never chosen.
@@ -1205,6 +1185,20 @@ impl Engine {
                     path: AnswerPath::Builtin,
                     score: 0.0,
                 },
+            });
+        }
+        // The bot called by its name alone (`chirobot ?`) is greeted, after the commands: `aide`
+        // is help even in a base titled "Aide test".
+        if self
+            .guichet
+            .as_ref()
+            .is_some_and(|guichet| guichet.index.only_names_the_bot(normalised))
+        {
+            return Some(Reply {
+                messages: vec![self.show_welcome(conversation, rng, false)],
+                answer: Answer::Initial,
+                path: AnswerPath::Builtin,
+                score: 0.0,
             });
         }
         let (text, kind) = if said(Talk::Thanks) {
