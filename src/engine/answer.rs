@@ -825,12 +825,7 @@ impl Engine {
     ) -> Reply {
         if digits.trim_start_matches('0').is_empty() || conversation.shown.is_empty() {
             // `0`, or a number with no menu on screen: the welcome message.
-            return Reply {
-                messages: vec![self.show_welcome(conversation, rng, false)],
-                answer: Answer::Initial,
-                path: AnswerPath::Number,
-                score: 0.0,
-            };
+            return self.welcome_reply(conversation, rng, AnswerPath::Number);
         }
         let choices = display::shown(&conversation.shown);
         Reply {
@@ -1151,12 +1146,7 @@ impl Engine {
         // A question about who the bot is gets its welcome, where a base introduces it.
         if is(&strings.menu_words) || said(Talk::Greeting) || said(Talk::Identity) {
             // The person sees the welcome message again: that is what the answer says.
-            return Some(Reply {
-                messages: vec![self.show_welcome(conversation, rng, false)],
-                answer: Answer::Initial,
-                path: AnswerPath::Builtin,
-                score: 0.0,
-            });
+            return Some(self.welcome_reply(conversation, rng, AnswerPath::Builtin));
         }
         // Help and profile words, when the base has no answer of its own for them.
         if is(&strings.help_words) {
@@ -1179,12 +1169,7 @@ impl Engine {
                     reply.path = AnswerPath::Builtin;
                     reply
                 }
-                None => Reply {
-                    messages: vec![self.show_welcome(conversation, rng, false)],
-                    answer: Answer::Initial,
-                    path: AnswerPath::Builtin,
-                    score: 0.0,
-                },
+                None => self.welcome_reply(conversation, rng, AnswerPath::Builtin),
             });
         }
         // The bot called by its name alone (`chirobot ?`) is greeted, after the commands: `aide`
@@ -1194,12 +1179,7 @@ impl Engine {
             .as_ref()
             .is_some_and(|guichet| guichet.index.only_names_the_bot(normalised))
         {
-            return Some(Reply {
-                messages: vec![self.show_welcome(conversation, rng, false)],
-                answer: Answer::Initial,
-                path: AnswerPath::Builtin,
-                score: 0.0,
-            });
+            return Some(self.welcome_reply(conversation, rng, AnswerPath::Builtin));
         }
         let (text, kind) = if said(Talk::Thanks) {
             (&strings.thanks_reply, "thanks")

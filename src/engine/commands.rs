@@ -66,12 +66,7 @@ impl Engine {
                 score: 0.0,
             },
             Command::Profile => self.choose_profile(conversation, rng),
-            Command::Menu => Reply {
-                messages: vec![self.show_welcome(conversation, rng, false)],
-                answer: Answer::Initial,
-                path: AnswerPath::Builtin,
-                score: 0.0,
-            },
+            Command::Menu => self.welcome_reply(conversation, rng, AnswerPath::Builtin),
         }
     }
 

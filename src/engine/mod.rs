@@ -472,6 +472,21 @@ impl Engine {
         message
     }
 
+    /// The welcome message shown again, as a reply that names it (`INITIAL`).
+    fn welcome_reply(
+        &self,
+        conversation: &mut Conversation,
+        rng: &mut Rng,
+        path: AnswerPath,
+    ) -> Reply {
+        Reply {
+            messages: vec![self.show_welcome(conversation, rng, false)],
+            answer: Answer::Initial,
+            path,
+            score: 0.0,
+        }
+    }
+
     /// Shows a response and its `!SelectNext` follow-ups.
     fn show_response(
         &self,
@@ -569,12 +584,7 @@ impl Engine {
         }
         let choice = choice.clone();
         match &choice.target {
-            ChoiceTarget::Welcome => Reply {
-                messages: vec![self.show_welcome(conversation, rng, false)],
-                answer: Answer::Initial,
-                path: AnswerPath::Pick,
-                score: 0.0,
-            },
+            ChoiceTarget::Welcome => self.welcome_reply(conversation, rng, AnswerPath::Pick),
             ChoiceTarget::Response(title) => match self.kb.response_index(title) {
                 Some(i) => Reply {
                     messages: self.show_response(conversation, i, rng),
@@ -593,12 +603,7 @@ impl Engine {
                         path: AnswerPath::Pick,
                         score: 0.0,
                     },
-                    None => Reply {
-                        messages: vec![self.show_welcome(conversation, rng, false)],
-                        answer: Answer::Initial,
-                        path: AnswerPath::Pick,
-                        score: 0.0,
-                    },
+                    None => self.welcome_reply(conversation, rng, AnswerPath::Pick),
                 },
             },
             ChoiceTarget::Url(url) => Reply {
@@ -689,10 +694,8 @@ impl Engine {
             match &option.target {
                 ChoiceTarget::Welcome => {
                     return Reply {
-                        messages: vec![self.show_welcome(conversation, rng, false)],
-                        answer: Answer::Initial,
-                        path: AnswerPath::Option,
                         score: best_score,
+                        ..self.welcome_reply(conversation, rng, AnswerPath::Option)
                     };
                 }
                 ChoiceTarget::Response(title) => {
