@@ -402,17 +402,13 @@ impl Engine {
             })
             .cloned()
         {
-            let mut reply = self.follow(conversation, &choice, rng);
-            reply.path = AnswerPath::Option;
-            return reply;
+            return self.click(conversation, &choice, rng);
         }
 
         // A yes or a no typed as people do (`ouais`, `vas-y`, `non merci`) after a question
         // whose choices say yes and no is a click on the one it means.
         if let Some(choice) = self.yes_or_no(conversation, &normalised) {
-            let mut reply = self.follow(conversation, &choice, rng);
-            reply.path = AnswerPath::Option;
-            return reply;
+            return self.click(conversation, &choice, rng);
         }
 
         let Some(guichet) = &self.guichet else {
@@ -596,9 +592,7 @@ impl Engine {
         // other (`direction` for "Je fais partie de la direction"), is a click on it. People
         // type what they read; a word the base answers on its own (`pix`) was answered above.
         if let Some(choice) = self.label_named_by(conversation, &guichet.index, input) {
-            let mut reply = self.follow(conversation, &choice, rng);
-            reply.path = AnswerPath::Option;
-            return reply;
+            return self.click(conversation, &choice, rng);
         }
         let suggestions: Vec<(usize, Scored)> = visible
             .into_iter()
@@ -921,6 +915,19 @@ impl Engine {
         ))
     }
 
+    /// A choice followed as typed: the reply a click gives, named as a typed option.
+    fn click(
+        &self,
+        conversation: &mut Conversation,
+        choice: &OfferedChoice,
+        rng: &mut Rng,
+    ) -> Reply {
+        Reply {
+            path: AnswerPath::Option,
+            ..self.follow(conversation, choice, rng)
+        }
+    }
+
     /// The shown choice a typed yes or no means: the only one whose label says yes (or no),
     /// by its first words (`Oui`, `Oui, montre-moi`, `Non merci`), when the message is a yes
     /// (or a no) with at most courtesies after it (`oui merci`, `non merci beaucoup`).
@@ -1119,10 +1126,8 @@ impl Engine {
             });
             if let Some(index) = found {
                 return Some(Reply {
-                    messages: self.show_response(conversation, index, rng),
-                    answer: Answer::Response(self.kb.responses[index].title.clone()),
                     path: AnswerPath::Builtin,
-                    score: 0.0,
+                    ..self.answer_with(conversation, index, 0.0, rng)
                 });
             }
         }
@@ -1135,10 +1140,8 @@ impl Engine {
                 && let Some(index) = self.page_named_by(talk.phrases(strings))
             {
                 return Some(Reply {
-                    messages: self.show_response(conversation, index, rng),
-                    answer: Answer::Response(self.kb.responses[index].title.clone()),
                     path: AnswerPath::Builtin,
-                    score: 0.0,
+                    ..self.answer_with(conversation, index, 0.0, rng)
                 });
             }
         }
