@@ -287,6 +287,16 @@ fn strong(s: &Scored) -> bool {
             || (s.about && s.named_coverage >= MIN_COVERAGE_WHEN_ABOUT))
 }
 
+/// What follows `phrase` when the normalised `typed` starts with it as whole words (`Some`
+/// of an empty text when it is all of it). An apostrophe typed as a space (`t es qui`,
+/// `d accord`) reads as the phrase.
+fn after_phrase(typed: &str, phrase: &str) -> Option<String> {
+    let typed = typed.replace('\'', " ");
+    let phrase = phrase.replace('\'', " ");
+    let rest = typed.strip_prefix(&phrase)?;
+    (rest.is_empty() || rest.starts_with(' ')).then(|| rest.trim().to_owned())
+}
+
 /// A text normalised, without its spaces.
 fn compact(text: &str) -> String {
     guichet::normalize(text).split(' ').collect()
@@ -937,23 +947,15 @@ impl Engine {
         {
             return None;
         }
-        // Apostrophes as spaces (`d accord`, `c est bon`): the same phrase however typed.
-        let spaced = |text: &str| text.replace('\'', " ");
         let says = |text: &str, list: &[String]| {
-            let text = spaced(text);
-            list.iter().any(|phrase| {
-                let phrase = spaced(&guichet::normalize(phrase));
-                text == phrase || text.starts_with(&format!("{phrase} "))
-            })
+            list.iter()
+                .any(|phrase| after_phrase(text, &guichet::normalize(phrase)).is_some())
         };
         let courteous = |phrase: &String| {
-            let typed = spaced(normalised);
-            let phrase = spaced(&guichet::normalize(phrase));
-            let rest = match typed.strip_prefix(&phrase) {
-                Some(rest) if rest.is_empty() || rest.starts_with(' ') => rest,
-                _ => return false,
+            let Some(rest) = after_phrase(normalised, &guichet::normalize(phrase)) else {
+                return false;
             };
-            guichet::words(rest).iter().all(|w| {
+            guichet::words(&rest).iter().all(|w| {
                 PLEASANTRIES.contains(&w.as_str())
                     || COURTESIES.contains(&w.as_str())
                     || self
@@ -1081,15 +1083,11 @@ impl Engine {
             if let Some((kind, phrase)) = &ruling {
                 return (talk == *kind).then(|| phrase.clone());
             }
-            // An apostrophe typed as a space (`t es qui`, `d accord`) is the same phrase; the
-            // two are one byte each, so lengths agree.
-            let typed = start.replace('\'', " ");
-            let phrase = list.iter().map(|p| guichet::normalize(p)).find(|p| {
-                let p = p.replace('\'', " ");
-                typed == p || typed.starts_with(&format!("{p} "))
-            })?;
-            let rest = typed[phrase.len()..].trim();
-            guichet::words(rest).iter().all(is_small).then_some(phrase)
+            let (phrase, rest) = list
+                .iter()
+                .map(|p| guichet::normalize(p))
+                .find_map(|p| after_phrase(start, &p).map(|rest| (p, rest)))?;
+            guichet::words(&rest).iter().all(is_small).then_some(phrase)
         };
         // The knowledge base's own answer to a small-talk phrase wins (its goodbye, its
         // greeting menu): guichet only fills in when it has none.
