@@ -350,7 +350,7 @@ impl GuichetIndex {
 
     pub(super) fn message(&self, text: &str) -> Message {
         let text = bounded(text);
-        let words: Vec<Word> = self
+        let mut words: Vec<Word> = self
             .lexicon
             .expand(words(&normalize(text)))
             .into_iter()
@@ -367,7 +367,6 @@ impl GuichetIndex {
         // message is about, unless the name is all it says: it is read past, so that no
         // keyword is found in it either.
         let named = |w: &Word| self.bot_name.contains(&w.text);
-        let mut words = words;
         if words.iter().any(|w| !named(w) && is_meaningful(&w.text)) {
             words.retain(|w| !named(w));
         }
