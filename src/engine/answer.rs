@@ -297,6 +297,14 @@ fn after_phrase(typed: &str, phrase: &str) -> Option<String> {
     (rest.is_empty() || rest.starts_with(' ')).then(|| rest.trim().to_owned())
 }
 
+/// The only item of `items`, if there is exactly one.
+fn sole<T>(mut items: impl Iterator<Item = T>) -> Option<T> {
+    match (items.next(), items.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
+}
+
 /// A text normalised, without its spaces.
 fn compact(text: &str) -> String {
     guichet::normalize(text).split(' ').collect()
@@ -549,10 +557,10 @@ impl Engine {
                 };
                 visible.push(next);
             }
-            let mut in_context = visible.iter().filter(|(i, s)| {
+            let in_context = visible.iter().filter(|(i, s)| {
                 context.contains(i) && s.score > 0.0 && s.coverage >= MIN_COVERAGE
             });
-            if let (Some(&(index, scored)), None) = (in_context.next(), in_context.next()) {
+            if let Some(&(index, scored)) = sole(in_context) {
                 return self.answer_with(conversation, index, scored.score, rng);
             }
         }
@@ -974,14 +982,11 @@ impl Engine {
         } else {
             return None;
         };
-        let mut meant = conversation
+        let meant = conversation
             .last_options
             .iter()
             .filter(|o| o.typed && says(&guichet::normalize(&o.label), list));
-        match (meant.next(), meant.next()) {
-            (Some(only), None) => Some(only.clone()),
-            _ => None,
-        }
+        sole(meant).cloned()
     }
 
     /// The one choice shown last whose label names every meaningful word of a short message
@@ -999,14 +1004,11 @@ impl Engine {
         if words.is_empty() || words.len() > MAX_LABEL_WORDS {
             return None;
         }
-        let mut named = conversation
+        let named = conversation
             .last_options
             .iter()
             .filter(|o| o.typed && words.iter().all(|w| index.names(w, &o.label)));
-        match (named.next(), named.next()) {
-            (Some(only), None) => Some(only.clone()),
-            _ => None,
-        }
+        sole(named).cloned()
     }
 
     /// The response whose title or one of whose keywords is one of `phrases`, as normalised.
