@@ -178,6 +178,26 @@ fn chat_french_is_read() {
     }
 }
 
+/// Authors title a page with a noun ("Suppression d'un compte") and people ask with the verb
+/// ("comment supprimer ?"), or the other way round; the stemmer gives the two different
+/// stems.
+#[test]
+fn a_verb_finds_the_page_titled_by_its_noun() {
+    let ask = first_message_to(
+        "# Aide ENT\nBienvenue.\n## Suppression d'un compte\nÉcrivez au secrétariat.\n## Modification de l'emploi du temps\n- edt\nLa vie scolaire publie les changements.\n## Connexion à l'ENT\n- identifiants\nSi rien n'arrive, utilisez les identifiants de la rentrée.\n## Afficher les absences\n- absences\nOnglet Vie scolaire.\n## Les personnes à contacter\n- contacts\nLe secrétariat.\n",
+    );
+    for (message, expected) in [
+        ("comment supprimer ?", "Suppression d'un compte"),
+        ("je n'arrive pas à me connecter", "Connexion à l'ENT"),
+        ("qui peut modifier ?", "Modification de l'emploi du temps"),
+        ("où est l'affichage ?", "Afficher les absences"),
+    ] {
+        assert_eq!(title(&ask(message)), expected, "{message}");
+    }
+    // A noun made from a noun is no act: `personnage` does not find "personnes".
+    assert_eq!(title(&ask("un personnage")), "FALLBACK");
+}
+
 #[test]
 fn a_role_only_answer_asks_for_the_role_first_and_is_never_empty() {
     let mut s = Session::new();

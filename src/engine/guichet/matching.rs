@@ -255,6 +255,16 @@ impl Vocabulary {
                 .any(|e| !matches!(e, Evidence::Fuzzy))
     }
 
+    /// Whether `word`, as written or by its stem, is a word of a keyword, title or name.
+    pub(super) fn names(&self, word: &Word) -> bool {
+        let written = self.by_text.get(&key(0, word.chars.iter().copied()));
+        let stem = self.by_stem.get(&key(1, word.stem.chars()));
+        written
+            .iter()
+            .chain(stem)
+            .any(|&id| self.named[id as usize])
+    }
+
     /// The base words that match a message word, with [`word_match`]'s answers for a
     /// phrase's inner word and for its last word (at least one of them is `Some`).
     pub(super) fn matches(&self, word: &Word, found: &mut Vec<(u32, [Option<Evidence>; 2])>) {

@@ -6,6 +6,7 @@
 //! It keeps what ChatMD authors rely on: keywords (negative ones too), titles and title
 //! words. Only *how* they are found in a message changes.
 
+mod derivation;
 mod index;
 mod matching;
 mod rank;

@@ -3,6 +3,7 @@
 
 use std::collections::BinaryHeap;
 
+use super::derivation;
 use super::index::{GuichetIndex, GuichetResponse, StartKind};
 use super::matching::{Evidence, Phrase, Word, find, key, word_match};
 use super::text::{MAX_WORD_CHARS, bounded, is_meaningful, normalize, words};
@@ -153,8 +154,11 @@ pub(super) struct Message {
     total_weight: f64,
     rarity: Vec<f64>,
     total_rarity: f64,
-    /// For each word, the other words that mean the same (see [`crate::engine::lexicon::Lexicon`]).
-    alternatives: Vec<Vec<Word>>,
+    /// For each word, the other words it is read as, with the best evidence each can give:
+    /// those that mean the same (see [`crate::engine::lexicon::Lexicon`]) as the word itself,
+    /// a relative of another stem (`connecter` for `connexion`) as a stem at most, so that a
+    /// word written as the message writes it wins between two otherwise equal.
+    alternatives: Vec<Vec<(Word, Evidence)>>,
 }
 
 impl Message {
@@ -188,7 +192,7 @@ impl GuichetIndex {
         let in_message = |id: u32| {
             message.words.iter().enumerate().any(|(at, _)| {
                 std::iter::once(&message.words[at])
-                    .chain(&message.alternatives[at])
+                    .chain(message.alternatives[at].iter().map(|(word, _)| word))
                     .any(|word| word_match(&words[id as usize], word, true).is_some())
             })
         };
@@ -261,7 +265,10 @@ impl GuichetIndex {
         if message.meaningful.is_empty() {
             return 0.0;
         }
-        let forms = |i: usize| std::iter::once(&message.words[i]).chain(&message.alternatives[i]);
+        let forms = |i: usize| {
+            let others = message.alternatives[i].iter().map(|(word, _)| word);
+            std::iter::once(&message.words[i]).chain(others)
+        };
         let mut found = Vec::new();
         // A table row already holds the matches of the word and of its synonyms.
         let vocabulary = &self.vocabulary;
@@ -348,6 +355,30 @@ impl GuichetIndex {
         (singular.stem != word.stem && self.knows(&singular)).then_some(singular)
     }
 
+    /// The other member of `word`'s family of noun and verb that the base uses, where the
+    /// stemmer splits them (`affichage`, `afficher`; see `derivation.rs`). For a word the
+    /// base uses itself, only a relative that names a response (a keyword, title or label
+    /// word) counts: a base that says `connexion` in a text already answers `connexion`, and
+    /// a text saying `connecter` elsewhere would only compete with it; the keyword
+    /// `identification` is the author's name for what `identifier` asks.
+    fn relatives(&self, word: &Word) -> Vec<Word> {
+        if !is_meaningful(&word.text) {
+            return Vec::new();
+        }
+        let known = self.knows(word);
+        derivation::relatives(&word.text)
+            .into_iter()
+            .map(|relative| Word::new(relative, &self.stemmer))
+            .filter(|relative| {
+                relative.stem != word.stem
+                    && match known {
+                        true => self.vocabulary.names(relative),
+                        false => self.knows(relative),
+                    }
+            })
+            .collect()
+    }
+
     pub(super) fn message(&self, text: &str) -> Message {
         let text = bounded(text);
         let mut words: Vec<Word> = self
@@ -370,7 +401,7 @@ impl GuichetIndex {
         if words.iter().any(|w| !named(w) && is_meaningful(&w.text)) {
             words.retain(|w| !named(w));
         }
-        let alternatives: Vec<Vec<Word>> = words
+        let alternatives: Vec<Vec<(Word, Evidence)>> = words
             .iter()
             .map(|w| {
                 self.lexicon
@@ -378,6 +409,8 @@ impl GuichetIndex {
                     .iter()
                     .map(|other| Word::new(other.clone(), &self.stemmer))
                     .chain(self.singular_verb(w))
+                    .map(|other| (other, Evidence::Exact))
+                    .chain(self.relatives(w).into_iter().map(|r| (r, Evidence::Stem)))
                     .collect()
             })
             .collect();
@@ -400,7 +433,7 @@ impl GuichetIndex {
             .zip(&alternatives)
             .map(|(w, others)| {
                 std::iter::once(w)
-                    .chain(others)
+                    .chain(others.iter().map(|(other, _)| other))
                     .map(|w| {
                         self.rarity
                             .get(&w.stem)
@@ -483,9 +516,11 @@ impl GuichetIndex {
         let message = self.message(text);
         let words = &self.vocabulary.words;
         let matches = |id: u32, at: usize, last: bool| {
-            std::iter::once(&message.words[at])
-                .chain(&message.alternatives[at])
-                .filter_map(|word| word_match(&words[id as usize], word, last))
+            std::iter::once((&message.words[at], Evidence::Exact))
+                .chain(message.alternatives[at].iter().map(|(w, best)| (w, *best)))
+                .filter_map(|(word, best)| {
+                    word_match(&words[id as usize], word, last).map(|e| e.min(best))
+                })
                 .max()
         };
         let find = |phrase: &Phrase| find(&phrase.words, message.words.len(), matches);
@@ -587,8 +622,12 @@ impl GuichetIndex {
         for (word, others) in message.words.iter().zip(&message.alternatives) {
             let mut found = Vec::new();
             self.vocabulary.matches(word, &mut found);
-            for other in others {
+            for (other, best) in others {
+                let from = found.len();
                 self.vocabulary.matches(other, &mut found);
+                for (_, evidence) in &mut found[from..] {
+                    *evidence = evidence.map(|e| e.map(|e| e.min(*best)));
+                }
             }
             ids.extend(found.iter().map(|&(id, _)| id));
             found.sort_unstable_by_key(|&(id, _)| id);
