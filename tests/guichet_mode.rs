@@ -178,6 +178,25 @@ fn chat_french_is_read() {
     }
 }
 
+/// Parents and pupils say it their way: `mon fils` where the base says `votre enfant`, `la
+/// gamelle` for the canteen, `une dissert`, `l'infirmière` for the infirmary (the shipped
+/// school vocabulary, `data/chat-fr.txt`).
+#[test]
+fn school_words_as_parents_and_pupils_say_them() {
+    let ask = first_message_to(
+        "# Collège Jean Moulin\nBonjour ! Que voulez-vous savoir ?\n## Signaler une absence\n- absence\nPrévenez la vie scolaire avant 9 h et apportez un justificatif au retour de votre enfant.\n## Restauration scolaire\n- cantine\nLes menus sont sur l'ENT.\n## Méthode de la dissertation\n- dissertation\nIntroduction, développement en trois parties, conclusion.\n## Infirmerie\n- infirmerie\nOuverte de 8 h à 17 h.\n## Le CDI\n- CDI\nOuvert le midi.\n",
+    );
+    for (message, expected) in [
+        ("mon fils sera absent", "Signaler une absence"),
+        ("la gamelle", "Restauration scolaire"),
+        ("comment faire une dissert ?", "Méthode de la dissertation"),
+        ("l'infirmière est là quand ?", "Infirmerie"),
+        ("la bibliothèque", "Le CDI"),
+    ] {
+        assert_eq!(title(&ask(message)), expected, "{message}");
+    }
+}
+
 /// Authors title a page with a noun ("Suppression d'un compte") and people ask with the verb
 /// ("comment supprimer ?"), or the other way round; the stemmer gives the two different
 /// stems.
