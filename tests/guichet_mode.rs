@@ -197,6 +197,21 @@ fn school_words_as_parents_and_pupils_say_them() {
     }
 }
 
+/// A term the author set in bold names the page even with content search off (ChatMD's
+/// default), where the other words of a text never answer alone; a bold `Attention` flags a
+/// remark and names nothing.
+#[test]
+fn a_term_in_bold_names_its_page_with_content_search_off() {
+    let ask = first_message_to(
+        "# Méthodo\nQue veux-tu faire ?\n## La dissertation\n- dissertation\nAnalyse le sujet, trouve une **problématique**, puis construis un plan.\n## Introduction\n- intro\nL'introduction pose la problématique et annonce le plan.\n## Conclusion\n- conclure\nLa conclusion répond à la problématique. **Attention :** pas de nouvelle idée.\n",
+    );
+    assert_eq!(
+        title(&ask("c'est quoi une problématique ?")),
+        "La dissertation"
+    );
+    assert_eq!(title(&ask("attention")), "FALLBACK");
+}
+
 /// Authors title a page with a noun ("Suppression d'un compte") and people ask with the verb
 /// ("comment supprimer ?"), or the other way round; the stemmer gives the two different
 /// stems.

@@ -125,6 +125,22 @@ const MAX_TITLE_CHARS: usize = 200;
 /// other words of a message.
 const MIN_NAME_WORD_CHARS: usize = 4;
 
+/// Words set in bold to flag a remark rather than to name what a page is about
+/// (`**Attention :**`, `**Important !**`): a span made only of them is no term.
+const REMARKS: &[&str] = &[
+    "attention",
+    "important",
+    "remarque",
+    "rappel",
+    "nb",
+    "astuce",
+    "conseil",
+    "exemple",
+    "note",
+    "info",
+    "nouveau",
+];
+
 /// The spans of a text set in bold (`**…**`), short enough to be terms. Paired within a
 /// line, and none from a line with a `**` left unpaired (`2**3`), whose pairs are unknown.
 pub(super) fn emphasized(text: &str) -> impl Iterator<Item = &str> {
@@ -317,19 +333,19 @@ impl GuichetIndex {
                     }
                 }
                 // What the author set in bold (`**sonar**`, `**Pic de fréquence**`) is what
-                // the page is about, more than any other word of its text.
+                // the page is about, more than any other word of its text: it counts as the
+                // text does, but the author chose it, so it is never implicit, even with
+                // content search off (ChatMD's default).
                 for normal in emphasis {
-                    let meaningful = word_iter(&normal).filter(|w| is_meaningful(w)).count();
-                    if (1..=MAX_EMPHASIS_WORDS).contains(&meaningful)
+                    let words: Vec<_> = word_iter(&normal).filter(|w| is_meaningful(w)).collect();
+                    let remark = words.iter().all(|w| REMARKS.contains(&w.as_ref()));
+                    if (1..=MAX_EMPHASIS_WORDS).contains(&words.len())
+                        && !remark
                         && !named.contains(&normal)
                         && seen.insert(normal.clone())
                     {
                         let phrase = builder.phrase(&normal, EMPHASIS_WEIGHT, false, false);
-                        phrases.extend(phrase.map(|p| Phrase {
-                            content: true,
-                            implicit: !search_text,
-                            ..p
-                        }));
+                        phrases.extend(phrase.map(|p| Phrase { content: true, ..p }));
                         seen.extend(word_iter(&normal).map(Cow::into_owned));
                     }
                 }
