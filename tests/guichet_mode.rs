@@ -212,6 +212,32 @@ fn a_term_in_bold_names_its_page_with_content_search_off() {
     assert_eq!(title(&ask("attention")), "FALLBACK");
 }
 
+/// A teacher explains the context before the question: most words of a long message are
+/// the person's own, and the one the base names (`réimporter`, `finalise`) is the answer.
+/// A long message that names nothing of the base still falls back.
+#[test]
+fn a_long_message_that_names_its_answer_gets_it() {
+    let ask = first_message_to(
+        "# Aide Pix\nBienvenue.\n## Réimporter la base élèves\n- réimporter\n- nouveaux élèves\nRefaites l'import SIECLE à chaque arrivée.\n## Finaliser une session\n- finaliser\nClôturez la session dans Pix Certif une fois les élèves partis.\n## Créer une campagne\n- campagne\nOnglet Campagnes, bouton Créer.\n",
+    );
+    for (message, expected) in [
+        (
+            "Bonjour, plusieurs élèves de 3e arrivés en cours d'année n'apparaissent pas dans Pix Orga alors que la base a été importée en septembre, faut-il réimporter ?",
+            "Réimporter la base élèves",
+        ),
+        (
+            "la session de mardi s'est mal passée, deux élèves ont eu des problèmes de connexion et un autre a été exclu, comment je finalise maintenant ?",
+            "Finaliser une session",
+        ),
+        (
+            "je voulais savoir si la réunion parents profs de jeudi est maintenue car plusieurs collègues sont absents",
+            "FALLBACK",
+        ),
+    ] {
+        assert_eq!(title(&ask(message)), expected, "{message}");
+    }
+}
+
 /// Authors title a page with a noun ("Suppression d'un compte") and people ask with the verb
 /// ("comment supprimer ?"), or the other way round; the stemmer gives the two different
 /// stems.

@@ -77,6 +77,18 @@ const MAX_SUGGESTIONS: usize = 3;
 /// and leaves the rest, often words the base never uses, unexplained.
 const MIN_COVERAGE: f64 = 0.5;
 
+/// A message of at least this many meaningful words is long: a teacher explains the
+/// context before the question (`plusieurs élèves arrivés en cours d'année n'apparaissent
+/// pas… faut-il réimporter ?`), and the share of its words a response explains, or the base
+/// never uses, says less than how many of them the response's names explain.
+const LONG_MESSAGE_WORDS: usize = 6;
+/// In a long message, a response found by an exact keyword or title whose keywords, title
+/// and names explain at least this many of its words, and this many times as relevant as the
+/// next one, answers. Measured on the corpus (see docs/matching.md): flat from 4 to 6 words,
+/// 2 names and a lead of 1.2 to 3; 3 names or 8 words lose the one case it gains.
+const LONG_MESSAGE_NAMED_WORDS: f64 = 2.0;
+const LONG_MESSAGE_LEAD: f64 = 1.5;
+
 /// A yes or a no with its courtesies is at most this many words (`oui merci beaucoup`).
 const MAX_YES_NO_WORDS: usize = 6;
 
@@ -572,6 +584,18 @@ impl Engine {
             visible.push(next);
         }
         if let Some(&(best_index, best)) = visible.first() {
+            // A long message names its answer among words of the person's own: what counts
+            // is how many of its words the best response's names explain, and its lead.
+            let words = meaningful_words(&ranked);
+            let second = visible.get(1).map_or(0.0, |(_, s)| s.score);
+            if words >= LONG_MESSAGE_WORDS
+                && best.keyword
+                && best.evidence.is_some_and(Evidence::is_exact)
+                && (best.named_coverage * words as f64).round() >= LONG_MESSAGE_NAMED_WORDS
+                && best.score >= LONG_MESSAGE_LEAD * second
+            {
+                return self.answer_with(conversation, best_index, best.score, rng);
+            }
             // A name found (through a typo, a title word) against the best other name: words
             // of the texts do not compete with a name.
             if let Some(&(index, named)) = visible.iter().find(|(_, s)| s.named) {
@@ -588,7 +612,6 @@ impl Engine {
                     return self.answer_with(conversation, index, named.score, rng);
                 }
             }
-            let second = visible.get(1).map_or(0.0, |(_, s)| s.score);
             // One response the message names stands far above every other: the rest of the
             // message is the person's own words around it.
             if (best.named || best.about)
@@ -601,7 +624,7 @@ impl Engine {
             if best.coverage >= TEXT_COVERAGE
                 && unknown <= MAX_UNKNOWN
                 && second < TEXT_RATIO * best.score
-                && (!best.implicit || meaningful_words(&ranked) >= IMPLICIT_TEXT_WORDS)
+                && (!best.implicit || words >= IMPLICIT_TEXT_WORDS)
             {
                 return self.answer_with(conversation, best_index, best.score, rng);
             }
