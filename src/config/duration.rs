@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serializer};
+
+use super::read::NOT_A_DURATION;
 use super::{DAY, HOUR, MINUTE, Result};
 
 /// Units and their length in milliseconds, shortest first.
@@ -77,9 +81,19 @@ pub(super) fn format_duration(duration: Duration) -> String {
 }
 
 /// A duration as [`format_duration`] writes it, for the summary.
-pub(super) fn show<S: serde::Serializer>(
-    duration: &Duration,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&format_duration(*duration))
+pub(super) fn serialize<S: Serializer>(duration: &Duration, to: S) -> Result<S::Ok, S::Error> {
+    to.serialize_str(&format_duration(*duration))
+}
+
+/// A duration as [`parse_duration`] reads it, longer than zero.
+pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    let reason = match parse_duration(&text) {
+        Ok(duration) if !duration.is_zero() => return Ok(duration),
+        Ok(_) => "it must be longer than zero".to_owned(),
+        Err(reason) => reason,
+    };
+    Err(D::Error::custom(format!(
+        "{NOT_A_DURATION}{text}{NOT_A_DURATION}{reason}"
+    )))
 }

@@ -1,9 +1,8 @@
-//! The daemon's configuration, in two stages. Stage one (`read.rs`): the TOML file, with the
-//! `GUICHET_…` environment variables laid over it, is read by serde into `Raw`, whose fields
-//! are the keys, keeping where each key was written (its file line or variable). Stage two
-//! (`validate.rs`): those values are checked into typed [`Settings`], with `*_file` secrets
-//! read on the way. Every error names the key and its line or variable. Serialized,
-//! [`Settings`] is the summary `guichet config check` prints (`summary.rs`).
+//! The daemon's configuration, in one schema: [`Settings`] and its sections are what serde
+//! reads from the TOML file, with the `GUICHET_…` environment variables laid over it, each
+//! value checked as it is read (`read.rs`); then what needs several keys, the `*_file`
+//! secrets and the warnings (`check.rs`). Every error names the key and its line or variable.
+//! Serialized, [`Settings`] is the summary `guichet config check` prints (`summary.rs`).
 
 use std::fmt;
 use std::io;
@@ -17,15 +16,15 @@ use serde::{Deserialize, Serialize};
 use crate::engine::MatchingMode;
 use crate::strings::Strings;
 
+mod check;
 mod duration;
 mod read;
 mod summary;
-mod validate;
 mod values;
 
 pub use crate::store::DEFAULT_FORGET_AFTER;
 pub use read::known_keys;
-pub use values::{DISCORD_COMMAND_DESCRIPTION, discord_command_name_ok, discord_text};
+pub use values::{DISCORD_COMMAND_DESCRIPTION, discord_command_name_ok};
 
 /// The file `guichet serve` and `guichet config check` read when none is named.
 pub const DEFAULT_FILE: &str = "config.toml";
@@ -58,8 +57,12 @@ const DAY: u64 = 24 * HOUR;
 pub type Result<T, E = ConfigError> = std::result::Result<T, E>;
 
 /// Everything the daemon needs, validated: every value has its type and every check is done.
-/// Serialized, it is the summary `guichet config check` prints (see `summary.rs`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Its fields are the keys of the file (a struct per section): adding a key is adding a
+/// field here, with its default in the `Default` impl, and a line in `config.example.toml`.
+/// Keys that may be left unset default to the struct's `Default`, all at once
+/// (`#[serde(default)]`). Serialized, it is the summary `guichet config check` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// The knowledge base: a main file or its folder.
     pub content: PathBuf,
@@ -67,23 +70,23 @@ pub struct Settings {
     pub state_dir: PathBuf,
     pub matching: MatchingMode,
     /// A conversation silent this long starts again from the welcome message.
-    #[serde(serialize_with = "duration::show")]
+    #[serde(with = "duration")]
     pub idle_reset: Duration,
     /// A conversation silent this long is deleted.
-    #[serde(serialize_with = "duration::show")]
+    #[serde(with = "duration")]
     pub forget_after: Duration,
-    /// The bot's own words, defaults overridden by `[strings]`.
-    #[serde(skip)]
-    pub strings: Strings,
     /// `Some` when the file has a `[matrix]` section or a `GUICHET_MATRIX_…` variable is set.
     pub matrix: Option<MatrixSettings>,
     /// `Some` when the file has a `[discord]` section or a `GUICHET_DISCORD_…` variable is set.
     pub discord: Option<DiscordSettings>,
     pub admin: AdminSettings,
     /// From `[limits]`; `None` when `messages = 0` turns the throttle off.
-    #[serde(rename = "limits", serialize_with = "summary::limits")]
+    #[serde(rename = "limits", with = "read::limits")]
     pub throttle: Option<Throttle>,
     pub stats: StatsSettings,
+    /// The bot's own words, defaults overridden by `[strings]` (listed apart in the summary).
+    #[serde(skip_serializing)]
+    pub strings: Strings,
     /// Things that work but should not be left so (a secret readable by others, a plain
     /// `http://` homeserver, a variable that is no key): `serve` logs them, `config check`
     /// prints them.
@@ -147,16 +150,20 @@ pub enum MatrixLogin {
     Password(Secret),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `[matrix]`. Its secrets (`login`, `recovery_key`) are no fields serde reads: each is given
+/// inline or by the file its `_file` key names (`read::SECRETS`), and set by `check.rs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MatrixSettings {
-    /// `https://…`, the client-server API's base.
+    /// `https://…`, the client-server API's base. Required.
     pub homeserver: String,
-    /// `@bot:example.org`, or the bare localpart `bot`.
+    /// `@bot:example.org`, or the bare localpart `bot`. Required.
     pub user: String,
-    #[serde(flatten)]
+    #[serde(flatten, skip_deserializing)]
     pub login: MatrixLogin,
     pub device_name: String,
     /// Unlocks the account's encryption keys from server-side backup.
+    #[serde(skip_deserializing)]
     pub recovery_key: Option<Secret>,
     /// `@user:server`, or `@*:server` for everyone on a server. Empty: no invitation is
     /// accepted.
@@ -164,7 +171,7 @@ pub struct MatrixSettings {
     pub rooms: RoomPolicy,
     pub msgtype: MessageType,
     /// After downtime, messages younger than this are answered, older ones skipped.
-    #[serde(serialize_with = "duration::show")]
+    #[serde(with = "duration")]
     pub catch_up: Duration,
     /// A message in a room starting with this word (`!guichet`) is addressed to the bot.
     pub prefix: String,
@@ -172,23 +179,27 @@ pub struct MatrixSettings {
     pub admin_room: Option<String>,
     /// How long a message that cannot be decrypted yet waits for its key before the person
     /// is asked to send it again.
-    #[serde(serialize_with = "duration::show")]
+    #[serde(with = "duration")]
     pub late_key_wait: Duration,
     /// Which devices get the room keys of the bot's messages.
     pub key_recipients: KeyRecipients,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `[discord]`. Its `token` is a secret (see [`MatrixSettings`]), required.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DiscordSettings {
+    #[serde(skip_deserializing)]
     pub token: Secret,
     /// Guilds where slash commands are registered at once (global ones take up to an hour).
+    #[serde(deserialize_with = "read::ids")]
     pub guild_ids: Vec<u64>,
     /// Ask for the privileged message-content intent, to answer replies to the bot sent
     /// without a ping (Discord blanks their text otherwise).
     pub message_content: bool,
     /// After a restart, questions read back from the channels the bot talks in that are
     /// younger than this are answered, each once; older ones are skipped.
-    #[serde(serialize_with = "duration::show")]
+    #[serde(with = "duration")]
     pub catch_up: Duration,
     /// Tests only: a loopback `http://` base (a fake Discord) that replaces
     /// `https://discord.com` for REST and `GET /gateway`, for a `guichet serve` child process.
@@ -198,9 +209,11 @@ pub struct DiscordSettings {
     pub api_base: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdminSettings {
     /// Where `/healthz` and `/metrics` are served.
+    #[serde(deserialize_with = "read::listen")]
     pub listen: SocketAddr,
 }
 
@@ -222,7 +235,7 @@ pub struct StatsSettings {
 /// A password, token or key. It is never logged: `Debug` shows `Secret(***)`, it serializes
 /// as `"***"`, there is no `Display`, and the value is only reachable by calling
 /// [`Secret::expose`] on purpose.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
 
 impl Secret {
@@ -281,11 +294,7 @@ impl fmt::Display for Origin {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    Read { path: PathBuf, source: io::Error },
     #[error("{at}: invalid TOML: {message}")]
     Syntax { at: Origin, message: String },
     #[error("{at}: unknown key `{key}`; {hint}")]
@@ -339,7 +348,6 @@ pub enum ConfigError {
         at: Origin,
         key: String,
         path: PathBuf,
-        #[source]
         source: io::Error,
     },
 }
@@ -376,18 +384,56 @@ impl Default for Settings {
             matching: MatchingMode::default(),
             idle_reset: crate::service::DEFAULT_IDLE_RESET,
             forget_after: DEFAULT_FORGET_AFTER,
-            strings: Strings::default(),
             matrix: None,
             discord: None,
-            admin: AdminSettings {
-                listen: DEFAULT_ADMIN_LISTEN,
-            },
-            throttle: Some(Throttle {
-                messages: NonZeroU32::new(DEFAULT_THROTTLE_MESSAGES).unwrap_or(NonZeroU32::MIN),
-                window: Duration::from_secs(DEFAULT_THROTTLE_SECONDS),
-            }),
+            admin: AdminSettings::default(),
+            throttle: read::Limits::default().throttle(),
             stats: StatsSettings::default(),
+            strings: Strings::default(),
             warnings: Vec::new(),
+        }
+    }
+}
+
+impl Default for MatrixSettings {
+    /// What a `[matrix]` section leaves unset; `homeserver`, `user` and the login are
+    /// required (`check.rs`), so theirs are never used.
+    fn default() -> Self {
+        Self {
+            homeserver: String::new(),
+            user: String::new(),
+            login: MatrixLogin::AccessToken(Secret::default()),
+            device_name: DEFAULT_DEVICE_NAME.to_owned(),
+            recovery_key: None,
+            allowed_inviters: Vec::new(),
+            rooms: RoomPolicy::default(),
+            msgtype: MessageType::default(),
+            catch_up: DEFAULT_CATCH_UP,
+            prefix: DEFAULT_MATRIX_PREFIX.to_owned(),
+            admin_room: None,
+            late_key_wait: DEFAULT_LATE_KEY_WAIT,
+            key_recipients: KeyRecipients::default(),
+        }
+    }
+}
+
+impl Default for DiscordSettings {
+    /// What a `[discord]` section leaves unset; the token is required (`check.rs`).
+    fn default() -> Self {
+        Self {
+            token: Secret::default(),
+            guild_ids: Vec::new(),
+            message_content: false,
+            catch_up: DEFAULT_CATCH_UP,
+            api_base: None,
+        }
+    }
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_ADMIN_LISTEN,
         }
     }
 }
@@ -418,8 +464,8 @@ impl Settings {
         path: &Path,
         env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
     ) -> Result<Self> {
-        let (raw, context) = read::read(text, path, env)?;
-        validate::validate(raw, context)
+        let (settings, context) = read::read(text, path, env)?;
+        context.check(settings)
     }
 
     /// No network platform configured: `serve` runs the terminal.
@@ -444,7 +490,7 @@ impl MatrixSettings {
 }
 
 /// The process environment, as [`Settings::load`] takes it. Values that are not UTF-8 are
-/// passed lossily: they can only be wrong, and stage one refuses a `GUICHET_` one, naming it.
+/// passed lossily: they can only be wrong, and `read.rs` refuses a `GUICHET_` one, naming it.
 pub fn process_env() -> impl Iterator<Item = (String, String)> {
     std::env::vars_os().map(|(name, value)| {
         (
@@ -1156,7 +1202,7 @@ mod tests {
 
     #[test]
     fn keys_have_their_kinds_and_sections_have_keys_and_no_underscore() {
-        use super::read::{Kind, kind, sections};
+        use super::read::{kind, sections};
         // The keys are read off serde's refusal of an unknown field (`read::fields`): if its
         // wording ever changed, this fails rather than every variable being ignored.
         assert_eq!(
@@ -1167,17 +1213,20 @@ mod tests {
             assert!(!section.contains('_'), "{section}");
         }
         for (key, expected) in [
-            ("content", Kind::Text),
-            ("matrix.password", Kind::Text),
-            ("matrix.allowed_inviters", Kind::List),
-            ("discord.guild_ids", Kind::Ids),
-            ("discord.message_content", Kind::Bool),
-            ("limits.messages", Kind::Integer),
-            ("strings.fallback", Kind::List),
-            ("strings.details", Kind::Text),
+            ("content", "a string"),
+            ("idle_reset", "a string"),
+            ("matrix.password", "a string"),
+            ("matrix.password_file", "a string"),
+            ("matrix.allowed_inviters", "a list of strings"),
+            ("discord.guild_ids", "a list of Discord ids"),
+            ("discord.message_content", "true or false"),
+            ("limits.messages", "a whole number"),
+            ("strings.fallback", "a list of strings"),
+            ("strings.details", "a string"),
         ] {
             assert_eq!(kind(key), Some(expected), "{key}");
         }
+        assert_eq!(kind("matrix.login"), None, "no key");
         // Every section has keys (a section no key names could never be read).
         for section in sections() {
             assert!(known_keys().iter().any(|(s, _)| s == section), "{section}");

@@ -1,175 +1,181 @@
-//! Stage one: the TOML file, with the `GUICHET_…` variables laid over it, read into [`Raw`]
-//! by serde, and where each key was written (its file line or variable). [`Raw`] is the one
-//! list of keys: the variables, the type checks and the "did you mean" hints all follow from
-//! its fields. This module only adds where, and says serde's errors in the admin's words.
+//! Reading: the TOML file, with the `GUICHET_…` variables laid over it, deserialized by serde
+//! into [`Settings`], each value checked as it is read (the conversions below), and where
+//! each key was written (its file line or variable) kept for `check.rs`. The keys, their
+//! types and the "did you mean" hints all follow from the fields of [`Settings`]: this module
+//! adds where, and says serde's errors in the admin's words.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::Range;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use serde::Deserialize;
-use serde::de::{Deserializer, Visitor};
+use serde::de::{Deserializer, Error as _, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
 use toml::de::{DeTable, DeValue};
 
 use super::{
-    ConfigError, ConfigWarning, ENV_PREFIX, KeyRecipients, MessageType, Origin, Result, RoomPolicy,
-    StatsSettings,
+    ConfigError, ConfigWarning, DEFAULT_THROTTLE_MESSAGES, DEFAULT_THROTTLE_SECONDS, ENV_PREFIX,
+    Origin, Result, Settings, Throttle,
 };
 use crate::distance::distance_within;
-use crate::engine::MatchingMode;
 use crate::kb::diagnostic::did_you_mean;
-use crate::strings::Strings;
 
-/// The configuration as written: a field per key, a struct per section. A value that stage
-/// two must check or default is an `Option`; one whose type says it all is read as it is,
-/// its default its type's. (Defaults are per field, not `#[serde(default)]` on the struct,
-/// whose code reads every field: then a field stage two forgets would not be "never read".)
-/// A key that may be left unset and is not a string would be read as a string from its
-/// variable (see [`Kind`]): none is. Whether `[matrix]` and `[discord]` are on is whether
-/// they were written ([`Context::origins`]).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Raw {
-    pub(super) content: Option<String>,
-    pub(super) state_dir: Option<String>,
-    #[serde(default)]
-    pub(super) matching: MatchingMode,
-    pub(super) idle_reset: Option<String>,
-    pub(super) forget_after: Option<String>,
-    #[serde(default)]
-    pub(super) matrix: RawMatrix,
-    #[serde(default)]
-    pub(super) discord: RawDiscord,
-    #[serde(default)]
-    pub(super) admin: RawAdmin,
-    #[serde(default)]
-    pub(super) limits: RawLimits,
-    #[serde(default)]
-    pub(super) stats: StatsSettings,
-    #[serde(default)]
-    pub(super) strings: Strings,
-}
+/// The secrets, each given inline or by the file its `<key>_file` twin names: no field of
+/// [`Settings`] holds them as written. They are kept aside ([`Context::secrets`]) and
+/// `check.rs` sets them: the Matrix login and recovery key, the Discord token.
+const SECRETS: [&str; 4] = [
+    "matrix.access_token",
+    "matrix.password",
+    "matrix.recovery_key",
+    "discord.token",
+];
 
-/// `[matrix]`. A secret `x` may instead be read from the file `x_file` names.
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawMatrix {
-    pub(super) homeserver: Option<String>,
-    pub(super) user: Option<String>,
-    pub(super) password: Option<String>,
-    pub(super) password_file: Option<String>,
-    pub(super) access_token: Option<String>,
-    pub(super) access_token_file: Option<String>,
-    pub(super) device_name: Option<String>,
-    pub(super) recovery_key: Option<String>,
-    pub(super) recovery_key_file: Option<String>,
-    pub(super) allowed_inviters: Option<Vec<String>>,
-    #[serde(default)]
-    pub(super) rooms: RoomPolicy,
-    #[serde(default)]
-    pub(super) msgtype: MessageType,
-    pub(super) catch_up: Option<String>,
-    pub(super) prefix: Option<String>,
-    pub(super) admin_room: Option<String>,
-    pub(super) late_key_wait: Option<String>,
-    #[serde(default)]
-    pub(super) key_recipients: KeyRecipients,
-}
+/// Starts the message of a check's refusal, to tell it from serde's own (about types).
+const REFUSED: char = '\u{1}';
+/// Starts a duration's refusal, and parts the value written from the reason.
+pub(super) const NOT_A_DURATION: char = '\u{2}';
 
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawDiscord {
-    pub(super) token: Option<String>,
-    pub(super) token_file: Option<String>,
-    #[serde(default)]
-    pub(super) guild_ids: Vec<Id>,
-    #[serde(default)]
-    pub(super) message_content: bool,
-    pub(super) catch_up: Option<String>,
-    pub(super) api_base: Option<String>,
-}
+/// What a key holds, as a wrong type's error says it must be; how a variable's text is read.
+const TEXT: &str = "a string";
+const BOOL: &str = "true or false";
+const INTEGER: &str = "a whole number";
+/// From a variable: comma-separated, or a TOML array (for items that contain commas, like
+/// French sentences in `[strings]`).
+const LIST: &str = "a list of strings";
+const IDS: &str = "a list of Discord ids";
 
-/// A Discord id as written: a number, or digits in quotes (ids are often copied with them);
-/// stage two checks the digits.
-pub(super) struct Id(pub(super) String);
-
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Digits;
-        impl Visitor<'_> for Digits {
-            type Value = Id;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a Discord id")
-            }
-            fn visit_i64<E>(self, id: i64) -> Result<Id, E> {
-                Ok(Id(id.to_string()))
-            }
-            fn visit_str<E>(self, id: &str) -> Result<Id, E> {
-                Ok(Id(id.to_owned()))
-            }
-        }
-        deserializer.deserialize_any(Digits)
-    }
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawAdmin {
-    pub(super) listen: Option<String>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawLimits {
-    pub(super) messages: Option<i64>,
-    pub(super) per_seconds: Option<i64>,
-}
-
-/// What stage one hands stage two besides [`Raw`]: the origin of each key set and of each
-/// section (its `[section]` header, or its first variable) by dotted key, and the warnings
-/// so far. Stage two's checks are its methods.
+/// What reading hands `check.rs` besides [`Settings`]: where each key and section was set
+/// (its line, or its variable, by dotted key), the secrets as written, the warnings so far.
 #[derive(Default)]
 pub(super) struct Context {
     pub(super) origins: BTreeMap<String, Origin>,
+    pub(super) secrets: BTreeMap<String, String>,
     pub(super) warnings: Vec<ConfigWarning>,
 }
 
-/// What a key holds, as far as a variable's text and a type error's wording go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
-    /// A string: secrets, paths, durations and one-word settings too.
-    Text,
-    Bool,
-    Integer,
-    /// Strings; from a variable, comma-separated or a TOML array (for items that contain
-    /// commas, like French sentences in `[strings]`).
-    List,
-    /// Discord ids, as numbers or strings of digits.
-    Ids,
+/// A `T` as written, made the setting by `make`, whose refusal is reported at the value.
+fn checked<'de, D: Deserializer<'de>, T: Deserialize<'de>, U>(
+    d: D,
+    make: impl FnOnce(T) -> Result<U, String>,
+) -> Result<U, D::Error> {
+    make(T::deserialize(d)?).map_err(|reason| D::Error::custom(format!("{REFUSED}{reason}")))
 }
 
-impl Kind {
-    fn expected(self) -> &'static str {
-        match self {
-            Kind::Text => "a string",
-            Kind::Bool => "true or false",
-            Kind::Integer => "a whole number",
-            Kind::List => "a list of strings",
-            Kind::Ids => "a list of Discord ids",
+pub(super) fn listen<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    checked(d, |listen: String| {
+        listen.trim().parse().map_err(|_| {
+            format!(
+                "{listen:?} is not an IP address and port (like \"127.0.0.1:9100\", or \"0.0.0.0:9100\" in a container)"
+            )
+        })
+    })
+}
+
+/// Discord ids: numbers, or digits in quotes (ids are often copied with them).
+pub(super) fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+    struct Id(u64);
+    impl<'de> Deserialize<'de> for Id {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(Id(0))
         }
+    }
+    impl Visitor<'_> for Id {
+        type Value = Id;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a Discord id")
+        }
+        fn visit_i64<E: serde::de::Error>(self, id: i64) -> Result<Id, E> {
+            self.visit_str(&id.to_string())
+        }
+        fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<Id, E> {
+            match id.trim().parse() {
+                Ok(id) if id > 0 => Ok(Id(id)),
+                _ => Err(E::custom(format!(
+                    "{REFUSED}{id:?} is not a Discord id (a number like 123456789012345678)"
+                ))),
+            }
+        }
+    }
+    Ok(Vec::<Id>::deserialize(d)?
+        .into_iter()
+        .map(|Id(id)| id)
+        .collect())
+}
+
+/// `[limits]` as written: the throttle, off with `messages = 0`.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct Limits {
+    #[serde(deserialize_with = "messages")]
+    messages: Option<u32>,
+    #[serde(deserialize_with = "per_seconds")]
+    per_seconds: Option<u64>,
+}
+
+impl Limits {
+    pub(super) fn throttle(self) -> Option<Throttle> {
+        let messages =
+            std::num::NonZeroU32::new(self.messages.unwrap_or(DEFAULT_THROTTLE_MESSAGES));
+        messages.map(|messages| Throttle {
+            messages,
+            window: std::time::Duration::from_secs(
+                self.per_seconds.unwrap_or(DEFAULT_THROTTLE_SECONDS),
+            ),
+        })
     }
 }
 
-/// Every key as `(section, key)`, `""` being the top level: the fields of [`Raw`], in their
-/// order.
+fn messages<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    checked(d, |n: i64| {
+        u32::try_from(n)
+            .map(Some)
+            .map_err(|_| format!("must be between 0 (no limit) and {}, not {n}", u32::MAX))
+    })
+}
+
+fn per_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    checked(d, |n: i64| match u64::try_from(n) {
+        Ok(seconds) if seconds > 0 => Ok(Some(seconds)),
+        _ => Err(format!("must be at least 1 second, not {n}")),
+    })
+}
+
+/// `Settings::throttle` read and written as `[limits]`.
+pub(super) mod limits {
+    use super::*;
+
+    pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Throttle>, D::Error> {
+        Limits::deserialize(d).map(Limits::throttle)
+    }
+
+    /// `messages = 0` when the throttle is off.
+    pub(in super::super) fn serialize<S: Serializer>(
+        throttle: &Option<Throttle>,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        let limits = Limits {
+            messages: Some(throttle.map_or(0, |throttle| throttle.messages.get())),
+            per_seconds: throttle.map(|throttle| throttle.window.as_secs()),
+        };
+        limits.serialize(to)
+    }
+}
+
+/// Every key as `(section, key)`, `""` being the top level: the fields of [`Settings`] in
+/// their order, a section's secrets and their `_file` twins after its fields.
 fn keys() -> &'static [(String, String)] {
     static KEYS: OnceLock<Vec<(String, String)>> = OnceLock::new();
     KEYS.get_or_init(|| {
         let mut keys = Vec::new();
         for name in fields("") {
-            match fields(&name) {
+            let prefix = format!("{name}.");
+            let secrets = SECRETS.iter().filter_map(|key| key.strip_prefix(&prefix));
+            let mut section = fields(&name);
+            section.extend(secrets.flat_map(|key| [key.to_owned(), format!("{key}_file")]));
+            match section {
                 section if section.is_empty() => keys.push((String::new(), name)),
                 section => keys.extend(section.into_iter().map(|key| (name.clone(), key))),
             }
@@ -182,7 +188,7 @@ fn keys() -> &'static [(String, String)] {
 /// (`unknown field …, expected one of `a`, `b``); none if `section` is no section. A unit
 /// test (`keys_have_their_kinds…` in `mod.rs`) fails if that wording ever changes.
 fn fields(section: &str) -> Vec<String> {
-    let refused = Raw::deserialize(entry(section, "", toml::Value::Boolean(true))).err();
+    let refused = Settings::deserialize(entry(section, "", toml::Value::Boolean(true))).err();
     let message = refused
         .map(|err| err.message().to_owned())
         .unwrap_or_default();
@@ -210,23 +216,25 @@ pub(super) fn sections() -> Vec<&'static str> {
     sections
 }
 
-fn is_key(section: &str, key: &str) -> bool {
-    keys().iter().any(|(s, k)| s == section && k == key)
+/// Whether `name` of `section` is a secret or its `_file` twin.
+fn secret(section: &str, name: &str) -> bool {
+    let name = name.strip_suffix("_file").unwrap_or(name);
+    !section.is_empty() && SECRETS.contains(&dotted(section, name).as_str())
 }
 
-/// What `key` (dotted) holds, found by offering [`Raw`] one value of each kind there; `None`
-/// if it is no key.
-pub(super) fn kind(key: &str) -> Option<Kind> {
+/// What `key` (dotted) holds, found by offering [`Settings`] one value of each kind there;
+/// `None` if it is no key.
+pub(super) fn kind(key: &str) -> Option<&'static str> {
     use toml::Value::{Array, Boolean, Integer};
-    let (section, key) = split(key);
-    let fits = |value| Raw::deserialize(entry(section, key, value)).is_ok();
+    let (section, key) = key.split_once('.').unwrap_or(("", key));
+    let fits = |value| Settings::deserialize(entry(section, key, value)).is_ok();
     Some(match () {
-        () if !is_key(section, key) => return None,
-        () if fits(Boolean(true)) => Kind::Bool,
-        () if fits(Integer(1)) => Kind::Integer,
-        () if fits(Array(vec![Integer(1)])) => Kind::Ids,
-        () if fits(Array(Vec::new())) => Kind::List,
-        () => Kind::Text,
+        () if !keys().iter().any(|(s, k)| s == section && k == key) => return None,
+        () if fits(Boolean(true)) => BOOL,
+        () if fits(Integer(1)) => INTEGER,
+        () if fits(Array(vec![Integer(1)])) => IDS,
+        () if fits(Array(Vec::new())) => LIST,
+        () => TEXT,
     })
 }
 
@@ -237,11 +245,6 @@ fn entry(section: &str, key: &str, value: toml::Value) -> toml::Table {
         return table;
     }
     toml::Table::from_iter([(section.to_owned(), toml::Value::Table(table))])
-}
-
-/// A dotted key as `(section, key)`, `""` being the top level.
-fn split(key: &str) -> (&str, &str) {
-    key.split_once('.').unwrap_or(("", key))
 }
 
 fn dotted(section: &str, name: &str) -> String {
@@ -303,20 +306,22 @@ pub(super) fn read(
     text: &str,
     path: &Path,
     env: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
-) -> Result<(Raw, Context)> {
-    let at = |span: Range<usize>| Origin::File {
+) -> Result<(Settings, Context)> {
+    let at = |start: usize| Origin::File {
         path: path.to_owned(),
-        line: text.get(..span.start).unwrap_or(text).matches('\n').count() + 1,
+        line: text.get(..start).unwrap_or(text).matches('\n').count() + 1,
     };
-    let file = DeTable::parse(text).map_err(|err| syntax(at(err.span().unwrap_or(0..0)), &err))?;
-    let mut context = Context::default();
+    let doc =
+        DeTable::parse(text).map_err(|err| syntax(at(err.span().map_or(0, |s| s.start)), &err))?;
+    let mut c = Context::default();
     // Every key's name, value and list items, with what each is: a serde error is about the
     // last (the innermost) that holds its span.
     let mut spans = Vec::new();
-    // The first key written as a table: serde would read one as an enum's variant
-    // (`[matching.chatmd]`), and no key holds a table.
-    let mut tabled: Option<(usize, ConfigError)> = None;
-    for (name, value) in file.get_ref() {
+    // The first error serde cannot see, with where it is: a key written as a table (serde
+    // would read one as an enum's variant, `[matching.chatmd]`), or a secret that is no
+    // string (serde does not read the secrets).
+    let mut early: Option<(usize, ConfigError)> = None;
+    for (name, value) in doc.get_ref() {
         let mut entries = vec![("", name, value)];
         let section = sections().contains(&name.get_ref().as_ref());
         if let (true, DeValue::Table(table)) = (section, value.get_ref()) {
@@ -328,18 +333,19 @@ pub(super) fn read(
         }
         for (section, name, value) in entries {
             let (word, found): (&str, _) = (name.get_ref(), describe(value.get_ref()));
-            context
-                .origins
-                .insert(dotted(section, word), at(value.span()));
             let key = dotted(section, word);
-            if let (None, DeValue::Table(_), Some(kind)) = (&tabled, value.get_ref(), kind(&key)) {
-                let error = ConfigError::WrongType {
-                    at: at(value.span()),
-                    key,
-                    expected: kind.expected(),
-                    found: found.clone(),
-                };
-                tabled = Some((value.span().start, error));
+            c.origins.insert(key.clone(), at(value.span().start));
+            let wrong_type = match (value.get_ref(), kind(&key)) {
+                (DeValue::String(text), _) if secret(section, word) => {
+                    c.secrets.insert(key.clone(), text.to_string());
+                    None
+                }
+                (DeValue::Table(_), kind) => kind,
+                (_, kind) => kind.filter(|_| secret(section, word)),
+            };
+            if let (None, Some(expected)) = (&early, wrong_type) {
+                let error = wrong(at(value.span().start), &key, expected, found.clone());
+                early = Some((value.span().start, error));
             }
             spans.push((section, word, name.span(), found.clone()));
             spans.push((section, word, value.span(), found));
@@ -351,11 +357,21 @@ pub(super) fn read(
             }
         }
     }
-    let refused = toml::from_str::<Raw>(text).err();
+    let mut file = doc.clone();
+    for (section, value) in file.get_mut().iter_mut() {
+        if let DeValue::Table(fields) = value.get_mut() {
+            let all = std::mem::take(fields).into_iter();
+            *fields = all
+                .filter(|(name, _)| !secret(section.get_ref(), name.get_ref()))
+                .collect();
+        }
+    }
+    let deserializer = || toml::de::Deserializer::from(file.clone());
+    let refused = Settings::deserialize(deserializer()).err();
     let refused_at = refused
         .as_ref()
         .map(|err| err.span().map_or(0, |span| span.start));
-    if let Some((start, error)) = tabled
+    if let Some((start, error)) = early
         && refused_at.is_none_or(|refused| start <= refused)
     {
         return Err(error);
@@ -367,20 +383,14 @@ pub(super) fn read(
             .rev()
             .find(|(.., span, _)| span.contains(&start));
         let Some((section, name, _, found)) = about else {
-            return Err(syntax(at(start..start), &err));
+            return Err(syntax(at(start), &err));
         };
-        return Err(translate(
-            &err,
-            section,
-            name,
-            at(start..start),
-            found.clone(),
-        ));
+        return Err(translate(&err, section, name, at(start), found.clone()));
     }
-    let mut table = toml::from_str(text).map_err(|err| syntax(at(0..0), &err))?;
-    context.env(&mut table, env)?;
-    let raw = Raw::deserialize(table).map_err(|err| syntax(at(0..0), &err))?;
-    Ok((raw, context))
+    let mut table = toml::Table::deserialize(deserializer()).map_err(|err| syntax(at(0), &err))?;
+    c.env(&mut table, env)?;
+    let settings = Settings::deserialize(table).map_err(|err| syntax(at(0), &err))?;
+    Ok((settings, c))
 }
 
 impl Context {
@@ -436,37 +446,41 @@ impl Context {
                 let reason = "the value is not valid UTF-8".to_owned();
                 return Err(ConfigError::InvalidValue { at, key, reason });
             }
-            let value = from_env(kind, &key, &text, &at)?;
-            // In a TOML array, what is wrong is the item that is no string (nor an id).
-            let odd = value.as_array().and_then(|items| {
-                let id = |item: &toml::Value| kind == Kind::Ids && item.is_integer();
-                items.iter().find(|item| !item.is_str() && !id(item))
-            });
-            let found = odd.map_or_else(
-                || format!("{text:?}"),
-                |item| format!("a list holding {}", words(item.type_str())),
-            );
-            Raw::deserialize(entry(section, name, value.clone()))
-                .map_err(|err| translate(&err, section, name, at.clone(), found))?;
-            let target = match section {
-                "" => &mut *table,
-                _ => match table.entry(section).or_insert(toml::Table::new().into()) {
-                    toml::Value::Table(fields) => fields,
-                    // The file's section is a table, or serde would have refused it.
-                    _ => continue,
-                },
-            };
-            // A secret set in the environment replaces the file's, however each was given:
-            // `GUICHET_MATRIX_PASSWORD_FILE` wins over `password = …` in the file.
-            let twin = match name.strip_suffix("_file") {
-                Some(secret) => secret.to_owned(),
-                None => format!("{name}_file"),
-            };
-            if let Some(Origin::File { .. }) = self.origins.get(&dotted(section, &twin)) {
-                target.remove(&twin);
-                self.origins.remove(&dotted(section, &twin));
+            if secret(section, name) {
+                // A secret set in the environment replaces the file's, however each was
+                // given: `GUICHET_MATRIX_PASSWORD_FILE` wins over `password = …` in the file.
+                let twin = match key.strip_suffix("_file") {
+                    Some(secret) => secret.to_owned(),
+                    None => format!("{key}_file"),
+                };
+                if let Some(Origin::File { .. }) = self.origins.get(&twin) {
+                    self.secrets.remove(&twin);
+                    self.origins.remove(&twin);
+                }
+                self.secrets.insert(key.clone(), text);
+            } else {
+                let value = from_env(kind, &key, &text, &at)?;
+                // In a TOML array, what is wrong is the item that is no string (nor an id).
+                let odd = value.as_array().and_then(|items| {
+                    let id = |item: &toml::Value| kind == IDS && item.is_integer();
+                    items.iter().find(|item| !item.is_str() && !id(item))
+                });
+                let found = odd.map_or_else(
+                    || format!("{text:?}"),
+                    |item| format!("a list holding {}", words(item.type_str())),
+                );
+                Settings::deserialize(entry(section, name, value.clone()))
+                    .map_err(|err| translate(&err, section, name, at.clone(), found))?;
+                let target = match section {
+                    "" => &mut *table,
+                    _ => match table.entry(section).or_insert(toml::Table::new().into()) {
+                        toml::Value::Table(fields) => fields,
+                        // The file's section is a table, or serde would have refused it.
+                        _ => continue,
+                    },
+                };
+                target.insert(name.to_owned(), value);
             }
-            target.insert(name.to_owned(), value);
             if !section.is_empty() {
                 self.origins.entry(section.to_owned()).or_insert(at.clone());
             }
@@ -477,20 +491,20 @@ impl Context {
 }
 
 /// A variable's text as the value its key's kind holds.
-fn from_env(kind: Kind, key: &str, text: &str, at: &Origin) -> Result<toml::Value> {
-    let wrong = || wrong(at.clone(), key, kind.expected(), format!("{text:?}"));
+fn from_env(kind: &'static str, key: &str, text: &str, at: &Origin) -> Result<toml::Value> {
+    let wrong = || wrong(at.clone(), key, kind, format!("{text:?}"));
     let item = |item: &str| toml::Value::String(item.to_owned());
     Ok(match kind {
-        Kind::Text => item(text),
-        Kind::Bool => toml::Value::Boolean(text.trim().parse().map_err(|_| wrong())?),
-        Kind::Integer => toml::Value::Integer(text.trim().parse().map_err(|_| wrong())?),
-        Kind::List | Kind::Ids if text.trim_start().starts_with('[') => {
+        BOOL => toml::Value::Boolean(text.trim().parse().map_err(|_| wrong())?),
+        INTEGER => toml::Value::Integer(text.trim().parse().map_err(|_| wrong())?),
+        LIST | IDS if text.trim_start().starts_with('[') => {
             text.parse().map_err(|err| syntax(at.clone(), &err))?
         }
-        Kind::List | Kind::Ids => {
+        LIST | IDS => {
             let items = text.split(',').map(str::trim).filter(|i| !i.is_empty());
             toml::Value::Array(items.map(item).collect())
         }
+        _ => item(text),
     })
 }
 
@@ -502,27 +516,43 @@ fn translate(
     at: Origin,
     found: String,
 ) -> ConfigError {
-    let key = dotted(section, name);
-    let is_section = section.is_empty() && sections().contains(&name);
-    // A quoted name may hold a dot: `"matrix.user" = …` is no key of the top level.
-    match kind(&key).filter(|_| !name.contains('.')) {
+    let (key, message) = (dotted(section, name), err.message());
+    if let Some((value, reason)) = message
+        .strip_prefix(NOT_A_DURATION)
+        .and_then(|message| message.split_once(NOT_A_DURATION))
+    {
+        let (value, reason) = (value.to_owned(), reason.to_owned());
+        return ConfigError::BadDuration {
+            at,
+            key,
+            value,
+            reason,
+        };
+    }
+    let reason = match message.strip_prefix(REFUSED) {
+        Some(reason) => reason.to_owned(),
         // toml reads a table as an enum's variant: that is a wrong type still.
-        _ if err.message().starts_with("unknown variant `") && found != "a table" => {
-            ConfigError::InvalidValue {
-                at,
-                key,
-                reason: enum_words(err.message()),
-            }
+        None if message.starts_with("unknown variant `") && found != "a table" => {
+            enum_words(message)
         }
         // Strings only are quoted, and a secret of the wrong type is never a string: a
-        // mistyped secret is not echoed.
-        Some(kind) => wrong(at, &key, kind.expected(), found),
-        None if is_section => wrong(at, &key, "a table (a [section])", found),
-        None => {
-            let hint = hint(section, name);
-            ConfigError::UnknownKey { at, key, hint }
-        }
-    }
+        // mistyped secret is not echoed. A quoted name may hold a dot: `"matrix.user" = …`
+        // is no key of the top level.
+        None => match kind(&key).filter(|_| !name.contains('.')) {
+            Some(kind) => return wrong(at, &key, kind, found),
+            None if section.is_empty() && sections().contains(&name) => {
+                return wrong(at, &key, "a table (a [section])", found);
+            }
+            None => {
+                return ConfigError::UnknownKey {
+                    hint: hint(section, name),
+                    at,
+                    key,
+                };
+            }
+        },
+    };
+    ConfigError::InvalidValue { at, key, reason }
 }
 
 /// serde's "unknown variant `all`, expected `mention` or `open`" in the admin's words:

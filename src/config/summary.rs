@@ -3,9 +3,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
-
-use super::{Settings, Throttle};
+use super::Settings;
 use crate::strings::Strings;
 
 impl fmt::Display for Settings {
@@ -43,21 +41,4 @@ impl Settings {
             .map(|(key, _)| key)
             .collect()
     }
-}
-
-/// The throttle as `[limits]` writes it: `messages = 0` when it is off.
-pub(super) fn limits<S: Serializer>(throttle: &Option<Throttle>, to: S) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    struct Limits {
-        messages: u32,
-        per_seconds: Option<u64>,
-    }
-    let (messages, per_seconds) = throttle.map_or((0, None), |throttle| {
-        (throttle.messages.get(), Some(throttle.window.as_secs()))
-    });
-    Limits {
-        messages,
-        per_seconds,
-    }
-    .serialize(to)
 }
