@@ -7,12 +7,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use super::read::Context;
-use super::values::{discord_text, is_loopback_url, is_matrix_id, is_room_id};
+use super::values::{is_loopback_url, is_matrix_id, is_room_id};
 use super::{
     ConfigError, ConfigWarning, DiscordSettings, ENV_PREFIX, MatrixLogin, MatrixSettings, Origin,
     Result, Secret, Settings,
 };
 use crate::bounded_read::{BoundedReadError, read_regular};
+use crate::platform::discord_commands;
 use crate::strings::Strings;
 
 /// A secret file larger than this is no token or password (a log, an image, a device).
@@ -165,7 +166,9 @@ impl Context {
                 // The defaults are fine.
                 _ if !self.origins.contains_key(&key) => Ok(()),
                 _ if blank(&value) => Err("must not be empty".to_owned()),
-                toml::Value::String(text) if discord_on => discord_text(&name, text),
+                toml::Value::String(text) if discord_on => {
+                    discord_commands::check_string(&name, text)
+                }
                 // The bot draws one of them: an empty one would be sent as is.
                 toml::Value::Array(items) if items.is_empty() => {
                     Err("needs at least one sentence".to_owned())

@@ -24,7 +24,6 @@ mod values;
 
 pub use crate::store::DEFAULT_FORGET_AFTER;
 pub use read::known_keys;
-pub use values::{DISCORD_COMMAND_DESCRIPTION, discord_command_name_ok};
 
 /// The file `guichet serve` and `guichet config check` read when none is named.
 pub const DEFAULT_FILE: &str = "config.toml";
@@ -471,21 +470,6 @@ impl Settings {
     /// No network platform configured: `serve` runs the terminal.
     pub fn terminal_only(&self) -> bool {
         self.matrix.is_none() && self.discord.is_none()
-    }
-}
-
-impl MatrixSettings {
-    /// Whether an invitation from `user_id` is accepted (`allowed_inviters`).
-    pub fn accepts_invite_from(&self, user_id: &str) -> bool {
-        self.allowed_inviters.iter().any(|allowed| {
-            allowed == user_id
-                || allowed.strip_prefix("@*:").is_some_and(|server| {
-                    user_id.starts_with('@')
-                        && user_id
-                            .rsplit_once(':')
-                            .is_some_and(|(_, theirs)| theirs == server)
-                })
-        })
     }
 }
 
@@ -968,10 +952,10 @@ mod tests {
         ))
         .unwrap();
         assert!(v12.matrix.unwrap().admin_room.is_some());
-        assert!(matrix.accepts_invite_from("@ana:example.org"));
-        assert!(matrix.accepts_invite_from("@prof:ac-paris.fr"));
-        assert!(!matrix.accepts_invite_from("@prof:ac-paris.fr.evil.org"));
-        assert!(!matrix.accepts_invite_from("@bob:example.org"));
+        assert_eq!(
+            matrix.allowed_inviters,
+            ["@ana:example.org", "@*:ac-paris.fr"]
+        );
         let discord = settings.discord.as_ref().unwrap();
         assert_eq!(discord.token, Secret::new("not-a-token"));
         assert_eq!(

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "discord")]
 pub mod discord;
+pub mod discord_commands;
 #[cfg(feature = "matrix")]
 pub mod matrix;
 pub mod terminal;

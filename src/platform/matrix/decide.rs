@@ -17,6 +17,20 @@ use crate::store::ConversationKey;
 /// The platform name in conversation keys, event claims and the status board.
 pub const PLATFORM: &str = "matrix";
 
+/// Whether an invitation from `user_id` is accepted: `allowed` (the config's
+/// `allowed_inviters`) names them, or names everyone on their server (`@*:server`).
+pub fn accepts_invite(allowed: &[String], user_id: &str) -> bool {
+    allowed.iter().any(|allowed| {
+        allowed == user_id
+            || allowed.strip_prefix("@*:").is_some_and(|server| {
+                user_id.starts_with('@')
+                    && user_id
+                        .rsplit_once(':')
+                        .is_some_and(|(_, theirs)| theirs == server)
+            })
+    })
+}
+
 /// What the determination needs from a message event, taken out of ruma's types once.
 #[derive(Debug, Clone)]
 pub struct Incoming {
@@ -413,6 +427,16 @@ mod tests {
             Decision::Answer(answer) => answer,
             Decision::Skip(skip) => panic!("skipped: {skip:?}"),
         }
+    }
+
+    #[test]
+    fn invitations_from_the_allowed_only() {
+        let allowed = ["@ana:example.org".to_owned(), "@*:ac-paris.fr".to_owned()];
+        assert!(accepts_invite(&allowed, "@ana:example.org"));
+        assert!(accepts_invite(&allowed, "@prof:ac-paris.fr"));
+        assert!(!accepts_invite(&allowed, "@prof:ac-paris.fr.evil.org"));
+        assert!(!accepts_invite(&allowed, "@bob:example.org"));
+        assert!(!accepts_invite(&[], "@ana:example.org"), "none by default");
     }
 
     #[test]

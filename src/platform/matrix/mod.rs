@@ -610,7 +610,8 @@ impl Adapter {
         {
             return;
         }
-        let accepted = self.settings.accepts_invite_from(event.sender.as_str());
+        let accepted =
+            decide::accepts_invite(&self.settings.allowed_inviters, event.sender.as_str());
         debug!(inviter = %event.sender, accepted, "matrix: invited");
         tokio::spawn(async move {
             if accepted {
