@@ -24,35 +24,30 @@ pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
         return Err("it is empty".to_owned());
     }
-    let mut rest = text;
-    let mut millis: u64 = 0;
+    // How many bytes `rest` starts with that are of `kind`.
+    let run = |rest: &str, kind: fn(&u8) -> bool| rest.bytes().take_while(kind).count();
+    let (mut rest, mut millis) = (text, 0_u64);
     while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
+        let (number, after) = rest.split_at(run(rest, u8::is_ascii_digit));
+        let (unit, after) = after.split_at(run(after, u8::is_ascii_alphabetic));
+        if number.is_empty() {
             return Err(format!("expected a number at {rest:?}"));
         }
-        let (number, after) = rest.split_at(digits);
-        let letters = after
-            .bytes()
-            .take_while(|b| b.is_ascii_alphabetic())
-            .count();
-        let (unit, after) = after.split_at(letters);
-        if unit.is_empty() {
+        let Some((_, scale)) = UNITS.iter().find(|(name, _)| *name == unit) else {
             return Err(match after.chars().next() {
+                _ if !unit.is_empty() => format!("unknown unit {unit:?}"),
                 Some('.' | ',') => "use whole numbers (\"90m\" rather than \"1.5h\")".to_owned(),
                 Some(other) => format!("unexpected {other:?} after {number}"),
                 None => format!("{number} has no unit"),
             });
-        }
-        let Some((_, scale)) = UNITS.iter().find(|(name, _)| *name == unit) else {
-            return Err(format!("unknown unit {unit:?}"));
         };
         let part = number
             .parse::<u64>()
             .ok()
-            .and_then(|n| n.checked_mul(*scale))
-            .and_then(|n| millis.checked_add(n));
-        millis = part.ok_or_else(|| "it is too long".to_owned())?;
+            .and_then(|n| n.checked_mul(*scale));
+        millis = part
+            .and_then(|n| millis.checked_add(n))
+            .ok_or_else(|| "it is too long".to_owned())?;
         rest = after;
     }
     Ok(Duration::from_millis(millis))

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::MatchingMode;
 use crate::strings::Strings;
+use read::Limits;
 
 mod check;
 mod duration;
@@ -80,7 +81,8 @@ pub struct Settings {
     pub discord: Option<DiscordSettings>,
     pub admin: AdminSettings,
     /// From `[limits]`; `None` when `messages = 0` turns the throttle off.
-    #[serde(rename = "limits", with = "read::limits")]
+    #[serde(rename = "limits", serialize_with = "Limits::write")]
+    #[serde(deserialize_with = "Limits::read")]
     pub throttle: Option<Throttle>,
     pub stats: StatsSettings,
     /// The bot's own words, defaults overridden by `[strings]` (listed apart in the summary).
@@ -386,7 +388,7 @@ impl Default for Settings {
             matrix: None,
             discord: None,
             admin: AdminSettings::default(),
-            throttle: read::Limits::default().throttle(),
+            throttle: Limits::default().throttle(),
             stats: StatsSettings::default(),
             strings: Strings::default(),
             warnings: Vec::new(),

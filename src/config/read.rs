@@ -115,14 +115,27 @@ pub(super) struct Limits {
 
 impl Limits {
     pub(super) fn throttle(self) -> Option<Throttle> {
-        let messages =
-            std::num::NonZeroU32::new(self.messages.unwrap_or(DEFAULT_THROTTLE_MESSAGES));
-        messages.map(|messages| Throttle {
-            messages,
-            window: std::time::Duration::from_secs(
-                self.per_seconds.unwrap_or(DEFAULT_THROTTLE_SECONDS),
-            ),
-        })
+        let messages = self.messages.unwrap_or(DEFAULT_THROTTLE_MESSAGES);
+        let seconds = self.per_seconds.unwrap_or(DEFAULT_THROTTLE_SECONDS);
+        let window = std::time::Duration::from_secs(seconds);
+        std::num::NonZeroU32::new(messages).map(|messages| Throttle { messages, window })
+    }
+
+    /// `Settings::throttle` read from `[limits]`.
+    pub(super) fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Throttle>, D::Error> {
+        Self::deserialize(d).map(Self::throttle)
+    }
+
+    /// `Settings::throttle` written as `[limits]`: `messages = 0` when it is off.
+    pub(super) fn write<S: Serializer>(
+        throttle: &Option<Throttle>,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        let limits = Limits {
+            messages: Some(throttle.map_or(0, |throttle| throttle.messages.get())),
+            per_seconds: throttle.map(|throttle| throttle.window.as_secs()),
+        };
+        limits.serialize(to)
     }
 }
 
@@ -139,29 +152,6 @@ fn per_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
         Ok(seconds) if seconds > 0 => Ok(Some(seconds)),
         _ => Err(format!("must be at least 1 second, not {n}")),
     })
-}
-
-/// `Settings::throttle` read and written as `[limits]`.
-pub(super) mod limits {
-    use super::*;
-
-    pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Throttle>, D::Error> {
-        Limits::deserialize(d).map(Limits::throttle)
-    }
-
-    /// `messages = 0` when the throttle is off.
-    pub(in super::super) fn serialize<S: Serializer>(
-        throttle: &Option<Throttle>,
-        to: S,
-    ) -> Result<S::Ok, S::Error> {
-        let limits = Limits {
-            messages: Some(throttle.map_or(0, |throttle| throttle.messages.get())),
-            per_seconds: throttle.map(|throttle| throttle.window.as_secs()),
-        };
-        limits.serialize(to)
-    }
 }
 
 /// Every key as `(section, key)`, `""` being the top level: the fields of [`Settings`] in
