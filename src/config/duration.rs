@@ -5,8 +5,10 @@ use std::time::Duration;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
 
-use super::read::NOT_A_DURATION;
 use super::{DAY, HOUR, MINUTE, Result};
+
+/// Starts a duration's refusal, and parts the value written from the reason.
+pub(super) const NOT_A_DURATION: char = '\u{2}';
 
 /// Units and their length in milliseconds, shortest first.
 const UNITS: &[(&str, u64)] = &[

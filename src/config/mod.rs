@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::MatchingMode;
 use crate::strings::Strings;
-use read::Limits;
+use values::Limits;
 
 mod check;
 mod duration;
@@ -193,7 +193,7 @@ pub struct DiscordSettings {
     #[serde(skip_deserializing)]
     pub token: Secret,
     /// Guilds where slash commands are registered at once (global ones take up to an hour).
-    #[serde(deserialize_with = "read::ids")]
+    #[serde(deserialize_with = "values::ids")]
     pub guild_ids: Vec<u64>,
     /// Ask for the privileged message-content intent, to answer replies to the bot sent
     /// without a ping (Discord blanks their text otherwise).
@@ -214,7 +214,7 @@ pub struct DiscordSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct AdminSettings {
     /// Where `/healthz` and `/metrics` are served.
-    #[serde(deserialize_with = "read::listen")]
+    #[serde(deserialize_with = "values::listen")]
     pub listen: SocketAddr,
 }
 
