@@ -61,6 +61,8 @@ pub type Result<T, E = ConfigError> = std::result::Result<T, E>;
 /// field here, with its default in the `Default` impl, and a line in `config.example.toml`.
 /// Keys that may be left unset default to the struct's `Default`, all at once
 /// (`#[serde(default)]`). Serialized, it is the summary `guichet config check` prints.
+/// Deserialized alone it is only the schema: the secrets and the checks of `check.rs` come
+/// with [`Settings::load`] and [`Settings::parse`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
