@@ -370,11 +370,12 @@ impl GuichetIndex {
             .into_iter()
             .map(|relative| Word::new(relative, &self.stemmer))
             .filter(|relative| {
-                relative.stem != word.stem
-                    && match known {
-                        true => self.vocabulary.names(relative),
-                        false => self.knows(relative),
-                    }
+                let used = if known {
+                    self.vocabulary.names(relative)
+                } else {
+                    self.knows(relative)
+                };
+                relative.stem != word.stem && used
             })
             .collect()
     }
