@@ -58,6 +58,14 @@ fn title(reply: &Reply) -> &str {
     reply.answer.name()
 }
 
+/// Asserts what `base` answers to each message, each the first of a new conversation.
+fn assert_first_answers(base: &str, cases: &[(&str, &str)]) {
+    let ask = first_message_to(base);
+    for (message, expected) in cases {
+        assert_eq!(title(&ask(message)), *expected, "{message}");
+    }
+}
+
 #[test]
 fn bare_numbers_pick_and_out_of_range_shows_the_menu_again() {
     for number in ["1", "1.", "1)", " 1 "] {
@@ -183,18 +191,16 @@ fn chat_french_is_read() {
 /// school vocabulary, `data/chat-fr.txt`).
 #[test]
 fn school_words_as_parents_and_pupils_say_them() {
-    let ask = first_message_to(
+    assert_first_answers(
         "# Collège Jean Moulin\nBonjour ! Que voulez-vous savoir ?\n## Signaler une absence\n- absence\nPrévenez la vie scolaire avant 9 h et apportez un justificatif au retour de votre enfant.\n## Restauration scolaire\n- cantine\nLes menus sont sur l'ENT.\n## Méthode de la dissertation\n- dissertation\nIntroduction, développement en trois parties, conclusion.\n## Infirmerie\n- infirmerie\nOuverte de 8 h à 17 h.\n## Le CDI\n- CDI\nOuvert le midi.\n",
+        &[
+            ("mon fils sera absent", "Signaler une absence"),
+            ("la gamelle", "Restauration scolaire"),
+            ("comment faire une dissert ?", "Méthode de la dissertation"),
+            ("l'infirmière est là quand ?", "Infirmerie"),
+            ("la bibliothèque", "Le CDI"),
+        ],
     );
-    for (message, expected) in [
-        ("mon fils sera absent", "Signaler une absence"),
-        ("la gamelle", "Restauration scolaire"),
-        ("comment faire une dissert ?", "Méthode de la dissertation"),
-        ("l'infirmière est là quand ?", "Infirmerie"),
-        ("la bibliothèque", "Le CDI"),
-    ] {
-        assert_eq!(title(&ask(message)), expected, "{message}");
-    }
 }
 
 /// A term the author set in bold names the page even with content search off (ChatMD's
@@ -217,25 +223,23 @@ fn a_term_in_bold_names_its_page_with_content_search_off() {
 /// A long message that names nothing of the base still falls back.
 #[test]
 fn a_long_message_that_names_its_answer_gets_it() {
-    let ask = first_message_to(
+    assert_first_answers(
         "# Aide Pix\nBienvenue.\n## Réimporter la base élèves\n- réimporter\n- nouveaux élèves\nRefaites l'import SIECLE à chaque arrivée.\n## Finaliser une session\n- finaliser\nClôturez la session dans Pix Certif une fois les élèves partis.\n## Créer une campagne\n- campagne\nOnglet Campagnes, bouton Créer.\n",
+        &[
+            (
+                "Bonjour, plusieurs élèves de 3e arrivés en cours d'année n'apparaissent pas dans Pix Orga alors que la base a été importée en septembre, faut-il réimporter ?",
+                "Réimporter la base élèves",
+            ),
+            (
+                "la session de mardi s'est mal passée, deux élèves ont eu des problèmes de connexion et un autre a été exclu, comment je finalise maintenant ?",
+                "Finaliser une session",
+            ),
+            (
+                "je voulais savoir si la réunion parents profs de jeudi est maintenue car plusieurs collègues sont absents",
+                "FALLBACK",
+            ),
+        ],
     );
-    for (message, expected) in [
-        (
-            "Bonjour, plusieurs élèves de 3e arrivés en cours d'année n'apparaissent pas dans Pix Orga alors que la base a été importée en septembre, faut-il réimporter ?",
-            "Réimporter la base élèves",
-        ),
-        (
-            "la session de mardi s'est mal passée, deux élèves ont eu des problèmes de connexion et un autre a été exclu, comment je finalise maintenant ?",
-            "Finaliser une session",
-        ),
-        (
-            "je voulais savoir si la réunion parents profs de jeudi est maintenue car plusieurs collègues sont absents",
-            "FALLBACK",
-        ),
-    ] {
-        assert_eq!(title(&ask(message)), expected, "{message}");
-    }
 }
 
 /// Authors title a page with a noun ("Suppression d'un compte") and people ask with the verb
@@ -243,19 +247,17 @@ fn a_long_message_that_names_its_answer_gets_it() {
 /// stems.
 #[test]
 fn a_verb_finds_the_page_titled_by_its_noun() {
-    let ask = first_message_to(
+    assert_first_answers(
         "# Aide ENT\nBienvenue.\n## Suppression d'un compte\nÉcrivez au secrétariat.\n## Modification de l'emploi du temps\n- edt\nLa vie scolaire publie les changements.\n## Connexion à l'ENT\n- identifiants\nSi rien n'arrive, utilisez les identifiants de la rentrée.\n## Afficher les absences\n- absences\nOnglet Vie scolaire.\n## Les personnes à contacter\n- contacts\nLe secrétariat.\n",
+        &[
+            ("comment supprimer ?", "Suppression d'un compte"),
+            ("je n'arrive pas à me connecter", "Connexion à l'ENT"),
+            ("qui peut modifier ?", "Modification de l'emploi du temps"),
+            ("où est l'affichage ?", "Afficher les absences"),
+            // A noun made from a noun is no act: `personnage` does not find "personnes".
+            ("un personnage", "FALLBACK"),
+        ],
     );
-    for (message, expected) in [
-        ("comment supprimer ?", "Suppression d'un compte"),
-        ("je n'arrive pas à me connecter", "Connexion à l'ENT"),
-        ("qui peut modifier ?", "Modification de l'emploi du temps"),
-        ("où est l'affichage ?", "Afficher les absences"),
-    ] {
-        assert_eq!(title(&ask(message)), expected, "{message}");
-    }
-    // A noun made from a noun is no act: `personnage` does not find "personnes".
-    assert_eq!(title(&ask("un personnage")), "FALLBACK");
 }
 
 #[test]
