@@ -242,6 +242,22 @@ fn a_long_message_that_names_its_answer_gets_it() {
     );
 }
 
+/// `Wi-Fi` and `e-mail` are typed `wifi` and `email`: read joined, they find each other
+/// both ways, where `wi` and `fi` were too short to be words of a title or a text.
+#[test]
+fn a_hyphenated_word_is_found_as_people_type_it() {
+    assert_first_answers(
+        "# Aide numérique\nBonjour !\n## Où trouver les identifiants Wi-Fi ?\nLe code est affiché en salle des profs.\n## Réinitialiser son mot de passe\n- mot de passe\nDans l'ENT, menu Comptes.\n## Messagerie\n- email\nLa messagerie est dans l'ENT.\n",
+        &[
+            ("code wifi", "Où trouver les identifiants Wi-Fi ?"),
+            ("le wi-fi", "Où trouver les identifiants Wi-Fi ?"),
+            ("mon e-mail", "Messagerie"),
+            // A word of its own before the hyphen keeps it apart.
+            ("au-dessus", "FALLBACK"),
+        ],
+    );
+}
+
 /// Authors title a page with a noun ("Suppression d'un compte") and people ask with the verb
 /// ("comment supprimer ?"), or the other way round; the stemmer gives the two different
 /// stems.

@@ -100,9 +100,17 @@ impl std::fmt::Debug for GuichetIndex {
     }
 }
 
-/// The acronyms of a title or name (`IGN`, `ENT`, `FM`), normalised: short, but as specific
-/// as a long word, so a title word even under five letters.
+/// The acronyms of a title or name (`IGN`, `ENT`, `FM`) and its words joined at a hyphen
+/// (`Wi-Fi`, `e-mail`: see [`normalize`]), normalised: short, but as specific as a long
+/// word, so a title word even under five letters.
 fn acronyms(name: &str) -> Vec<String> {
+    let split = normalize(&name.replace('-', " "));
+    let split: Vec<&str> = split.split(' ').collect();
+    let joined = normalize(name)
+        .split(' ')
+        .filter(|w| !split.contains(w))
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
     name.split(|c: char| !c.is_alphanumeric())
         .filter(|w| {
             w.chars().filter(char::is_ascii_uppercase).count() >= 2
@@ -110,6 +118,7 @@ fn acronyms(name: &str) -> Vec<String> {
                     .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         })
         .map(normalize)
+        .chain(joined)
         .collect()
 }
 

@@ -193,10 +193,53 @@ pub(super) fn bounded(text: &str) -> &str {
     }
 }
 
+/// First parts of a hyphenated word that are words of their own, whose hyphen stays a
+/// space: `au-dessus`, `là-bas`, `ci-joint`, `en-tête`.
+const NOT_PREFIXES: &[&str] = &[
+    "a", "au", "c", "ca", "ce", "ci", "d", "de", "du", "en", "et", "il", "j", "je", "l", "la",
+    "le", "m", "me", "n", "ne", "on", "ou", "s", "se", "te", "tu", "un", "y",
+];
+
+/// `text` with the hyphen of a two-part word whose first part is one or two letters taken
+/// out: `Wi-Fi` is `wifi`, `e-mail` is `email`, `t-shirt` is `tshirt`, as people type them.
+/// Split at the hyphen (as every other dash), `wi` and `fi` are too short to be words of a
+/// title or a text, and `wifi` found nothing. Words with more parts (`a-t-il`, `c-à-d`) or a
+/// longer first part (`vas-y`, `est-ce`, `chauves-souris`) keep their hyphen.
+pub(super) fn joined(text: &str) -> Cow<'_, str> {
+    if !text.contains('-') {
+        return Cow::Borrowed(text);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let letters = |range: &mut dyn Iterator<Item = usize>| {
+        range.take_while(|&i| chars[i].is_alphabetic()).count()
+    };
+    let mut out = String::with_capacity(text.len());
+    for (at, &c) in chars.iter().enumerate() {
+        if c == '-' {
+            let before = letters(&mut (0..at).rev());
+            let after = letters(&mut (at + 1..chars.len()));
+            // Folded as a word is (`là` is `la`); it holds no hyphen, so this does not recurse.
+            let first = normalize(&chars[at - before..at].iter().collect::<String>());
+            let bounded = |i: Option<&char>| i.is_none_or(|c| !c.is_alphabetic() && *c != '-');
+            if (1..=2).contains(&before)
+                && after >= 2
+                && bounded(at.checked_sub(before + 1).map(|i| &chars[i]))
+                && bounded(chars.get(at + 1 + after))
+                && !NOT_PREFIXES.contains(&first.as_str())
+            {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
+}
+
 /// Lower case, accents and other marks removed (Unicode NFKD), `œ`/`æ` expanded,
 /// typographic apostrophes, quotes and dashes folded, punctuation ignored, whitespace
-/// collapsed.
+/// collapsed; a short first part joined to its word (`Wi-Fi` → `wifi`, see [`joined`]).
 pub fn normalize(text: &str) -> String {
+    let text = joined(text);
     /// Appends `c` folded; consecutive separators become one space, none at either end.
     fn fold(c: char, out: &mut String, space: &mut bool) {
         let mut push = |c: char| {
