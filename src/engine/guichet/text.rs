@@ -216,16 +216,20 @@ pub(super) fn joined(text: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len());
     for (at, &c) in chars.iter().enumerate() {
         if c == '-' {
-            let before = letters(&mut (0..at).rev());
+            // Three letters are enough to know the first part is too long.
+            let before = letters(&mut (0..at).rev().take(3));
             let after = letters(&mut (at + 1..chars.len()));
-            // Folded as a word is (`là` is `la`); it holds no hyphen, so this does not recurse.
-            let first = normalize(&chars[at - before..at].iter().collect::<String>());
             let bounded = |i: Option<&char>| i.is_none_or(|c| !c.is_alphabetic() && *c != '-');
+            // Folded as a word is (`là` is `la`); it holds no hyphen, so this does not recurse.
+            let word_of_its_own = || {
+                let first = normalize(&chars[at - before..at].iter().collect::<String>());
+                NOT_PREFIXES.contains(&first.as_str())
+            };
             if (1..=2).contains(&before)
                 && after >= 2
                 && bounded(at.checked_sub(before + 1).map(|i| &chars[i]))
                 && bounded(chars.get(at + 1 + after))
-                && !NOT_PREFIXES.contains(&first.as_str())
+                && !word_of_its_own()
             {
                 continue;
             }
