@@ -187,14 +187,18 @@ fn chat_french_is_read() {
 }
 
 /// Parents and pupils say it their way: `mon fils` where the base says `votre enfant`, `la
-/// gamelle` for the canteen, `une dissert`, `l'infirmière` for the infirmary (the shipped
+/// maman de Léa` for a parent, `la gamelle` for the canteen, `une dissert`, `l'infirmière` for the infirmary (the shipped
 /// school vocabulary, `data/chat-fr.txt`).
 #[test]
 fn school_words_as_parents_and_pupils_say_them() {
     assert_first_answers(
-        "# Collège Jean Moulin\nBonjour ! Que voulez-vous savoir ?\n## Signaler une absence\n- absence\nPrévenez la vie scolaire avant 9 h et apportez un justificatif au retour de votre enfant.\n## Restauration scolaire\n- cantine\nLes menus sont sur l'ENT.\n## Méthode de la dissertation\n- dissertation\nIntroduction, développement en trois parties, conclusion.\n## Infirmerie\n- infirmerie\nOuverte de 8 h à 17 h.\n## Le CDI\n- CDI\nOuvert le midi.\n",
+        "# Collège Jean Moulin\nBonjour ! Que voulez-vous savoir ?\n## Signaler une absence\n- absence\nLes parents préviennent la vie scolaire avant 9 h et apportent un justificatif au retour de leur enfant.\n## Restauration scolaire\n- cantine\nLes menus sont sur l'ENT.\n## Méthode de la dissertation\n- dissertation\nIntroduction, développement en trois parties, conclusion.\n## Infirmerie\n- infirmerie\nOuverte de 8 h à 17 h.\n## Le CDI\n- CDI\nOuvert le midi.\n",
         &[
             ("mon fils sera absent", "Signaler une absence"),
+            (
+                "bonjour, je suis la maman de Léa, elle sera absente",
+                "Signaler une absence",
+            ),
             ("la gamelle", "Restauration scolaire"),
             ("comment faire une dissert ?", "Méthode de la dissertation"),
             ("l'infirmière est là quand ?", "Infirmerie"),
