@@ -100,10 +100,10 @@ impl std::fmt::Debug for GuichetIndex {
     }
 }
 
-/// The acronyms of a title or name (`IGN`, `ENT`, `FM`) and its words joined at a hyphen
-/// (`Wi-Fi`, `e-mail`: see [`normalize`]), normalised: short, but as specific as a long
-/// word, so a title word even under five letters.
-fn acronyms(name: &str) -> Vec<String> {
+/// The short terms of a title or name, normalised: its acronyms (`IGN`, `ENT`, `FM`) and its
+/// words joined at a hyphen (`Wi-Fi`, `e-mail`: see [`normalize`]). Short, but as specific
+/// as a long word, so a title word even under five letters.
+fn short_terms(name: &str) -> Vec<String> {
     let split = normalize(&name.replace('-', " "));
     let split: Vec<&str> = split.split(' ').collect();
     let joined = normalize(name)
@@ -319,9 +319,9 @@ impl GuichetIndex {
                     .enumerate()
                 {
                     let text = normalize(name);
-                    let acronyms = acronyms(name);
+                    let short_terms = short_terms(name);
                     for word in word_iter(&text) {
-                        if (word.chars().count() > 4 || acronyms.iter().any(|a| *a == *word))
+                        if (word.chars().count() > 4 || short_terms.iter().any(|a| *a == *word))
                             && is_meaningful(&word)
                             && seen.insert(word.to_string())
                         {
