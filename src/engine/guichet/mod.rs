@@ -52,9 +52,11 @@ mod tests {
             ("cœur, Æsop", "coeur aesop"),
             ("mañana — «hola»", "manana hola"),
             ("  l'année\t2024-2025 ", "l'annee 2024 2025"),
-            // A one- or two-letter first part is joined to its word, as people type it; a
-            // word of its own (`au`, `là`), an inversion (`vas-y`) or three parts are not.
+            // A one-letter first part, or two parts of two letters, are joined as people type
+            // them; a word of its own (`au`, `là`), a prefix before a word people search
+            // (`mi-janvier`), an inversion (`vas-y`) or three parts are not.
             ("Wi-Fi, e-mail, T-shirt", "wifi email tshirt"),
+            ("mi-janvier, ex-collègue", "mi janvier ex collegue"),
             (
                 "au-dessus, là-bas, vas-y, a-t-il",
                 "au dessus la bas vas y a t il",

@@ -200,11 +200,13 @@ const NOT_PREFIXES: &[&str] = &[
     "le", "m", "me", "n", "ne", "on", "ou", "s", "se", "te", "tu", "un", "y",
 ];
 
-/// `text` with the hyphen of a two-part word whose first part is one or two letters taken
-/// out: `Wi-Fi` is `wifi`, `e-mail` is `email`, `t-shirt` is `tshirt`, as people type them.
-/// Split at the hyphen (as every other dash), `wi` and `fi` are too short to be words of a
-/// title or a text, and `wifi` found nothing. Words with more parts (`a-t-il`, `c-à-d`) or a
-/// longer first part (`vas-y`, `est-ce`, `chauves-souris`) keep their hyphen.
+/// `text` with the hyphen of a two-part word whose first part is one letter (`e-mail`,
+/// `t-shirt`), or whose two parts are two letters each (`Wi-Fi`), taken out: `email`,
+/// `tshirt`, `wifi`, as people type them. Split at the hyphen (as every other dash), `wi` and
+/// `fi` are too short to be words of a title or a text, and `wifi` found nothing. Words with
+/// more parts (`a-t-il`, `c-à-d`), a longer part after two letters (`mi-janvier`,
+/// `ex-collègue`, whose second part is a word people search) or a longer first part (`vas-y`,
+/// `est-ce`, `chauves-souris`) keep their hyphen.
 pub(super) fn joined(text: &str) -> Cow<'_, str> {
     if !text.contains('-') {
         return Cow::Borrowed(text);
@@ -225,8 +227,7 @@ pub(super) fn joined(text: &str) -> Cow<'_, str> {
                 let first = normalize(&chars[at - before..at].iter().collect::<String>());
                 NOT_PREFIXES.contains(&first.as_str())
             };
-            if (1..=2).contains(&before)
-                && after >= 2
+            if ((before == 1 && after >= 2) || (before == 2 && after == 2))
                 && bounded(at.checked_sub(before + 1).map(|i| &chars[i]))
                 && bounded(chars.get(at + 1 + after))
                 && !word_of_its_own()
