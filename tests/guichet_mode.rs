@@ -262,6 +262,22 @@ fn a_hyphenated_word_is_found_as_people_type_it() {
     );
 }
 
+/// Two words the base writes as one (`vidéoprojecteur`, the keyword `noncertifiable`) are
+/// read as it when a message types them apart.
+#[test]
+fn two_words_the_base_writes_as_one_are_read_as_it() {
+    assert_first_answers(
+        "# Aide\nBonjour !\n## Comment projeter mon écran sur le vidéoprojecteur ?\nBranchez le câble HDMI.\n## Les vidéos du cours\n- vidéo\nElles sont sur l'ENT.\n## Cas particuliers\n- noncertifiable\nProposez une campagne SOS.\n## Être certifiable\n- certifiable\nIl faut un profil complet.\n",
+        &[
+            (
+                "le vidéo projecteur",
+                "Comment projeter mon écran sur le vidéoprojecteur ?",
+            ),
+            ("un élève non certifiable", "Cas particuliers"),
+        ],
+    );
+}
+
 /// Authors title a page with a noun ("Suppression d'un compte") and people ask with the verb
 /// ("comment supprimer ?"), or the other way round; the stemmer gives the two different
 /// stems.

@@ -42,6 +42,9 @@ const CONTRACTIONS: &[(&str, &[&str])] = &[
         &["il", "ils", "elle", "elles", "on", "un", "une", "en"],
     ),
 ];
+/// The shortest word two neighbours of a message are read as (`videoprojecteur`): shorter
+/// ones are too often two words of their own (`en fin`, `pour tant`).
+const MIN_COMPOUND_CHARS: usize = 8;
 /// The shortest singular (`affiche` of `affichent`) read for a plural verb the base does not
 /// know: shorter rests (`clie` of `client`, `pare` of `parent`) are too often other words.
 const PLURAL_VERB_MIN_SINGULAR: usize = 5;
@@ -355,6 +358,32 @@ impl GuichetIndex {
         (singular.stem != word.stem && self.knows(&singular)).then_some(singular)
     }
 
+    /// `words` with two neighbours typed apart that the base writes as one word of a keyword,
+    /// title or name (`vidéo projecteur` for `vidéoprojecteur`, `week end`) read as that
+    /// word. Only long words (see [`MIN_COMPOUND_CHARS`]): `en fin` is not `enfin`.
+    fn compounds(&self, words: Vec<Word>) -> Vec<Word> {
+        let mut out: Vec<Word> = Vec::with_capacity(words.len());
+        let mut words = words.into_iter().peekable();
+        while let Some(word) = words.next() {
+            if let Some(next) = words.peek() {
+                let joined = format!("{}{}", word.text, next.text);
+                if joined.chars().count() >= MIN_COMPOUND_CHARS
+                    && word.text.chars().all(char::is_alphabetic)
+                    && next.text.chars().all(char::is_alphabetic)
+                {
+                    let joined = Word::new(joined, &self.stemmer);
+                    if self.vocabulary.names(&joined) {
+                        out.push(joined);
+                        words.next();
+                        continue;
+                    }
+                }
+            }
+            out.push(word);
+        }
+        out
+    }
+
     /// The other member of `word`'s family of noun and verb that the base uses, where the
     /// stemmer splits them (`affichage`, `afficher`; see `derivation.rs`). For a word the
     /// base uses itself, only a relative that names a response (a keyword, title or label
@@ -382,7 +411,7 @@ impl GuichetIndex {
 
     pub(super) fn message(&self, text: &str) -> Message {
         let text = bounded(text);
-        let mut words: Vec<Word> = self
+        let words: Vec<Word> = self
             .lexicon
             .expand(words(&normalize(text)))
             .into_iter()
@@ -395,6 +424,7 @@ impl GuichetIndex {
             .map(|w| Word::new(w, &self.stemmer))
             .flat_map(|w| self.unelided(w))
             .collect();
+        let mut words = self.compounds(words);
         // The bot addressed by its name (`chirobot, c'est quoi le sonar ?`) is not what the
         // message is about, unless the name is all it says: it is read past, so that no
         // keyword is found in it either.
