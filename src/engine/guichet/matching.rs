@@ -255,6 +255,13 @@ impl Vocabulary {
                 .any(|e| !matches!(e, Evidence::Fuzzy))
     }
 
+    /// Whether `text`, as written, is a word of a keyword, title or name: [`Self::names`]
+    /// without the stemmer, for the many candidates of which few are words.
+    pub(super) fn names_written(&self, text: &str) -> bool {
+        let written = self.by_text.get(&key(0, text.chars()));
+        written.iter().any(|&id| self.named[id as usize])
+    }
+
     /// Whether `word`, as written or by its stem, is a word of a keyword, title or name.
     pub(super) fn names(&self, word: &Word) -> bool {
         let written = self.by_text.get(&key(0, word.chars.iter().copied()));

@@ -367,16 +367,16 @@ impl GuichetIndex {
         while let Some(word) = words.next() {
             if let Some(next) = words.peek() {
                 let joined = format!("{}{}", word.text, next.text);
+                // As written: the stemmer on every pair of a message would cost more than
+                // the rule is worth, and the base's compound is one word as it wrote it.
                 if joined.chars().count() >= MIN_COMPOUND_CHARS
                     && word.text.chars().all(char::is_alphabetic)
                     && next.text.chars().all(char::is_alphabetic)
+                    && self.vocabulary.names_written(&joined)
                 {
-                    let joined = Word::new(joined, &self.stemmer);
-                    if self.vocabulary.names(&joined) {
-                        out.push(joined);
-                        words.next();
-                        continue;
-                    }
+                    out.push(Word::new(joined, &self.stemmer));
+                    words.next();
+                    continue;
                 }
             }
             out.push(word);
