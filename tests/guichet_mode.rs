@@ -863,6 +863,8 @@ fn a_yes_or_no_typed_freely_answers_a_yes_no_question() {
         "ok",
         "oui merci",
         "bien sûr",
+        "continue",
+        "la suite",
     ] {
         assert_eq!(title(&after_question(yes)), "Détails", "{yes:?}");
     }
