@@ -181,15 +181,53 @@ enum Talk {
 }
 
 impl Talk {
-    /// Its phrases in the bot's words (`[strings]`).
-    fn phrases(self, strings: &crate::strings::Strings) -> &[String] {
+    /// Its phrases in the bot's words (`[strings]`), normalised.
+    fn phrases(self, phrases: &Phrases) -> &[String] {
         match self {
-            Talk::Greeting => &strings.greeting_words,
-            Talk::Thanks => &strings.thanks_words,
-            Talk::Goodbye => &strings.goodbye_words,
-            Talk::Ok => &strings.ok_words,
-            Talk::Identity => &strings.identity_words,
-            Talk::HowAreYou => &strings.how_are_you_words,
+            Talk::Greeting => &phrases.greeting,
+            Talk::Thanks => &phrases.thanks,
+            Talk::Goodbye => &phrases.goodbye,
+            Talk::Ok => &phrases.ok,
+            Talk::Identity => &phrases.identity,
+            Talk::HowAreYou => &phrases.how_are_you,
+        }
+    }
+}
+
+/// The phrase lists of `[strings]` that messages are compared with, normalised once when
+/// the engine is made rather than for every message.
+#[derive(Debug)]
+pub(super) struct Phrases {
+    greeting: Vec<String>,
+    thanks: Vec<String>,
+    goodbye: Vec<String>,
+    ok: Vec<String>,
+    identity: Vec<String>,
+    how_are_you: Vec<String>,
+    yes: Vec<String>,
+    no: Vec<String>,
+    menu: Vec<String>,
+    help: Vec<String>,
+    profile: Vec<String>,
+    back: Vec<String>,
+}
+
+impl Phrases {
+    pub(super) fn new(strings: &crate::strings::Strings) -> Self {
+        let normalised = |list: &[String]| list.iter().map(|p| guichet::normalize(p)).collect();
+        Self {
+            greeting: normalised(&strings.greeting_words),
+            thanks: normalised(&strings.thanks_words),
+            goodbye: normalised(&strings.goodbye_words),
+            ok: normalised(&strings.ok_words),
+            identity: normalised(&strings.identity_words),
+            how_are_you: normalised(&strings.how_are_you_words),
+            yes: normalised(&strings.yes_words),
+            no: normalised(&strings.no_words),
+            menu: normalised(&strings.menu_words),
+            help: normalised(&strings.help_words),
+            profile: normalised(&strings.profile_words),
+            back: normalised(&strings.back_words),
         }
     }
 }
@@ -413,7 +451,7 @@ impl Engine {
         };
         // Read as the first phrase of its kind in the bot's words (`[strings]`).
         let input = sign
-            .and_then(|talk| talk.phrases(&self.strings).first())
+            .and_then(|talk| talk.phrases(&self.phrases).first())
             .map_or(input, String::as_str);
         let normalised = guichet::normalize(input);
 
@@ -908,12 +946,7 @@ impl Engine {
         let words = guichet::words(normalised);
         let mut rest = words.as_slice();
         while let [first, tail @ ..] = rest
-            && (LEAD_INS.contains(&first.as_str())
-                || self
-                    .strings
-                    .greeting_words
-                    .iter()
-                    .any(|g| guichet::normalize(g) == *first))
+            && (LEAD_INS.contains(&first.as_str()) || self.phrases.greeting.contains(first))
         {
             rest = tail;
         }
@@ -980,23 +1013,19 @@ impl Engine {
         }
         let says = |text: &str, list: &[String]| {
             list.iter()
-                .any(|phrase| after_phrase(text, &guichet::normalize(phrase)).is_some())
+                .any(|phrase| after_phrase(text, phrase).is_some())
         };
         let courteous = |phrase: &String| {
-            let Some(rest) = after_phrase(normalised, &guichet::normalize(phrase)) else {
+            let Some(rest) = after_phrase(normalised, phrase) else {
                 return false;
             };
             guichet::words(&rest).iter().all(|w| {
                 PLEASANTRIES.contains(&w.as_str())
                     || COURTESIES.contains(&w.as_str())
-                    || self
-                        .strings
-                        .thanks_words
-                        .iter()
-                        .any(|t| guichet::normalize(t) == *w)
+                    || self.phrases.thanks.contains(w)
             })
         };
-        let (yes, no) = (&self.strings.yes_words, &self.strings.no_words);
+        let (yes, no) = (&self.phrases.yes, &self.phrases.no);
         // A no first: `non merci` starts with no yes, but `ok non` is no yes either.
         let list = if no.iter().any(courteous) {
             no
@@ -1034,9 +1063,8 @@ impl Engine {
         sole(named).cloned()
     }
 
-    /// The response whose title or one of whose keywords is one of `phrases`, as normalised.
+    /// The response whose title or one of whose keywords is one of `phrases` (normalised).
     fn page_named_by(&self, phrases: &[String]) -> Option<usize> {
-        let phrases: Vec<String> = phrases.iter().map(|p| guichet::normalize(p)).collect();
         let titled = self.guichet.as_ref().and_then(|guichet| {
             phrases
                 .iter()
@@ -1058,8 +1086,8 @@ impl Engine {
         normalised: &str,
         rng: &mut Rng,
     ) -> Option<Reply> {
-        let strings = &self.strings;
-        let is = |list: &[String]| list.iter().any(|w| guichet::normalize(w) == normalised);
+        let phrases = &self.phrases;
+        let is = |list: &[String]| list.iter().any(|w| w == normalised);
         // The small-talk phrase the message starts with, when the rest is only pleasantries
         // ("merci beaucoup, c'est très clair").
         // Fillers before small talk ("allez, au revoir") and the bot's own name after it
@@ -1080,11 +1108,11 @@ impl Engine {
             Talk::Ok,
             Talk::HowAreYou,
         ]
-        .map(|talk| (talk, talk.phrases(strings)));
+        .map(|talk| (talk, talk.phrases(phrases)));
         let small_talk: Vec<String> = lists
             .iter()
             .flat_map(|(_, list)| list.iter())
-            .flat_map(|p| guichet::words(&guichet::normalize(p)))
+            .flat_map(|p| guichet::words(p))
             .collect();
         let is_small = |w: &String| {
             PLEASANTRIES.contains(&w.as_str()) || bot_name.contains(w) || small_talk.contains(w)
@@ -1093,11 +1121,10 @@ impl Engine {
         // thanks among acknowledgements are thanks ("super merci"), whatever comes first.
         let padded = format!(" {start} ");
         let within = |talk: Talk| {
-            talk.phrases(strings)
+            talk.phrases(phrases)
                 .iter()
-                .map(|p| guichet::normalize(p))
                 .find(|p| padded.contains(&format!(" {p} ")))
-                .map(|phrase| (talk, phrase))
+                .map(|phrase| (talk, phrase.clone()))
         };
         let ruling = guichet::words(start)
             .iter()
@@ -1110,8 +1137,7 @@ impl Engine {
             }
             let (phrase, rest) = list
                 .iter()
-                .map(|p| guichet::normalize(p))
-                .find_map(|p| after_phrase(start, &p).map(|rest| (p, rest)))?;
+                .find_map(|p| after_phrase(start, p).map(|rest| (p.clone(), rest)))?;
             guichet::words(&rest).iter().all(is_small).then_some(phrase)
         };
         // The knowledge base's own answer to a small-talk phrase wins (its goodbye, its
@@ -1138,7 +1164,7 @@ impl Engine {
                 vec![phrase.clone()]
             } else {
                 std::iter::once(phrase.clone())
-                    .chain(list.iter().map(|p| guichet::normalize(p)))
+                    .chain(list.iter().cloned())
                     .collect()
             };
             let found = kind.iter().find_map(|p| {
@@ -1154,13 +1180,13 @@ impl Engine {
                 });
             }
         }
-        let said = |talk: Talk| only(talk, talk.phrases(strings)).is_some();
+        let said = |talk: Talk| only(talk, talk.phrases(phrases)).is_some();
         // Questions to the bot itself (`t'es un robot ?`, `ça va ?`): the base's own page
         // titled or keyed by such a question (`## Qui es-tu ?`). Only a whole question finds
         // it: its words alone (`robot`, `ia`, `va`) are a topic, or nothing, in many bases.
         for talk in [Talk::Identity, Talk::HowAreYou] {
             if said(talk)
-                && let Some(index) = self.page_named_by(talk.phrases(strings))
+                && let Some(index) = self.page_named_by(talk.phrases(phrases))
             {
                 return Some(Reply {
                     path: AnswerPath::Builtin,
@@ -1170,18 +1196,18 @@ impl Engine {
         }
         let builtin = |answer: &str| Answer::Builtin(answer.to_string());
         // A question about who the bot is gets its welcome, where a base introduces it.
-        if is(&strings.menu_words) || said(Talk::Greeting) || said(Talk::Identity) {
+        if is(&phrases.menu) || said(Talk::Greeting) || said(Talk::Identity) {
             // The person sees the welcome message again: that is what the answer says.
             return Some(self.welcome_reply(conversation, rng, AnswerPath::Builtin));
         }
         // Help and profile words, when the base has no answer of its own for them.
-        if is(&strings.help_words) {
+        if is(&phrases.help) {
             return Some(self.run_command(conversation, super::commands::Command::Help, rng));
         }
-        if is(&strings.profile_words) {
+        if is(&phrases.profile) {
             return Some(self.run_command(conversation, super::commands::Command::Profile, rng));
         }
-        if is(&strings.back_words) {
+        if is(&phrases.back) {
             // From a menu, back is the menu before it; from an answer, the menu it came from.
             if conversation.current.is_some()
                 && conversation.current == conversation.back.last().cloned()
@@ -1208,13 +1234,13 @@ impl Engine {
             return Some(self.welcome_reply(conversation, rng, AnswerPath::Builtin));
         }
         let (text, kind) = if said(Talk::Thanks) {
-            (&strings.thanks_reply, "thanks")
+            (&self.strings.thanks_reply, "thanks")
         } else if said(Talk::Ok) {
-            (&strings.ok_reply, "ok")
+            (&self.strings.ok_reply, "ok")
         } else if said(Talk::Goodbye) {
-            (&strings.goodbye_reply, "goodbye")
+            (&self.strings.goodbye_reply, "goodbye")
         } else if said(Talk::HowAreYou) {
-            (&strings.how_are_you_reply, "how_are_you")
+            (&self.strings.how_are_you_reply, "how_are_you")
         } else {
             return None;
         };

@@ -283,6 +283,8 @@ pub struct Engine {
     bad_words: Option<BadWords>,
     mode: MatchingMode,
     strings: Strings,
+    /// The phrase lists of `strings` that messages are compared with, normalised.
+    phrases: answer::Phrases,
     /// guichet-mode matching, prepared when that mode is on.
     guichet: Option<answer::Guichet>,
 }
@@ -322,6 +324,7 @@ impl Engine {
             synonyms: chatmd::prepare_synonym_groups(&entries),
             bad_words,
             mode,
+            phrases: answer::Phrases::new(&strings),
             strings,
             kb,
         }
