@@ -6,6 +6,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
+use super::discord_commands;
 use super::read::Context;
 use super::values::{is_loopback_url, is_matrix_id, is_room_id};
 use super::{
@@ -13,7 +14,6 @@ use super::{
     Result, Secret, Settings,
 };
 use crate::bounded_read::{BoundedReadError, read_regular};
-use crate::platform::discord_commands;
 use crate::strings::Strings;
 
 /// A secret file larger than this is no token or password (a log, an image, a device).

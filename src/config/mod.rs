@@ -18,6 +18,7 @@ use crate::strings::Strings;
 use values::Limits;
 
 mod check;
+pub mod discord_commands;
 mod duration;
 mod read;
 mod summary;

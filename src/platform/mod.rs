@@ -3,7 +3,6 @@
 
 #[cfg(feature = "discord")]
 pub mod discord;
-pub mod discord_commands;
 #[cfg(feature = "matrix")]
 pub mod matrix;
 pub mod terminal;

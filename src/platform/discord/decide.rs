@@ -177,12 +177,12 @@ pub fn command(name: &str, strings: &Strings) -> Command {
 /// Why a command name or description would be refused by Discord (checked before connecting,
 /// since both come from the configurable strings; `guichet config check` checks them too).
 pub fn check_command(name: &str, description: &str) -> Result<(), String> {
-    if !crate::platform::discord_commands::name_ok(name) {
+    if !crate::config::discord_commands::name_ok(name) {
         return Err(format!(
             "{name:?} is not a Discord command name (1 to 32 lower-case letters, digits, -, _ or ')"
         ));
     }
-    if !(1..=crate::platform::discord_commands::MAX_DESCRIPTION)
+    if !(1..=crate::config::discord_commands::MAX_DESCRIPTION)
         .contains(&description.chars().count())
     {
         return Err(format!(

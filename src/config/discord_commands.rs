@@ -1,6 +1,6 @@
-//! Discord's rules for the slash commands, whose names and descriptions are `[strings]`: the
-//! Discord adapter checks them before it registers the commands, and `guichet config check`
-//! checks them in the configuration, with or without the adapter built in.
+//! Discord's rules for the slash commands, whose names and descriptions are `[strings]`:
+//! `guichet config check` applies them to the configuration, with or without the Discord
+//! adapter built in, and the adapter checks them before it registers the commands.
 
 /// Whether `name` may name a Discord slash command. Discord's rule:
 /// `^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$`, in lower case wherever a letter has a
