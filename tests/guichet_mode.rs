@@ -944,3 +944,30 @@ fn the_bots_name_in_a_question_is_not_its_topic() {
     ));
     assert_eq!(title(&ask("sonarbot, c'est quoi le sonar ?")), "Sons types");
 }
+
+/// A page of one audience's menu with a paragraph written for another (`if @role==aed`) is
+/// for both: the author wrote for them there. A page of the other menu stays out of reach.
+#[test]
+fn a_paragraph_written_for_an_audience_opens_its_page_to_it() {
+    let base = concat!(
+        "---\ncontenuDynamique: true\n---\n# Lycée\nVous êtes :\n",
+        "1. [Enseignant @role=prof](Menu prof)\n2. [AED @role=aed](Menu aed)\n",
+        "## Menu prof\n1. [L'appel](Appel)\n2. [Les conseils](Conseils)\n",
+        "## Menu aed\n1. [Les retards](Retards)\n",
+        "## Appel\n- faire l'appel\nL'appel se fait sur Pronote.\n",
+        "`if @role==aed`\nLes AED relancent les appels non faits.\n`endif`\n",
+        "## Conseils\n- conseil de classe\nLes appréciations sont à saisir avant le conseil.\n",
+        "## Retards\n- retard\nBillet d'entrée à la vie scolaire.\n",
+    );
+    let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
+    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+    let as_aed = |text: &str| {
+        let mut conversation = Conversation::default();
+        let mut rng = Rng::seeded(1);
+        engine.reply(&mut conversation, Input::Start, &mut rng);
+        engine.reply(&mut conversation, Input::Text("2".into()), &mut rng);
+        engine.reply(&mut conversation, Input::Text(text.into()), &mut rng)
+    };
+    assert_eq!(title(&as_aed("faire l'appel")), "Appel");
+    assert_ne!(title(&as_aed("conseil de classe")), "Conseils");
+}

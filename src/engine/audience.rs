@@ -3,12 +3,15 @@
 //! a response reachable only through the choices of other audiences is not for this user.
 //!
 //! A teacher who chose the teachers' profile and asks about "élèves" wants the teachers'
-//! answer about pupils, not the pupils' own menu that happens to carry the keyword.
+//! answer about pupils, not the pupils' own menu that happens to carry the keyword. What the
+//! author writes for one audience inside another's pages (an `` `if @role==aed` `` block, a
+//! choice shown only under it) opens those pages to that audience too.
 
 use std::collections::BTreeMap;
 
 use super::hash::FastMap;
-use crate::kb::{AssignValue, KnowledgeBase, Message, Target};
+use crate::kb::expr::{BinaryOp, Expr};
+use crate::kb::{AssignValue, KnowledgeBase, Message, Node, Target};
 
 /// At most this many audiences are told apart (one bit each); a base with more is read as
 /// having none.
@@ -74,13 +77,9 @@ impl Audiences {
             choices.chain(links).collect()
         };
         let edges: Vec<Vec<usize>> = kb.responses.iter().map(|r| leads_to(&r.message)).collect();
-        // Each audience's reach, breadth first from its root (iterative: no recursion on
-        // an author's graph).
+        // Each audience's reach, from its root (iterative: no recursion on an author's graph).
         let mut masks = vec![0_u64; kb.responses.len()];
-        for (mask, title) in roots {
-            let Some(&root) = index.get(title) else {
-                continue;
-            };
+        let reach = |masks: &mut [u64], root: usize, mask: u64| {
             let mut queue = vec![root];
             while let Some(at) = queue.pop() {
                 if masks[at] & mask == mask {
@@ -89,6 +88,38 @@ impl Audiences {
                 masks[at] |= mask;
                 queue.extend(edges[at].iter().copied());
             }
+        };
+        for (mask, title) in roots {
+            if let Some(&root) = index.get(title) {
+                reach(&mut masks, root, mask);
+            }
+        }
+        // Within the welcome's tree, a page with text written under `@role==aed` is for that
+        // audience too, and so is a choice shown only under it, with what they lead to.
+        let mut written_for: Vec<(usize, u64)> = Vec::new();
+        for (i, response) in kb.responses.iter().enumerate() {
+            if masks[i] == 0 {
+                continue;
+            }
+            let blocks = response.message.variants.iter();
+            let mask = blocks.fold(0, |m, nodes| m | written(nodes, &audiences));
+            if mask != 0 {
+                written_for.push((i, mask));
+            }
+            for choice in &response.message.choices {
+                let mask = choice
+                    .conditions
+                    .iter()
+                    .fold(0, |m, c| m | named(&c.expr, &audiences));
+                if let (Target::Response(title), true) = (&choice.target, mask != 0)
+                    && let Some(&target) = index.get(title.as_str())
+                {
+                    written_for.push((target, mask));
+                }
+            }
+        }
+        for (root, mask) in written_for {
+            reach(&mut masks, root, mask);
         }
         // What no welcome choice leads to (reached by keywords only) is for everyone.
         for mask in &mut masks {
@@ -112,6 +143,52 @@ impl Audiences {
             (Some(audience), Some(mask)) => mask & (1 << audience) != 0,
             _ => true,
         }
+    }
+}
+
+/// The audiences the text of a message's `if` blocks is written for: a block that holds
+/// only choices (they are read with their own conditions) does not count. The parser bounds
+/// the nesting.
+fn written(nodes: &[Node], audiences: &[(String, String)]) -> u64 {
+    nodes.iter().fold(0, |mask, node| match node {
+        Node::If {
+            condition,
+            children,
+        } => {
+            let text = children
+                .iter()
+                .any(|n| matches!(n, Node::Text(t) if !t.trim().is_empty()));
+            let own = if text {
+                named(&condition.expr, audiences)
+            } else {
+                0
+            };
+            mask | own | written(children, audiences)
+        }
+        Node::ShowOnce(children) => mask | written(children, audiences),
+        _ => mask,
+    })
+}
+
+/// The audiences a condition names as `@variable==value` (`===` too, either way round, on
+/// either side of `||` or `&&`), one bit each. The parser bounds the expression's depth.
+fn named(expr: &Expr, audiences: &[(String, String)]) -> u64 {
+    match expr {
+        Expr::Binary(BinaryOp::Or | BinaryOp::And, a, b) => {
+            named(a, audiences) | named(b, audiences)
+        }
+        Expr::Binary(BinaryOp::Eq | BinaryOp::StrictEq, a, b) => {
+            let ((Expr::Variable(name), Expr::String(value))
+            | (Expr::String(value), Expr::Variable(name))) = (a.as_ref(), b.as_ref())
+            else {
+                return 0;
+            };
+            audiences
+                .iter()
+                .position(|(n, v)| n == name && v == value.trim())
+                .map_or(0, |at| 1 << at)
+        }
+        _ => 0,
     }
 }
 
@@ -149,5 +226,35 @@ mod tests {
         assert!(audiences.allows(title("Isolé"), prof));
         // No profile chosen yet: everything is open.
         assert!(audiences.allows(title("Menu élève"), None));
+    }
+
+    #[test]
+    fn a_block_or_a_choice_written_for_an_audience_opens_the_page_to_it() {
+        let base = "---\ncontenuDynamique: true\n---\n# Bot\nQui êtes-vous ?\n\
+            1. [Enseignant @role=prof](Menu prof)\n\
+            2. [AED @role=aed](Menu aed)\n\n\
+            ## Menu prof\n1. [Appel](Appel)\n2. [Cahier](Cahier)\n\
+            `if @role==aed`\n1. [Registre](Registre)\n`endif`\n\n\
+            ## Menu aed\nTexte\n\n\
+            ## Appel\nPour tous.\n`if @role == \"aed\"`\nPour les AED.\n`endif`\n1. [Suite](Suite)\n\n\
+            ## Suite\nTexte\n\n## Cahier\nTexte\n\n## Registre\nTexte\n\n## Prof seulement\n- mot\nTexte\n\
+            `if @role==prof`\nLigne\n`endif`\n";
+        let kb = crate::kb::parse_str("base.md", base).kb.expect("parses");
+        let audiences = Audiences::for_kb(&kb);
+        let aed = audiences.of(&BTreeMap::from([("role".into(), "aed".into())]));
+        let title = |t: &str| {
+            kb.responses
+                .iter()
+                .position(|r| r.title == t)
+                .expect("title")
+        };
+        assert!(audiences.allows(title("Appel"), aed));
+        assert!(audiences.allows(title("Suite"), aed));
+        assert!(audiences.allows(title("Registre"), aed));
+        // A menu that only offers them a choice is not theirs.
+        assert!(!audiences.allows(title("Menu prof"), aed));
+        assert!(!audiences.allows(title("Cahier"), aed));
+        // Outside the welcome's tree a page is for everyone, whatever its blocks say.
+        assert!(audiences.allows(title("Prof seulement"), aed));
     }
 }
