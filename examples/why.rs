@@ -27,8 +27,16 @@ fn main() {
     scored.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
     for (i, s) in scored.iter().take(8) {
         println!(
-            "{:8.2} cov {:.2} kw {} named {} about {} {:?}  {}",
-            s.score, s.coverage, s.keyword, s.named, s.about, s.evidence, kb.responses[*i].title
+            "{:8.2} cov {:.2} rare {:.2} named {:.2} kw {} named {} about {} {:?}  {}",
+            s.score,
+            s.coverage,
+            s.rare_coverage,
+            s.named_coverage,
+            s.keyword,
+            s.named,
+            s.about,
+            s.evidence,
+            kb.responses[*i].title
         );
     }
 }
