@@ -971,3 +971,23 @@ fn a_paragraph_written_for_an_audience_opens_its_page_to_it() {
     assert_eq!(title(&as_aed("faire l'appel")), "Appel");
     assert_ne!(title(&as_aed("conseil de classe")), "Conseils");
 }
+
+/// A menu found by a word of the message gives way to a page it offers that explains more
+/// of it: the person asked that page's question.
+#[test]
+fn a_menu_gives_way_to_its_page_that_explains_more_of_the_message() {
+    assert_first_answers(
+        concat!(
+            "# MéthoBot\nChoisis un thème :\n1. [S'organiser](organisation)\n2. [Rédiger](rediger)\n",
+            "## organisation\n1. [Faire un planning](planning)\n2. [Ne pas procrastiner](procrastination)\n",
+            "## planning\n### Organiser sa semaine\nNote tous tes devoirs dans un agenda.\n",
+            "1. [Retour](organisation)\n",
+            "## procrastination\n### Arrêter de remettre à plus tard\nCommence par cinq minutes.\n",
+            "## rediger\n1. [Faire un plan](plan)\n## plan\n### Construire un plan\nDeux ou trois parties.\n",
+        ),
+        &[
+            ("comment m'organiser pour mes devoirs", "planning"),
+            ("comment s'organiser", "organisation"),
+        ],
+    );
+}

@@ -300,6 +300,8 @@ pub(super) struct Guichet {
     pub(super) compact_titles: FastMap<String, usize>,
     /// The responses by their page's name, for choices whose target names no response.
     leaves: super::names::Leaves,
+    /// Which responses are menus of which: see [`super::menus`].
+    menus: super::menus::Menus,
 }
 
 impl Guichet {
@@ -317,6 +319,7 @@ impl Guichet {
                 titles
             },
             leaves: super::names::Leaves::for_kb(kb),
+            menus: super::menus::Menus::for_kb(kb),
         }
     }
 
@@ -571,7 +574,7 @@ impl Engine {
                     close = vec![close[top]];
                 }
             }
-            self.drop_menus_of(&mut close);
+            self.drop_menus_of(&guichet.menus, &mut close);
             // A name found whole through a typo (`test de persistence`) says more than an
             // exact keyword that explains part of the message (`test`).
             while visible.len() < close.len() + MAX_SUGGESTIONS {
@@ -587,6 +590,19 @@ impl Engine {
                     && s.rare_coverage >= best.rare_coverage
             }) {
                 return self.answer_with(conversation, index, better.score, rng);
+            }
+            // A menu gives way to a page it leads to that explains more of the message, as
+            // much of it by names: the person asked that page's question.
+            if let [(menu, found)] = close.as_slice()
+                && let Some(&(index, page)) = visible.iter().find(|&&(i, s)| {
+                    guichet.menus.above(*menu, i)
+                        && self.leads_to(*menu, i)
+                        && s.coverage > found.coverage
+                        && s.named_coverage >= found.named_coverage
+                        && s.evidence.is_some_and(Evidence::is_exact)
+                })
+            {
+                return self.answer_with(conversation, index, page.score, rng);
             }
             if let [(only, scored)] = close.as_slice() {
                 return self.answer_with(conversation, *only, scored.score, rng);
@@ -735,12 +751,13 @@ impl Engine {
     }
 
     /// Leaves out of `candidates` each menu that leads to another of them: the answer is
-    /// what the menu is for.
-    fn drop_menus_of(&self, candidates: &mut Vec<(usize, Scored)>) {
+    /// what the menu is for. A page's choice back to its menu does not make it a menu.
+    fn drop_menus_of(&self, menus: &super::menus::Menus, candidates: &mut Vec<(usize, Scored)>) {
         let all: Vec<usize> = candidates.iter().map(|(i, _)| *i).collect();
         candidates.retain(|(menu, _)| {
-            !all.iter()
-                .any(|&target| target != *menu && self.leads_to(*menu, target))
+            !all.iter().any(|&target| {
+                target != *menu && menus.above(*menu, target) && self.leads_to(*menu, target)
+            })
         });
     }
 

@@ -15,6 +15,7 @@ pub mod eval;
 pub mod guichet;
 pub(crate) mod hash;
 pub mod lexicon;
+pub mod menus;
 pub mod names;
 pub mod rng;
 
