@@ -44,18 +44,27 @@ impl Session {
 
 /// What a base in guichet mode answers to a first message, each in a new conversation.
 fn first_message_to(base: &str) -> impl Fn(&str) -> Reply {
+    answer_after(base, &[])
+}
+
+fn title(reply: &Reply) -> &str {
+    reply.answer.name()
+}
+
+/// What a base in guichet mode answers to a message sent after `history`, each in a new
+/// conversation.
+fn answer_after<'a>(base: &str, history: &'a [&'a str]) -> impl Fn(&str) -> Reply + 'a {
     let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
     let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
     move |text: &str| {
         let mut conversation = Conversation::default();
         let mut rng = Rng::seeded(1);
         engine.reply(&mut conversation, Input::Start, &mut rng);
+        for step in history {
+            engine.reply(&mut conversation, Input::Text((*step).into()), &mut rng);
+        }
         engine.reply(&mut conversation, Input::Text(text.into()), &mut rng)
     }
-}
-
-fn title(reply: &Reply) -> &str {
-    reply.answer.name()
 }
 
 /// Asserts what `base` answers to each message, each the first of a new conversation.
@@ -846,15 +855,7 @@ fn a_word_of_one_shown_label_picks_it() {
 #[test]
 fn a_yes_or_no_typed_freely_answers_a_yes_no_question() {
     let base = "# Bot\nBienvenue.\n## Sons\n- sons\nLes chauves-souris émettent des ultrasons.\n\nEn savoir plus ?\n1. [Oui](Détails)\n2. [Non](Fin)\n## Détails\nLa fréquence, la durée.\n## Fin\nÀ bientôt.\n";
-    let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
-    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
-    let after_question = |text: &str| {
-        let mut conversation = Conversation::default();
-        let mut rng = Rng::seeded(1);
-        engine.reply(&mut conversation, Input::Start, &mut rng);
-        engine.reply(&mut conversation, Input::Text("sons".into()), &mut rng);
-        engine.reply(&mut conversation, Input::Text(text.into()), &mut rng)
-    };
+    let after_question = answer_after(base, &["sons"]);
     for yes in [
         "ouais",
         "oui stp",
@@ -959,15 +960,7 @@ fn a_paragraph_written_for_an_audience_opens_its_page_to_it() {
         "## Conseils\n- conseil de classe\nLes appréciations sont à saisir avant le conseil.\n",
         "## Retards\n- retard\nBillet d'entrée à la vie scolaire.\n",
     );
-    let kb = guichet::kb::parse_str("t.md", base).kb.unwrap();
-    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
-    let as_aed = |text: &str| {
-        let mut conversation = Conversation::default();
-        let mut rng = Rng::seeded(1);
-        engine.reply(&mut conversation, Input::Start, &mut rng);
-        engine.reply(&mut conversation, Input::Text("2".into()), &mut rng);
-        engine.reply(&mut conversation, Input::Text(text.into()), &mut rng)
-    };
+    let as_aed = answer_after(base, &["2"]);
     assert_eq!(title(&as_aed("faire l'appel")), "Appel");
     assert_ne!(title(&as_aed("conseil de classe")), "Conseils");
 }

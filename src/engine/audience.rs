@@ -212,12 +212,7 @@ mod tests {
         let audiences = Audiences::for_kb(&kb);
         let prof = audiences.of(&BTreeMap::from([("role".into(), "prof".into())]));
         assert_eq!(prof, Some(0));
-        let title = |t: &str| {
-            kb.responses
-                .iter()
-                .position(|r| r.title == t)
-                .expect("title")
-        };
+        let title = |t: &str| kb.response_index(t).expect("title");
         assert!(audiences.allows(title("Menu prof"), prof));
         assert!(audiences.allows(title("Suivi"), prof));
         assert!(!audiences.allows(title("Menu élève"), prof));
@@ -242,12 +237,7 @@ mod tests {
         let kb = crate::kb::parse_str("base.md", base).kb.expect("parses");
         let audiences = Audiences::for_kb(&kb);
         let aed = audiences.of(&BTreeMap::from([("role".into(), "aed".into())]));
-        let title = |t: &str| {
-            kb.responses
-                .iter()
-                .position(|r| r.title == t)
-                .expect("title")
-        };
+        let title = |t: &str| kb.response_index(t).expect("title");
         assert!(audiences.allows(title("Appel"), aed));
         assert!(audiences.allows(title("Suite"), aed));
         assert!(audiences.allows(title("Registre"), aed));
