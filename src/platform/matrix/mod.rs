@@ -19,7 +19,7 @@ pub mod undecryptable;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -220,6 +220,7 @@ pub async fn run(
         synced_to: Mutex::new(None),
         saved_sync_token: Mutex::new(None),
         resumed_from: if resumed { saved_token.clone() } else { None },
+        caught_up: AtomicBool::new(!resumed),
         pending: Mutex::new(pending),
         saving: tokio::sync::Mutex::new(()),
         told: Mutex::new(Told::default()),
@@ -274,6 +275,12 @@ struct Adapter {
     /// The sync position this run resumed from: what the rooms said since is read again
     /// through `/messages` after the first sync (see [`Adapter::catch_up_history`]).
     resumed_from: Option<String>,
+    /// Whether what the rooms said since `resumed_from` is queued (see
+    /// [`Adapter::catch_up_history`]). Until then the sync position is not saved: the SDK does
+    /// not hand over again what it had received before a crash, so a position saved after
+    /// the first sync and before the catch-up would, if the daemon died in between, skip
+    /// those messages for good.
+    caught_up: AtomicBool,
     /// Messages that could not be decrypted yet, waiting for their keys; saved in the state
     /// store on every change.
     pending: Mutex<Pending>,
@@ -586,6 +593,9 @@ impl Adapter {
             queued,
             "matrix: recent history read again after the restart"
         );
+        // Queued, so in flight: the position is saved once they are answered.
+        self.caught_up.store(true, Ordering::SeqCst);
+        self.save_sync_position();
     }
 
     /// Who sent a replied-to event; `None` when it cannot be found.
@@ -709,13 +719,14 @@ impl Adapter {
         self.save_sync_position();
     }
 
-    /// Saves the last sync position when no event is in flight: every event of that sync was
-    /// queued before the sync returned (the SDK awaits the handlers), so none is left behind.
+    /// Saves the last sync position when no event is in flight and a restart's catch-up is
+    /// queued: every event of that sync was queued before the sync returned (the SDK awaits
+    /// the handlers), so none is left behind.
     /// Also called when the last event in flight is done: under steady traffic the queue is
     /// rarely empty at the moment a sync returns, and a position that never moves makes a
     /// restart resync from far back, where the homeserver's limited timeline has gaps.
     fn save_sync_position(&self) {
-        if self.in_flight.load(Ordering::SeqCst) != 0 {
+        if self.in_flight.load(Ordering::SeqCst) != 0 || !self.caught_up.load(Ordering::SeqCst) {
             return;
         }
         let Some(token) = lock(&self.synced_to).clone() else {
