@@ -574,7 +574,7 @@ impl Engine {
                     close = vec![close[top]];
                 }
             }
-            self.drop_menus_of(&guichet.menus, &mut close);
+            Self::drop_menus_of(&guichet.menus, &mut close);
             // A name found whole through a typo (`test de persistence`) says more than an
             // exact keyword that explains part of the message (`test`).
             while visible.len() < close.len() + MAX_SUGGESTIONS {
@@ -595,8 +595,7 @@ impl Engine {
             // much of it by names: the person asked that page's question.
             if let [(menu, found)] = close.as_slice()
                 && let Some(&(index, page)) = visible.iter().find(|&&(i, s)| {
-                    guichet.menus.above(*menu, i)
-                        && self.leads_to(*menu, i)
+                    guichet.menus.offers(*menu, i)
                         && s.coverage > found.coverage
                         && s.named_coverage >= found.named_coverage
                         && s.evidence.is_some_and(Evidence::is_exact)
@@ -752,23 +751,9 @@ impl Engine {
 
     /// Leaves out of `candidates` each menu that leads to another of them: the answer is
     /// what the menu is for. A page's choice back to its menu does not make it a menu.
-    fn drop_menus_of(&self, menus: &super::menus::Menus, candidates: &mut Vec<(usize, Scored)>) {
+    fn drop_menus_of(menus: &super::menus::Menus, candidates: &mut Vec<(usize, Scored)>) {
         let all: Vec<usize> = candidates.iter().map(|(i, _)| *i).collect();
-        candidates.retain(|(menu, _)| {
-            !all.iter().any(|&target| {
-                target != *menu && menus.above(*menu, target) && self.leads_to(*menu, target)
-            })
-        });
-    }
-
-    /// Whether response `menu` has a choice leading to response `target`.
-    fn leads_to(&self, menu: usize, target: usize) -> bool {
-        let title = &self.kb.responses[target].title;
-        self.kb.responses[menu]
-            .message
-            .choices
-            .iter()
-            .any(|c| matches!(&c.target, crate::kb::Target::Response(t) if t == title))
+        candidates.retain(|(menu, _)| !all.iter().any(|&page| menus.offers(*menu, page)));
     }
 
     /// Answers with response `index`, found by scoring.

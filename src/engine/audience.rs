@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use super::hash::FastMap;
 use crate::kb::expr::{BinaryOp, Expr};
 use crate::kb::{AssignValue, KnowledgeBase, Message, Node, Target};
 
@@ -61,10 +60,7 @@ impl Audiences {
             // One profile is no split.
             return Self::default();
         }
-        let mut index: FastMap<&str, usize> = FastMap::default();
-        for (i, response) in kb.responses.iter().enumerate() {
-            index.entry(response.title.as_str()).or_insert(i);
-        }
+        let index = super::menus::first_by_title(kb);
         let leads_to = |message: &Message| -> Vec<usize> {
             let choices = message.choices.iter().filter_map(|c| match &c.target {
                 Target::Response(title) => index.get(title.as_str()).copied(),

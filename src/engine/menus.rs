@@ -1,25 +1,34 @@
-//! The menu structure of a knowledge base: how many choices below the welcome each response
-//! is, so that a menu is told from the pages it offers, and a page's choice back to its menu
-//! (`[Menu Pix Orga](Menu Pix Orga)`) does not make the page a menu of its menu.
+//! The menu structure of a knowledge base: which responses a response's choices offer, and
+//! how many choices below the welcome each response is, so that a menu is told from the
+//! pages it offers, and a page's choice back to its menu (`[Menu Pix Orga](Menu Pix Orga)`)
+//! does not make the page a menu of its menu.
 
 use super::hash::FastMap;
 use crate::kb::{KnowledgeBase, Target};
 
-/// How deep each response is.
+/// Which response's choices lead to which, and how deep each response is.
 #[derive(Debug, Default)]
 pub struct Menus {
+    /// For each response, the responses its choices lead to.
+    children: Vec<Vec<usize>>,
     /// Choices from the welcome's (0), or from a response no choice leads to (0 too): a
     /// base may be a set of menus reached by keywords. `u32::MAX` for what no choice from
     /// those reaches (a cycle of pages nothing enters).
     depth: Vec<u32>,
 }
 
+/// Each title with its first response, as a choice's target is found.
+pub fn first_by_title(kb: &KnowledgeBase) -> FastMap<&str, usize> {
+    let mut index: FastMap<&str, usize> = FastMap::default();
+    for (i, response) in kb.responses.iter().enumerate() {
+        index.entry(response.title.as_str()).or_insert(i);
+    }
+    index
+}
+
 impl Menus {
     pub fn for_kb(kb: &KnowledgeBase) -> Self {
-        let mut index: FastMap<&str, usize> = FastMap::default();
-        for (i, response) in kb.responses.iter().enumerate() {
-            index.entry(response.title.as_str()).or_insert(i);
-        }
+        let index = first_by_title(kb);
         let targets = |choices: &[crate::kb::Choice]| -> Vec<usize> {
             choices
                 .iter()
@@ -29,13 +38,13 @@ impl Menus {
                 })
                 .collect()
         };
-        let edges: Vec<Vec<usize>> = kb
+        let children: Vec<Vec<usize>> = kb
             .responses
             .iter()
             .map(|r| targets(&r.message.choices))
             .collect();
         let mut entered = vec![false; kb.responses.len()];
-        for &to in edges.iter().flatten() {
+        for &to in children.iter().flatten() {
             entered[to] = true;
         }
         let mut depth = vec![u32::MAX; kb.responses.len()];
@@ -48,21 +57,23 @@ impl Menus {
             for i in level {
                 if depth[i] == u32::MAX {
                     depth[i] = at;
-                    next.extend(edges[i].iter().copied());
+                    next.extend(children[i].iter().copied());
                 }
             }
             level = next;
             at += 1;
         }
-        Self { depth }
+        Self { children, depth }
     }
 
-    /// Whether response `menu` is nearer the welcome than response `page`.
-    pub fn above(&self, menu: usize, page: usize) -> bool {
-        match (self.depth.get(menu), self.depth.get(page)) {
+    /// Whether response `menu` offers response `page`: a choice of it leads there, and it
+    /// is nearer the welcome (a page's choice back to its menu does not make it a menu).
+    pub fn offers(&self, menu: usize, page: usize) -> bool {
+        let above = match (self.depth.get(menu), self.depth.get(page)) {
             (Some(menu), Some(page)) => menu < page,
             _ => false,
-        }
+        };
+        above && self.children[menu].contains(&page)
     }
 }
 
@@ -72,7 +83,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_back_link_does_not_put_a_page_above_its_menu() {
+    fn a_back_link_does_not_make_a_page_the_menu_of_its_menu() {
         let base = "# Bot\nBienvenue.\n1. [Orga](Menu orga)\n\
             ## Menu orga\n1. [Inviter](Inviter)\n2. [Accès](Accès)\n\
             ## Inviter\nTexte\n1. [Menu orga](Menu orga)\n\
@@ -81,10 +92,10 @@ mod tests {
         let kb = crate::kb::parse_str("base.md", base).kb.expect("parses");
         let menus = Menus::for_kb(&kb);
         let title = |t: &str| kb.response_index(t).expect("title");
-        assert!(menus.above(title("Menu orga"), title("Inviter")));
-        assert!(!menus.above(title("Inviter"), title("Menu orga")));
-        assert!(!menus.above(title("Inviter"), title("Accès")));
-        // A menu reached by keywords is above its pages too.
-        assert!(menus.above(title("Isolé"), title("Détail")));
+        assert!(menus.offers(title("Menu orga"), title("Inviter")));
+        assert!(!menus.offers(title("Inviter"), title("Menu orga")));
+        assert!(!menus.offers(title("Inviter"), title("Accès")));
+        // A menu reached by keywords offers its pages too.
+        assert!(menus.offers(title("Isolé"), title("Détail")));
     }
 }
