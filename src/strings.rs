@@ -171,7 +171,7 @@ impl Default for Strings {
             unreadable_message: "Je n'ai pas pu lire votre message : il est chiffré et sa clé ne m'est pas parvenue. Pouvez-vous l'envoyer de nouveau ?".into(),
             throttled: "Doucement ! Vous m'envoyez beaucoup de messages : je vous réponds de nouveau dans un instant.".into(),
             greeting_words: words(&["bonjour", "bonsoir", "salut", "slt", "bjr", "coucou", "hello", "hey", "yo"]),
-            thanks_words: words(&["merci", "mrc", "thanks", "thx", "merci beaucoup", "merci bien"]),
+            thanks_words: words(&["merci", "mrc", "thanks", "thx", "merci beaucoup", "merci bien", "remerciement", "remerciements"]),
             goodbye_words: words(&["au revoir", "aurevoir", "bye", "ciao", "a bientot", "a plus", "bonne journee", "bonne soiree", "bonne fin de journee"]),
             ok_words: words(&["ok", "okay", "d'accord", "dac", "super", "parfait", "top", "cool", "compris", "entendu", "ca marche"]),
             identity_words: words(&["qui es tu", "tu es qui", "t'es qui", "qui etes vous", "vous etes qui", "tes qui", "tu es un robot", "t'es un robot", "tes un robot", "es tu un robot", "vous etes un robot", "etes vous un robot", "tu es un bot", "t'es un bot", "tu es une ia", "t'es une ia", "es tu une ia", "c'est quoi ton nom", "quel est ton nom", "comment tu t'appelles", "tu t'appelles comment", "tu sers a quoi", "a quoi tu sers", "tu fais quoi", "que sais tu faire", "qu'est ce que tu sais faire", "que peux tu faire", "tu peux faire quoi"]),

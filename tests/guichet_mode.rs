@@ -708,6 +708,18 @@ fn small_talk_goes_to_the_base_own_pages_and_ignores_the_bot_name() {
     }
     assert_eq!(say("bonjour Chirobot").answer, Answer::Initial);
     assert_eq!(say("salut, tu peux m'aider ?").answer, Answer::Initial);
+
+    // A thanks page is often titled after the act, not the word people type.
+    let base = "# Vie scolaire\nBienvenue !\n## absences\n- absence\nTexte.\n## Remerciements\nAvec plaisir !\n";
+    let say = first_message_to(base);
+    for thanks in [
+        "merci",
+        "merci bcp",
+        "thx",
+        "merci beaucoup pour ton aide, c'était super",
+    ] {
+        assert_eq!(title(&say(thanks)), "Remerciements", "{thanks:?}");
+    }
 }
 
 #[test]

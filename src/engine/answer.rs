@@ -103,6 +103,7 @@ const PLEASANTRIES: &[&str] = &[
     "tous",
     "toi",
     "beaucoup",
+    "bcp",
     "bien",
     "encore",
     "tres",
