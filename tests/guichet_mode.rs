@@ -708,6 +708,7 @@ fn small_talk_goes_to_the_base_own_pages_and_ignores_the_bot_name() {
     }
     assert_eq!(say("bonjour Chirobot").answer, Answer::Initial);
     assert_eq!(say("salut, tu peux m'aider ?").answer, Answer::Initial);
+    assert_eq!(say("salut tout le monde").answer, Answer::Initial);
 
     // A thanks page is often titled after the act, not the word people type.
     let base = "# Vie scolaire\nBienvenue !\n## absences\n- absence\nTexte.\n## Remerciements\nAvec plaisir !\n";
@@ -994,5 +995,21 @@ fn a_menu_gives_way_to_its_page_that_explains_more_of_the_message() {
             ("comment m'organiser pour mes devoirs", "planning"),
             ("comment s'organiser", "organisation"),
         ],
+    );
+}
+
+#[test]
+fn a_page_named_far_above_the_others_answers_when_the_base_knows_the_other_words() {
+    // `date` and `noel` are the base's words, elsewhere; `exactement` is the person's own.
+    let base = "# Collège\nBienvenue !\n## Vacances scolaires\n- vacances\nLe calendrier est sur le site de l'académie.\n## Inscription\n- inscription\n- date\nL'inscription se fait en juin.\n## Cantine\n- cantine\n- date du repas\nLe repas de Noël est servi avant la fin du trimestre.\n";
+    let say = first_message_to(base);
+    assert_eq!(
+        title(&say("date des vacances de noel exactement")),
+        "Vacances scolaires"
+    );
+    // A message the base barely knows is still no question for it.
+    assert_eq!(
+        title(&say("vacances au ski avec les copains exactement")),
+        "FALLBACK"
     );
 }
