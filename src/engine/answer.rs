@@ -40,12 +40,6 @@ const WHOLE_NAME_MARGIN: f64 = 0.25;
 /// person's own words around it (`quel détecteur d'ultrasons acheter ?`).
 const DOMINANCE: f64 = 3.0;
 const DOMINANCE_RARE_COVERAGE: f64 = 0.3;
-/// When the base knows all but this share of the message's words, a dominant name needs to
-/// explain only `DOMINANCE_RARE_COVERAGE_KNOWN` of it: the rest is the person's own way of
-/// saying it in words the base also uses (`c koi la date des vacance de noel`), not a topic
-/// the base never mentions.
-const DOMINANCE_UNKNOWN: f64 = 0.34;
-const DOMINANCE_RARE_COVERAGE_KNOWN: f64 = 0.2;
 
 /// Words of a response's text alone answer when they explain this share of the message and
 /// the next response is less than this fraction as relevant.
@@ -678,9 +672,7 @@ impl Engine {
             if (best.named || best.about)
                 && second > 0.0
                 && best.score >= DOMINANCE * second
-                && (best.rare_coverage >= DOMINANCE_RARE_COVERAGE
-                    || (unknown <= DOMINANCE_UNKNOWN
-                        && best.rare_coverage >= DOMINANCE_RARE_COVERAGE_KNOWN))
+                && best.rare_coverage >= DOMINANCE_RARE_COVERAGE
             {
                 return self.answer_with(conversation, best_index, best.score, rng);
             }
