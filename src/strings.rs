@@ -31,7 +31,8 @@ pub struct Strings {
     pub embed_label: String,
     /// Before the candidates when guichet is unsure ("did you mean…?").
     pub did_you_mean: String,
-    /// Before the welcome's choices when the best answer depends on a role not chosen yet.
+    /// Before the profile choices when the answer says nothing until a profile is chosen;
+    /// `{page}` is that answer's name.
     pub role_first: String,
     /// A number outside the menu; `{n}` is the number of choices.
     pub choose_in_range: String,
@@ -159,7 +160,7 @@ impl Default for Strings {
             audio_label: "audio".into(),
             embed_label: "contenu intégré".into(),
             did_you_mean: "Je ne suis pas sûr d'avoir compris. Vouliez-vous dire :".into(),
-            role_first: "Pour vous répondre, dites-moi d'abord qui vous êtes :".into(),
+            role_first: "Pour vous répondre sur « {page} », dites-moi d'abord qui vous êtes :".into(),
             choose_in_range: "Choisissez un numéro entre 1 et {n} :".into(),
             step_label: "Étape {n} :".into(),
             thanks_reply: "Avec plaisir ! Autre chose ?".into(),

@@ -328,17 +328,33 @@ fn a_verb_finds_the_page_titled_by_its_noun() {
     );
 }
 
+/// A page whose whole text is for one profile, asked before any profile is chosen: the
+/// reply names the page and asks for the profile, and choosing one shows the page (or, for a
+/// profile the page says nothing to, that profile's menu).
 #[test]
 fn a_role_only_answer_asks_for_the_role_first_and_is_never_empty() {
     let mut s = Session::new();
     let reply = s.say("note de service");
     assert_eq!(reply.path, AnswerPath::Role);
-    assert!(
-        reply.messages[0]
-            .markdown
-            .contains("dites-moi d'abord qui vous êtes")
+    assert_eq!(title(&reply), "Notes de service");
+    assert_eq!(
+        reply.messages[0].markdown,
+        "Pour vous répondre sur « Notes de service », dites-moi d'abord qui vous êtes :"
     );
     assert_eq!(reply.messages[0].choices.len(), 2);
+    let chosen = s.say("2");
+    assert_eq!(title(&chosen), "Notes de service");
+    assert!(chosen.messages[0].markdown.contains("espace direction"));
+    let mut s = Session::new();
+    s.say("note de service");
+    assert_eq!(title(&s.say("Professeur")), "Menu prof");
+    // Something else typed instead of a profile is a question of its own.
+    let mut s = Session::new();
+    s.say("note de service");
+    assert_eq!(title(&s.say("les horaires")), "Horaires");
+
+    let mut s = Session::new();
+    s.say("note de service");
     // As a teacher, the answer stays hidden: never an empty message.
     s.say("1");
     let reply = s.say("note de service");

@@ -503,13 +503,11 @@ impl Engine {
         let input = question.as_deref().unwrap_or(input);
         let mut ranked = self.guichet_ranking(&guichet.index, input);
 
-        // Role-aware choice: a response whose text is empty for this user is never chosen.
+        // Role-aware choice: a response whose text is empty for this user is never chosen,
+        // unless a profile not chosen yet would show it (the answer then asks for it first).
         // `visible` holds the first of the others, in ranked order, read as far as needed.
-        let (first, best_was_hidden) = self.next_visible(conversation, &mut ranked, None);
+        let (first, _) = self.next_visible(conversation, &mut ranked, None);
         let mut visible: Vec<(usize, Scored)> = first.into_iter().collect();
-        if best_was_hidden && self.role_unset(conversation) {
-            return self.ask_role_first(conversation, rng);
-        }
 
         let unknown = match &ranked {
             Ranked::Lazy(ranking) => ranking.unknown_share(),
@@ -758,7 +756,8 @@ impl Engine {
         candidates.retain(|(menu, _)| !all.iter().any(|&page| menus.offers(*menu, page)));
     }
 
-    /// Answers with response `index`, found by scoring.
+    /// Answers with response `index`, found by scoring; when it says nothing until a profile
+    /// is chosen, by asking for the profile first (see [`Self::ask_profile_for`]).
     fn answer_with(
         &self,
         conversation: &mut Conversation,
@@ -766,6 +765,9 @@ impl Engine {
         score: f64,
         rng: &mut Rng,
     ) -> Reply {
+        if self.needs_profile(conversation, index) {
+            return self.ask_profile_for(conversation, index, score);
+        }
         Reply {
             messages: self.show_response(conversation, index, rng),
             answer: Answer::Response(self.kb.responses[index].title.clone()),
@@ -792,7 +794,9 @@ impl Engine {
                 .guichet
                 .as_ref()
                 .is_none_or(|g| g.audiences.allows(i, audience));
-            if for_this_user && !self.is_empty_for(conversation, i) {
+            if for_this_user
+                && (!self.is_empty_for(conversation, i) || self.needs_profile(conversation, i))
+            {
                 return (Some((i, scored)), hidden);
             }
             hidden = true;
@@ -816,26 +820,79 @@ impl Engine {
         message.markdown.trim().is_empty() && message.choices.is_empty()
     }
 
-    /// A variable the welcome's choices assign (the role) is not set yet.
-    fn role_unset(&self, conversation: &Conversation) -> bool {
+    /// The welcome's choices that set a variable (the profiles) whose variable is not set
+    /// yet, as they would be offered.
+    fn unset_profiles(&self, conversation: &Conversation) -> Vec<OfferedChoice> {
         self.kb
             .welcome
             .choices
             .iter()
-            .filter_map(|c| c.assignment.as_ref().map(|(name, _)| name))
-            .any(|name| !conversation.variables.contains_key(name))
+            .filter(|c| {
+                c.assignment
+                    .as_ref()
+                    .is_some_and(|(name, _)| !conversation.variables.contains_key(name))
+            })
+            .map(|c| display::offered(c, &self.strings.default_choice))
+            .collect()
     }
 
-    fn ask_role_first(&self, conversation: &mut Conversation, rng: &mut Rng) -> Reply {
-        let welcome = self.show_welcome(conversation, rng, false);
+    /// Whether response `index` says something to this user once `profile` is chosen.
+    fn shows_with(
+        &self,
+        conversation: &Conversation,
+        profile: &OfferedChoice,
+        index: usize,
+    ) -> bool {
+        let mut trial = conversation.clone();
+        if let Some((name, value)) = &profile.assignment {
+            display::perform_assignment(&mut trial, name, value, &mut Rng::seeded(0));
+        }
+        !self.is_empty_for(&trial, index)
+    }
+
+    /// Whether response `index` shows nothing to this user now but would once one of the
+    /// profiles not chosen yet is (all its text sits in `if @role==…` blocks).
+    fn needs_profile(&self, conversation: &Conversation, index: usize) -> bool {
+        let profiles = self.unset_profiles(conversation);
+        !profiles.is_empty()
+            && self.is_empty_for(conversation, index)
+            && profiles
+                .iter()
+                .any(|profile| self.shows_with(conversation, profile, index))
+    }
+
+    /// The answer is response `index`, whose text depends on a profile not chosen yet: the
+    /// profiles are offered, each leading to that response once chosen (to its own target
+    /// when the response says nothing to it). The person sees which page is coming.
+    fn ask_profile_for(&self, conversation: &mut Conversation, index: usize, score: f64) -> Reply {
+        let title = &self.kb.responses[index].title;
+        let offered: Vec<OfferedChoice> = self
+            .unset_profiles(conversation)
+            .into_iter()
+            .map(|mut profile| {
+                if self.shows_with(conversation, &profile, index) {
+                    profile.target = ChoiceTarget::Response(title.clone());
+                }
+                profile
+            })
+            .collect();
+        let page = self
+            .guichet
+            .as_ref()
+            .and_then(|g| g.labels.get(index))
+            .unwrap_or(title);
+        let choices = display::shown(&offered);
+        conversation.last_options = offered.clone();
+        conversation.shown = offered;
         Reply {
             messages: vec![BotMessage {
-                markdown: format!("{}\n\n{}", self.strings.role_first, welcome.markdown),
-                ..welcome
+                markdown: self.strings.role_first.replace("{page}", page),
+                choices,
+                ..BotMessage::default()
             }],
-            answer: Answer::Initial,
+            answer: Answer::Response(title.clone()),
             path: AnswerPath::Role,
-            score: 0.0,
+            score,
         }
     }
 
