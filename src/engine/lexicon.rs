@@ -154,6 +154,10 @@ mod tests {
         assert_eq!(expand(&lexicon, "cmt on fai"), "comment on fai");
         assert_eq!(expand(&lexicon, "c koi jsp"), "c quoi je ne sais pas");
         assert_eq!(expand(&lexicon, "koman on fé"), "comment on fait");
+        assert_eq!(
+            expand(&lexicon, "jvois pas mon emploi du tps"),
+            "je vois pas mon emploi du temps"
+        );
         assert_eq!(expand(&lexicon, "certification"), "certification");
     }
 
