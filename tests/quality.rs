@@ -1,6 +1,8 @@
 //! Answer quality on messages labelled by hand, per knowledge base: our own `content/` with
 //! `tests/fixtures/questions.json`, and three real ChatMD bases written by other people with
-//! messages labelled blind, before any engine ran (`tests/data/quality/`, see its README).
+//! messages labelled blind, before any engine ran (`tests/data/quality/`, see its README);
+//! then, as a spot check held to no floor, four school bases we wrote blind to the engine
+//! (`tests/data/probes/`).
 //!
 //! For each base and mode it prints top-1 accuracy per category, how many messages got a
 //! "Vouliez-vous dire", the fallback or a wrong response, and how off-topic messages fared;
@@ -35,6 +37,31 @@ struct Base {
     main: &'static str,
     cases: &'static str,
 }
+
+/// School bases we wrote blind to the engine (`tests/data/probes/`, see its README): printed
+/// in guichet mode beside the corpus, held to no floor (they are ours).
+const SPOT_CHECKS: &[Base] = &[
+    Base {
+        name: "staff (ours, blind)",
+        main: "tests/data/probes/staff",
+        cases: "tests/data/probes/staff.json",
+    },
+    Base {
+        name: "families (ours, blind)",
+        main: "tests/data/probes/families",
+        cases: "tests/data/probes/families.json",
+    },
+    Base {
+        name: "method (ours, blind)",
+        main: "tests/data/probes/method",
+        cases: "tests/data/probes/method.json",
+    },
+    Base {
+        name: "numerique (ours, blind)",
+        main: "tests/data/probes/numerique",
+        cases: "tests/data/probes/numerique.json",
+    },
+];
 
 /// The bases of the corpus turn content search (`rechercheContenu`) on; many authors leave it
 /// off. Each is also measured with it off, the same file otherwise: the matching must not
@@ -287,6 +314,14 @@ fn answer_quality_on_every_base() {
                 "{}: {answered:.1} % of off-topic messages given a response or a \"did you mean\"",
                 name
             ));
+        }
+    }
+    for base in SPOT_CHECKS {
+        print(base.name, "chatmd", &run(base, MatchingMode::Chatmd, None));
+        let guichet = run(base, MatchingMode::Guichet, None);
+        print(base.name, "guichet", &guichet);
+        if !guichet.empty.is_empty() {
+            failures.push(format!("{}: empty answers {:?}", base.name, guichet.empty));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
