@@ -68,6 +68,12 @@ const FOLLOW_UP_DEPTH: usize = 20;
 /// label (`direction`, `vie scolaire`); a longer one is a question of its own.
 const MAX_LABEL_WORDS: usize = 2;
 
+/// A response empty for a person without a profile is shown again under at most this many
+/// of the welcome's profiles to learn whether one of them would see it: a welcome has a few
+/// profiles, and each try displays the response once (a base with thousands would make every
+/// message pay for them).
+const MAX_PROFILES_TRIED: usize = 16;
+
 /// "Did you mean…?" offers at most this many responses: more is a menu, not a question.
 const MAX_SUGGESTIONS: usize = 3;
 
@@ -858,6 +864,7 @@ impl Engine {
             && self.is_empty_for(conversation, index)
             && profiles
                 .iter()
+                .take(MAX_PROFILES_TRIED)
                 .any(|profile| self.shows_with(conversation, profile, index))
     }
 
