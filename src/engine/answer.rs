@@ -512,7 +512,7 @@ impl Engine {
         // Role-aware choice: a response whose text is empty for this user is never chosen,
         // unless a profile not chosen yet would show it (the answer then asks for it first).
         // `visible` holds the first of the others, in ranked order, read as far as needed.
-        let (first, _) = self.next_visible(conversation, &mut ranked, None);
+        let first = self.next_visible(conversation, &mut ranked, None);
         let mut visible: Vec<(usize, Scored)> = first.into_iter().collect();
 
         let unknown = match &ranked {
@@ -533,8 +533,7 @@ impl Engine {
             let mut close = vec![visible[0]];
             while close.len() < MAX_SUGGESTIONS {
                 let at_least = Some(best.score * CLOSE_RATIO);
-                let (Some(rival), _) = self.next_visible(conversation, &mut ranked, at_least)
-                else {
+                let Some(rival) = self.next_visible(conversation, &mut ranked, at_least) else {
                     break;
                 };
                 visible.push(rival);
@@ -584,7 +583,7 @@ impl Engine {
             // A name found whole through a typo (`test de persistence`) says more than an
             // exact keyword that explains part of the message (`test`).
             while visible.len() < close.len() + MAX_SUGGESTIONS {
-                let (Some(next), _) = self.next_visible(conversation, &mut ranked, None) else {
+                let Some(next) = self.next_visible(conversation, &mut ranked, None) else {
                     break;
                 };
                 visible.push(next);
@@ -623,7 +622,7 @@ impl Engine {
         // to: of those, one the message finds something of is the answer.
         if let Some(context) = self.follow_up_context(conversation, &normalised) {
             while visible.len() < FOLLOW_UP_DEPTH {
-                let (Some(next), _) = self.next_visible(conversation, &mut ranked, None) else {
+                let Some(next) = self.next_visible(conversation, &mut ranked, None) else {
                     break;
                 };
                 visible.push(next);
@@ -637,7 +636,7 @@ impl Engine {
         }
         // Weaker evidence: a name found through a typo, or words of the text only.
         while visible.len() <= MAX_SUGGESTIONS + 1 {
-            let (Some(next), _) = self.next_visible(conversation, &mut ranked, None) else {
+            let Some(next) = self.next_visible(conversation, &mut ranked, None) else {
                 break;
             };
             visible.push(next);
@@ -782,15 +781,14 @@ impl Engine {
         }
     }
 
-    /// The next response of the ranking that this user can see (with `at_least`: only if it
-    /// is strong with at least that relevance), and whether a hidden one came before it.
+    /// The next response of the ranking that this user can see, or would see once they
+    /// choose a profile (with `at_least`: only if it is strong with at least that relevance).
     fn next_visible(
         &self,
         conversation: &Conversation,
         ranked: &mut Ranked<'_>,
         at_least: Option<f64>,
-    ) -> (Option<(usize, Scored)>, bool) {
-        let mut hidden = false;
+    ) -> Option<(usize, Scored)> {
         let audience = self
             .guichet
             .as_ref()
@@ -801,13 +799,12 @@ impl Engine {
                 .as_ref()
                 .is_none_or(|g| g.audiences.allows(i, audience));
             if for_this_user
-                && (!self.is_empty_for(conversation, i) || self.needs_profile(conversation, i))
+                && (!self.is_empty_for(conversation, i) || self.a_profile_shows(conversation, i))
             {
-                return (Some((i, scored)), hidden);
+                return Some((i, scored));
             }
-            hidden = true;
         }
-        (None, hidden)
+        None
     }
 
     /// Would this response show nothing (no text, no choice) to this user now?
@@ -859,13 +856,17 @@ impl Engine {
     /// Whether response `index` shows nothing to this user now but would once one of the
     /// profiles not chosen yet is (all its text sits in `if @role==…` blocks).
     fn needs_profile(&self, conversation: &Conversation, index: usize) -> bool {
-        let profiles = self.unset_profiles(conversation);
-        !profiles.is_empty()
+        !self.unset_profiles(conversation).is_empty()
             && self.is_empty_for(conversation, index)
-            && profiles
-                .iter()
-                .take(MAX_PROFILES_TRIED)
-                .any(|profile| self.shows_with(conversation, profile, index))
+            && self.a_profile_shows(conversation, index)
+    }
+
+    /// Whether response `index` says something once one of the profiles not chosen yet is.
+    fn a_profile_shows(&self, conversation: &Conversation, index: usize) -> bool {
+        self.unset_profiles(conversation)
+            .iter()
+            .take(MAX_PROFILES_TRIED)
+            .any(|profile| self.shows_with(conversation, profile, index))
     }
 
     /// The answer is response `index`, whose text depends on a profile not chosen yet: the
