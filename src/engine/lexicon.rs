@@ -158,6 +158,7 @@ mod tests {
             expand(&lexicon, "jvois pas mon emploi du tps"),
             "je vois pas mon emploi du temps"
         );
+        assert_eq!(expand(&lexicon, "jai mal o ventre"), "j ai mal au ventre");
         assert_eq!(expand(&lexicon, "certification"), "certification");
     }
 
