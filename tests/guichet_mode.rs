@@ -1036,3 +1036,26 @@ fn a_menu_gives_way_to_its_page_that_explains_more_of_the_message() {
         ],
     );
 }
+
+/// A word of the base said of something the base never mentions (`les horaires de la
+/// mairie`, `le mot de passe de ma boîte gmail`) is no question for it; said of what the base
+/// knows (`du collège`, `du premier trimestre`, `de l'ENT`), it is.
+#[test]
+fn a_base_word_said_of_something_else_is_off_topic() {
+    assert_first_answers(
+        "# Collège Jean Moulin\nBonjour ! Posez votre question.\n## Horaires du collège\n- horaires\n- ouverture\nLe collège est ouvert de 7 h 45 à 17 h 30, le mercredi jusqu'à 12 h 30.\n## Mot de passe\n- mot de passe\n- identifiant\nPour un mot de passe ENT perdu, utilisez le lien « mot de passe oublié ».\n## Bulletins\n- bulletin\nLes bulletins du trimestre sont sur Pronote une semaine après le conseil de classe.\n## Cantine\n- cantine\nLe menu de la semaine est affiché dans le hall.\n",
+        &[
+            (
+                "quels sont les horaires d'ouverture de la mairie ?",
+                "FALLBACK",
+            ),
+            ("le mot de passe de ma boîte gmail", "FALLBACK"),
+            (
+                "quels sont les horaires d'ouverture du collège ?",
+                "Horaires du collège",
+            ),
+            ("le bulletin du premier trimestre", "Bulletins"),
+            ("j'ai perdu le mot de passe de l'ENT", "Mot de passe"),
+        ],
+    );
+}

@@ -523,11 +523,16 @@ impl Engine {
             Ranked::Lazy(ranking) => ranking.meaningful_words(),
             Ranked::Sorted(_) => guichet.index.meaningful_words(input),
         };
+        // `les horaires de la mairie`: the base's word said of something it never mentions
+        // answers only when the rest of the message is the base's too. Read only when it
+        // decides (it reads the message again).
+        let qualified = || guichet.index.qualified_by_unknown(input);
         if let Some(&(_, best)) = visible.first()
             && strong(&best)
             && (unknown <= MAX_UNKNOWN
-                || best.coverage >= COVERAGE_DESPITE_UNKNOWN
-                || best.rare_coverage >= RARE_COVERAGE_DESPITE_UNKNOWN)
+                || ((best.coverage >= COVERAGE_DESPITE_UNKNOWN
+                    || best.rare_coverage >= RARE_COVERAGE_DESPITE_UNKNOWN)
+                    && !qualified()))
         {
             // Its close rivals: the next ones, as strong and within `CLOSE_RATIO` of it.
             let mut close = vec![visible[0]];
@@ -676,6 +681,7 @@ impl Engine {
                 && second > 0.0
                 && best.score >= DOMINANCE * second
                 && best.rare_coverage >= DOMINANCE_RARE_COVERAGE
+                && !qualified()
             {
                 return self.answer_with(conversation, best_index, best.score, rng);
             }

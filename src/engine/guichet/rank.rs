@@ -306,6 +306,50 @@ impl GuichetIndex {
         unknown as f64 / said.len() as f64
     }
 
+    /// Whether a word the base uses is followed by `de`, `du` or `d'`, maybe an article, and a
+    /// noun the base never uses, nor the word after it: `les horaires de la mairie`, `le mot
+    /// de passe de ma boîte gmail`. The base's word is then said of something else. (`des` is
+    /// more often "some" than "of the", as in `visiter des monuments`; `à`, `au`, `aux` lead
+    /// elsewhere without changing the topic: `une sortie au théâtre` is a school outing.)
+    pub fn qualified_by_unknown(&self, text: &str) -> bool {
+        const OF: &[&str] = &["de", "du", "d"];
+        const ARTICLES: &[&str] = &[
+            "la", "l", "le", "les", "ma", "mon", "mes", "ta", "ton", "tes", "sa", "son", "ses",
+            "notre", "nos", "votre", "vos", "leur", "leurs", "un", "une", "cette", "ce", "cet",
+        ];
+        let message = self.message(text);
+        let words = &message.words;
+        let mut found = Vec::new();
+        let mut known = |i: usize| {
+            std::iter::once(&words[i])
+                .chain(message.alternatives[i].iter().map(|(w, _)| w))
+                .any(|w| {
+                    found.clear();
+                    self.vocabulary.matches(w, &mut found);
+                    self.knows(w) || found.iter().any(|(id, e)| self.vocabulary.vouches(*id, e))
+                })
+        };
+        (1..words.len()).any(|i| {
+            if !OF.contains(&words[i].text.as_str())
+                || !is_meaningful(&words[i - 1].text)
+                || !known(i - 1)
+            {
+                return false;
+            }
+            let mut j = i + 1;
+            while j < words.len() && ARTICLES.contains(&words[j].text.as_str()) {
+                j += 1;
+            }
+            // The noun and the word after it, when that one is meaningful too: in `le bulletin
+            // du premier trimestre` the base knows `trimestre`.
+            let phrase: Vec<usize> = (j..words.len().min(j + 3))
+                .filter(|&k| is_meaningful(&words[k].text))
+                .take(2)
+                .collect();
+            j < words.len() && is_meaningful(&words[j].text) && phrase.iter().all(|&k| !known(k))
+        })
+    }
+
     /// Whether the base uses `word`, as it is or by its stem.
     pub(super) fn knows(&self, word: &Word) -> bool {
         self.known.contains(&key(0, word.chars.iter().copied()))
