@@ -1,7 +1,7 @@
 //! Answer quality on messages labelled by hand, per knowledge base: our own `content/` with
 //! `tests/fixtures/questions.json`, and three real ChatMD bases written by other people with
 //! messages labelled blind, before any engine ran (`tests/data/quality/`, see its README);
-//! then, as a spot check held to no floor, five school bases we wrote blind to the engine
+//! then, as a spot check held to no floor, six school bases we wrote blind to the engine
 //! (`tests/data/probes/`).
 //!
 //! For each base and mode it prints top-1 accuracy per category, how many messages got a
@@ -65,6 +65,11 @@ const SPOT_CHECKS: &[Base] = &[
         name: "viesco (ours, blind)",
         main: "tests/data/probes/viesco",
         cases: "tests/data/probes/viesco.json",
+    },
+    Base {
+        name: "lycee-pro (ours, blind)",
+        main: "tests/data/probes/lycee-pro",
+        cases: "tests/data/probes/lycee-pro.json",
     },
 ];
 
