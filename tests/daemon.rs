@@ -161,16 +161,35 @@ impl Daemon {
     }
 }
 
-/// Asks until the answer contains `expected` (a reload takes a moment, longer on a loaded
-/// machine), within a deadline.
-fn ask_until(daemon: &mut Daemon, text: &str, expected: &str) -> String {
+/// How many reloads the daemon has served so far (`/metrics`).
+fn reloads(daemon: &Daemon) -> u64 {
+    let (_, metrics) = daemon.get("/metrics");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("guichet_reloads_total{result=\"ok\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Asks `text` after each reload served since `before` (from [`reloads`], read before the
+/// edit) until the answer contains `expected`, within a deadline: a reload takes a moment,
+/// longer on a loaded machine, and asking in a loop meanwhile would run into the throttle.
+fn ask_after_reload(daemon: &mut Daemon, before: u64, text: &str, expected: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = before;
     loop {
-        let reply = daemon.ask(text);
-        if reply.contains(expected) || Instant::now() > deadline {
-            return reply;
+        let now = reloads(daemon);
+        if now > seen {
+            seen = now;
+            let reply = daemon.ask(text);
+            if reply.contains(expected) {
+                return reply;
+            }
         }
-        std::thread::sleep(Duration::from_millis(200));
+        if Instant::now() > deadline {
+            return daemon.ask(text);
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -185,8 +204,9 @@ fn serve_answers_in_the_terminal_reloads_edits_and_refuses_broken_ones() {
     );
 
     // An edit is served without a restart.
+    let before = reloads(&daemon);
     std::fs::write(daemon.content(), BASE.replace("9 h à 17 h", "8 h à 18 h")).unwrap();
-    let reply = ask_until(&mut daemon, "horaires", "8 h à 18 h");
+    let reply = ask_after_reload(&mut daemon, before, "horaires", "8 h à 18 h");
     assert!(
         reply.contains("Ouvert de 8 h à 18 h."),
         "{reply}; stderr: {}",
@@ -263,13 +283,14 @@ fn the_watch_survives_the_content_folder_being_deleted_and_recreated() {
     );
     // The last version keeps serving meanwhile.
     assert!(daemon.ask("horaires").contains("9 h à 17 h"));
+    let before = reloads(&daemon);
     std::fs::create_dir(&folder).unwrap();
     std::fs::write(
         daemon.content(),
         "# Nouveau\nBienvenue.\n## Nouveau\n- nouveau\nNOUVELLE VERSION\n",
     )
     .unwrap();
-    let reply = ask_until(&mut daemon, "nouveau", "NOUVELLE VERSION");
+    let reply = ask_after_reload(&mut daemon, before, "nouveau", "NOUVELLE VERSION");
     assert!(reply.contains("NOUVELLE VERSION"), "{reply}");
     // A reload already under way may have read the new folder first: the re-arm that makes
     // later edits count is awaited on its own.
@@ -283,12 +304,13 @@ fn the_watch_survives_the_content_folder_being_deleted_and_recreated() {
         daemon.stderr()
     );
     // Edits inside the new folder are followed too.
+    let before = reloads(&daemon);
     std::fs::write(
         daemon.content(),
         "# Nouveau\nBienvenue.\n## Nouveau\n- nouveau\nTROISIÈME VERSION\n",
     )
     .unwrap();
-    let reply = ask_until(&mut daemon, "nouveau", "TROISIÈME VERSION");
+    let reply = ask_after_reload(&mut daemon, before, "nouveau", "TROISIÈME VERSION");
     assert!(reply.contains("TROISIÈME VERSION"), "{reply}");
     let (code, _, _dir) = daemon.terminate();
     assert_eq!(code, 0);

@@ -76,3 +76,65 @@ fn a_typo_of_a_word_found_only_in_a_text_made_an_off_topic_message_look_known() 
         "a word of the text is known"
     );
 }
+
+/// An edit made right after the daemon said it was serving, before the task that watches the
+/// content first ran (a busy runtime starts it late), was never seen: the watch was armed on
+/// that task's first poll (a daemon test failed once in a full local test run). It is now
+/// armed when `Reloader::watch` is called.
+#[test]
+fn an_edit_before_the_watch_task_first_ran_was_never_served() {
+    use guichet::daemon::reload::Reloader;
+    use guichet::service::Status;
+    let base = "# T\nBonjour.\n## Horaires\n- horaires\nDe 8 h à 17 h.\n";
+    let dir = tempfile::tempdir().unwrap();
+    let content = dir.path().join("content");
+    std::fs::create_dir(&content).unwrap();
+    std::fs::write(content.join("index.md"), base).unwrap();
+    let (kb, _) = guichet::kb::load(&content).unwrap();
+    let engine = Engine::new(Arc::new(kb), MatchingMode::Guichet, Strings::default());
+    let bot = Arc::new(Bot::new(
+        engine,
+        Arc::new(guichet::store::MemoryStore::new()),
+        Duration::from_secs(60),
+    ));
+    let status = Arc::new(Status::new());
+    let reloader = Reloader::new(
+        content.clone(),
+        MatchingMode::Guichet,
+        Strings::default(),
+        bot,
+        status.clone(),
+    );
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reloaded = runtime.block_on(async move {
+        let watch = reloader.watch(shutdown);
+        std::fs::write(
+            content.join("index.md"),
+            format!("{base}\n<!-- edited -->\n"),
+        )
+        .unwrap();
+        let task = tokio::spawn(watch);
+        let mut reloaded = false;
+        for _ in 0..300 {
+            if status
+                .metrics(0, 0)
+                .contains("guichet_reloads_total{result=\"ok\"} 1")
+            {
+                reloaded = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = stop.send(true);
+        let _ = task.await;
+        reloaded
+    });
+    assert!(
+        reloaded,
+        "the edit made before the watch task ran was never served"
+    );
+}

@@ -115,8 +115,14 @@ impl Reloader {
         }
     }
 
-    /// Watches the content and SIGHUP until `shutdown` turns true.
-    pub async fn watch(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    /// Watches the content and SIGHUP until `shutdown` turns true. The watch is armed when
+    /// this is called, not when the returned future first runs: an edit made as soon as the
+    /// daemon says it is serving is seen (a task spawned on a busy runtime may start late).
+    /// Call it within the runtime.
+    pub fn watch(
+        self,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> impl std::future::Future<Output = ()> + Send {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let folder = watched_folder(&self.content);
         let changed = tx.clone();
@@ -142,52 +148,54 @@ impl Reloader {
         rearm.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut hangup =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-        loop {
-            let hup = async {
-                match hangup.as_mut() {
-                    Some(signal) => signal.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                Some(()) = rx.recv() => {
-                    // Let the editor finish, and fold the burst into one reload.
-                    while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
-                    self.reload_off_workers().await;
-                }
-                _ = hup => {
-                    tracing::info!("SIGHUP: reloading the knowledge base");
-                    self.reload_off_workers().await;
-                }
-                _ = rearm.tick() => {
-                    let now = identity(&folder);
-                    if now == armed && !(now.is_some() && root_removed.load(Ordering::SeqCst)) {
-                        continue;
+        async move {
+            loop {
+                let hup = async {
+                    match hangup.as_mut() {
+                        Some(signal) => signal.recv().await,
+                        None => std::future::pending().await,
                     }
-                    let Some(w) = watcher.as_mut() else { continue };
-                    if now.is_none() {
-                        tracing::warn!(folder = %folder.display(), "the content folder is gone; the last version keeps serving, and the folder is watched again when it comes back");
-                        armed = None;
-                        continue;
+                };
+                tokio::select! {
+                    Some(()) = rx.recv() => {
+                        // Let the editor finish, and fold the burst into one reload.
+                        while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
+                        self.reload_off_workers().await;
                     }
-                    // The old watch (if any) belongs to a folder that no longer is this path.
-                    let _ = w.unwatch(&folder);
-                    match w.watch(&folder, RecursiveMode::Recursive) {
-                        Ok(()) => {
-                            root_removed.store(false, Ordering::SeqCst);
-                            tracing::info!(folder = %folder.display(), "the content folder was replaced; watching it again and reloading");
-                            armed = now;
-                            let _ = changed.send(());
+                    _ = hup => {
+                        tracing::info!("SIGHUP: reloading the knowledge base");
+                        self.reload_off_workers().await;
+                    }
+                    _ = rearm.tick() => {
+                        let now = identity(&folder);
+                        if now == armed && !(now.is_some() && root_removed.load(Ordering::SeqCst)) {
+                            continue;
                         }
-                        Err(err) => {
-                            // Tried again at the next check.
-                            tracing::debug!(error = %err, folder = %folder.display(), "cannot watch the new content folder yet");
+                        let Some(w) = watcher.as_mut() else { continue };
+                        if now.is_none() {
+                            tracing::warn!(folder = %folder.display(), "the content folder is gone; the last version keeps serving, and the folder is watched again when it comes back");
+                            armed = None;
+                            continue;
+                        }
+                        // The old watch (if any) belongs to a folder that no longer is this path.
+                        let _ = w.unwatch(&folder);
+                        match w.watch(&folder, RecursiveMode::Recursive) {
+                            Ok(()) => {
+                                root_removed.store(false, Ordering::SeqCst);
+                                tracing::info!(folder = %folder.display(), "the content folder was replaced; watching it again and reloading");
+                                armed = now;
+                                let _ = changed.send(());
+                            }
+                            Err(err) => {
+                                // Tried again at the next check.
+                                tracing::debug!(error = %err, folder = %folder.display(), "cannot watch the new content folder yet");
+                            }
                         }
                     }
-                }
-                _ = shutdown.changed() => {
-                    if *shutdown.borrow() {
-                        return;
+                    _ = shutdown.changed() => {
+                        if *shutdown.borrow() {
+                            return;
+                        }
                     }
                 }
             }
