@@ -77,10 +77,10 @@ fn a_typo_of_a_word_found_only_in_a_text_made_an_off_topic_message_look_known() 
     );
 }
 
-/// 06957c9. An edit made right after the daemon said it was serving, before the task that watches the
-/// content first ran (a busy runtime starts it late), was never seen: the watch was armed on
-/// that task's first poll (a daemon test failed once in a full local test run). It is now
-/// armed when `Reloader::watch` is called.
+/// 06957c9. An edit made right after the daemon said it was serving, before the task that
+/// watches the content first ran (a busy runtime starts it late), was never seen: the watch
+/// was armed on that task's first poll (a daemon test failed once in a full local test run).
+/// It is now armed when `Reloader::watch` is called.
 #[test]
 fn an_edit_before_the_watch_task_first_ran_was_never_served() {
     use guichet::daemon::reload::Reloader;
