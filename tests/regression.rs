@@ -118,17 +118,17 @@ fn an_edit_before_the_watch_task_first_ran_was_never_served() {
         )
         .unwrap();
         let task = tokio::spawn(watch);
-        let mut reloaded = false;
-        for _ in 0..300 {
-            if status
+        let served = async {
+            while !status
                 .metrics(0, 0)
-                .contains("guichet_reloads_total{result=\"ok\"} 1")
+                .contains("reloads_total{result=\"ok\"} 1")
             {
-                reloaded = true;
-                break;
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        };
+        let reloaded = tokio::time::timeout(Duration::from_secs(15), served)
+            .await
+            .is_ok();
         let _ = stop.send(true);
         let _ = task.await;
         reloaded
