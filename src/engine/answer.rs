@@ -524,9 +524,14 @@ impl Engine {
             Ranked::Sorted(_) => guichet.index.meaningful_words(input),
         };
         // `les horaires de la mairie`: the base's word said of something it never mentions
-        // answers only when the rest of the message is the base's too. Read only when it
-        // decides (it reads the message again).
-        let qualified = || guichet.index.qualified_by_unknown(input);
+        // answers only when the rest of the message is the base's too. The reference path
+        // reads the message again, so only when it decides.
+        let matched_qualified = match &ranked {
+            Ranked::Lazy(ranking) => Some(ranking.qualified_by_unknown()),
+            Ranked::Sorted(_) => None,
+        };
+        let qualified =
+            || matched_qualified.unwrap_or_else(|| guichet.index.qualified_by_unknown(input));
         if let Some(&(_, best)) = visible.first()
             && strong(&best)
             && (unknown <= MAX_UNKNOWN

@@ -268,23 +268,7 @@ impl GuichetIndex {
         if message.meaningful.is_empty() {
             return 0.0;
         }
-        let forms = |i: usize| {
-            let others = message.alternatives[i].iter().map(|(word, _)| word);
-            std::iter::once(&message.words[i]).chain(others)
-        };
         let mut found = Vec::new();
-        // A table row already holds the matches of the word and of its synonyms.
-        let vocabulary = &self.vocabulary;
-        let mut matched = |i: usize| match table {
-            Some(table) => table
-                .get(i)
-                .is_some_and(|row| row.iter().any(|(id, e)| vocabulary.vouches(*id, e))),
-            None => forms(i).any(|word| {
-                found.clear();
-                vocabulary.matches(word, &mut found);
-                found.iter().any(|(id, e)| vocabulary.vouches(*id, e))
-            }),
-        };
         // Courtesy is left out around a question of its own; one word beside it is more
         // likely small talk too (`merci, c'était très clair`).
         let mut said: Vec<usize> = message
@@ -298,12 +282,38 @@ impl GuichetIndex {
         }
         let unknown = said
             .iter()
-            .filter(|&&i| {
-                let known = forms(i).any(|word| self.knows(word));
-                !known && !matched(i)
-            })
+            .filter(|&&i| !self.known_at(message, table, i, &mut found))
             .count();
         unknown as f64 / said.len() as f64
+    }
+
+    /// Whether the base uses message word `i` in any form: the word or a synonym as it is or
+    /// by its stem, or as a match that vouches for it (`Vocabulary::vouches`). `table`,
+    /// when the message was already matched, holds those matches; `found` is scratch space.
+    fn known_at(
+        &self,
+        message: &Message,
+        table: Option<&[MatchRow]>,
+        i: usize,
+        found: &mut Vec<(u32, [Option<Evidence>; 2])>,
+    ) -> bool {
+        let others = message.alternatives[i].iter().map(|(word, _)| word);
+        let mut forms = std::iter::once(&message.words[i]).chain(others);
+        if forms.clone().any(|word| self.knows(word)) {
+            return true;
+        }
+        let vocabulary = &self.vocabulary;
+        // A table row already holds the matches of the word and of its synonyms.
+        match table {
+            Some(table) => table
+                .get(i)
+                .is_some_and(|row| row.iter().any(|(id, e)| vocabulary.vouches(*id, e))),
+            None => forms.any(|word| {
+                found.clear();
+                vocabulary.matches(word, found);
+                found.iter().any(|(id, e)| vocabulary.vouches(*id, e))
+            }),
+        }
     }
 
     /// Whether a word the base uses is followed by `de`, `du` or `d'`, maybe an article, and a
@@ -312,23 +322,20 @@ impl GuichetIndex {
     /// more often "some" than "of the", as in `visiter des monuments`; `à`, `au`, `aux` lead
     /// elsewhere without changing the topic: `une sortie au théâtre` is a school outing.)
     pub fn qualified_by_unknown(&self, text: &str) -> bool {
+        self.qualified_in(&self.message(text), None)
+    }
+
+    /// [`GuichetIndex::qualified_by_unknown`] of a prepared message (`table` as for
+    /// [`GuichetIndex::unknown_in`]).
+    fn qualified_in(&self, message: &Message, table: Option<&[MatchRow]>) -> bool {
         const OF: &[&str] = &["de", "du", "d"];
         const ARTICLES: &[&str] = &[
             "la", "l", "le", "les", "ma", "mon", "mes", "ta", "ton", "tes", "sa", "son", "ses",
             "notre", "nos", "votre", "vos", "leur", "leurs", "un", "une", "cette", "ce", "cet",
         ];
-        let message = self.message(text);
         let words = &message.words;
         let mut found = Vec::new();
-        let mut known = |i: usize| {
-            std::iter::once(&words[i])
-                .chain(message.alternatives[i].iter().map(|(w, _)| w))
-                .any(|w| {
-                    found.clear();
-                    self.vocabulary.matches(w, &mut found);
-                    self.knows(w) || found.iter().any(|(id, e)| self.vocabulary.vouches(*id, e))
-                })
-        };
+        let mut known = |i: usize| self.known_at(message, table, i, &mut found);
         (1..words.len()).any(|i| {
             if !OF.contains(&words[i].text.as_str())
                 || !is_meaningful(&words[i - 1].text)
@@ -1011,6 +1018,13 @@ impl Ranking<'_> {
         self.matched
             .as_ref()
             .map_or(0.0, |m| self.index.unknown_in(&m.message, Some(&m.table)))
+    }
+
+    /// [`GuichetIndex::qualified_by_unknown`], from the matching already done for the ranking.
+    pub fn qualified_by_unknown(&self) -> bool {
+        self.matched
+            .as_ref()
+            .is_some_and(|m| self.index.qualified_in(&m.message, Some(&m.table)))
     }
 
     /// How many meaningful words the message holds (see [`GuichetIndex::meaningful_words`]),
