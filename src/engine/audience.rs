@@ -60,7 +60,7 @@ impl Audiences {
             // One profile is no split.
             return Self::default();
         }
-        let index = super::menus::first_by_title(kb);
+        let index = kb.index_by_title();
         let leads_to = |message: &Message| -> Vec<usize> {
             let choices = message.choices.iter().filter_map(|c| match &c.target {
                 Target::Response(title) => index.get(title.as_str()).copied(),

@@ -3,7 +3,6 @@
 //! pages it offers, and a page's choice back to its menu (`[Menu Pix Orga](Menu Pix Orga)`)
 //! does not make the page a menu of its menu.
 
-use super::hash::FastMap;
 use crate::kb::{KnowledgeBase, Target};
 
 /// Which response's choices lead to which, and how deep each response is.
@@ -17,18 +16,9 @@ pub struct Menus {
     depth: Vec<u32>,
 }
 
-/// Each title with its first response, as a choice's target is found.
-pub fn first_by_title(kb: &KnowledgeBase) -> FastMap<&str, usize> {
-    let mut index: FastMap<&str, usize> = FastMap::default();
-    for (i, response) in kb.responses.iter().enumerate() {
-        index.entry(response.title.as_str()).or_insert(i);
-    }
-    index
-}
-
 impl Menus {
     pub fn for_kb(kb: &KnowledgeBase) -> Self {
-        let index = first_by_title(kb);
+        let index = kb.index_by_title();
         let targets = |choices: &[crate::kb::Choice]| -> Vec<usize> {
             choices
                 .iter()

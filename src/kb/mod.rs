@@ -155,6 +155,16 @@ impl KnowledgeBase {
         self.responses.iter().position(|r| r.title == title)
     }
 
+    /// [`KnowledgeBase::response_index`] of every title at once, for walks over all the
+    /// choices of a base.
+    pub fn index_by_title(&self) -> std::collections::HashMap<&str, usize> {
+        let mut index = std::collections::HashMap::new();
+        for (i, response) in self.responses.iter().enumerate() {
+            index.entry(response.title.as_str()).or_insert(i);
+        }
+        index
+    }
+
     /// Frees the text of the source files, keeping their paths. Serving never quotes the
     /// sources (`guichet check` renders diagnostics from its own copy), and for a large base
     /// their lines weigh about 1.5 × the files' size (docs/performance.md).
