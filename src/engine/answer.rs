@@ -834,23 +834,20 @@ impl Engine {
         message.markdown.trim().is_empty() && message.choices.is_empty()
     }
 
-    /// The welcome's choices that set a variable (the profiles) whose variable is not set
-    /// yet, as they would be offered.
-    fn unset_profiles(&self, conversation: &Conversation) -> Vec<OfferedChoice> {
-        self.kb
-            .welcome
-            .choices
-            .iter()
-            .filter(|c| {
-                c.assignment
-                    .as_ref()
-                    .is_some_and(|(name, _)| !conversation.variables.contains_key(name))
-            })
-            .map(|c| display::offered(c, &self.strings.default_choice))
-            .collect()
+    /// The profiles (see [`Engine::profile_choices`]) whose variable is not set yet.
+    fn unset_profiles<'a>(
+        &'a self,
+        conversation: &'a Conversation,
+    ) -> impl Iterator<Item = &'a crate::kb::Choice> {
+        self.profile_choices().filter(|c| {
+            c.assignment
+                .as_ref()
+                .is_some_and(|(name, _)| !conversation.variables.contains_key(name))
+        })
     }
 
-    /// Whether response `index` says something to this user once `profile` is chosen.
+    /// Whether response `index` says something to this user once `profile` (offered as
+    /// [`display::offered`] makes it) is chosen.
     fn shows_with(
         &self,
         conversation: &Conversation,
@@ -867,7 +864,7 @@ impl Engine {
     /// Whether response `index` shows nothing to this user now but would once one of the
     /// profiles not chosen yet is (all its text sits in `if @role==…` blocks).
     fn needs_profile(&self, conversation: &Conversation, index: usize) -> bool {
-        !self.unset_profiles(conversation).is_empty()
+        self.unset_profiles(conversation).next().is_some()
             && self.is_empty_for(conversation, index)
             && self.a_profile_shows(conversation, index)
     }
@@ -875,9 +872,9 @@ impl Engine {
     /// Whether response `index` says something once one of the profiles not chosen yet is.
     fn a_profile_shows(&self, conversation: &Conversation, index: usize) -> bool {
         self.unset_profiles(conversation)
-            .iter()
             .take(MAX_PROFILES_TRIED)
-            .any(|profile| self.shows_with(conversation, profile, index))
+            .map(|profile| display::offered(profile, &self.strings.default_choice))
+            .any(|profile| self.shows_with(conversation, &profile, index))
     }
 
     /// The answer is response `index`, whose text depends on a profile not chosen yet: the
@@ -887,8 +884,8 @@ impl Engine {
         let title = &self.kb.responses[index].title;
         let offered: Vec<OfferedChoice> = self
             .unset_profiles(conversation)
-            .into_iter()
-            .map(|mut profile| {
+            .map(|profile| {
+                let mut profile = display::offered(profile, &self.strings.default_choice);
                 if self.shows_with(conversation, &profile, index) {
                     profile.target = ChoiceTarget::Response(title.clone());
                 }
@@ -900,9 +897,7 @@ impl Engine {
             .as_ref()
             .and_then(|g| g.labels.get(index))
             .unwrap_or(title);
-        let choices = display::shown(&offered);
-        conversation.last_options = offered.clone();
-        conversation.shown = offered;
+        let choices = display::offer(conversation, offered);
         Reply {
             messages: vec![BotMessage {
                 markdown: self.strings.role_first.replace("{page}", page),
@@ -1012,14 +1007,7 @@ impl Engine {
         index: &guichet::GuichetIndex,
         normalised: &str,
     ) -> Option<(OfferedChoice, Option<String>)> {
-        let profiles: Vec<&crate::kb::Choice> = self
-            .kb
-            .welcome
-            .choices
-            .iter()
-            .filter(|c| c.assignment.is_some())
-            .take(MAX_PROFILES)
-            .collect();
+        let profiles: Vec<&crate::kb::Choice> = self.profile_choices().take(MAX_PROFILES).collect();
         if profiles.is_empty() {
             return None;
         }

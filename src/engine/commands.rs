@@ -70,23 +70,26 @@ impl Engine {
         }
     }
 
-    /// The welcome's choices that set a variable, alone, as a menu; the welcome when it has
-    /// none (a base without profiles).
-    fn choose_profile(&self, conversation: &mut Conversation, rng: &mut Rng) -> Reply {
-        let offered: Vec<OfferedChoice> = self
-            .kb
+    /// The welcome's choices that set a variable: the profiles.
+    pub(super) fn profile_choices(&self) -> impl Iterator<Item = &crate::kb::Choice> {
+        self.kb
             .welcome
             .choices
             .iter()
             .filter(|c| c.assignment.is_some())
+    }
+
+    /// The welcome's choices that set a variable, alone, as a menu; the welcome when it has
+    /// none (a base without profiles).
+    fn choose_profile(&self, conversation: &mut Conversation, rng: &mut Rng) -> Reply {
+        let offered: Vec<OfferedChoice> = self
+            .profile_choices()
             .map(|c| display::offered(c, &self.strings.default_choice))
             .collect();
         if offered.is_empty() {
             return self.run_command(conversation, Command::Menu, rng);
         }
-        let choices = display::shown(&offered);
-        conversation.last_options = offered.clone();
-        conversation.shown = offered;
+        let choices = display::offer(conversation, offered);
         Reply {
             messages: vec![BotMessage {
                 markdown: self.strings.choose_role.clone(),

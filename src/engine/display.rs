@@ -447,6 +447,15 @@ pub fn shown(offered: &[OfferedChoice]) -> Vec<ShownChoice> {
         .collect()
 }
 
+/// Offers `offered` as the choices of the message shown now: what a typed label or number
+/// and a click refer to next. Returns them as shown.
+pub fn offer(conversation: &mut Conversation, offered: Vec<OfferedChoice>) -> Vec<ShownChoice> {
+    let choices = shown(&offered);
+    conversation.last_options = offered.clone();
+    conversation.shown = offered;
+    choices
+}
+
 /// Performs a picked choice's assignment (`@var=value`, `calc(…)` allowed).
 pub fn perform_assignment(conversation: &mut Conversation, name: &str, value: &str, rng: &mut Rng) {
     let parsed = crate::kb::body::parse_assign_value(value);

@@ -421,8 +421,7 @@ impl Engine {
             .iter()
             .map(|c| display::offered(c, &self.strings.default_choice))
             .collect();
-        conversation.last_options = offered.clone();
-        conversation.shown = offered;
+        display::offer(conversation, offered);
     }
 
     /// Shows the response with this exact title, as a click on a choice leading to it would
